@@ -1,0 +1,13 @@
+"""Error root for the cameras package: discovery, ONVIF and RTSP input."""
+
+
+class CameraError(Exception):
+    """Base of every error raised by `cameras`; the message says what to do next."""
+
+
+class StreamError(CameraError):
+    """An RTSP stream could not be opened or stopped delivering packets."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
