@@ -1,0 +1,72 @@
+"""Per-camera health counters and the typed snapshot other parts read."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CameraHealth:
+    camera_id: str
+    online: bool
+    frames: int
+    fps: float
+    bitrate_bps: float
+    last_frame_age_s: float | None
+    reconnects: int
+    last_error: str | None
+
+
+class HealthCounter:
+    """Thread-safe counters fed by the reader thread; fps and bitrate over a sliding window."""
+
+    def __init__(self, camera_id: str, window_s: float = 5.0) -> None:
+        self._camera_id = camera_id
+        self._window_s = window_s
+        self._lock = threading.Lock()
+        self._recent: deque[tuple[float, int]] = deque()
+        self._frames = 0
+        self._online = False
+        self._reconnects = 0
+        self._last_frame: float | None = None
+        self._last_error: str | None = None
+
+    def connected(self) -> None:
+        with self._lock:
+            self._online = True
+
+    def frame(self, nbytes: int, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._frames += 1
+            self._last_frame = now
+            self._recent.append((now, nbytes))
+            while self._recent and now - self._recent[0][0] > self._window_s:
+                self._recent.popleft()
+
+    def failed(self, error: str) -> None:
+        with self._lock:
+            self._online = False
+            self._last_error = error
+            self._reconnects += 1
+
+    def snapshot(self, now: float | None = None) -> CameraHealth:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            recent = [(t, n) for t, n in self._recent if now - t <= self._window_s]
+            span = (recent[-1][0] - recent[0][0]) if len(recent) > 1 else 0.0
+            fps = (len(recent) - 1) / span if span > 0 else 0.0
+            bitrate = sum(n for _, n in recent[1:]) * 8 / span if span > 0 else 0.0
+            return CameraHealth(
+                camera_id=self._camera_id,
+                online=self._online,
+                frames=self._frames,
+                fps=round(fps, 2),
+                bitrate_bps=round(bitrate),
+                last_frame_age_s=None if self._last_frame is None else now - self._last_frame,
+                reconnects=self._reconnects,
+                last_error=self._last_error,
+            )

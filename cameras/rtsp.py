@@ -1,0 +1,133 @@
+"""RTSP input through PyAV: open with timeouts, demux packets, classify failures into gap reasons."""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import av
+import av.container
+import av.error
+import av.stream
+
+from .errors import StreamError
+
+log = logging.getLogger(__name__)
+
+CAMERA_OFFLINE = "camera_offline"
+RTSP_TIMEOUT = "rtsp_timeout"
+AUTH_FAILED = "auth_failed"
+NO_VIDEO = "no_video"
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    open_timeout_s: float = 10.0
+    read_timeout_s: float = 5.0
+
+    @property
+    def display_url(self) -> str:
+        """The URL without any credentials: the only form that may reach a log."""
+        return redact(self.url)
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+
+
+def with_credentials(url: str, username: str | None, password: str | None) -> str:
+    if not username:
+        return url
+    parts = urlsplit(redact(url))
+    auth = quote(username, safe="")
+    if password is not None:
+        auth += ":" + quote(password, safe="")
+    return urlunsplit((parts.scheme, f"{auth}@{parts.netloc}", parts.path, parts.query, ""))
+
+
+def classify(exc: BaseException) -> str:
+    """Map a PyAV/OS failure to the gap reason recorded in the ledger."""
+    if isinstance(exc, av.error.ExitError | TimeoutError):
+        return RTSP_TIMEOUT
+    if isinstance(exc, av.error.HTTPUnauthorizedError | PermissionError):
+        return AUTH_FAILED
+    if isinstance(exc, OSError) and exc.errno in (errno.ETIMEDOUT, errno.EAGAIN):
+        return RTSP_TIMEOUT
+    return CAMERA_OFFLINE
+
+
+class RtspStream:
+    """One connection to a camera; a context manager that yields its packets in arrival order."""
+
+    def __init__(self, settings: StreamSettings) -> None:
+        self.settings = settings
+        self._container: av.container.InputContainer | None = None
+        self.video: av.VideoStream | None = None
+        self.audio: av.AudioStream | None = None
+
+    def __enter__(self) -> RtspStream:
+        s = self.settings
+        url = with_credentials(s.url, s.username, s.password)
+        options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
+        try:
+            container = av.open(
+                url, options=options, timeout=(s.open_timeout_s, s.read_timeout_s)
+            )
+        except (av.error.FFmpegError, OSError) as e:
+            raise StreamError(
+                f"cannot open {s.display_url}: {_describe(e)}; check the camera is powered, "
+                "reachable and the credentials are right",
+                classify(e),
+            ) from e
+        self._container = container
+        if not container.streams.video:
+            container.close()
+            raise StreamError(f"{s.display_url} has no video stream", NO_VIDEO)
+        self.video = container.streams.video[0]
+        self.audio = container.streams.audio[0] if container.streams.audio else None
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def packets(self) -> Iterator[av.Packet]:
+        """Video (and audio) packets with timestamps; ends by raising StreamError with a reason."""
+        assert self._container is not None and self.video is not None
+        selected: list[av.stream.Stream] = [self.video]
+        if self.audio is not None:
+            selected.append(self.audio)
+        try:
+            for packet in self._container.demux(selected):
+                if packet.dts is None or packet.pts is None or packet.size == 0:
+                    continue
+                yield packet
+        except (av.error.FFmpegError, OSError) as e:
+            raise StreamError(
+                f"{self.settings.display_url}: {_describe(e)}", classify(e)
+            ) from e
+        raise StreamError(f"{self.settings.display_url}: end of stream", CAMERA_OFFLINE)
+
+
+def _describe(exc: BaseException) -> str:
+    """An error text that never carries the credential-bearing URL PyAV puts in filenames."""
+    if isinstance(exc, av.error.FFmpegError):
+        return exc.strerror or type(exc).__name__
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -1,0 +1,1 @@
+"""Configuration, CLI, daemon lifecycle and the wiring of cameras → segments → uplink."""

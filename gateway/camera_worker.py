@@ -1,0 +1,85 @@
+"""One camera's recording loop: connect, feed the recorder, record gaps, reconnect with backoff."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import av.error
+
+from cameras.backoff import Backoff
+from cameras.errors import StreamError
+from cameras.health import HealthCounter
+from cameras.rtsp import RtspStream, StreamSettings
+from segments.errors import SegmentError
+from segments.recorder import StreamRecorder
+
+log = logging.getLogger(__name__)
+
+DECODE_ERROR = "decode_error"
+WRITE_ERROR = "write_error"
+INTERNAL_ERROR = "internal_error"
+
+
+class CameraWorker(threading.Thread):
+    """A named thread per camera: its failures end in a gap record, never in another camera."""
+
+    def __init__(
+        self,
+        settings: StreamSettings,
+        recorder: StreamRecorder,
+        health: HealthCounter,
+        stop: threading.Event,
+        backoff: Backoff | None = None,
+    ) -> None:
+        super().__init__(name=f"camera-{recorder.identity.camera}", daemon=True)
+        self.settings = settings
+        self.recorder = recorder
+        self.health = health
+        self._stop = stop
+        self._backoff = backoff or Backoff()
+
+    def run(self) -> None:
+        camera = self.recorder.identity.camera
+        try:
+            while not self._stop.is_set():
+                reason = self._record_one_connection()
+                if reason is None:
+                    break
+                self.health.failed(reason)
+                self.recorder.interrupt(reason, time.time())
+                self._stop.wait(self._backoff.next_delay())
+        finally:
+            self.recorder.close(time.time())
+            log.info("%s: recording stopped", camera)
+
+    def _record_one_connection(self) -> str | None:
+        """Record until the stream fails (returns the gap reason) or stop is asked (None)."""
+        camera = self.recorder.identity.camera
+        try:
+            with RtspStream(self.settings) as stream:
+                assert stream.video is not None
+                self.health.connected()
+                self.recorder.connect(stream.video, stream.audio)
+                log.info("%s: connected to %s", camera, self.settings.display_url)
+                for packet in stream.packets():
+                    if packet.stream is stream.video:
+                        self.health.frame(packet.size)
+                    self.recorder.feed(packet, time.time())
+                    self._backoff.reset()
+                    if self._stop.is_set():
+                        return None
+        except StreamError as e:
+            log.warning("%s: %s (%s)", camera, e, e.reason)
+            return e.reason
+        except SegmentError as e:
+            log.error("%s: %s", camera, e)
+            return WRITE_ERROR
+        except av.error.FFmpegError as e:
+            log.warning("%s: media error: %s", camera, e)
+            return DECODE_ERROR
+        except Exception:
+            log.exception("%s: unexpected failure; reconnecting", camera)
+            return INTERNAL_ERROR
+        return None

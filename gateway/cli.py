@@ -1,0 +1,48 @@
+"""`evgw`: the command line of the gateway (daemon, demo and, later, key and evidence tools)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cameras.errors import CameraError
+from segments.errors import SegmentError
+
+from . import daemon, demo
+from .config import load_config
+from .errors import EvgwError
+from .logs import setup_logging
+
+KNOWN_ERRORS = (EvgwError, SegmentError, CameraError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="evgw", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="record the configured cameras until SIGTERM")
+    run.add_argument("--config", type=Path, required=True, help="the TOML configuration file")
+
+    dm = sub.add_parser("demo", help="record simulated cameras for a while and show the result")
+    dm.add_argument("--seconds", type=float, default=40.0, help="how long to record (default 40)")
+    dm.add_argument(
+        "--config", type=Path, default=demo.DEFAULT_CONFIG, help="demo configuration file"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        if args.command == "run":
+            return daemon.run(load_config(args.config))
+        if args.command == "demo":
+            return demo.run(args.config, args.seconds)
+    except KNOWN_ERRORS as e:
+        print(f"evgw: error: {e}", file=sys.stderr)
+        return 2
+    return 1

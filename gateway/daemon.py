@@ -1,0 +1,130 @@
+"""The recording daemon: one worker per enabled camera, one stop event, clean sealing on exit."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from types import FrameType
+from zoneinfo import ZoneInfo
+
+from cameras.health import CameraHealth, HealthCounter
+from cameras.rtsp import StreamSettings
+from segments.overlay import OverlaySpec
+from segments.records import Record
+from segments.recorder import RecordingPlan, StreamIdentity, StreamRecorder
+from segments.store import StreamStore
+from segments.writer import EncodeSettings
+
+from .camera_worker import CameraWorker
+from .config import CameraConfig, Config
+
+log = logging.getLogger(__name__)
+
+
+def plan_for(config: Config, camera: CameraConfig) -> RecordingPlan:
+    rec = config.recording
+    loc = config.location
+    gps = (loc.lat, loc.lon) if loc.lat is not None and loc.lon is not None else None
+    return RecordingPlan(
+        segment_seconds=camera.segment_seconds,
+        mode=camera.overlay,
+        encode=EncodeSettings(codec=rec.encoder, preset=rec.preset, crf=rec.crf),
+        overlay=OverlaySpec(location=camera.location, camera=camera.name, gps=gps),
+        tz=ZoneInfo(config.gateway.timezone),
+    )
+
+
+def stream_settings(config: Config, camera: CameraConfig) -> StreamSettings:
+    return StreamSettings(
+        url=camera.rtsp,
+        username=camera.username,
+        password=camera.password,
+        open_timeout_s=config.recording.open_timeout_s,
+        read_timeout_s=config.recording.read_timeout_s,
+    )
+
+
+@dataclass
+class Gateway:
+    """Owns the workers; `stop` seals every open segment before returning."""
+
+    config: Config
+    boot_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    workers: list[CameraWorker] = field(default_factory=list)
+
+    def start(self) -> None:
+        started = time.time()
+        for camera in self.config.cameras:
+            if not camera.enabled:
+                log.info("%s: disabled in the configuration", camera.id)
+                continue
+            identity = StreamIdentity(
+                gateway=self.config.gateway.id,
+                site=self.config.gateway.site,
+                location=camera.location,
+                camera=camera.id,
+                camera_name=camera.name,
+                boot_id=self.boot_id,
+            )
+            recorder = StreamRecorder(
+                plan_for(self.config, camera),
+                identity,
+                StreamStore(self.config.gateway.data_dir, camera.id),
+                on_record=_log_record,
+                start_wall=started,
+            )
+            worker = CameraWorker(
+                stream_settings(self.config, camera),
+                recorder,
+                HealthCounter(camera.id),
+                self.stop_event,
+            )
+            self.workers.append(worker)
+            worker.start()
+
+    def health(self) -> list[CameraHealth]:
+        return [w.health.snapshot() for w in self.workers]
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self.stop_event.set()
+        deadline = time.monotonic() + timeout_s
+        for worker in self.workers:
+            worker.join(max(0.1, deadline - time.monotonic()))
+            if worker.is_alive():
+                log.error("%s did not stop within %.0f s", worker.name, timeout_s)
+
+    def wait(self, seconds: float | None = None) -> None:
+        self.stop_event.wait(seconds)
+
+
+def _log_record(record: Record) -> None:
+    if record.kind == "gap":
+        log.warning(
+            "%s: gap #%d %s from %s to %s", record.stream, record.seq, record.reason,
+            record.start, record.end,
+        )
+    else:
+        log.info("%s: sealed #%d %s", record.stream, record.seq, record.file)
+
+
+def run(config: Config) -> int:
+    """Record until SIGTERM/SIGINT; every open segment is sealed before returning."""
+    gateway = Gateway(config)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: sealing open segments", signal.Signals(signum).name)
+        gateway.stop_event.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    gateway.start()
+    log.info("recording %d camera(s) into %s", len(gateway.workers), config.gateway.data_dir)
+    while not gateway.stop_event.is_set():
+        gateway.wait(1.0)
+    gateway.stop()
+    return 0

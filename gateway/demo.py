@@ -1,0 +1,89 @@
+"""`evgw demo`: simulated cameras on loopback, recorded for real, then a table of what was sealed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from cameras.simulator.launcher import RtspTestServer
+from segments.records import Record
+from segments.store import StreamStore
+
+from .config import Config, load_config
+from .daemon import Gateway
+from .errors import EvgwError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
+MOUNT_SHAPES = {"cam1": "1280x720@25", "cam2": "640x360@25:audio"}
+
+
+def run(config_path: Path, seconds: float) -> int:
+    config = load_config(config_path)
+    port, mounts = simulator_layout(config)
+    with RtspTestServer(port, mounts) as server:
+        log.info("simulated cameras at rtsp://127.0.0.1:%d/{%s}", server.port, ",".join(MOUNT_SHAPES))
+        started = time.time()
+        gateway = Gateway(config)
+        gateway.start()
+        try:
+            gateway.wait(seconds)
+        except KeyboardInterrupt:
+            log.info("interrupted: sealing open segments")
+        finally:
+            gateway.stop()
+    print(render_table(config, since=started))
+    return 0
+
+
+def simulator_layout(config: Config) -> tuple[int, list[str]]:
+    """The simulator's port and mounts, read back from the demo cameras' URLs."""
+    ports = set()
+    mounts = []
+    for camera in config.cameras:
+        url = urlsplit(camera.rtsp)
+        name = url.path.strip("/")
+        if url.hostname != "127.0.0.1" or name not in MOUNT_SHAPES or url.port is None:
+            raise EvgwError(
+                f"{config.path}: cameras {camera.id}: the demo serves only "
+                f"rtsp://127.0.0.1:PORT/{{{','.join(MOUNT_SHAPES)}}}, got {camera.rtsp}"
+            )
+        ports.add(url.port)
+        mounts.append(f"{name}:{MOUNT_SHAPES[name]}")
+    if len(ports) != 1:
+        raise EvgwError(f"{config.path}: the demo cameras must share one port, got {sorted(ports)}")
+    return ports.pop(), mounts
+
+
+def render_table(config: Config, since: float) -> str:
+    tz = ZoneInfo(config.gateway.timezone)
+    rows = [("camera", "seq", "kind", "start", "duration", "frames", "size", "file / reason")]
+    for camera in config.cameras:
+        store = StreamStore(config.gateway.data_dir, camera.id)
+        for r in store.records():
+            if _wall(r.start) >= since - 1:
+                rows.append(_row(r, tz))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines.append(f"\nsegments and ledgers are in {config.gateway.data_dir / 'streams'}")
+    return "\n".join(lines)
+
+
+def _row(r: Record, tz: ZoneInfo) -> tuple[str, ...]:
+    start = datetime.fromisoformat(r.start).astimezone(tz)
+    duration = _wall(r.end) - _wall(r.start) if r.end else 0.0
+    frames = str(r.media.frames) if r.media else "-"
+    size = f"{r.size_plain / 1e6:.2f} MB" if r.size_plain else "-"
+    return (
+        r.camera, str(r.seq), r.kind, start.strftime("%H:%M:%S.%f")[:-3], f"{duration:.2f} s",
+        frames, size, r.file or (r.reason or ""),
+    )
+
+
+def _wall(iso: str | None) -> float:
+    return datetime.fromisoformat(iso).timestamp() if iso else 0.0

@@ -1,0 +1,265 @@
+"""Turns one camera's packet stream into continuous, wall-clock aligned segments and gap records.
+
+The recorder is driven by its caller (connect, feed, interrupt, close) and does no network I/O;
+the camera worker owns the connection and the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import av
+import av.error
+
+from .overlay import Overlay, OverlaySpec
+from .records import MediaFacts, Record
+from .store import OpenSegment, StreamStore
+from .timeline import PtsClock, iso_utc, next_boundary
+from .writer import EncodeSegment, EncodeSettings, RemuxSegment
+
+log = logging.getLogger(__name__)
+
+BURN_IN = "burn_in"
+PASSTHROUGH = "passthrough"
+
+
+@dataclass(frozen=True)
+class StreamIdentity:
+    """Who/where every record of this stream names."""
+
+    gateway: str
+    site: str
+    location: str
+    camera: str
+    camera_name: str
+    boot_id: str
+
+
+@dataclass(frozen=True)
+class RecordingPlan:
+    segment_seconds: int
+    mode: str
+    encode: EncodeSettings
+    overlay: OverlaySpec
+    tz: ZoneInfo
+    font_path: str | None = None
+
+
+@dataclass
+class _Open:
+    seq: int
+    start_wall: float
+    file: OpenSegment
+    writer: EncodeSegment | RemuxSegment
+    boundary: float
+    last_wall: float
+    last_delta_s: float = 0.0
+
+
+class StreamRecorder:
+    def __init__(
+        self,
+        plan: RecordingPlan,
+        identity: StreamIdentity,
+        store: StreamStore,
+        on_record: Callable[[Record], None] = lambda r: None,
+        start_wall: float | None = None,
+    ) -> None:
+        self.plan = plan
+        self.identity = identity
+        self.store = store
+        self._on_record = on_record
+        self._seq = store.next_seq()
+        self._open: _Open | None = None
+        self._gap: tuple[float, str] | None = None
+        self._last_end = start_wall
+        self._clock: PtsClock | None = None
+        self._video: av.VideoStream | None = None
+        self._audio: av.AudioStream | None = None
+        self._overlay: Overlay | None = None
+        self.last_sealed: Record | None = None
+
+    def connect(self, video: av.VideoStream, audio: av.AudioStream | None) -> None:
+        """A new connection: new decoder state and a new PTS anchor at its first packet."""
+        self._video, self._audio = video, audio
+        self._clock = None
+        self._overlay = None
+        if self.plan.mode == BURN_IN:
+            video.codec_context.thread_type = "AUTO"
+
+    def feed(self, packet: av.Packet, arrival_wall: float) -> None:
+        assert self._video is not None and packet.pts is not None
+        if packet.stream is self._audio:
+            if self._open is not None and self._clock is not None:
+                self._open.writer.add_audio(packet)
+            return
+        if self._clock is None:
+            self._clock = PtsClock.anchor(arrival_wall, packet.pts, self._video.time_base)
+        if self.plan.mode == PASSTHROUGH:
+            self._feed_passthrough(packet)
+        else:
+            self._feed_burn_in(packet)
+
+    def interrupt(self, reason: str, now_wall: float) -> None:
+        """The stream failed: seal at the last frame and open a gap."""
+        self._finish()
+        if self._gap is None:
+            self._gap = (self._last_end if self._last_end is not None else now_wall, reason)
+        self._clock = None
+
+    def close(self, now_wall: float) -> None:
+        """Clean stop: seal the open segment; a gap still open is recorded as ending now."""
+        self._finish()
+        self._close_gap(now_wall)
+
+    def _finish(self) -> None:
+        """Flush frames still inside the decoder, then seal at the last one."""
+        if self.plan.mode == BURN_IN and self._video is not None and self._clock is not None:
+            self._decode(None)
+        self._seal(end_wall=None)
+
+    def _feed_passthrough(self, packet: av.Packet) -> None:
+        assert self._clock is not None and self._video is not None and packet.pts is not None
+        wall = self._clock.wall(packet.pts, self._video.time_base)
+        seg = self._open
+        if seg is None:
+            if not packet.is_keyframe:
+                return
+            seg = self._start(wall, packet.pts)
+        elif packet.is_keyframe and wall >= seg.boundary:
+            self._seal(end_wall=wall)
+            seg = self._start(wall, packet.pts)
+        self._track(seg, wall)
+        assert isinstance(seg.writer, RemuxSegment)
+        seg.writer.add_video(packet)
+
+    def _feed_burn_in(self, packet: av.Packet) -> None:
+        self._decode(packet)
+
+    def _decode(self, packet: av.Packet | None) -> None:
+        assert self._video is not None and self._clock is not None
+        try:
+            frames = self._video.codec_context.decode(packet)
+        except av.error.InvalidDataError as e:
+            log.warning("%s: undecodable packet skipped: %s", self.identity.camera, e)
+            return
+        for frame in frames:
+            self._frame(frame)
+
+    def _frame(self, frame: av.VideoFrame) -> None:
+        assert self._clock is not None and self._video is not None and frame.pts is not None
+        wall = self._clock.wall(frame.pts, self._video.time_base)
+        seg = self._open
+        if seg is not None and wall >= seg.boundary:
+            self._seal(end_wall=wall)
+            seg = None
+        if seg is None:
+            seg = self._start(wall, frame.pts, frame)
+        self._track(seg, wall)
+        if self._overlay is None:
+            self._overlay = Overlay.open(
+                self.plan.overlay,
+                self.plan.tz,
+                width=frame.width,
+                height=frame.height,
+                pix_fmt=frame.format.name,
+                font_path=self.plan.font_path,
+            )
+        self._overlay.apply(frame, wall)
+        assert isinstance(seg.writer, EncodeSegment)
+        seg.writer.add_frame(frame)
+
+    def _start(self, wall: float, pts: int, frame: av.VideoFrame | None = None) -> _Open:
+        assert self._video is not None
+        self._close_gap(wall)
+        seq = self._next_seq()
+        file = self.store.open_segment(seq, wall)
+        writer: EncodeSegment | RemuxSegment
+        if frame is None:
+            writer = RemuxSegment(file.sink, self._video, self._audio, pts)
+        else:
+            writer = EncodeSegment(
+                file.sink,
+                frame.width,
+                frame.height,
+                self._video.time_base,
+                self._video.average_rate or self._video.guessed_rate,
+                self.plan.encode,
+                self._audio,
+                pts,
+            )
+        boundary = next_boundary(wall, self.plan.segment_seconds)
+        self._open = _Open(seq, wall, file, writer, boundary, last_wall=wall)
+        return self._open
+
+    @staticmethod
+    def _track(seg: _Open, wall: float) -> None:
+        if wall > seg.last_wall:
+            seg.last_delta_s = wall - seg.last_wall
+            seg.last_wall = wall
+
+    def _seal(self, end_wall: float | None) -> None:
+        seg, self._open = self._open, None
+        if seg is None:
+            return
+        facts = seg.writer.close()
+        sealed = seg.file.seal()
+        end = end_wall if end_wall is not None else seg.last_wall + seg.last_delta_s
+        record = self._record(
+            seq=seg.seq,
+            kind="segment",
+            start=seg.start_wall,
+            end=end,
+            file=str(sealed.path.relative_to(self.store.root)),
+            media=MediaFacts(
+                codec=facts.codec,
+                width=facts.width,
+                height=facts.height,
+                frames=facts.frames,
+                duration_s=round(facts.duration_s, 6),
+                audio_codec=facts.audio_codec,
+                audio_packets=facts.audio_packets,
+            ),
+            size_plain=sealed.size,
+            sha256_plain=sealed.sha256,
+            overlay=self.plan.overlay.template if self.plan.mode == BURN_IN else None,
+        )
+        self.store.append(record, beside=sealed.path)
+        self.last_sealed = record
+        self._last_end = end
+        self._on_record(record)
+
+    def _close_gap(self, end_wall: float) -> None:
+        gap, self._gap = self._gap, None
+        if gap is None:
+            return
+        record = self._record(
+            seq=self._next_seq(), kind="gap", start=gap[0], end=end_wall, reason=gap[1]
+        )
+        self.store.append(record)
+        self._on_record(record)
+
+    def _next_seq(self) -> int:
+        seq, self._seq = self._seq, self._seq + 1
+        return seq
+
+    def _record(self, *, seq: int, kind: str, start: float, end: float, **fields: object) -> Record:
+        ident = self.identity
+        return Record(
+            stream=ident.camera,
+            seq=seq,
+            kind=kind,
+            start=iso_utc(start),
+            end=iso_utc(end),
+            gateway=ident.gateway,
+            site=ident.site,
+            location=ident.location,
+            camera=ident.camera,
+            camera_name=ident.camera_name,
+            boot_id=ident.boot_id,
+            **fields,  # type: ignore[arg-type]
+        )
+

@@ -1,0 +1,46 @@
+"""Wall-clock alignment of segment boundaries and the mapping from source PTS to wall time."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+
+
+def boundary_floor(wall: float, seconds: int) -> float:
+    """Start of the aligned slot holding `wall` (14:03:27 → 14:03:00 for 60 s segments)."""
+    return math.floor(wall / seconds) * seconds
+
+
+def next_boundary(wall: float, seconds: int) -> float:
+    return boundary_floor(wall, seconds) + seconds
+
+
+def iso_utc(wall: float) -> str:
+    """The form every record uses: UTC, microseconds, explicit offset."""
+    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="microseconds")
+
+
+def compact_utc(wall: float) -> str:
+    """File-name form, sortable and free of ':' (20261127T060300Z)."""
+    return datetime.fromtimestamp(wall, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass(frozen=True)
+class PtsClock:
+    """Wall time of a packet from its PTS, anchored once per connection.
+
+    Timestamps come from the source, never from counting frames: a camera that drops
+    frames leaves a visible hole instead of silently compressing time.
+    """
+
+    anchor_wall: float
+    anchor_s: float
+
+    @classmethod
+    def anchor(cls, wall: float, pts: int, time_base: Fraction) -> PtsClock:
+        return cls(anchor_wall=wall, anchor_s=float(pts * time_base))
+
+    def wall(self, pts: int, time_base: Fraction) -> float:
+        return self.anchor_wall + float(pts * time_base) - self.anchor_s
