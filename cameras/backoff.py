@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 @dataclass
 class Backoff:
     initial_s: float = 0.5
-    cap_s: float = 30.0
+    cap_s: float = 5.0
     factor: float = 2.0
     jitter: float = 0.3
     rng: random.Random = field(default_factory=random.Random, repr=False)

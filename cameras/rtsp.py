@@ -1,4 +1,4 @@
-"""RTSP input through PyAV: open with timeouts, demux packets, classify failures into gap reasons."""
+"""RTSP input through PyAV: open with timeouts, demux packets, map failures to gap reasons."""
 
 from __future__ import annotations
 
@@ -81,9 +81,7 @@ class RtspStream:
         url = with_credentials(s.url, s.username, s.password)
         options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
         try:
-            container = av.open(
-                url, options=options, timeout=(s.open_timeout_s, s.read_timeout_s)
-            )
+            container = av.open(url, options=options, timeout=(s.open_timeout_s, s.read_timeout_s))
         except (av.error.FFmpegError, OSError) as e:
             raise StreamError(
                 f"cannot open {s.display_url}: {_describe(e)}; check the camera is powered, "
@@ -120,9 +118,7 @@ class RtspStream:
                     continue
                 yield packet
         except (av.error.FFmpegError, OSError) as e:
-            raise StreamError(
-                f"{self.settings.display_url}: {_describe(e)}", classify(e)
-            ) from e
+            raise StreamError(f"{self.settings.display_url}: {_describe(e)}", classify(e)) from e
         raise StreamError(f"{self.settings.display_url}: end of stream", CAMERA_OFFLINE)
 
 

@@ -37,19 +37,19 @@ class CameraWorker(threading.Thread):
         self.settings = settings
         self.recorder = recorder
         self.health = health
-        self._stop = stop
+        self._halt = stop
         self._backoff = backoff or Backoff()
 
     def run(self) -> None:
         camera = self.recorder.identity.camera
         try:
-            while not self._stop.is_set():
+            while not self._halt.is_set():
                 reason = self._record_one_connection()
                 if reason is None:
                     break
                 self.health.failed(reason)
                 self.recorder.interrupt(reason, time.time())
-                self._stop.wait(self._backoff.next_delay())
+                self._halt.wait(self._backoff.next_delay())
         finally:
             self.recorder.close(time.time())
             log.info("%s: recording stopped", camera)
@@ -68,7 +68,7 @@ class CameraWorker(threading.Thread):
                         self.health.frame(packet.size)
                     self.recorder.feed(packet, time.time())
                     self._backoff.reset()
-                    if self._stop.is_set():
+                    if self._halt.is_set():
                         return None
         except StreamError as e:
             log.warning("%s: %s (%s)", camera, e, e.reason)

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from cameras.health import CameraHealth, HealthCounter
 from cameras.rtsp import StreamSettings
 from segments.overlay import OverlaySpec
-from segments.records import Record
 from segments.recorder import RecordingPlan, StreamIdentity, StreamRecorder
+from segments.records import Record
 from segments.store import StreamStore
 from segments.writer import EncodeSettings
 
@@ -105,8 +105,12 @@ class Gateway:
 def _log_record(record: Record) -> None:
     if record.kind == "gap":
         log.warning(
-            "%s: gap #%d %s from %s to %s", record.stream, record.seq, record.reason,
-            record.start, record.end,
+            "%s: gap #%d %s from %s to %s",
+            record.stream,
+            record.seq,
+            record.reason,
+            record.start,
+            record.end,
         )
     else:
         log.info("%s: sealed #%d %s", record.stream, record.seq, record.file)

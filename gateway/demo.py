@@ -1,4 +1,4 @@
-"""`evgw demo`: simulated cameras on loopback, recorded for real, then a table of what was sealed."""
+"""`evgw demo`: simulated cameras on loopback, recorded for real, then a table of the result."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def run(config_path: Path, seconds: float) -> int:
     config = load_config(config_path)
     port, mounts = simulator_layout(config)
     with RtspTestServer(port, mounts) as server:
-        log.info("simulated cameras at rtsp://127.0.0.1:%d/{%s}", server.port, ",".join(MOUNT_SHAPES))
+        log.info(
+            "simulated cameras at rtsp://127.0.0.1:%d/{%s}", server.port, ",".join(MOUNT_SHAPES)
+        )
         started = time.time()
         gateway = Gateway(config)
         gateway.start()
@@ -62,7 +64,9 @@ def simulator_layout(config: Config) -> tuple[int, list[str]]:
 
 def render_table(config: Config, since: float) -> str:
     tz = ZoneInfo(config.gateway.timezone)
-    rows = [("camera", "seq", "kind", "start", "duration", "frames", "size", "file / reason")]
+    rows: list[tuple[str, ...]] = [
+        ("camera", "seq", "kind", "start", "duration", "frames", "size", "file / reason")
+    ]
     for camera in config.cameras:
         store = StreamStore(config.gateway.data_dir, camera.id)
         for r in store.records():
@@ -80,8 +84,14 @@ def _row(r: Record, tz: ZoneInfo) -> tuple[str, ...]:
     frames = str(r.media.frames) if r.media else "-"
     size = f"{r.size_plain / 1e6:.2f} MB" if r.size_plain else "-"
     return (
-        r.camera, str(r.seq), r.kind, start.strftime("%H:%M:%S.%f")[:-3], f"{duration:.2f} s",
-        frames, size, r.file or (r.reason or ""),
+        r.camera,
+        str(r.seq),
+        r.kind,
+        start.strftime("%H:%M:%S.%f")[:-3],
+        f"{duration:.2f} s",
+        frames,
+        size,
+        r.file or (r.reason or ""),
     )
 
 

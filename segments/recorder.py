@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import av
@@ -78,13 +79,16 @@ class StreamRecorder:
         self._last_end = start_wall
         self._clock: PtsClock | None = None
         self._video: av.VideoStream | None = None
+        self._tb = Fraction(1, 90000)
         self._audio: av.AudioStream | None = None
         self._overlay: Overlay | None = None
         self.last_sealed: Record | None = None
 
     def connect(self, video: av.VideoStream, audio: av.AudioStream | None) -> None:
         """A new connection: new decoder state and a new PTS anchor at its first packet."""
+        assert video.time_base is not None, "PyAV gives demuxed streams a time base"
         self._video, self._audio = video, audio
+        self._tb = video.time_base
         self._clock = None
         self._overlay = None
         if self.plan.mode == BURN_IN:
@@ -97,7 +101,7 @@ class StreamRecorder:
                 self._open.writer.add_audio(packet)
             return
         if self._clock is None:
-            self._clock = PtsClock.anchor(arrival_wall, packet.pts, self._video.time_base)
+            self._clock = PtsClock.anchor(arrival_wall, packet.pts, self._tb)
         if self.plan.mode == PASSTHROUGH:
             self._feed_passthrough(packet)
         else:
@@ -123,7 +127,7 @@ class StreamRecorder:
 
     def _feed_passthrough(self, packet: av.Packet) -> None:
         assert self._clock is not None and self._video is not None and packet.pts is not None
-        wall = self._clock.wall(packet.pts, self._video.time_base)
+        wall = self._clock.wall(packet.pts, self._tb)
         seg = self._open
         if seg is None:
             if not packet.is_keyframe:
@@ -151,7 +155,7 @@ class StreamRecorder:
 
     def _frame(self, frame: av.VideoFrame) -> None:
         assert self._clock is not None and self._video is not None and frame.pts is not None
-        wall = self._clock.wall(frame.pts, self._video.time_base)
+        wall = self._clock.wall(frame.pts, self._tb)
         seg = self._open
         if seg is not None and wall >= seg.boundary:
             self._seal(end_wall=wall)
@@ -185,7 +189,7 @@ class StreamRecorder:
                 file.sink,
                 frame.width,
                 frame.height,
-                self._video.time_base,
+                self._tb,
                 self._video.average_rate or self._video.guessed_rate,
                 self.plan.encode,
                 self._audio,
@@ -262,4 +266,3 @@ class StreamRecorder:
             boot_id=ident.boot_id,
             **fields,  # type: ignore[arg-type]
         )
-

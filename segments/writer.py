@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Protocol
+from typing import Protocol, cast
 
 import av
 import av.container
@@ -156,15 +156,17 @@ class EncodeSegment(_Segment):
     ) -> None:
         super().__init__(sink, origin_pts, video_tb, audio_in)
         fps = float(rate) if rate else 25.0
-        stream = self._out.add_stream(
-            settings.codec, options={"preset": settings.preset, "crf": str(settings.crf)}
+        stream = cast(
+            av.VideoStream,
+            self._out.add_stream(
+                settings.codec, options={"preset": settings.preset, "crf": str(settings.crf)}
+            ),
         )
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = video_tb
         stream.codec_context.time_base = video_tb
         stream.codec_context.gop_size = max(1, round(fps * settings.gop_s))
-        self._video_out = stream
-        self._name = settings.codec
+        self._video_out: av.VideoStream = stream
 
     def add_frame(self, frame: av.VideoFrame) -> None:
         assert frame.pts is not None

@@ -1,0 +1,166 @@
+"""Test RTSP camera: serves live H.264 (and optional AAC) test streams on several mount points.
+
+Run with Debian's /usr/bin/python3 (the only interpreter with `gi`); it imports nothing from
+evgw so it works outside the project's virtualenv. Factories are shared, so every client of a
+mount receives the same encoded bytes, which lets tests compare what a camera sent with what
+the gateway recorded. Prints ``READY rtsp://ADDRESS:PORT`` once it accepts connections.
+
+Example::
+
+    /usr/bin/python3 rtsp_server.py --port 8554 --mount cam1:640x360@25 \\
+        --mount cam2:1280x720@25:audio --user admin --password secret
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+from dataclasses import dataclass
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+AAC_ENCODERS = ("voaacenc", "avenc_aac", "fdkaacenc")
+MOUNT_RE = re.compile(
+    r"^(?P<name>[A-Za-z0-9_.-]+):(?P<w>\d+)x(?P<h>\d+)@(?P<fps>\d+)(?P<audio>:audio)?$"
+)
+ROLE = "camera-user"
+
+
+@dataclass(frozen=True)
+class Mount:
+    name: str
+    width: int
+    height: int
+    fps: int
+    audio: bool
+
+
+def parse_mount(text: str) -> Mount:
+    m = MOUNT_RE.match(text)
+    if m is None:
+        raise argparse.ArgumentTypeError(f"bad mount {text!r}: use NAME:WIDTHxHEIGHT@FPS[:audio]")
+    mount = Mount(m["name"], int(m["w"]), int(m["h"]), int(m["fps"]), m["audio"] is not None)
+    if min(mount.width, mount.height, mount.fps) <= 0:
+        raise argparse.ArgumentTypeError(f"bad mount {text!r}: size and fps must be positive")
+    return mount
+
+
+def aac_encoder() -> str:
+    for name in AAC_ENCODERS:
+        if Gst.ElementFactory.find(name) is not None:
+            return name
+    tried = ", ".join(AAC_ENCODERS)
+    raise SystemExit(f"no AAC encoder found (tried {tried}): install gstreamer1.0-libav")
+
+
+def launch_line(mount: Mount, pattern: str, speed: int) -> str:
+    """gst-launch description; one-second GOP and SPS/PPS on every IDR so late joiners decode."""
+    video = (
+        f"videotestsrc is-live=true pattern={pattern} horizontal-speed={speed} "
+        f"! video/x-raw,format=I420,width={mount.width},height={mount.height},"
+        f"framerate={mount.fps}/1 "
+        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={mount.fps} threads=1 "
+        f"! video/x-h264,profile=constrained-baseline "
+        f"! rtph264pay name=pay0 pt=96 config-interval=-1"
+    )
+    if not mount.audio:
+        return f"( {video} )"
+    audio = (
+        "audiotestsrc is-live=true wave=sine samplesperbuffer=1024 "
+        "! audio/x-raw,rate=16000,channels=1 ! audioconvert "
+        f"! {aac_encoder()} ! rtpmp4gpay name=pay1 pt=97"
+    )
+    return f"( {video} {audio} )"
+
+
+def make_auth(user: str, password: str) -> GstRtspServer.RTSPAuth:
+    auth = GstRtspServer.RTSPAuth()
+    auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+    token = GstRtspServer.RTSPToken()
+    token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, ROLE)
+    auth.add_digest(user, password, token)
+    return auth
+
+
+def allow_role(factory: GstRtspServer.RTSPMediaFactory) -> None:
+    perms = Gst.Structure.new_from_string(
+        f"{ROLE}, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+    )
+    factory.add_role_from_structure(perms)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--address", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument(
+        "--mount",
+        type=parse_mount,
+        action="append",
+        required=True,
+        help="NAME:WIDTHxHEIGHT@FPS[:audio], repeatable",
+    )
+    p.add_argument("--pattern", default="smpte", help="videotestsrc pattern (default smpte)")
+    p.add_argument(
+        "--speed",
+        type=int,
+        default=4,
+        help="horizontal scroll in pixels per frame; 0 with a noise-free pattern (colors) "
+        "gives a frozen picture (smpte has a noise patch)",
+    )
+    p.add_argument("--user")
+    p.add_argument("--password")
+    p.add_argument(
+        "--exit-on-stdin-eof",
+        action="store_true",
+        help="quit when stdin closes, so the server dies with its parent",
+    )
+    args = p.parse_args(argv)
+    if (args.user is None) != (args.password is None):
+        p.error("--user and --password go together")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address(args.address)
+    server.set_service(str(args.port))
+    if args.user is not None:
+        server.set_auth(make_auth(args.user, args.password))
+    mounts = server.get_mount_points()
+    for mount in args.mount:
+        factory = GstRtspServer.RTSPMediaFactory()
+        factory.set_launch(launch_line(mount, args.pattern, args.speed))
+        factory.set_shared(True)
+        if args.user is not None:
+            allow_role(factory)
+        mounts.add_factory(f"/{mount.name}", factory)
+    if server.attach(None) == 0:
+        print(f"cannot listen on {args.address}:{args.port}: port in use?", file=sys.stderr)
+        return 1
+    loop = GLib.MainLoop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, lambda: loop.quit() or False)
+    if args.exit_on_stdin_eof:
+        GLib.io_add_watch(
+            sys.stdin.fileno(),
+            GLib.PRIORITY_DEFAULT,
+            GLib.IOCondition.IN | GLib.IOCondition.HUP | GLib.IOCondition.ERR,
+            lambda *_: loop.quit() or False,
+        )
+    print(f"READY rtsp://{args.address}:{args.port}", flush=True)
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

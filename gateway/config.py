@@ -1,0 +1,483 @@
+"""Load the gateway's TOML configuration and validate it once into frozen, typed records.
+
+Bad configuration must fail at start, not hours later in a recording thread, so every
+problem raises `ConfigError` naming the file, the key path and the reason. Sections are
+described as schemas (key -> kind, validator, default) read by one generic mapper; a new
+section is a new schema plus a small builder, not another chain of ifs.
+
+Key paths read like the file: ``[recording] crf`` for a key in a table and
+``cameras[0].rtsp`` for a key in the first ``[[cameras]]`` entry (indexes start at 0).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from gateway.errors import ConfigError
+
+Overlay = Literal["burn_in", "passthrough"]
+
+OVERLAYS: tuple[Overlay, ...] = ("burn_in", "passthrough")
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+_SECONDS_PER_DAY = 86_400
+_MAX_SECRET_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    id: str
+    site: str
+    data_dir: Path
+    timezone: str
+
+
+@dataclass(frozen=True)
+class LocationConfig:
+    name: str
+    lat: float | None
+    lon: float | None
+
+
+@dataclass(frozen=True)
+class RecordingConfig:
+    segment_seconds: int
+    overlay: Overlay
+    encoder: str
+    preset: str
+    crf: int
+    open_timeout_s: float
+    read_timeout_s: float
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """One camera with per-camera overrides already resolved against the defaults."""
+
+    id: str
+    name: str
+    rtsp: str
+    username: str | None
+    password: str | None = field(repr=False)
+    location: str
+    overlay: Overlay
+    segment_seconds: int
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    gateway: GatewayConfig
+    location: LocationConfig
+    recording: RecordingConfig
+    cameras: tuple[CameraConfig, ...]
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the configuration file at `path`."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise ConfigError(
+            f"{path}: cannot read configuration file: {reason}; check the path and permissions"
+        ) from e
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path}: not valid UTF-8 (byte offset {e.start}); save the file as UTF-8"
+        ) from e
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate TOML `text`; `path` names the file in messages and anchors relative paths.
+
+    Password files named by the configuration are read here, so a missing secret fails at
+    start like any other configuration error.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+    except RecursionError as e:
+        raise ConfigError(f"{path}: TOML syntax error: values nested too deeply") from e
+    return config_from_mapping(data, path)
+
+
+def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
+    """Validate already-parsed TOML data (as `tomllib` returns it) into a `Config`."""
+    top = _Scope(path, "", "")
+    for key in data:
+        if key not in _TOP_LEVEL:
+            raise top.error(key, _unknown_key(key, _TOP_LEVEL))
+    scope, table = _section(path, data, "gateway", required=True)
+    values = _read(scope, table, _GATEWAY)
+    gateway = GatewayConfig(**{**values, "data_dir": _anchor(path.parent, values["data_dir"])})
+    location = _location(*_section(path, data, "location", required=True))
+    scope, table = _section(path, data, "recording")
+    recording = RecordingConfig(**_read(scope, table, _RECORDING))
+    cameras = _cameras(path, data, location, recording)
+    return Config(path, gateway, location, recording, cameras)
+
+
+# -- the generic mapper ---------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """A validator rejected a value; the message is the reason, without the key path."""
+
+
+@dataclass(frozen=True)
+class _Kind:
+    noun: str
+    accepts: Callable[[object], bool]
+
+
+_STRING = _Kind("a string", lambda v: isinstance(v, str))
+_INTEGER = _Kind("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
+_NUMBER = _Kind("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+_BOOLEAN = _Kind("a boolean (true or false)", lambda v: isinstance(v, bool))
+
+_REQUIRED: Any = object()
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One key of a table: its TOML kind, an optional validator/converter and its default."""
+
+    kind: _Kind
+    check: Callable[[Any], Any] | None = None
+    default: Any = _REQUIRED
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Where in the file a table sits, to render key paths the way the file reads."""
+
+    file: Path
+    label: str
+    sep: str
+
+    def key_path(self, key: str) -> str:
+        return f"{self.label}{self.sep}{key}" if self.label else key
+
+    def error(self, key: str | None, reason: str) -> ConfigError:
+        where = self.label if key is None else self.key_path(key)
+        return ConfigError(f"{self.file}: {where}: {reason}")
+
+
+def _read(scope: _Scope, raw: Mapping[str, Any], schema: Mapping[str, _Field]) -> dict[str, Any]:
+    """Check `raw` against `schema`: no unknown keys, required ones present, kinds, validators."""
+    for key in raw:
+        if key not in schema:
+            raise scope.error(key, _unknown_key(key, tuple(schema)))
+    values: dict[str, Any] = {}
+    for key, spec in schema.items():
+        if key not in raw:
+            if spec.default is _REQUIRED:
+                raise scope.error(key, "missing required key")
+            values[key] = spec.default
+            continue
+        value = raw[key]
+        if not spec.kind.accepts(value):
+            got = _toml_type(value) if spec.secret else _describe(value)
+            raise scope.error(key, f"must be {spec.kind.noun}, got {got}")
+        try:
+            values[key] = spec.check(value) if spec.check else value
+        except _Invalid as e:
+            raise scope.error(key, str(e)) from None
+    return values
+
+
+def _section(
+    path: Path, data: Mapping[str, Any], name: str, required: bool = False
+) -> tuple[_Scope, Mapping[str, Any]]:
+    scope = _Scope(path, f"[{name}]", " ")
+    if name not in data:
+        if required:
+            raise scope.error(None, "missing required section")
+        return scope, {}
+    table = data[name]
+    if not isinstance(table, dict):
+        raise scope.error(None, f"must be a table ([{name}]), got {_describe(table)}")
+    return scope, table
+
+
+def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"unknown key (did you mean {close[0]}?)"
+    return f"unknown key (allowed: {', '.join(allowed)})"
+
+
+def _toml_type(value: object) -> str:
+    kinds: tuple[tuple[type | tuple[type, ...], str], ...] = (
+        (bool, "boolean"),
+        (int, "integer"),
+        (float, "float"),
+        (str, "string"),
+        (list, "array"),
+        (dict, "table"),
+        (datetime, "datetime"),
+        ((date, time), "date/time"),
+    )
+    return next((name for cls, name in kinds if isinstance(value, cls)), type(value).__name__)
+
+
+def _describe(value: object) -> str:
+    """Show a wrong value briefly: strings quoted, others with their TOML type."""
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return text if isinstance(value, str) else f"{_toml_type(value)} {text}"
+
+
+# -- validators -----------------------------------------------------------------------------
+
+_SLUG = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.fullmatch(value) or value in (".", ".."):
+        raise _Invalid(f"must be 1-64 characters of A-Z a-z 0-9 . _ - (not . or ..), got {value!r}")
+    return value
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise _Invalid("must not be empty")
+    return value
+
+
+def _path(value: str) -> Path:
+    if not value.strip() or "\0" in value:
+        raise _Invalid(f"must be a file system path, got {value!r}")
+    return Path(value)
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            hint = difflib.get_close_matches(value, choices, n=1)
+            suggestion = f" (did you mean {hint[0]}?)" if hint else ""
+            raise _Invalid(f"must be one of {', '.join(choices)}, got {value!r}{suggestion}")
+        return value
+
+    return check
+
+
+def _int_range(low: int, high: int) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise _Invalid(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return check
+
+
+def _float_range(low: float, high: float) -> Callable[[float], float]:
+    def check(value: float) -> float:
+        if not low <= value <= high:  # also rejects nan
+            raise _Invalid(f"must be between {low:g} and {high:g}, got {value}")
+        return float(value)
+
+    return check
+
+
+def _positive_seconds(value: float) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise _Invalid(f"must be a number of seconds > 0, got {value}")
+    return float(value)
+
+
+def _segment_seconds(value: int) -> int:
+    _int_range(1, 3600)(value)
+    if _SECONDS_PER_DAY % value:
+        raise _Invalid(
+            f"must divide 86400 so segment boundaries align to midnight "
+            f"(e.g. 10, 30, 60, 300, 600, 3600), got {value}"
+        )
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as e:
+        raise _Invalid(
+            f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai or UTC"
+        ) from e
+    return value
+
+
+def _rtsp_url(value: str) -> str:
+    bad = _Invalid(f"must be an rtsp:// or rtsps:// URL, got {value!r}")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise bad
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError as e:
+        raise bad from e
+    if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
+        raise bad
+    if "@" in parts.netloc:
+        raise _Invalid("must not contain credentials; set username and password/password_file")
+    return value
+
+
+# -- schemas and builders -------------------------------------------------------------------
+
+_TOP_LEVEL = ("gateway", "location", "recording", "cameras")
+
+_GATEWAY = {
+    "id": _Field(_STRING, _slug),
+    "site": _Field(_STRING, _text),
+    "data_dir": _Field(_STRING, _path),
+    "timezone": _Field(_STRING, _timezone, default="UTC"),
+}
+
+_LOCATION = {
+    "name": _Field(_STRING, _text),
+    "lat": _Field(_NUMBER, _float_range(-90, 90), default=None),
+    "lon": _Field(_NUMBER, _float_range(-180, 180), default=None),
+}
+
+_RECORDING = {
+    "segment_seconds": _Field(_INTEGER, _segment_seconds, default=60),
+    "overlay": _Field(_STRING, _one_of(*OVERLAYS), default="burn_in"),
+    "encoder": _Field(_STRING, _text, default="libx264"),
+    "preset": _Field(_STRING, _one_of(*X264_PRESETS), default="veryfast"),
+    "crf": _Field(_INTEGER, _int_range(0, 51), default=23),
+    "open_timeout_s": _Field(_NUMBER, _positive_seconds, default=10.0),
+    "read_timeout_s": _Field(_NUMBER, _positive_seconds, default=5.0),
+}
+
+_CAMERA = {
+    "id": _Field(_STRING, _slug),
+    "name": _Field(_STRING, _text, default=None),
+    "rtsp": _Field(_STRING, _rtsp_url),
+    "username": _Field(_STRING, _text, default=None),
+    "password": _Field(_STRING, default=None, secret=True),
+    "password_file": _Field(_STRING, _path, default=None),
+    "location": _Field(_STRING, _text, default=None),
+    "overlay": _Field(_STRING, _one_of(*OVERLAYS), default=None),
+    "segment_seconds": _Field(_INTEGER, _segment_seconds, default=None),
+    "enabled": _Field(_BOOLEAN, default=True),
+}
+
+
+def _location(scope: _Scope, raw: Mapping[str, Any]) -> LocationConfig:
+    values = _read(scope, raw, _LOCATION)
+    for key, other in (("lat", "lon"), ("lon", "lat")):
+        if values[key] is not None and values[other] is None:
+            reason = f"missing; {key} and {other} go together (set both or neither)"
+            raise scope.error(other, reason)
+    return LocationConfig(**values)
+
+
+def _cameras(
+    path: Path, data: Mapping[str, Any], location: LocationConfig, recording: RecordingConfig
+) -> tuple[CameraConfig, ...]:
+    top = _Scope(path, "", "")
+    if "cameras" not in data:
+        raise top.error("cameras", "missing required key; add at least one [[cameras]] table")
+    entries = data["cameras"]
+    if not isinstance(entries, list):
+        raise top.error(
+            "cameras", f"must be an array of tables ([[cameras]]), got {_describe(entries)}"
+        )
+    if not entries:
+        raise top.error("cameras", "at least one [[cameras]] entry is required")
+    cameras: list[CameraConfig] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        scope = _Scope(path, f"cameras[{index}]", ".")
+        if not isinstance(entry, dict):
+            raise scope.error(None, f"must be a table ([[cameras]]), got {_describe(entry)}")
+        camera = _camera(scope, entry, location, recording)
+        if camera.id in first_index:
+            raise scope.error(
+                "id", f"duplicate camera id {camera.id!r} (also cameras[{first_index[camera.id]}])"
+            )
+        first_index[camera.id] = index
+        cameras.append(camera)
+    return tuple(cameras)
+
+
+def _camera(
+    scope: _Scope, raw: Mapping[str, Any], location: LocationConfig, recording: RecordingConfig
+) -> CameraConfig:
+    values = _read(scope, raw, _CAMERA)
+    password = values["password"]
+    if values["password_file"] is not None:
+        if password is not None:
+            raise scope.error("password_file", "set either password or password_file, not both")
+        secret_path = _anchor(scope.file.parent, values["password_file"])
+        password = _read_secret(scope, "password_file", secret_path)
+    return CameraConfig(
+        id=values["id"],
+        name=_default(values["name"], values["id"]),
+        rtsp=values["rtsp"],
+        username=values["username"],
+        password=password,
+        location=_default(values["location"], location.name),
+        overlay=_default(values["overlay"], recording.overlay),
+        segment_seconds=_default(values["segment_seconds"], recording.segment_seconds),
+        enabled=values["enabled"],
+    )
+
+
+def _default(value: Any, fallback: Any) -> Any:
+    return fallback if value is None else value
+
+
+def _anchor(base: Path, path: Path) -> Path:
+    """Resolve a relative path against the config file's folder, lexically (no file access)."""
+    return Path(os.path.normpath(base.absolute() / path))
+
+
+def _read_secret(scope: _Scope, key: str, path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            raw = f.read(_MAX_SECRET_BYTES + 1)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        message = f"cannot read {str(path)!r}: {reason}; create it or fix the path"
+        raise scope.error(key, message) from e
+    if len(raw) > _MAX_SECRET_BYTES:
+        raise scope.error(key, f"{str(path)!r} is larger than {_MAX_SECRET_BYTES} bytes")
+    try:
+        secret = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as e:
+        raise scope.error(key, f"{str(path)!r} is not valid UTF-8") from e
+    if not secret:
+        raise scope.error(key, f"{str(path)!r} is empty; write the camera's password into it")
+    return secret

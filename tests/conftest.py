@@ -1,0 +1,58 @@
+"""Shared fixtures: real servers started and stopped by the tests themselves."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from cameras.simulator.launcher import RtspTestServer, find_free_port, gst_rtsp_available  # noqa: E402
+
+RtspServerFactory = Callable[..., RtspTestServer]
+
+
+@pytest.fixture(scope="session")
+def _gst_rtsp() -> None:
+    reason = gst_rtsp_available()
+    if reason is not None:
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def rtsp_server_factory(_gst_rtsp: None) -> Iterator[RtspServerFactory]:
+    """Start simulated cameras; each is stopped at teardown.
+
+    ``factory(mounts, user=None, password=None, *, port=None, pattern="smpte", speed=4)``
+    """
+    started: list[RtspTestServer] = []
+
+    def start(
+        mounts: list[str],
+        user: str | None = None,
+        password: str | None = None,
+        *,
+        port: int | None = None,
+        pattern: str = "smpte",
+        speed: int = 4,
+    ) -> RtspTestServer:
+        server = RtspTestServer(
+            port or find_free_port(), mounts, user, password, pattern=pattern, speed=speed
+        )
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def rtsp_server(rtsp_server_factory: RtspServerFactory) -> RtspTestServer:
+    """A running simulator with ``cam1`` (640x360@25) and ``cam2`` (1280x720@25)."""
+    return rtsp_server_factory(["cam1:640x360@25", "cam2:1280x720@25"])

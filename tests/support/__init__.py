@@ -1,0 +1,1 @@
+"""Helpers that start real servers (RTSP cameras, ...) for integration tests."""

@@ -1,0 +1,86 @@
+"""Build a gateway configuration for tests and read back what it recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import av
+
+from gateway.config import Config, parse_config
+from gateway.daemon import Gateway
+from segments.records import Record
+from segments.store import StreamStore
+
+
+@dataclass(frozen=True)
+class Cam:
+    id: str
+    url: str
+    overlay: str = "burn_in"
+
+
+def make_config(
+    tmp_path: Path, cams: Sequence[Cam], segment_seconds: int = 2, read_timeout_s: float = 2.0
+) -> Config:
+    cameras = "\n".join(
+        f'[[cameras]]\nid = "{c.id}"\nname = "{c.id}号"\n'
+        f'rtsp = "{c.url}"\noverlay = "{c.overlay}"\n'
+        for c in cams
+    )
+    text = f"""
+[gateway]
+id = "gw-test"
+site = "测试检查站"
+data_dir = "{tmp_path / "data"}"
+timezone = "Asia/Shanghai"
+[location]
+name = "测试检查站 一号卡口"
+[recording]
+segment_seconds = {segment_seconds}
+preset = "ultrafast"
+open_timeout_s = 5.0
+read_timeout_s = {read_timeout_s}
+{cameras}
+"""
+    path = tmp_path / "evgw.toml"
+    path.write_text(text, encoding="utf-8")
+    return parse_config(text, path)
+
+
+def record_for(config: Config, seconds: float) -> Gateway:
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        time.sleep(seconds)
+    finally:
+        gateway.stop()
+    return gateway
+
+
+def records(config: Config, camera: str, kind: str | None = None) -> list[Record]:
+    found = StreamStore(config.gateway.data_dir, camera).records()
+    return [r for r in found if kind is None or r.kind == kind]
+
+
+def media_path(config: Config, record: Record) -> Path:
+    assert record.file is not None
+    return StreamStore(config.gateway.data_dir, record.stream).root / record.file
+
+
+def wall(iso: str | None) -> float:
+    assert iso is not None
+    return datetime.fromisoformat(iso).timestamp()
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def decoded_frames(path: Path) -> list[av.VideoFrame]:
+    with av.open(str(path)) as c:
+        return list(c.decode(video=0))

@@ -1,0 +1,556 @@
+"""Configuration loading: shipped files load, every mistake gets a precise message."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.config import (
+    CameraConfig,
+    Config,
+    GatewayConfig,
+    LocationConfig,
+    RecordingConfig,
+    config_from_mapping,
+    load_config,
+    parse_config,
+)
+from gateway.errors import ConfigError, EvgwError
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG_DIR = REPO / "config"
+FAKE = Path("/nonexistent-evgw/evgw.toml")
+
+BASE: dict[str, Any] = {
+    "gateway": {"id": "gw-1", "site": "某某检查站", "data_dir": "/var/lib/evgw"},
+    "location": {"name": "某某检查站 一号卡口"},
+    "cameras": [
+        {"id": "gate-1", "rtsp": "rtsp://127.0.0.1:8554/cam1"},
+        {"id": "gate-2", "rtsp": "rtsp://127.0.0.1:8554/cam2"},
+    ],
+}
+
+VALID_TEXT = """\
+[gateway]
+id = "gw-1"
+site = "某某检查站"
+data_dir = "data"
+
+[location]
+name = "一号卡口"
+
+[[cameras]]
+id = "gate-1"
+rtsp = "rtsp://127.0.0.1:8554/cam1"
+"""
+
+
+def base() -> dict[str, Any]:
+    return copy.deepcopy(BASE)
+
+
+def error_of(data: dict[str, Any], path: Path = FAKE) -> str:
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping(data, path)
+    return str(info.value)
+
+
+def with_camera(**changes: Any) -> dict[str, Any]:
+    data = base()
+    data["cameras"][0].update(changes)
+    return data
+
+
+def with_section(section: str, **changes: Any) -> dict[str, Any]:
+    data = base()
+    data.setdefault(section, {}).update(changes)
+    return data
+
+
+# -- shipped files ---------------------------------------------------------------------------
+
+
+def test_example_loads() -> None:
+    config = load_config(CONFIG_DIR / "evgw.example.toml")
+    assert config.gateway == GatewayConfig(
+        "gw-post-01", "某某检查站", Path("/var/lib/evgw"), "Asia/Shanghai"
+    )
+    assert config.location == LocationConfig("某某检查站 一号卡口", 31.2, 121.5)
+    assert config.recording == RecordingConfig(60, "burn_in", "libx264", "veryfast", 23, 10.0, 5.0)
+    assert [c.id for c in config.cameras] == ["gate-1", "store-1"]
+
+
+def test_example_documents_every_key() -> None:
+    text = (CONFIG_DIR / "evgw.example.toml").read_text(encoding="utf-8")
+    keys = {"password_file"}
+    for record in (GatewayConfig, LocationConfig, RecordingConfig, CameraConfig):
+        keys |= set(record.__dataclass_fields__)
+    for key in keys:
+        assert re.search(rf"^(# )?{key} = ", text, re.MULTILINE), key
+
+
+def test_demo_loads() -> None:
+    config = load_config(CONFIG_DIR / "demo.toml")
+    assert config.gateway.id == "gw-demo"
+    assert config.gateway.site == "演示检查站"
+    assert config.gateway.timezone == "Asia/Shanghai"
+    assert config.gateway.data_dir == REPO / "demo-data"
+    assert config.location.name == "演示检查站 一号卡口"
+    assert config.recording.segment_seconds == 10
+    gate, store = config.cameras
+    assert (gate.id, gate.name, gate.rtsp, gate.overlay) == (
+        "gate-1",
+        "一号卡口",
+        "rtsp://127.0.0.1:8554/cam1",
+        "burn_in",
+    )
+    assert (store.id, store.name, store.rtsp, store.overlay) == (
+        "store-1",
+        "涉案物品库房",
+        "rtsp://127.0.0.1:8554/cam2",
+        "passthrough",
+    )
+    assert store.segment_seconds == 10
+
+
+# -- defaults and resolution -----------------------------------------------------------------
+
+
+def test_defaults_and_camera_resolution() -> None:
+    config = config_from_mapping(base(), FAKE)
+    assert isinstance(config, Config)
+    assert config.path == FAKE
+    assert config.gateway.timezone == "UTC"
+    assert config.location == LocationConfig("某某检查站 一号卡口", None, None)
+    assert config.recording == RecordingConfig(60, "burn_in", "libx264", "veryfast", 23, 10.0, 5.0)
+    camera = config.cameras[0]
+    assert camera == CameraConfig(
+        id="gate-1",
+        name="gate-1",
+        rtsp="rtsp://127.0.0.1:8554/cam1",
+        username=None,
+        password=None,
+        location="某某检查站 一号卡口",
+        overlay="burn_in",
+        segment_seconds=60,
+        enabled=True,
+    )
+
+
+def test_camera_overrides() -> None:
+    data = with_camera(
+        name="一号卡口",
+        location="库房",
+        overlay="passthrough",
+        segment_seconds=30,
+        enabled=False,
+        username="admin",
+        password="s3cret",
+    )
+    data["recording"] = {"segment_seconds": 600, "open_timeout_s": 3}
+    config = config_from_mapping(data, FAKE)
+    first, second = config.cameras
+    assert (first.name, first.location, first.overlay, first.segment_seconds) == (
+        "一号卡口",
+        "库房",
+        "passthrough",
+        30,
+    )
+    assert (first.enabled, first.username, first.password) == (False, "admin", "s3cret")
+    assert second.segment_seconds == 600
+    assert config.recording.open_timeout_s == 3.0
+    assert isinstance(config.recording.open_timeout_s, float)
+
+
+def test_relative_data_dir_is_resolved_against_config_folder(tmp_path: Path) -> None:
+    path = tmp_path / "etc" / "evgw.toml"
+    config = config_from_mapping(with_section("gateway", data_dir="../data"), path)
+    assert config.gateway.data_dir == tmp_path / "data"
+
+
+def test_password_file_is_read_and_newline_stripped(tmp_path: Path) -> None:
+    (tmp_path / "gate-1.pass").write_text("pa ss\n", encoding="utf-8")
+    config = config_from_mapping(with_camera(password_file="gate-1.pass"), tmp_path / "e.toml")
+    assert config.cameras[0].password == "pa ss"
+
+
+def test_password_never_in_repr_or_str(tmp_path: Path) -> None:
+    (tmp_path / "p").write_text("from-a-file\n", encoding="utf-8")
+    data = with_camera(password="hunter2-secret")
+    data["cameras"][1]["password_file"] = "p"
+    config = config_from_mapping(data, tmp_path / "e.toml")
+    assert config.cameras[1].password == "from-a-file"
+    for text in (repr(config), str(config), repr(config.cameras), f"{config.cameras[0]}"):
+        assert "hunter2" not in text
+        assert "from-a-file" not in text
+
+
+def test_wrong_password_type_is_not_echoed() -> None:
+    message = error_of(with_camera(password=987654321))
+    assert message == f"{FAKE}: cameras[0].password: must be a string, got integer"
+
+
+def test_credentials_in_url_are_refused_without_echo() -> None:
+    message = error_of(with_camera(rtsp="rtsp://admin:hunter2@10.0.0.1/s"))
+    assert "hunter2" not in message
+    assert message.startswith(f"{FAKE}: cameras[0].rtsp: must not contain credentials")
+
+
+# -- file-level errors -----------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "absent.toml"
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"{path}: cannot read configuration file: No such file or directory; "
+        "check the path and permissions"
+    )
+    assert isinstance(info.value, EvgwError)
+
+
+def test_unreadable_file_is_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read configuration file: Is a directory"):
+        load_config(tmp_path)
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "evgw.toml"
+    path.write_bytes(VALID_TEXT.encode("gb18030"))
+    with pytest.raises(ConfigError, match=re.escape(f"{path}: not valid UTF-8")):
+        load_config(path)
+
+
+def test_file_loads_and_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "evgw.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + VALID_TEXT.encode("utf-8"))
+    assert load_config(path).gateway.data_dir == tmp_path / "data"
+
+
+def test_syntax_error_has_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "evgw.toml"
+    path.write_text(VALID_TEXT.replace('site = "某某检查站"', "site = "), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: TOML syntax error: Invalid value (at line 3, column 8)"
+
+
+def test_deep_nesting_is_config_error() -> None:
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        parse_config("a = " + "[" * 5000, FAKE)
+
+
+# -- key and type errors ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            {**base(), "recordings": {}},
+            "recordings: unknown key (did you mean recording?)",
+        ),
+        (
+            with_section("recording", segmnet_seconds=30),
+            "[recording] segmnet_seconds: unknown key (did you mean segment_seconds?)",
+        ),
+        (
+            with_camera(pasword="x"),
+            "cameras[0].pasword: unknown key (did you mean password?)",
+        ),
+        (
+            with_section("location", zzz=1),
+            "[location] zzz: unknown key (allowed: name, lat, lon)",
+        ),
+        (
+            with_section("recording", crf="23"),
+            "[recording] crf: must be an integer, got '23'",
+        ),
+        (
+            with_section("recording", segment_seconds=True),
+            "[recording] segment_seconds: must be an integer, got boolean true",
+        ),
+        (
+            with_section("gateway", site=["a"]),
+            "[gateway] site: must be a string, got array ['a']",
+        ),
+        (
+            with_camera(enabled="yes"),
+            "cameras[0].enabled: must be a boolean (true or false), got 'yes'",
+        ),
+        (
+            {**base(), "gateway": "gw-1"},
+            "[gateway]: must be a table ([gateway]), got 'gw-1'",
+        ),
+        (
+            {k: v for k, v in base().items() if k != "location"},
+            "[location]: missing required section",
+        ),
+        (
+            {**base(), "gateway": {"site": "x", "data_dir": "/d"}},
+            "[gateway] id: missing required key",
+        ),
+        (
+            {**base(), "cameras": [{"id": "gate-1"}]},
+            "cameras[0].rtsp: missing required key",
+        ),
+        (
+            with_section("gateway", site="  "),
+            "[gateway] site: must not be empty",
+        ),
+    ],
+)
+def test_key_and_type_errors(data: dict[str, Any], expected: str) -> None:
+    assert error_of(data) == f"{FAKE}: {expected}"
+
+
+def test_unknown_key_in_file_names_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "evgw.toml"
+    path.write_text(VALID_TEXT + "\n[recording]\nsegmnet_seconds = 30\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"{path}: [recording] segmnet_seconds: unknown key (did you mean segment_seconds?)"
+    )
+
+
+# -- value errors ----------------------------------------------------------------------------
+
+SLUG = "must be 1-64 characters of A-Z a-z 0-9 . _ - (not . or ..), got"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (with_section("gateway", id="gw 1"), f"[gateway] id: {SLUG} 'gw 1'"),
+        (with_section("gateway", id="g" * 65), f"[gateway] id: {SLUG} '{'g' * 65}'"),
+        (with_camera(id=".."), f"cameras[0].id: {SLUG} '..'"),
+        (with_camera(id="摄像头"), f"cameras[0].id: {SLUG} '摄像头'"),
+        (
+            with_section("gateway", timezone="Asia/Shangai"),
+            "[gateway] timezone: unknown time zone 'Asia/Shangai'; "
+            "use an IANA name such as Asia/Shanghai or UTC",
+        ),
+        (
+            with_section("gateway", data_dir=""),
+            "[gateway] data_dir: must be a file system path, got ''",
+        ),
+        (
+            with_section("recording", segment_seconds=7),
+            "[recording] segment_seconds: must divide 86400 so segment boundaries align to "
+            "midnight (e.g. 10, 30, 60, 300, 600, 3600), got 7",
+        ),
+        (
+            with_section("recording", segment_seconds=0),
+            "[recording] segment_seconds: must be between 1 and 3600, got 0",
+        ),
+        (
+            with_section("recording", segment_seconds=7200),
+            "[recording] segment_seconds: must be between 1 and 3600, got 7200",
+        ),
+        (
+            with_camera(segment_seconds=7),
+            "cameras[0].segment_seconds: must divide 86400 so segment boundaries align to "
+            "midnight (e.g. 10, 30, 60, 300, 600, 3600), got 7",
+        ),
+        (
+            with_section("recording", overlay="burnin"),
+            "[recording] overlay: must be one of burn_in, passthrough, got 'burnin' "
+            "(did you mean burn_in?)",
+        ),
+        (
+            with_camera(overlay="pass"),
+            "cameras[0].overlay: must be one of burn_in, passthrough, got 'pass'",
+        ),
+        (
+            with_section("recording", preset="superslow"),
+            "[recording] preset: must be one of ultrafast, superfast, veryfast, faster, fast, "
+            "medium, slow, slower, veryslow, placebo, got 'superslow' (did you mean veryslow?)",
+        ),
+        (with_section("recording", crf=52), "[recording] crf: must be between 0 and 51, got 52"),
+        (
+            with_section("recording", read_timeout_s=0),
+            "[recording] read_timeout_s: must be a number of seconds > 0, got 0",
+        ),
+        (
+            with_section("recording", open_timeout_s=float("inf")),
+            "[recording] open_timeout_s: must be a number of seconds > 0, got inf",
+        ),
+        (
+            with_section("location", lat=31.2),
+            "[location] lon: missing; lat and lon go together (set both or neither)",
+        ),
+        (
+            with_section("location", lon=121.5),
+            "[location] lat: missing; lon and lat go together (set both or neither)",
+        ),
+        (
+            with_section("location", lat=91, lon=0),
+            "[location] lat: must be between -90 and 90, got 91",
+        ),
+        (
+            with_section("location", lat=0, lon=float("nan")),
+            "[location] lon: must be between -180 and 180, got nan",
+        ),
+        (
+            with_camera(rtsp="http://x"),
+            "cameras[0].rtsp: must be an rtsp:// or rtsps:// URL, got 'http://x'",
+        ),
+        (
+            with_camera(rtsp="rtsp://"),
+            "cameras[0].rtsp: must be an rtsp:// or rtsps:// URL, got 'rtsp://'",
+        ),
+        (
+            with_camera(rtsp="rtsp://host:99999/s"),
+            "cameras[0].rtsp: must be an rtsp:// or rtsps:// URL, got 'rtsp://host:99999/s'",
+        ),
+        (
+            with_camera(password="a", password_file="/etc/evgw/a.pass"),
+            "cameras[0].password_file: set either password or password_file, not both",
+        ),
+        (
+            with_camera(password_file="/nonexistent-evgw/gate-1.pass"),
+            "cameras[0].password_file: cannot read '/nonexistent-evgw/gate-1.pass': "
+            "No such file or directory; create it or fix the path",
+        ),
+        ({**base(), "cameras": []}, "cameras: at least one [[cameras]] entry is required"),
+        (
+            {k: v for k, v in base().items() if k != "cameras"},
+            "cameras: missing required key; add at least one [[cameras]] table",
+        ),
+        (
+            {**base(), "cameras": {"id": "gate-1"}},
+            "cameras: must be an array of tables ([[cameras]]), got table {'id': 'gate-1'}",
+        ),
+        (
+            {**base(), "cameras": ["gate-1"]},
+            "cameras[0]: must be a table ([[cameras]]), got 'gate-1'",
+        ),
+    ],
+)
+def test_value_errors(data: dict[str, Any], expected: str) -> None:
+    assert error_of(data) == f"{FAKE}: {expected}"
+
+
+def test_duplicate_camera_id() -> None:
+    data = base()
+    data["cameras"].append({"id": "gate-1", "rtsp": "rtsps://10.0.0.9/x"})
+    assert error_of(data) == (
+        f"{FAKE}: cameras[2].id: duplicate camera id 'gate-1' (also cameras[0])"
+    )
+
+
+def test_bad_url_scheme_in_second_camera_of_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "evgw.toml"
+    text = VALID_TEXT + '\n[[cameras]]\nid = "gate-2"\nrtsp = "http://x"\n'
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"{path}: cameras[1].rtsp: must be an rtsp:// or rtsps:// URL, got 'http://x'"
+    )
+
+
+def test_empty_password_file(tmp_path: Path) -> None:
+    (tmp_path / "p").write_text("\n", encoding="utf-8")
+    path = tmp_path / "e.toml"
+    assert error_of(with_camera(password_file="p"), path) == (
+        f"{path}: cameras[0].password_file: '{tmp_path / 'p'}' is empty; "
+        "write the camera's password into it"
+    )
+
+
+# -- fuzzing: only ConfigError escapes -------------------------------------------------------
+
+toml_scalars = st.one_of(
+    st.text(max_size=20),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.datetimes(),
+    st.dates(),
+    st.times(),
+)
+toml_values = st.recursive(
+    toml_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+key_names = st.sampled_from(
+    [
+        "id",
+        "site",
+        "data_dir",
+        "timezone",
+        "name",
+        "lat",
+        "lon",
+        "segment_seconds",
+        "overlay",
+        "encoder",
+        "preset",
+        "crf",
+        "open_timeout_s",
+        "read_timeout_s",
+        "rtsp",
+        "username",
+        "password",
+        "password_file",
+        "location",
+        "enabled",
+        "gateway",
+        "recording",
+        "cameras",
+    ]
+) | st.text(max_size=10)
+
+
+def _accepts(run: Any) -> None:
+    try:
+        result = run()
+    except ConfigError:
+        return
+    assert isinstance(result, Config)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_arbitrary_text_only_raises_config_error(text: str) -> None:
+    _accepts(lambda: parse_config(text, FAKE))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_valid_text_only_raises_config_error(data: st.DataObject) -> None:
+    text = VALID_TEXT
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(text)))
+        if data.draw(st.booleans()):
+            text = text[:at] + data.draw(st.text(max_size=6)) + text[at:]
+        else:
+            text = text[:at] + text[at + data.draw(st.integers(1, 8)) :]
+    _accepts(lambda: parse_config(text, FAKE))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["", "gateway", "location", "recording", "cameras"]),
+    key_names,
+    toml_values,
+)
+def test_arbitrary_values_only_raise_config_error(section: str, key: str, value: Any) -> None:
+    data = base()
+    if section == "":
+        data[key] = value
+    elif section == "cameras":
+        data["cameras"][0][key] = value
+    else:
+        data.setdefault(section, {})[key] = value
+    _accepts(lambda: config_from_mapping(data, FAKE))
