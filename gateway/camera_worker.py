@@ -12,6 +12,7 @@ from cameras.backoff import Backoff
 from cameras.errors import StreamError
 from cameras.health import HealthCounter
 from cameras.rtsp import RtspStream, StreamSettings
+from segments.clock import StepDetector
 from segments.errors import SegmentError
 from segments.recorder import StreamRecorder
 
@@ -39,6 +40,7 @@ class CameraWorker(threading.Thread):
         self.health = health
         self._halt = stop
         self._backoff = backoff or Backoff()
+        self._steps = StepDetector()
 
     def run(self) -> None:
         camera = self.recorder.identity.camera
@@ -66,6 +68,10 @@ class CameraWorker(threading.Thread):
                 for packet in stream.packets():
                     if packet.stream is stream.video:
                         self.health.frame(packet.size)
+                    step = self._steps.check()
+                    if step is not None:
+                        log.warning("%s: wall clock stepped by %+.3f s", camera, step.step_s)
+                        self.recorder.clock_step(step)
                     self.recorder.feed(packet, time.time())
                     self._backoff.reset()
                     if self._halt.is_set():

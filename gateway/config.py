@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.errors import ConfigError
+from segments.agekeys import parse_recipient
+from segments.errors import CryptoFormatError
 
 Overlay = Literal["burn_in", "passthrough"]
 
@@ -43,6 +45,7 @@ X264_PRESETS = (
 )
 _SECONDS_PER_DAY = 86_400
 _MAX_SECRET_BYTES = 4096
+AGE_IDENTITY_MARK = "AGE-SECRET-KEY-"
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,28 @@ class CameraConfig:
 
 
 @dataclass(frozen=True)
+class KeysConfig:
+    """Only public keys for encryption: the archive's identity never lives on the gateway."""
+
+    signing_key: Path
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    checkpoint_every: int
+    checkpoint_interval_s: float
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     gateway: GatewayConfig
     location: LocationConfig
     recording: RecordingConfig
     cameras: tuple[CameraConfig, ...]
+    keys: KeysConfig
+    ledger: LedgerConfig
 
 
 def load_config(path: Path) -> Config:
@@ -119,6 +138,11 @@ def parse_config(text: str, path: Path) -> Config:
     Password files named by the configuration are read here, so a missing secret fails at
     start like any other configuration error.
     """
+    if AGE_IDENTITY_MARK in text.upper():
+        raise ConfigError(
+            f"{path}: holds an age identity ({AGE_IDENTITY_MARK}…): no decryption key may live "
+            "on the gateway; keep it at the central archive and put only its age1… recipient here"
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -141,7 +165,10 @@ def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
     scope, table = _section(path, data, "recording")
     recording = RecordingConfig(**_read(scope, table, _RECORDING))
     cameras = _cameras(path, data, location, recording)
-    return Config(path, gateway, location, recording, cameras)
+    keys = _keys(*_section(path, data, "keys", required=True))
+    scope, table = _section(path, data, "ledger")
+    ledger = LedgerConfig(**_read(scope, table, _LEDGER))
+    return Config(path, gateway, location, recording, cameras, keys, ledger)
 
 
 # -- the generic mapper ---------------------------------------------------------------------
@@ -160,6 +187,9 @@ class _Kind:
 _STRING = _Kind("a string", lambda v: isinstance(v, str))
 _INTEGER = _Kind("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
 _NUMBER = _Kind("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+_STRINGS = _Kind(
+    "an array of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)
+)
 _BOOLEAN = _Kind("a boolean (true or false)", lambda v: isinstance(v, bool))
 
 _REQUIRED: Any = object()
@@ -353,9 +383,18 @@ def _rtsp_url(value: str) -> str:
     return value
 
 
+def _recipient_list(values: list[str]) -> tuple[str, ...]:
+    for value in values:
+        try:
+            parse_recipient(value)
+        except CryptoFormatError as e:
+            raise _Invalid(f"{value[:12]!r}…: {e}") from e
+    return tuple(values)
+
+
 # -- schemas and builders -------------------------------------------------------------------
 
-_TOP_LEVEL = ("gateway", "location", "recording", "cameras")
+_TOP_LEVEL = ("gateway", "location", "recording", "cameras", "keys", "ledger")
 
 _GATEWAY = {
     "id": _Field(_STRING, _slug),
@@ -380,6 +419,17 @@ _RECORDING = {
     "read_timeout_s": _Field(_NUMBER, _positive_seconds, default=5.0),
 }
 
+_KEYS = {
+    "signing_key": _Field(_STRING, _path),
+    "recipients": _Field(_STRINGS, _recipient_list, default=()),
+    "recipients_file": _Field(_STRING, _path, default=None),
+}
+
+_LEDGER = {
+    "checkpoint_every": _Field(_INTEGER, _int_range(1, 100_000), default=10),
+    "checkpoint_interval_s": _Field(_NUMBER, _positive_seconds, default=600.0),
+}
+
 _CAMERA = {
     "id": _Field(_STRING, _slug),
     "name": _Field(_STRING, _text, default=None),
@@ -392,6 +442,27 @@ _CAMERA = {
     "segment_seconds": _Field(_INTEGER, _segment_seconds, default=None),
     "enabled": _Field(_BOOLEAN, default=True),
 }
+
+
+def _keys(scope: _Scope, raw: Mapping[str, Any]) -> KeysConfig:
+    values = _read(scope, raw, _KEYS)
+    recipients = list(values["recipients"])
+    if values["recipients_file"] is not None:
+        file = _anchor(scope.file.parent, values["recipients_file"])
+        text = _read_secret(scope, "recipients_file", file)
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+        try:
+            recipients += _recipient_list(lines)
+        except _Invalid as e:
+            raise scope.error("recipients_file", f"{str(file)!r}: {e}") from e
+    if not recipients:
+        raise scope.error(
+            "recipients",
+            "at least one age recipient (age1…) is needed: the central archive's public key "
+            "(`evgw keygen --archive` prints one); or set recipients_file",
+        )
+    signing_key = _anchor(scope.file.parent, values["signing_key"])
+    return KeysConfig(signing_key=signing_key, recipients=tuple(recipients))
 
 
 def _location(scope: _Scope, raw: Mapping[str, Any]) -> LocationConfig:

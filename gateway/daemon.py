@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from cameras.health import CameraHealth, HealthCounter
 from cameras.rtsp import StreamSettings
+from segments.ledger import Ledger
 from segments.overlay import OverlaySpec
 from segments.recorder import RecordingPlan, StreamIdentity, StreamRecorder
 from segments.records import Record
@@ -21,11 +22,12 @@ from segments.writer import EncodeSettings
 
 from .camera_worker import CameraWorker
 from .config import CameraConfig, Config
+from .keys import GatewayKeys, load_keys
 
 log = logging.getLogger(__name__)
 
 
-def plan_for(config: Config, camera: CameraConfig) -> RecordingPlan:
+def plan_for(config: Config, camera: CameraConfig, keys: GatewayKeys) -> RecordingPlan:
     rec = config.recording
     loc = config.location
     gps = (loc.lat, loc.lon) if loc.lat is not None and loc.lon is not None else None
@@ -35,6 +37,7 @@ def plan_for(config: Config, camera: CameraConfig) -> RecordingPlan:
         encode=EncodeSettings(codec=rec.encoder, preset=rec.preset, crf=rec.crf),
         overlay=OverlaySpec(location=camera.location, camera=camera.name, gps=gps),
         tz=ZoneInfo(config.gateway.timezone),
+        recipients=keys.recipients,
     )
 
 
@@ -58,7 +61,9 @@ class Gateway:
     workers: list[CameraWorker] = field(default_factory=list)
 
     def start(self) -> None:
+        """Open every stream's ledger (recovering crash leftovers), then start its worker."""
         started = time.time()
+        keys = load_keys(self.config)
         for camera in self.config.cameras:
             if not camera.enabled:
                 log.info("%s: disabled in the configuration", camera.id)
@@ -71,13 +76,24 @@ class Gateway:
                 camera_name=camera.name,
                 boot_id=self.boot_id,
             )
+            store = StreamStore(self.config.gateway.data_dir, camera.id)
+            ledger = Ledger.open(
+                store.root,
+                camera.id,
+                self.config.gateway.id,
+                keys.signer,
+                every_records=self.config.ledger.checkpoint_every,
+                every_s=self.config.ledger.checkpoint_interval_s,
+            )
             recorder = StreamRecorder(
-                plan_for(self.config, camera),
+                plan_for(self.config, camera, keys),
                 identity,
-                StreamStore(self.config.gateway.data_dir, camera.id),
+                store,
+                ledger,
                 on_record=_log_record,
                 start_wall=started,
             )
+            recorder.begin(keys.signer.public_key_text())
             worker = CameraWorker(
                 stream_settings(self.config, camera),
                 recorder,
@@ -103,17 +119,13 @@ class Gateway:
 
 
 def _log_record(record: Record) -> None:
-    if record.kind == "gap":
-        log.warning(
-            "%s: gap #%d %s from %s to %s",
-            record.stream,
-            record.seq,
-            record.reason,
-            record.start,
-            record.end,
-        )
+    what = f"{record.stream}: {record.kind} #{record.seq}"
+    if record.kind == "segment":
+        log.info("%s %s", what, record.file)
+    elif record.kind in ("gap", "truncated", "clock"):
+        log.warning("%s %s from %s to %s", what, record.reason, record.start, record.end)
     else:
-        log.info("%s: sealed #%d %s", record.stream, record.seq, record.file)
+        log.info("%s %s", what, record.reason or "")
 
 
 def run(config: Config) -> int:

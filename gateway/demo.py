@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
+import tomllib
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from cameras.simulator.launcher import RtspTestServer
+from segments.ledger import read_records
 from segments.records import Record
 from segments.store import StreamStore
 
 from .config import Config, load_config
 from .daemon import Gateway
 from .errors import EvgwError
+from .keys import make_archive_identity, make_device_key
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +27,7 @@ MOUNT_SHAPES = {"cam1": "1280x720@25", "cam2": "640x360@25:audio"}
 
 
 def run(config_path: Path, seconds: float) -> int:
-    config = load_config(config_path)
+    config = load_config(prepare_keys(config_path))
     port, mounts = simulator_layout(config)
     with RtspTestServer(port, mounts) as server:
         log.info(
@@ -41,6 +44,22 @@ def run(config_path: Path, seconds: float) -> int:
             gateway.stop()
     print(render_table(config, since=started))
     return 0
+
+
+def prepare_keys(config_path: Path) -> Path:
+    """Create the demo's throw-away device key and archive identity where its config says."""
+    text = config_path.read_text(encoding="utf-8")
+    keys = tomllib.loads(text).get("keys", {})
+    base = config_path.resolve().parent
+    device = base / keys.get("signing_key", "")
+    recipient_file = base / keys.get("recipients_file", "")
+    if keys and not device.exists():
+        path, fp = make_device_key(device.parent)
+        log.info("demo device key %s (%s)", path, fp)
+    if keys.get("recipients_file") and not recipient_file.exists():
+        path, recipient = make_archive_identity(recipient_file.parent)
+        log.info("demo archive identity %s (recipient %s)", path, recipient)
+    return config_path
 
 
 def simulator_layout(config: Config) -> tuple[int, list[str]]:
@@ -69,8 +88,8 @@ def render_table(config: Config, since: float) -> str:
     ]
     for camera in config.cameras:
         store = StreamStore(config.gateway.data_dir, camera.id)
-        for r in store.records():
-            if _wall(r.start) >= since - 1:
+        for r in read_records(store.root):
+            if r.kind != "key" and _wall(r.end or r.start) >= since - 1:
                 rows.append(_row(r, tz))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
@@ -79,10 +98,10 @@ def render_table(config: Config, since: float) -> str:
 
 
 def _row(r: Record, tz: ZoneInfo) -> tuple[str, ...]:
-    start = datetime.fromisoformat(r.start).astimezone(tz)
+    start = datetime.fromtimestamp(_wall(r.start), tz)
     duration = _wall(r.end) - _wall(r.start) if r.end else 0.0
     frames = str(r.media.frames) if r.media else "-"
-    size = f"{r.size_plain / 1e6:.2f} MB" if r.size_plain else "-"
+    size = f"{r.size_cipher / 1e6:.2f} MB" if r.size_cipher else "-"
     return (
         r.camera,
         str(r.seq),

@@ -7,17 +7,22 @@ the camera worker owns the connection and the clock.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import av
 import av.error
 
+from .agekeys import X25519Recipient
+from .clock import ClockStep, kernel_clock_status
+from .ledger import Ledger
 from .overlay import Overlay, OverlaySpec
-from .records import MediaFacts, Record
-from .store import OpenSegment, StreamStore
+from .records import ClockStatus, MediaFacts, Record
+from .recovery import recover_leftovers
+from .store import OpenSegment, StreamStore, write_durably
 from .timeline import PtsClock, iso_utc, next_boundary
 from .writer import EncodeSegment, EncodeSettings, RemuxSegment
 
@@ -37,6 +42,7 @@ class StreamIdentity:
     camera: str
     camera_name: str
     boot_id: str
+    camera_serial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,12 +52,12 @@ class RecordingPlan:
     encode: EncodeSettings
     overlay: OverlaySpec
     tz: ZoneInfo
+    recipients: tuple[X25519Recipient, ...]
     font_path: str | None = None
 
 
 @dataclass
 class _Open:
-    seq: int
     start_wall: float
     file: OpenSegment
     writer: EncodeSegment | RemuxSegment
@@ -66,14 +72,17 @@ class StreamRecorder:
         plan: RecordingPlan,
         identity: StreamIdentity,
         store: StreamStore,
+        ledger: Ledger,
         on_record: Callable[[Record], None] = lambda r: None,
         start_wall: float | None = None,
+        clock_status: Callable[[], ClockStatus] = kernel_clock_status,
     ) -> None:
         self.plan = plan
         self.identity = identity
         self.store = store
+        self.ledger = ledger
         self._on_record = on_record
-        self._seq = store.next_seq()
+        self._clock_status = clock_status
         self._open: _Open | None = None
         self._gap: tuple[float, str] | None = None
         self._last_end = start_wall
@@ -82,7 +91,28 @@ class StreamRecorder:
         self._tb = Fraction(1, 90000)
         self._audio: av.AudioStream | None = None
         self._overlay: Overlay | None = None
+        self._arrival = 0.0
+        self._reanchor = False
         self.last_sealed: Record | None = None
+
+    def begin(self, public_key: str) -> None:
+        """Start of a run: seal crash leftovers, then a `boot` record (`key` first if new)."""
+        if self.ledger.size == 0:
+            key = self._draft(kind="key", start=time.time(), end=None)
+            self._append(replace(key, extra={"public_key": public_key}))
+        recovered = recover_leftovers(self.store, self.ledger, self._draft)
+        for record in recovered:
+            self._on_record(record)
+        now = time.time()
+        last = self.ledger.last_record
+        previous_end = None if last is None else (last.end or last.start)
+        reason = "operator_stop" if self.ledger.closed_cleanly and not recovered else "power_loss"
+        self._append(
+            replace(
+                self._draft(kind="boot", start=now, end=now, reason=reason),
+                start=previous_end or iso_utc(now),
+            )
+        )
 
     def connect(self, video: av.VideoStream, audio: av.AudioStream | None) -> None:
         """A new connection: new decoder state and a new PTS anchor at its first packet."""
@@ -100,6 +130,7 @@ class StreamRecorder:
             if self._open is not None and self._clock is not None:
                 self._open.writer.add_audio(packet)
             return
+        self._arrival = arrival_wall
         if self._clock is None:
             self._clock = PtsClock.anchor(arrival_wall, packet.pts, self._tb)
         if self.plan.mode == PASSTHROUGH:
@@ -115,9 +146,23 @@ class StreamRecorder:
         self._clock = None
 
     def close(self, now_wall: float) -> None:
-        """Clean stop: seal the open segment; a gap still open is recorded as ending now."""
+        """Clean stop: seal the open segment, record an open gap, sign a final checkpoint."""
         self._finish()
         self._close_gap(now_wall)
+        self.ledger.checkpoint()
+
+    def clock_step(self, step: ClockStep) -> None:
+        """Record a clock step; the open segment keeps its PTS timeline, the next re-anchors."""
+        self._append(
+            self._draft(
+                kind="clock",
+                start=step.wall_before,
+                end=step.wall_after,
+                reason="clock_step",
+                extra={"step_s": round(step.step_s, 6)},
+            )
+        )
+        self._reanchor = True
 
     def _finish(self) -> None:
         """Flush frames still inside the decoder, then seal at the last one."""
@@ -178,9 +223,11 @@ class StreamRecorder:
 
     def _start(self, wall: float, pts: int, frame: av.VideoFrame | None = None) -> _Open:
         assert self._video is not None
+        if self._reanchor:
+            self._clock = PtsClock.anchor(self._arrival, pts, self._tb)
+            wall, self._reanchor = self._arrival, False
         self._close_gap(wall)
-        seq = self._next_seq()
-        file = self.store.open_segment(seq, wall)
+        file = self.store.open_segment(wall, self.plan.recipients)
         writer: EncodeSegment | RemuxSegment
         if frame is None:
             writer = RemuxSegment(file.sink, self._video, self._audio, pts)
@@ -196,7 +243,7 @@ class StreamRecorder:
                 pts,
             )
         boundary = next_boundary(wall, self.plan.segment_seconds)
-        self._open = _Open(seq, wall, file, writer, boundary, last_wall=wall)
+        self._open = _Open(wall, file, writer, boundary, last_wall=wall)
         return self._open
 
     @staticmethod
@@ -210,59 +257,63 @@ class StreamRecorder:
         if seg is None:
             return
         facts = seg.writer.close()
-        sealed = seg.file.seal()
         end = end_wall if end_wall is not None else seg.last_wall + seg.last_delta_s
-        record = self._record(
-            seq=seg.seq,
-            kind="segment",
-            start=seg.start_wall,
-            end=end,
-            file=str(sealed.path.relative_to(self.store.root)),
-            media=MediaFacts(
-                codec=facts.codec,
-                width=facts.width,
-                height=facts.height,
-                frames=facts.frames,
-                duration_s=round(facts.duration_s, 6),
-                audio_codec=facts.audio_codec,
-                audio_packets=facts.audio_packets,
-            ),
-            size_plain=sealed.size,
-            sha256_plain=sealed.sha256,
-            overlay=self.plan.overlay.template if self.plan.mode == BURN_IN else None,
+        media = MediaFacts(
+            codec=facts.codec,
+            width=facts.width,
+            height=facts.height,
+            frames=facts.frames,
+            duration_s=round(facts.duration_s, 6),
+            audio_codec=facts.audio_codec,
+            audio_packets=facts.audio_packets,
         )
-        self.store.append(record, beside=sealed.path)
-        self.last_sealed = record
+
+        def make(seq: int) -> Record:
+            sealed = seg.file.seal(self.store.final_path(seq, seg.start_wall))
+            return self._draft(
+                kind="segment",
+                start=seg.start_wall,
+                end=end,
+                file=self.store.relative(sealed.path),
+                media=media,
+                size_plain=sealed.size_plain,
+                sha256_plain=sealed.sha256_plain,
+                size_cipher=sealed.size_cipher,
+                sha256_cipher=sealed.sha256_cipher,
+                overlay=self.plan.overlay.template if self.plan.mode == BURN_IN else None,
+            )
+
+        record = self.ledger.append_numbered(make)
+        assert record.file is not None
+        write_durably(self.store.root / record.file.replace(".mp4.age", ".json"), record.to_json())
         self._last_end = end
+        self.last_sealed = record
         self._on_record(record)
 
     def _close_gap(self, end_wall: float) -> None:
         gap, self._gap = self._gap, None
-        if gap is None:
-            return
-        record = self._record(
-            seq=self._next_seq(), kind="gap", start=gap[0], end=end_wall, reason=gap[1]
-        )
-        self.store.append(record)
-        self._on_record(record)
+        if gap is not None:
+            self._append(self._draft(kind="gap", start=gap[0], end=end_wall, reason=gap[1]))
 
-    def _next_seq(self) -> int:
-        seq, self._seq = self._seq, self._seq + 1
-        return seq
+    def _append(self, draft: Record) -> None:
+        self._on_record(self.ledger.append(draft))
 
-    def _record(self, *, seq: int, kind: str, start: float, end: float, **fields: object) -> Record:
+    def _draft(self, *, kind: str, start: float, end: float | None, **fields: object) -> Record:
         ident = self.identity
         return Record(
             stream=ident.camera,
-            seq=seq,
+            seq=0,
             kind=kind,
             start=iso_utc(start),
-            end=iso_utc(end),
+            end=None if end is None else iso_utc(end),
+            duration_s=None if end is None else round(end - start, 6),
             gateway=ident.gateway,
             site=ident.site,
             location=ident.location,
             camera=ident.camera,
             camera_name=ident.camera_name,
+            camera_serial=ident.camera_serial,
             boot_id=ident.boot_id,
+            clock=self._clock_status(),
             **fields,  # type: ignore[arg-type]
         )

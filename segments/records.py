@@ -1,14 +1,19 @@
-"""Ledger records: one frozen value per event in a camera stream, serialised as canonical JSON."""
+"""Ledger records: one frozen value per event in a camera stream, serialised as canonical JSON.
+
+Format v1 (stable; evidence outlives software versions). The signature covers the canonical
+JSON of the record without `sig`; `prev` is the SHA-256 of the previous record's full line.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import CryptoFormatError
 
 RECORD_VERSION = 1
+GENESIS_PREV = "0" * 64
 KINDS = frozenset(
     {"segment", "truncated", "gap", "boot", "clock", "key", "purge", "hold", "export"}
 )
@@ -26,13 +31,25 @@ class MediaFacts:
 
 
 @dataclass(frozen=True)
+class ClockStatus:
+    """What the gateway knew about its own clock when it wrote the record."""
+
+    synced: bool | None
+    est_error_s: float | None
+    source: str
+
+
+@dataclass(frozen=True)
 class Record:
-    """One ledger entry; `seq` is never reused within a stream."""
+    """One ledger entry; `seq` is never reused within a stream.
+
+    A draft (from the recorder) has empty `prev`, `key_id` and `sig`; the ledger fills them.
+    """
 
     stream: str
     seq: int
     kind: str
-    start: str
+    start: str | None
     end: str | None
     gateway: str
     site: str
@@ -41,22 +58,42 @@ class Record:
     camera_name: str
     boot_id: str
     v: int = RECORD_VERSION
+    camera_serial: str | None = None
     reason: str | None = None
+    duration_s: float | None = None
     file: str | None = None
     media: MediaFacts | None = None
     size_plain: int | None = None
     sha256_plain: str | None = None
+    size_cipher: int | None = None
+    sha256_cipher: str | None = None
     overlay: str | None = None
+    clock: ClockStatus | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    prev: str = ""
+    alg: str = ""
+    key_id: str = ""
+    sig: str = ""
 
     def __post_init__(self) -> None:
+        if self.v != RECORD_VERSION:
+            raise CryptoFormatError(f"record version {self.v} is not supported (expected 1)")
         if self.kind not in KINDS:
             raise CryptoFormatError(f"record kind {self.kind!r} is not one of {sorted(KINDS)}")
-        if self.seq < 0:
-            raise CryptoFormatError(f"record seq must be >= 0, got {self.seq}")
+        if not isinstance(self.seq, int) or self.seq < 0:
+            raise CryptoFormatError(f"record seq must be an integer >= 0, got {self.seq!r}")
 
     def to_json(self) -> bytes:
         return canonical_json(asdict(self))
+
+    def signed_part(self) -> bytes:
+        """The bytes the signature covers: everything but `sig`."""
+        body = asdict(self)
+        del body["sig"]
+        return canonical_json(body)
+
+    def with_chain(self, seq: int, prev: str, alg: str, key_id: str) -> Record:
+        return replace(self, seq=seq, prev=prev, alg=alg, key_id=key_id, sig="")
 
     @classmethod
     def from_json(cls, data: bytes) -> Record:
@@ -64,13 +101,13 @@ class Record:
             obj = json.loads(data)
             if not isinstance(obj, dict):
                 raise TypeError("a record is a JSON object")
-            known = {f.name for f in fields(cls)}
-            unknown = set(obj) - known
+            unknown = set(obj) - {f.name for f in fields(cls)}
             if unknown:
                 raise TypeError(f"unknown fields {sorted(unknown)}")
-            media = obj.get("media")
-            if media is not None:
-                obj["media"] = MediaFacts(**media)
+            if obj.get("media") is not None:
+                obj["media"] = MediaFacts(**obj["media"])
+            if obj.get("clock") is not None:
+                obj["clock"] = ClockStatus(**obj["clock"])
             return cls(**obj)
         except (ValueError, TypeError) as e:
             raise CryptoFormatError(f"not a valid ledger record: {e}") from e

@@ -1,117 +1,118 @@
-"""On-disk layout of one camera stream: dated segment folders and an append-only ledger.
+"""On-disk layout of one camera stream: dated folders of sealed segments beside its ledger.
 
-    data_dir/streams/<camera>/ledger.jsonl
-    data_dir/streams/<camera>/<YYYY>/<MM>/<DD>/<seq>_<startUTC>.mp4   (+ .json record beside it)
+    data_dir/streams/<camera>/ledger.jsonl, checkpoints.jsonl
+    data_dir/streams/<camera>/<YYYY>/<MM>/<DD>/<seq>_<startUTC>.mp4.age   (+ .json record)
 
-Every write that matters is fsynced (file, then folder) before it is reported done.
+A segment is written encrypted as `<startUTC>-<ms>.mp4.age.part` and renamed to its final
+name, which carries the ledger seq, when it is sealed. Every write that matters is fsynced
+(file, then folder) before it is reported done.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
+from .age import AgeWriter
+from .agekeys import X25519Recipient
 from .errors import WriteError
-from .records import Record
 from .timeline import compact_utc
 
+SEGMENT_SUFFIX = ".mp4.age"
 PART_SUFFIX = ".part"
-
-
-class HashingWriter:
-    """Write-only, non-seekable: the muxer must stream, exactly as it will into an encryptor."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
-        self._hash = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self._out.write(data)
-        self._hash.update(data)
-        self.size += len(data)
-        return len(data)
-
-    @property
-    def sha256(self) -> str:
-        return self._hash.hexdigest()
+PART_NAME = re.compile(r"^(\d{8}T\d{6})Z-(\d{3})\.mp4\.age\.part$")
 
 
 @dataclass(frozen=True)
 class SealedFile:
     path: Path
-    size: int
-    sha256: str
+    size_plain: int
+    sha256_plain: str
+    size_cipher: int
+    sha256_cipher: str
 
 
 class OpenSegment:
-    """A segment being written as `<name>.part`; `seal` makes it durable under its final name."""
+    """A segment being encrypted into its `.part` file; plaintext never reaches the disk."""
 
-    def __init__(self, final: Path) -> None:
-        self.final = final
-        self.part = final.with_name(final.name + PART_SUFFIX)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.part, "xb")  # noqa: SIM115 - closed in seal()
-        self.sink = HashingWriter(self._file)
+    def __init__(self, part: Path, recipients: Sequence[X25519Recipient]) -> None:
+        self.part = part
+        part.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(part, "xb")  # noqa: SIM115 - closed in seal()
+        self.sink = AgeWriter(self._file, recipients)
 
-    def seal(self) -> SealedFile:
+    def seal(self, final: Path) -> SealedFile:
+        """Finish the encryption, fsync, and rename to `final`."""
         try:
+            self.sink.close()
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            os.replace(self.part, self.final)
-            fsync_dir(self.final.parent)
+            os.replace(self.part, final)
+            fsync_dir(final.parent)
         except OSError as e:
-            raise WriteError(f"cannot seal {self.final}: {e.strerror}; check free space") from e
-        return SealedFile(self.final, self.sink.size, self.sink.sha256)
+            raise WriteError(f"cannot seal {final}: {e.strerror}; check free space") from e
+        stats = self.sink.stats
+        return SealedFile(
+            final,
+            stats.plaintext_size,
+            stats.plaintext_sha256,
+            stats.ciphertext_size,
+            stats.ciphertext_sha256,
+        )
 
 
 class StreamStore:
     def __init__(self, data_dir: Path, stream: str) -> None:
         self.root = data_dir / "streams" / stream
-        self.ledger_path = self.root / "ledger.jsonl"
 
-    def records(self) -> list[Record]:
-        if not self.ledger_path.exists():
-            return []
-        with open(self.ledger_path, "rb") as f:
-            return [Record.from_json(line) for line in f if line.strip()]
+    def day_folder(self, wall: float) -> Path:
+        day = datetime.fromtimestamp(wall, UTC)
+        return self.root / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
 
-    def next_seq(self) -> int:
-        last = _last_line(self.ledger_path)
-        return 0 if last is None else Record.from_json(last).seq + 1
+    def final_path(self, seq: int, start_wall: float) -> Path:
+        return self.day_folder(start_wall) / f"{seq:08d}_{compact_utc(start_wall)}{SEGMENT_SUFFIX}"
 
-    def segment_path(self, seq: int, start_wall: float, suffix: str = ".mp4") -> Path:
-        day = datetime.fromtimestamp(start_wall, UTC)
-        folder = self.root / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
-        return folder / f"{seq:08d}_{compact_utc(start_wall)}{suffix}"
+    def open_segment(self, start_wall: float, recipients: Sequence[X25519Recipient]) -> OpenSegment:
+        ms = int(start_wall * 1000) % 1000
+        name = f"{compact_utc(start_wall)}-{ms:03d}{SEGMENT_SUFFIX}{PART_SUFFIX}"
+        return OpenSegment(self.day_folder(start_wall) / name, recipients)
 
-    def open_segment(self, seq: int, start_wall: float) -> OpenSegment:
-        return OpenSegment(self.segment_path(seq, start_wall))
+    def leftover_parts(self) -> list[Path]:
+        """`.part` files a crash left behind, oldest first."""
+        return sorted(self.root.glob(f"*/*/*/*{PART_SUFFIX}"), key=lambda p: p.name)
 
-    def append(self, record: Record, beside: Path | None = None) -> None:
-        """Append to the ledger (fsynced); optionally also write the record next to its media."""
-        line = record.to_json() + b"\n"
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            if beside is not None:
-                write_durably(beside.with_name(beside.name.split(".")[0] + ".json"), line)
-            with open(self.ledger_path, "ab") as f:
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            raise WriteError(
-                f"cannot append to {self.ledger_path}: {e.strerror}; check free space"
-            ) from e
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+
+def part_start(part: Path) -> float | None:
+    """The start time a `.part` file's name records (None for a foreign name)."""
+    m = PART_NAME.match(part.name)
+    if m is None:
+        return None
+    stamp = datetime.strptime(m.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    return stamp.timestamp() + int(m.group(2)) / 1000
+
+
+def hash_file(path: Path) -> tuple[int, str]:
+    """Size and SHA-256 (hex) of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return size, h.hexdigest()
 
 
 def write_durably(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + PART_SUFFIX)
+    tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
@@ -126,23 +127,3 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _last_line(path: Path, block: int = 4096) -> bytes | None:
-    """The ledger's last record without reading a year of history."""
-    if not path.exists():
-        return None
-    with open(path, "rb") as f:
-        f.seek(0, os.SEEK_END)
-        end = f.tell()
-        data = b""
-        pos = end
-        while pos > 0:
-            step = min(block, pos)
-            pos -= step
-            f.seek(pos)
-            data = f.read(step) + data
-            lines = [ln for ln in data.split(b"\n") if ln.strip()]
-            if len(lines) > 1 or (lines and pos == 0):
-                return lines[-1]
-    return None

@@ -1,0 +1,88 @@
+"""Key material on the gateway: the device signing key, the archive recipients, and the guard
+that refuses to run next to a decryption key."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from segments.agekeys import X25519Recipient, generate_identity, parse_recipient
+from segments.signing import Ed25519Signer, fingerprint, generate_signing_key, load_signer
+
+from .config import AGE_IDENTITY_MARK, Config
+from .errors import ConfigError
+
+DEVICE_KEY_NAME = "device.ed25519"
+ARCHIVE_IDENTITY_NAME = "archive.agekey"
+ARCHIVE_RECIPIENT_NAME = "archive.recipient"
+_SCAN_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True)
+class GatewayKeys:
+    signer: Ed25519Signer
+    recipients: tuple[X25519Recipient, ...]
+
+
+def load_keys(config: Config) -> GatewayKeys:
+    refuse_identities(config)
+    path = config.keys.signing_key
+    if not path.exists():
+        raise ConfigError(
+            f"{config.path}: [keys] signing_key: {path} does not exist; create it with "
+            f"`evgw keygen --out {path.parent}`"
+        )
+    recipients = tuple(parse_recipient(r) for r in config.keys.recipients)
+    return GatewayKeys(load_signer(path), recipients)
+
+
+def refuse_identities(config: Config) -> None:
+    """No age identity may sit beside the gateway: a stolen box must decrypt nothing."""
+    data_dir = config.gateway.data_dir
+    places = [config.path.parent, data_dir, data_dir / "keys", config.keys.signing_key.parent]
+    for folder in dict.fromkeys(places):
+        for path in _small_files(folder):
+            if AGE_IDENTITY_MARK.encode() in path.read_bytes().upper():
+                raise ConfigError(
+                    f"{path} holds an age identity ({AGE_IDENTITY_MARK}…): no decryption key may "
+                    "live on the gateway; move it to the central archive, then start again"
+                )
+
+
+def _small_files(folder: Path) -> list[Path]:
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return []
+    files = []
+    for path in entries:
+        try:
+            if path.is_file() and path.stat().st_size <= _SCAN_LIMIT and os.access(path, os.R_OK):
+                files.append(path)
+        except OSError:
+            continue
+    return files
+
+
+def make_device_key(out: Path) -> tuple[Path, str]:
+    """Create the device signing key (0600) and its `.pub`; returns the path and fingerprint."""
+    path = out / DEVICE_KEY_NAME
+    signer = generate_signing_key(path)
+    path.with_name(path.name + ".pub").write_text(signer.public_key_text() + "\n")
+    return path, fingerprint(signer)
+
+
+def make_archive_identity(out: Path) -> tuple[Path, str]:
+    """Create an age identity for the central archive (0600) and its recipient file."""
+    identity, recipient = generate_identity()
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = out / ARCHIVE_IDENTITY_NAME
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    text = f"# created: {created}\n# public key: {recipient}\n{identity}\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    (out / ARCHIVE_RECIPIENT_NAME).write_text(recipient + "\n")
+    return path, recipient

@@ -1,0 +1,53 @@
+"""After a crash: seal each leftover `.part` as a `truncated` segment. Nothing is deleted.
+
+The gateway holds no decryption key, so it cannot tell how much of the file authenticates;
+it records the ciphertext as found, and the archive's reader recovers the prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from .ledger import Ledger
+from .records import Record
+from .store import StreamStore, fsync_dir, hash_file, part_start
+
+log = logging.getLogger(__name__)
+
+POWER_LOSS = "power_loss"
+
+DraftMaker = Callable[..., Record]
+
+
+def recover_leftovers(store: StreamStore, ledger: Ledger, draft: DraftMaker) -> list[Record]:
+    recovered = []
+    for part in store.leftover_parts():
+        recovered.append(_seal_truncated(part, store, ledger, draft))
+        log.warning("%s: sealed leftover %s as truncated", ledger.stream, part.name)
+    return recovered
+
+
+def _seal_truncated(part: Path, store: StreamStore, ledger: Ledger, draft: DraftMaker) -> Record:
+    info = part.stat()
+    start = part_start(part)
+    size, sha256 = hash_file(part)
+
+    def make(seq: int) -> Record:
+        begin = start if start is not None else info.st_mtime
+        final = store.final_path(seq, begin)
+        os.replace(part, final)
+        fsync_dir(final.parent)
+        return draft(
+            kind="truncated",
+            start=begin,
+            end=max(begin, info.st_mtime),
+            reason=POWER_LOSS,
+            file=store.relative(final),
+            size_cipher=size,
+            sha256_cipher=sha256,
+        )
+
+    return ledger.append_numbered(make)

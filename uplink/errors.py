@@ -1,0 +1,38 @@
+"""Error root for the uplink package: central object storage (and later MQTT).
+
+The upload queue decides by class, never by message: `StoreUnavailable` and `TlsError`
+are retried with backoff, `AuthError` keeps the backlog and raises an alarm,
+`LocalHashMismatch` is reported as tamper, `UploadMismatch` is retried.
+"""
+
+
+class UplinkError(Exception):
+    """Base of every error raised by `uplink`; the message says what to do next."""
+
+
+class UploadError(UplinkError):
+    """An object could not be stored or read back from central storage."""
+
+
+class AuthError(UploadError):
+    """The store rejected our credentials or denied the operation."""
+
+
+class StoreUnavailable(UploadError):
+    """The store cannot be reached or answered with a server error; retry later."""
+
+
+class TlsError(UploadError):
+    """The TLS handshake with the store failed (certificate or CA configuration)."""
+
+
+class UploadMismatch(UploadError):
+    """The store's checksum differs from ours: the object is not confirmed."""
+
+
+class LocalHashMismatch(UploadMismatch):
+    """The local file no longer matches the hash recorded when it was sealed (tamper)."""
+
+
+class RetentionError(UploadError):
+    """The object was stored but its COMPLIANCE retention could not be set or confirmed."""

@@ -1,0 +1,581 @@
+"""The gateway's MQTT edge (DESIGN.md §7): state, retained health, events, commands.
+
+Topics under ``<root>/<gateway>/``: ``state`` (retained text ``online``/``offline``, the
+last will), retained JSON subtopics such as ``health``, ``cameras/<id>/health`` and
+``alarms``, ``events`` (QoS 1) and ``cmd/<name>`` with replies on ``cmd/<name>/result``.
+JSON payloads are canonical: compact, sorted keys, UTF-8.
+
+Delivery while the broker is away: events and command replies wait in our own bounded
+buffer (paho's queue is unbounded), and messages paho had in flight when the link dropped
+are taken back into it, so everything leaves in order once the broker returns. Retained
+values are cached and re-sent on every connect, since a restarted broker may have lost them.
+All paho callbacks run in paho's network thread and never let an exception escape it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import ssl
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+log = logging.getLogger(__name__)
+
+JsonObject = dict[str, Any]
+CommandHandler = Callable[[JsonObject], Mapping[str, Any]]
+
+STATE_ONLINE = b"online"
+STATE_OFFLINE = b"offline"
+MAX_COMMAND_BYTES = 64 * 1024
+MAX_COMMAND_ID_CHARS = 128
+_LEVEL = re.compile(r"[A-Za-z0-9_.-]+")
+_COMMAND_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
+_RESERVED_SUBTOPICS = ("state", "events", "cmd")
+_NOT_AUTHORISED = "not authorised: check username/password_file"
+_TLS_FAILED = "TLS handshake failed: check ca_file"
+
+
+def encode(payload: Mapping[str, Any]) -> bytes:
+    """Canonical compact JSON (sorted keys, UTF-8); NaN/Infinity are refused (ValueError)."""
+    text = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return text.encode()
+
+
+def _check_topic_path(value: str, what: str) -> str:
+    if not value or not all(_LEVEL.fullmatch(level) for level in value.split("/")):
+        raise ValueError(
+            f"invalid {what} {value!r}: use '/'-separated levels of letters, digits, '_.-'"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """Broker connection, validated on construction (the config loader builds it)."""
+
+    host: str
+    port: int = 1883
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    topic_root: str = "evgw"
+    client_id: str | None = None
+    keepalive_s: int = 30
+    reconnect_max_s: int = 30
+    event_buffer: int = 1000
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise ValueError("MQTT host is empty: set [mqtt] host")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"MQTT port {self.port} out of range 1..65535")
+        _check_topic_path(self.topic_root, "MQTT topic_root")
+        if not 5 <= self.keepalive_s <= 65535:
+            raise ValueError(f"MQTT keepalive_s {self.keepalive_s} out of range 5..65535")
+        if self.reconnect_max_s < 1:
+            raise ValueError("MQTT reconnect_max_s must be at least 1")
+        if self.event_buffer < 1:
+            raise ValueError("MQTT event_buffer must be at least 1")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("MQTT cert_file and key_file go together: set both or neither")
+        if not self.tls and (self.ca_file or self.cert_file):
+            raise ValueError("MQTT ca_file/cert_file given but tls = false: enable tls")
+        if self.password is not None and self.username is None:
+            raise ValueError("MQTT password given without username")
+
+
+class CommandError(ValueError):
+    """A command payload is malformed; its message goes back in the error reply."""
+
+
+@dataclass(frozen=True)
+class Command:
+    id: str | int | None
+    args: JsonObject
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_command(payload: bytes) -> Command:
+    """Parse a command message; anything malformed raises CommandError, nothing else."""
+    if len(payload) > MAX_COMMAND_BYTES:
+        raise CommandError(f"command larger than {MAX_COMMAND_BYTES} bytes")
+    try:
+        args = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise CommandError(f"command is not valid UTF-8 JSON: {e}") from e
+    if not isinstance(args, dict):
+        raise CommandError(f"command must be a JSON object, not {type(args).__name__}")
+    command_id = args.get("id")
+    if command_id is not None:
+        if isinstance(command_id, bool) or not isinstance(command_id, str | int):
+            raise CommandError("command id must be a string or an integer")
+        if len(str(command_id)) > MAX_COMMAND_ID_CHARS:
+            raise CommandError(f"command id longer than {MAX_COMMAND_ID_CHARS} characters")
+    return Command(command_id, args)
+
+
+def error_reply(message: str) -> JsonObject:
+    return {"ok": False, "error": message}
+
+
+T = TypeVar("T")
+
+
+class EventBuffer(Generic[T]):
+    """Bounded FIFO: when full, the oldest item goes and is counted as dropped (no I/O)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._items: deque[T] = deque()
+        self.capacity = capacity
+        self.dropped_total = 0
+        self._unreported = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def _trim(self) -> None:
+        while len(self._items) > self.capacity:
+            self._items.popleft()
+            self.dropped_total += 1
+            self._unreported += 1
+
+    def push(self, item: T) -> None:
+        self._items.append(item)
+        self._trim()
+
+    def push_front(self, items: list[T]) -> None:
+        """Put items (oldest first) back ahead of the rest, e.g. ones lost in flight."""
+        self._items.extendleft(reversed(items))
+        self._trim()
+
+    def pop(self) -> T:
+        return self._items.popleft()
+
+    def take_unreported(self) -> int:
+        """Drops since the last call: the number to report with the next delivered event."""
+        count, self._unreported = self._unreported, 0
+        return count
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    topic: str
+    payload: JsonObject
+
+
+def _new_client(settings: MqttSettings, client_id: str) -> paho.Client:
+    client = paho.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=paho.MQTTv311,
+    )
+    client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+    if settings.username is not None:
+        client.username_pw_set(settings.username, settings.password)
+    if settings.tls:
+        try:
+            client.tls_set(
+                ca_certs=str(settings.ca_file) if settings.ca_file else None,
+                certfile=str(settings.cert_file) if settings.cert_file else None,
+                keyfile=str(settings.key_file) if settings.key_file else None,
+            )
+        except (OSError, ssl.SSLError) as e:
+            raise ValueError(f"cannot load MQTT TLS files: {e}: check ca_file/cert_file/key_file") from e
+    client.reconnect_delay_set(min_delay=1, max_delay=settings.reconnect_max_s)
+    return client
+
+
+def _describe_connect_failure(settings: MqttSettings) -> str:
+    """Why the last connection attempt failed; called inside paho's `except OSError`."""
+    exc = sys.exc_info()[1]
+    where = f"{settings.host}:{settings.port}"
+    if isinstance(exc, ssl.SSLError):
+        return f"{_TLS_FAILED} ({where}: {exc})"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"broker unreachable at {where}: connection refused"
+    return f"cannot connect to broker at {where}: {exc or 'unknown error'}"
+
+
+def _describe_refusal(reason: ReasonCode) -> str:
+    if reason.value in (134, 135):  # "Bad user name or password", "Not authorized"
+        return _NOT_AUTHORISED
+    return f"broker refused the connection: {reason}"
+
+
+class GatewayLink:
+    """One gateway's connection to central monitoring; thread-safe publish methods."""
+
+    def __init__(self, settings: MqttSettings, gateway_id: str) -> None:
+        _check_topic_path(gateway_id, "gateway id")
+        if "/" in gateway_id:
+            raise ValueError(f"invalid gateway id {gateway_id!r}: no '/' allowed")
+        self.settings = settings
+        self.gateway_id = gateway_id
+        self.base = f"{settings.topic_root}/{gateway_id}"
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+        self._connected = threading.Event()
+        self._client: paho.Client | None = None
+        self._retained: dict[str, bytes] = {}
+        self._commands: dict[str, CommandHandler] = {}
+        self._buffer: EventBuffer[_Outgoing] = EventBuffer(settings.event_buffer)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def buffered(self) -> int:
+        """Events and replies waiting for the broker."""
+        with self._lock:
+            return len(self._buffer)
+
+    @property
+    def dropped_events(self) -> int:
+        """Events dropped since start because the buffer was full."""
+        with self._lock:
+            return self._buffer.dropped_total
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def on_command(self, name: str, handler: CommandHandler) -> None:
+        """Call `handler(args)` for each message on cmd/<name>; its dict is the reply.
+
+        A ValueError from the handler becomes an error reply with its message. Handlers run
+        in paho's network thread: keep them short (queue the work, reply with a ticket).
+        """
+        if not _COMMAND_NAME.fullmatch(name):
+            raise ValueError(f"invalid command name {name!r}: use lowercase letters, digits, '-'")
+        with self._lock:
+            self._commands[name] = handler
+            if self._client is not None:
+                self._subscribe(self._client, name)
+
+    def start(self) -> None:
+        """Connect in paho's thread; a broker that is down now is retried with backoff."""
+        if self._client is not None:
+            raise RuntimeError("GatewayLink already started")
+        client_id = self.settings.client_id or f"evgw-{self.gateway_id}"
+        client = _new_client(self.settings, client_id)
+        client.will_set(f"{self.base}/state", STATE_OFFLINE, qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        with self._lock:
+            self._client = client
+            for name in self._commands:
+                self._register(client, name)
+        client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
+        client.loop_start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Publish `offline` (retained), disconnect cleanly and join paho's thread."""
+        with self._lock:
+            client, self._client = self._client, None
+            pending = len(self._buffer)
+        if client is None:
+            return
+        if self._connected.is_set():
+            info = client.publish(f"{self.base}/state", STATE_OFFLINE, qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError) as e:
+                log.warning("MQTT: could not publish offline state before stopping: %s", e)
+        if pending:
+            log.warning("MQTT: stopping with %d undelivered events", pending)
+        client.disconnect()
+        client.loop_stop()
+        self._connected.clear()
+
+    def publish_retained(self, subtopic: str, payload: Mapping[str, Any]) -> None:
+        """Publish the current value of `subtopic` (retained, QoS 1); re-sent on reconnect.
+
+        ``health`` also carries ``dropped_events``: events lost to a full buffer since start.
+        """
+        _check_topic_path(subtopic, "retained subtopic")
+        if subtopic.split("/")[0] in _RESERVED_SUBTOPICS:
+            raise ValueError(f"subtopic {subtopic!r} is reserved for the link itself")
+        with self._lock:
+            if subtopic == "health":
+                payload = {**payload, "dropped_events": self._buffer.dropped_total}
+            data = encode(payload)
+            self._retained[subtopic] = data
+            if self._connected.is_set() and self._client is not None:
+                self._client.publish(f"{self.base}/{subtopic}", data, qos=1, retain=True)
+
+    def publish_event(self, payload: Mapping[str, Any]) -> None:
+        """Send an event (QoS 1); buffered in order while the broker is unreachable."""
+        encode(payload)  # refuse what can never be sent now, not at flush time
+        self._send_or_buffer(_Outgoing(f"{self.base}/events", dict(payload)))
+
+    def _send_or_buffer(self, out: _Outgoing) -> None:
+        with self._lock:
+            if self._connected.is_set() and self._client is not None and not self._buffer:
+                self._send(self._client, out)
+            else:
+                self._buffer.push(out)
+
+    def _send(self, client: paho.Client, out: _Outgoing) -> None:
+        """Hand one message to paho; caller holds the lock."""
+        payload = out.payload
+        if out.topic.endswith("/events"):
+            dropped = self._buffer.take_unreported()
+            if dropped:
+                payload = {**payload, "dropped_events": dropped}
+                log.warning("MQTT: %d events were dropped while the broker was away", dropped)
+        client.publish(out.topic, encode(payload), qos=1)
+
+    def _subscribe(self, client: paho.Client, name: str) -> None:
+        self._register(client, name)
+        if self._connected.is_set():
+            client.subscribe(f"{self.base}/cmd/{name}", qos=1)
+
+    def _register(self, client: paho.Client, name: str) -> None:
+        def on_message(_c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
+            self._handle_command(name, msg)
+
+        client.message_callback_add(f"{self.base}/cmd/{name}", on_message)
+
+    def _handle_command(self, name: str, msg: paho.MQTTMessage) -> None:
+        if msg.retain:
+            log.warning("MQTT: ignoring retained command %s (commands run once)", name)
+            return
+        command_id: str | int | None = None
+        try:
+            command = parse_command(msg.payload)
+            command_id = command.id
+            log.info("MQTT command %s id=%s keys=%s", name, command_id, sorted(command.args))
+            result = self._commands[name](command.args)
+            if not isinstance(result, Mapping):
+                raise TypeError(f"handler returned {type(result).__name__}, not a dict")
+            reply: JsonObject = {"ok": True, **result}
+        except ValueError as e:  # CommandError included
+            log.warning("MQTT command %s id=%s rejected: %s", name, command_id, e)
+            reply = error_reply(str(e))
+        except Exception:
+            log.exception("MQTT command %s id=%s failed", name, command_id)
+            reply = error_reply("internal error: see the gateway log")
+        if command_id is not None:
+            reply["id"] = command_id
+        try:
+            encode(reply)
+        except (TypeError, ValueError) as e:
+            log.error("MQTT command %s reply is not JSON: %s", name, e)
+            reply = error_reply("internal error: reply is not JSON")
+        self._send_or_buffer(_Outgoing(f"{self.base}/cmd/{name}/result", reply))
+
+    def _set_error(self, message: str | None) -> None:
+        if message != self.last_error and message is not None:
+            log.warning("MQTT: %s", message)
+        self.last_error = message
+
+    def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
+        self._set_error(_describe_connect_failure(self.settings))
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            self._set_error(_describe_refusal(reason))
+            return
+        with self._lock:
+            client.publish(f"{self.base}/state", STATE_ONLINE, qos=1, retain=True)
+            for subtopic, data in self._retained.items():
+                client.publish(f"{self.base}/{subtopic}", data, qos=1, retain=True)
+            if self._commands:
+                client.subscribe([(f"{self.base}/cmd/{name}", 1) for name in self._commands])
+            flushed = len(self._buffer)
+            while self._buffer:
+                self._send(client, self._buffer.pop())
+            self._connected.set()
+        log.info(
+            "MQTT connected to %s:%d as %s (%d buffered messages sent)",
+            self.settings.host, self.settings.port, self.gateway_id, flushed,
+        )
+        self._set_error(None)
+
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        with self._lock:
+            was_connected = self._connected.is_set()
+            self._connected.clear()
+            # Take back what paho still holds so it leaves ahead of newer events, in order.
+            # Retained values need no rescue: the cache re-sends them.
+            requeue = []
+            for msg in client.drop_out_messages():
+                if not msg.retain:
+                    try:
+                        requeue.append(_Outgoing(msg.topic, json.loads(msg.payload)))
+                    except ValueError:
+                        log.error("MQTT: dropping unparsable queued message on %s", msg.topic)
+            self._buffer.push_front(requeue)
+        if was_connected and self._client is client:
+            log.warning("MQTT: lost connection to broker (%s); buffering events", reason)
+
+    def __enter__(self) -> GatewayLink:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True)
+class Received:
+    """One retained value as last seen; `retained` means it came from the broker's store."""
+
+    payload: Any
+    received_at: float
+    retained: bool
+
+
+@dataclass(frozen=True)
+class GatewayView:
+    gateway: str
+    state: Received | None = None
+    health: Received | None = None
+    alarms: Received | None = None
+    cameras: Mapping[str, Received] = field(default_factory=dict)
+
+
+FleetSnapshot = dict[str, GatewayView]
+
+
+class FleetListener:
+    """Monitor side: latest state, health, camera health and alarms of every gateway."""
+
+    def __init__(self, settings: MqttSettings) -> None:
+        self.settings = settings
+        self.root = settings.topic_root
+        self.last_error: str | None = None
+        self._cond = threading.Condition()
+        self._values: dict[tuple[str, ...], Received] = {}
+        self._client: paho.Client | None = None
+
+    def start(self) -> None:
+        if self._client is not None:
+            raise RuntimeError("FleetListener already started")
+        client = _new_client(self.settings, self.settings.client_id or "")
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_message = self._on_message
+        self._client = client
+        client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
+        client.loop_start()
+
+    def stop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.disconnect()
+            client.loop_stop()
+
+    def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
+        self.last_error = _describe_connect_failure(self.settings)
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            self.last_error = _describe_refusal(reason)
+            log.warning("MQTT monitor: %s", self.last_error)
+            return
+        self.last_error = None
+        patterns = ("+/state", "+/health", "+/cameras/+/health", "+/alarms")
+        client.subscribe([(f"{self.root}/{p}", 1) for p in patterns])
+
+    def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+        key = tuple(msg.topic[len(self.root) + 1 :].split("/"))
+        with self._cond:
+            if not msg.payload:  # an empty retained message clears the value
+                self._values.pop(key, None)
+            else:
+                try:
+                    if key[-1] == "state":
+                        payload: Any = msg.payload.decode("utf-8").strip()
+                    else:
+                        payload = json.loads(msg.payload)
+                except ValueError:
+                    log.warning("MQTT monitor: ignoring malformed payload on %s", msg.topic)
+                    return
+                self._values[key] = Received(payload, time.time(), bool(msg.retain))
+            self._cond.notify_all()
+
+    def snapshot(self) -> FleetSnapshot:
+        """Frozen views per gateway id."""
+        with self._cond:
+            values = dict(self._values)
+        parts: dict[str, dict[str, Any]] = {}
+        for key, received in values.items():
+            view = parts.setdefault(key[0], {"cameras": {}})
+            if len(key) == 2:
+                view[key[1]] = received
+            elif len(key) == 4:
+                view["cameras"][key[2]] = received
+        return {gw: GatewayView(gateway=gw, **fields) for gw, fields in sorted(parts.items())}
+
+    def wait_for(self, predicate: Callable[[FleetSnapshot], bool], timeout: float) -> bool:
+        """Block until `predicate(snapshot())` holds; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self.snapshot()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def __enter__(self) -> FleetListener:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
