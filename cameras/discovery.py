@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote, urlsplit
+from xml.parsers import expat
 
 from .errors import CameraError
 
@@ -88,22 +89,34 @@ def parse_xml(data: bytes, limit: int = MAX_DATAGRAM) -> ET.Element:
     """Parse untrusted XML: size-capped, DOCTYPE refused (so no entities, no XXE)."""
     if len(data) > limit:
         raise MalformedMessageError(f"XML message of {len(data)} bytes exceeds {limit} bytes")
-    parser = ET.XMLParser()
-    expat = parser.parser  # type: ignore[attr-defined]
+    parser = expat.ParserCreate(namespace_separator=" ")
+    builder = ET.TreeBuilder()
 
-    def refuse(*_: object) -> None:
+    def name(raw: str) -> str:
+        ns, _, tag = raw.rpartition(" ")
+        return f"{{{ns}}}{tag}" if ns else tag
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        builder.start(name(tag), {name(k): v for k, v in attrs.items()})
+
+    def refuse(*_: object) -> int:
         raise MalformedMessageError("XML message carries a DTD or entity declaration; refused")
 
-    expat.StartDoctypeDeclHandler = refuse
-    expat.EntityDeclHandler = refuse
-    expat.ExternalEntityRefHandler = refuse
+    parser.StartElementHandler = start
+    parser.EndElementHandler = lambda tag: builder.end(name(tag))
+    parser.CharacterDataHandler = builder.data
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     try:
-        parser.feed(data)
-        return parser.close()
-    except ET.ParseError as e:
+        parser.Parse(data, True)
+        root = builder.close()
+    except expat.ExpatError as e:
         raise MalformedMessageError(f"not well-formed XML: {e}") from e
-    except (ValueError, RecursionError) as e:
+    except (ValueError, AssertionError, RecursionError) as e:
         raise MalformedMessageError(f"unparsable XML: {e}") from e
+    return root
 
 
 def local(tag: object) -> str:

@@ -13,6 +13,7 @@ from segments.errors import SegmentError
 from . import daemon, demo
 from .config import load_config
 from .errors import EvgwError
+from .keys import make_archive_identity, make_device_key
 from .logs import setup_logging
 
 KNOWN_ERRORS = (EvgwError, SegmentError, CameraError)
@@ -25,6 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="record the configured cameras until SIGTERM")
     run.add_argument("--config", type=Path, required=True, help="the TOML configuration file")
+
+    kg = sub.add_parser("keygen", help="make the device signing key (or an archive age identity)")
+    kg.add_argument("--out", type=Path, required=True, help="folder for the new key files")
+    kg.add_argument(
+        "--archive",
+        action="store_true",
+        help="make an age identity for the central archive (never install it on a gateway)",
+    )
 
     dm = sub.add_parser("demo", help="record simulated cameras for a while and show the result")
     dm.add_argument("--seconds", type=float, default=40.0, help="how long to record (default 40)")
@@ -42,7 +51,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             return daemon.run(load_config(args.config))
         if args.command == "demo":
             return demo.run(args.config, args.seconds)
+        if args.command == "keygen":
+            return keygen(args.out, args.archive)
     except KNOWN_ERRORS as e:
         print(f"evgw: error: {e}", file=sys.stderr)
         return 2
     return 1
+
+
+def keygen(out: Path, archive: bool) -> int:
+    try:
+        if archive:
+            path, recipient = make_archive_identity(out)
+            print(f"archive identity: {path} (mode 0600; keep it off every gateway)")
+            print(f"recipient (put into [keys] recipients): {recipient}")
+        else:
+            path, fp = make_device_key(out)
+            public = path.with_name(path.name + ".pub").read_text().strip()
+            print(f"device signing key: {path} (mode 0600)")
+            print(f"public key: {public}")
+            print(f"fingerprint: {fp}")
+    except FileExistsError as e:
+        print(f"evgw: error: {e.filename} exists; refusing to overwrite a key", file=sys.stderr)
+        return 2
+    return 0

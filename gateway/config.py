@@ -45,7 +45,7 @@ X264_PRESETS = (
 )
 _SECONDS_PER_DAY = 86_400
 _MAX_SECRET_BYTES = 4096
-AGE_IDENTITY_MARK = "AGE-SECRET-KEY-"
+AGE_IDENTITY_MARK = "AGE-SECRET-KEY-1"
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def parse_config(text: str, path: Path) -> Config:
     """
     if AGE_IDENTITY_MARK in text.upper():
         raise ConfigError(
-            f"{path}: holds an age identity ({AGE_IDENTITY_MARK}…): no decryption key may live "
+            f"{path}: holds an age identity (AGE-SECRET-KEY-…): no decryption key may live "
             "on the gateway; keep it at the central archive and put only its age1… recipient here"
         )
     try:

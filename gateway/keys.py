@@ -46,7 +46,7 @@ def refuse_identities(config: Config) -> None:
         for path in _small_files(folder):
             if AGE_IDENTITY_MARK.encode() in path.read_bytes().upper():
                 raise ConfigError(
-                    f"{path} holds an age identity ({AGE_IDENTITY_MARK}…): no decryption key may "
+                    f"{path} holds an age identity (AGE-SECRET-KEY-…): no decryption key may "
                     "live on the gateway; move it to the central archive, then start again"
                 )
 

@@ -97,7 +97,8 @@ class StreamRecorder:
 
     def begin(self, public_key: str) -> None:
         """Start of a run: seal crash leftovers, then a `boot` record (`key` first if new)."""
-        if self.ledger.size == 0:
+        first_run = self.ledger.size == 0
+        if first_run:
             key = self._draft(kind="key", start=time.time(), end=None)
             self._append(replace(key, extra={"public_key": public_key}))
         recovered = recover_leftovers(self.store, self.ledger, self._draft)
@@ -106,7 +107,7 @@ class StreamRecorder:
         now = time.time()
         last = self.ledger.last_record
         previous_end = None if last is None else (last.end or last.start)
-        reason = "operator_stop" if self.ledger.closed_cleanly and not recovered else "power_loss"
+        reason = None if first_run else self._restart_reason(recovered)
         self._append(
             replace(
                 self._draft(kind="boot", start=now, end=now, reason=reason),
@@ -169,6 +170,10 @@ class StreamRecorder:
         if self.plan.mode == BURN_IN and self._video is not None and self._clock is not None:
             self._decode(None)
         self._seal(end_wall=None)
+
+    def _restart_reason(self, recovered: list[Record]) -> str:
+        """Why recording paused: a final checkpoint means the last run was stopped on purpose."""
+        return "operator_stop" if self.ledger.closed_cleanly and not recovered else "power_loss"
 
     def _feed_passthrough(self, packet: av.Packet) -> None:
         assert self._clock is not None and self._video is not None and packet.pts is not None

@@ -14,6 +14,8 @@ if REPO_ROOT not in sys.path:
 
 from cameras.simulator.launcher import RtspTestServer, find_free_port, gst_rtsp_available  # noqa: E402
 
+pytest_plugins = ["tests.support.mqtt_fixtures", "tests.support.seaweed_fixtures"]
+
 RtspServerFactory = Callable[..., RtspTestServer]
 
 

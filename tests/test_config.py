@@ -15,21 +15,26 @@ from gateway.config import (
     CameraConfig,
     Config,
     GatewayConfig,
+    LedgerConfig,
     LocationConfig,
     RecordingConfig,
     config_from_mapping,
     load_config,
     parse_config,
 )
+from gateway.demo import prepare_keys
 from gateway.errors import ConfigError, EvgwError
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO / "config"
 FAKE = Path("/nonexistent-evgw/evgw.toml")
 
+RECIPIENT = "age1psu0mkw66qv2eje4tvzh4he0wvx7ylk8snut8mmuwd6n7zzt8a4q4zhyzm"
+
 BASE: dict[str, Any] = {
     "gateway": {"id": "gw-1", "site": "某某检查站", "data_dir": "/var/lib/evgw"},
     "location": {"name": "某某检查站 一号卡口"},
+    "keys": {"signing_key": "/var/lib/evgw/keys/device.ed25519", "recipients": [RECIPIENT]},
     "cameras": [
         {"id": "gate-1", "rtsp": "rtsp://127.0.0.1:8554/cam1"},
         {"id": "gate-2", "rtsp": "rtsp://127.0.0.1:8554/cam2"},
@@ -44,6 +49,10 @@ data_dir = "data"
 
 [location]
 name = "一号卡口"
+
+[keys]
+signing_key = "keys/device.ed25519"
+recipients = ["age1psu0mkw66qv2eje4tvzh4he0wvx7ylk8snut8mmuwd6n7zzt8a4q4zhyzm"]
 
 [[cameras]]
 id = "gate-1"
@@ -89,18 +98,24 @@ def test_example_loads() -> None:
 def test_example_documents_every_key() -> None:
     text = (CONFIG_DIR / "evgw.example.toml").read_text(encoding="utf-8")
     keys = {"password_file"}
-    for record in (GatewayConfig, LocationConfig, RecordingConfig, CameraConfig):
+    keys |= {"recipients_file"}
+    for record in (GatewayConfig, LocationConfig, RecordingConfig, CameraConfig, LedgerConfig):
         keys |= set(record.__dataclass_fields__)
     for key in keys:
         assert re.search(rf"^(# )?{key} = ", text, re.MULTILINE), key
 
 
-def test_demo_loads() -> None:
-    config = load_config(CONFIG_DIR / "demo.toml")
+def test_demo_loads(tmp_path: Path) -> None:
+    copy_ = tmp_path / "config" / "demo.toml"
+    copy_.parent.mkdir()
+    copy_.write_bytes((CONFIG_DIR / "demo.toml").read_bytes())
+    config = load_config(prepare_keys(copy_))
+    assert config.keys.signing_key.exists()
+    assert len(config.keys.recipients) == 1
     assert config.gateway.id == "gw-demo"
     assert config.gateway.site == "演示检查站"
     assert config.gateway.timezone == "Asia/Shanghai"
-    assert config.gateway.data_dir == REPO / "demo-data"
+    assert config.gateway.data_dir == tmp_path / "demo-data"
     assert config.location.name == "演示检查站 一号卡口"
     assert config.recording.segment_seconds == 10
     gate, store = config.cameras
@@ -554,3 +569,34 @@ def test_arbitrary_values_only_raise_config_error(section: str, key: str, value:
     else:
         data.setdefault(section, {})[key] = value
     _accepts(lambda: config_from_mapping(data, FAKE))
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+def test_age_identity_in_config_is_refused() -> None:
+    text = VALID_TEXT + "\n# AGE-SECRET-KEY-1QQQQ pasted by mistake\n"
+    with pytest.raises(ConfigError, match="no decryption key may live on the gateway"):
+        parse_config(text, FAKE)
+
+
+def test_bad_recipient_names_the_key() -> None:
+    message = error_of(with_section("keys", recipients=["age1notakey"]))
+    assert "[keys] recipients" in message
+
+
+def test_no_recipient_is_an_error() -> None:
+    message = error_of(with_section("keys", recipients=[]))
+    assert "[keys] recipients" in message and "evgw keygen --archive" in message
+
+
+def test_recipients_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / "recipients.txt").write_text(f"# archive\n{RECIPIENT}\n")
+    data = with_section("keys", recipients=[], recipients_file="recipients.txt")
+    config = config_from_mapping(data, tmp_path / "evgw.toml")
+    assert config.keys.recipients == (RECIPIENT,)
+
+
+def test_ledger_defaults() -> None:
+    config = config_from_mapping(base(), FAKE)
+    assert config.ledger == LedgerConfig(checkpoint_every=10, checkpoint_interval_s=600.0)

@@ -15,11 +15,13 @@ import pytest
 
 from cameras.simulator.launcher import RtspTestServer
 from gateway.daemon import plan_for
+from gateway.keys import load_keys
 from segments.overlay import Overlay
 from tests.conftest import RtspServerFactory
 from tests.support.recording import (
     Cam,
     decoded_frames,
+    decrypted,
     make_config,
     media_path,
     record_for,
@@ -42,14 +44,20 @@ def test_burn_in_segments_are_continuous_aligned_and_decodable(
     segs = records(config, "gate-1", "segment")
     assert len(segs) >= 3, segs
     assert not records(config, "gate-1", "gap")
-    assert [r.seq for r in segs] == list(range(len(segs)))
+    assert [r.kind for r in records(config, "gate-1")[:2]] == ["key", "boot"]
+    assert [r.seq for r in segs] == list(range(2, 2 + len(segs)))
+    assert not list(media_path(config, segs[0]).parent.glob("*.part"))
     for prev, nxt in itertools.pairwise(segs):
         hole = wall(nxt.start) - wall(prev.end)
         assert 0 <= hole <= FRAME_S + SLACK_S, (prev, nxt)
         assert wall(nxt.start) % 2 < FRAME_S + SLACK_S, f"{nxt.start} not on a 2 s boundary"
     for r in segs:
-        path = media_path(config, r)
-        assert path.suffix == ".mp4" and not path.with_name(path.name + ".part").exists()
+        sealed = media_path(config, r)
+        assert sealed.name.endswith(".mp4.age")
+        assert sha256_file(sealed) == r.sha256_cipher
+        assert sealed.stat().st_size == r.size_cipher
+        assert not sealed.read_bytes().startswith(b"\x00\x00"), "plaintext MP4 on disk"
+        path = decrypted(config, r)
         assert sha256_file(path) == r.sha256_plain
         assert path.stat().st_size == r.size_plain
         frames = decoded_frames(path)
@@ -71,10 +79,11 @@ def test_burn_in_changes_only_the_overlay_region(
     with av.open(server.url("still"), options={"rtsp_transport": "tcp"}, timeout=5) as c:
         source = next(iter(c.decode(video=0)))
     record_for(config, 3.5)
-    recorded = decoded_frames(media_path(config, records(config, "gate-1", "segment")[0]))[10]
+    longest = max(records(config, "gate-1", "segment"), key=lambda r: r.media.frames)  # type: ignore[union-attr]
+    recorded = decoded_frames(decrypted(config, longest))[10]
 
     overlay = Overlay.open(
-        plan_for(config, config.cameras[0]).overlay,
+        plan_for(config, config.cameras[0], load_keys(config)).overlay,
         ZoneInfo("Asia/Shanghai"),
         width=640,
         height=360,
@@ -144,7 +153,7 @@ def test_passthrough_keeps_camera_packets_byte_identical(
     checked = 0
     for r in segs:
         assert r.overlay is None
-        with av.open(str(media_path(config, r))) as c:
+        with av.open(str(decrypted(config, r))) as c:
             packets = [p for p in c.demux(video=0) if p.size]
         assert packets[0].is_keyframe
         for p in packets:
@@ -180,7 +189,7 @@ def _gaps_and_isolation(servers, tmp_path, fault: str) -> None:
             flaky.start()
         else:
             flaky.stall()
-            time.sleep(4)
+            time.sleep(6)  # PyAV notices a stall after about two read timeouts (2 s each)
             flaky.resume()
         time.sleep(7)
     finally:
@@ -197,7 +206,7 @@ def _gaps_and_isolation(servers, tmp_path, fault: str) -> None:
     assert gaps[0].end == after[0].start
     assert wall(gaps[0].end) - wall(gaps[0].start) >= 2.0
     for r in before + after:
-        assert len(decoded_frames(media_path(config, r))) == r.media.frames  # type: ignore[union-attr]
+        assert len(decoded_frames(decrypted(config, r))) == r.media.frames  # type: ignore[union-attr]
 
     assert not records(config, "steady", "gap"), "one camera's failure stalled another"
     steady_segs = records(config, "steady", "segment")
@@ -222,7 +231,7 @@ def test_audio_is_kept(rtsp_server_factory: RtspServerFactory, tmp_path, mode: s
     assert segs
     for r in segs:
         assert r.media is not None and r.media.audio_codec == "aac"
-        with av.open(str(media_path(config, r))) as c:
+        with av.open(str(decrypted(config, r))) as c:
             assert c.streams.audio, "audio stream missing"
             rate = c.streams.audio[0].rate
             samples = sum(f.samples for f in c.decode(audio=0))

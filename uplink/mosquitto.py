@@ -73,9 +73,15 @@ def write_test_pki(directory: Path) -> tuple[Path, Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -146,6 +152,10 @@ class MosquittoServer:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self.running and self._proc is not None else None
+
     def _write_config(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         lines = [
@@ -166,7 +176,10 @@ class MosquittoServer:
             if self.ca_file is None:
                 self.ca_file, cert, key = write_test_pki(self.workdir / "pki")
             else:
-                cert, key = self.ca_file.with_name("server.pem"), self.ca_file.with_name("server.key")
+                cert, key = (
+                    self.ca_file.with_name("server.pem"),
+                    self.ca_file.with_name("server.key"),
+                )
             lines += [f"cafile {self.ca_file}", f"certfile {cert}", f"keyfile {key}"]
         self.config_file.write_text("\n".join(lines) + "\n")
 
@@ -249,6 +262,12 @@ class MosquittoServer:
         """SIGKILL the broker: clients see the connection drop without a DISCONNECT."""
         self._end(signal.SIGKILL)
 
+    def stall(self) -> None:
+        """Freeze the broker (SIGSTOP): connections stay open but nothing is acknowledged."""
+        if self._proc is None or not self.running:
+            raise MosquittoError("mosquitto is not running")
+        os.killpg(self._proc.pid, signal.SIGSTOP)
+
     def restart(self) -> MosquittoServer:
         """Stop and start again on the same port (retained messages are lost: no persistence)."""
         self.stop()
@@ -261,6 +280,8 @@ class MosquittoServer:
         if proc.poll() is None:
             try:
                 os.killpg(proc.pid, signum)
+                if signum != signal.SIGKILL:
+                    os.killpg(proc.pid, signal.SIGCONT)  # a stalled broker must see SIGTERM
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)

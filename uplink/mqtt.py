@@ -117,7 +117,7 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_command(payload: bytes) -> Command:
+def parse_command(payload: bytes | bytearray) -> Command:
     """Parse a command message; anything malformed raises CommandError, nothing else."""
     if len(payload) > MAX_COMMAND_BYTES:
         raise CommandError(f"command larger than {MAX_COMMAND_BYTES} bytes")
@@ -202,7 +202,9 @@ def _new_client(settings: MqttSettings, client_id: str) -> paho.Client:
                 keyfile=str(settings.key_file) if settings.key_file else None,
             )
         except (OSError, ssl.SSLError) as e:
-            raise ValueError(f"cannot load MQTT TLS files: {e}: check ca_file/cert_file/key_file") from e
+            raise ValueError(
+                f"cannot load MQTT TLS files: {e}: check ca_file/cert_file/key_file"
+            ) from e
     client.reconnect_delay_set(min_delay=1, max_delay=settings.reconnect_max_s)
     return client
 
@@ -418,7 +420,10 @@ class GatewayLink:
             self._connected.set()
         log.info(
             "MQTT connected to %s:%d as %s (%d buffered messages sent)",
-            self.settings.host, self.settings.port, self.gateway_id, flushed,
+            self.settings.host,
+            self.settings.port,
+            self.gateway_id,
+            flushed,
         )
         self._set_error(None)
 

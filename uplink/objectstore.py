@@ -44,8 +44,15 @@ HASH_CHUNK = 1 * MiB
 THROTTLE_CHUNK = 64 * 1024
 
 _AUTH_CODES = frozenset(
-    {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "403",
-     "InvalidToken", "ExpiredToken"}
+    {
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "Forbidden",
+        "403",
+        "InvalidToken",
+        "ExpiredToken",
+    }
 )
 _DIGEST_CODES = frozenset(
     {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch", "InvalidChecksum"}
@@ -82,9 +89,7 @@ class ObjectStoreSettings:
         if self.retention_days < 0 or self.max_bytes_per_second < 0:
             raise ValueError("retention_days and max_bytes_per_second must be >= 0")
         if self.part_size < MIN_PART_SIZE or self.multipart_threshold < self.part_size:
-            raise ValueError(
-                f"part_size must be >= {MIN_PART_SIZE} and <= multipart_threshold"
-            )
+            raise ValueError(f"part_size must be >= {MIN_PART_SIZE} and <= multipart_threshold")
 
     def retain_until(self, now: datetime) -> datetime | None:
         """End of COMPLIANCE retention for an object stored at `now` (None when 0 days)."""
@@ -160,9 +165,7 @@ class _FileRange:
     """A seekable read-only window [offset, offset+length) of an open file, optionally
     rate-limited; botocore sends it as a request body and rewinds it on retries."""
 
-    def __init__(
-        self, f: IO[bytes], offset: int, length: int, bucket: TokenBucket | None
-    ) -> None:
+    def __init__(self, f: IO[bytes], offset: int, length: int, bucket: TokenBucket | None) -> None:
         self._f = f
         self._start = offset
         self._length = length
@@ -325,28 +328,26 @@ class ObjectStore:
         lock = self._lock_args(retain_until)
         try:
             if size > self.settings.multipart_threshold:
-                result = self._put_multipart(key, path, size, sha256_hex, lock)
+                result, expected = self._put_multipart(key, path, size, sha256_hex, lock)
             else:
                 with path.open("rb") as f:
                     body = _FileRange(f, 0, size, self._throttle)
-                    result = self._put_single(key, body, size, sha256_hex, lock)
+                    result, expected = self._put_single(key, body, size, sha256_hex, lock)
         except UploadMismatch as e:
             if not isinstance(e, LocalHashMismatch) and file_sha256(path) != sha256_hex:
                 raise _tampered(path, sha256_hex) from e
             raise
-        return self._finish(result, retain_until if lock else None)
+        return self._finish(result, expected, retain_until if lock else None)
 
-    def put_bytes(
-        self, key: str, data: bytes, retain_until: datetime | None = None
-    ) -> PutResult:
+    def put_bytes(self, key: str, data: bytes, retain_until: datetime | None = None) -> PutResult:
         """Upload a small record or checkpoint held in memory and confirm it."""
         _check_aware(retain_until)
         lock = self._lock_args(retain_until)
         if self._throttle is not None:
             self._throttle.take(len(data))
         digest = hashlib.sha256(data).hexdigest()
-        result = self._put_single(key, data, len(data), digest, lock)
-        return self._finish(result, retain_until if lock else None)
+        result, expected = self._put_single(key, data, len(data), digest, lock)
+        return self._finish(result, expected, retain_until if lock else None)
 
     def _lock_args(self, retain_until: datetime | None) -> dict[str, Any]:
         if retain_until is None or not self._locked():
@@ -360,7 +361,7 @@ class ObjectStore:
         size: int,
         sha256_hex: str,
         lock: Mapping[str, Any],
-    ) -> PutResult:
+    ) -> tuple[PutResult, str]:
         expected = _b64(bytes.fromhex(sha256_hex))
         answer = self._call(
             "uploading",
@@ -383,11 +384,11 @@ class ObjectStore:
             parts=1,
             retain_until=None,
             confirmed_by="response",
-        )
+        ), expected
 
     def _put_multipart(
         self, key: str, path: Path, size: int, sha256_hex: str, lock: Mapping[str, Any]
-    ) -> PutResult:
+    ) -> tuple[PutResult, str]:
         part_size = self.settings.part_size
         # (1) Hash once: the whole file must still be what was sealed, and the part
         # digests we send come from that same pass, so a later change fails a part.
@@ -456,7 +457,7 @@ class ObjectStore:
             parts=len(digests),
             retain_until=None,
             confirmed_by="response",
-        )
+        ), composite_checksum(digests)
 
     def _abort(self, key: str, upload_id: str) -> None:
         try:
@@ -466,12 +467,11 @@ class ObjectStore:
         except (ClientError, BotoCoreError) as e:
             log.warning("could not abort multipart upload of %s (store cleans up): %s", key, e)
 
-    def _finish(self, result: PutResult, retain_until: datetime | None) -> PutResult:
+    def _finish(self, result: PutResult, expected: str, retain_until: datetime | None) -> PutResult:
         """(3) Compare the store's checksum with ours; (4) read the retention back."""
-        expected = _expected_checksum(result)
         confirmed_by = result.confirmed_by
         info: ObjectInfo | None = None
-        answer = result.store_checksum
+        answer: str | None = result.store_checksum
         if not answer:
             info = self._head(result.key, result.version_id)
             answer = info.checksum_sha256 if info is not None else None
@@ -616,9 +616,7 @@ class ObjectStore:
                 f"({s.ca_file or 'system CAs'}) and the store's certificate"
             )
         if isinstance(e, BotoConnectionError | HTTPClientError):
-            return StoreUnavailable(
-                f"central store unreachable while {what}: {e}; will retry"
-            )
+            return StoreUnavailable(f"central store unreachable while {what}: {e}; will retry")
         if not isinstance(e, ClientError):
             return UploadError(f"failed while {what}: {e}")
         code, status = _code(e), _status(e)
@@ -655,15 +653,6 @@ def _code(e: ClientError) -> str:
 
 def _status(e: ClientError) -> int:
     return int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-
-
-def _expected_checksum(result: PutResult) -> str:
-    if result.parts == 1:
-        return _b64(bytes.fromhex(result.sha256_hex))
-    # Recomputing the part digests would mean another read; the store's part answers were
-    # already checked, so compare the composite the store reports with one we derive.
-    raise_if = result.store_checksum
-    return raise_if
 
 
 def _retained(info: ObjectInfo | None, until: datetime) -> bool:

@@ -11,6 +11,7 @@ unix sockets. Credentials reach it through AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -150,7 +151,12 @@ class SeaweedServer:
         ]
 
     def start(self) -> SeaweedServer:
-        """Spawn `weed mini` and wait until S3 answers /healthz; raise with its log if not."""
+        """Spawn `weed mini` and wait until it can serve objects; raise with its log if not.
+
+        S3 answers /healthz before the volume server has registered with the master (after a
+        restart that takes about a second); until then reads of old objects fail, so readiness
+        also waits for the master's topology to list a data node.
+        """
         if self.running:
             raise SeaweedError("SeaweedFS already running; stop() it first")
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -190,7 +196,7 @@ class SeaweedServer:
                     f"SeaweedFS exited with {self._proc.returncode}; "
                     f"log {self.log_path}:\n{self.log_tail()}"
                 )
-            if _healthy(self.ports.s3):
+            if _healthy(self.ports.s3) and _volumes_registered(self.ports.master):
                 return
             time.sleep(0.05)
         raise SeaweedError(
@@ -238,7 +244,7 @@ class SeaweedServer:
             self._log = None
 
     def __enter__(self) -> SeaweedServer:
-        return self.start()
+        return self if self.running else self.start()
 
     def __exit__(
         self,
@@ -247,6 +253,21 @@ class SeaweedServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _volumes_registered(master_port: int) -> bool:
+    conn = http.client.HTTPConnection(HOST, master_port, timeout=1.0)
+    try:
+        conn.request("GET", "/dir/status")
+        answer = conn.getresponse()
+        if answer.status != 200:
+            return False
+        status = json.loads(answer.read())
+    except (OSError, ValueError):
+        return False
+    finally:
+        conn.close()
+    return bool(status.get("Topology", {}).get("Max", 0))
 
 
 def _healthy(port: int) -> bool:

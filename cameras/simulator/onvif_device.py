@@ -27,6 +27,7 @@ import sys
 import threading
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
@@ -121,8 +122,9 @@ def fault_body(f: SoapFault) -> str:
 
 def password_digest(nonce: bytes, created: str, password: str) -> str:
     """WS-Security UsernameToken PasswordDigest: Base64(SHA1(nonce + created + password))."""
-    return base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest())\
-        .decode()
+    return base64.b64encode(
+        hashlib.sha1(nonce + created.encode() + password.encode()).digest()
+    ).decode()
 
 
 def parse_created(text: str) -> dt.datetime:
@@ -205,8 +207,8 @@ class OnvifDevice:
             self.hello()
         return self
 
-    def _spawn(self, target: object, name: str) -> None:
-        t = threading.Thread(target=target, name=f"{name}-{self.port}", daemon=True)  # type: ignore[arg-type]
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        t = threading.Thread(target=target, name=f"{name}-{self.port}", daemon=True)
         t.start()
         self._threads.append(t)
 
@@ -327,7 +329,7 @@ class SoapHandler(BaseHTTPRequestHandler):
     device: OnvifDevice
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("onvif sim %s: " + format, self.device.port, *args)
 
     def do_POST(self) -> None:

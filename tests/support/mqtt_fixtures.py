@@ -84,7 +84,7 @@ class Probe:
 
     def _on_message(self, _c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
         with self._cond:
-            self.messages.append((msg.topic, msg.payload, bool(msg.retain)))
+            self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
             self._cond.notify_all()
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:

@@ -13,6 +13,16 @@ import av
 
 from gateway.config import Config, parse_config
 from gateway.daemon import Gateway
+from gateway.keys import (
+    ARCHIVE_IDENTITY_NAME,
+    ARCHIVE_RECIPIENT_NAME,
+    DEVICE_KEY_NAME,
+    make_archive_identity,
+    make_device_key,
+)
+from segments.age import decrypt_stream
+from segments.agekeys import parse_identities
+from segments.ledger import read_records
 from segments.records import Record
 from segments.store import StreamStore
 
@@ -25,14 +35,24 @@ class Cam:
 
 
 def make_config(
-    tmp_path: Path, cams: Sequence[Cam], segment_seconds: int = 2, read_timeout_s: float = 2.0
+    tmp_path: Path,
+    cams: Sequence[Cam],
+    segment_seconds: int = 2,
+    read_timeout_s: float = 2.0,
+    checkpoint_every: int = 10,
 ) -> Config:
     cameras = "\n".join(
         f'[[cameras]]\nid = "{c.id}"\nname = "{c.id}号"\n'
         f'rtsp = "{c.url}"\noverlay = "{c.overlay}"\n'
         for c in cams
     )
+    device_key, recipient = make_keys(tmp_path)
     text = f"""
+[keys]
+signing_key = "{device_key}"
+recipients = ["{recipient}"]
+[ledger]
+checkpoint_every = {checkpoint_every}
 [gateway]
 id = "gw-test"
 site = "测试检查站"
@@ -52,6 +72,33 @@ read_timeout_s = {read_timeout_s}
     return parse_config(text, path)
 
 
+def make_keys(tmp_path: Path) -> tuple[Path, str]:
+    """A device key for the gateway, and an archive identity kept apart under archive/."""
+    device = tmp_path / "keys" / DEVICE_KEY_NAME
+    if not device.exists():
+        make_device_key(device.parent)
+    archive = tmp_path / "archive"
+    if not (archive / ARCHIVE_IDENTITY_NAME).exists():
+        make_archive_identity(archive)
+    return device, (archive / ARCHIVE_RECIPIENT_NAME).read_text().strip()
+
+
+def archive_identity(config: Config) -> Path:
+    return config.path.parent / "archive" / ARCHIVE_IDENTITY_NAME
+
+
+def decrypted(config: Config, record: Record) -> Path:
+    """The plaintext MP4 of a sealed segment, decrypted next to the archive identity."""
+    identities = parse_identities(archive_identity(config).read_text())
+    source = media_path(config, record)
+    out = config.path.parent / "plain" / source.name.replace(".age", "")
+    out.parent.mkdir(exist_ok=True)
+    with open(source, "rb") as src, open(out, "wb") as dst:
+        result = decrypt_stream(src, dst, identities)
+    assert result.complete
+    return out
+
+
 def record_for(config: Config, seconds: float) -> Gateway:
     gateway = Gateway(config)
     gateway.start()
@@ -63,7 +110,7 @@ def record_for(config: Config, seconds: float) -> Gateway:
 
 
 def records(config: Config, camera: str, kind: str | None = None) -> list[Record]:
-    found = StreamStore(config.gateway.data_dir, camera).records()
+    found = read_records(StreamStore(config.gateway.data_dir, camera).root)
     return [r for r in found if kind is None or r.kind == kind]
 
 

@@ -1,0 +1,301 @@
+"""GatewayLink and FleetListener against a real mosquitto (tests.support.mqtt_fixtures)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.support.mqtt_fixtures import MosquittoFactory, Probe, settings_for
+from uplink.mosquitto import MosquittoServer, write_test_pki
+from uplink.mqtt import (
+    Command,
+    CommandError,
+    EventBuffer,
+    FleetListener,
+    FleetSnapshot,
+    GatewayLink,
+    MqttSettings,
+    encode,
+    parse_command,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ProbeFactory = Callable[[MqttSettings, list[str]], Probe]
+
+
+def _state(snap: FleetSnapshot, gw: str) -> str | None:
+    view = snap.get(gw)
+    return None if view is None or view.state is None else view.state.payload
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def _wait_subscribed(probe: Probe) -> None:
+    """Ping until the link answers: its command subscriptions are then in place."""
+    deadline = time.monotonic() + 10
+    while not probe.json_on("evgw/gw1/cmd/ping/result"):
+        assert time.monotonic() < deadline, "link never answered ping"
+        probe.publish("evgw/gw1/cmd/ping", b"{}")
+        time.sleep(0.1)
+
+
+# -- pure parts ----------------------------------------------------------------------------
+
+
+def test_encode_is_canonical() -> None:
+    assert encode({"b": 1, "a": "闸口"}) == '{"a":"闸口","b":1}'.encode()
+    with pytest.raises(ValueError):
+        encode({"x": float("nan")})
+
+
+def test_event_buffer_drops_oldest_and_counts() -> None:
+    buf: EventBuffer[int] = EventBuffer(3)
+    for i in range(5):
+        buf.push(i)
+    buf.push_front([-1])
+    assert [buf.pop() for _ in range(len(buf))] == [2, 3, 4]
+    assert buf.dropped_total == 3 and buf.take_unreported() == 3 and buf.take_unreported() == 0
+
+
+def test_parse_command_cases() -> None:
+    assert parse_command(b'{"id": 7, "camera": "c1"}') == Command(7, {"id": 7, "camera": "c1"})
+    for bad in (b"[1]", b"\xff", b"{", b'{"id": true}', b'{"id": [1]}', b"NaN", b'{"x": NaN}'):
+        with pytest.raises(CommandError):
+            parse_command(bad)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode())))
+def test_parse_command_only_raises_command_error(payload: bytes) -> None:
+    try:
+        command = parse_command(payload)
+    except CommandError:
+        return
+    assert isinstance(command.args, dict)
+    assert command.id is None or isinstance(command.id, str | int)
+
+
+def test_settings_validate() -> None:
+    with pytest.raises(ValueError, match="topic_root"):
+        MqttSettings("127.0.0.1", topic_root="a/#")
+    with pytest.raises(ValueError, match="cert_file and key_file"):
+        MqttSettings("127.0.0.1", tls=True, cert_file=Path("c.pem"))
+    assert "hunter2" not in repr(MqttSettings("h", username="u", password="hunter2"))
+
+
+# -- against mosquitto ---------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_online_offline_and_retained_health(mqtt_broker: MosquittoServer) -> None:
+    settings = settings_for(mqtt_broker)
+    link = GatewayLink(settings, "gw1")
+    link.publish_retained("health", {"disk_free": 0.5})
+    link.publish_retained("cameras/cam1/health", {"fps": 25})
+    with FleetListener(settings) as fleet:
+        link.start()
+        assert fleet.wait_for(lambda s: _state(s, "gw1") == "online", 10)
+        assert fleet.wait_for(lambda s: "cam1" in s["gw1"].cameras, 5)
+        link.stop()
+        assert fleet.wait_for(lambda s: _state(s, "gw1") == "offline", 10)
+    with FleetListener(settings) as late:  # retained values reach a monitor started later
+        assert late.wait_for(lambda s: s.get("gw1") is not None and s["gw1"].health is not None, 5)
+        view = late.snapshot()["gw1"]
+        assert view.health is not None and view.health.retained
+        assert view.health.payload == {"disk_free": 0.5, "dropped_events": 0}
+        assert view.state is not None and view.state.payload == "offline"
+
+
+_GATEWAY_SCRIPT = """
+import sys, time
+from uplink.mqtt import GatewayLink, MqttSettings
+link = GatewayLink(MqttSettings("127.0.0.1", int(sys.argv[1]), keepalive_s=5), "gw-killed")
+link.start()
+assert link.wait_connected(10)
+print("CONNECTED", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.integration
+def test_sigkill_of_gateway_process_publishes_last_will(mqtt_broker: MosquittoServer) -> None:
+    settings = settings_for(mqtt_broker)
+    with FleetListener(settings) as fleet:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _GATEWAY_SCRIPT, str(mqtt_broker.port)],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            stdout=subprocess.PIPE,
+        )
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == b"CONNECTED"
+            assert fleet.wait_for(lambda s: _state(s, "gw-killed") == "online", 10)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+            killed_at = time.monotonic()
+            assert fleet.wait_for(lambda s: _state(s, "gw-killed") == "offline", 5 * 1.5)
+            assert time.monotonic() - killed_at <= 5 * 1.5
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.integration
+def test_broker_restart_delivers_buffered_events_in_order(
+    mqtt_broker: MosquittoServer, probe_factory: ProbeFactory
+) -> None:
+    settings = settings_for(mqtt_broker, reconnect_max_s=4)
+    events = "evgw/gw1/events"
+    probe = probe_factory(settings, [events])
+    with GatewayLink(settings, "gw1") as link:
+        assert link.wait_connected(10)
+        link.publish_retained("health", {"ok": True})
+        for n in range(3):
+            link.publish_event({"n": n})
+        probe.wait_for(lambda m: len(m) == 3)
+        mqtt_broker.kill()
+        _wait(lambda: not link.connected)
+        for n in range(3, 10):
+            link.publish_event({"n": n})
+        assert link.buffered == 7
+        # Paho backs off 1 s, 2 s, 4 s: right after the first refused retry we have ~2 s to
+        # bring the broker back and subscribe before the link's next attempt.
+        _wait(lambda: link.last_error is not None and "refused" in link.last_error)
+        mqtt_broker.start()
+        probe = probe_factory(settings, [events])
+        assert link.wait_connected(10)
+        got = probe.wait_for(lambda m: len(m) >= 7)
+        assert [json.loads(p)["n"] for _, p, _ in got] == list(range(3, 10))
+        with FleetListener(settings) as fleet:  # the restarted broker had lost it: re-sent
+            assert fleet.wait_for(lambda s: "gw1" in s and s["gw1"].health is not None, 5)
+
+
+@pytest.mark.integration
+def test_events_in_flight_when_the_link_drops_are_resent_in_order(
+    mqtt_broker: MosquittoServer, probe_factory: ProbeFactory
+) -> None:
+    settings = settings_for(mqtt_broker, reconnect_max_s=4)
+    with GatewayLink(settings, "gw1") as link:
+        assert link.wait_connected(10)
+        mqtt_broker.stall()  # connected, but nothing is acknowledged any more
+        for n in range(4):
+            link.publish_event({"n": n})
+        assert link.buffered == 0  # handed to paho, unacknowledged
+        mqtt_broker.kill()
+        _wait(lambda: not link.connected)
+        link.publish_event({"n": 4})
+        assert link.buffered == 5  # taken back from paho, ahead of the newer event
+        _wait(lambda: link.last_error is not None and "refused" in link.last_error)
+        mqtt_broker.start()
+        probe = probe_factory(settings, ["evgw/gw1/events"])
+        got = probe.wait_for(lambda m: len(m) >= 5)
+    assert [json.loads(p)["n"] for _, p, _ in got] == list(range(5))
+
+
+@pytest.mark.integration
+def test_buffer_overflow_drops_oldest_and_reports_count(
+    mqtt_broker: MosquittoServer, probe_factory: ProbeFactory
+) -> None:
+    settings = settings_for(mqtt_broker, event_buffer=5)
+    probe = probe_factory(settings, ["evgw/gw1/events"])
+    link = GatewayLink(settings, "gw1")
+    for n in range(12):  # not started: same path as an unreachable broker
+        link.publish_event({"n": n})
+    assert link.buffered == 5 and link.dropped_events == 7
+    with link:
+        got = probe.wait_for(lambda m: len(m) >= 5)
+        link.publish_event({"n": 12})
+        got = probe.wait_for(lambda m: len(m) >= 6)
+    payloads = [json.loads(p) for _, p, _ in got]
+    assert payloads[0] == {"n": 7, "dropped_events": 7}
+    assert payloads[1:] == [{"n": n} for n in range(8, 13)]
+
+
+@pytest.mark.integration
+def test_tls_with_password(mosquitto_factory: MosquittoFactory) -> None:
+    broker = mosquitto_factory(tls=True, users={"gw-post-01": "s3cret-pass"})
+    settings = settings_for(broker, username="gw-post-01", password="s3cret-pass")
+    with FleetListener(settings) as fleet, GatewayLink(settings, "gw1") as link:
+        assert link.wait_connected(10), link.last_error
+        assert fleet.wait_for(lambda s: _state(s, "gw1") == "online", 10)
+
+
+@pytest.mark.integration
+def test_wrong_password_gives_clear_error(
+    mosquitto_factory: MosquittoFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = mosquitto_factory(users={"gw-post-01": "right"})
+    settings = settings_for(broker, username="gw-post-01", password="wrong-pass-xyz")
+    caplog.set_level(logging.DEBUG)
+    with GatewayLink(settings, "gw1") as link:
+        _wait(lambda: link.last_error is not None)
+        assert link.last_error == "not authorised: check username/password_file"
+        assert not link.connected
+    assert "not authorised: check username/password_file" in caplog.text
+    assert "wrong-pass-xyz" not in caplog.text
+
+
+@pytest.mark.integration
+def test_tls_with_wrong_ca_gives_clear_error(
+    mosquitto_factory: MosquittoFactory, tmp_path: Path
+) -> None:
+    broker = mosquitto_factory(tls=True)
+    other_ca, _, _ = write_test_pki(tmp_path / "other")
+    with GatewayLink(settings_for(broker, ca_file=other_ca), "gw1") as link:
+        _wait(lambda: link.last_error is not None)
+        assert link.last_error is not None
+        assert link.last_error.startswith("TLS handshake failed: check ca_file")
+
+
+@pytest.mark.integration
+def test_command_round_trips_and_errors(
+    mqtt_broker: MosquittoServer, probe_factory: ProbeFactory
+) -> None:
+    settings = settings_for(mqtt_broker)
+    result = "evgw/gw1/cmd/hold/result"
+    probe = probe_factory(settings, [result, "evgw/gw1/cmd/ping/result"])
+
+    def hold(args: dict[str, Any]) -> dict[str, Any]:
+        if "camera" not in args:
+            raise ValueError("hold needs camera")
+        return {"hold_id": f"h-{args['camera']}"}
+
+    link = GatewayLink(settings, "gw1")
+    link.on_command("hold", hold)
+    link.on_command("ping", lambda args: {})
+    with link:
+        assert link.wait_connected(10)
+        _wait_subscribed(probe)
+        probe.publish("evgw/gw1/cmd/hold", b'{"id": "r1", "camera": "c1"}')
+        probe.publish("evgw/gw1/cmd/hold", b"not json")
+        probe.publish("evgw/gw1/cmd/hold", b'{"id": 2}')
+        probe.publish("evgw/gw1/cmd/hold", b'["c1"]')
+        probe.wait_for(lambda m: sum(t == result for t, _, _ in m) >= 4)
+    replies = probe.json_on(result)
+    assert replies[0] == {"ok": True, "hold_id": "h-c1", "id": "r1"}
+    assert replies[1]["ok"] is False and "not valid UTF-8 JSON" in replies[1]["error"]
+    assert replies[2] == {"ok": False, "error": "hold needs camera", "id": 2}
+    assert replies[3]["ok"] is False and "JSON object" in replies[3]["error"]
