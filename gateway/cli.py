@@ -10,7 +10,7 @@ from pathlib import Path
 from cameras.errors import CameraError
 from segments.errors import SegmentError
 
-from . import daemon, demo
+from . import daemon, demo, verify_cmd
 from .config import load_config
 from .errors import EvgwError
 from .keys import make_archive_identity, make_device_key
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument(
         "--config", type=Path, default=demo.DEFAULT_CONFIG, help="demo configuration file"
     )
+    verify_cmd.add_parser(sub)
     return parser
 
 
@@ -51,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return daemon.run(load_config(args.config))
         if args.command == "demo":
             return demo.run(args.config, args.seconds)
+        if args.command == "verify":
+            return verify_cmd.run(args)
         if args.command == "keygen":
             return keygen(args.out, args.archive)
     except KNOWN_ERRORS as e:

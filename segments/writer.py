@@ -166,6 +166,7 @@ class EncodeSegment(_Segment):
         stream.time_base = video_tb
         stream.codec_context.time_base = video_tb
         stream.codec_context.gop_size = max(1, round(fps * settings.gop_s))
+        stream.codec_context.thread_type = "FRAME"
         self._video_out: av.VideoStream = stream
 
     def add_frame(self, frame: av.VideoFrame) -> None:

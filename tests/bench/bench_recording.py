@@ -30,8 +30,12 @@ import av
 
 from cameras.errors import StreamError
 from cameras.rtsp import RtspStream, StreamSettings
+from segments.age import decrypt_stream
+from segments.agekeys import generate_identity, parse_identities, parse_recipient
+from segments.ledger import Ledger
 from segments.overlay import DEBIAN_FONT, Overlay, OverlaySpec, font_size_for
 from segments.recorder import BURN_IN, PASSTHROUGH, RecordingPlan, StreamIdentity, StreamRecorder
+from segments.signing import generate_signing_key
 from segments.store import StreamStore
 from segments.writer import MP4_OPTIONS, EncodeSettings
 
@@ -118,7 +122,13 @@ class OverlayCost:
 
 
 def record_file(source: Path, out_dir: Path, mode: str, preset: str) -> float:
-    """Record `source` as a camera worker would; the CPU seconds spent after imports."""
+    """Record and seal `source` as a camera worker would; the CPU seconds spent after imports.
+
+    The archive identity is written beside `out_dir` so the parent can decrypt and probe.
+    """
+    identity_text, recipient = generate_identity()
+    (out_dir.parent / f"{out_dir.name}.agekey").write_text(identity_text)
+    signer = generate_signing_key(out_dir.parent / f"{out_dir.name}.ed25519")
     before = resource.getrusage(resource.RUSAGE_SELF)
     plan = RecordingPlan(
         segment_seconds=SEGMENT_S,
@@ -126,9 +136,13 @@ def record_file(source: Path, out_dir: Path, mode: str, preset: str) -> float:
         encode=EncodeSettings(preset=preset if mode == BURN_IN else "veryfast"),
         overlay=OVERLAY,
         tz=ZoneInfo(TZ_NAME),
+        recipients=(parse_recipient(recipient),),
     )
     identity = StreamIdentity("bench", "site", "loc", "cam", "cam", "boot")
-    recorder = StreamRecorder(plan, identity, StreamStore(out_dir, "cam"))
+    store = StreamStore(out_dir, "cam")
+    ledger = Ledger.open(store.root, "cam", "bench", signer)
+    recorder = StreamRecorder(plan, identity, store, ledger)
+    recorder.begin(signer.public_key_text())
     with RtspStream(StreamSettings(str(source))) as stream:
         assert stream.video is not None
         recorder.connect(stream.video, stream.audio)
@@ -221,6 +235,17 @@ def write_textfile(tmp: Path) -> Path:
     return path
 
 
+def decrypt_sealed(out_dir: Path) -> None:
+    """evgw's segments are sealed: decrypt them beside themselves so both sides probe alike."""
+    key = out_dir.parent / f"{out_dir.name}.agekey"
+    if not key.exists():
+        return
+    identities = parse_identities(key.read_text())
+    for sealed in sorted(out_dir.rglob("*.mp4.age")):
+        with open(sealed, "rb") as src, open(sealed.with_suffix(""), "wb") as dst:
+            decrypt_stream(src, dst, identities)
+
+
 def probe(files: list[Path]) -> tuple[float, int]:
     """Seconds of video (PTS span, summed over files) and frame count actually written."""
     seconds, frames = 0.0, 0
@@ -247,6 +272,7 @@ def measure_side(
 ) -> tuple[Side, str]:
     """One measured run, its output checked; also the child's stdout."""
     usage = run_measured(cmd, env)
+    decrypt_sealed(out_dir)
     files = sorted(out_dir.rglob("*.mp4"))
     error = None
     media_s, frames = 0.0, 0

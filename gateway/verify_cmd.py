@@ -1,0 +1,171 @@
+"""`evgw verify PATH`: check recorded streams offline and print a verdict an expert can cite.
+
+PATH is a data dir (or a copy), its `streams` folder, or one `streams/<camera>` folder.
+Exit 0 only for AUTHENTIC and AUTHENTIC_WITH_DECLARED_GAPS, 1 otherwise, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from segments.age import X25519Identity, parse_identities
+from segments.errors import SegmentError
+from segments.ledger import LEDGER_NAME
+from segments.signing import Verifier, load_verifier
+from segments.verify import (
+    KEY_FROM_CALLER,
+    KEY_FROM_LEDGER,
+    DirMediaSource,
+    Report,
+    StreamReport,
+    Verdict,
+    verify,
+)
+
+PASSING = frozenset({Verdict.AUTHENTIC, Verdict.AUTHENTIC_WITH_DECLARED_GAPS})
+PROGRESS_AFTER_S = 1.0
+
+
+class UsageError(Exception):
+    """Bad arguments: a path without ledgers, an unreadable key or identity."""
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "verify", help="verify recorded streams (signatures, chain, checkpoints, media hashes)"
+    )
+    p.add_argument("path", type=Path, help="data dir, its streams/ folder, or streams/<camera>")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--identity", type=Path, help="age identity file: also decrypt and check plaintext"
+    )
+    p.add_argument("--pubkey", help="trusted device key 'ed25519:<base64>' or a file holding it")
+    p.add_argument("--camera", help="verify only this camera's stream")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        streams = find_streams(args.path, args.camera)
+        pubkey = _pubkey(args.pubkey)
+        identities = _identities(args.identity)
+    except UsageError as e:
+        print(f"evgw verify: {e}", file=sys.stderr)
+        return 2
+    progress = _Progress(sys.stderr)
+    report = verify(
+        [(name, DirMediaSource(path)) for name, path in streams],
+        pubkey=pubkey,
+        identities=identities,
+        progress=progress,
+    )
+    progress.finish()
+    if args.json:
+        print(report.to_json())
+    else:
+        print(render(report))
+    return 0 if report.verdict in PASSING else 1
+
+
+def find_streams(path: Path, camera: str | None) -> list[tuple[str, Path]]:
+    """(name, folder) of every stream under PATH, optionally only `camera`'s."""
+    if not path.is_dir():
+        raise UsageError(f"{path}: no such directory; pass a data dir or a streams/<camera> folder")
+    if (path / LEDGER_NAME).is_file():
+        found = [(path.name, path)]
+    else:
+        base = path / "streams" if (path / "streams").is_dir() else path
+        found = sorted(
+            (d.name, d) for d in base.iterdir() if d.is_dir() and (d / LEDGER_NAME).is_file()
+        )
+    if not found:
+        raise UsageError(
+            f"{path}: no {LEDGER_NAME} found (expected streams/<camera>/{LEDGER_NAME})"
+        )
+    if camera is not None:
+        found = [s for s in found if s[0] == camera]
+        if not found:
+            raise UsageError(f"{path}: no stream for camera {camera!r}")
+    return found
+
+
+def _pubkey(source: str | None) -> Verifier | None:
+    if source is None:
+        return None
+    try:
+        return load_verifier(source)
+    except SegmentError as e:
+        raise UsageError(f"--pubkey: {e}") from e
+
+
+def _identities(path: Path | None) -> list[X25519Identity]:
+    if path is None:
+        return []
+    try:
+        return parse_identities(path.read_text())
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"--identity {path}: cannot read it ({e})") from e
+    except SegmentError as e:
+        raise UsageError(f"--identity {path}: {e}") from e
+
+
+def render(report: Report) -> str:
+    out: list[str] = []
+    for stream in report.streams:
+        out += _render_stream(stream)
+    out.append(
+        f"key: {report.fingerprint or 'differs per stream'} ({_key_note(report.key_source)})"
+    )
+    out.append(f"verdict: {report.verdict}")
+    return "\n".join(out)
+
+
+def _render_stream(s: StreamReport) -> list[str]:
+    lines = [
+        f"stream {s.stream}: {s.verdict}  ({s.records} records, {s.pinned} pinned by "
+        f"{s.checkpoints_used} signed checkpoint(s))",
+        f"  {'seq':>8}  {'kind':<9}  {'start':<32}  {'verdict':<28}  detail",
+    ]
+    for f in s.findings:
+        seq = f"{f.seq}-{f.through}" if f.through is not None else str(f.seq)
+        lines.append(
+            f"  {seq:>8}  {f.kind or '-':<9}  {f.start or '-':<32}  {f.verdict:<28}  {f.detail}"
+        )
+    lines += [f"  ! {i.impact}: {i.detail}" for i in s.issues]
+    if s.key_source != KEY_FROM_CALLER:
+        lines.append(f"  key {s.fingerprint or '-'} ({_key_note(s.key_source)})")
+    return lines
+
+
+def _key_note(source: str) -> str:
+    if source == KEY_FROM_CALLER:
+        return "trusted key from --pubkey"
+    if source == KEY_FROM_LEDGER:
+        return "from the ledger's own key record: proves integrity, not origin; use --pubkey"
+    return "no trusted key"
+
+
+class _Progress:
+    """A percentage line on stderr, shown only once hashing has taken more than a second."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._started = time.monotonic()
+        self._shown = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._started < PROGRESS_AFTER_S or now - self._shown < 0.2 or not total:
+            return
+        self._shown = now
+        self._out.write(f"\rverifying: {100 * done // total:3d}% of {total / 1e6:.0f} MB")
+        self._out.flush()
+
+    def finish(self) -> None:
+        if self._shown:
+            self._out.write("\n")
+            self._out.flush()

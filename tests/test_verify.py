@@ -1,0 +1,454 @@
+"""`segments.verify` and `evgw verify`: each tamper case of issue 3 with its expected verdict."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from segments.age import AgeWriter, X25519Identity
+from segments.ledger import CHECKPOINTS_NAME, LEDGER_NAME, Ledger
+from segments.records import Record
+from segments.signing import Ed25519Signer, fingerprint
+from segments.store import hash_file
+from segments.timeline import iso_utc
+from segments.verify import (
+    KEY_FROM_CALLER,
+    KEY_FROM_LEDGER,
+    DirMediaSource,
+    Report,
+    Verdict,
+    verify,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+T0 = 1_795_759_200.0  # 2026-11-27T06:00:00Z
+SEG_S = 10.0
+IDENTITY = X25519Identity(bytes(range(1, 33)))
+SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
+
+
+class Stream:
+    """Writes a small sealed stream like the recorder does, with fake media payloads."""
+
+    def __init__(self, data_dir: Path, signer: Ed25519Signer = SIGNER, every: int = 4) -> None:
+        self.root = data_dir / "streams" / "cam1"
+        self.ledger = Ledger.open(self.root, "cam1", "gw1", signer, every_records=every)
+        self.t = T0
+
+    def draft(self, kind: str, start: float, end: float | None, **fields: object) -> Record:
+        return Record(
+            stream="cam1",
+            seq=0,
+            kind=kind,
+            start=iso_utc(start),
+            end=None if end is None else iso_utc(end),
+            duration_s=None if end is None else round(end - start, 6),
+            gateway="gw1",
+            site="s1",
+            location="gate 1",
+            camera="cam1",
+            camera_name="Gate camera",
+            boot_id="b1",
+            **fields,  # type: ignore[arg-type]
+        )
+
+    def start(self, signer: Ed25519Signer = SIGNER) -> None:
+        self.ledger.append(
+            replace(self.draft("key", self.t, None), extra={"public_key": signer.public_key_text()})
+        )
+        self.ledger.append(self.draft("boot", self.t, self.t, reason="operator_stop"))
+
+    def segment(self, payload: bytes | None = None, *, sha256_plain: str | None = None) -> Record:
+        start, self.t = self.t, self.t + SEG_S
+        data = payload if payload is not None else os.urandom(3000) + start.hex().encode()
+
+        def make(seq: int) -> Record:
+            path = self.root / "2026" / "11" / "27" / f"{seq:08d}_x.mp4.age"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as f, AgeWriter(f, [IDENTITY.recipient()]) as w:
+                w.write(data)
+            stats = w.stats
+            return self.draft(
+                "segment",
+                start,
+                self.t,
+                file=path.relative_to(self.root).as_posix(),
+                size_plain=stats.plaintext_size,
+                sha256_plain=sha256_plain or stats.plaintext_sha256,
+                size_cipher=stats.ciphertext_size,
+                sha256_cipher=stats.ciphertext_sha256,
+            )
+
+        return self.ledger.append_numbered(make)
+
+    def truncated(self) -> Record:
+        start, self.t = self.t, self.t + 3
+
+        def make(seq: int) -> Record:
+            path = self.root / "2026" / "11" / "27" / f"{seq:08d}_x.mp4.age"
+            with open(path, "wb") as f:
+                w = AgeWriter(f, [IDENTITY.recipient()])
+                w.write(os.urandom(200_000))
+                w.abort()
+            size, sha = hash_file(path)
+            return self.draft(
+                "truncated",
+                start,
+                self.t,
+                reason="power_loss",
+                file=path.relative_to(self.root).as_posix(),
+                size_cipher=size,
+                sha256_cipher=sha,
+            )
+
+        return self.ledger.append_numbered(make)
+
+    def gap(self, seconds: float, reason: str = "camera_offline") -> Record:
+        start, self.t = self.t, self.t + seconds
+        return self.ledger.append(self.draft("gap", start, self.t, reason=reason))
+
+    def lines(self) -> list[bytes]:
+        return (self.root / LEDGER_NAME).read_bytes().splitlines()
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        (self.root / LEDGER_NAME).write_bytes(b"".join(line + b"\n" for line in lines))
+
+    def file(self, record: Record) -> Path:
+        assert record.file is not None
+        return self.root / record.file
+
+
+def check(stream: Stream, **kw: object) -> Report:
+    return verify([("cam1", DirMediaSource(stream.root))], **kw)  # type: ignore[arg-type]
+
+
+def verdicts(report: Report) -> dict[int, str]:
+    return {f.seq: f.verdict for f in report.streams[0].findings}
+
+
+@pytest.fixture
+def stream(tmp_path: Path) -> Stream:
+    """key, boot, five segments (seqs 2-6), a final checkpoint."""
+    s = Stream(tmp_path / "data")
+    s.start()
+    for _ in range(5):
+        s.segment()
+    s.ledger.checkpoint()
+    return s
+
+
+def test_intact_is_authentic(stream: Stream) -> None:
+    report = check(stream)
+    assert report.verdict is Verdict.AUTHENTIC
+    assert set(verdicts(report).values()) == {"OK"}
+    assert report.key_source == KEY_FROM_LEDGER
+    assert report.fingerprint == fingerprint(SIGNER)
+    assert report.streams[0].pinned == 7
+    assert json.loads(report.to_json())["verdict"] == "AUTHENTIC"
+
+
+def test_trusted_pubkey_is_reported(stream: Stream) -> None:
+    report = check(stream, pubkey=SIGNER.verifier())
+    assert report.verdict is Verdict.AUTHENTIC and report.key_source == KEY_FROM_CALLER
+
+
+def test_wrong_trusted_pubkey_fails_every_record(stream: Stream) -> None:
+    other = Ed25519Signer(Ed25519PrivateKey.generate())
+    report = check(stream, pubkey=other.verifier())
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert set(verdicts(report).values()) == {"SIG_BAD"}
+
+
+def test_declared_camera_outage(tmp_path: Path) -> None:
+    s = Stream(tmp_path)
+    s.start()
+    s.segment()
+    s.gap(30)
+    s.segment()
+    report = check(s)
+    assert report.verdict is Verdict.AUTHENTIC_WITH_DECLARED_GAPS
+    assert verdicts(report)[3] == "GAP(camera_offline)"
+
+
+def test_restart_after_power_loss_is_a_declared_gap(stream: Stream) -> None:
+    stream.ledger.append(stream.draft("boot", stream.t, stream.t + 60, reason="power_loss"))
+    assert verdicts(check(stream))[7] == "GAP(power_loss)"
+
+
+def test_delete_middle_segment_with_its_record(stream: Stream) -> None:
+    lines = stream.lines()
+    record = Record.from_json(lines[4])
+    stream.file(record).unlink()
+    stream.write_lines(lines[:4] + lines[5:])
+    report = check(stream)
+    assert report.verdict is Verdict.INCOMPLETE
+    assert verdicts(report)[4] == "MISSING"
+    assert verdicts(report)[5] == "OK"  # its prev points at the absent line: not a chain break
+
+
+def test_delete_only_a_media_file(stream: Stream) -> None:
+    stream.file(Record.from_json(stream.lines()[3])).unlink()
+    report = check(stream)
+    assert report.verdict is Verdict.INCOMPLETE
+    assert verdicts(report)[3] == "MISSING"
+
+
+def test_swap_two_segments(stream: Stream) -> None:
+    lines = stream.lines()
+    a, b = Record.from_json(lines[3]), Record.from_json(lines[4])
+    tmp = stream.file(a).with_suffix(".tmp")
+    stream.file(a).rename(tmp)
+    stream.file(b).rename(stream.file(a))
+    tmp.rename(stream.file(b))
+    lines[3], lines[4] = lines[4], lines[3]
+    stream.write_lines(lines)
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert "CHAIN_BREAK" in verdicts(report).values()
+
+
+def test_swap_only_two_files(stream: Stream) -> None:
+    lines = stream.lines()
+    a, b = stream.file(Record.from_json(lines[3])), stream.file(Record.from_json(lines[4]))
+    tmp = a.with_suffix(".tmp")
+    a.rename(tmp)
+    b.rename(a)
+    tmp.rename(b)
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert verdicts(report)[3] == verdicts(report)[4] == "HASH_MISMATCH"
+
+
+def test_truncate_a_file(stream: Stream) -> None:
+    path = stream.file(Record.from_json(stream.lines()[5]))
+    path.write_bytes(path.read_bytes()[:-100])
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert verdicts(report)[5] == "HASH_MISMATCH"
+
+
+def test_flip_one_byte(stream: Stream) -> None:
+    path = stream.file(Record.from_json(stream.lines()[2]))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert verdicts(report)[2] == "HASH_MISMATCH"
+
+
+def test_replay_old_media_under_newer_record(stream: Stream) -> None:
+    lines = stream.lines()
+    old, new = Record.from_json(lines[2]), Record.from_json(lines[6])
+    shutil.copyfile(stream.file(old), stream.file(new))
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert verdicts(report)[6] == "HASH_MISMATCH"
+
+
+def test_reappend_an_old_record(stream: Stream) -> None:
+    lines = stream.lines()
+    stream.write_lines([*lines, lines[3]])
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert verdicts(report)[3] == "CHAIN_BREAK"
+    assert verdicts(report)[6] == "OK"
+
+
+def test_edit_a_timestamp_without_the_key(stream: Stream) -> None:
+    lines = stream.lines()
+    obj = json.loads(lines[4])
+    obj["start"] = iso_utc(T0 - 3600)
+    lines[4] = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    stream.write_lines(lines)
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert verdicts(report)[4] == "SIG_BAD"
+
+
+def test_cut_off_last_records_against_checkpoint(stream: Stream) -> None:
+    stream.write_lines(stream.lines()[:-2])
+    report = check(stream)
+    assert report.verdict is Verdict.INCOMPLETE
+    findings = {f.seq: f for f in report.streams[0].findings}
+    assert findings[5].verdict == findings[6].verdict == "MISSING"
+    assert "cut off" in findings[6].detail
+
+
+def test_rewritten_history_fails_checkpoint(stream: Stream) -> None:
+    cp_path = stream.root / CHECKPOINTS_NAME
+    obj = json.loads(cp_path.read_bytes().splitlines()[-1])
+    obj["root"] = "0" * 64
+    cp_path.write_bytes(json.dumps(obj).encode() + b"\n")
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert any("signature" in i.detail for i in report.streams[0].issues)
+
+
+def test_record_signed_by_another_key(stream: Stream) -> None:
+    other = Ed25519Signer(Ed25519PrivateKey.generate())
+    intruder = Ledger.open(stream.root, "cam1", "gw1", other, every_records=1000)
+    intruder.append(stream.draft("gap", stream.t, stream.t + 5, reason="camera_offline"))
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert verdicts(report)[7] == "SIG_BAD"
+
+
+def test_crash_leftover_sealed_as_truncated(tmp_path: Path) -> None:
+    s = Stream(tmp_path)
+    s.start()
+    s.segment()
+    rec = s.truncated()
+    s.ledger.append(s.draft("boot", s.t, s.t + 20, reason="power_loss"))
+    s.t += 20
+    s.segment()
+    report = check(s)
+    assert report.verdict is Verdict.AUTHENTIC_WITH_DECLARED_GAPS
+    assert verdicts(report)[rec.seq] == "TRUNCATED"
+    with_key = check(s, identities=[IDENTITY])
+    assert with_key.verdict is Verdict.AUTHENTIC_WITH_DECLARED_GAPS
+    row = {f.seq: f for f in with_key.streams[0].findings}[rec.seq]
+    assert row.verdict == "TRUNCATED" and "196608 bytes of plaintext authenticated" in row.detail
+
+
+def test_identity_catches_plaintext_mismatch(tmp_path: Path) -> None:
+    s = Stream(tmp_path)
+    s.start()
+    s.segment()
+    s.segment(sha256_plain="ab" * 32)
+    assert check(s).verdict is Verdict.AUTHENTIC
+    report = check(s, identities=[IDENTITY])
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert verdicts(report) == {0: "OK", 1: "OK", 2: "OK", 3: "HASH_MISMATCH"}
+
+
+def test_wrong_identity_leaves_plaintext_unchecked(stream: Stream) -> None:
+    report = check(stream, identities=[X25519Identity(bytes(32 * [7]))])
+    assert report.verdict is Verdict.INCOMPLETE
+    assert all("plaintext not checked" in i.detail for i in report.streams[0].issues)
+
+
+def test_time_regression_and_declared_clock_step(tmp_path: Path) -> None:
+    s = Stream(tmp_path)
+    s.start()
+    s.segment()
+    s.t -= 600
+    s.segment()
+    assert verdicts(check(s))[3] == "TIME_REGRESSION"
+
+    s2 = Stream(tmp_path / "b")
+    s2.start()
+    s2.segment()
+    s2.ledger.append(s2.draft("clock", s2.t + 2, s2.t - 598, reason="clock_step"))
+    s2.segment()  # still on the old timeline (opened before the step)
+    s2.t -= 600
+    s2.segment()
+    assert check(s2).verdict is Verdict.AUTHENTIC
+
+
+def test_unfinished_last_line_is_incomplete(stream: Stream) -> None:
+    with open(stream.root / LEDGER_NAME, "ab") as f:
+        f.write(b'{"camera":"cam1","ki')
+    assert check(stream).verdict is Verdict.INCOMPLETE
+
+
+def test_progress_reaches_total(stream: Stream) -> None:
+    calls: list[tuple[int, int]] = []
+    check(stream, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1][0] == calls[-1][1] > 0
+
+
+def test_no_key_record_and_no_pubkey(stream: Stream) -> None:
+    stream.write_lines(stream.lines()[1:])
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC and report.key_source == "none"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.binary(max_size=200), max_size=8), st.binary(max_size=200))
+def test_random_bytes_give_findings_not_exceptions(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], checkpoints: bytes
+) -> None:
+    root = tmp_path_factory.mktemp("fuzz")
+    (root / LEDGER_NAME).write_bytes(b"\n".join(lines))
+    (root / CHECKPOINTS_NAME).write_bytes(checkpoints)
+    report = verify([("cam1", DirMediaSource(root))], identities=[IDENTITY])
+    assert report.verdict in set(Verdict)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_record_fields_give_findings_not_exceptions(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    root = tmp_path_factory.mktemp("mut")
+    base = Stream(root)
+    base.start()
+    base.segment()
+    lines = base.lines()
+    i = data.draw(st.integers(0, len(lines) - 1))
+    obj = json.loads(lines[i])
+    obj[data.draw(st.sampled_from(sorted(obj)))] = data.draw(_JSON)
+    lines[i] = json.dumps(obj).encode()
+    base.write_lines(lines)
+    report = check(base, identities=[IDENTITY])
+    assert report.verdict is not Verdict.AUTHENTIC or obj == json.loads(base.lines()[i])
+
+
+# --- CLI ---
+
+
+def evgw(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", "verify", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_intact_table_and_json(stream: Stream, tmp_path: Path) -> None:
+    data_dir = stream.root.parent.parent
+    out = evgw(str(data_dir))
+    assert out.returncode == 0, out.stderr
+    assert "verdict: AUTHENTIC" in out.stdout and fingerprint(SIGNER) in out.stdout
+    key_file = tmp_path / "device.pub"
+    key_file.write_text(SIGNER.public_key_text() + "\n")
+    id_file = tmp_path / "archive.key"
+    id_file.write_text(str(IDENTITY) + "\n")
+    out = evgw(str(stream.root), "--json", "--pubkey", str(key_file), "--identity", str(id_file))
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["verdict"] == "AUTHENTIC" and doc["key_source"] == KEY_FROM_CALLER
+
+
+def test_cli_tampered_exits_1(stream: Stream) -> None:
+    stream.file(Record.from_json(stream.lines()[3])).write_bytes(b"x")
+    out = evgw(str(stream.root.parent.parent), "--json", "--camera", "cam1")
+    assert out.returncode == 1
+    assert json.loads(out.stdout)["verdict"] == "NOT_AUTHENTIC"
+
+
+def test_cli_usage_errors_exit_2(stream: Stream, tmp_path: Path) -> None:
+    assert evgw(str(tmp_path / "nope")).returncode == 2
+    assert evgw(str(stream.root), "--identity", str(tmp_path / "absent.key")).returncode == 2
+    assert evgw(str(stream.root), "--camera", "cam9").returncode == 2
+    assert evgw(str(stream.root), "--pubkey", "ed25519:bad").returncode == 2
