@@ -116,7 +116,7 @@ def _identities(path: Path | None) -> list[X25519Identity]:
 def render(report: Report) -> str:
     out: list[str] = []
     for stream in report.streams:
-        out += _render_stream(stream)
+        out += _render_stream(stream, per_stream_key=len(report.streams) > 1)
     out.append(
         f"key: {report.fingerprint or 'differs per stream'} ({_key_note(report.key_source)})"
     )
@@ -124,7 +124,7 @@ def render(report: Report) -> str:
     return "\n".join(out)
 
 
-def _render_stream(s: StreamReport) -> list[str]:
+def _render_stream(s: StreamReport, *, per_stream_key: bool) -> list[str]:
     lines = [
         f"stream {s.stream}: {s.verdict}  ({s.records} records, {s.pinned} pinned by "
         f"{s.checkpoints_used} signed checkpoint(s))",
@@ -136,7 +136,7 @@ def _render_stream(s: StreamReport) -> list[str]:
             f"  {seq:>8}  {f.kind or '-':<9}  {f.start or '-':<32}  {f.verdict:<28}  {f.detail}"
         )
     lines += [f"  ! {i.impact}: {i.detail}" for i in s.issues]
-    if s.key_source != KEY_FROM_CALLER:
+    if per_stream_key:
         lines.append(f"  key {s.fingerprint or '-'} ({_key_note(s.key_source)})")
     return lines
 
