@@ -18,7 +18,8 @@ from segments.store import StreamStore
 from .config import Config, load_config
 from .daemon import Gateway
 from .errors import EvgwError
-from .keys import make_archive_identity, make_device_key
+from .keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
+from .verify_cmd import verify_path
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ MOUNT_SHAPES = {"cam1": "1280x720@25", "cam2": "640x360@25:audio"}
 
 
 def run(config_path: Path, seconds: float) -> int:
-    config = load_config(prepare_keys(config_path))
+    identity = prepare_keys(config_path)
+    config = load_config(config_path)
     port, mounts = simulator_layout(config)
     with RtspTestServer(port, mounts) as server:
         log.info(
@@ -43,23 +45,28 @@ def run(config_path: Path, seconds: float) -> int:
         finally:
             gateway.stop()
     print(render_table(config, since=started))
-    return 0
+    pubkey = config.keys.signing_key.with_name(config.keys.signing_key.name + ".pub")
+    print(f"\n$ evgw verify {config.gateway.data_dir} --pubkey {pubkey} --identity {identity}")
+    return verify_path(config.gateway.data_dir, pubkey=str(pubkey), identity=identity)
 
 
 def prepare_keys(config_path: Path) -> Path:
-    """Create the demo's throw-away device key and archive identity where its config says."""
-    text = config_path.read_text(encoding="utf-8")
-    keys = tomllib.loads(text).get("keys", {})
+    """Create the demo's throw-away keys where its config says; returns the archive identity.
+
+    The identity goes beside the recipients file, outside the gateway's data dir, as it would
+    live at the central archive.
+    """
+    keys = tomllib.loads(config_path.read_text(encoding="utf-8")).get("keys", {})
     base = config_path.resolve().parent
-    device = base / keys.get("signing_key", "")
-    recipient_file = base / keys.get("recipients_file", "")
-    if keys and not device.exists():
+    device = base / keys["signing_key"]
+    archive = (base / keys["recipients_file"]).parent
+    if not device.exists():
         path, fp = make_device_key(device.parent)
         log.info("demo device key %s (%s)", path, fp)
-    if keys.get("recipients_file") and not recipient_file.exists():
-        path, recipient = make_archive_identity(recipient_file.parent)
+    if not (archive / ARCHIVE_IDENTITY_NAME).exists():
+        path, recipient = make_archive_identity(archive)
         log.info("demo archive identity %s (recipient %s)", path, recipient)
-    return config_path
+    return archive / ARCHIVE_IDENTITY_NAME
 
 
 def simulator_layout(config: Config) -> tuple[int, list[str]]:

@@ -49,25 +49,34 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    return verify_path(args.path, args.camera, args.pubkey, args.identity, as_json=args.json)
+
+
+def verify_path(
+    path: Path,
+    camera: str | None = None,
+    pubkey: str | None = None,
+    identity: Path | None = None,
+    *,
+    as_json: bool = False,
+) -> int:
+    """Verify a data dir (or one stream), print the report; the exit code for `evgw verify`."""
     try:
-        streams = find_streams(args.path, args.camera)
-        pubkey = _pubkey(args.pubkey)
-        identities = _identities(args.identity)
+        streams = find_streams(path, camera)
+        trusted = _pubkey(pubkey)
+        identities = _identities(identity)
     except UsageError as e:
         print(f"evgw verify: {e}", file=sys.stderr)
         return 2
     progress = _Progress(sys.stderr)
     report = verify(
-        [(name, DirMediaSource(path)) for name, path in streams],
-        pubkey=pubkey,
+        [(name, DirMediaSource(folder)) for name, folder in streams],
+        pubkey=trusted,
         identities=identities,
         progress=progress,
     )
     progress.finish()
-    if args.json:
-        print(report.to_json())
-    else:
-        print(render(report))
+    print(report.to_json() if as_json else render(report))
     return 0 if report.verdict in PASSING else 1
 
 

@@ -34,6 +34,19 @@ class Checkpoint:
             raise CryptoFormatError(f"checkpoint version {self.v} is not supported")
         if not isinstance(self.size, int) or self.size < 0:
             raise CryptoFormatError(f"checkpoint size must be >= 0, got {self.size!r}")
+        if not all(
+            isinstance(x, str)
+            for x in (
+                self.stream,
+                self.gateway,
+                self.root,
+                self.time,
+                self.alg,
+                self.key_id,
+                self.sig,
+            )
+        ):
+            raise CryptoFormatError("checkpoint text fields must be strings")
         if len(self.root) != 64:
             raise CryptoFormatError("checkpoint root must be 64 hex digits")
 
@@ -69,5 +82,5 @@ class Checkpoint:
             if unknown:
                 raise TypeError(f"unknown fields {sorted(unknown)}")
             return cls(**obj)
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, RecursionError) as e:
             raise CryptoFormatError(f"not a valid checkpoint: {e}") from e

@@ -76,6 +76,18 @@ class Record:
     sig: str = ""
 
     def __post_init__(self) -> None:
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise CryptoFormatError(f"record field {name} must be a string or null")
+        for name in _NUMBER_FIELDS:
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise CryptoFormatError(f"record field {name} must be a number or null")
+        if not isinstance(self.extra, dict):
+            raise CryptoFormatError("record field extra must be an object")
         if self.v != RECORD_VERSION:
             raise CryptoFormatError(f"record version {self.v} is not supported (expected 1)")
         if self.kind not in KINDS:
@@ -109,8 +121,33 @@ class Record:
             if obj.get("clock") is not None:
                 obj["clock"] = ClockStatus(**obj["clock"])
             return cls(**obj)
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, RecursionError) as e:
             raise CryptoFormatError(f"not a valid ledger record: {e}") from e
+
+
+_TEXT_FIELDS = (
+    "stream",
+    "kind",
+    "start",
+    "end",
+    "gateway",
+    "site",
+    "location",
+    "camera",
+    "camera_name",
+    "boot_id",
+    "camera_serial",
+    "reason",
+    "file",
+    "sha256_plain",
+    "sha256_cipher",
+    "overlay",
+    "prev",
+    "alg",
+    "key_id",
+    "sig",
+)
+_NUMBER_FIELDS = ("duration_s", "size_plain", "size_cipher")
 
 
 def canonical_json(obj: Any) -> bytes:

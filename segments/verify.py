@@ -149,7 +149,7 @@ def verify(
     progress: Progress | None = None,
 ) -> Report:
     """Verify each named stream; `pubkey` is the trusted device key (else each ledger's own)."""
-    checks = [_LedgerCheck(name, source, pubkey) for name, source in streams]
+    checks = [_LedgerCheck(name, source).check_ledger(pubkey) for name, source in streams]
     total = sum(c.media_bytes(decrypt=bool(identities)) for c in checks)
     done = [0]
 
@@ -184,16 +184,24 @@ class _MediaJob:
 
 
 class _LedgerCheck:
-    """Steps (1)-(8) on construction (ledger bytes only); media in `check_media`."""
+    """Findings of one stream: `check_ledger` (steps 1-8), then `check_media` (9-11)."""
 
-    def __init__(self, name: str, source: MediaSource, pubkey: Verifier | None) -> None:
+    def __init__(self, name: str, source: MediaSource) -> None:
         self.name = name
         self.source = source
         self.rows: dict[int, _Row] = {}
         self.issues: list[StreamIssue] = []
         self.jobs: list[_MediaJob] = []
+        self.lines: list[bytes] = []
+        self.verifier: Verifier | None = None
+        self.key_source = KEY_NONE
+        self.last_seq = -1
+        self.first_absent = 0
         self.checkpoints_used = 0
         self.pinned = 0
+
+    def check_ledger(self, pubkey: Verifier | None) -> _LedgerCheck:
+        source = self.source
         # (1) Read the ledger; empty lines are skipped like the writer's reader does.
         lines, torn = _split_lines(source.read_bytes(LEDGER_NAME))
         self.lines = lines
@@ -209,6 +217,7 @@ class _LedgerCheck:
         self._walk(records)
         # (8) Checkpoints: signature, root over the first `size` lines, cut-off tail.
         self._checkpoints(source.read_bytes(CHECKPOINTS_NAME))
+        return self
 
     # helpers for findings
 

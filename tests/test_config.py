@@ -109,7 +109,8 @@ def test_demo_loads(tmp_path: Path) -> None:
     copy_ = tmp_path / "config" / "demo.toml"
     copy_.parent.mkdir()
     copy_.write_bytes((CONFIG_DIR / "demo.toml").read_bytes())
-    config = load_config(prepare_keys(copy_))
+    assert prepare_keys(copy_).exists()
+    config = load_config(copy_)
     assert config.keys.signing_key.exists()
     assert len(config.keys.recipients) == 1
     assert config.gateway.id == "gw-demo"
