@@ -58,8 +58,8 @@ def prepare_keys(config_path: Path) -> Path:
     """
     keys = tomllib.loads(config_path.read_text(encoding="utf-8")).get("keys", {})
     base = config_path.resolve().parent
-    device = base / keys["signing_key"]
-    archive = (base / keys["recipients_file"]).parent
+    device = (base / keys["signing_key"]).resolve()
+    archive = (base / keys["recipients_file"]).resolve().parent
     if not device.exists():
         path, fp = make_device_key(device.parent)
         log.info("demo device key %s (%s)", path, fp)

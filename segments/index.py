@@ -1,0 +1,342 @@
+"""The store's SQLite index: sealed segments, the durable upload queue, legal holds.
+
+The ledger stays the evidence; the index is a rebuildable working view of it for queries,
+the upload queue and the ring buffer. WAL mode, one connection shared under a lock, every
+change committed before the call returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .checkpoint import Checkpoint
+from .errors import WriteError
+from .records import Record
+
+SCHEMA_VERSION = 1
+MEDIA, RECORD, CHECKPOINT = "media", "record", "checkpoint"
+LOCAL, EVICTED, PURGED = "local", "evicted", "purged"
+PENDING, DONE, REFUSED = "pending", "done", "refused"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS segments (
+    stream TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+    start_ts REAL NOT NULL, end_ts REAL NOT NULL,
+    file TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'local', confirmed_at REAL, version_id TEXT,
+    PRIMARY KEY (stream, seq)
+);
+CREATE INDEX IF NOT EXISTS segments_age ON segments (state, start_ts);
+CREATE TABLE IF NOT EXISTS uploads (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream TEXT NOT NULL, seq INTEGER NOT NULL, what TEXT NOT NULL,
+    start_ts REAL NOT NULL, end_ts REAL NOT NULL, name TEXT NOT NULL,
+    path TEXT, data BLOB, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL DEFAULT 0, last_error TEXT, done_at REAL, version_id TEXT,
+    UNIQUE (stream, seq, what)
+);
+CREATE INDEX IF NOT EXISTS uploads_queue ON uploads (state, priority DESC, id);
+CREATE TABLE IF NOT EXISTS holds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL,
+    start_ts REAL NOT NULL, end_ts REAL NOT NULL, case_id TEXT NOT NULL,
+    created REAL NOT NULL, released REAL
+);
+"""
+
+
+@dataclass(frozen=True)
+class UploadItem:
+    """One object to send: a sealed segment file, or a record/checkpoint held in the row."""
+
+    id: int
+    stream: str
+    seq: int
+    what: str
+    start_ts: float
+    name: str
+    path: str | None
+    data: bytes | None
+    size: int
+    sha256: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    stream: str
+    seq: int
+    start_ts: float
+    end_ts: float
+    file: str
+    size: int
+    state: str
+    confirmed: bool
+    held: bool
+
+
+@dataclass(frozen=True)
+class Backlog:
+    count: int
+    bytes: int
+    oldest_start_ts: float | None
+
+
+class Index:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    @classmethod
+    def open(cls, path: Path) -> Index:
+        index = cls(path)
+        index._connect()
+        return index
+
+    def _connect(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.Error as e:
+            raise WriteError(f"cannot open the index {self.path}: {e}; check the data dir") from e
+        self._db = db
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            assert self._db is not None, "index is closed"
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+                self._db.execute("COMMIT")
+            except sqlite3.Error as e:
+                self._db.execute("ROLLBACK")
+                raise WriteError(f"index {self.path}: {e}; check free space") from e
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    # -- recording side ---------------------------------------------------------------------
+
+    def add_record(self, record: Record, name: str) -> None:
+        """Index a new ledger record and queue it (and its media) for upload, in one commit."""
+        start = _ts(record.start) or time.time()
+        end = _ts(record.end) or start
+        now = time.time()
+        with self._tx() as db:
+            if record.file and record.sha256_cipher and record.size_cipher is not None:
+                db.execute(
+                    "INSERT OR IGNORE INTO segments (stream, seq, kind, start_ts, end_ts, file,"
+                    " size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.stream,
+                        record.seq,
+                        record.kind,
+                        start,
+                        end,
+                        record.file,
+                        record.size_cipher,
+                        record.sha256_cipher,
+                    ),
+                )
+                db.execute(
+                    "INSERT OR IGNORE INTO uploads (stream, seq, what, start_ts, name, path, size,"
+                    " sha256, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.stream,
+                        record.seq,
+                        MEDIA,
+                        start,
+                        name,
+                        record.file,
+                        record.size_cipher,
+                        record.sha256_cipher,
+                        now,
+                    ),
+                )
+            data = record.to_json()
+            db.execute(
+                "INSERT OR IGNORE INTO uploads (stream, seq, what, start_ts, name, data, size,"
+                " sha256, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.stream,
+                    record.seq,
+                    RECORD,
+                    start,
+                    name,
+                    data,
+                    len(data),
+                    _sha256(data),
+                    now,
+                ),
+            )
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        data = checkpoint.to_json()
+        start = _ts(checkpoint.time) or time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO uploads (stream, seq, what, start_ts, name, data, size,"
+                " sha256, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    checkpoint.stream,
+                    checkpoint.size,
+                    CHECKPOINT,
+                    start,
+                    f"checkpoint-{checkpoint.size:08d}",
+                    data,
+                    len(data),
+                    _sha256(data),
+                    time.time(),
+                ),
+            )
+
+    # -- upload queue -----------------------------------------------------------------------
+
+    def next_upload(self, now: float, exclude: frozenset[int] = frozenset()) -> UploadItem | None:
+        """The oldest pending item that is due, priority first; one row, whatever the backlog."""
+        with self._lock:
+            assert self._db is not None
+            placeholders = ",".join("?" * len(exclude)) or "NULL"
+            row = self._db.execute(
+                "SELECT id, stream, seq, what, start_ts, name, path, data, size, sha256, attempts"
+                " FROM uploads WHERE state = 'pending' AND next_try <= ?"
+                f" AND id NOT IN ({placeholders})"
+                " ORDER BY priority DESC, id LIMIT 1",
+                (now, *exclude),
+            ).fetchone()
+        return None if row is None else UploadItem(*row)
+
+    def upload_done(self, item: UploadItem, version_id: str | None) -> None:
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE uploads SET state = 'done', done_at = ?, version_id = ?, data = NULL,"
+                " last_error = NULL WHERE id = ?",
+                (now, version_id, item.id),
+            )
+            if item.what == MEDIA:
+                db.execute(
+                    "UPDATE segments SET confirmed_at = ?, version_id = ?"
+                    " WHERE stream = ? AND seq = ?",
+                    (now, version_id, item.stream, item.seq),
+                )
+
+    def upload_retry(self, item: UploadItem, error: str, next_try: float) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE uploads SET attempts = attempts + 1, next_try = ?, last_error = ?"
+                " WHERE id = ?",
+                (next_try, error, item.id),
+            )
+
+    def upload_refused(self, item: UploadItem, error: str) -> None:
+        """Never to be sent as it is (the local file no longer matches its sealed hash)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE uploads SET state = 'refused', last_error = ? WHERE id = ?",
+                (error, item.id),
+            )
+
+    def prioritise(self, stream: str, start_ts: float, end_ts: float) -> int:
+        """Move a time range's pending uploads ahead of the backlog; returns how many."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE uploads SET priority = 1, next_try = 0 WHERE state = 'pending'"
+                " AND stream = ? AND start_ts < ? AND end_ts >= ?",
+                (stream, end_ts, start_ts),
+            )
+            return cur.rowcount
+
+    def backlog(self, stream: str | None = None) -> Backlog:
+        with self._lock:
+            assert self._db is not None
+            where = "state = 'pending'" + (" AND stream = ?" if stream else "")
+            args = (stream,) if stream else ()
+            query = "SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(start_ts) FROM uploads"
+            count, size, oldest = self._db.execute(f"{query} WHERE {where}", args).fetchone()
+        return Backlog(count, size, oldest)
+
+    def refused(self) -> list[tuple[str, int, str]]:
+        with self._lock:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT stream, seq, last_error FROM uploads WHERE state = 'refused' ORDER BY id"
+            ).fetchall()
+        return [(s, q, e) for s, q, e in rows]
+
+    # -- ring buffer ------------------------------------------------------------------------
+
+    def local_segments(self) -> list[SegmentRow]:
+        """Segments still on disk, oldest first, with their upload and hold state."""
+        with self._lock:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT s.stream, s.seq, s.start_ts, s.end_ts, s.file, s.size, s.state,"
+                " s.confirmed_at IS NOT NULL,"
+                " EXISTS (SELECT 1 FROM holds h WHERE h.stream = s.stream AND h.released IS NULL"
+                "         AND h.start_ts < s.end_ts AND h.end_ts > s.start_ts)"
+                " FROM segments s WHERE s.state = 'local' ORDER BY s.start_ts, s.stream, s.seq"
+            ).fetchall()
+        return [
+            SegmentRow(st, seq, start, end, file, size, state, bool(confirmed), bool(held))
+            for st, seq, start, end, file, size, state, confirmed, held in rows
+        ]
+
+    def mark_removed(self, row: SegmentRow, state: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE segments SET state = ? WHERE stream = ? AND seq = ?",
+                (state, row.stream, row.seq),
+            )
+            if state == PURGED:
+                db.execute(
+                    "UPDATE uploads SET state = 'refused', last_error = 'purged before upload'"
+                    " WHERE stream = ? AND seq = ? AND what = ? AND state = 'pending'",
+                    (row.stream, row.seq, MEDIA),
+                )
+
+    def add_hold(self, stream: str, start_ts: float, end_ts: float, case_id: str) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO holds (stream, start_ts, end_ts, case_id, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (stream, start_ts, end_ts, case_id, time.time()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def release_hold(self, hold_id: int) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE holds SET released = ? WHERE id = ? AND released IS NULL",
+                (time.time(), hold_id),
+            )
+            return cur.rowcount == 1
+
+
+def _ts(iso: str | None) -> float | None:
+    return None if iso is None else datetime.fromisoformat(iso).timestamp()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,266 @@
+"""StreamRecorder driven from a local MP4 file: fast, deterministic checks of what it seals."""
+
+import io
+import itertools
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import av
+import pytest
+
+from cameras.errors import StreamError
+from cameras.rtsp import RtspStream, StreamSettings
+from segments.age import decrypt_stream
+from segments.agekeys import X25519Identity, generate_identity, parse_identity, parse_recipient
+from segments.clock import ClockStep
+from segments.ledger import Ledger, read_records, signature_ok
+from segments.overlay import OverlaySpec
+from segments.recorder import (
+    BURN_IN,
+    PASSTHROUGH,
+    RecordingPlan,
+    StreamIdentity,
+    StreamRecorder,
+)
+from segments.records import Record
+from segments.signing import Ed25519Signer, generate_signing_key
+from segments.store import StreamStore
+from segments.timeline import iso_utc
+from segments.writer import EncodeSettings
+
+ANCHOR = 1_800_000_001.0  # odd second: the first segment is 1 s, then 2 s slots
+FPS = 25
+FRAME_S = 1 / FPS
+SOURCE_FRAMES = 175
+EPS = 1e-5
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """7 s of 320x240 at 25 fps, a keyframe every second, with B-frames (pts != dts)."""
+    path = tmp_path_factory.mktemp("src") / "source.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi",
+         "-i", f"testsrc2=size=320x240:rate={FPS}:duration=7",
+         "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "25",
+         "-pix_fmt", "yuv420p", str(path)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    return path
+
+
+@dataclass
+class Rig:
+    recorder: StreamRecorder
+    store: StreamStore
+    signer: Ed25519Signer
+    identity: X25519Identity
+
+    def records(self, kind: str | None = None) -> list[Record]:
+        return [r for r in read_records(self.store.root) if kind is None or r.kind == kind]
+
+    def plaintext(self, record: Record) -> bytes:
+        assert record.file is not None
+        out = io.BytesIO()
+        with open(self.store.root / record.file, "rb") as f:
+            assert decrypt_stream(f, out, [self.identity]).complete
+        return out.getvalue()
+
+
+def _rig(tmp_path: Path, mode: str) -> Rig:
+    identity, recipient = generate_identity()
+    plan = RecordingPlan(
+        segment_seconds=2,
+        mode=mode,
+        encode=EncodeSettings(preset="ultrafast"),
+        overlay=OverlaySpec(location="某某检查站", camera="一号卡口"),
+        tz=ZoneInfo("Asia/Shanghai"),
+        recipients=(parse_recipient(recipient),),
+    )
+    store = StreamStore(tmp_path / "data", "cam")
+    signer = generate_signing_key(tmp_path / "k" / "device.ed25519")
+    ledger = Ledger.open(store.root, "cam", "gw", signer)
+    ident = StreamIdentity("gw", "site", "loc", "cam", "cam", "boot-1")
+    rec = StreamRecorder(plan, ident, store, ledger)
+    rec.begin(signer.public_key_text())
+    return Rig(rec, store, signer, parse_identity(identity))
+
+
+def _packets(path: Path) -> Iterator[tuple[av.Packet, RtspStream]]:
+    with RtspStream(StreamSettings(str(path))) as s:
+        assert s.video is not None
+        try:
+            for p in s.packets():
+                yield p, s
+        except StreamError:
+            pass
+
+
+def _feed_all(rig: Rig, path: Path, anchor: float = ANCHOR) -> None:
+    connected = False
+    for p, s in _packets(path):
+        if not connected:
+            assert s.video is not None
+            rig.recorder.connect(s.video, s.audio)
+            connected = True
+        rig.recorder.feed(p, anchor)
+
+
+def _wall(stamp: str | None) -> float:
+    assert stamp is not None
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def _since(stamp: str | None, origin: float = ANCHOR) -> float:
+    """Seconds after `origin`: keeps comparisons precise (1.8e9 swamps pytest.approx's rel)."""
+    return round(_wall(stamp) - origin, 6)
+
+
+def _source_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
+
+
+def _decoded(data: bytes) -> tuple[int, bool, bool]:
+    """Frames decoded, whether the first packet and the first frame are key."""
+    with av.open(io.BytesIO(data)) as c:
+        first_packet = next(iter(c.demux(c.streams.video[0])))
+    with av.open(io.BytesIO(data)) as c:
+        frames = list(c.decode(video=0))
+    return len(frames), first_packet.is_keyframe, frames[0].key_frame
+
+
+def _assert_continuous_and_aligned(segs: list[Record]) -> None:
+    for prev, nxt in itertools.pairwise(segs):
+        hole = _wall(nxt.start) - _wall(prev.end)
+        assert -EPS <= hole <= FRAME_S + EPS, (prev.end, nxt.start)
+        assert _wall(nxt.start) % 2 < EPS, f"{nxt.start} is not on a 2 s boundary"
+
+
+def _assert_signed(rig: Rig) -> None:
+    records = rig.records()
+    assert [r.seq for r in records] == list(range(len(records)))
+    assert all(signature_ok(r, rig.signer.verifier()) for r in records)
+
+
+@pytest.mark.parametrize("mode", [BURN_IN, PASSTHROUGH])
+def test_a_file_is_recorded_into_aligned_continuous_decodable_segments(
+    tmp_path: Path, source: Path, mode: str
+) -> None:
+    rig = _rig(tmp_path, mode)
+    _feed_all(rig, source)
+    rig.recorder.close(time.time())
+
+    records = rig.records()
+    assert [r.kind for r in records[:2]] == ["key", "boot"]
+    assert records[0].extra["public_key"] == rig.signer.public_key_text()
+    segs = records[2:]
+    assert {r.kind for r in segs} == {"segment"}
+    assert [(_since(r.start), _since(r.end)) for r in segs] == [(0, 1), (1, 3), (3, 5), (5, 7)]
+    _assert_continuous_and_aligned(segs)
+    assert sum(r.media.frames for r in segs if r.media) == SOURCE_FRAMES
+    assert len(_source_packets(source)) == SOURCE_FRAMES
+    for r in segs:
+        assert r.media is not None and (r.media.width, r.media.height) == (320, 240)
+        assert r.overlay == (OverlaySpec(location="x", camera="y").template if mode == BURN_IN
+                             else None)  # fmt: skip
+        assert r.media.duration_s == pytest.approx(r.duration_s, abs=1e-6)
+        assert r.file is not None and r.file.endswith(f"{r.seq:08d}_{r.file[-24:]}")
+        sidecar = rig.store.root / r.file.replace(".mp4.age", ".json")
+        assert Record.from_json(sidecar.read_bytes()) == r
+        plain = rig.plaintext(r)
+        assert len(plain) == r.size_plain
+        frames, key_packet, key_frame = _decoded(plain)
+        assert frames == r.media.frames
+        assert key_packet and key_frame, f"segment {r.seq} does not start with a keyframe"
+    assert rig.store.leftover_parts() == []
+    _assert_signed(rig)
+    reopened = Ledger.open(rig.store.root, "cam", "gw", rig.signer)
+    assert reopened.closed_cleanly
+
+
+def test_passthrough_keeps_the_camera_packets_byte_for_byte(tmp_path: Path, source: Path) -> None:
+    rig = _rig(tmp_path, PASSTHROUGH)
+    _feed_all(rig, source)
+    rig.recorder.close(time.time())
+    recorded: list[bytes] = []
+    for r in rig.records("segment"):
+        with av.open(io.BytesIO(rig.plaintext(r))) as c:
+            recorded += [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
+    assert recorded == _source_packets(source)
+
+
+def test_an_interruption_leaves_a_gap_record_between_segments(
+    tmp_path: Path, source: Path
+) -> None:
+    rig = _rig(tmp_path, PASSTHROUGH)
+    rec = rig.recorder
+    for i, (p, s) in enumerate(_packets(source)):
+        if i == 0:
+            assert s.video is not None
+            rec.connect(s.video, s.audio)
+        if i == 90:
+            break
+        rec.feed(p, ANCHOR)
+    rec.interrupt("camera_offline", ANCHOR + 5.0)
+    resumed = ANCHOR + 20.0
+    _feed_all(rig, source, anchor=resumed)
+    rec.close(time.time())
+
+    records = rig.records()[2:]
+    kinds = [r.kind for r in records]
+    assert kinds.count("gap") == 1
+    g = kinds.index("gap")
+    before, gap, after = records[g - 1], records[g], records[g + 1]
+    assert before.kind == after.kind == "segment"
+    assert gap.reason == "camera_offline"
+    assert gap.start == before.end
+    assert _since(before.end) == pytest.approx(90 * FRAME_S, abs=1e-6)
+    assert gap.end == after.start == iso_utc(resumed)
+    assert gap.duration_s == pytest.approx(resumed - _wall(before.end), abs=1e-6)
+    segs = [r for r in records if r.kind == "segment"]
+    _assert_continuous_and_aligned(segs[:g])
+    _assert_continuous_and_aligned(segs[g:])
+    assert sum(r.media.frames for r in segs if r.media) == 90 + SOURCE_FRAMES
+    _assert_signed(rig)
+
+
+def test_a_clock_step_is_recorded_and_the_next_segment_re_anchors(
+    tmp_path: Path, source: Path
+) -> None:
+    rig = _rig(tmp_path, PASSTHROUGH)
+    rec = rig.recorder
+    step = 5.0
+    stepped = False
+    for p, s in _packets(source):
+        assert s.video is not None and s.video.time_base is not None and p.pts is not None
+        if p.pts == 0:
+            rec.connect(s.video, s.audio)
+        pts_s = float(p.pts * s.video.time_base)
+        if not stepped and pts_s >= 2.4:
+            before = ANCHOR + 2.4
+            rec.clock_step(ClockStep(step_s=step, wall_before=before, wall_after=before + step))
+            stepped = True
+        rec.feed(p, ANCHOR + pts_s + (step if stepped else 0.0))
+    rec.close(time.time())
+
+    records = rig.records()[2:]
+    assert [r.kind for r in records] == ["segment", "clock"] + ["segment"] * 4
+    clock = records[1]
+    assert clock.reason == "clock_step" and clock.extra == {"step_s": 5.0}
+    assert clock.start == iso_utc(ANCHOR + 2.4) and clock.end == iso_utc(ANCHOR + 7.4)
+    assert signature_ok(clock, rig.signer.verifier())
+    segs = [r for r in records if r.kind == "segment"]
+    # The open segment keeps its PTS timeline and is cut at its boundary on that timeline …
+    assert (_since(segs[1].start), _since(segs[1].end)) == (1, 3)
+    # … the next one starts at the stepped wall time of its first frame and aligns from there.
+    assert (_since(segs[2].start), _since(segs[2].end)) == (3 + step, 4 + step)
+    _assert_continuous_and_aligned(segs[2:])
+    assert _since(segs[-1].end) == 7 + step
+    assert sum(r.media.frames for r in segs if r.media) == SOURCE_FRAMES
+    _assert_signed(rig)
