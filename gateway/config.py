@@ -46,6 +46,7 @@ X264_PRESETS = (
 _SECONDS_PER_DAY = 86_400
 _MAX_SECRET_BYTES = 4096
 AGE_IDENTITY_MARK = "AGE-SECRET-KEY-1"
+ON_FULL = ("evict_unuploaded", "stop_recording")
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,27 @@ class LedgerConfig:
 
 
 @dataclass(frozen=True)
+class UploadConfig:
+    endpoint_url: str
+    bucket: str
+    region: str
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    credentials_source: str
+    ca_file: Path | None
+    retention_days: int
+    max_bytes_per_second: int
+    workers: int
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    quota_bytes: int
+    min_free_bytes: int
+    on_full: str
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     gateway: GatewayConfig
@@ -112,6 +134,8 @@ class Config:
     cameras: tuple[CameraConfig, ...]
     keys: KeysConfig
     ledger: LedgerConfig
+    storage: StorageConfig
+    upload: UploadConfig | None = None
 
 
 def load_config(path: Path) -> Config:
@@ -168,7 +192,10 @@ def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
     keys = _keys(*_section(path, data, "keys", required=True))
     scope, table = _section(path, data, "ledger")
     ledger = LedgerConfig(**_read(scope, table, _LEDGER))
-    return Config(path, gateway, location, recording, cameras, keys, ledger)
+    scope, table = _section(path, data, "storage")
+    storage = StorageConfig(**_read(scope, table, _STORAGE))
+    upload = _upload(*_section(path, data, "upload")) if "upload" in data else None
+    return Config(path, gateway, location, recording, cameras, keys, ledger, storage, upload)
 
 
 # -- the generic mapper ---------------------------------------------------------------------
@@ -392,9 +419,31 @@ def _recipient_list(values: list[str]) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        raise _Invalid(f"must be an http:// or https:// URL without credentials, got {value!r}")
+    return value
+
+
+def _bucket(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+        raise _Invalid(f"must be an S3 bucket name (3-63 of a-z 0-9 . -), got {value!r}")
+    return value
+
+
 # -- schemas and builders -------------------------------------------------------------------
 
-_TOP_LEVEL = ("gateway", "location", "recording", "cameras", "keys", "ledger")
+_TOP_LEVEL = (
+    "gateway",
+    "location",
+    "recording",
+    "cameras",
+    "keys",
+    "ledger",
+    "storage",
+    "upload",
+)
 
 _GATEWAY = {
     "id": _Field(_STRING, _slug),
@@ -430,6 +479,26 @@ _LEDGER = {
     "checkpoint_interval_s": _Field(_NUMBER, _positive_seconds, default=600.0),
 }
 
+_STORAGE = {
+    "quota_bytes": _Field(_INTEGER, _int_range(0, 2**62), default=0),
+    "min_free_bytes": _Field(_INTEGER, _int_range(0, 2**62), default=1 << 30),
+    "on_full": _Field(_STRING, _one_of(*ON_FULL), default="evict_unuploaded"),
+}
+
+_UPLOAD = {
+    "endpoint_url": _Field(_STRING, _http_url),
+    "bucket": _Field(_STRING, _bucket),
+    "region": _Field(_STRING, _text, default="us-east-1"),
+    "access_key": _Field(_STRING, default=None, secret=True),
+    "secret_key": _Field(_STRING, default=None, secret=True),
+    "access_key_file": _Field(_STRING, _path, default=None),
+    "secret_key_file": _Field(_STRING, _path, default=None),
+    "ca_file": _Field(_STRING, default=""),
+    "retention_days": _Field(_INTEGER, _int_range(1, 36500), default=365),
+    "max_bytes_per_second": _Field(_INTEGER, _int_range(0, 2**40), default=0),
+    "workers": _Field(_INTEGER, _int_range(1, 16), default=2),
+}
+
 _CAMERA = {
     "id": _Field(_STRING, _slug),
     "name": _Field(_STRING, _text, default=None),
@@ -442,6 +511,29 @@ _CAMERA = {
     "segment_seconds": _Field(_INTEGER, _segment_seconds, default=None),
     "enabled": _Field(_BOOLEAN, default=True),
 }
+
+
+def _upload(scope: _Scope, raw: Mapping[str, Any]) -> UploadConfig:
+    values = _read(scope, raw, _UPLOAD)
+    secrets = {}
+    sources = []
+    for name in ("access_key", "secret_key"):
+        inline, file = values.pop(name), values.pop(f"{name}_file")
+        if (inline is None) == (file is None):
+            raise scope.error(name, f"set exactly one of {name} or {name}_file")
+        if file is not None:
+            path = _anchor(scope.file.parent, file)
+            inline = _read_secret(scope, f"{name}_file", path)
+            sources.append(str(path))
+        secrets[name] = inline
+    source = " / ".join(sources) or f"{scope.file} [upload] access_key / secret_key"
+    ca = values.pop("ca_file")
+    return UploadConfig(
+        **values,
+        **secrets,
+        credentials_source=source,
+        ca_file=_anchor(scope.file.parent, Path(ca)) if ca else None,
+    )
 
 
 def _keys(scope: _Scope, raw: Mapping[str, Any]) -> KeysConfig:

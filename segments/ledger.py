@@ -84,6 +84,7 @@ class Ledger:
         every_records: int = 10,
         every_s: float = 600.0,
         monotonic: Callable[[], float] = time.monotonic,
+        on_checkpoint: Callable[[Checkpoint], None] | None = None,
     ) -> None:
         self.dir = stream_dir
         self.stream = stream
@@ -92,6 +93,7 @@ class Ledger:
         self._every_records = every_records
         self._every_s = every_s
         self._monotonic = monotonic
+        self._on_checkpoint = on_checkpoint
         self._acc = MerkleAccumulator()
         self._next_seq = 0
         self._last_hash = GENESIS_PREV
@@ -111,9 +113,16 @@ class Ledger:
         *,
         every_records: int = 10,
         every_s: float = 600.0,
+        on_checkpoint: Callable[[Checkpoint], None] | None = None,
     ) -> Ledger:
         ledger = cls(
-            stream_dir, stream, gateway, signer, every_records=every_records, every_s=every_s
+            stream_dir,
+            stream,
+            gateway,
+            signer,
+            every_records=every_records,
+            every_s=every_s,
+            on_checkpoint=on_checkpoint,
         )
         ledger._load()
         return ledger
@@ -185,6 +194,8 @@ class Ledger:
         ).signed_by(self._signer)
         _append_line(self.dir / CHECKPOINTS_NAME, cp.to_json())
         self._checkpointed = self.size
+        if self._on_checkpoint is not None:
+            self._on_checkpoint(cp)
         return cp
 
 

@@ -18,6 +18,7 @@ from gateway.config import (
     LedgerConfig,
     LocationConfig,
     RecordingConfig,
+    StorageConfig,
     config_from_mapping,
     load_config,
     parse_config,
@@ -85,8 +86,15 @@ def with_section(section: str, **changes: Any) -> dict[str, Any]:
 # -- shipped files ---------------------------------------------------------------------------
 
 
-def test_example_loads() -> None:
-    config = load_config(CONFIG_DIR / "evgw.example.toml")
+def test_example_loads(tmp_path: Path) -> None:
+    text = (CONFIG_DIR / "evgw.example.toml").read_text(encoding="utf-8")
+    for name in ("s3.key", "s3.secret"):
+        (tmp_path / name).write_text(f"{name}-value\n")
+        text = text.replace(f"/etc/evgw/{name}", str(tmp_path / name))
+    config = parse_config(text, CONFIG_DIR / "evgw.example.toml")
+    assert config.upload is not None and config.upload.secret_key == "s3.secret-value"
+    assert "s3.secret-value" not in repr(config)
+    assert config.storage.on_full == "evict_unuploaded"
     assert config.gateway == GatewayConfig(
         "gw-post-01", "某某检查站", Path("/var/lib/evgw"), "Asia/Shanghai"
     )
@@ -98,8 +106,9 @@ def test_example_loads() -> None:
 def test_example_documents_every_key() -> None:
     text = (CONFIG_DIR / "evgw.example.toml").read_text(encoding="utf-8")
     keys = {"password_file"}
-    keys |= {"recipients_file"}
-    for record in (GatewayConfig, LocationConfig, RecordingConfig, CameraConfig, LedgerConfig):
+    keys |= {"recipients_file", "access_key_file", "secret_key_file"}
+    records = (GatewayConfig, LocationConfig, RecordingConfig, CameraConfig, LedgerConfig)
+    for record in (*records, StorageConfig):
         keys |= set(record.__dataclass_fields__)
     for key in keys:
         assert re.search(rf"^(# )?{key} = ", text, re.MULTILINE), key
@@ -601,3 +610,23 @@ def test_recipients_file_is_read(tmp_path: Path) -> None:
 def test_ledger_defaults() -> None:
     config = config_from_mapping(base(), FAKE)
     assert config.ledger == LedgerConfig(checkpoint_every=10, checkpoint_interval_s=600.0)
+
+
+def test_upload_needs_exactly_one_credential_source() -> None:
+    upload = {"endpoint_url": "http://127.0.0.1:9000", "bucket": "evidence"}
+    message = error_of({**base(), "upload": upload})
+    assert "[upload] access_key: set exactly one of access_key or access_key_file" in message
+    both = {**upload, "access_key": "a", "access_key_file": "/x", "secret_key": "s"}
+    assert "set exactly one" in error_of({**base(), "upload": both})
+
+
+def test_upload_endpoint_and_bucket_are_checked() -> None:
+    upload = {"endpoint_url": "ftp://x", "bucket": "evidence", "access_key": "a", "secret_key": "s"}
+    assert "[upload] endpoint_url: must be an http://" in error_of({**base(), "upload": upload})
+    upload = {**upload, "endpoint_url": "http://127.0.0.1:9000", "bucket": "Evidence!"}
+    assert "[upload] bucket: must be an S3 bucket name" in error_of({**base(), "upload": upload})
+
+
+def test_storage_policy_is_checked() -> None:
+    message = error_of(with_section("storage", on_full="evict"))
+    assert "[storage] on_full: must be one of evict_unuploaded, stop_recording" in message
