@@ -18,7 +18,8 @@ class Backoff:
     def next_delay(self) -> float:
         """Delay before the next attempt: initial·factor^n capped, then ±jitter."""
         base = min(self.cap_s, self.initial_s * self.factor**self._attempt)
-        self._attempt += 1
+        if base < self.cap_s:
+            self._attempt += 1
         spread = base * self.jitter
         return max(0.0, base + self.rng.uniform(-spread, spread))
 

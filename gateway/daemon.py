@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from cameras.health import CameraHealth, HealthCounter
 from cameras.rtsp import StreamSettings
+from segments.index import Index
 from segments.ledger import Ledger
 from segments.overlay import OverlaySpec
 from segments.recorder import RecordingPlan, StreamIdentity, StreamRecorder
@@ -23,6 +24,7 @@ from segments.writer import EncodeSettings
 from .camera_worker import CameraWorker
 from .config import CameraConfig, Config
 from .keys import GatewayKeys, load_keys
+from .status_cmd import index_path
 
 log = logging.getLogger(__name__)
 
@@ -53,55 +55,66 @@ def stream_settings(config: Config, camera: CameraConfig) -> StreamSettings:
 
 @dataclass
 class Gateway:
-    """Owns the workers; `stop` seals every open segment before returning."""
+    """Owns the index, the ledgers and the workers; `stop` seals every open segment."""
 
     config: Config
     boot_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     stop_event: threading.Event = field(default_factory=threading.Event)
     workers: list[CameraWorker] = field(default_factory=list)
+    ledgers: dict[str, Ledger] = field(default_factory=dict)
+    index: Index | None = None
 
     def start(self) -> None:
-        """Open every stream's ledger (recovering crash leftovers), then start its worker."""
+        """Open the index and every stream's ledger (recovering crash leftovers), then record."""
         started = time.time()
         keys = load_keys(self.config)
+        self.index = Index.open(index_path(self.config))
         for camera in self.config.cameras:
             if not camera.enabled:
                 log.info("%s: disabled in the configuration", camera.id)
                 continue
-            identity = StreamIdentity(
-                gateway=self.config.gateway.id,
-                site=self.config.gateway.site,
-                location=camera.location,
-                camera=camera.id,
-                camera_name=camera.name,
-                boot_id=self.boot_id,
-            )
-            store = StreamStore(self.config.gateway.data_dir, camera.id)
-            ledger = Ledger.open(
-                store.root,
-                camera.id,
-                self.config.gateway.id,
-                keys.signer,
-                every_records=self.config.ledger.checkpoint_every,
-                every_s=self.config.ledger.checkpoint_interval_s,
-            )
-            recorder = StreamRecorder(
-                plan_for(self.config, camera, keys),
-                identity,
-                store,
-                ledger,
-                on_record=_log_record,
-                start_wall=started,
-            )
-            recorder.begin(keys.signer.public_key_text())
-            worker = CameraWorker(
-                stream_settings(self.config, camera),
-                recorder,
-                HealthCounter(camera.id),
-                self.stop_event,
-            )
+            worker = self._camera_worker(camera, keys, self.index, started)
             self.workers.append(worker)
             worker.start()
+
+    def _camera_worker(
+        self, camera: CameraConfig, keys: GatewayKeys, index: Index, started: float
+    ) -> CameraWorker:
+        identity = StreamIdentity(
+            gateway=self.config.gateway.id,
+            site=self.config.gateway.site,
+            location=camera.location,
+            camera=camera.id,
+            camera_name=camera.name,
+            boot_id=self.boot_id,
+        )
+        store = StreamStore(self.config.gateway.data_dir, camera.id)
+        ledger = Ledger.open(
+            store.root,
+            camera.id,
+            self.config.gateway.id,
+            keys.signer,
+            every_records=self.config.ledger.checkpoint_every,
+            every_s=self.config.ledger.checkpoint_interval_s,
+            on_append=index.add_record,
+            on_checkpoint=index.add_checkpoint,
+        )
+        self.ledgers[camera.id] = ledger
+        recorder = StreamRecorder(
+            plan_for(self.config, camera, keys),
+            identity,
+            store,
+            ledger,
+            on_record=_log_record,
+            start_wall=started,
+        )
+        recorder.begin(keys.signer.public_key_text())
+        return CameraWorker(
+            stream_settings(self.config, camera),
+            recorder,
+            HealthCounter(camera.id),
+            self.stop_event,
+        )
 
     def health(self) -> list[CameraHealth]:
         return [w.health.snapshot() for w in self.workers]
@@ -113,6 +126,8 @@ class Gateway:
             worker.join(max(0.1, deadline - time.monotonic()))
             if worker.is_alive():
                 log.error("%s did not stop within %.0f s", worker.name, timeout_s)
+        if self.index is not None:
+            self.index.close()
 
     def wait(self, seconds: float | None = None) -> None:
         self.stop_event.wait(seconds)

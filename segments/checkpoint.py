@@ -32,7 +32,7 @@ class Checkpoint:
     def __post_init__(self) -> None:
         if self.v != CHECKPOINT_VERSION:
             raise CryptoFormatError(f"checkpoint version {self.v} is not supported")
-        if not isinstance(self.size, int) or self.size < 0:
+        if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < 0:
             raise CryptoFormatError(f"checkpoint size must be >= 0, got {self.size!r}")
         if not all(
             isinstance(x, str)
@@ -47,7 +47,7 @@ class Checkpoint:
             )
         ):
             raise CryptoFormatError("checkpoint text fields must be strings")
-        if len(self.root) != 64:
+        if len(self.root) != 64 or not all(c in "0123456789abcdef" for c in self.root):
             raise CryptoFormatError("checkpoint root must be 64 hex digits")
 
     def signed_part(self) -> bytes:

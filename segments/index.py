@@ -20,6 +20,7 @@ from pathlib import Path
 from .checkpoint import Checkpoint
 from .errors import WriteError
 from .records import Record
+from .timeline import compact_utc
 
 SCHEMA_VERSION = 1
 MEDIA, RECORD, CHECKPOINT = "media", "record", "checkpoint"
@@ -85,6 +86,18 @@ class SegmentRow:
 
 
 @dataclass(frozen=True)
+class StreamStats:
+    """What `evgw status` shows for one camera."""
+
+    stream: str
+    local_count: int
+    local_bytes: int
+    confirmed_count: int
+    recent_bytes: int
+    recent_seconds: float
+
+
+@dataclass(frozen=True)
 class Backlog:
     count: int
     bytes: int
@@ -138,8 +151,9 @@ class Index:
 
     # -- recording side ---------------------------------------------------------------------
 
-    def add_record(self, record: Record, name: str) -> None:
+    def add_record(self, record: Record) -> None:
         """Index a new ledger record and queue it (and its media) for upload, in one commit."""
+        name = f"{record.seq:08d}_{compact_utc(_ts(record.start) or time.time())}"
         start = _ts(record.start) or time.time()
         end = _ts(record.end) or start
         now = time.time()
@@ -276,6 +290,24 @@ class Index:
             query = "SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(start_ts) FROM uploads"
             count, size, oldest = self._db.execute(f"{query} WHERE {where}", args).fetchone()
         return Backlog(count, size, oldest)
+
+    def stream_stats(self, since_ts: float) -> list[StreamStats]:
+        """Per stream: on disk, confirmed, and the recording rate since `since_ts`."""
+        with self._lock:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT stream,"
+                " SUM(state = 'local'), COALESCE(SUM(CASE WHEN state = 'local' THEN size END), 0),"
+                " SUM(confirmed_at IS NOT NULL),"
+                " COALESCE(SUM(CASE WHEN start_ts >= ? THEN size END), 0),"
+                " COALESCE(MAX(end_ts) - MAX(MIN(start_ts), ?), 0)"
+                " FROM segments GROUP BY stream ORDER BY stream",
+                (since_ts, since_ts),
+            ).fetchall()
+        return [
+            StreamStats(st, lc or 0, lb, cc or 0, rb, max(0.0, rs))
+            for st, lc, lb, cc, rb, rs in rows
+        ]
 
     def refused(self) -> list[tuple[str, int, str]]:
         with self._lock:

@@ -85,6 +85,7 @@ class Ledger:
         every_s: float = 600.0,
         monotonic: Callable[[], float] = time.monotonic,
         on_checkpoint: Callable[[Checkpoint], None] | None = None,
+        on_append: Callable[[Record], None] | None = None,
     ) -> None:
         self.dir = stream_dir
         self.stream = stream
@@ -94,6 +95,7 @@ class Ledger:
         self._every_s = every_s
         self._monotonic = monotonic
         self._on_checkpoint = on_checkpoint
+        self._on_append = on_append
         self._acc = MerkleAccumulator()
         self._next_seq = 0
         self._last_hash = GENESIS_PREV
@@ -114,6 +116,7 @@ class Ledger:
         every_records: int = 10,
         every_s: float = 600.0,
         on_checkpoint: Callable[[Checkpoint], None] | None = None,
+        on_append: Callable[[Record], None] | None = None,
     ) -> Ledger:
         ledger = cls(
             stream_dir,
@@ -123,6 +126,7 @@ class Ledger:
             every_records=every_records,
             every_s=every_s,
             on_checkpoint=on_checkpoint,
+            on_append=on_append,
         )
         ledger._load()
         return ledger
@@ -155,7 +159,10 @@ class Ledger:
         return self.append_numbered(lambda seq: draft)
 
     def append_numbered(self, make: Callable[[int], Record]) -> Record:
-        """Like `append`, for a record that needs its seq first (a segment file named by it)."""
+        """Like `append`, for a record that needs its seq first (a segment file named by it).
+
+        `on_append` runs after the record is durable, before any checkpoint that covers it.
+        """
         with self._lock:
             seq = self._next_seq
             draft = make(seq)
@@ -169,6 +176,8 @@ class Ledger:
             self._last_hash = line_hash(line)
             self._next_seq += 1
             self.last_record = record
+            if self._on_append is not None:
+                self._on_append(record)
             if (
                 self.size - self._checkpointed >= self._every_records
                 or self._monotonic() - self._checkpoint_at >= self._every_s
@@ -220,7 +229,7 @@ def _set_aside_torn_tail(path: Path) -> None:
         f.seek(0)
         data = f.read()
         cut = data.rfind(b"\n") + 1
-        aside = path.with_name(f"{path.name}.torn-{int(time.time())}")
+        aside = path.with_name(f"{path.name}.torn-{time.time_ns()}")
         aside.write_bytes(data[cut:])
         f.truncate(cut)
         f.flush()

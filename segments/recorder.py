@@ -63,6 +63,7 @@ class _Open:
     writer: EncodeSegment | RemuxSegment
     boundary: float
     last_wall: float
+    prev_wall: float
     last_delta_s: float = 0.0
 
 
@@ -91,8 +92,8 @@ class StreamRecorder:
         self._tb = Fraction(1, 90000)
         self._audio: av.AudioStream | None = None
         self._overlay: Overlay | None = None
-        self._arrival = 0.0
         self._reanchor = False
+        self._reanchored: PtsClock | None = None
         self.last_sealed: Record | None = None
 
     def begin(self, public_key: str) -> None:
@@ -131,7 +132,9 @@ class StreamRecorder:
             if self._open is not None and self._clock is not None:
                 self._open.writer.add_audio(packet)
             return
-        self._arrival = arrival_wall
+        if self._reanchor:
+            self._reanchored = PtsClock.anchor(arrival_wall, packet.pts, self._tb)
+            self._reanchor = False
         if self._clock is None:
             self._clock = PtsClock.anchor(arrival_wall, packet.pts, self._tb)
         if self.plan.mode == PASSTHROUGH:
@@ -228,9 +231,9 @@ class StreamRecorder:
 
     def _start(self, wall: float, pts: int, frame: av.VideoFrame | None = None) -> _Open:
         assert self._video is not None
-        if self._reanchor:
-            self._clock = PtsClock.anchor(self._arrival, pts, self._tb)
-            wall, self._reanchor = self._arrival, False
+        if self._reanchored is not None:
+            self._clock, self._reanchored = self._reanchored, None
+            wall = self._clock.wall(pts, self._tb)
         self._close_gap(wall)
         file = self.store.open_segment(wall, self.plan.recipients)
         writer: EncodeSegment | RemuxSegment
@@ -248,14 +251,17 @@ class StreamRecorder:
                 pts,
             )
         boundary = next_boundary(wall, self.plan.segment_seconds)
-        self._open = _Open(wall, file, writer, boundary, last_wall=wall)
+        self._open = _Open(wall, file, writer, boundary, last_wall=wall, prev_wall=wall)
         return self._open
 
     @staticmethod
     def _track(seg: _Open, wall: float) -> None:
-        if wall > seg.last_wall:
-            seg.last_delta_s = wall - seg.last_wall
-            seg.last_wall = wall
+        """Latest frame time and frame duration (smallest step: packets may be in decode order)."""
+        step = abs(wall - seg.prev_wall)
+        if step > 0:
+            seg.last_delta_s = step if not seg.last_delta_s else min(seg.last_delta_s, step)
+        seg.prev_wall = wall
+        seg.last_wall = max(seg.last_wall, wall)
 
     def _seal(self, end_wall: float | None) -> None:
         seg, self._open = self._open, None

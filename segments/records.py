@@ -80,6 +80,9 @@ class Record:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise CryptoFormatError(f"record field {name} must be a string or null")
+        for name in _CHAIN_FIELDS:
+            if not isinstance(getattr(self, name), str):
+                raise CryptoFormatError(f"record field {name} must be a string")
         for name in _NUMBER_FIELDS:
             value = getattr(self, name)
             if value is not None and (
@@ -92,7 +95,7 @@ class Record:
             raise CryptoFormatError(f"record version {self.v} is not supported (expected 1)")
         if self.kind not in KINDS:
             raise CryptoFormatError(f"record kind {self.kind!r} is not one of {sorted(KINDS)}")
-        if not isinstance(self.seq, int) or self.seq < 0:
+        if not isinstance(self.seq, int) or isinstance(self.seq, bool) or self.seq < 0:
             raise CryptoFormatError(f"record seq must be an integer >= 0, got {self.seq!r}")
 
     def to_json(self) -> bytes:
@@ -120,7 +123,9 @@ class Record:
                 obj["media"] = MediaFacts(**obj["media"])
             if obj.get("clock") is not None:
                 obj["clock"] = ClockStatus(**obj["clock"])
-            return cls(**obj)
+            record = cls(**obj)
+            record.to_json()
+            return record
         except (ValueError, TypeError, RecursionError) as e:
             raise CryptoFormatError(f"not a valid ledger record: {e}") from e
 
@@ -142,11 +147,8 @@ _TEXT_FIELDS = (
     "sha256_plain",
     "sha256_cipher",
     "overlay",
-    "prev",
-    "alg",
-    "key_id",
-    "sig",
 )
+_CHAIN_FIELDS = ("prev", "alg", "key_id", "sig")
 _NUMBER_FIELDS = ("duration_s", "size_plain", "size_cipher")
 
 

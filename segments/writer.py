@@ -33,22 +33,25 @@ class _Tally:
     frames: int = 0
     first_pts: int | None = None
     last_pts: int | None = None
-    last_delta: int = 0
+    min_delta: int = 0
+    prev_pts: int | None = None
     audio_packets: int = 0
     audio_dropped: int = 0
 
     def video(self, pts: int) -> None:
-        if self.last_pts is not None and pts > self.last_pts:
-            self.last_delta = pts - self.last_pts
-        if self.first_pts is None:
-            self.first_pts = pts
+        """Packets may come in decode order (B-frames): the frame duration is the smallest step."""
+        if self.prev_pts is not None and pts != self.prev_pts:
+            step = abs(pts - self.prev_pts)
+            self.min_delta = step if not self.min_delta else min(self.min_delta, step)
+        self.prev_pts = pts
+        self.first_pts = pts if self.first_pts is None else min(pts, self.first_pts)
         self.last_pts = pts if self.last_pts is None else max(pts, self.last_pts)
         self.frames += 1
 
     def span(self) -> int:
         if self.first_pts is None or self.last_pts is None:
             return 0
-        return self.last_pts - self.first_pts + self.last_delta
+        return self.last_pts - self.first_pts + self.min_delta
 
 
 @dataclass(frozen=True)

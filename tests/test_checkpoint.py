@@ -1,5 +1,6 @@
 """Signed checkpoints: sign/verify, tamper detection, canonical JSON and strict parsing."""
 
+import contextlib
 import json
 from dataclasses import replace
 from typing import Any
@@ -96,6 +97,9 @@ def _line(**changes: Any) -> bytes:
         _line(size=3.0),
         _line(root="ab"),
         _line(root=None),
+        _line(root=[0] * 64),
+        _line(sig=5),
+        b"[" * 100_000,
         b"[]",
         b"{}",
         b"nope",
@@ -118,18 +122,10 @@ _values = st.none() | st.booleans() | st.integers() | st.text(max_size=70) | st.
     )
 )
 def test_arbitrary_objects_only_raise_crypto_format_error(obj: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(CryptoFormatError):
         Checkpoint.from_json(json.dumps(obj).encode())
-    except CryptoFormatError:
-        pass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Checkpoint.__post_init__ only checks len(root) == 64, so a root of 64 non-hex "
-    "characters (or a 64-item list from JSON) is accepted despite 'must be 64 hex digits'",
-)
-@pytest.mark.parametrize("bad_root", ["zz" * 32, [0] * 64], ids=["non-hex", "list"])
-def test_root_must_be_hex(bad_root: object) -> None:
+def test_root_must_be_hex() -> None:
     with pytest.raises(CryptoFormatError):
-        Checkpoint.from_json(_line(root=bad_root))
+        Checkpoint.from_json(_line(root="zz" * 32))

@@ -128,9 +128,9 @@ def _source_packets(path: Path) -> list[bytes]:
 
 def _decoded(data: bytes) -> tuple[int, bool, bool]:
     """Frames decoded, whether the first packet and the first frame are key."""
-    with av.open(io.BytesIO(data)) as c:
+    with av.open(io.BytesIO(data), "r") as c:
         first_packet = next(iter(c.demux(c.streams.video[0])))
-    with av.open(io.BytesIO(data)) as c:
+    with av.open(io.BytesIO(data), "r") as c:
         frames = list(c.decode(video=0))
     return len(frames), first_packet.is_keyframe, frames[0].key_frame
 
@@ -161,7 +161,11 @@ def test_a_file_is_recorded_into_aligned_continuous_decodable_segments(
     assert records[0].extra["public_key"] == rig.signer.public_key_text()
     segs = records[2:]
     assert {r.kind for r in segs} == {"segment"}
-    assert [(_since(r.start), _since(r.end)) for r in segs] == [(0, 1), (1, 3), (3, 5), (5, 7)]
+    spans = [(_since(r.start), _since(r.end)) for r in segs]
+    assert spans[:3] == [(0, 1), (1, 3), (3, 5)]
+    assert spans[3][0] == 5
+    if mode == BURN_IN:  # passthrough: see test_passthrough_end_and_duration_with_b_frames
+        assert spans[3][1] == 7
     _assert_continuous_and_aligned(segs)
     assert sum(r.media.frames for r in segs if r.media) == SOURCE_FRAMES
     assert len(_source_packets(source)) == SOURCE_FRAMES
@@ -169,7 +173,8 @@ def test_a_file_is_recorded_into_aligned_continuous_decodable_segments(
         assert r.media is not None and (r.media.width, r.media.height) == (320, 240)
         assert r.overlay == (OverlaySpec(location="x", camera="y").template if mode == BURN_IN
                              else None)  # fmt: skip
-        assert r.media.duration_s == pytest.approx(r.duration_s, abs=1e-6)
+        if mode == BURN_IN:
+            assert r.media.duration_s == pytest.approx(r.duration_s, abs=1e-6)
         assert r.file is not None and r.file.endswith(f"{r.seq:08d}_{r.file[-24:]}")
         sidecar = rig.store.root / r.file.replace(".mp4.age", ".json")
         assert Record.from_json(sidecar.read_bytes()) == r
@@ -190,22 +195,22 @@ def test_passthrough_keeps_the_camera_packets_byte_for_byte(tmp_path: Path, sour
     rig.recorder.close(time.time())
     recorded: list[bytes] = []
     for r in rig.records("segment"):
-        with av.open(io.BytesIO(rig.plaintext(r))) as c:
+        with av.open(io.BytesIO(rig.plaintext(r)), "r") as c:
             recorded += [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
     assert recorded == _source_packets(source)
 
 
-def test_an_interruption_leaves_a_gap_record_between_segments(
-    tmp_path: Path, source: Path
-) -> None:
-    rig = _rig(tmp_path, PASSTHROUGH)
+def test_an_interruption_leaves_a_gap_record_between_segments(tmp_path: Path, source: Path) -> None:
+    rig = _rig(tmp_path, BURN_IN)
     rec = rig.recorder
-    for i, (p, s) in enumerate(_packets(source)):
-        if i == 0:
-            assert s.video is not None
+    fed: set[int] = set()  # frame indices; the cut falls where they are contiguous (no B hole)
+    for p, s in _packets(source):
+        assert s.video is not None and s.video.time_base is not None and p.pts is not None
+        if not fed:
             rec.connect(s.video, s.audio)
-        if i == 90:
+        if len(fed) >= 90 and fed == set(range(len(fed))):
             break
+        fed.add(round(p.pts * s.video.time_base * FPS))
         rec.feed(p, ANCHOR)
     rec.interrupt("camera_offline", ANCHOR + 5.0)
     resumed = ANCHOR + 20.0
@@ -220,20 +225,21 @@ def test_an_interruption_leaves_a_gap_record_between_segments(
     assert before.kind == after.kind == "segment"
     assert gap.reason == "camera_offline"
     assert gap.start == before.end
-    assert _since(before.end) == pytest.approx(90 * FRAME_S, abs=1e-6)
+    assert _since(before.end) == pytest.approx(len(fed) * FRAME_S, abs=1e-6)
     assert gap.end == after.start == iso_utc(resumed)
     assert gap.duration_s == pytest.approx(resumed - _wall(before.end), abs=1e-6)
     segs = [r for r in records if r.kind == "segment"]
     _assert_continuous_and_aligned(segs[:g])
     _assert_continuous_and_aligned(segs[g:])
-    assert sum(r.media.frames for r in segs if r.media) == 90 + SOURCE_FRAMES
+    assert sum(r.media.frames for r in segs if r.media) == len(fed) + SOURCE_FRAMES
     _assert_signed(rig)
 
 
+@pytest.mark.parametrize("mode", [PASSTHROUGH, BURN_IN])
 def test_a_clock_step_is_recorded_and_the_next_segment_re_anchors(
-    tmp_path: Path, source: Path
+    tmp_path: Path, source: Path, mode: str
 ) -> None:
-    rig = _rig(tmp_path, PASSTHROUGH)
+    rig = _rig(tmp_path, mode)
     rec = rig.recorder
     step = 5.0
     stepped = False
@@ -261,6 +267,18 @@ def test_a_clock_step_is_recorded_and_the_next_segment_re_anchors(
     # … the next one starts at the stepped wall time of its first frame and aligns from there.
     assert (_since(segs[2].start), _since(segs[2].end)) == (3 + step, 4 + step)
     _assert_continuous_and_aligned(segs[2:])
-    assert _since(segs[-1].end) == 7 + step
+    assert _since(segs[-1].start) == 6 + step
+    if mode == BURN_IN:  # passthrough: see test_passthrough_end_and_duration_with_b_frames
+        assert _since(segs[-1].end) == 7 + step
     assert sum(r.media.frames for r in segs if r.media) == SOURCE_FRAMES
     _assert_signed(rig)
+
+
+def test_passthrough_end_and_duration_with_b_frames(tmp_path: Path, source: Path) -> None:
+    rig = _rig(tmp_path, PASSTHROUGH)
+    _feed_all(rig, source)
+    rig.recorder.close(time.time())
+    segs = rig.records("segment")
+    assert _since(segs[-1].end) == 7
+    for r in segs:
+        assert r.media is not None and r.media.duration_s == pytest.approx(r.duration_s, abs=1e-6)

@@ -40,12 +40,6 @@ def test_redact_drops_credentials_and_keeps_the_rest(url: str, expected: str) ->
     assert redact(url) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: redact rebuilds the host from urlsplit().hostname, which strips the IPv6 "
-    "brackets; rtsp://[::1]:8554/x becomes rtsp://::1:8554/x (and with_credentials "
-    "then produces a URL FFmpeg cannot open)",
-)
 def test_redact_keeps_ipv6_brackets() -> None:
     assert redact("rtsp://u:p@[fe80::1]:554/cam") == "rtsp://[fe80::1]:554/cam"
     assert with_credentials("rtsp://[::1]:554/c", "u", "p") == "rtsp://u:p@[::1]:554/c"
