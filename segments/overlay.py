@@ -192,7 +192,10 @@ def _text_box(font: ImageFont.FreeTypeFont, text: str) -> tuple[int, int, int, i
 
 @dataclass(frozen=True)
 class _Masks:
-    """Blend terms for one rendered text: out = (bg * inv + add) >> 8, per plane."""
+    """Blend terms for the drawn text: out = (bg * inv + add) >> 8, per plane.
+
+    Updated in place, region by region, when the text changes within one layout.
+    """
 
     x: int
     y: int
@@ -202,6 +205,34 @@ class _Masks:
     chroma_add: NDArray[np.uint16]
     luma_buf: NDArray[np.uint16] = field(repr=False)
     chroma_buf: NDArray[np.uint16] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class _Glyph:
+    """One character's outline and fill coverage at one subpixel pen offset, as Pillow draws
+    it; (x, y) place each mask relative to the whole pixel under the pen and the line top."""
+
+    stroke: NDArray[np.uint8]
+    stroke_x: int
+    stroke_y: int
+    fill: NDArray[np.uint8]
+    fill_x: int
+    fill_y: int
+
+
+@dataclass
+class _Line:
+    """One text line on the canvas: its glyphs and its own outline and fill coverage."""
+
+    text: str
+    shape: str
+    x: int
+    y: int
+    pens: list[float]
+    glyphs: list[_Glyph | None]
+    stroke: NDArray[np.uint8]
+    fill: NDArray[np.uint8]
+    rows: tuple[int, int]
 
 
 class Overlay:
@@ -237,6 +268,9 @@ class Overlay:
         self._black = 0 if full_range else 16
         self._second: int | None = None
         self._masks: _Masks | None = None
+        self._lines: list[_Line] = []
+        self._glyphs: dict[tuple[str, float], _Glyph | None] = {}
+        self._tabular = _tabular_digits(font)
         self._warn_missing()
 
     @classmethod
@@ -280,9 +314,10 @@ class Overlay:
             )
         second = math.floor(wall_utc)
         if second != self._second or self._masks is None:
-            self._masks = self._render(format_text(self.spec, wall_utc, self.tz))
+            self._render(format_text(self.spec, wall_utc, self.tz))
             self._second = second
         m = self._masks
+        assert m is not None
         frame.make_writable()  # the decoder may still reference this buffer
         planes = frame.planes
         _blend(planes[0], m.x, m.y, m.luma_inv, m.luma_add, m.luma_buf)
@@ -306,54 +341,238 @@ class Overlay:
                 FONT_PACKAGE,
             )
 
-    def _render(self, text: str) -> _Masks:
-        """Rasterise `text` with its outline and precompute the integer blend terms."""
+    def _render(self, text: str) -> None:
+        """Bring the blend terms up to `text`, redrawing only what changed since the last text.
+
+        Pillow's stroked text costs milliseconds, so lines are composed from cached glyphs
+        exactly as Pillow composes them; a new second then redraws the changed digits only.
+        """
         self.render_count += 1
-        x = y = self._margin
+        lines = text.split("\n")
+        shapes = [self._shape(line) for line in lines]
+        if self._masks is None or shapes != [line.shape for line in self._lines]:
+            self._layout(text, lines, shapes)
+            return
+        for line, new in zip(self._lines, lines, strict=True):
+            if new != line.text:
+                self._update_terms(self._retext(line, new))
+
+    def _shape(self, line: str) -> str:
+        """What fixes a line's layout: with tabular digits, any digit stands for any other."""
+        return line.translate(_DIGITS_TO_ZERO) if self._tabular else line
+
+    def _layout(self, text: str, lines: list[str], shapes: list[str]) -> None:
+        """Size the canvas for `text`, compose every line and compute all blend terms."""
         font, stroke, spacing = self.font, _stroke_px(self.font), _spacing_px(self.font)
         left, top, right, bottom = _text_box(font, text)
         # Clip to the frame; even sizes keep the 2x2 chroma blocks aligned.
+        x = y = self._margin
         w = min(right - left, self.width - x)
         h = min(bottom - top, self.height - y)
         w, h = max(2, w + (w & 1)), max(2, h + (h & 1))
-        # One draw gives both masks: red = text plus stroke (all that is painted), green =
-        # the text as Pillow paints it over the stroke. Same pass, so they line up exactly.
-        canvas = Image.new("RGB", (w, h))
-        ImageDraw.Draw(canvas).text(
-            (-left, -top),
-            text,
-            (255, 255, 0),
-            font,
-            spacing=spacing,
-            stroke_width=stroke,
-            stroke_fill=(255, 0, 0),
+        # Pillow's multiline spacing: the stroked "A"'s bottom, the stroke, then `spacing`.
+        pitch = font.getbbox("A", "L", stroke_width=stroke)[3] + stroke + spacing
+        self._lines = []
+        for i, (line, shape) in enumerate(zip(lines, shapes, strict=True)):
+            pens = [font.getlength(line[:j], "L") for j in range(len(line))]
+            glyphs = [self._glyph(c, pen) for c, pen in zip(line, pens, strict=True)]
+            placed = _Line(
+                line,
+                shape,
+                -left,
+                -top + i * round(pitch),
+                pens,
+                glyphs,
+                np.zeros((h, w), np.uint8),
+                np.zeros((h, w), np.uint8),
+                (0, 0),
+            )
+            boxes = [_glyph_box(placed, j) for j in range(len(line)) if glyphs[j] is not None]
+            r0 = min((b[0] for b in boxes), default=0)
+            r1 = max((b[1] for b in boxes), default=0)
+            placed.rows = (max(0, r0 & ~1), min(h, r1 + (r1 & 1)))
+            _compose(placed, (0, h, 0, w))
+            self._lines.append(placed)
+        # Clip again to what the frame really has (odd frame sizes, text wider than frame).
+        nv12 = self.pix_fmt == "nv12"
+        lh, lw = min(h, self.height - y), min(w, self.width - x)
+        cw_max = (self.width + 1) // 2 * (2 if nv12 else 1)
+        cx = x if nv12 else x // 2
+        ch = min(h // 2, (self.height + 1) // 2 - y // 2)
+        cw = min(w if nv12 else w // 2, cw_max - cx)
+        self._masks = _Masks(
+            x=x,
+            y=y,
+            luma_inv=np.empty((lh, lw), np.uint16),
+            luma_add=np.empty((lh, lw), np.uint16),
+            chroma_inv=np.empty((ch, cw), np.uint16),
+            chroma_add=np.empty((ch, cw), np.uint16),
+            luma_buf=np.empty((lh, lw), np.uint16),
+            chroma_buf=np.empty((ch, cw), np.uint16),
         )
-        rgb = np.asarray(canvas)
+        self._update_terms((0, h, 0, w))
+
+    def _glyph(self, char: str, pen: float) -> _Glyph | None:
+        """The cached glyph of `char` for the pen's subpixel offset; None if it draws nothing."""
+        frac = pen - math.floor(pen)
+        key = (char, frac)
+        if key not in self._glyphs:
+            self._glyphs[key] = _draw_glyph(self.font, char, frac)
+        return self._glyphs[key]
+
+    def _retext(self, line: _Line, text: str) -> tuple[int, int, int, int]:
+        """Swap the changed characters of a same-layout line; returns the redrawn region."""
+        changed = [j for j, (a, b) in enumerate(zip(line.text, text, strict=True)) if a != b]
+        old = [_glyph_box(line, j) for j in changed if line.glyphs[j] is not None]
+        for j in changed:
+            line.glyphs[j] = self._glyph(text[j], line.pens[j])
+        line.text = text
+        new = [_glyph_box(line, j) for j in changed if line.glyphs[j] is not None]
+        h, w = line.stroke.shape
+        c0 = max(0, min((b[2] for b in old + new), default=0) & ~1)
+        c1 = min(w, max((b[3] for b in old + new), default=0))
+        region = (*line.rows, c0, max(c0, c1 + (c1 & 1)))
+        _compose(line, region)
+        return region
+
+    def _update_terms(self, region: tuple[int, int, int, int]) -> None:
+        """Recompute the blend terms inside `region` (even-aligned canvas rows and columns)."""
+        r0, r1, c0, c1 = region
+        m = self._masks
+        if m is None or r0 >= r1 or c0 >= c1:
+            return
+        red, green = _paint(self._lines, region)
         # Alphas scaled 0..256 so that ">> 8" divides exactly.
-        a_text = _to256(rgb[:, :, 1])
-        a_all = np.maximum(_to256(rgb[:, :, 0]), a_text)
+        a_text = _to256(green)
+        a_all = np.maximum(_to256(red), a_text)
         luma_add = self._black * (a_all - a_text) + self._white * a_text + 128
         blocks = a_all[0::2, 0::2] + a_all[0::2, 1::2] + a_all[1::2, 0::2] + a_all[1::2, 1::2]
         a_chroma = (blocks + 2) >> 2
         if self.pix_fmt == "nv12":  # interleaved U,V: same alpha for both bytes
             a_chroma = np.repeat(a_chroma, 2, axis=1)
-        # Clip again to what the frame really has (odd frame sizes, text wider than frame).
-        lh, lw = min(h, self.height - y), min(w, self.width - x)
-        cw_max = (self.width + 1) // 2 * (2 if self.pix_fmt == "nv12" else 1)
-        cx = x if self.pix_fmt == "nv12" else x // 2
-        ch = min(h // 2, (self.height + 1) // 2 - y // 2)
-        cw = min(a_chroma.shape[1], cw_max - cx)
-        a_all, luma_add, a_chroma = a_all[:lh, :lw], luma_add[:lh, :lw], a_chroma[:ch, :cw]
-        return _Masks(
-            x=x,
-            y=y,
-            luma_inv=np.ascontiguousarray(256 - a_all, dtype=np.uint16),
-            luma_add=np.ascontiguousarray(luma_add, dtype=np.uint16),
-            chroma_inv=np.ascontiguousarray(256 - a_chroma, dtype=np.uint16),
-            chroma_add=np.ascontiguousarray(128 * a_chroma + 128, dtype=np.uint16),
-            luma_buf=np.empty((lh, lw), np.uint16),
-            chroma_buf=np.empty((ch, cw), np.uint16),
-        )
+            cc0 = c0
+        else:
+            cc0 = c0 // 2
+        _put(m.luma_inv, r0, c0, 256 - a_all)
+        _put(m.luma_add, r0, c0, luma_add)
+        _put(m.chroma_inv, r0 // 2, cc0, 256 - a_chroma)
+        _put(m.chroma_add, r0 // 2, cc0, 128 * a_chroma + 128)
+
+
+_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
+
+
+def _tabular_digits(font: ImageFont.FreeTypeFont) -> bool:
+    """Whether all digits advance and extend alike, so changing one never moves the others."""
+    stroke = _stroke_px(font)
+    metrics = {(font.getlength(d, "L"), font.getbbox(d, "L", stroke_width=stroke)) for d in
+               string.digits}
+    return len(metrics) == 1
+
+
+def _draw_glyph(font: ImageFont.FreeTypeFont, char: str, frac: float) -> _Glyph | None:
+    """Draw `char` alone with the pen `frac` of a pixel right, as Pillow does inside a line."""
+    stroked = _draw_coverage(font, char, frac, _stroke_px(font))
+    filled = _draw_coverage(font, char, frac, 0)
+    if stroked is None or filled is None:
+        return None if stroked is None else _Glyph(*stroked, np.zeros((1, 1), np.uint8), 0, 0)
+    return _Glyph(*stroked, *filled)
+
+
+def _draw_coverage(
+    font: ImageFont.FreeTypeFont, char: str, frac: float, stroke: int
+) -> tuple[NDArray[np.uint8], int, int] | None:
+    left, top, right, bottom = _int_box(font.getbbox(char, "L", stroke_width=stroke))
+    ox, oy = 2 + max(0, -left), 2 + max(0, -top)
+    img = Image.new("L", (ox + max(0, right) + 2, oy + max(0, bottom) + 2))
+    ImageDraw.Draw(img).text(
+        (ox + frac, oy), char, 255, font, stroke_width=stroke, stroke_fill=255
+    )
+    box = img.getbbox()
+    if box is None:
+        return None
+    return np.asarray(img.crop(box)), box[0] - ox, box[1] - oy
+
+
+def _glyph_box(line: _Line, j: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) on the canvas covered by glyph `j` of `line`."""
+    g = line.glyphs[j]
+    assert g is not None
+    x = line.x + math.floor(line.pens[j])
+    boxes = [
+        (line.y + gy, line.y + gy + m.shape[0], x + gx, x + gx + m.shape[1])
+        for m, gx, gy in ((g.stroke, g.stroke_x, g.stroke_y), (g.fill, g.fill_x, g.fill_y))
+    ]
+    (t0, b0, l0, r0), (t1, b1, l1, r1) = boxes
+    return min(t0, t1), max(b0, b1), min(l0, l1), max(r0, r1)
+
+
+def _compose(line: _Line, region: tuple[int, int, int, int]) -> None:
+    """Redraw `line`'s coverage inside `region` from its glyphs, in Pillow's order."""
+    r0, r1, c0, c1 = region
+    line.stroke[r0:r1, c0:c1] = 0
+    line.fill[r0:r1, c0:c1] = 0
+    for pen, g in zip(line.pens, line.glyphs, strict=True):
+        if g is None:
+            continue
+        x = line.x + math.floor(pen)
+        _over_at(line.stroke, g.stroke, x + g.stroke_x, line.y + g.stroke_y, region)
+        _over_at(line.fill, g.fill, x + g.fill_x, line.y + g.fill_y, region)
+
+
+def _over_at(
+    canvas: NDArray[np.uint8],
+    mask: NDArray[np.uint8],
+    x: int,
+    y: int,
+    region: tuple[int, int, int, int],
+) -> None:
+    """Lay `mask` over `canvas` at (x, y), clipped to `region`."""
+    r0, r1, c0, c1 = region
+    top, bottom = max(y, r0), min(y + mask.shape[0], r1)
+    left, right = max(x, c0), min(x + mask.shape[1], c1)
+    if top < bottom and left < right:
+        dst = canvas[top:bottom, left:right]
+        dst[...] = _over(dst, mask[top - y : bottom - y, left - x : right - x], 255)
+
+
+def _over(
+    under: NDArray[np.uint8], alpha: NDArray[np.uint8], ink: int
+) -> NDArray[np.uint16]:
+    """Pillow's `ink` painted through `alpha` onto `under`, with its rounding (DIV255)."""
+    a = alpha.astype(np.uint16)
+    t = under * (255 - a) + ink * a + 128
+    return (t + (t >> 8)) >> 8
+
+
+def _paint(
+    lines: list[_Line], region: tuple[int, int, int, int]
+) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """Red and green of Pillow drawing the lines with a red outline under yellow text.
+
+    Red is all that is painted (outline and text), green the text as painted over the
+    outlines: the next line's outline covers this line's text where they overlap.
+    """
+    r0, r1, c0, c1 = region
+    red = np.zeros((r1 - r0, c1 - c0), np.uint16)
+    green = np.zeros((r1 - r0, c1 - c0), np.uint16)
+    for line in lines:
+        if line.rows[0] >= r1 or line.rows[1] <= r0:
+            continue
+        stroke, fill = line.stroke[r0:r1, c0:c1], line.fill[r0:r1, c0:c1]
+        red = _over(red, stroke, 255)
+        green = _over(green, stroke, 0)
+        red = _over(red, fill, 255)
+        green = _over(green, fill, 255)
+    return red.astype(np.uint8), green.astype(np.uint8)
+
+
+def _put(dst: NDArray[np.uint16], row: int, col: int, values: NDArray[np.uint16]) -> None:
+    """dst[row:, col:] = values, clipped to dst."""
+    h = min(values.shape[0], dst.shape[0] - row)
+    w = min(values.shape[1], dst.shape[1] - col)
+    if h > 0 and w > 0:
+        dst[row : row + h, col : col + w] = values[:h, :w]
 
 
 def _int_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:

@@ -11,6 +11,8 @@ good and reported as tamper. Memory stays flat: nothing is read ahead of the ite
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import random
 import threading
@@ -27,9 +29,10 @@ from uplink.errors import (
     StoreUnavailable,
     TlsError,
     UplinkError,
+    UploadError,
 )
 from uplink.object_keys import check_part, object_key
-from uplink.objectstore import ObjectStore, PutResult
+from uplink.objectstore import ObjectStore, PutResult, same_checksum
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +159,8 @@ class Uploader:
         self._threads = []
 
     def wake(self) -> None:
-        """New items were queued (or the store is back): stop idling now."""
+        """New items were queued: stop idling now (a pause for a down store still holds)."""
         with self._cond:
-            self._paused_until = 0.0
             self._cond.notify_all()
 
     def status(self) -> UploaderStatus:
@@ -171,23 +173,28 @@ class Uploader:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            item = self._claim()
-            if item is None:
+            claimed = self._claim()
+            if claimed is None:
                 continue
+            item, probe = claimed
             try:
                 self._upload(item)
-            except Exception:  # noqa: BLE001 - a worker must outlive any one item
-                log.exception("uploading %s %s/%d failed unexpectedly", item.what, *item[:0] or (item.stream, item.seq))
+            except Exception:  # a worker must outlive any one item
+                log.exception(
+                    "uploading %s %s/%d failed unexpectedly", item.what, item.stream, item.seq
+                )
             finally:
                 with self._cond:
                     self._in_flight.discard(item.id)
-                    if self._probing and threading.current_thread().name == self._prober:
+                    if probe:
                         self._probing = False
                     self._cond.notify_all()
 
-    def _claim(self) -> UploadItem | None:
-        """The next item for this worker, or None after waiting (paused, idle, stopping)."""
+    def _claim(self) -> tuple[UploadItem, bool] | None:
+        """The next item and whether it probes a down store; None after a wait instead."""
         with self._cond:
+            if self._stop.is_set():
+                return None
             if self._store_failures:
                 wait = self._paused_until - time.monotonic()
                 if wait > 0 or self._probing:
@@ -198,7 +205,150 @@ class Uploader:
                 self._cond.wait(self.policy.idle_s)
                 return None
             self._in_flight.add(item.id)
-            if self._store_failures:
-                self._probing = True
-                self._prober = threading.current_thread().name
-            return item
+            probe = self._store_failures > 0
+            self._probing = self._probing or probe
+            return item, probe
+
+    def _upload(self, item: UploadItem) -> None:
+        key = ""
+        try:
+            key = object_key(item, self.site, self.gateway)
+            result = self._send(item, key)
+        except LocalHashMismatch as e:
+            self._store_answered()
+            self._refuse(item, key, str(e))
+            return
+        except FileNotFoundError as e:
+            self._refuse(
+                item,
+                key,
+                f"sealed file {e.filename} is missing: it was removed "
+                "outside the ring buffer; it cannot be uploaded",
+            )
+            return
+        except (AuthError, TlsError, StoreUnavailable) as e:
+            self._store_failed(item, key, e)
+            return
+        except (UplinkError, OSError) as e:
+            self._store_answered()
+            self._item_failed(item, key, e)
+            return
+        self.index.upload_done(item, result.version_id)
+        with self._cond:
+            self._confirmed += 1
+        self._store_answered()
+        if item.what == MEDIA:
+            self._emit(SEGMENT_CONFIRMED, item, key, f"{result.size} bytes, {result.confirmed_by}")
+
+    def _send(self, item: UploadItem, key: str) -> PutResult:
+        retain = None
+        if self.retention_days:
+            retain = datetime.fromtimestamp(self._clock(), UTC) + timedelta(self.retention_days)
+        if item.attempts > 0:
+            # An earlier attempt may have stored it and lost only the answer: do not add a
+            # second version of the same evidence.
+            stored = self._already_stored(item, key, retain)
+            if stored is not None:
+                return stored
+        if item.what == MEDIA:
+            if item.path is None:
+                raise UploadError(f"queued segment {item.stream}/{item.seq} has no file")
+            path = self.streams_dir / item.stream / item.path
+            return self.store.put_file(key, path, item.sha256, retain)
+        if item.data is None or hashlib.sha256(item.data).hexdigest() != item.sha256:
+            raise LocalHashMismatch(
+                f"queued {item.what} {item.stream}/{item.seq} no longer matches the hash "
+                "recorded when it was queued; the index was changed: check the data dir"
+            )
+        return self.store.put_bytes(key, item.data, retain)
+
+    def _already_stored(
+        self, item: UploadItem, key: str, retain: datetime | None
+    ) -> PutResult | None:
+        if item.size > self.store.settings.multipart_threshold:
+            return None  # the store holds a composite checksum; sending again is simpler
+        info = self.store.head(key)
+        expected = base64.b64encode(bytes.fromhex(item.sha256)).decode("ascii")
+        if (
+            info is None
+            or info.size != item.size
+            or info.checksum_sha256 is None
+            or not same_checksum(info.checksum_sha256, expected)
+            or (retain is not None and info.lock_mode != "COMPLIANCE")
+        ):
+            return None
+        return PutResult(
+            key=key,
+            size=info.size,
+            sha256_hex=item.sha256,
+            store_checksum=info.checksum_sha256,
+            version_id=info.version_id,
+            etag=info.etag,
+            parts=1,
+            retain_until=info.retain_until,
+            confirmed_by="head",
+        )
+
+    # -- outcomes -----------------------------------------------------------------------
+
+    def _refuse(self, item: UploadItem, key: str, detail: str) -> None:
+        """Never send it as it is: the evidence on disk is not what was sealed."""
+        self.index.upload_refused(item, detail)
+        log.error(
+            "TAMPER %s %s/%d refused for upload: %s", item.what, item.stream, item.seq, detail
+        )
+        self._emit(TAMPER, item, key, detail)
+
+    def _item_failed(self, item: UploadItem, key: str, e: Exception) -> None:
+        p = self.policy
+        delay = backoff_delay(
+            item.attempts + 1, p.item_initial_s, p.item_cap_s, p.jitter, self._rng
+        )
+        self.index.upload_retry(item, str(e), self._clock() + delay)
+        with self._cond:
+            self._last_error = str(e)
+        log.warning(
+            "%s not confirmed (attempt %d), retry in %.0f s: %s",
+            key or f"{item.stream}/{item.seq}",
+            item.attempts + 1,
+            delay,
+            e,
+        )
+        self._emit(UPLOAD_ERROR, item, key, str(e))
+
+    def _store_failed(self, item: UploadItem, key: str, e: UplinkError) -> None:
+        """Pause every worker; the item keeps its place at the head of the queue."""
+        state = next(s for cls, s in _STORE_WIDE.items() if isinstance(e, cls))
+        p = self.policy
+        now = time.monotonic()
+        with self._cond:
+            if now >= self._paused_until:
+                self._store_failures += 1
+                delay = backoff_delay(
+                    self._store_failures, p.store_initial_s, p.store_cap_s, p.jitter, self._rng
+                )
+                self._paused_until = now + delay
+            changed = state != self._state
+            self._state, self._last_error = state, str(e)
+        self.index.upload_retry(item, str(e), self._clock())
+        if changed:
+            log.error("uploads paused, backlog kept: %s", e)
+            self._emit(UPLOAD_ERROR, item, key, str(e))
+
+    def _store_answered(self) -> None:
+        with self._cond:
+            recovered = self._state != CONNECTED
+            self._state = CONNECTED
+            self._store_failures = 0
+            self._paused_until = 0.0
+            self._cond.notify_all()
+        if recovered:
+            log.info("central store %s reachable; uploading", self.store.settings.endpoint_url)
+
+    def _emit(self, kind: str, item: UploadItem, key: str, detail: str) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(UploadEvent(kind, item.stream, item.seq, item.what, key, detail))
+        except Exception:  # a broken listener must not stop uploads
+            log.exception("upload event listener failed on %s", kind)

@@ -1,0 +1,273 @@
+"""Retention: keeps the ring buffer within `[storage]` limits, never losing a segment silently.
+
+A named thread measures usage every few seconds (and when poked after a sealed segment), asks
+the pure policy (`segments.ringbuffer`) for a plan and carries it out. Each removal is first
+declared by a signed `purge` record in the stream's ledger; only when that record is durable
+is the file deleted and the index updated. A record that cannot be written stops the pass with
+nothing deleted. With `on_full = "stop_recording"` it raises `disk_full` for the camera workers
+instead of purging unconfirmed segments, and lowers it when space returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+from segments.clock import kernel_clock_status
+from segments.errors import SegmentError
+from segments.index import EVICTED, PURGED, Index, SegmentRow
+from segments.ledger import Ledger
+from segments.recorder import StreamIdentity
+from segments.records import ClockStatus, Record
+from segments.ringbuffer import Eviction, Limits, Plan, Usage, plan
+from segments.store import SEGMENT_SUFFIX, fsync_dir, hash_file
+from segments.timeline import iso_utc
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_S = 5.0
+
+
+class EventSink(Protocol):
+    """Alarm/event callback (MQTT `events`): kind is purge, disk_full, storage_exhausted, …"""
+
+    def __call__(self, *, kind: str, **fields: object) -> None: ...
+
+
+def statvfs_free(path: Path) -> int:
+    """Bytes an unprivileged process can still write on the filesystem holding `path`."""
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def _no_event(*, kind: str, **fields: object) -> None:
+    return None
+
+
+def _no_record(record: Record) -> None:
+    return None
+
+
+class Retention(threading.Thread):
+    """The ring buffer's executor; `disk_full` is set while recording must pause."""
+
+    def __init__(
+        self,
+        index: Index,
+        data_dir: Path,
+        ledgers: Mapping[str, Ledger],
+        identities: Mapping[str, StreamIdentity],
+        limits: Limits,
+        *,
+        on_event: EventSink = _no_event,
+        on_record: Callable[[Record], None] = _no_record,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        free_bytes: Callable[[Path], int] = statvfs_free,
+        clock: Callable[[], float] = time.time,
+        clock_status: Callable[[], ClockStatus] = kernel_clock_status,
+    ) -> None:
+        super().__init__(name="retention", daemon=True)
+        self.index = index
+        self.data_dir = data_dir
+        self.limits = limits
+        self.disk_full = threading.Event()
+        self._ledgers = ledgers
+        self._identities = identities
+        self._on_event = on_event
+        self._on_record = on_record
+        self._interval_s = interval_s
+        self._free_bytes = free_bytes
+        self._clock = clock
+        self._clock_status = clock_status
+        self._halt = threading.Event()
+        self._wake = threading.Event()
+        self._stuck: set[tuple[str, int]] = set()  # declared, but the file would not go
+        self._exhausted = False
+
+    # -- thread control -----------------------------------------------------------------------
+
+    def poke(self) -> None:
+        """Check now (a segment was just sealed)."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._halt.set()
+        self._wake.set()
+        if self.is_alive():
+            self.join(timeout_s)
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self._wake.clear()
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("retention pass failed; retrying in %.0f s", self._interval_s)
+            self._wake.wait(self._interval_s)
+
+    # -- one pass -----------------------------------------------------------------------------
+
+    def run_once(self) -> Plan:
+        """Measure, plan, execute; the plan is returned (done unless an error stopped it)."""
+        rows = self.index.local_segments()
+        usage = Usage(sum(r.size for r in rows), self._free_bytes(self.data_dir))
+        managed = [r for r in rows if self._manages(r)]
+        the_plan = plan(managed, self.limits, usage)
+        for eviction in the_plan.evictions:
+            if not self._evict(eviction, the_plan, usage):
+                break
+        self._signal(the_plan)
+        return the_plan
+
+    def _manages(self, row: SegmentRow) -> bool:
+        """Only a stream whose ledger is open can declare a removal; others stay untouched."""
+        return (
+            row.stream in self._ledgers
+            and row.stream in self._identities
+            and (row.stream, row.seq) not in self._stuck
+        )
+
+    def _evict(self, eviction: Eviction, the_plan: Plan, usage: Usage) -> bool:
+        """Declare, then delete, one segment; False stops the pass (nothing more is deleted)."""
+        row = eviction.segment
+        path = self.data_dir / "streams" / row.stream / row.file
+        try:
+            size, sha256 = hash_file(path)
+        except FileNotFoundError:
+            log.error("%s seq %d: %s is already gone (not by us)", row.stream, row.seq, path)
+            self._on_event(kind="missing", stream=row.stream, seq=row.seq, file=row.file)
+            self.index.mark_removed(row, PURGED if eviction.purge else EVICTED)
+            return True
+        except OSError as e:
+            log.error(
+                "%s seq %d: cannot read %s (%s); not evicting it", row.stream, row.seq, path, e
+            )
+            self._stuck.add((row.stream, row.seq))
+            return True
+        draft = self._purge_draft(eviction, size, sha256, the_plan, usage)
+        try:
+            record = self._ledgers[row.stream].append(draft)
+        except (SegmentError, OSError) as e:
+            log.error(
+                "%s: cannot write the purge record for seq %d (%s); nothing deleted",
+                row.stream,
+                row.seq,
+                e,
+            )
+            self._on_event(kind="retention_error", stream=row.stream, seq=row.seq, error=str(e))
+            return False
+        try:
+            self._on_record(record)
+        except Exception:
+            log.exception(
+                "%s: purge record #%d was written but not passed on", row.stream, record.seq
+            )
+        if not self._delete(path, row):
+            return True
+        self.index.mark_removed(row, PURGED if eviction.purge else EVICTED)
+        log_at = logging.WARNING if eviction.purge else logging.INFO
+        log.log(
+            log_at,
+            "%s: %s seq %d (%s, %d bytes), purge record #%d",
+            row.stream,
+            eviction.reason,
+            row.seq,
+            row.file,
+            size,
+            record.seq,
+        )
+        if eviction.purge:
+            self._on_event(
+                kind="purge",
+                stream=row.stream,
+                seq=row.seq,
+                file=row.file,
+                size=size,
+                reason=eviction.reason,
+                record_seq=record.seq,
+                start_ts=row.start_ts,
+                end_ts=row.end_ts,
+            )
+        return True
+
+    def _purge_draft(
+        self, eviction: Eviction, size: int, sha256: str, the_plan: Plan, usage: Usage
+    ) -> Record:
+        row = eviction.segment
+        ident = self._identities[row.stream]
+        now = iso_utc(self._clock())
+        return Record(
+            stream=row.stream,
+            seq=0,
+            kind="purge",
+            start=now,
+            end=now,
+            duration_s=0.0,
+            gateway=ident.gateway,
+            site=ident.site,
+            location=ident.location,
+            camera=ident.camera,
+            camera_name=ident.camera_name,
+            camera_serial=ident.camera_serial,
+            boot_id=ident.boot_id,
+            reason=eviction.reason,
+            clock=self._clock_status(),
+            extra={
+                "seq": row.seq,
+                "file": row.file,
+                "sha256_cipher": sha256,
+                "size_cipher": size,
+                "confirmed": row.confirmed,
+                "limits": list(the_plan.causes),
+                "quota_bytes": self.limits.quota_bytes,
+                "min_free_bytes": self.limits.min_free_bytes,
+                "used_bytes": usage.used_bytes,
+                "free_bytes": usage.free_bytes,
+            },
+        )
+
+    def _delete(self, path: Path, row: SegmentRow) -> bool:
+        sidecar = path.with_name(path.name.removesuffix(SEGMENT_SUFFIX) + ".json")
+        try:
+            path.unlink(missing_ok=True)
+            sidecar.unlink(missing_ok=True)
+            fsync_dir(path.parent)
+        except OSError as e:
+            log.error(
+                "%s seq %d: declared purged but %s cannot be deleted (%s); fix its "
+                "permissions, it is skipped until restart",
+                row.stream,
+                row.seq,
+                path,
+                e,
+            )
+            self._stuck.add((row.stream, row.seq))
+            return False
+        return True
+
+    def _signal(self, the_plan: Plan) -> None:
+        """Edge-triggered: `disk_full` for the workers, `storage_exhausted` when nothing can go."""
+        if the_plan.stop_recording and not self.disk_full.is_set():
+            log.warning("storage full of unconfirmed/held segments: recording pauses")
+            self.disk_full.set()
+            self._on_event(kind="disk_full", active=True, unmet_bytes=the_plan.unmet_bytes)
+        elif not the_plan.stop_recording and self.disk_full.is_set():
+            log.info("storage has room again: recording resumes")
+            self.disk_full.clear()
+            self._on_event(kind="disk_full", active=False, unmet_bytes=0)
+        exhausted = the_plan.unmet_bytes > 0 and not the_plan.stop_recording
+        if exhausted != self._exhausted:
+            self._exhausted = exhausted
+            if exhausted:
+                log.error(
+                    "storage over its limits by %d bytes and only held segments are left",
+                    the_plan.unmet_bytes,
+                )
+            self._on_event(
+                kind="storage_exhausted", active=exhausted, unmet_bytes=the_plan.unmet_bytes
+            )
