@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 DECODE_ERROR = "decode_error"
 WRITE_ERROR = "write_error"
 INTERNAL_ERROR = "internal_error"
+DISK_FULL = "disk_full"
 
 
 class CameraWorker(threading.Thread):
@@ -33,12 +34,14 @@ class CameraWorker(threading.Thread):
         health: HealthCounter,
         stop: threading.Event,
         backoff: Backoff | None = None,
+        disk_full: threading.Event | None = None,
     ) -> None:
         super().__init__(name=f"camera-{recorder.identity.camera}", daemon=True)
         self.settings = settings
         self.recorder = recorder
         self.health = health
         self._halt = stop
+        self._disk_full = disk_full or threading.Event()
         self._backoff = backoff or Backoff()
         self._steps = StepDetector()
 
@@ -51,10 +54,18 @@ class CameraWorker(threading.Thread):
                     break
                 self.health.failed(reason)
                 self.recorder.interrupt(reason, time.time())
-                self._halt.wait(self._backoff.next_delay())
+                if reason == DISK_FULL:
+                    self._wait_for_space()
+                else:
+                    self._halt.wait(self._backoff.next_delay())
         finally:
             self.recorder.close(time.time())
             log.info("%s: recording stopped", camera)
+
+    def _wait_for_space(self) -> None:
+        while self._disk_full.is_set() and not self._halt.wait(1.0):
+            pass
+        log.info("%s: space available again: recording resumes", self.recorder.identity.camera)
 
     def _record_one_connection(self) -> str | None:
         """Record until the stream fails (returns the gap reason) or stop is asked (None)."""
@@ -76,6 +87,9 @@ class CameraWorker(threading.Thread):
                     self._backoff.reset()
                     if self._halt.is_set():
                         return None
+                    if self._disk_full.is_set():
+                        log.error("%s: disk full: recording paused until space returns", camera)
+                        return DISK_FULL
         except StreamError as e:
             log.warning("%s: %s (%s)", camera, e, e.reason)
             return e.reason

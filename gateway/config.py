@@ -7,11 +7,16 @@ section is a new schema plus a small builder, not another chain of ifs.
 
 Key paths read like the file: ``[recording] crf`` for a key in a table and
 ``cameras[0].rtsp`` for a key in the first ``[[cameras]]`` entry (indexes start at 0).
+
+A camera is reached by exactly one of ``rtsp`` (a fixed URL), ``onvif`` (its ONVIF device
+service, asked for the stream URL) or ``serial`` (found by WS-Discovery on the camera network
+named in ``[discovery]``); ONVIF credentials are resolved here, camera before section.
 """
 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import math
 import os
 import re
@@ -81,13 +86,39 @@ class CameraConfig:
 
     id: str
     name: str
-    rtsp: str
+    rtsp: str | None
     username: str | None
     password: str | None = field(repr=False)
     location: str
     overlay: Overlay
     segment_seconds: int
     enabled: bool
+    onvif: str | None = None
+    serial: str | None = None
+    profile: str | None = None
+    onvif_username: str | None = None
+    onvif_password: str | None = field(default=None, repr=False)
+
+    @property
+    def uses_onvif(self) -> bool:
+        """The stream URL comes from the camera (asked over ONVIF), not from this file."""
+        return self.rtsp is None
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    """The camera network for WS-Discovery; `address` None means discovery is off."""
+
+    interface: str | None
+    address: str | None
+    auto_enroll: bool
+    probe_timeout_s: float
+    username: str | None
+    password: str | None = field(repr=False)
+
+    @property
+    def enabled(self) -> bool:
+        return self.interface is not None or self.address is not None
 
 
 @dataclass(frozen=True)
@@ -136,6 +167,9 @@ class Config:
     ledger: LedgerConfig
     storage: StorageConfig
     upload: UploadConfig | None = None
+    discovery: DiscoveryConfig = field(
+        default_factory=lambda: DiscoveryConfig(None, None, False, 3.0, None, None)
+    )
 
 
 def load_config(path: Path) -> Config:
@@ -188,14 +222,17 @@ def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
     location = _location(*_section(path, data, "location", required=True))
     scope, table = _section(path, data, "recording")
     recording = RecordingConfig(**_read(scope, table, _RECORDING))
-    cameras = _cameras(path, data, location, recording)
+    discovery = _discovery(*_section(path, data, "discovery"))
+    cameras = _cameras(path, data, location, recording, discovery)
     keys = _keys(*_section(path, data, "keys", required=True))
     scope, table = _section(path, data, "ledger")
     ledger = LedgerConfig(**_read(scope, table, _LEDGER))
     scope, table = _section(path, data, "storage")
     storage = StorageConfig(**_read(scope, table, _STORAGE))
     upload = _upload(*_section(path, data, "upload")) if "upload" in data else None
-    return Config(path, gateway, location, recording, cameras, keys, ledger, storage, upload)
+    return Config(
+        path, gateway, location, recording, cameras, keys, ledger, storage, upload, discovery
+    )
 
 
 # -- the generic mapper ---------------------------------------------------------------------
@@ -410,6 +447,26 @@ def _rtsp_url(value: str) -> str:
     return value
 
 
+def _ipv4(value: str) -> str:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError as e:
+        raise _Invalid(f"must be an IPv4 address such as 192.0.2.1, got {value!r}") from e
+    return value
+
+
+def _interface(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,15}", value):
+        raise _Invalid(f"must be a network interface name such as eth1, got {value!r}")
+    return value
+
+
+def _serial(value: str) -> str:
+    if not value.strip() or len(value) > 128 or not value.isprintable():
+        raise _Invalid(f"must be the camera's serial number (1-128 characters), got {value!r}")
+    return value.strip()
+
+
 def _recipient_list(values: list[str]) -> tuple[str, ...]:
     for value in values:
         try:
@@ -443,6 +500,7 @@ _TOP_LEVEL = (
     "ledger",
     "storage",
     "upload",
+    "discovery",
 )
 
 _GATEWAY = {
@@ -502,15 +560,65 @@ _UPLOAD = {
 _CAMERA = {
     "id": _Field(_STRING, _slug),
     "name": _Field(_STRING, _text, default=None),
-    "rtsp": _Field(_STRING, _rtsp_url),
+    "rtsp": _Field(_STRING, _rtsp_url, default=None),
+    "onvif": _Field(_STRING, _http_url, default=None),
+    "serial": _Field(_STRING, _serial, default=None),
+    "profile": _Field(_STRING, _text, default=None),
     "username": _Field(_STRING, _text, default=None),
     "password": _Field(_STRING, default=None, secret=True),
     "password_file": _Field(_STRING, _path, default=None),
+    "onvif_username": _Field(_STRING, _text, default=None),
+    "onvif_password": _Field(_STRING, default=None, secret=True),
+    "onvif_password_file": _Field(_STRING, _path, default=None),
     "location": _Field(_STRING, _text, default=None),
     "overlay": _Field(_STRING, _one_of(*OVERLAYS), default=None),
     "segment_seconds": _Field(_INTEGER, _segment_seconds, default=None),
     "enabled": _Field(_BOOLEAN, default=True),
 }
+
+_DISCOVERY = {
+    "interface": _Field(_STRING, _interface, default=None),
+    "address": _Field(_STRING, _ipv4, default=None),
+    "auto_enroll": _Field(_BOOLEAN, default=False),
+    "probe_timeout_s": _Field(_NUMBER, _float_range(0.5, 30), default=3.0),
+    "username": _Field(_STRING, _text, default=None),
+    "password": _Field(_STRING, default=None, secret=True),
+    "password_file": _Field(_STRING, _path, default=None),
+}
+_SOURCES = ("rtsp", "onvif", "serial")
+_ONVIF_ONLY = ("profile", "onvif_username", "onvif_password", "onvif_password_file")
+
+
+def _discovery(scope: _Scope, raw: Mapping[str, Any]) -> DiscoveryConfig:
+    values = _read(scope, raw, _DISCOVERY)
+    if values["interface"] is not None and values["address"] is not None:
+        raise scope.error("address", "set either interface or address, not both")
+    if values["auto_enroll"] and values["interface"] is None and values["address"] is None:
+        raise scope.error(
+            "auto_enroll", "needs the camera network: set interface (e.g. eth1) or address"
+        )
+    password = _password(scope, values, "password")
+    if password is not None and values["username"] is None:
+        raise scope.error("username", "missing; a password needs a username")
+    return DiscoveryConfig(
+        interface=values["interface"],
+        address=values["address"],
+        auto_enroll=values["auto_enroll"],
+        probe_timeout_s=values["probe_timeout_s"],
+        username=values["username"],
+        password=password,
+    )
+
+
+def _password(scope: _Scope, values: Mapping[str, Any], key: str) -> str | None:
+    """`key` inline or read from `key`_file (not both); None when neither is set."""
+    password: str | None = values[key]
+    if values[f"{key}_file"] is not None:
+        if password is not None:
+            raise scope.error(f"{key}_file", f"set either {key} or {key}_file, not both")
+        secret_path = _anchor(scope.file.parent, values[f"{key}_file"])
+        password = _read_secret(scope, f"{key}_file", secret_path)
+    return password
 
 
 def _upload(scope: _Scope, raw: Mapping[str, Any]) -> UploadConfig:
@@ -567,7 +675,11 @@ def _location(scope: _Scope, raw: Mapping[str, Any]) -> LocationConfig:
 
 
 def _cameras(
-    path: Path, data: Mapping[str, Any], location: LocationConfig, recording: RecordingConfig
+    path: Path,
+    data: Mapping[str, Any],
+    location: LocationConfig,
+    recording: RecordingConfig,
+    discovery: DiscoveryConfig,
 ) -> tuple[CameraConfig, ...]:
     top = _Scope(path, "", "")
     if "cameras" not in data:
@@ -580,41 +692,78 @@ def _cameras(
     if not entries:
         raise top.error("cameras", "at least one [[cameras]] entry is required")
     cameras: list[CameraConfig] = []
-    first_index: dict[str, int] = {}
+    first_index: dict[tuple[str, str], int] = {}
     for index, entry in enumerate(entries):
         scope = _Scope(path, f"cameras[{index}]", ".")
         if not isinstance(entry, dict):
             raise scope.error(None, f"must be a table ([[cameras]]), got {_describe(entry)}")
-        camera = _camera(scope, entry, location, recording)
-        if camera.id in first_index:
-            raise scope.error(
-                "id", f"duplicate camera id {camera.id!r} (also cameras[{first_index[camera.id]}])"
-            )
-        first_index[camera.id] = index
+        camera = _camera(scope, entry, location, recording, discovery)
+        for key in ("id", "onvif", "serial"):
+            value = getattr(camera, key)
+            if value is None:
+                continue
+            if (key, value) in first_index:
+                also = first_index[key, value]
+                raise scope.error(key, f"duplicate camera {key} {value!r} (also cameras[{also}])")
+            first_index[key, value] = index
         cameras.append(camera)
     return tuple(cameras)
 
 
 def _camera(
-    scope: _Scope, raw: Mapping[str, Any], location: LocationConfig, recording: RecordingConfig
+    scope: _Scope,
+    raw: Mapping[str, Any],
+    location: LocationConfig,
+    recording: RecordingConfig,
+    discovery: DiscoveryConfig,
 ) -> CameraConfig:
     values = _read(scope, raw, _CAMERA)
-    password = values["password"]
-    if values["password_file"] is not None:
-        if password is not None:
-            raise scope.error("password_file", "set either password or password_file, not both")
-        secret_path = _anchor(scope.file.parent, values["password_file"])
-        password = _read_secret(scope, "password_file", secret_path)
+    sources = [key for key in _SOURCES if values[key] is not None]
+    if len(sources) != 1:
+        given = f" (got {', '.join(sources)})" if sources else ""
+        raise scope.error(
+            None,
+            f"set exactly one of rtsp (a stream URL), onvif (the camera's ONVIF device service "
+            f"URL) or serial (a camera found by discovery){given}",
+        )
+    password = _password(scope, values, "password")
+    onvif_password = _password(scope, values, "onvif_password")
+    if values["rtsp"] is not None:
+        for key in _ONVIF_ONLY:
+            if values[key] is not None:
+                raise scope.error(key, "only applies to cameras set by onvif or serial, not rtsp")
+    if onvif_password is not None and values["onvif_username"] is None:
+        raise scope.error("onvif_username", "missing; onvif_password needs onvif_username")
+    if values["serial"] is not None and not discovery.enabled:
+        raise scope.error(
+            "serial",
+            "finding a camera by serial needs the camera network: set [discovery] interface "
+            "(e.g. eth1) or address",
+        )
+    onvif_credentials = (values["onvif_username"], onvif_password)
+    if values["onvif_username"] is None:
+        onvif_credentials = (values["username"], password)
+        if values["username"] is None:
+            onvif_credentials = (discovery.username, discovery.password)
+    rtsp_credentials = (values["username"], password)
+    if values["rtsp"] is None and values["username"] is None:
+        rtsp_credentials = onvif_credentials
+    uses_onvif = values["rtsp"] is None
     return CameraConfig(
         id=values["id"],
         name=_default(values["name"], values["id"]),
         rtsp=values["rtsp"],
-        username=values["username"],
-        password=password,
+        username=rtsp_credentials[0],
+        password=rtsp_credentials[1],
         location=_default(values["location"], location.name),
         overlay=_default(values["overlay"], recording.overlay),
         segment_seconds=_default(values["segment_seconds"], recording.segment_seconds),
         enabled=values["enabled"],
+        onvif=values["onvif"],
+        serial=values["serial"],
+        profile=values["profile"],
+        onvif_username=onvif_credentials[0] if uses_onvif else None,
+        onvif_password=onvif_credentials[1] if uses_onvif else None,
     )
 
 

@@ -18,12 +18,14 @@ from segments.ledger import Ledger
 from segments.overlay import OverlaySpec
 from segments.recorder import RecordingPlan, StreamIdentity, StreamRecorder
 from segments.records import Record
+from segments.ringbuffer import Limits
 from segments.store import StreamStore
 from segments.writer import EncodeSettings
 
 from .camera_worker import CameraWorker
 from .config import CameraConfig, Config
 from .keys import GatewayKeys, load_keys
+from .retention import Retention
 from .status_cmd import index_path
 
 log = logging.getLogger(__name__)
@@ -62,19 +64,34 @@ class Gateway:
     stop_event: threading.Event = field(default_factory=threading.Event)
     workers: list[CameraWorker] = field(default_factory=list)
     ledgers: dict[str, Ledger] = field(default_factory=dict)
+    identities: dict[str, StreamIdentity] = field(default_factory=dict)
     index: Index | None = None
+    retention: Retention | None = None
 
     def start(self) -> None:
         """Open the index and every stream's ledger (recovering crash leftovers), then record."""
         started = time.time()
         keys = load_keys(self.config)
         self.index = Index.open(index_path(self.config))
+        storage = self.config.storage
+        self.retention = Retention(
+            self.index,
+            self.config.gateway.data_dir,
+            self.ledgers,
+            self.identities,
+            Limits(storage.quota_bytes, storage.min_free_bytes, storage.on_full),
+            on_event=_log_event,
+            on_record=_log_record,
+        )
         for camera in self.config.cameras:
             if not camera.enabled:
                 log.info("%s: disabled in the configuration", camera.id)
                 continue
             worker = self._camera_worker(camera, keys, self.index, started)
             self.workers.append(worker)
+        self.retention.run_once()
+        self.retention.start()
+        for worker in self.workers:
             worker.start()
 
     def _camera_worker(
@@ -100,12 +117,13 @@ class Gateway:
             on_checkpoint=index.add_checkpoint,
         )
         self.ledgers[camera.id] = ledger
+        self.identities[camera.id] = identity
         recorder = StreamRecorder(
             plan_for(self.config, camera, keys),
             identity,
             store,
             ledger,
-            on_record=_log_record,
+            on_record=self._on_record,
             start_wall=started,
         )
         recorder.begin(keys.signer.public_key_text())
@@ -114,7 +132,13 @@ class Gateway:
             recorder,
             HealthCounter(camera.id),
             self.stop_event,
+            disk_full=self.retention.disk_full if self.retention else None,
         )
+
+    def _on_record(self, record: Record) -> None:
+        _log_record(record)
+        if record.kind == "segment" and self.retention is not None:
+            self.retention.poke()
 
     def health(self) -> list[CameraHealth]:
         return [w.health.snapshot() for w in self.workers]
@@ -126,11 +150,18 @@ class Gateway:
             worker.join(max(0.1, deadline - time.monotonic()))
             if worker.is_alive():
                 log.error("%s did not stop within %.0f s", worker.name, timeout_s)
+        if self.retention is not None:
+            self.retention.stop()
         if self.index is not None:
             self.index.close()
 
     def wait(self, seconds: float | None = None) -> None:
         self.stop_event.wait(seconds)
+
+
+def _log_event(*, kind: str, **fields: object) -> None:
+    details = " ".join(f"{k}={v}" for k, v in fields.items())
+    log.warning("event %s %s", kind, details)
 
 
 def _log_record(record: Record) -> None:

@@ -53,8 +53,8 @@ def _no_record(record: Record) -> None:
     return None
 
 
-class Retention(threading.Thread):
-    """The ring buffer's executor; `disk_full` is set while recording must pause."""
+class Retention:
+    """The ring buffer's executor (thread `retention`); `disk_full` is set while recording waits."""
 
     def __init__(
         self,
@@ -71,7 +71,6 @@ class Retention(threading.Thread):
         clock: Callable[[], float] = time.time,
         clock_status: Callable[[], ClockStatus] = kernel_clock_status,
     ) -> None:
-        super().__init__(name="retention", daemon=True)
         self.index = index
         self.data_dir = data_dir
         self.limits = limits
@@ -88,6 +87,8 @@ class Retention(threading.Thread):
         self._wake = threading.Event()
         self._stuck: set[tuple[str, int]] = set()  # declared, but the file would not go
         self._exhausted = False
+        self._unmanaged: set[str] = set()  # streams already warned about
+        self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
 
     # -- thread control -----------------------------------------------------------------------
 
@@ -95,13 +96,22 @@ class Retention(threading.Thread):
         """Check now (a segment was just sealed)."""
         self._wake.set()
 
+    def start(self) -> None:
+        self._thread.start()
+
     def stop(self, timeout_s: float = 10.0) -> None:
+        """Ask the thread to end and join it (a pass under way finishes first)."""
         self._halt.set()
         self._wake.set()
-        if self.is_alive():
-            self.join(timeout_s)
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.error("retention thread did not stop within %.0f s", timeout_s)
 
-    def run(self) -> None:
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _loop(self) -> None:
         while not self._halt.is_set():
             self._wake.clear()
             try:
@@ -126,11 +136,16 @@ class Retention(threading.Thread):
 
     def _manages(self, row: SegmentRow) -> bool:
         """Only a stream whose ledger is open can declare a removal; others stay untouched."""
-        return (
-            row.stream in self._ledgers
-            and row.stream in self._identities
-            and (row.stream, row.seq) not in self._stuck
-        )
+        if row.stream not in self._ledgers or row.stream not in self._identities:
+            if row.stream not in self._unmanaged:
+                self._unmanaged.add(row.stream)
+                log.warning(
+                    "%s: segments on disk but no open ledger (camera removed?); they count "
+                    "towards the quota and are never evicted",
+                    row.stream,
+                )
+            return False
+        return (row.stream, row.seq) not in self._stuck
 
     def _evict(self, eviction: Eviction, the_plan: Plan, usage: Usage) -> bool:
         """Declare, then delete, one segment; False stops the pass (nothing more is deleted)."""

@@ -156,74 +156,25 @@ class Index:
         name = f"{record.seq:08d}_{compact_utc(_ts(record.start) or time.time())}"
         start = _ts(record.start) or time.time()
         end = _ts(record.end) or start
-        now = time.time()
         with self._tx() as db:
             if record.file and record.sha256_cipher and record.size_cipher is not None:
                 db.execute(
-                    "INSERT OR IGNORE INTO segments (stream, seq, kind, start_ts, end_ts, file,"
-                    " size, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.stream,
-                        record.seq,
-                        record.kind,
-                        start,
-                        end,
-                        record.file,
-                        record.size_cipher,
-                        record.sha256_cipher,
-                    ),
-                )
-                db.execute(
-                    "INSERT OR IGNORE INTO uploads (stream, seq, what, start_ts, name, path, size,"
-                    " sha256, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.stream,
-                        record.seq,
-                        MEDIA,
-                        start,
-                        name,
-                        record.file,
-                        record.size_cipher,
-                        record.sha256_cipher,
-                        now,
-                    ),
-                )
+                    "INSERT INTO segments (stream, seq, kind, start_ts, end_ts, file, size, sha256)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (stream, seq) DO NOTHING",
+                    (record.stream, record.seq, record.kind, start, end, record.file,
+                     record.size_cipher, record.sha256_cipher),
+                )  # fmt: skip
+                _queue(db, record.stream, record.seq, MEDIA, start, end, name, path=record.file,
+                       size=record.size_cipher, sha256=record.sha256_cipher)  # fmt: skip
             data = record.to_json()
-            db.execute(
-                "INSERT OR IGNORE INTO uploads (stream, seq, what, start_ts, name, data, size,"
-                " sha256, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.stream,
-                    record.seq,
-                    RECORD,
-                    start,
-                    name,
-                    data,
-                    len(data),
-                    _sha256(data),
-                    now,
-                ),
-            )
+            _queue(db, record.stream, record.seq, RECORD, start, end, name, data=data)
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
-        data = checkpoint.to_json()
-        start = _ts(checkpoint.time) or time.time()
+        when = _ts(checkpoint.time) or time.time()
+        name = f"checkpoint-{checkpoint.size:08d}"
         with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO uploads (stream, seq, what, start_ts, name, data, size,"
-                " sha256, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    checkpoint.stream,
-                    checkpoint.size,
-                    CHECKPOINT,
-                    start,
-                    f"checkpoint-{checkpoint.size:08d}",
-                    data,
-                    len(data),
-                    _sha256(data),
-                    time.time(),
-                ),
-            )
+            _queue(db, checkpoint.stream, checkpoint.size, CHECKPOINT, when, when, name,
+                   data=checkpoint.to_json())  # fmt: skip
 
     # -- upload queue -----------------------------------------------------------------------
 
@@ -231,11 +182,10 @@ class Index:
         """The oldest pending item that is due, priority first; one row, whatever the backlog."""
         with self._lock:
             assert self._db is not None
-            placeholders = ",".join("?" * len(exclude)) or "NULL"
+            skip = f" AND id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
             row = self._db.execute(
                 "SELECT id, stream, seq, what, start_ts, name, path, data, size, sha256, attempts"
-                " FROM uploads WHERE state = 'pending' AND next_try <= ?"
-                f" AND id NOT IN ({placeholders})"
+                f" FROM uploads WHERE state = 'pending' AND next_try <= ?{skip}"
                 " ORDER BY priority DESC, id LIMIT 1",
                 (now, *exclude),
             ).fetchone()
@@ -364,6 +314,31 @@ class Index:
                 (time.time(), hold_id),
             )
             return cur.rowcount == 1
+
+
+def _queue(
+    db: sqlite3.Connection,
+    stream: str,
+    seq: int,
+    what: str,
+    start_ts: float,
+    end_ts: float,
+    name: str,
+    *,
+    path: str | None = None,
+    data: bytes | None = None,
+    size: int | None = None,
+    sha256: str | None = None,
+) -> None:
+    """Queue one object; queuing the same (stream, seq, what) twice keeps the first."""
+    if data is not None:
+        size, sha256 = len(data), _sha256(data)
+    db.execute(
+        "INSERT INTO uploads (stream, seq, what, start_ts, end_ts, name, path, data, size, sha256,"
+        " created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (stream, seq, what) DO NOTHING",
+        (stream, seq, what, start_ts, end_ts, name, path, data, size, sha256, time.time()),
+    )
 
 
 def _ts(iso: str | None) -> float | None:

@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import av
@@ -220,19 +221,22 @@ class _Glyph:
     fill_y: int
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Line:
     """One text line on the canvas: its glyphs and its own outline and fill coverage."""
 
     text: str
-    shape: str
+    shape: tuple[str, int, int]
     x: int
     y: int
     pens: list[float]
     glyphs: list[_Glyph | None]
     stroke: NDArray[np.uint8]
     fill: NDArray[np.uint8]
-    rows: tuple[int, int]
+    rows: tuple[int, int] = (0, 0)
+    """Canvas rows its glyphs cover, widened to even."""
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    """Canvas columns each glyph covers (empty for a space)."""
 
 
 class Overlay:
@@ -270,6 +274,7 @@ class Overlay:
         self._masks: _Masks | None = None
         self._lines: list[_Line] = []
         self._glyphs: dict[tuple[str, float], _Glyph | None] = {}
+        self._extents: dict[str, tuple[int, int]] = {}
         self._tabular = _tabular_digits(font)
         self._warn_missing()
 
@@ -349,19 +354,32 @@ class Overlay:
         """
         self.render_count += 1
         lines = text.split("\n")
-        shapes = [self._shape(line) for line in lines]
-        if self._masks is None or shapes != [line.shape for line in self._lines]:
-            self._layout(text, lines, shapes)
-            return
-        for line, new in zip(self._lines, lines, strict=True):
-            if new != line.text:
-                self._update_terms(self._retext(line, new))
+        if self._masks is not None and len(lines) == len(self._lines):
+            changed = [
+                (old, new) for old, new in zip(self._lines, lines, strict=True) if new != old.text
+            ]
+            if all(self._shape(new) == old.shape for old, new in changed):
+                for old, new in changed:
+                    self._update_terms(self._retext(old, new))
+                return
+        self._layout(text, lines)
 
-    def _shape(self, line: str) -> str:
-        """What fixes a line's layout: with tabular digits, any digit stands for any other."""
-        return line.translate(_DIGITS_TO_ZERO) if self._tabular else line
+    def _shape(self, line: str) -> tuple[str, int, int]:
+        """What fixes a line's layout: pen positions and box, so any tabular digit stands for
+        any other, and the line's top and bottom (the union of its characters' boxes)."""
+        text = line.translate(_DIGITS_TO_ZERO) if self._tabular else line
+        extents = [self._extent(c) for c in line]
+        top = min((e[0] for e in extents), default=0)
+        return text, top, max((e[1] for e in extents), default=0)
 
-    def _layout(self, text: str, lines: list[str], shapes: list[str]) -> None:
+    def _extent(self, char: str) -> tuple[int, int]:
+        """Top and bottom of `char`'s outlined box, as Pillow measures a line's box."""
+        if char not in self._extents:
+            _, top, _, bottom = self.font.getbbox(char, "L", stroke_width=_stroke_px(self.font))
+            self._extents[char] = (math.floor(top), math.ceil(bottom))
+        return self._extents[char]
+
+    def _layout(self, text: str, lines: list[str]) -> None:
         """Size the canvas for `text`, compose every line and compute all blend terms."""
         font, stroke, spacing = self.font, _stroke_px(self.font), _spacing_px(self.font)
         left, top, right, bottom = _text_box(font, text)
@@ -373,24 +391,23 @@ class Overlay:
         # Pillow's multiline spacing: the stroked "A"'s bottom, the stroke, then `spacing`.
         pitch = font.getbbox("A", "L", stroke_width=stroke)[3] + stroke + spacing
         self._lines = []
-        for i, (line, shape) in enumerate(zip(lines, shapes, strict=True)):
+        for i, line in enumerate(lines):
             pens = [font.getlength(line[:j], "L") for j in range(len(line))]
-            glyphs = [self._glyph(c, pen) for c, pen in zip(line, pens, strict=True)]
             placed = _Line(
-                line,
-                shape,
-                -left,
-                -top + i * round(pitch),
-                pens,
-                glyphs,
-                np.zeros((h, w), np.uint8),
-                np.zeros((h, w), np.uint8),
-                (0, 0),
+                text=line,
+                shape=self._shape(line),
+                x=-left,
+                y=-top + i * round(pitch),
+                pens=pens,
+                glyphs=[self._glyph(c, pen) for c, pen in zip(line, pens, strict=True)],
+                stroke=np.zeros((h, w), np.uint8),
+                fill=np.zeros((h, w), np.uint8),
             )
-            boxes = [_glyph_box(placed, j) for j in range(len(line)) if glyphs[j] is not None]
-            r0 = min((b[0] for b in boxes), default=0)
-            r1 = max((b[1] for b in boxes), default=0)
+            boxes = [_glyph_box(placed, j) for j in range(len(line))]
+            r0 = min((b[0] for b in boxes if b[0] < b[1]), default=0)
+            r1 = max((b[1] for b in boxes if b[0] < b[1]), default=0)
             placed.rows = (max(0, r0 & ~1), min(h, r1 + (r1 & 1)))
+            placed.spans = [(b[2], b[3]) for b in boxes]
             _compose(placed, (0, h, 0, w))
             self._lines.append(placed)
         # Clip again to what the frame really has (odd frame sizes, text wider than frame).
@@ -423,14 +440,16 @@ class Overlay:
     def _retext(self, line: _Line, text: str) -> tuple[int, int, int, int]:
         """Swap the changed characters of a same-layout line; returns the redrawn region."""
         changed = [j for j, (a, b) in enumerate(zip(line.text, text, strict=True)) if a != b]
-        old = [_glyph_box(line, j) for j in changed if line.glyphs[j] is not None]
+        spans = [line.spans[j] for j in changed]
         for j in changed:
             line.glyphs[j] = self._glyph(text[j], line.pens[j])
+            box = _glyph_box(line, j)
+            line.spans[j] = (box[2], box[3])
+            spans.append(line.spans[j])
         line.text = text
-        new = [_glyph_box(line, j) for j in changed if line.glyphs[j] is not None]
-        h, w = line.stroke.shape
-        c0 = max(0, min((b[2] for b in old + new), default=0) & ~1)
-        c1 = min(w, max((b[3] for b in old + new), default=0))
+        w = line.stroke.shape[1]
+        c0 = max(0, min((left for left, right in spans if left < right), default=0) & ~1)
+        c1 = min(w, max((right for left, right in spans if left < right), default=0))
         region = (*line.rows, c0, max(c0, c1 + (c1 & 1)))
         _compose(line, region)
         return region
@@ -463,19 +482,22 @@ _DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
 
 
 def _tabular_digits(font: ImageFont.FreeTypeFont) -> bool:
-    """Whether all digits advance and extend alike, so changing one never moves the others."""
+    """Whether all digits advance alike and span the same columns, so changing one never moves
+    the others nor widens the text."""
     stroke = _stroke_px(font)
-    metrics = {(font.getlength(d, "L"), font.getbbox(d, "L", stroke_width=stroke)) for d in
-               string.digits}
+    metrics = set()
+    for d in string.digits:
+        left, _, right, _ = font.getbbox(d, "L", stroke_width=stroke)
+        metrics.add((font.getlength(d, "L"), left, right))
     return len(metrics) == 1
 
 
 def _draw_glyph(font: ImageFont.FreeTypeFont, char: str, frac: float) -> _Glyph | None:
     """Draw `char` alone with the pen `frac` of a pixel right, as Pillow does inside a line."""
     stroked = _draw_coverage(font, char, frac, _stroke_px(font))
-    filled = _draw_coverage(font, char, frac, 0)
-    if stroked is None or filled is None:
-        return None if stroked is None else _Glyph(*stroked, np.zeros((1, 1), np.uint8), 0, 0)
+    if stroked is None:  # a space
+        return None
+    filled = _draw_coverage(font, char, frac, 0) or (np.zeros((1, 1), np.uint8), 0, 0)
     return _Glyph(*stroked, *filled)
 
 
@@ -485,9 +507,7 @@ def _draw_coverage(
     left, top, right, bottom = _int_box(font.getbbox(char, "L", stroke_width=stroke))
     ox, oy = 2 + max(0, -left), 2 + max(0, -top)
     img = Image.new("L", (ox + max(0, right) + 2, oy + max(0, bottom) + 2))
-    ImageDraw.Draw(img).text(
-        (ox + frac, oy), char, 255, font, stroke_width=stroke, stroke_fill=255
-    )
+    ImageDraw.Draw(img).text((ox + frac, oy), char, 255, font, stroke_width=stroke, stroke_fill=255)
     box = img.getbbox()
     if box is None:
         return None
@@ -497,7 +517,8 @@ def _draw_coverage(
 def _glyph_box(line: _Line, j: int) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) on the canvas covered by glyph `j` of `line`."""
     g = line.glyphs[j]
-    assert g is not None
+    if g is None:
+        return 0, 0, 0, 0
     x = line.x + math.floor(line.pens[j])
     boxes = [
         (line.y + gy, line.y + gy + m.shape[0], x + gx, x + gx + m.shape[1])
@@ -512,8 +533,8 @@ def _compose(line: _Line, region: tuple[int, int, int, int]) -> None:
     r0, r1, c0, c1 = region
     line.stroke[r0:r1, c0:c1] = 0
     line.fill[r0:r1, c0:c1] = 0
-    for pen, g in zip(line.pens, line.glyphs, strict=True):
-        if g is None:
+    for (left, right), pen, g in zip(line.spans, line.pens, line.glyphs, strict=True):
+        if g is None or right <= c0 or left >= c1:
             continue
         x = line.x + math.floor(pen)
         _over_at(line.stroke, g.stroke, x + g.stroke_x, line.y + g.stroke_y, region)
@@ -537,37 +558,39 @@ def _over_at(
 
 
 def _over(
-    under: NDArray[np.uint8], alpha: NDArray[np.uint8], ink: int
+    under: NDArray[np.uint8] | NDArray[np.uint16], alpha: NDArray[np.uint8], ink: int
 ) -> NDArray[np.uint16]:
     """Pillow's `ink` painted through `alpha` onto `under`, with its rounding (DIV255)."""
     a = alpha.astype(np.uint16)
     t = under * (255 - a) + ink * a + 128
-    return (t + (t >> 8)) >> 8
+    return ((t + (t >> 8)) >> 8).astype(np.uint16, copy=False)
 
 
 def _paint(
     lines: list[_Line], region: tuple[int, int, int, int]
-) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+) -> tuple[NDArray[np.uint16], NDArray[np.uint16]]:
     """Red and green of Pillow drawing the lines with a red outline under yellow text.
 
     Red is all that is painted (outline and text), green the text as painted over the
     outlines: the next line's outline covers this line's text where they overlap.
     """
     r0, r1, c0, c1 = region
-    red = np.zeros((r1 - r0, c1 - c0), np.uint16)
-    green = np.zeros((r1 - r0, c1 - c0), np.uint16)
+    red = green = None
     for line in lines:
         if line.rows[0] >= r1 or line.rows[1] <= r0:
             continue
         stroke, fill = line.stroke[r0:r1, c0:c1], line.fill[r0:r1, c0:c1]
-        red = _over(red, stroke, 255)
-        green = _over(green, stroke, 0)
-        red = _over(red, fill, 255)
-        green = _over(green, fill, 255)
-    return red.astype(np.uint8), green.astype(np.uint8)
+        if red is None or green is None:  # on black, the outline paints just itself
+            red, green = _over(stroke, fill, 255), fill.astype(np.uint16)
+        else:
+            red = _over(_over(red, stroke, 255), fill, 255)
+            green = _over(_over(green, stroke, 0), fill, 255)
+    if red is None or green is None:
+        red = green = np.zeros((r1 - r0, c1 - c0), np.uint16)
+    return red, green
 
 
-def _put(dst: NDArray[np.uint16], row: int, col: int, values: NDArray[np.uint16]) -> None:
+def _put(dst: NDArray[np.uint16], row: int, col: int, values: NDArray[np.integer[Any]]) -> None:
     """dst[row:, col:] = values, clipped to dst."""
     h = min(values.shape[0], dst.shape[0] - row)
     w = min(values.shape[1], dst.shape[1] - col)
@@ -581,9 +604,9 @@ def _int_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int
     return math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom)
 
 
-def _to256(mask: NDArray[np.uint8]) -> NDArray[np.uint16]:
+def _to256(mask: NDArray[np.uint8] | NDArray[np.uint16]) -> NDArray[np.uint16]:
     """Map 0..255 coverage to 0..256 so fully opaque pixels replace the background exactly."""
-    a = mask.astype(np.uint16)
+    a = mask.astype(np.uint16, copy=False)
     return a + (a >> 7)
 
 

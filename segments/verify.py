@@ -192,6 +192,8 @@ class _LedgerCheck:
         self.rows: dict[int, _Row] = {}
         self.issues: list[StreamIssue] = []
         self.jobs: list[_MediaJob] = []
+        self.purges: list[Record] = []  # signed `purge` records, in ledger order
+        self.declared: dict[int, tuple[str, int]] = {}  # evicted seq -> (reason, purge seq)
         self.lines: list[bytes] = []
         self.verifier: Verifier | None = None
         self.key_source = KEY_NONE
@@ -215,6 +217,9 @@ class _LedgerCheck:
         self.verifier, self.key_source = self._trust(records, pubkey)
         # (4)-(7) Record by record: signature, chain and seq, time order, declared gaps, media.
         self._walk(records)
+        # (7b) Declared removals: a signed `purge` naming an earlier segment by its hash.
+        for purge in self.purges:
+            self._purge(purge)
         # (8) Checkpoints: signature, root over the first `size` lines, cut-off tail.
         self._checkpoints(source.read_bytes(CHECKPOINTS_NAME))
         return self
@@ -301,7 +306,8 @@ class _LedgerCheck:
             if row.record is None:
                 row.record = record
             # (4) Signature against the trusted key.
-            self._signature(record)
+            if self._signature(record) and record.kind == "purge":
+                self.purges.append(record)
             if stream is None:
                 stream = record.stream
             elif record.stream != stream:
@@ -340,16 +346,16 @@ class _LedgerCheck:
         present = {r.seq for r in records if r is not None}
         self.first_absent = next(s for s in range(len(present) + 1) if s not in present)
 
-    def _signature(self, record: Record) -> None:
+    def _signature(self, record: Record) -> bool:
         if self.verifier is None:
             self._add(record.seq, SeqVerdict.SIG_BAD, "signature not checked: no trusted key")
-            return
+            return False
         try:
             ok = signature_ok(record, self.verifier)
         except (TypeError, ValueError):
             ok = False
         if ok:
-            return
+            return True
         if record.key_id != self.verifier.key_id:
             detail = f"signed by key SHA256:{record.key_id}, not the trusted " + fingerprint(
                 self.verifier
@@ -357,6 +363,7 @@ class _LedgerCheck:
         else:
             detail = "signature does not verify: the record was altered"
         self._add(record.seq, SeqVerdict.SIG_BAD, detail)
+        return False
 
     def _kind(self, record: Record) -> None:
         seq = record.seq
@@ -372,6 +379,40 @@ class _LedgerCheck:
             else:
                 assert isinstance(record.file, str)
                 self.jobs.append(_MediaJob(record, record.file))
+
+    # (7b)
+
+    def _purge(self, purge: Record) -> None:
+        """Accept a purge as declaring its segment's absence only if it names that file exactly."""
+        extra = purge.extra
+        target = extra.get("seq")
+        if not isinstance(target, int) or isinstance(target, bool) or not 0 <= target < purge.seq:
+            self._add(purge.seq, SeqVerdict.HASH_MISMATCH, "purge record names no earlier seq")
+            return
+        row = self.rows.get(target)
+        segment = row.record if row is not None else None
+        if segment is None:
+            return  # the segment's own record is absent: already MISSING
+        if segment.kind not in ("segment", "truncated"):
+            self._add(
+                purge.seq,
+                SeqVerdict.HASH_MISMATCH,
+                f"purge names seq {target}, a {segment.kind} record, not a segment",
+            )
+            return
+        if (extra.get("sha256_cipher"), extra.get("size_cipher")) != (
+            segment.sha256_cipher,
+            segment.size_cipher,
+        ):
+            self._add(
+                purge.seq,
+                SeqVerdict.HASH_MISMATCH,
+                f"purge of seq {target} deleted a file whose SHA-256/size differ from the "
+                "signed segment record (altered before it was evicted)",
+            )
+            return
+        reason = purge.reason if isinstance(purge.reason, str) and purge.reason else "purged"
+        self.declared.setdefault(target, (reason, purge.seq))
 
     # (8)
 
@@ -460,7 +501,13 @@ class _LedgerCheck:
             self._add(record.seq, SeqVerdict.MISSING, f"media file {job.file} unreadable: {e}")
             return False
         if found is None:
-            self._add(record.seq, SeqVerdict.MISSING, f"media file {job.file} is absent")
+            declared = self.declared.get(record.seq)
+            if declared is not None:
+                reason, by = declared
+                detail = f"media file evicted from the local store (purge record seq {by})"
+                self._add(record.seq, SeqVerdict.GAP, detail, reason)
+            else:
+                self._add(record.seq, SeqVerdict.MISSING, f"media file {job.file} is absent")
             return False
         size, sha256 = found
         if size != record.size_cipher:
@@ -536,6 +583,8 @@ class _TimeOrder:
         self.allowance_s = 0.0  # backward clock steps not yet used up
 
     def check(self, record: Record, *, advance: bool) -> str | None:
+        if record.kind == "purge":
+            return None  # written whenever space runs out, even while a segment is open
         try:
             start, end = _when(record.start), _when(record.end)
         except ValueError:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from gateway.config import (
     CameraConfig,
     Config,
+    DiscoveryConfig,
     GatewayConfig,
     LedgerConfig,
     LocationConfig,
@@ -100,15 +101,23 @@ def test_example_loads(tmp_path: Path) -> None:
     )
     assert config.location == LocationConfig("某某检查站 一号卡口", 31.2, 121.5)
     assert config.recording == RecordingConfig(60, "burn_in", "libx264", "veryfast", 23, 10.0, 5.0)
-    assert [c.id for c in config.cameras] == ["gate-1", "store-1"]
+    assert [c.id for c in config.cameras] == ["gate-1", "store-1", "yard-1"]
+    assert config.discovery.interface == "eth1" and not config.discovery.auto_enroll
+    yard = config.cameras[2]
+    assert (yard.rtsp, yard.serial, yard.profile, yard.uses_onvif) == (
+        None,
+        "SN-0042-YARD",
+        "MainStream",
+        True,
+    )
 
 
 def test_example_documents_every_key() -> None:
     text = (CONFIG_DIR / "evgw.example.toml").read_text(encoding="utf-8")
-    keys = {"password_file"}
+    keys = {"password_file", "onvif_password_file"}
     keys |= {"recipients_file", "access_key_file", "secret_key_file"}
     records = (GatewayConfig, LocationConfig, RecordingConfig, CameraConfig, LedgerConfig)
-    for record in (*records, StorageConfig):
+    for record in (*records, StorageConfig, DiscoveryConfig):
         keys |= set(record.__dataclass_fields__)
     for key in keys:
         assert re.search(rf"^(# )?{key} = ", text, re.MULTILINE), key
@@ -324,7 +333,8 @@ def test_deep_nesting_is_config_error() -> None:
         ),
         (
             {**base(), "cameras": [{"id": "gate-1"}]},
-            "cameras[0].rtsp: missing required key",
+            "cameras[0]: set exactly one of rtsp (a stream URL), onvif (the camera's ONVIF "
+            "device service URL) or serial (a camera found by discovery)",
         ),
         (
             with_section("gateway", site="  "),
@@ -530,6 +540,13 @@ key_names = st.sampled_from(
         "password_file",
         "location",
         "enabled",
+        "onvif",
+        "serial",
+        "profile",
+        "onvif_username",
+        "interface",
+        "address",
+        "auto_enroll",
         "gateway",
         "recording",
         "cameras",
@@ -566,7 +583,7 @@ def test_mutated_valid_text_only_raises_config_error(data: st.DataObject) -> Non
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.sampled_from(["", "gateway", "location", "recording", "cameras"]),
+    st.sampled_from(["", "gateway", "location", "recording", "cameras", "discovery"]),
     key_names,
     toml_values,
 )
@@ -630,3 +647,154 @@ def test_upload_endpoint_and_bucket_are_checked() -> None:
 def test_storage_policy_is_checked() -> None:
     message = error_of(with_section("storage", on_full="evict"))
     assert "[storage] on_full: must be one of evict_unuploaded, stop_recording" in message
+
+
+# -- discovery and ONVIF cameras -------------------------------------------------------------
+
+ONVIF_URL = "http://192.0.2.10/onvif/device_service"
+
+
+def test_discovery_defaults_off() -> None:
+    config = config_from_mapping(base(), FAKE)
+    assert config.discovery == DiscoveryConfig(None, None, False, 3.0, None, None)
+    assert not config.discovery.enabled
+    assert config.cameras[0].onvif is None and not config.cameras[0].uses_onvif
+
+
+def test_onvif_camera_credentials_fall_back_camera_then_discovery(tmp_path: Path) -> None:
+    (tmp_path / "onvif.pass").write_text("from-file\n", encoding="utf-8")
+    data = base()
+    data["discovery"] = {
+        "address": "127.0.0.1",
+        "username": "disco",
+        "password_file": "onvif.pass",
+        "auto_enroll": True,
+    }
+    data["cameras"] = [
+        {"id": "a", "onvif": ONVIF_URL, "profile": "MainStream"},
+        {"id": "b", "serial": "SN-1", "username": "cam", "password": "cam-pw"},
+        {"id": "c", "serial": "SN-2", "onvif_username": "o", "onvif_password": "o-pw"},
+    ]
+    config = config_from_mapping(data, tmp_path / "evgw.toml")
+    assert config.discovery.enabled and config.discovery.auto_enroll
+    a, b, c = config.cameras
+    assert (a.rtsp, a.onvif, a.profile, a.uses_onvif) == (None, ONVIF_URL, "MainStream", True)
+    assert (a.onvif_username, a.onvif_password) == ("disco", "from-file")
+    assert (a.username, a.password) == ("disco", "from-file")  # RTSP defaults to ONVIF's
+    assert (b.onvif_username, b.onvif_password, b.username) == ("cam", "cam-pw", "cam")
+    assert (c.onvif_username, c.onvif_password, c.username, c.password) == (
+        "o",
+        "o-pw",
+        "o",
+        "o-pw",
+    )
+    assert "from-file" not in repr(config) and "o-pw" not in repr(config)
+
+
+def test_rtsp_camera_ignores_discovery_credentials() -> None:
+    data = with_section("discovery", address="127.0.0.1", username="u", password="p")
+    camera = config_from_mapping(data, FAKE).cameras[0]
+    assert (camera.username, camera.onvif_username, camera.onvif_password) == (None, None, None)
+
+
+def _onvif_camera(**entry: Any) -> dict[str, Any]:
+    data = base()
+    data["cameras"][0] = {"id": "gate-1", **entry}
+    return data
+
+
+def _discovery(camera: dict[str, Any] | None = None, **section: Any) -> dict[str, Any]:
+    data = base() if camera is None else _onvif_camera(**camera)
+    data["discovery"] = section
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            with_camera(onvif=ONVIF_URL),
+            "cameras[0]: set exactly one of rtsp (a stream URL), onvif (the camera's ONVIF "
+            "device service URL) or serial (a camera found by discovery) (got rtsp, onvif)",
+        ),
+        (
+            _onvif_camera(onvif="rtsp://192.0.2.10/onvif"),
+            "cameras[0].onvif: must be an http:// or https:// URL without credentials, "
+            "got 'rtsp://192.0.2.10/onvif'",
+        ),
+        (
+            with_camera(profile="main"),
+            "cameras[0].profile: only applies to cameras set by onvif or serial, not rtsp",
+        ),
+        (
+            _onvif_camera(onvif=ONVIF_URL, onvif_password="x"),
+            "cameras[0].onvif_username: missing; onvif_password needs onvif_username",
+        ),
+        (
+            _onvif_camera(onvif=ONVIF_URL, onvif_password="x", onvif_password_file="/p"),
+            "cameras[0].onvif_password_file: set either onvif_password or onvif_password_file, "
+            "not both",
+        ),
+        (
+            _onvif_camera(serial="SN-1"),
+            "cameras[0].serial: finding a camera by serial needs the camera network: set "
+            "[discovery] interface (e.g. eth1) or address",
+        ),
+        (
+            _discovery({"serial": " "}, address="127.0.0.1"),
+            "cameras[0].serial: must be the camera's serial number (1-128 characters), got ' '",
+        ),
+        (
+            _discovery(interface="eth1", address="192.0.2.1"),
+            "[discovery] address: set either interface or address, not both",
+        ),
+        (
+            _discovery(address="eth1"),
+            "[discovery] address: must be an IPv4 address such as 192.0.2.1, got 'eth1'",
+        ),
+        (
+            _discovery(interface="eth 1"),
+            "[discovery] interface: must be a network interface name such as eth1, got 'eth 1'",
+        ),
+        (
+            _discovery(auto_enroll=True),
+            "[discovery] auto_enroll: needs the camera network: set interface (e.g. eth1) "
+            "or address",
+        ),
+        (
+            _discovery(address="127.0.0.1", probe_timeout_s=0),
+            "[discovery] probe_timeout_s: must be between 0.5 and 30, got 0",
+        ),
+        (
+            _discovery(address="127.0.0.1", password="p"),
+            "[discovery] username: missing; a password needs a username",
+        ),
+        (
+            _discovery(adress="127.0.0.1"),
+            "[discovery] adress: unknown key (did you mean address?)",
+        ),
+    ],
+)
+def test_discovery_and_onvif_errors(data: dict[str, Any], expected: str) -> None:
+    assert error_of(data) == f"{FAKE}: {expected}"
+
+
+def test_duplicate_serial() -> None:
+    data = _discovery({"serial": "SN-1"}, address="127.0.0.1")
+    data["cameras"][1] = {"id": "gate-2", "serial": "SN-1"}
+    assert (
+        error_of(data)
+        == f"{FAKE}: cameras[1].serial: duplicate camera serial 'SN-1' (also cameras[0])"
+    )
+
+
+def test_onvif_error_in_file_names_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "evgw.toml"
+    text = VALID_TEXT + '\n[[cameras]]\nid = "gate-2"\nonvif = "ftp://x"\n'
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"{path}: cameras[1].onvif: must be an http:// or https:// URL without credentials, "
+        "got 'ftp://x'"
+    )

@@ -78,9 +78,10 @@ def test_sigkill_mid_segment_is_recovered_as_truncated(
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
+    sealed_before = len(records(config, "gate-1", "segment"))
     proc = start_daemon(config)
     try:
-        wait_for_segments(config, "gate-1", 1)
+        wait_for_segments(config, "gate-1", sealed_before + 1)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
     finally:

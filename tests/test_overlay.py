@@ -13,6 +13,7 @@ import av
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from PIL import Image, ImageDraw
 
 from segments import overlay as ov
 from segments.errors import SegmentError
@@ -207,6 +208,122 @@ def test_decoder_reference_frames_are_not_corrupted() -> None:
         expected = av.VideoFrame.from_ndarray(plain, format="yuv420p")
         make(width, height).apply(expected, WALL + i)
         assert np.array_equal(got, expected.to_ndarray()), f"frame {i} differs"
+
+
+# --- cached rendering ------------------------------------------------------------------
+
+
+def reference_alphas(overlay: Overlay, text: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(outline-and-text, text) alphas 0..256 of one straightforward Pillow draw of `text`."""
+    font, stroke, spacing = overlay.font, ov._stroke_px(overlay.font), ov._spacing_px(overlay.font)
+    left, top, right, bottom = ov._text_box(font, text)
+    canvas = Image.new("RGB", (right - left + 2, bottom - top + 2))
+    ImageDraw.Draw(canvas).text(
+        (-left, -top),
+        text,
+        (255, 255, 0),
+        font,
+        spacing=spacing,
+        stroke_width=stroke,
+        stroke_fill=(255, 0, 0),
+    )
+    rgb = np.asarray(canvas).astype(np.int64)
+    a_text = rgb[:, :, 1] + (rgb[:, :, 1] >> 7)
+    a_all = np.maximum(rgb[:, :, 0] + (rgb[:, :, 0] >> 7), a_text)
+    return a_all, a_text
+
+
+def drawn_alphas(overlay: Overlay) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The same alphas as recovered from the overlay's luma blend terms."""
+    m = overlay._masks
+    assert m is not None
+    a_all = 256 - m.luma_inv.astype(np.int64)
+    black, white = overlay._black, overlay._white
+    a_text = (m.luma_add.astype(np.int64) - 128 - black * a_all) // (white - black)
+    return a_all, a_text
+
+
+def assert_matches_pillow(overlay: Overlay, wall: float) -> None:
+    ref_all, ref_text = reference_alphas(overlay, format_text(overlay.spec, wall, overlay.tz))
+    got_all, got_text = drawn_alphas(overlay)
+    h, w = got_all.shape
+    assert ref_all[h:].max(initial=0) == 0 and ref_all[:, w:].max(initial=0) == 0, "text cut off"
+    for ref, got in ((ref_all[:h, :w], got_all), (ref_text[:h, :w], got_text)):
+        assert np.abs(ref - got).max() <= 1, f"differs from Pillow at {wall}"
+    m = overlay._masks
+    assert m is not None
+    blocks = got_all[0::2, 0::2] + got_all[0::2, 1::2] + got_all[1::2, 0::2] + got_all[1::2, 1::2]
+    chroma = (blocks + 2) >> 2
+    if overlay.pix_fmt == "nv12":
+        chroma = np.repeat(chroma, 2, axis=1)
+    assert np.array_equal(
+        256 - m.chroma_inv, chroma[: m.chroma_inv.shape[0], : m.chroma_inv.shape[1]]
+    )
+
+
+# Seconds that change one digit, several, the date, and the time zone offset's sign.
+STEPS = (0, 1, 2, 9, 10, 52, 53, 3600, 86_400 * 35 + 7)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "fmt", "tz"),
+    [
+        (640, 360, "yuv420p", SHANGHAI),
+        (1920, 1080, "yuv420p", SHANGHAI),
+        (1280, 720, "nv12", ZoneInfo("America/New_York")),
+        (333, 201, "yuvj420p", ZoneInfo("Europe/London")),
+    ],
+)
+def test_incremental_rendering_matches_a_full_pillow_render(
+    width: int, height: int, fmt: str, tz: ZoneInfo
+) -> None:
+    overlay = Overlay.open(SPEC, tz, width=width, height=height, pix_fmt=fmt)
+    frame = av.VideoFrame(width, height, fmt)  # odd sizes too: the text is clipped to them
+    for step in STEPS:
+        overlay.apply(frame, WALL + step)
+        assert_matches_pillow(overlay, WALL + step)
+
+
+def test_offset_sign_change_relayouts_and_still_matches() -> None:
+    spec = OverlaySpec(template="{camera} {time} end", location=LOCATION, camera=CAMERA)
+    overlay = Overlay.open(spec, UTC_ZONE, width=640, height=360, pix_fmt="yuv420p")
+    overlay.apply(random_frame(640, 360), WALL)
+    assert_matches_pillow(overlay, WALL)
+    overlay.tz = ZoneInfo("America/New_York")  # "+00:00" -> "-05:00": '-' is narrower
+    overlay.apply(random_frame(640, 360), WALL + 1)
+    assert_matches_pillow(overlay, WALL + 1)
+
+
+def test_outline_surrounds_the_text() -> None:
+    overlay = make(1920, 1080)
+    overlay.apply(random_frame(1920, 1080), WALL)
+    a_all, a_text = drawn_alphas(overlay)
+    solid = a_text >= 250
+    assert solid.sum() > 1000
+    outline = (a_all == 256) & (a_text == 0)
+    assert outline.sum() > solid.sum() // 2, "the outline is missing or thin"
+    rows, cols = np.nonzero(solid[1:-1, 1:-1])
+    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+        assert (a_all[rows + 1 + dy, cols + 1 + dx] >= 128).all(), "text pixel on bare background"
+
+
+def test_a_new_second_redraws_from_cached_glyphs(monkeypatch: pytest.MonkeyPatch) -> None:
+    overlay = make(1280, 720)
+    frame = random_frame(1280, 720)
+    for i in range(12):  # every digit in every position the seconds use
+        overlay.apply(frame, WALL - 7 + i)
+    rect = overlay.rect
+
+    def fail(*_: object) -> None:
+        raise AssertionError("Pillow was asked to draw again")
+
+    monkeypatch.setattr(ov, "_draw_glyph", fail)
+    monkeypatch.setattr(ov, "_text_box", fail)
+    for i in range(12):
+        overlay.apply(frame, WALL - 7 + i)
+    assert overlay.rect == rect and overlay.render_count == 24
+    monkeypatch.undo()
+    assert_matches_pillow(overlay, WALL + 4)
 
 
 # --- fonts and glyphs ------------------------------------------------------------------

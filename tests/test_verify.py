@@ -454,3 +454,103 @@ def test_cli_usage_errors_exit_2(stream: Stream, tmp_path: Path) -> None:
     assert evgw(str(stream.root), "--identity", str(tmp_path / "absent.key")).returncode == 2
     assert evgw(str(stream.root), "--camera", "cam9").returncode == 2
     assert evgw(str(stream.root), "--pubkey", "ed25519:bad").returncode == 2
+
+
+# --- ring-buffer evictions: a signed `purge` record declares the removal ---
+
+
+def purge(
+    stream: Stream, target: Record, reason: str = "evicted_confirmed", **extra: object
+) -> Record:
+    facts = {
+        "seq": target.seq,
+        "file": target.file,
+        "sha256_cipher": target.sha256_cipher,
+        "size_cipher": target.size_cipher,
+        "confirmed": reason == "evicted_confirmed",
+    }
+    draft = stream.draft("purge", stream.t, stream.t, reason=reason)
+    return stream.ledger.append(replace(draft, extra={**facts, **extra}))
+
+
+def segment_record(stream: Stream, seq: int) -> Record:
+    return Record.from_json(stream.lines()[seq])
+
+
+@pytest.mark.parametrize("reason", ["evicted_confirmed", "evicted_unuploaded"])
+def test_evicted_segment_is_a_declared_gap(stream: Stream, reason: str) -> None:
+    target = segment_record(stream, 3)
+    record = purge(stream, target, reason)
+    stream.file(target).unlink()
+    report = check(stream, pubkey=SIGNER.verifier())
+    assert report.verdict is Verdict.AUTHENTIC_WITH_DECLARED_GAPS
+    assert verdicts(report)[3] == f"GAP({reason})"
+    assert verdicts(report)[record.seq] == "OK"
+    assert f"purge record seq {record.seq}" in report.streams[0].findings[3].detail
+
+
+def test_purge_declared_but_file_kept_is_still_checked(stream: Stream) -> None:
+    target = segment_record(stream, 3)
+    purge(stream, target)
+    assert check(stream).verdict is Verdict.AUTHENTIC
+    with open(stream.file(target), "r+b") as f:
+        f.write(b"X")
+    assert verdicts(check(stream))[3] == "HASH_MISMATCH"
+
+
+def test_purge_with_other_hash_does_not_excuse_the_absence(stream: Stream) -> None:
+    target = segment_record(stream, 3)
+    record = purge(stream, target, sha256_cipher="0" * 64)
+    stream.file(target).unlink()
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert verdicts(report)[3] == "MISSING"
+    assert verdicts(report)[record.seq] == "HASH_MISMATCH"
+
+
+def test_purge_of_a_non_segment_or_later_seq_is_reported(stream: Stream) -> None:
+    boot = purge(stream, segment_record(stream, 1))
+    ahead = purge(stream, replace(segment_record(stream, 2), seq=99))
+    report = check(stream)
+    assert verdicts(report)[boot.seq] == "HASH_MISMATCH"
+    assert verdicts(report)[ahead.seq] == "HASH_MISMATCH"
+
+
+def test_forged_purge_record_declares_nothing(stream: Stream) -> None:
+    target = segment_record(stream, 3)
+    record = purge(stream, segment_record(stream, 4))
+    lines = stream.lines()
+    forged = replace(
+        record,
+        extra={
+            **record.extra,
+            "seq": 3,
+            "file": target.file,
+            "sha256_cipher": target.sha256_cipher,
+            "size_cipher": target.size_cipher,
+        },
+    )
+    stream.write_lines([*lines[:-1], forged.to_json()])
+    stream.file(target).unlink()
+    report = check(stream)
+    assert verdicts(report)[3] == "MISSING"
+    assert verdicts(report)[record.seq] == "SIG_BAD"
+
+
+def test_purge_written_while_a_segment_is_open_is_not_a_time_regression(stream: Stream) -> None:
+    target = segment_record(stream, 2)
+    stream.ledger.append(
+        replace(
+            stream.draft("purge", stream.t + 5, stream.t + 5, reason="evicted_confirmed"),
+            extra={
+                "seq": 2,
+                "sha256_cipher": target.sha256_cipher,
+                "size_cipher": target.size_cipher,
+            },
+        )
+    )
+    stream.segment()  # started at stream.t, before the purge's time
+    stream.file(target).unlink()
+    report = check(stream)
+    assert report.verdict is Verdict.AUTHENTIC_WITH_DECLARED_GAPS
+    assert "TIME_REGRESSION" not in verdicts(report).values()

@@ -243,7 +243,7 @@ class Uploader:
     def _send(self, item: UploadItem, key: str) -> PutResult:
         retain = None
         if self.retention_days:
-            retain = datetime.fromtimestamp(self._clock(), UTC) + timedelta(self.retention_days)
+            retain = datetime.fromtimestamp(self._clock(), UTC) + timedelta(days=self.retention_days)
         if item.attempts > 0:
             # An earlier attempt may have stored it and lost only the answer: do not add a
             # second version of the same evidence.
