@@ -11,10 +11,12 @@ import av.error
 from cameras.backoff import Backoff
 from cameras.errors import StreamError
 from cameras.health import HealthCounter
-from cameras.rtsp import RtspStream, StreamSettings
+from cameras.rtsp import RtspStream
 from segments.clock import StepDetector
 from segments.errors import SegmentError
 from segments.recorder import StreamRecorder
+
+from .enrollment import CameraResolver
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ class CameraWorker(threading.Thread):
 
     def __init__(
         self,
-        settings: StreamSettings,
+        resolver: CameraResolver,
         recorder: StreamRecorder,
         health: HealthCounter,
         stop: threading.Event,
@@ -37,7 +39,7 @@ class CameraWorker(threading.Thread):
         disk_full: threading.Event | None = None,
     ) -> None:
         super().__init__(name=f"camera-{recorder.identity.camera}", daemon=True)
-        self.settings = settings
+        self.resolver = resolver
         self.recorder = recorder
         self.health = health
         self._halt = stop
@@ -71,11 +73,14 @@ class CameraWorker(threading.Thread):
         """Record until the stream fails (returns the gap reason) or stop is asked (None)."""
         camera = self.recorder.identity.camera
         try:
-            with RtspStream(self.settings) as stream:
+            settings = self.resolver.resolve()
+            if self.resolver.identity is not None:
+                self.recorder.identify(self.resolver.identity.serial)
+            with RtspStream(settings) as stream:
                 assert stream.video is not None
                 self.health.connected()
                 self.recorder.connect(stream.video, stream.audio)
-                log.info("%s: connected to %s", camera, self.settings.display_url)
+                log.info("%s: connected to %s", camera, settings.display_url)
                 for packet in stream.packets():
                     if packet.stream is stream.video:
                         self.health.frame(packet.size)

@@ -12,7 +12,6 @@ from types import FrameType
 from zoneinfo import ZoneInfo
 
 from cameras.health import CameraHealth, HealthCounter
-from cameras.rtsp import StreamSettings
 from segments.index import Index
 from segments.ledger import Ledger
 from segments.overlay import OverlaySpec
@@ -21,9 +20,14 @@ from segments.records import Record
 from segments.ringbuffer import Limits
 from segments.store import StreamStore
 from segments.writer import EncodeSettings
+from uplink.errors import UplinkError
+from uplink.object_keys import object_key
+from uplink.objectstore import ObjectStore, ObjectStoreSettings
+from uplink.uploader import Uploader, UploadEvent
 
 from .camera_worker import CameraWorker
-from .config import CameraConfig, Config
+from .config import CameraConfig, Config, UploadConfig
+from .enrollment import CameraDirectory, CameraResolver
 from .keys import GatewayKeys, load_keys
 from .retention import Retention
 from .status_cmd import index_path
@@ -45,16 +49,6 @@ def plan_for(config: Config, camera: CameraConfig, keys: GatewayKeys) -> Recordi
     )
 
 
-def stream_settings(config: Config, camera: CameraConfig) -> StreamSettings:
-    return StreamSettings(
-        url=camera.rtsp,
-        username=camera.username,
-        password=camera.password,
-        open_timeout_s=config.recording.open_timeout_s,
-        read_timeout_s=config.recording.read_timeout_s,
-    )
-
-
 @dataclass
 class Gateway:
     """Owns the index, the ledgers and the workers; `stop` seals every open segment."""
@@ -67,12 +61,15 @@ class Gateway:
     identities: dict[str, StreamIdentity] = field(default_factory=dict)
     index: Index | None = None
     retention: Retention | None = None
+    directory: CameraDirectory | None = None
+    uploader: Uploader | None = None
 
     def start(self) -> None:
         """Open the index and every stream's ledger (recovering crash leftovers), then record."""
         started = time.time()
         keys = load_keys(self.config)
         self.index = Index.open(index_path(self.config))
+        self.directory = CameraDirectory(self.config.discovery).start()
         storage = self.config.storage
         self.retention = Retention(
             self.index,
@@ -89,6 +86,7 @@ class Gateway:
                 continue
             worker = self._camera_worker(camera, keys, self.index, started)
             self.workers.append(worker)
+        self.uploader = self._start_uploader(self.index)
         self.retention.run_once()
         self.retention.start()
         for worker in self.workers:
@@ -128,22 +126,63 @@ class Gateway:
         )
         recorder.begin(keys.signer.public_key_text())
         return CameraWorker(
-            stream_settings(self.config, camera),
+            CameraResolver(camera, self.config.recording, self.directory),
             recorder,
             HealthCounter(camera.id),
             self.stop_event,
             disk_full=self.retention.disk_full if self.retention else None,
         )
 
+    def _start_uploader(self, index: Index) -> Uploader | None:
+        upload = self.config.upload
+        if upload is None:
+            log.warning("no [upload] section: sealed segments stay on this gateway only")
+            return None
+        store = ObjectStore(object_store_settings(upload))
+        try:
+            if not store.lock_status():
+                log.warning(
+                    "bucket %s has no object lock: uploads cannot be retention-locked; "
+                    "create the bucket with object lock enabled",
+                    upload.bucket,
+                )
+        except UplinkError as e:
+            log.warning("cannot check object lock on %s now: %s", upload.bucket, e)
+        uploader = Uploader(
+            index,
+            store,
+            self.config.gateway.data_dir,
+            self.config.gateway.site,
+            self.config.gateway.id,
+            upload.retention_days,
+            workers=upload.workers,
+            on_event=_log_upload_event,
+        )
+        uploader.start()
+        return uploader
+
     def _on_record(self, record: Record) -> None:
         _log_record(record)
+        if self.uploader is not None:
+            self.uploader.wake()
         if record.kind == "segment" and self.retention is not None:
             self.retention.poke()
+
+    def confirmed_keys(self) -> list[str]:
+        """Object keys the store has confirmed (reads the index, also after `stop`)."""
+        index = Index.open(index_path(self.config))
+        try:
+            items = index.confirmed_uploads()
+        finally:
+            index.close()
+        site, gateway = self.config.gateway.site, self.config.gateway.id
+        return [object_key(item, site, gateway) for item in items]
 
     def health(self) -> list[CameraHealth]:
         return [w.health.snapshot() for w in self.workers]
 
-    def stop(self, timeout_s: float = 30.0) -> None:
+    def stop(self, timeout_s: float = 30.0, drain_s: float = 0.0) -> None:
+        """Seal and stop recording; then give the upload backlog up to `drain_s` to empty."""
         self.stop_event.set()
         deadline = time.monotonic() + timeout_s
         for worker in self.workers:
@@ -152,11 +191,46 @@ class Gateway:
                 log.error("%s did not stop within %.0f s", worker.name, timeout_s)
         if self.retention is not None:
             self.retention.stop()
+        if self.uploader is not None:
+            self._drain(drain_s)
+            self.uploader.stop()
+        if self.directory is not None:
+            self.directory.stop()
         if self.index is not None:
             self.index.close()
 
+    def _drain(self, seconds: float) -> None:
+        assert self.index is not None
+        deadline = time.monotonic() + seconds
+        while self.index.backlog().count and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = self.index.backlog()
+        if left.count:
+            log.info("upload backlog at stop: %d items, %d bytes (sent after restart)",
+                     left.count, left.bytes)  # fmt: skip
+
     def wait(self, seconds: float | None = None) -> None:
         self.stop_event.wait(seconds)
+
+
+def object_store_settings(upload: UploadConfig) -> ObjectStoreSettings:
+    return ObjectStoreSettings(
+        endpoint_url=upload.endpoint_url,
+        bucket=upload.bucket,
+        region=upload.region,
+        access_key=upload.access_key,
+        secret_key=upload.secret_key,
+        ca_file=str(upload.ca_file or ""),
+        retention_days=upload.retention_days,
+        max_bytes_per_second=upload.max_bytes_per_second,
+        credentials_source=upload.credentials_source,
+    )
+
+
+def _log_upload_event(event: UploadEvent) -> None:
+    level = logging.INFO if event.kind == "segment_confirmed" else logging.WARNING
+    log.log(level, "upload %s %s #%d %s %s", event.kind, event.stream, event.seq, event.key,
+            event.detail)  # fmt: skip
 
 
 def _log_event(*, kind: str, **fields: object) -> None:

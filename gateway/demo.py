@@ -1,22 +1,32 @@
-"""`evgw demo`: simulated cameras on loopback, recorded for real, then a table of the result."""
+"""`evgw demo`: simulated ONVIF cameras, a local object store, recorded and sealed for real.
+
+Everything binds 127.0.0.1: an RTSP test server with two cameras, two ONVIF device emulators
+that announce them over WS-Discovery, and SeaweedFS as central storage. The gateway finds the
+cameras by their serials, records, seals and uploads, and the demo ends with `evgw verify`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 import tomllib
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from cameras.simulator.launcher import RtspTestServer
+from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, SimProfile
 from segments.ledger import read_records
 from segments.records import Record
 from segments.store import StreamStore
+from uplink.objectstore import ObjectStore
+from uplink.seaweedfs import SeaweedServer
 
-from .config import Config, load_config
-from .daemon import Gateway
+from .config import Config, UploadConfig, load_config
+from .daemon import Gateway, object_store_settings
 from .errors import EvgwError
 from .keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
 from .verify_cmd import verify_path
@@ -24,17 +34,33 @@ from .verify_cmd import verify_path
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
-MOUNT_SHAPES = {"cam1": "1280x720@25", "cam2": "640x360@25:audio"}
+RTSP_PORT = 8554
+DRAIN_S = 60.0
+
+
+@dataclass(frozen=True)
+class DemoCamera:
+    serial: str
+    mount: str
+    width: int
+    height: int
+    audio: bool
+    name: str
+
+
+DEMO_CAMERAS = (
+    DemoCamera("EVGW-DEMO-0001", "cam1", 1280, 720, False, "gate camera"),
+    DemoCamera("EVGW-DEMO-0002", "cam2", 640, 360, True, "storage room camera"),
+)
 
 
 def run(config_path: Path, seconds: float) -> int:
     identity = prepare_keys(config_path)
     config = load_config(config_path)
-    port, mounts = simulator_layout(config)
-    with RtspTestServer(port, mounts) as server:
-        log.info(
-            "simulated cameras at rtsp://127.0.0.1:%d/{%s}", server.port, ",".join(MOUNT_SHAPES)
-        )
+    with ExitStack() as stack:
+        start_cameras(config, stack)
+        if config.upload is not None:
+            start_object_store(config.upload, config_path, stack)
         started = time.time()
         gateway = Gateway(config)
         gateway.start()
@@ -43,11 +69,49 @@ def run(config_path: Path, seconds: float) -> int:
         except KeyboardInterrupt:
             log.info("interrupted: sealing open segments")
         finally:
-            gateway.stop()
+            gateway.stop(drain_s=DRAIN_S)
     print(render_table(config, since=started))
+    print(render_uploads(gateway))
     pubkey = config.keys.signing_key.with_name(config.keys.signing_key.name + ".pub")
     print(f"\n$ evgw verify {config.gateway.data_dir} --pubkey {pubkey} --identity {identity}")
     return verify_path(config.gateway.data_dir, pubkey=str(pubkey), identity=identity)
+
+
+def start_cameras(config: Config, stack: ExitStack) -> None:
+    """The RTSP test server and one ONVIF emulator per demo camera, announced on loopback."""
+    mounts = [
+        f"{c.mount}:{c.width}x{c.height}@25" + (":audio" if c.audio else "") for c in DEMO_CAMERAS
+    ]
+    rtsp = stack.enter_context(RtspTestServer(RTSP_PORT, mounts))
+    discovery = config.discovery
+    for cam in DEMO_CAMERAS:
+        profile = SimProfile("main", "MainStream", cam.width, cam.height, 25, rtsp.url(cam.mount))
+        device = OnvifDevice(
+            DeviceConfig(
+                profiles=(profile,),
+                serial=cam.serial,
+                name=cam.name,
+                username=discovery.username,
+                password=discovery.password,
+            )
+        ).start()
+        stack.callback(device.stop)
+        log.info("ONVIF camera %s at %s", cam.serial, device.xaddr)
+
+
+def start_object_store(upload: UploadConfig, config_path: Path, stack: ExitStack) -> None:
+    port = urlsplit(upload.endpoint_url).port
+    if urlsplit(upload.endpoint_url).hostname != "127.0.0.1" or port is None:
+        raise EvgwError(
+            f"{config_path}: [upload] endpoint_url: the demo runs its store on 127.0.0.1"
+        )
+    folder = config_path.resolve().parent.parent / "demo-objectstore"
+    server = SeaweedServer(folder, upload.access_key, upload.secret_key, s3_port=port)
+    stack.enter_context(server)
+    ObjectStore(object_store_settings(upload)).ensure_bucket(object_lock=True)
+    log.info(
+        "central object store (SeaweedFS) at %s, bucket %s", server.endpoint_url, upload.bucket
+    )
 
 
 def prepare_keys(config_path: Path) -> Path:
@@ -69,25 +133,6 @@ def prepare_keys(config_path: Path) -> Path:
     return archive / ARCHIVE_IDENTITY_NAME
 
 
-def simulator_layout(config: Config) -> tuple[int, list[str]]:
-    """The simulator's port and mounts, read back from the demo cameras' URLs."""
-    ports = set()
-    mounts = []
-    for camera in config.cameras:
-        url = urlsplit(camera.rtsp)
-        name = url.path.strip("/")
-        if url.hostname != "127.0.0.1" or name not in MOUNT_SHAPES or url.port is None:
-            raise EvgwError(
-                f"{config.path}: cameras {camera.id}: the demo serves only "
-                f"rtsp://127.0.0.1:PORT/{{{','.join(MOUNT_SHAPES)}}}, got {camera.rtsp}"
-            )
-        ports.add(url.port)
-        mounts.append(f"{name}:{MOUNT_SHAPES[name]}")
-    if len(ports) != 1:
-        raise EvgwError(f"{config.path}: the demo cameras must share one port, got {sorted(ports)}")
-    return ports.pop(), mounts
-
-
 def render_table(config: Config, since: float) -> str:
     tz = ZoneInfo(config.gateway.timezone)
     rows: list[tuple[str, ...]] = [
@@ -104,21 +149,24 @@ def render_table(config: Config, since: float) -> str:
     return "\n".join(lines)
 
 
+def render_uploads(gateway: Gateway) -> str:
+    keys = gateway.confirmed_keys()
+    if not keys:
+        return "\nno objects confirmed in central storage"
+    lines = [f"\nconfirmed in central storage ({len(keys)} objects):"]
+    lines += [f"  {key}" for key in keys]
+    return "\n".join(lines)
+
+
 def _row(r: Record, tz: ZoneInfo) -> tuple[str, ...]:
     start = datetime.fromtimestamp(_wall(r.start), tz)
     duration = _wall(r.end) - _wall(r.start) if r.end else 0.0
     frames = str(r.media.frames) if r.media else "-"
     size = f"{r.size_cipher / 1e6:.2f} MB" if r.size_cipher else "-"
     return (
-        r.camera,
-        str(r.seq),
-        r.kind,
-        start.strftime("%H:%M:%S.%f")[:-3],
-        f"{duration:.2f} s",
-        frames,
-        size,
-        r.file or (r.reason or ""),
-    )
+        r.camera, str(r.seq), r.kind, start.strftime("%H:%M:%S.%f")[:-3], f"{duration:.2f} s",
+        frames, size, r.file or (r.reason or ""),
+    )  # fmt: skip
 
 
 def _wall(iso: str | None) -> float:

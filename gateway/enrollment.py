@@ -251,7 +251,8 @@ class CameraResolver:
         found = self._search(tried, errors)
         if found is not None:
             return found
-        raise self._failure(errors) from (errors[-1] if errors else None)
+        failure = self._failure(errors)
+        raise failure from next((e for e in reversed(errors) if e is not failure), None)
 
     def _candidates(self) -> list[str]:
         announced = (

@@ -179,16 +179,21 @@ class Index:
     # -- upload queue -----------------------------------------------------------------------
 
     def next_upload(self, now: float, exclude: frozenset[int] = frozenset()) -> UploadItem | None:
-        """The oldest pending item that is due, priority first; one row, whatever the backlog."""
-        with self._lock:
-            assert self._db is not None
+        """Claim the oldest pending item that is due, priority first; one row, whatever the backlog.
+
+        The claim counts as an attempt before anything is sent, so an upload cut off by a crash
+        is known to have maybe reached the store (the uploader then asks before sending again).
+        """
+        with self._tx() as db:
             skip = f" AND id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
-            row = self._db.execute(
+            row = db.execute(
                 "SELECT id, stream, seq, what, start_ts, name, path, data, size, sha256, attempts"
                 f" FROM uploads WHERE state = 'pending' AND next_try <= ?{skip}"
                 " ORDER BY priority DESC, id LIMIT 1",
                 (now, *exclude),
             ).fetchone()
+            if row is not None:
+                db.execute("UPDATE uploads SET attempts = attempts + 1 WHERE id = ?", (row[0],))
         return None if row is None else UploadItem(*row)
 
     def upload_done(self, item: UploadItem, version_id: str | None) -> None:
@@ -209,8 +214,7 @@ class Index:
     def upload_retry(self, item: UploadItem, error: str, next_try: float) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE uploads SET attempts = attempts + 1, next_try = ?, last_error = ?"
-                " WHERE id = ?",
+                "UPDATE uploads SET next_try = ?, last_error = ? WHERE id = ?",
                 (next_try, error, item.id),
             )
 
@@ -258,6 +262,17 @@ class Index:
             StreamStats(st, lc or 0, lb, cc or 0, rb, max(0.0, rs))
             for st, lc, lb, cc, rb, rs in rows
         ]
+
+    def confirmed_uploads(self, limit: int = 1000) -> list[UploadItem]:
+        """The most recently confirmed uploads, oldest first (for reports, not for the queue)."""
+        with self._lock:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT id, stream, seq, what, start_ts, name, path, data, size, sha256, attempts"
+                " FROM uploads WHERE state = 'done' ORDER BY done_at DESC, id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [UploadItem(*row) for row in reversed(rows)]
 
     def refused(self) -> list[tuple[str, int, str]]:
         with self._lock:

@@ -28,6 +28,7 @@ from .writer import EncodeSegment, EncodeSettings, RemuxSegment
 
 log = logging.getLogger(__name__)
 
+STARTUP = "startup"
 BURN_IN = "burn_in"
 PASSTHROUGH = "passthrough"
 
@@ -115,6 +116,12 @@ class StreamRecorder:
                 start=previous_end or iso_utc(now),
             )
         )
+        self._gap = (now, STARTUP)
+
+    def identify(self, serial: str | None) -> None:
+        """The camera's serial as ONVIF reports it: records name the device, not its IP."""
+        if serial and serial != self.identity.camera_serial:
+            self.identity = replace(self.identity, camera_serial=serial)
 
     def connect(self, video: av.VideoStream, audio: av.AudioStream | None) -> None:
         """A new connection: new decoder state and a new PTS anchor at its first packet."""
@@ -147,6 +154,8 @@ class StreamRecorder:
         self._finish()
         if self._gap is None:
             self._gap = (self._last_end if self._last_end is not None else now_wall, reason)
+        elif self._gap[1] == STARTUP:
+            self._gap = (self._gap[0], reason)
         self._clock = None
 
     def close(self, now_wall: float) -> None:

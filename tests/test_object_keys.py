@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -40,7 +41,7 @@ def item(what: str, seq: int = 42, stream: str = "cam1") -> UploadItem:
     )
 
 
-def test_media_key_is_the_local_path_under_site_gateway_camera(tmp_path) -> None:
+def test_media_key_is_the_local_path_under_site_gateway_camera(tmp_path: Path) -> None:
     local = StreamStore(tmp_path, "cam1")
     relative = local.relative(local.final_path(42, START))
     assert media_key(SITE, "gw1", "cam1", 42, START) == f"{SITE}/gw1/cam1/{relative}"

@@ -294,6 +294,16 @@ def test_offset_sign_change_relayouts_and_still_matches() -> None:
     assert_matches_pillow(overlay, WALL + 1)
 
 
+@pytest.mark.parametrize("location", [LOCATION, "marker \ue000 in a field"])
+def test_per_minute_text_equals_format_text_across_a_dst_change(location: str) -> None:
+    new_york = ZoneInfo("America/New_York")
+    spec = OverlaySpec(location=location, camera=CAMERA)
+    overlay = Overlay.open(spec, new_york, width=640, height=360, pix_fmt="yuv420p")
+    jump = int(datetime(2026, 3, 8, 7, 0, 0, tzinfo=UTC).timestamp())  # 02:00 EST -> 03:00 EDT
+    for second in range(jump - 90, jump + 90, 7):
+        assert overlay._text(second) == format_text(spec, second, new_york)
+
+
 def test_outline_surrounds_the_text() -> None:
     overlay = make(1920, 1080)
     overlay.apply(random_frame(1920, 1080), WALL)

@@ -157,9 +157,10 @@ def test_a_file_is_recorded_into_aligned_continuous_decodable_segments(
     rig.recorder.close(time.time())
 
     records = rig.records()
-    assert [r.kind for r in records[:2]] == ["key", "boot"]
+    assert [r.kind for r in records[:3]] == ["key", "boot", "gap"]
     assert records[0].extra["public_key"] == rig.signer.public_key_text()
-    segs = records[2:]
+    assert records[2].reason == "startup" and records[2].end == records[3].start
+    segs = records[3:]
     assert {r.kind for r in segs} == {"segment"}
     spans = [(_since(r.start), _since(r.end)) for r in segs]
     assert spans[:3] == [(0, 1), (1, 3), (3, 5)]
@@ -217,7 +218,7 @@ def test_an_interruption_leaves_a_gap_record_between_segments(tmp_path: Path, so
     _feed_all(rig, source, anchor=resumed)
     rec.close(time.time())
 
-    records = rig.records()[2:]
+    records = rig.records()[3:]
     kinds = [r.kind for r in records]
     assert kinds.count("gap") == 1
     g = kinds.index("gap")
@@ -255,7 +256,7 @@ def test_a_clock_step_is_recorded_and_the_next_segment_re_anchors(
         rec.feed(p, ANCHOR + pts_s + (step if stepped else 0.0))
     rec.close(time.time())
 
-    records = rig.records()[2:]
+    records = rig.records()[3:]
     assert [r.kind for r in records] == ["segment", "clock"] + ["segment"] * 4
     clock = records[1]
     assert clock.reason == "clock_step" and clock.extra == {"step_s": 5.0}

@@ -241,9 +241,8 @@ class Uploader:
             self._emit(SEGMENT_CONFIRMED, item, key, f"{result.size} bytes, {result.confirmed_by}")
 
     def _send(self, item: UploadItem, key: str) -> PutResult:
-        retain = None
-        if self.retention_days:
-            retain = datetime.fromtimestamp(self._clock(), UTC) + timedelta(days=self.retention_days)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        retain = now + timedelta(days=self.retention_days) if self.retention_days else None
         if item.attempts > 0:
             # An earlier attempt may have stored it and lost only the answer: do not add a
             # second version of the same evidence.

@@ -1,0 +1,171 @@
+"""`evgw discover`: list the ONVIF cameras on a camera network, for installing a gateway.
+
+Exit 0 when the search ran (also when it found nothing, which it says), 2 on usage errors.
+Cameras that answered the probe but not the ONVIF queries are listed with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from cameras import onvif_client
+from cameras.onvif_client import Discovered
+from cameras.rtsp import redact
+
+COLUMNS = (
+    "endpoint",
+    "address",
+    "manufacturer",
+    "model",
+    "serial",
+    "firmware",
+    "profiles",
+    "stream_uri",
+    "clock_offset_s",
+)
+MAX_PASSWORD_FILE = 4096
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "discover", help="find the ONVIF cameras on the camera network (WS-Discovery)"
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--interface", help="camera network interface, e.g. eth1")
+    where.add_argument("--address", help="IPv4 address of this gateway on the camera network")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument("--username", help="ONVIF user name for the queries")
+    p.add_argument("--password-file", type=Path, help="file holding the ONVIF password")
+    p.add_argument(
+        "--timeout", type=float, default=3.0, help="seconds to wait for answers (default 3)"
+    )
+    return p
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    if not args.interface and not args.address:
+        return _usage("give --interface IF or --address IP of the camera network")
+    if not 0 < args.timeout <= 60:
+        return _usage(f"--timeout must be between 0 and 60 seconds, got {args.timeout:g}")
+    if args.password_file is not None and not args.username:
+        return _usage("--password-file needs --username")
+    password = None
+    if args.password_file is not None:
+        try:
+            password = _read_password(args.password_file)
+        except (OSError, ValueError) as e:
+            return _usage(f"cannot read --password-file {args.password_file}: {e}")
+    result = onvif_client.discover(
+        args.address or "",
+        args.timeout,
+        args.username,
+        password,
+        interface=args.interface,
+    )
+    rows = rows_of(result)
+    if args.json:
+        json.dump(rows, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(render_table(rows))
+    return 0
+
+
+def _usage(message: str) -> int:
+    print(f"evgw discover: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _read_password(path: Path) -> str:
+    with path.open("rb") as f:
+        raw = f.read(MAX_PASSWORD_FILE + 1)
+    if len(raw) > MAX_PASSWORD_FILE:
+        raise ValueError(f"larger than {MAX_PASSWORD_FILE} bytes")
+    password = raw.decode("utf-8").rstrip("\r\n")
+    if not password:
+        raise ValueError("empty")
+    return password
+
+
+def rows_of(result: Discovered) -> list[dict[str, Any]]:
+    """One JSON-ready row per camera, queried ones first; `error` says why one was not."""
+    rows: list[dict[str, Any]] = []
+    for d in sorted(result.devices, key=lambda d: (d.xaddr, d.endpoint)):
+        rows.append(
+            {
+                "endpoint": d.endpoint,
+                "address": _address(d.xaddr),
+                "xaddr": d.xaddr,
+                "name": d.name,
+                "manufacturer": d.manufacturer,
+                "model": d.model,
+                "serial": d.serial,
+                "firmware": d.firmware,
+                "profiles": [
+                    {
+                        "token": p.token,
+                        "name": p.name,
+                        "width": p.width,
+                        "height": p.height,
+                        "fps": p.fps,
+                        "encoding": p.encoding,
+                    }
+                    for p in d.profiles
+                ],
+                "profile": d.profile_token,
+                "stream_uri": redact(d.stream_uri),
+                "clock_offset_s": round(d.clock_offset_s, 3),
+                "error": None,
+            }
+        )
+    for a, error in result.failures:
+        xaddr = a.xaddrs[0] if a.xaddrs else ""
+        rows.append(
+            {
+                "endpoint": a.endpoint,
+                "address": _address(xaddr),
+                "xaddr": xaddr,
+                "name": a.name,
+                "error": str(error),
+            }
+        )
+    return rows
+
+
+def _address(xaddr: str) -> str:
+    try:
+        return urlsplit(xaddr).netloc.rpartition("@")[2]
+    except ValueError:
+        return ""
+
+
+def render_table(rows: list[dict[str, Any]]) -> str:
+    ok = [r for r in rows if r["error"] is None]
+    failed = [r for r in rows if r["error"] is not None]
+    if not rows:
+        return "no ONVIF cameras answered on this network\n"
+    lines: list[str] = []
+    if ok:
+        table = [COLUMNS] + [_cells(r) for r in ok]
+        widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
+        lines += [
+            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            for row in table
+        ]
+    lines.append(f"{len(ok)} camera(s) queried, {len(failed)} found but not queryable")
+    for r in failed:
+        lines.append(f"not queryable: {r['endpoint']} at {r['address'] or '?'}: {r['error']}")
+    return "\n".join(lines) + "\n"
+
+
+def _cells(r: dict[str, Any]) -> tuple[str, ...]:
+    profiles = ", ".join(
+        f"{p['token']}:{p['width']}x{p['height']}@{p['fps']:g}" for p in r["profiles"]
+    )
+    values = {**r, "profiles": profiles, "clock_offset_s": f"{r['clock_offset_s']:+.1f} s"}
+    return tuple(str(values[c]) for c in COLUMNS)
