@@ -40,7 +40,9 @@ def make_config(
     segment_seconds: int = 2,
     read_timeout_s: float = 2.0,
     checkpoint_every: int = 10,
+    extra: str = "",
 ) -> Config:
+    """A config for `cams`; `extra` is TOML appended as it is (e.g. [upload], [storage])."""
     cameras = "\n".join(
         f'[[cameras]]\nid = "{c.id}"\nname = "{c.id}号"\n'
         f'rtsp = "{c.url}"\noverlay = "{c.overlay}"\n'
@@ -66,6 +68,7 @@ preset = "ultrafast"
 open_timeout_s = 5.0
 read_timeout_s = {read_timeout_s}
 {cameras}
+{extra}
 """
     path = tmp_path / "evgw.toml"
     path.write_text(text, encoding="utf-8")

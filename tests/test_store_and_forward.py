@@ -1,0 +1,217 @@
+"""The gateway with a real central store: outages, crashes, wrong credentials, a full disk.
+
+What was uploaded is read back from SeaweedFS and compared with what was sealed locally.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cameras.simulator.launcher import RtspTestServer
+from gateway.config import Config
+from gateway.daemon import Gateway, object_store_settings
+from gateway.status_cmd import index_path
+from segments.index import Index
+from segments.records import Record
+from tests.support.recording import Cam, make_config, media_path, records
+from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, raw_client, unique_bucket
+from uplink.object_keys import media_key, record_key
+from uplink.objectstore import ObjectStore
+from uplink.seaweedfs import SeaweedServer
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parent.parent
+SITE = "测试检查站"
+
+
+def upload_section(
+    server: SeaweedServer, bucket: str, secret: str = SECRET_KEY, **more: object
+) -> str:
+    lines = [
+        "[upload]",
+        f'endpoint_url = "{server.endpoint_url}"',
+        f'bucket = "{bucket}"',
+        f'access_key = "{ACCESS_KEY}"',
+        f'secret_key = "{secret}"',
+        "retention_days = 1",
+    ]
+    lines += [f"{k} = {v}" for k, v in more.items()]
+    return "\n".join(lines) + "\n"
+
+
+def locked_bucket(config: Config) -> str:
+    assert config.upload is not None
+    ObjectStore(object_store_settings(config.upload)).ensure_bucket(object_lock=True)
+    return config.upload.bucket
+
+
+def object_bytes(server: SeaweedServer, bucket: str, key: str) -> bytes:
+    return raw_client(server).get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def assert_all_uploaded(config: Config, server: SeaweedServer, camera: str) -> list[Record]:
+    bucket = config.upload.bucket if config.upload else ""
+    sealed = [r for r in records(config, camera) if r.file]
+    assert sealed
+    for r in sealed:
+        start = _ts(r.start)
+        key = media_key(SITE, "gw-test", camera, r.seq, start)
+        assert object_bytes(server, bucket, key) == media_path(config, r).read_bytes(), key
+        stored = object_bytes(server, bucket, record_key(SITE, "gw-test", camera, r.seq, start))
+        assert stored == r.to_json()
+    return sealed
+
+
+def _ts(iso: str | None) -> float:
+    from datetime import datetime
+
+    assert iso is not None
+    return datetime.fromisoformat(iso).timestamp()
+
+
+def backlog(config: Config) -> int:
+    index = Index.open(index_path(config))
+    try:
+        return index.backlog().count
+    finally:
+        index.close()
+
+
+def test_everything_arrives_across_a_store_outage(
+    rtsp_server: RtspTestServer, seaweed_factory, tmp_path
+) -> None:
+    server = seaweed_factory()
+    config = make_config(
+        tmp_path,
+        [Cam("gate-1", rtsp_server.url("cam1"))],
+        extra=upload_section(server, unique_bucket()),
+    )
+    bucket = locked_bucket(config)
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        time.sleep(4)
+        server.kill()
+        time.sleep(5)
+        server.restart()
+        time.sleep(2)
+    finally:
+        gateway.stop(drain_s=60)
+    assert backlog(config) == 0
+    sealed = assert_all_uploaded(config, server, "gate-1")
+    assert len([r for r in sealed if r.kind == "segment"]) >= 4
+    versions = raw_client(server).list_object_versions(Bucket=bucket).get("Versions", [])
+    keys = [v["Key"] for v in versions]
+    assert len(keys) == len(set(keys)), "an object was uploaded twice"
+
+
+def test_sigkill_mid_upload_confirms_every_segment_exactly_once(
+    rtsp_server: RtspTestServer, seaweed_factory, tmp_path
+) -> None:
+    server = seaweed_factory()
+    config = make_config(
+        tmp_path,
+        [Cam("gate-1", rtsp_server.url("cam2"))],
+        extra=upload_section(server, unique_bucket(), max_bytes_per_second=150_000, workers=1),
+    )
+    bucket = locked_bucket(config)
+    command = [sys.executable, "-m", "gateway", "run", "--config", str(config.path)]
+    proc = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
+    time.sleep(7)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert backlog(config) > 0, "the throttle should leave uploads in flight"
+    proc = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+    unthrottled = make_config(
+        tmp_path,
+        [Cam("gate-1", rtsp_server.url("cam2"))],
+        extra=upload_section(server, bucket),
+    )
+    gateway = Gateway(unthrottled)
+    gateway.start()
+    gateway.stop(drain_s=90)
+    assert backlog(config) == 0
+    assert_all_uploaded(config, server, "gate-1")
+    versions = raw_client(server).list_object_versions(Bucket=bucket).get("Versions", [])
+    keys = [v["Key"] for v in versions]
+    assert len(keys) == len(set(keys)), "an object was stored twice"
+
+
+def test_wrong_credentials_keep_the_backlog_and_status_shows_it(
+    rtsp_server: RtspTestServer, seaweed, tmp_path
+) -> None:
+    config = make_config(
+        tmp_path,
+        [Cam("gate-1", rtsp_server.url("cam1"))],
+        extra=upload_section(seaweed, unique_bucket(), secret="wrong-secret-value"),
+    )
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        time.sleep(5)
+        assert gateway.uploader is not None
+        assert gateway.uploader.status().state == "auth_failed"
+    finally:
+        gateway.stop()
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "status", "--config", str(config.path), "--json"],
+        cwd=REPO, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    status = json.loads(done.stdout)
+    camera = status["cameras"][0]
+    assert camera["camera"] == "gate-1"
+    assert camera["backlog_count"] == status["backlog_count"] > 0
+    assert camera["local_segments"] >= 1 and camera["confirmed_segments"] == 0
+    assert "wrong-secret-value" not in done.stdout.decode() + done.stderr.decode()
+
+
+@pytest.mark.parametrize("store_up", [True, False])
+def test_quota_pressure_evicts_confirmed_first_and_signs_every_purge(
+    rtsp_server: RtspTestServer, seaweed, tmp_path, store_up: bool
+) -> None:
+    upload = upload_section(seaweed, unique_bucket()) if store_up else ""
+    config = make_config(
+        tmp_path,
+        [Cam("gate-1", rtsp_server.url("cam1"))],
+        extra=upload + "[storage]\nquota_bytes = 2_500_000\nmin_free_bytes = 0\n",
+    )
+    if store_up:
+        locked_bucket(config)
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        time.sleep(14)
+    finally:
+        gateway.stop()
+    ledger = records(config, "gate-1")
+    purges = [r for r in ledger if r.kind == "purge"]
+    assert purges, "the quota never forced an eviction"
+    expected = "evicted_confirmed" if store_up else "evicted_unuploaded"
+    assert {p.reason for p in purges} == {expected}
+    segs = {r.seq: r for r in ledger if r.kind == "segment"}
+    evicted = [p.extra["seq"] for p in purges]
+    assert evicted == sorted(evicted), "oldest first"
+    for p in purges:
+        assert p.extra["sha256_cipher"] == segs[p.extra["seq"]].sha256_cipher
+        assert not media_path(config, segs[p.extra["seq"]]).exists()
+    kept = [r for r in segs.values() if r.seq not in evicted]
+    assert all(media_path(config, r).exists() for r in kept)
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "verify", str(config.gateway.data_dir), "--json"],
+        cwd=REPO, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert json.loads(done.stdout)["verdict"] == "AUTHENTIC_WITH_DECLARED_GAPS"
