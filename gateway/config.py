@@ -150,6 +150,23 @@ class UploadConfig:
 
 
 @dataclass(frozen=True)
+class MqttConfig:
+    host: str
+    port: int
+    tls: bool
+    ca_file: Path | None
+    cert_file: Path | None
+    key_file: Path | None
+    username: str | None
+    password: str | None = field(repr=False)
+    topic_root: str
+    health_interval_s: float
+    keepalive_s: int
+    frozen_after_s: float
+    event_buffer: int
+
+
+@dataclass(frozen=True)
 class StorageConfig:
     quota_bytes: int
     min_free_bytes: int
@@ -170,6 +187,7 @@ class Config:
     discovery: DiscoveryConfig = field(
         default_factory=lambda: DiscoveryConfig(None, None, False, 3.0, None, None)
     )
+    mqtt: MqttConfig | None = None
 
 
 def load_config(path: Path) -> Config:
@@ -230,8 +248,9 @@ def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
     scope, table = _section(path, data, "storage")
     storage = StorageConfig(**_read(scope, table, _STORAGE))
     upload = _upload(*_section(path, data, "upload")) if "upload" in data else None
+    mqtt = _mqtt(*_section(path, data, "mqtt")) if "mqtt" in data else None
     return Config(
-        path, gateway, location, recording, cameras, keys, ledger, storage, upload, discovery
+        path, gateway, location, recording, cameras, keys, ledger, storage, upload, discovery, mqtt
     )
 
 
@@ -483,6 +502,13 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _topic_root(value: str) -> str:
+    parts = value.split("/")
+    if not value or any(not p or any(c in p for c in "+#\0") for p in parts):
+        raise _Invalid(f"must be a topic path without wildcards or empty levels, got {value!r}")
+    return value
+
+
 def _bucket(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
         raise _Invalid(f"must be an S3 bucket name (3-63 of a-z 0-9 . -), got {value!r}")
@@ -501,6 +527,7 @@ _TOP_LEVEL = (
     "storage",
     "upload",
     "discovery",
+    "mqtt",
 )
 
 _GATEWAY = {
@@ -541,6 +568,23 @@ _STORAGE = {
     "quota_bytes": _Field(_INTEGER, _int_range(0, 2**62), default=0),
     "min_free_bytes": _Field(_INTEGER, _int_range(0, 2**62), default=1 << 30),
     "on_full": _Field(_STRING, _one_of(*ON_FULL), default="evict_unuploaded"),
+}
+
+_MQTT = {
+    "host": _Field(_STRING, _text),
+    "port": _Field(_INTEGER, _int_range(1, 65535), default=None),
+    "tls": _Field(_BOOLEAN, default=False),
+    "ca_file": _Field(_STRING, _path, default=None),
+    "cert_file": _Field(_STRING, _path, default=None),
+    "key_file": _Field(_STRING, _path, default=None),
+    "username": _Field(_STRING, _text, default=None),
+    "password": _Field(_STRING, default=None, secret=True),
+    "password_file": _Field(_STRING, _path, default=None),
+    "topic_root": _Field(_STRING, _topic_root, default="evgw"),
+    "health_interval_s": _Field(_NUMBER, _float_range(1, 3600), default=10.0),
+    "keepalive_s": _Field(_INTEGER, _int_range(5, 3600), default=30),
+    "frozen_after_s": _Field(_NUMBER, _float_range(2, 3600), default=30.0),
+    "event_buffer": _Field(_INTEGER, _int_range(1, 1_000_000), default=1000),
 }
 
 _UPLOAD = {
@@ -619,6 +663,25 @@ def _password(scope: _Scope, values: Mapping[str, Any], key: str) -> str | None:
         secret_path = _anchor(scope.file.parent, values[f"{key}_file"])
         password = _read_secret(scope, f"{key}_file", secret_path)
     return password
+
+
+def _mqtt(scope: _Scope, raw: Mapping[str, Any]) -> MqttConfig:
+    values = _read(scope, raw, _MQTT)
+    password, password_file = values.pop("password"), values.pop("password_file")
+    if password is not None and password_file is not None:
+        raise scope.error("password_file", "set either password or password_file, not both")
+    if password_file is not None:
+        password = _read_secret(scope, "password_file", _anchor(scope.file.parent, password_file))
+    if password is not None and values["username"] is None:
+        raise scope.error("username", "missing; a password needs a username")
+    for key in ("ca_file", "cert_file", "key_file"):
+        if values[key] is not None:
+            values[key] = _anchor(scope.file.parent, values[key])
+    if (values["cert_file"] is None) != (values["key_file"] is None):
+        raise scope.error("key_file", "cert_file and key_file go together: set both or neither")
+    if values["port"] is None:
+        values["port"] = 8883 if values["tls"] else 1883
+    return MqttConfig(**values, password=password)
 
 
 def _upload(scope: _Scope, raw: Mapping[str, Any]) -> UploadConfig:

@@ -26,7 +26,6 @@ from segments.recorder import StreamIdentity
 from segments.records import ClockStatus, Record
 from segments.ringbuffer import Eviction, Limits, Plan, Usage, plan
 from segments.store import SEGMENT_SUFFIX, fsync_dir, hash_file
-from segments.timeline import iso_utc
 
 log = logging.getLogger(__name__)
 
@@ -215,23 +214,13 @@ class Retention:
     ) -> Record:
         row = eviction.segment
         ident = self._identities[row.stream]
-        now = iso_utc(self._clock())
-        return Record(
-            stream=row.stream,
-            seq=0,
+        now = self._clock()
+        return ident.draft(
             kind="purge",
             start=now,
             end=now,
-            duration_s=0.0,
-            gateway=ident.gateway,
-            site=ident.site,
-            location=ident.location,
-            camera=ident.camera,
-            camera_name=ident.camera_name,
-            camera_serial=ident.camera_serial,
-            boot_id=ident.boot_id,
-            reason=eviction.reason,
             clock=self._clock_status(),
+            reason=eviction.reason,
             extra={
                 "seq": row.seq,
                 "file": row.file,

@@ -45,6 +45,28 @@ class StreamIdentity:
     boot_id: str
     camera_serial: str | None = None
 
+    def draft(
+        self, *, kind: str, start: float, end: float | None, clock: ClockStatus, **fields: object
+    ) -> Record:
+        """An unsigned record of this stream; the ledger numbers, chains and signs it."""
+        return Record(
+            stream=self.camera,
+            seq=0,
+            kind=kind,
+            start=iso_utc(start),
+            end=None if end is None else iso_utc(end),
+            duration_s=None if end is None else round(end - start, 6),
+            gateway=self.gateway,
+            site=self.site,
+            location=self.location,
+            camera=self.camera,
+            camera_name=self.camera_name,
+            camera_serial=self.camera_serial,
+            boot_id=self.boot_id,
+            clock=clock,
+            **fields,  # type: ignore[arg-type]
+        )
+
 
 @dataclass(frozen=True)
 class RecordingPlan:
@@ -319,21 +341,6 @@ class StreamRecorder:
         self._on_record(self.ledger.append(draft))
 
     def _draft(self, *, kind: str, start: float, end: float | None, **fields: object) -> Record:
-        ident = self.identity
-        return Record(
-            stream=ident.camera,
-            seq=0,
-            kind=kind,
-            start=iso_utc(start),
-            end=None if end is None else iso_utc(end),
-            duration_s=None if end is None else round(end - start, 6),
-            gateway=ident.gateway,
-            site=ident.site,
-            location=ident.location,
-            camera=ident.camera,
-            camera_name=ident.camera_name,
-            camera_serial=ident.camera_serial,
-            boot_id=ident.boot_id,
-            clock=self._clock_status(),
-            **fields,  # type: ignore[arg-type]
+        return self.identity.draft(
+            kind=kind, start=start, end=end, clock=self._clock_status(), **fields
         )

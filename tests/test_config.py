@@ -138,19 +138,21 @@ def test_demo_loads(tmp_path: Path) -> None:
     assert config.location.name == "演示检查站 一号卡口"
     assert config.recording.segment_seconds == 10
     gate, store = config.cameras
-    assert (gate.id, gate.name, gate.rtsp, gate.overlay) == (
+    assert (gate.id, gate.name, gate.serial, gate.overlay) == (
         "gate-1",
         "一号卡口",
-        "rtsp://127.0.0.1:8554/cam1",
+        "EVGW-DEMO-0001",
         "burn_in",
     )
-    assert (store.id, store.name, store.rtsp, store.overlay) == (
+    assert (store.id, store.name, store.serial, store.overlay) == (
         "store-1",
         "涉案物品库房",
-        "rtsp://127.0.0.1:8554/cam2",
+        "EVGW-DEMO-0002",
         "passthrough",
     )
     assert store.segment_seconds == 10
+    assert config.discovery.address == "127.0.0.1"
+    assert config.upload is not None and config.upload.endpoint_url == "http://127.0.0.1:8333"
 
 
 # -- defaults and resolution -----------------------------------------------------------------

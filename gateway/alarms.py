@@ -1,0 +1,142 @@
+"""Which alarms are active, from one snapshot of facts: pure, so every rule is testable.
+
+"Recording" means a valid segment was sealed recently and frames keep arriving, not that
+the process is alive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SEGMENT_MARGIN_S = 15.0
+FRAME_STALE_S = 5.0
+
+
+@dataclass(frozen=True)
+class CameraFacts:
+    camera: str
+    online: bool
+    fps: float
+    bitrate_bps: float
+    last_frame_age_s: float | None
+    last_segment_age_s: float | None
+    reconnects: int
+    clock_offset_s: float | None
+    last_error: str | None
+    frozen: bool
+    segment_seconds: int
+    disk_paused: bool = False
+
+    @property
+    def recording(self) -> bool:
+        limit = 2 * self.segment_seconds + SEGMENT_MARGIN_S
+        return (
+            self.online
+            and self.last_frame_age_s is not None
+            and self.last_frame_age_s < FRAME_STALE_S
+            and self.last_segment_age_s is not None
+            and self.last_segment_age_s <= limit
+        )
+
+
+@dataclass(frozen=True)
+class GatewayFacts:
+    ts: float
+    uptime_s: float
+    free_bytes: int
+    used_bytes: int
+    quota_bytes: int
+    min_free_bytes: int
+    backlog_count: int
+    backlog_bytes: int
+    oldest_unconfirmed_age_s: float | None
+    upload_state: str | None
+    minutes_left: float | None
+    clock_synced: bool | None
+    clock_est_error_s: float | None
+    tampered: int
+    unuploaded_purges: int
+    cameras: tuple[CameraFacts, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    disk_low_minutes: float = 60.0
+    backlog_age_s: float = 1800.0
+    clock_drift_s: float = 2.0
+    startup_grace_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class Alarm:
+    alarm: str
+    camera: str | None
+    detail: str
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+def evaluate(facts: GatewayFacts, limits: Thresholds = DEFAULT_THRESHOLDS) -> list[Alarm]:
+    alarms = [a for c in facts.cameras for a in _camera_alarms(c, facts, limits)]
+    low = facts.minutes_left is not None and facts.minutes_left < limits.disk_low_minutes
+    if low or facts.free_bytes < facts.min_free_bytes:
+        alarms.append(Alarm("disk_low", None, f"{facts.minutes_left} minutes of recording left"))
+    age = facts.oldest_unconfirmed_age_s
+    if age is not None and age > limits.backlog_age_s:
+        alarms.append(
+            Alarm("upload_backlog", None, f"{facts.backlog_count} items, oldest {age:.0f} s")
+        )
+    if facts.unuploaded_purges:
+        alarms.append(
+            Alarm("purge_unuploaded", None, f"{facts.unuploaded_purges} segments purged unuploaded")
+        )
+    if facts.clock_synced is False:
+        alarms.append(Alarm("clock_unsynced", None, "the gateway clock is not NTP-synchronised"))
+    if facts.tampered:
+        alarms.append(
+            Alarm("tamper_detected", None, f"{facts.tampered} local files changed after sealing")
+        )
+    return alarms
+
+
+def _camera_alarms(c: CameraFacts, facts: GatewayFacts, limits: Thresholds) -> list[Alarm]:
+    found = []
+    if not c.online:
+        found.append(Alarm("camera_offline", c.camera, c.last_error or "no stream"))
+    elif c.frozen:
+        found.append(Alarm("camera_frozen", c.camera, "the picture has stopped changing"))
+    if not c.recording and facts.uptime_s > limits.startup_grace_s:
+        age = "never" if c.last_segment_age_s is None else f"{c.last_segment_age_s:.0f} s ago"
+        found.append(Alarm("recording_stopped", c.camera, f"last segment sealed {age}"))
+    if c.clock_offset_s is not None and abs(c.clock_offset_s) > limits.clock_drift_s:
+        found.append(
+            Alarm("clock_drift", c.camera, f"camera clock off by {c.clock_offset_s:+.1f} s")
+        )
+    return found
+
+
+@dataclass
+class AlarmTracker:
+    """Remembers since when each alarm is active; reports what was raised and cleared."""
+
+    active: dict[tuple[str, str | None], tuple[Alarm, float]] = field(default_factory=dict)
+
+    def update(self, alarms: list[Alarm], now: float) -> tuple[list[Alarm], list[Alarm]]:
+        current = {(a.alarm, a.camera): a for a in alarms}
+        raised = [a for key, a in current.items() if key not in self.active]
+        cleared = [a for key, (a, _) in self.active.items() if key not in current]
+        self.active = {
+            key: (a, self.active[key][1] if key in self.active else now)
+            for key, a in current.items()
+        }
+        return raised, cleared
+
+    def payload(self, now: float) -> dict[str, object]:
+        return {
+            "ts": now,
+            "active": [
+                {"alarm": a.alarm, "camera": a.camera, "since": since, "detail": a.detail}
+                for a, since in self.active.values()
+            ],
+        }
