@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import av.error
 
@@ -37,6 +38,7 @@ class CameraWorker(threading.Thread):
         stop: threading.Event,
         backoff: Backoff | None = None,
         disk_full: threading.Event | None = None,
+        on_gap: Callable[[str, str], None] | None = None,
     ) -> None:
         super().__init__(name=f"camera-{recorder.identity.camera}", daemon=True)
         self.resolver = resolver
@@ -44,6 +46,7 @@ class CameraWorker(threading.Thread):
         self.health = health
         self._halt = stop
         self._disk_full = disk_full or threading.Event()
+        self._on_gap = on_gap
         self._backoff = backoff or Backoff()
         self._steps = StepDetector()
 
@@ -56,6 +59,8 @@ class CameraWorker(threading.Thread):
                     break
                 self.health.failed(reason)
                 self.recorder.interrupt(reason, time.time())
+                if self._on_gap is not None:
+                    self._on_gap(camera, reason)
                 if reason == DISK_FULL:
                     self._wait_for_space()
                 else:

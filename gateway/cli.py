@@ -10,7 +10,7 @@ from pathlib import Path
 from cameras.errors import CameraError
 from segments.errors import SegmentError
 
-from . import daemon, demo, discover_cmd, status_cmd, verify_cmd
+from . import daemon, demo, discover_cmd, monitor_cmd, status_cmd, verify_cmd
 from .config import load_config
 from .errors import EvgwError
 from .keys import make_archive_identity, make_device_key
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd.add_parser(sub)
     status_cmd.add_parser(sub)
     discover_cmd.add_parser(sub)
+    monitor_cmd.add_parser(sub)
     return parser
 
 
@@ -60,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return status_cmd.run(args)
         if args.command == "discover":
             return discover_cmd.run(args)
+        if args.command == "monitor":
+            return monitor_cmd.run(args)
         if args.command == "keygen":
             return keygen(args.out, args.archive)
     except KNOWN_ERRORS as e:

@@ -8,11 +8,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import FrameType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cameras.health import CameraHealth, HealthCounter
-from segments.index import Index
+from segments.clock import kernel_clock_status
+from segments.index import PURGED_BEFORE_UPLOAD, Index
 from segments.ledger import Ledger
 from segments.overlay import OverlaySpec
 from segments.recorder import RecordingPlan, StreamIdentity, StreamRecorder
@@ -21,18 +24,24 @@ from segments.ringbuffer import Limits
 from segments.store import StreamStore
 from segments.writer import EncodeSettings
 from uplink.errors import UplinkError
+from uplink.mqtt import GatewayLink, MqttSettings
 from uplink.object_keys import object_key
 from uplink.objectstore import ObjectStore, ObjectStoreSettings
 from uplink.uploader import Uploader, UploadEvent
 
+from . import commands
+from .alarms import CameraFacts, GatewayFacts
 from .camera_worker import CameraWorker
-from .config import CameraConfig, Config, UploadConfig
+from .config import CameraConfig, Config, MqttConfig, UploadConfig
 from .enrollment import CameraDirectory, CameraResolver
 from .keys import GatewayKeys, load_keys
+from .reporting import Reporter
 from .retention import Retention
-from .status_cmd import index_path
+from .status_cmd import gather, index_path
 
 log = logging.getLogger(__name__)
+
+PURGE_ALARM_S = 3600.0
 
 
 def plan_for(config: Config, camera: CameraConfig, keys: GatewayKeys) -> RecordingPlan:
@@ -63,6 +72,11 @@ class Gateway:
     retention: Retention | None = None
     directory: CameraDirectory | None = None
     uploader: Uploader | None = None
+    link: GatewayLink | None = None
+    reporter: Reporter | None = None
+    frozen: dict[str, bool] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)
+    _purges: list[float] = field(default_factory=list)
 
     def start(self) -> None:
         """Open the index and every stream's ledger (recovering crash leftovers), then record."""
@@ -77,7 +91,7 @@ class Gateway:
             self.ledgers,
             self.identities,
             Limits(storage.quota_bytes, storage.min_free_bytes, storage.on_full),
-            on_event=_log_event,
+            on_event=self._retention_event,
             on_record=_log_record,
         )
         for camera in self.config.cameras:
@@ -87,6 +101,7 @@ class Gateway:
             worker = self._camera_worker(camera, keys, self.index, started)
             self.workers.append(worker)
         self.uploader = self._start_uploader(self.index)
+        self._start_monitoring(self.index)
         self.retention.run_once()
         self.retention.start()
         for worker in self.workers:
@@ -131,6 +146,7 @@ class Gateway:
             HealthCounter(camera.id),
             self.stop_event,
             disk_full=self.retention.disk_full if self.retention else None,
+            on_gap=lambda cam, reason: self.emit("gap_open", camera=cam, reason=reason),
         )
 
     def _start_uploader(self, index: Index) -> Uploader | None:
@@ -156,10 +172,99 @@ class Gateway:
             self.config.gateway.id,
             upload.retention_days,
             workers=upload.workers,
-            on_event=_log_upload_event,
+            on_event=self._upload_event,
         )
         uploader.start()
         return uploader
+
+    def _start_monitoring(self, index: Index) -> None:
+        mqtt = self.config.mqtt
+        if mqtt is None:
+            log.info("no [mqtt] section: health is not reported to central monitoring")
+            return
+        gateway_id = self.config.gateway.id
+        self.link = GatewayLink(mqtt_settings(mqtt, gateway_id), gateway_id)
+        commands.register(
+            self.link,
+            commands.CommandContext(
+                index=index,
+                ledgers=self.ledgers,
+                identities=self.identities,
+                wake_uploads=self.uploader.wake if self.uploader else lambda: None,
+                rediscover=self._rediscover,
+            ),
+        )
+        self.link.start()
+        self.reporter = Reporter(self.link, self.facts, mqtt.health_interval_s).start()
+
+    def _rediscover(self) -> None:
+        if self.directory is not None and self.directory.enabled:
+            self.directory.probe()
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        """An event for central monitoring (and the log)."""
+        _log_event(kind=kind, **fields)
+        if self.reporter is not None:
+            self.reporter.event(kind, **fields)
+
+    def _retention_event(self, *, kind: str, **fields: object) -> None:
+        if kind == "purge":
+            self._purges.append(time.time())
+        self.emit(kind, **fields)
+
+    def _upload_event(self, event: UploadEvent) -> None:
+        _log_upload_event(event)
+        if self.reporter is not None:
+            self.reporter.event(
+                event.kind, camera=event.stream, seq=event.seq, what=event.what,
+                key=event.key, detail=event.detail,
+            )  # fmt: skip
+
+    def facts(self) -> GatewayFacts:
+        """One consistent snapshot for health reports and alarms."""
+        assert self.index is not None
+        now = time.time()
+        status = gather(self.config, self.index, now)
+        clock = kernel_clock_status()
+        recent_purges = [t for t in self._purges if now - t < PURGE_ALARM_S]
+        tampered = [r for r in self.index.refused() if r[2] != PURGED_BEFORE_UPLOAD]
+        return GatewayFacts(
+            ts=now,
+            uptime_s=now - self.started_at,
+            free_bytes=status.free_bytes,
+            used_bytes=status.used_bytes,
+            quota_bytes=status.quota_bytes,
+            min_free_bytes=status.min_free_bytes,
+            backlog_count=status.backlog_count,
+            backlog_bytes=status.backlog_bytes,
+            oldest_unconfirmed_age_s=status.oldest_unconfirmed_age_s,
+            upload_state=self.uploader.status().state if self.uploader else None,
+            minutes_left=status.minutes_left,
+            clock_synced=clock.synced,
+            clock_est_error_s=clock.est_error_s,
+            tampered=len(tampered),
+            unuploaded_purges=len(recent_purges),
+            cameras=tuple(self._camera_facts(w, now) for w in self.workers),
+        )
+
+    def _camera_facts(self, worker: CameraWorker, now: float) -> CameraFacts:
+        health = worker.health.snapshot()
+        sealed = worker.recorder.last_sealed
+        identity = worker.resolver.identity
+        camera = health.camera_id
+        return CameraFacts(
+            camera=camera,
+            online=health.online,
+            fps=health.fps,
+            bitrate_bps=health.bitrate_bps,
+            last_frame_age_s=health.last_frame_age_s,
+            last_segment_age_s=None if sealed is None else now - _ts(sealed.end),
+            reconnects=health.reconnects,
+            clock_offset_s=None if identity is None else identity.clock_offset_s,
+            last_error=health.last_error,
+            frozen=self.frozen.get(camera, False),
+            segment_seconds=worker.recorder.plan.segment_seconds,
+        )
 
     def _on_record(self, record: Record) -> None:
         _log_record(record)
@@ -196,6 +301,10 @@ class Gateway:
             self.uploader.stop()
         if self.directory is not None:
             self.directory.stop()
+        if self.reporter is not None:
+            self.reporter.stop()
+        if self.link is not None:
+            self.link.stop()
         if self.index is not None:
             self.index.close()
 
@@ -211,6 +320,27 @@ class Gateway:
 
     def wait(self, seconds: float | None = None) -> None:
         self.stop_event.wait(seconds)
+
+
+def mqtt_settings(mqtt: MqttConfig, gateway_id: str) -> MqttSettings:
+    return MqttSettings(
+        host=mqtt.host,
+        port=mqtt.port,
+        tls=mqtt.tls,
+        ca_file=mqtt.ca_file,
+        cert_file=mqtt.cert_file,
+        key_file=mqtt.key_file,
+        username=mqtt.username,
+        password=mqtt.password,
+        topic_root=mqtt.topic_root,
+        client_id=f"evgw-{gateway_id}",
+        keepalive_s=mqtt.keepalive_s,
+        event_buffer=mqtt.event_buffer,
+    )
+
+
+def _ts(iso: str | None) -> float:
+    return datetime.fromisoformat(iso).timestamp() if iso else time.time()
 
 
 def object_store_settings(upload: UploadConfig) -> ObjectStoreSettings:

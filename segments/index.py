@@ -26,6 +26,7 @@ SCHEMA_VERSION = 1
 MEDIA, RECORD, CHECKPOINT = "media", "record", "checkpoint"
 LOCAL, EVICTED, PURGED = "local", "evicted", "purged"
 PENDING, DONE, REFUSED = "pending", "done", "refused"
+PURGED_BEFORE_UPLOAD = "purged before upload"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -308,9 +309,9 @@ class Index:
             )
             if state == PURGED:
                 db.execute(
-                    "UPDATE uploads SET state = 'refused', last_error = 'purged before upload'"
+                    "UPDATE uploads SET state = 'refused', last_error = ?"
                     " WHERE stream = ? AND seq = ? AND what = ? AND state = 'pending'",
-                    (row.stream, row.seq, MEDIA),
+                    (PURGED_BEFORE_UPLOAD, row.stream, row.seq, MEDIA),
                 )
 
     def add_hold(self, stream: str, start_ts: float, end_ts: float, case_id: str) -> int:
@@ -321,6 +322,17 @@ class Index:
                 (stream, start_ts, end_ts, case_id, time.time()),
             )
             return int(cur.lastrowid or 0)
+
+    def hold(self, hold_id: int) -> tuple[str, float, float, str] | None:
+        """(stream, start, end, case) of an active hold."""
+        with self._lock:
+            assert self._db is not None
+            row = self._db.execute(
+                "SELECT stream, start_ts, end_ts, case_id FROM holds"
+                " WHERE id = ? AND released IS NULL",
+                (hold_id,),
+            ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
 
     def release_hold(self, hold_id: int) -> bool:
         with self._tx() as db:

@@ -20,6 +20,7 @@ from .agekeys import X25519Recipient
 from .clock import ClockStep, kernel_clock_status
 from .ledger import Ledger
 from .overlay import Overlay, OverlaySpec
+from .pictures import PictureCallback, PictureTap
 from .records import ClockStatus, MediaFacts, Record
 from .recovery import recover_leftovers
 from .store import OpenSegment, StreamStore, write_durably
@@ -29,6 +30,8 @@ from .writer import EncodeSegment, EncodeSettings, RemuxSegment
 log = logging.getLogger(__name__)
 
 STARTUP = "startup"
+SETTLE_S = 1.0
+SETTLE_PACKETS = 50
 BURN_IN = "burn_in"
 PASSTHROUGH = "passthrough"
 
@@ -100,7 +103,13 @@ class StreamRecorder:
         on_record: Callable[[Record], None] = lambda r: None,
         start_wall: float | None = None,
         clock_status: Callable[[], ClockStatus] = kernel_clock_status,
+        on_picture: PictureCallback | None = None,
+        picture_interval_s: float = 1.0,
     ) -> None:
+        """`on_picture(wall, frame)` sees one decoded picture per interval (frozen-picture checks).
+
+        The frame is valid only during the call; in passthrough it is a keyframe.
+        """
         self.plan = plan
         self.identity = identity
         self.store = store
@@ -117,7 +126,13 @@ class StreamRecorder:
         self._overlay: Overlay | None = None
         self._reanchor = False
         self._reanchored: PtsClock | None = None
+        self._settling: list[tuple[av.Packet, float]] = []
         self.last_sealed: Record | None = None
+        self._pictures = (
+            None
+            if on_picture is None
+            else PictureTap(on_picture, picture_interval_s, identity.camera)
+        )
 
     def begin(self, public_key: str) -> None:
         """Start of a run: seal crash leftovers, then a `boot` record (`key` first if new)."""
@@ -151,12 +166,50 @@ class StreamRecorder:
         self._video, self._audio = video, audio
         self._tb = video.time_base
         self._clock = None
+        self._settling = []
         self._overlay = None
         if self.plan.mode == BURN_IN:
             video.codec_context.thread_type = "AUTO"
+        if self._pictures is not None:
+            self._pictures.connect(video)
 
     def feed(self, packet: av.Packet, arrival_wall: float) -> None:
+        """Packets of a new connection wait until their timing settles (see `_settle`)."""
         assert self._video is not None and packet.pts is not None
+        if self._clock is None:
+            self._settling.append((packet, arrival_wall))
+            if not self._settled(arrival_wall):
+                return
+            self._settle()
+            return
+        self._dispatch(packet, arrival_wall)
+
+    def _settled(self, now: float) -> bool:
+        video = [a for p, a in self._settling if p.stream is self._video]
+        return len(video) >= SETTLE_PACKETS or (bool(video) and now - video[0] >= SETTLE_S)
+
+    def _settle(self) -> None:
+        """Anchor PTS to the wall clock at the earliest-arriving packet, then replay the wait.
+
+        A camera often delivers its first second in a burst: anchoring at the first arrival
+        would put every frame late. Frames also never start before the previous record ended.
+        """
+        pending, self._settling = self._settling, []
+        video = [(p, a) for p, a in pending if p.stream is self._video and p.pts is not None]
+        if not video:
+            return
+        packet, arrival = min(video, key=lambda pa: pa[1] - float((pa[0].pts or 0) * self._tb))
+        assert packet.pts is not None
+        clock = PtsClock.anchor(arrival, packet.pts, self._tb)
+        first = min(clock.wall(p.pts, self._tb) for p, _ in video if p.pts is not None)
+        if self._last_end is not None and first < self._last_end:
+            clock = PtsClock(clock.anchor_wall + self._last_end - first, clock.anchor_s)
+        self._clock = clock
+        for p, a in pending:
+            self._dispatch(p, a)
+
+    def _dispatch(self, packet: av.Packet, arrival_wall: float) -> None:
+        assert packet.pts is not None
         if packet.stream is self._audio:
             if self._open is not None and self._clock is not None:
                 self._open.writer.add_audio(packet)
@@ -164,8 +217,6 @@ class StreamRecorder:
         if self._reanchor:
             self._reanchored = PtsClock.anchor(arrival_wall, packet.pts, self._tb)
             self._reanchor = False
-        if self._clock is None:
-            self._clock = PtsClock.anchor(arrival_wall, packet.pts, self._tb)
         if self.plan.mode == PASSTHROUGH:
             self._feed_passthrough(packet)
         else:
@@ -200,7 +251,9 @@ class StreamRecorder:
         self._reanchor = True
 
     def _finish(self) -> None:
-        """Flush frames still inside the decoder, then seal at the last one."""
+        """Record packets still settling, flush the decoder, then seal at the last frame."""
+        if self._clock is None and self._settling:
+            self._settle()
         if self.plan.mode == BURN_IN and self._video is not None and self._clock is not None:
             self._decode(None)
         self._seal(end_wall=None)
@@ -212,6 +265,8 @@ class StreamRecorder:
     def _feed_passthrough(self, packet: av.Packet) -> None:
         assert self._clock is not None and self._video is not None and packet.pts is not None
         wall = self._clock.wall(packet.pts, self._tb)
+        if self._pictures is not None:
+            self._pictures.packet(wall, packet)
         seg = self._open
         if seg is None:
             if not packet.is_keyframe:
@@ -247,6 +302,8 @@ class StreamRecorder:
         if seg is None:
             seg = self._start(wall, frame.pts, frame)
         self._track(seg, wall)
+        if self._pictures is not None:
+            self._pictures.frame(wall, frame)
         if self._overlay is None:
             self._overlay = Overlay.open(
                 self.plan.overlay,

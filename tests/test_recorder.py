@@ -3,8 +3,9 @@
 import io
 import itertools
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ import av
 import pytest
 
 from cameras.errors import StreamError
+from cameras.freeze import FreezeDetector, thumbnail
 from cameras.rtsp import RtspStream, StreamSettings
 from segments.age import decrypt_stream
 from segments.agekeys import X25519Identity, generate_identity, parse_identity, parse_recipient
@@ -32,6 +34,7 @@ from segments.signing import Ed25519Signer, generate_signing_key
 from segments.store import StreamStore
 from segments.timeline import iso_utc
 from segments.writer import EncodeSettings
+from tests.conftest import RtspServerFactory
 
 ANCHOR = 1_800_000_001.0  # odd second: the first segment is 1 s, then 2 s slots
 FPS = 25
@@ -101,14 +104,22 @@ def _packets(path: Path) -> Iterator[tuple[av.Packet, RtspStream]]:
             pass
 
 
+def _arrival(anchor: float, packet: av.Packet, latest: list[float]) -> float:
+    """When a live camera would deliver `packet`: never before its frame (B-frames wait)."""
+    assert packet.pts is not None and packet.time_base is not None
+    latest[0] = max(latest[0], float(packet.pts * packet.time_base))
+    return anchor + latest[0]
+
+
 def _feed_all(rig: Rig, path: Path, anchor: float = ANCHOR) -> None:
     connected = False
+    latest = [0.0]
     for p, s in _packets(path):
         if not connected:
             assert s.video is not None
             rig.recorder.connect(s.video, s.audio)
             connected = True
-        rig.recorder.feed(p, anchor)
+        rig.recorder.feed(p, _arrival(anchor, p, latest))
 
 
 def _wall(stamp: str | None) -> float:
@@ -205,6 +216,7 @@ def test_an_interruption_leaves_a_gap_record_between_segments(tmp_path: Path, so
     rig = _rig(tmp_path, BURN_IN)
     rec = rig.recorder
     fed: set[int] = set()  # frame indices; the cut falls where they are contiguous (no B hole)
+    latest = [0.0]
     for p, s in _packets(source):
         assert s.video is not None and s.video.time_base is not None and p.pts is not None
         if not fed:
@@ -212,7 +224,7 @@ def test_an_interruption_leaves_a_gap_record_between_segments(tmp_path: Path, so
         if len(fed) >= 90 and fed == set(range(len(fed))):
             break
         fed.add(round(p.pts * s.video.time_base * FPS))
-        rec.feed(p, ANCHOR)
+        rec.feed(p, _arrival(ANCHOR, p, latest))
     rec.interrupt("camera_offline", ANCHOR + 5.0)
     resumed = ANCHOR + 20.0
     _feed_all(rig, source, anchor=resumed)
@@ -283,3 +295,128 @@ def test_passthrough_end_and_duration_with_b_frames(tmp_path: Path, source: Path
     assert _since(segs[-1].end) == 7
     for r in segs:
         assert r.media is not None and r.media.duration_s == pytest.approx(r.duration_s, abs=1e-6)
+
+
+# Pictures for frozen-picture detection (segments/pictures.py).
+
+
+@dataclass
+class Pictures:
+    walls: list[float]
+    lumas: list[bytes]
+
+    def __call__(self, wall: float, frame: av.VideoFrame) -> None:
+        self.walls.append(round(wall - ANCHOR, 6))
+        self.lumas.append(frame.to_ndarray()[: frame.height].tobytes())
+
+
+def _picture_rig(
+    tmp_path: Path, mode: str, on_picture: Callable[[float, av.VideoFrame], None], every: float
+) -> Rig:
+    rig = _rig(tmp_path, mode)
+    r = rig.recorder
+    rig.recorder = StreamRecorder(
+        r.plan, r.identity, r.store, r.ledger, on_picture=on_picture, picture_interval_s=every
+    )
+    return rig
+
+
+def _source_lumas(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray()[: f.height].tobytes() for f in c.decode(video=0)]
+
+
+@pytest.mark.parametrize("mode", [BURN_IN, PASSTHROUGH])
+@pytest.mark.parametrize("every", [1.0, 2.0])
+def test_pictures_arrive_once_per_interval_without_the_overlay(
+    tmp_path: Path, source: Path, mode: str, every: float
+) -> None:
+    pictures = Pictures([], [])
+    rig = _picture_rig(tmp_path, mode, pictures, every)
+    _feed_all(rig, source)
+    rig.recorder.close(time.time())
+    expected = [float(t) for t in range(0, 7, int(every))]  # keyframes sit on whole seconds
+    assert pictures.walls == expected
+    decoded = _source_lumas(source)  # the camera's pictures: no clock text drawn into them
+    assert pictures.lumas == [decoded[int(t) * FPS] for t in expected]
+    assert sum(r.media.frames for r in rig.records("segment") if r.media) == SOURCE_FRAMES
+
+
+def test_passthrough_with_pictures_keeps_the_camera_packets_byte_for_byte(
+    tmp_path: Path, source: Path
+) -> None:
+    pictures = Pictures([], [])
+    rig = _picture_rig(tmp_path, PASSTHROUGH, pictures, 1.0)
+    _feed_all(rig, source)
+    rig.recorder.close(time.time())
+    assert len(pictures.walls) == 7
+    recorded: list[bytes] = []
+    for r in rig.records("segment"):
+        with av.open(io.BytesIO(rig.plaintext(r)), "r") as c:
+            recorded += [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
+    assert recorded == _source_packets(source)
+
+
+@pytest.mark.parametrize("mode", [BURN_IN, PASSTHROUGH])
+def test_a_failing_picture_callback_does_not_disturb_recording(
+    tmp_path: Path, source: Path, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[float] = []
+
+    def broken(wall: float, frame: av.VideoFrame) -> None:
+        calls.append(wall)
+        raise RuntimeError("detector bug")
+
+    rig = _picture_rig(tmp_path, mode, broken, 1.0)
+    _feed_all(rig, source)
+    rig.recorder.close(time.time())
+    assert len(calls) == 7
+    segs = rig.records("segment")
+    assert [(_since(r.start), _since(r.end)) for r in segs][:3] == [(0, 1), (1, 3), (3, 5)]
+    assert sum(r.media.frames for r in segs if r.media) == SOURCE_FRAMES
+    failures = [r for r in caplog.records if "picture callback failed" in r.getMessage()]
+    assert len(failures) == 1, "one traceback per run of failures, not one per second"
+
+
+def _live_freeze(url: str, tmp_path: Path, mode: str, seconds: float) -> list[tuple[float, bool]]:
+    """(seconds since the first picture, frozen) for the recorder's pictures of a live stream."""
+    detector = FreezeDetector(frozen_after_s=2)
+    states: list[tuple[float, bool]] = []
+
+    def check(wall: float, frame: av.VideoFrame) -> None:
+        states.append((wall, detector.update(wall, thumbnail(frame)).frozen))
+
+    rig = _picture_rig(tmp_path, mode, check, 1.0)
+    with RtspStream(StreamSettings(url)) as s:
+        assert s.video is not None
+        rig.recorder.connect(s.video, s.audio)
+        for p in s.packets():
+            rig.recorder.feed(p, time.time())
+            if states and states[-1][0] - states[0][0] >= seconds:
+                break
+    rig.recorder.close(time.time())
+    return [(wall - states[0][0], frozen) for wall, frozen in states]
+
+
+@pytest.mark.parametrize("mode", [PASSTHROUGH, BURN_IN])
+def test_a_live_still_camera_freezes_and_a_moving_one_does_not(
+    rtsp_server_factory: RtspServerFactory, tmp_path: Path, mode: str
+) -> None:
+    still = rtsp_server_factory(["still:320x240@25"], pattern="colors", speed=0)
+    moving = rtsp_server_factory(["moving:320x240@25"])  # smpte scrolling 4 px a frame
+    results: dict[str, list[tuple[float, bool]]] = {}
+
+    def run(name: str, url: str) -> None:
+        results[name] = _live_freeze(url, tmp_path / name, mode, 5.0)
+
+    threads = [
+        threading.Thread(target=run, args=("still", still.url("still")), name="still"),
+        threading.Thread(target=run, args=("moving", moving.url("moving")), name="moving"),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    first_frozen = next(t for t, frozen in results["still"] if frozen)
+    assert first_frozen <= 2 + 2
+    assert len(results["moving"]) >= 5 and not any(f for _, f in results["moving"])

@@ -1,0 +1,127 @@
+"""Commands from central monitoring (`<root>/<gateway>/cmd/<name>`): validated, logged, signed.
+
+Each handler returns the reply; a ValueError becomes an error reply naming what was wrong.
+Holds and releases are signed ledger records, so the hold itself is evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from segments.clock import kernel_clock_status
+from segments.index import Index
+from segments.ledger import Ledger
+from segments.recorder import StreamIdentity
+from uplink.mqtt import GatewayLink
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    index: Index
+    ledgers: Mapping[str, Ledger]
+    identities: Mapping[str, StreamIdentity]
+    wake_uploads: Callable[[], None]
+    rediscover: Callable[[], None]
+
+
+def register(link: GatewayLink, ctx: CommandContext) -> None:
+    link.on_command("upload-priority", lambda args: upload_priority(ctx, args))
+    link.on_command("hold", lambda args: hold(ctx, args))
+    link.on_command("release", lambda args: release(ctx, args))
+    link.on_command("rediscover", lambda args: rediscover(ctx))
+
+
+def upload_priority(ctx: CommandContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    camera = _camera(ctx, args)
+    start, end = _range(args)
+    moved = ctx.index.prioritise(camera, start, end)
+    ctx.wake_uploads()
+    log.info("command upload-priority %s %s..%s: %d items first", camera, start, end, moved)
+    return {"ok": True, "camera": camera, "queued_first": moved}
+
+
+def hold(ctx: CommandContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    camera = _camera(ctx, args)
+    start, end = _range(args)
+    case = args.get("case")
+    if not isinstance(case, str) or not case.strip():
+        raise ValueError("'case' must be the case number (a non-empty string)")
+    hold_id = ctx.index.add_hold(camera, start, end, case)
+    record = ctx.ledgers[camera].append(
+        ctx.identities[camera].draft(
+            kind="hold",
+            start=start,
+            end=end,
+            clock=kernel_clock_status(),
+            reason="hold",
+            extra={"hold_id": hold_id, "case": case, "requested": time.time()},
+        )
+    )
+    log.info("command hold #%d %s case %s: ledger record #%d", hold_id, camera, case, record.seq)
+    return {"ok": True, "hold_id": hold_id, "record_seq": record.seq}
+
+
+def release(ctx: CommandContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    hold_id = args.get("hold_id")
+    if not isinstance(hold_id, int) or isinstance(hold_id, bool):
+        raise ValueError("'hold_id' must be the integer a hold command returned")
+    found = ctx.index.hold(hold_id)
+    if found is None or not ctx.index.release_hold(hold_id):
+        raise ValueError(f"no active hold #{hold_id}")
+    camera, start, end, case = found
+    now = time.time()
+    record = ctx.ledgers[camera].append(
+        ctx.identities[camera].draft(
+            kind="hold",
+            start=start,
+            end=end,
+            clock=kernel_clock_status(),
+            reason="release",
+            extra={"hold_id": hold_id, "case": case, "requested": now},
+        )
+    )
+    log.info("command release #%d %s: ledger record #%d", hold_id, camera, record.seq)
+    return {"ok": True, "hold_id": hold_id, "record_seq": record.seq}
+
+
+def rediscover(ctx: CommandContext) -> dict[str, Any]:
+    ctx.rediscover()
+    log.info("command rediscover")
+    return {"ok": True}
+
+
+def _camera(ctx: CommandContext, args: Mapping[str, Any]) -> str:
+    camera = args.get("camera")
+    if not isinstance(camera, str) or camera not in ctx.ledgers:
+        known = ", ".join(sorted(ctx.ledgers))
+        raise ValueError(f"'camera' must be one of this gateway's cameras ({known})")
+    return camera
+
+
+def _range(args: Mapping[str, Any]) -> tuple[float, float]:
+    start, end = _time(args, "from"), _time(args, "to")
+    if end <= start:
+        raise ValueError("'to' must be after 'from'")
+    return start, end
+
+
+def _time(args: Mapping[str, Any], key: str) -> float:
+    value = args.get(key)
+    try:
+        if not isinstance(value, str):
+            raise TypeError
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"'{key}' must be an ISO 8601 time with offset, e.g. 2026-11-27T14:00:00+08:00"
+        ) from e
+    if parsed.tzinfo is None:
+        raise ValueError(f"'{key}' needs a UTC offset (e.g. +08:00 or Z)")
+    return parsed.timestamp()

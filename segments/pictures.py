@@ -1,0 +1,88 @@
+"""Hands a decoded picture to a callback about once per interval, without touching the recording.
+
+Frozen-picture detection needs pixels. Burn-in already decodes every frame; passthrough does
+not, so it decodes keyframes only, with a decoder of its own fed a copy of each sampled
+keyframe: the packets that are muxed are never handed to it and stay byte-identical.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import av
+import av.error
+
+log = logging.getLogger(__name__)
+
+PictureCallback = Callable[[float, av.VideoFrame], None]
+
+_EPS_S = 1e-3  # keyframes exactly one interval apart must not miss their slot to float error
+
+
+class PictureTap:
+    """Rate-limits pictures to one per `interval_s` of stream wall time; failures only log."""
+
+    def __init__(self, callback: PictureCallback, interval_s: float, camera: str) -> None:
+        if interval_s <= 0:
+            raise ValueError("picture_interval_s must be positive")
+        self._callback = callback
+        self._interval_s = interval_s
+        self._camera = camera
+        self._last: float | None = None
+        self._video: av.VideoStream | None = None
+        self._decoder: av.VideoCodecContext | None = None
+        self._failing = False
+
+    def connect(self, video: av.VideoStream) -> None:
+        """A new connection: its own decoder parameters and a new time line."""
+        self._video, self._decoder, self._last = video, None, None
+
+    def frame(self, wall: float, frame: av.VideoFrame) -> None:
+        """Burn-in: offer a frame the recorder decoded anyway (before the overlay is drawn)."""
+        if self._due(wall):
+            self._deliver(wall, frame)
+
+    def packet(self, wall: float, packet: av.Packet) -> None:
+        """Passthrough: decode a copy of the keyframe when a picture is due."""
+        if not packet.is_keyframe or not self._due(wall):
+            return
+        try:
+            decoder = self._decoder or self._open_decoder()
+            # Drain and flush: the decoder would hold a keyframe back while it waits for the
+            # B-frames it never gets, delaying each picture by up to two keyframe intervals.
+            frames = decoder.decode(av.Packet(bytes(packet))) + decoder.decode(None)
+            decoder.flush_buffers()
+        except av.error.FFmpegError as e:
+            log.warning("%s: keyframe not decodable for picture checks: %s", self._camera, e)
+            self._last = wall
+            return
+        for frame in frames[-1:]:
+            assert isinstance(frame, av.VideoFrame)
+            self._deliver(wall, frame)
+
+    def _due(self, wall: float) -> bool:
+        last = self._last
+        return last is None or wall < last or wall - last >= self._interval_s - _EPS_S
+
+    def _open_decoder(self) -> av.VideoCodecContext:
+        assert self._video is not None, "connect() before packets"
+        source = self._video.codec_context
+        decoder = av.CodecContext.create(source.name, "r")
+        assert isinstance(decoder, av.VideoCodecContext)
+        decoder.extradata = source.extradata
+        decoder.skip_frame = "NONKEY"
+        decoder.thread_count = 1  # one picture a second: extra threads buy nothing
+        self._decoder = decoder
+        return decoder
+
+    def _deliver(self, wall: float, frame: av.VideoFrame) -> None:
+        self._last = wall
+        try:
+            self._callback(wall, frame)
+        except Exception:
+            if not self._failing:  # one traceback per run of failures, not one per second
+                log.exception("%s: picture callback failed; recording continues", self._camera)
+            self._failing = True
+        else:
+            self._failing = False

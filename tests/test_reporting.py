@@ -1,0 +1,135 @@
+"""The gateway reporting to a real mosquitto: payloads, alarms for a dead camera, commands."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from cameras.simulator.launcher import RtspTestServer
+from gateway.daemon import Gateway
+from tests.support.mqtt_fixtures import settings_for
+from tests.support.recording import Cam, make_config, records
+from uplink.mosquitto import MosquittoServer
+
+pytestmark = pytest.mark.integration
+ROOT = "evgw/gw-test"
+INTERVAL_S = 2.0
+
+
+def mqtt_section(broker: MosquittoServer) -> str:
+    return (
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n'
+        f"health_interval_s = {INTERVAL_S}\nkeepalive_s = 5\n"
+    )
+
+
+def _is_event(topic: str, payload: bytes, kind: str, alarm: str) -> bool:
+    if topic != f"{ROOT}/events":
+        return False
+    event = json.loads(payload)
+    return bool(event.get("kind") == kind and event.get("alarm") == alarm)
+
+
+def test_health_alarms_and_events_for_a_killed_camera(
+    rtsp_server_factory, mqtt_broker: MosquittoServer, probe_factory, tmp_path
+) -> None:
+    camera = rtsp_server_factory(["cam1:320x240@25"])
+    config = make_config(
+        tmp_path, [Cam("gate-1", camera.url("cam1"))], extra=mqtt_section(mqtt_broker)
+    )
+    probe = probe_factory(settings_for(mqtt_broker), [f"{ROOT}/#"])
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        probe.wait_for(lambda m: any(t == f"{ROOT}/state" and p == b"online" for t, p, _ in m))
+        probe.wait_for(
+            lambda m: any(
+                t == f"{ROOT}/cameras/gate-1/health" and json.loads(p)["recording"] for t, p, _ in m
+            ),
+            timeout=20,
+        )
+        camera.kill()
+        killed, seen = time.monotonic(), len(probe.messages)
+        probe.wait_for(
+            lambda m: any(
+                _is_event(t, p, "alarm_raised", "camera_offline") for t, p, _ in m[seen:]
+            ),
+            timeout=2 * INTERVAL_S + 3,
+        )
+        assert time.monotonic() - killed <= 2 * INTERVAL_S + 3
+        seen = len(probe.messages)
+        camera.start()
+        probe.wait_for(
+            lambda m: any(
+                _is_event(t, p, "alarm_cleared", "camera_offline") for t, p, _ in m[seen:]
+            ),
+            timeout=20,
+        )
+    finally:
+        gateway.stop()
+    probe.wait_for(lambda m: any(t == f"{ROOT}/state" and p == b"offline" for t, p, _ in m))
+
+    health = probe.json_on(f"{ROOT}/health")[-1]
+    assert {"ts", "version", "uptime_s", "disk", "upload", "minutes_left", "clock"} <= set(health)
+    assert health["cameras_total"] == 1
+    cam = probe.json_on(f"{ROOT}/cameras/gate-1/health")[-1]
+    expected = {"online", "recording", "fps", "bitrate_bps", "last_frame_age_s", "frozen",
+                "last_segment_age_s", "reconnects", "clock_offset_s", "last_error"}  # fmt: skip
+    assert expected <= set(cam)
+    assert cam["reconnects"] >= 1
+    events = probe.json_on(f"{ROOT}/events")
+    kinds = {e["kind"] for e in events}
+    assert {"gap_open", "alarm_raised", "alarm_cleared"} <= kinds
+    gap_open = next(e for e in events if e["kind"] == "gap_open")
+    assert gap_open["camera"] == "gate-1" and gap_open["reason"] == "camera_offline"
+    alarms = probe.json_on(f"{ROOT}/alarms")
+    assert not any(a["alarm"] == "camera_offline" for a in alarms[-1]["active"]), alarms
+
+
+def test_commands_round_trip_and_holds_are_signed_records(
+    rtsp_server: RtspTestServer, mqtt_broker: MosquittoServer, probe_factory, tmp_path
+) -> None:
+    config = make_config(
+        tmp_path, [Cam("gate-1", rtsp_server.url("cam1"))], extra=mqtt_section(mqtt_broker)
+    )
+    probe = probe_factory(settings_for(mqtt_broker), [f"{ROOT}/cmd/+/result"])
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        assert gateway.link is not None and gateway.link.wait_connected(10)
+        time.sleep(0.5)
+        now = time.time()
+        window = {
+            "camera": "gate-1",
+            "from": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now - 60)),
+            "to": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now + 60)),
+        }
+        probe.publish(
+            f"{ROOT}/cmd/hold", json.dumps({**window, "case": "2026-001", "id": "h1"}).encode()
+        )
+        probe.publish(f"{ROOT}/cmd/upload-priority", json.dumps({**window, "id": "u1"}).encode())
+        probe.publish(f"{ROOT}/cmd/hold", b"{not json")
+        probe.publish(f"{ROOT}/cmd/hold", json.dumps({"camera": "nope", "id": "bad"}).encode())
+        replies = probe.wait_for(lambda m: len(m) >= 4)
+        by_id = {}
+        for topic, payload, _ in replies:
+            reply = json.loads(payload)
+            by_id[reply.get("id")] = (topic, reply)
+        topic, held = by_id["h1"]
+        assert topic == f"{ROOT}/cmd/hold/result" and held["ok"] is True
+        assert by_id["u1"][1]["ok"] is True
+        assert by_id["bad"][1]["ok"] is False and "camera" in by_id["bad"][1]["error"]
+        assert any(not r[1]["ok"] for k, r in by_id.items() if k not in ("h1", "u1", "bad"))
+        probe.publish(
+            f"{ROOT}/cmd/release", json.dumps({"hold_id": held["hold_id"], "id": "r1"}).encode()
+        )
+        probe.wait_for(lambda m: len(m) >= 5)
+        time.sleep(0.3)
+    finally:
+        gateway.stop()
+    holds = records(config, "gate-1", "hold")
+    assert [h.reason for h in holds] == ["hold", "release"]
+    assert holds[0].extra["case"] == "2026-001" and holds[0].sig
+    assert holds[1].extra["hold_id"] == held["hold_id"]
