@@ -258,7 +258,7 @@ def test_store_outage_loses_nothing_and_keeps_order(
     assert {r[4] for r in rows} == {"done"}
     assert [r[0] for r in sorted(rows, key=lambda r: r[5])] == [r[0] for r in rows]
     # The pause is shared: a few probes during 2 s of outage, not a storm.
-    assert sum(r[6] for r in rows) <= 20
+    assert sum(r[6] for r in rows) <= len(rows) + 20, "each claim counts; few retries"
     for key, data in expected_objects(rig).items():
         assert read(server, "outage", key) == data, key
 
