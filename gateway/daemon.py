@@ -13,6 +13,9 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import av
+
+from cameras.freeze import FreezeDetector, thumbnail
 from cameras.health import CameraHealth, HealthCounter
 from segments.clock import kernel_clock_status
 from segments.index import PURGED_BEFORE_UPLOAD, Index
@@ -42,6 +45,8 @@ from .status_cmd import gather, index_path
 log = logging.getLogger(__name__)
 
 PURGE_ALARM_S = 3600.0
+DEFAULT_FROZEN_AFTER_S = 30.0
+PASSTHROUGH_PICTURE_S = 3.0
 
 
 def plan_for(config: Config, camera: CameraConfig, keys: GatewayKeys) -> RecordingPlan:
@@ -131,6 +136,7 @@ class Gateway:
         )
         self.ledgers[camera.id] = ledger
         self.identities[camera.id] = identity
+        detector = FreezeDetector(frozen_after_s=self._frozen_after_s())
         recorder = StreamRecorder(
             plan_for(self.config, camera, keys),
             identity,
@@ -138,6 +144,8 @@ class Gateway:
             ledger,
             on_record=self._on_record,
             start_wall=started,
+            on_picture=lambda wall, frame: self._picture(camera.id, detector, wall, frame),
+            picture_interval_s=1.0 if camera.overlay == "burn_in" else PASSTHROUGH_PICTURE_S,
         )
         recorder.begin(keys.signer.public_key_text())
         return CameraWorker(
@@ -265,6 +273,19 @@ class Gateway:
             frozen=self.frozen.get(camera, False),
             segment_seconds=worker.recorder.plan.segment_seconds,
         )
+
+    def _frozen_after_s(self) -> float:
+        mqtt = self.config.mqtt
+        return mqtt.frozen_after_s if mqtt is not None else DEFAULT_FROZEN_AFTER_S
+
+    def _picture(
+        self, camera: str, detector: FreezeDetector, wall: float, frame: av.VideoFrame
+    ) -> None:
+        """Runs on the camera's thread, about once a second: is the picture still changing?"""
+        frozen = detector.update(wall, thumbnail(frame)).frozen
+        if frozen != self.frozen.get(camera, False):
+            self.emit("camera_frozen" if frozen else "camera_unfrozen", camera=camera)
+        self.frozen[camera] = frozen
 
     def _on_record(self, record: Record) -> None:
         _log_record(record)

@@ -22,10 +22,12 @@ from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, SimProfile
 from segments.ledger import read_records
 from segments.records import Record
 from segments.store import StreamStore
+from uplink.mosquitto import MosquittoServer
 from uplink.objectstore import ObjectStore
 from uplink.seaweedfs import SeaweedServer
 
-from .config import Config, UploadConfig, load_config
+from . import monitor_cmd
+from .config import Config, MqttConfig, UploadConfig, load_config
 from .daemon import Gateway, object_store_settings
 from .errors import EvgwError
 from .keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
@@ -61,11 +63,15 @@ def run(config_path: Path, seconds: float) -> int:
         start_cameras(config, stack)
         if config.upload is not None:
             start_object_store(config.upload, config_path, stack)
+        if config.mqtt is not None:
+            start_broker(config.mqtt, config_path, stack)
         started = time.time()
         gateway = Gateway(config)
         gateway.start()
         try:
             gateway.wait(seconds)
+            if config.mqtt is not None:
+                show_monitor(config.mqtt)
         except KeyboardInterrupt:
             log.info("interrupted: sealing open segments")
         finally:
@@ -112,6 +118,21 @@ def start_object_store(upload: UploadConfig, config_path: Path, stack: ExitStack
     log.info(
         "central object store (SeaweedFS) at %s, bucket %s", server.endpoint_url, upload.bucket
     )
+
+
+def start_broker(mqtt: MqttConfig, config_path: Path, stack: ExitStack) -> None:
+    if mqtt.host != "127.0.0.1":
+        raise EvgwError(f"{config_path}: [mqtt] host: the demo's broker is on 127.0.0.1")
+    folder = config_path.resolve().parent.parent / "demo-broker"
+    stack.enter_context(MosquittoServer(folder, port=mqtt.port))
+    log.info("MQTT broker (mosquitto) at 127.0.0.1:%d", mqtt.port)
+
+
+def show_monitor(mqtt: MqttConfig) -> None:
+    """What the central monitoring desk sees right now (`evgw monitor --once`)."""
+    print(f"\n$ evgw monitor --broker 127.0.0.1:{mqtt.port} --once")
+    args = monitor_cmd.build_args(["--broker", f"127.0.0.1:{mqtt.port}", "--once"])
+    monitor_cmd.run(args)
 
 
 def prepare_keys(config_path: Path) -> Path:

@@ -462,6 +462,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+def build_args(argv: list[str]) -> argparse.Namespace:
+    """Parse `evgw monitor` arguments outside the CLI (the demo shows a snapshot)."""
+    parser = argparse.ArgumentParser(prog="evgw monitor")
+    add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["monitor", *argv])
+
+
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     try:
         monitor(args, out)

@@ -133,3 +133,31 @@ def test_commands_round_trip_and_holds_are_signed_records(
     assert [h.reason for h in holds] == ["hold", "release"]
     assert holds[0].extra["case"] == "2026-001" and holds[0].sig
     assert holds[1].extra["hold_id"] == held["hold_id"]
+
+
+def test_a_frozen_picture_raises_camera_frozen(
+    rtsp_server_factory, mqtt_broker: MosquittoServer, probe_factory, tmp_path
+) -> None:
+    still = rtsp_server_factory(["still:320x240@25"], pattern="colors", speed=0)
+    moving = rtsp_server_factory(["cam1:320x240@25"])
+    config = make_config(
+        tmp_path,
+        [Cam("frozen-1", still.url("still")), Cam("moving-1", moving.url("cam1"))],
+        extra=mqtt_section(mqtt_broker) + "frozen_after_s = 3.0\n",
+    )
+    probe = probe_factory(settings_for(mqtt_broker), [f"{ROOT}/#"])
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        probe.wait_for(
+            lambda m: any(_is_event(t, p, "alarm_raised", "camera_frozen") for t, p, _ in m),
+            timeout=15,
+        )
+        time.sleep(INTERVAL_S)
+    finally:
+        gateway.stop()
+    raised = [e for e in probe.json_on(f"{ROOT}/events") if e.get("alarm") == "camera_frozen"]
+    assert {e["camera"] for e in raised} == {"frozen-1"}, "only the still camera froze"
+    health = probe.json_on(f"{ROOT}/cameras/frozen-1/health")[-1]
+    assert health["frozen"] is True and health["online"] is True
+    assert probe.json_on(f"{ROOT}/cameras/moving-1/health")[-1]["frozen"] is False
