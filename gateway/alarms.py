@@ -65,6 +65,7 @@ class Thresholds:
     backlog_age_s: float = 1800.0
     clock_drift_s: float = 2.0
     startup_grace_s: float = 60.0
+    connect_grace_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ def evaluate(facts: GatewayFacts, limits: Thresholds = DEFAULT_THRESHOLDS) -> li
 
 def _camera_alarms(c: CameraFacts, facts: GatewayFacts, limits: Thresholds) -> list[Alarm]:
     found = []
-    if not c.online:
+    connecting = c.reconnects == 0 and facts.uptime_s < limits.connect_grace_s
+    if not c.online and not connecting:
         found.append(Alarm("camera_offline", c.camera, c.last_error or "no stream"))
     elif c.frozen:
         found.append(Alarm("camera_frozen", c.camera, "the picture has stopped changing"))
