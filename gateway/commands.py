@@ -17,6 +17,7 @@ from segments.clock import kernel_clock_status
 from segments.index import Index
 from segments.ledger import Ledger
 from segments.recorder import StreamIdentity
+from segments.records import Record
 from uplink.mqtt import GatewayLink
 
 log = logging.getLogger(__name__)
@@ -54,16 +55,7 @@ def hold(ctx: CommandContext, args: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(case, str) or not case.strip():
         raise ValueError("'case' must be the case number (a non-empty string)")
     hold_id = ctx.index.add_hold(camera, start, end, case)
-    record = ctx.ledgers[camera].append(
-        ctx.identities[camera].draft(
-            kind="hold",
-            start=start,
-            end=end,
-            clock=kernel_clock_status(),
-            reason="hold",
-            extra={"hold_id": hold_id, "case": case, "requested": time.time()},
-        )
-    )
+    record = _hold_record(ctx, camera, start, end, "hold", hold_id, case)
     log.info("command hold #%d %s case %s: ledger record #%d", hold_id, camera, case, record.seq)
     return {"ok": True, "hold_id": hold_id, "record_seq": record.seq}
 
@@ -76,17 +68,7 @@ def release(ctx: CommandContext, args: Mapping[str, Any]) -> dict[str, Any]:
     if found is None or not ctx.index.release_hold(hold_id):
         raise ValueError(f"no active hold #{hold_id}")
     camera, start, end, case = found
-    now = time.time()
-    record = ctx.ledgers[camera].append(
-        ctx.identities[camera].draft(
-            kind="hold",
-            start=start,
-            end=end,
-            clock=kernel_clock_status(),
-            reason="release",
-            extra={"hold_id": hold_id, "case": case, "requested": now},
-        )
-    )
+    record = _hold_record(ctx, camera, start, end, "release", hold_id, case)
     log.info("command release #%d %s: ledger record #%d", hold_id, camera, record.seq)
     return {"ok": True, "hold_id": hold_id, "record_seq": record.seq}
 
@@ -95,6 +77,22 @@ def rediscover(ctx: CommandContext) -> dict[str, Any]:
     ctx.rediscover()
     log.info("command rediscover")
     return {"ok": True}
+
+
+def _hold_record(
+    ctx: CommandContext, camera: str, start: float, end: float, reason: str, hold_id: int, case: str
+) -> Record:
+    """Holds and releases are evidence too: a signed record in the camera's ledger."""
+    return ctx.ledgers[camera].append(
+        ctx.identities[camera].draft(
+            kind="hold",
+            start=start,
+            end=end,
+            clock=kernel_clock_status(),
+            reason=reason,
+            extra={"hold_id": hold_id, "case": case, "requested": time.time()},
+        )
+    )
 
 
 def _camera(ctx: CommandContext, args: Mapping[str, Any]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from .errors import CryptoFormatError
 from .records import canonical_json
-from .signing import Signer, Verifier
+from .signing import Signer, Verifier, verify_b64
 
 CHECKPOINT_VERSION = 1
 
@@ -64,13 +64,7 @@ class Checkpoint:
         return replace(unsigned, sig=sig)
 
     def verify(self, verifier: Verifier) -> bool:
-        if self.alg != verifier.alg or self.key_id != verifier.key_id:
-            return False
-        try:
-            sig = base64.b64decode(self.sig, validate=True)
-        except ValueError:
-            return False
-        return verifier.verify(self.signed_part(), sig)
+        return verify_b64(verifier, self.alg, self.key_id, self.signed_part(), self.sig)
 
     @classmethod
     def from_json(cls, data: bytes) -> Checkpoint:

@@ -23,7 +23,7 @@ from .checkpoint import Checkpoint
 from .errors import WriteError
 from .merkle import MerkleAccumulator, leaf_hash
 from .records import GENESIS_PREV, Record
-from .signing import Signer, Verifier
+from .signing import Signer, Verifier, verify_b64
 from .timeline import iso_utc
 
 log = logging.getLogger(__name__)
@@ -43,13 +43,7 @@ def sign(record: Record, signer: Signer) -> Record:
 
 
 def signature_ok(record: Record, verifier: Verifier) -> bool:
-    if record.alg != verifier.alg or record.key_id != verifier.key_id:
-        return False
-    try:
-        sig = base64.b64decode(record.sig, validate=True)
-    except ValueError:
-        return False
-    return verifier.verify(record.signed_part(), sig)
+    return verify_b64(verifier, record.alg, record.key_id, record.signed_part(), record.sig)
 
 
 def read_lines(path: Path) -> Iterator[bytes]:

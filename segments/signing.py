@@ -270,3 +270,14 @@ def load_signer(path: Path) -> Ed25519Signer:
     if not isinstance(key, Ed25519PrivateKey):
         raise CryptoFormatError(f"{path}: holds a {type(key).__name__}, expected an Ed25519 key")
     return Ed25519Signer(key)
+
+
+def verify_b64(verifier: Verifier, alg: str, key_id: str, msg: bytes, sig_b64: str) -> bool:
+    """A signed object's check: the right algorithm and key, a well-formed base64 signature."""
+    if alg != verifier.alg or key_id != verifier.key_id:
+        return False
+    try:
+        sig = base64.b64decode(sig_b64, validate=True)
+    except (ValueError, TypeError):
+        return False
+    return verifier.verify(msg, sig)
