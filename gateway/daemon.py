@@ -45,6 +45,13 @@ from .status_cmd import gather, index_path
 log = logging.getLogger(__name__)
 
 PURGE_ALARM_S = 3600.0
+RECORD_EVENTS = {
+    "segment": "segment_sealed",
+    "truncated": "segment_truncated",
+    "gap": "gap_close",
+    "clock": "clock_step",
+    "boot": "boot",
+}
 DEFAULT_FROZEN_AFTER_S = 30.0
 PASSTHROUGH_PICTURE_S = 3.0
 
@@ -289,6 +296,12 @@ class Gateway:
 
     def _on_record(self, record: Record) -> None:
         _log_record(record)
+        kind = RECORD_EVENTS.get(record.kind)
+        if kind is not None and self.reporter is not None:
+            self.reporter.event(
+                kind, camera=record.stream, seq=record.seq, start=record.start, end=record.end,
+                reason=record.reason, file=record.file,
+            )  # fmt: skip
         if self.uploader is not None:
             self.uploader.wake()
         if record.kind == "segment" and self.retention is not None:

@@ -81,7 +81,7 @@ def test_health_alarms_and_events_for_a_killed_camera(
     assert cam["reconnects"] >= 1
     events = probe.json_on(f"{ROOT}/events")
     kinds = {e["kind"] for e in events}
-    assert {"gap_open", "alarm_raised", "alarm_cleared"} <= kinds
+    assert {"segment_sealed", "gap_open", "gap_close", "alarm_raised", "alarm_cleared"} <= kinds
     gap_open = next(e for e in events if e["kind"] == "gap_open")
     assert gap_open["camera"] == "gate-1" and gap_open["reason"] == "camera_offline"
     alarms = probe.json_on(f"{ROOT}/alarms")
