@@ -86,20 +86,34 @@ class CameraWorker(threading.Thread):
                 self.health.connected()
                 self.recorder.connect(stream.video, stream.audio)
                 log.info("%s: connected to %s", camera, settings.display_url)
-                for packet in stream.packets():
-                    if packet.stream is stream.video:
-                        self.health.frame(packet.size)
-                    step = self._steps.check()
-                    if step is not None:
-                        log.warning("%s: wall clock stepped by %+.3f s", camera, step.step_s)
-                        self.recorder.clock_step(step)
-                    self.recorder.feed(packet, time.time())
-                    self._backoff.reset()
-                    if self._halt.is_set():
-                        return None
-                    if self._disk_full.is_set():
-                        log.error("%s: disk full: recording paused until space returns", camera)
-                        return DISK_FULL
+                reason = self._record_stream(stream)
+                # The decoder lives in this connection: flush and seal before it closes.
+                if reason is None:
+                    self.recorder.close(time.time())
+                else:
+                    self.recorder.interrupt(reason, time.time())
+                return reason
+        except StreamError as e:
+            log.warning("%s: %s (%s)", camera, e, e.reason)
+            return e.reason
+
+    def _record_stream(self, stream: RtspStream) -> str | None:
+        camera = self.recorder.identity.camera
+        try:
+            for packet in stream.packets():
+                if packet.stream is stream.video:
+                    self.health.frame(packet.size)
+                step = self._steps.check()
+                if step is not None:
+                    log.warning("%s: wall clock stepped by %+.3f s", camera, step.step_s)
+                    self.recorder.clock_step(step)
+                self.recorder.feed(packet, time.time())
+                self._backoff.reset()
+                if self._halt.is_set():
+                    return None
+                if self._disk_full.is_set():
+                    log.error("%s: disk full: recording paused until space returns", camera)
+                    return DISK_FULL
         except StreamError as e:
             log.warning("%s: %s (%s)", camera, e, e.reason)
             return e.reason

@@ -251,12 +251,17 @@ class StreamRecorder:
         self._reanchor = True
 
     def _finish(self) -> None:
-        """Record packets still settling, flush the decoder, then seal at the last frame."""
+        """Record packets still settling, flush the decoder, then seal at the last frame.
+
+        The connection's streams are forgotten: their decoder is freed when it closes.
+        """
         if self._clock is None and self._settling:
             self._settle()
         if self.plan.mode == BURN_IN and self._video is not None and self._clock is not None:
             self._decode(None)
         self._seal(end_wall=None)
+        self._video = self._audio = None
+        self._clock = None
 
     def _restart_reason(self, recovered: list[Record]) -> str:
         """Why recording paused: a final checkpoint means the last run was stopped on purpose."""
