@@ -10,7 +10,7 @@ import pytest
 from cameras.simulator.launcher import RtspTestServer
 from gateway.daemon import Gateway
 from tests.support.mqtt_fixtures import settings_for
-from tests.support.recording import Cam, make_config, records
+from tests.support.recording import Cam, make_config, records, wall
 from uplink.mosquitto import MosquittoServer
 
 pytestmark = pytest.mark.integration
@@ -161,3 +161,33 @@ def test_a_frozen_picture_raises_camera_frozen(
     health = probe.json_on(f"{ROOT}/cameras/frozen-1/health")[-1]
     assert health["frozen"] is True and health["online"] is True
     assert probe.json_on(f"{ROOT}/cameras/moving-1/health")[-1]["frozen"] is False
+
+
+def test_broker_restart_loses_no_events_and_recording_goes_on(
+    rtsp_server: RtspTestServer, mqtt_broker: MosquittoServer, probe_factory, tmp_path
+) -> None:
+    config = make_config(
+        tmp_path, [Cam("gate-1", rtsp_server.url("cam1"))], extra=mqtt_section(mqtt_broker)
+    )
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        assert gateway.link is not None and gateway.link.wait_connected(10)
+        time.sleep(2)
+        mqtt_broker.kill()
+        killed = time.time()
+        time.sleep(5)
+        mqtt_broker.restart()
+        probe = probe_factory(settings_for(mqtt_broker), [f"{ROOT}/#"])
+        assert gateway.link.wait_connected(20)
+        time.sleep(INTERVAL_S + 1)
+    finally:
+        gateway.stop()
+    segments = records(config, "gate-1", "segment")
+    assert [g.reason for g in records(config, "gate-1", "gap")] == ["startup"]
+    during = [r.seq for r in segments if wall(r.end) > killed]
+    assert len(during) >= 3, "recording went on while the broker was down"
+    events = probe.json_on(f"{ROOT}/events")
+    announced = [e["seq"] for e in events if e["kind"] == "segment_sealed"]
+    assert set(during) <= set(announced), "events of the outage were buffered and delivered"
+    assert announced == sorted(announced), "in order"
