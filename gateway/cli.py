@@ -10,7 +10,17 @@ from pathlib import Path
 from cameras.errors import CameraError
 from segments.errors import SegmentError
 
-from . import daemon, demo, discover_cmd, monitor_cmd, status_cmd, verify_cmd
+from . import (
+    daemon,
+    demo,
+    discover_cmd,
+    export_cmd,
+    find_cmd,
+    monitor_cmd,
+    status_cmd,
+    verify_cmd,
+    verify_export_cmd,
+)
 from .config import load_config
 from .errors import EvgwError
 from .keys import make_archive_identity, make_device_key
@@ -44,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     status_cmd.add_parser(sub)
     discover_cmd.add_parser(sub)
     monitor_cmd.add_parser(sub)
+    find_cmd.add_parser(sub)
+    export_cmd.add_parser(sub)
+    verify_export_cmd.add_parser(sub)
     return parser
 
 
@@ -63,6 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return discover_cmd.run(args)
         if args.command == "monitor":
             return monitor_cmd.run(args)
+        if args.command == "find":
+            return find_cmd.run(args)
+        if args.command == "export":
+            return export_cmd.run(args)
+        if args.command == "verify-export":
+            return verify_export_cmd.run(args)
         if args.command == "keygen":
             return keygen(args.out, args.archive)
     except KNOWN_ERRORS as e:

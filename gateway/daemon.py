@@ -41,6 +41,7 @@ from .keys import GatewayKeys, load_keys
 from .reporting import Reporter
 from .retention import Retention
 from .status_cmd import gather, index_path
+from .watchdog import supervise
 
 log = logging.getLogger(__name__)
 
@@ -423,6 +424,12 @@ def run(config: Config) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     gateway.start()
+    supervise(
+        gateway.workers,
+        gateway.stop_event,
+        config.recording,
+        gateway.index if gateway.uploader else None,
+    )
     log.info("recording %d camera(s) into %s", len(gateway.workers), config.gateway.data_dir)
     while not gateway.stop_event.is_set():
         gateway.wait(1.0)

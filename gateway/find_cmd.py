@@ -103,7 +103,9 @@ def load_stream(config: Config, camera: str) -> Stream:
 
 def select(stream: Stream, start: datetime, end: datetime) -> Selection:
     """Media and gap records overlapping [start, end), and the slice of seqs spanning them."""
-    media = [r for r in stream.records if r.kind in MEDIA_KINDS and r.file and _overlaps(r, start, end)]
+    media = [
+        r for r in stream.records if r.kind in MEDIA_KINDS and r.file and _overlaps(r, start, end)
+    ]
     gaps = [r for r in stream.records if r.kind == "gap" and _overlaps(r, start, end)]
     seqs = [r.seq for r in (*media, *gaps)]
     if not media:
@@ -176,9 +178,7 @@ def segment_states(config: Config, stream: Stream) -> dict[int, str]:
         rows = {r.seq: r for r in index.local_segments() if r.stream == stream.camera}
     finally:
         index.close()
-    purged = {
-        p.extra.get("seq"): p.reason or "" for p in stream.records if p.kind == "purge"
-    }
+    purged = {p.extra.get("seq"): p.reason or "" for p in stream.records if p.kind == "purge"}
     states: dict[int, str] = {}
     for r in stream.records:
         if r.kind not in MEDIA_KINDS or not r.file:
@@ -260,15 +260,13 @@ def find(
     if chosen.lines:
         first = Record.from_json(chosen.lines[0]).seq
         checkpoint = covering_checkpoint(stream, first + len(chosen.lines) - 1)
-        proofs = {} if checkpoint is None else {
-            p.seq: p
-            for p in make_proofs(stream.lines, range(first, first + len(chosen.lines)), checkpoint.size)
-        }  # fmt: skip
+        seqs = range(first, first + len(chosen.lines))
+        proofs = [] if checkpoint is None else make_proofs(stream.lines, seqs, checkpoint.size)
         check = check_slice(
             chosen.lines,
             verifier=trusted_key(stream, pubkey),
             checkpoint=checkpoint,
-            proofs=proofs,
+            proofs={p.seq: p for p in proofs},
             file_hash=file_hash,
             check_plain=False,
             require_checkpoint=False,
@@ -277,14 +275,26 @@ def find(
         issues, verdict = check.issues, check.verdict
     segments = tuple(
         FoundSegment(
-            r.seq, r.kind, r.start, r.end, r.file, states.get(r.seq, "missing"),
+            r.seq,
+            r.kind,
+            r.start,
+            r.end,
+            r.file,
+            states.get(r.seq, "missing"),
             findings[r.seq].verdict if r.seq in findings else "-",
             findings[r.seq].detail if r.seq in findings else "",
-        )  # fmt: skip
+        )
         for r in chosen.media
     )
     return FindResult(
-        camera, start.isoformat(), end.isoformat(), source, str(verdict), segments, chosen.holes, issues
+        camera,
+        start.isoformat(),
+        end.isoformat(),
+        source,
+        str(verdict),
+        segments,
+        chosen.holes,
+        issues,
     )
 
 

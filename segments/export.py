@@ -353,9 +353,7 @@ def verify_package(root: Path, pubkey: Verifier | None = None) -> PackageCheck:
             file_hash=lambda rel: _stat_hash(root, rel),
         )
         findings, issues = sliced.findings, [*issues, *sliced.issues]
-        verdict = max(
-            [sliced.verdict, *(i.impact for i in issues)], key=_RANK.__getitem__
-        )
+        verdict = max([sliced.verdict, *(i.impact for i in issues)], key=_RANK.__getitem__)
     return PackageCheck(
         verdict=verdict,
         case=_str(report.get("case")),

@@ -10,12 +10,14 @@ always appended in sequence order.
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 LEDGER_NAME = "ledger.jsonl"
 CHECKPOINTS_NAME = "checkpoints.jsonl"
+LOCK_NAME = ".ledger.lock"
 
 
 def line_hash(line: bytes) -> str:
@@ -97,6 +100,7 @@ class Ledger:
         self._checkpoint_at = monotonic()
         self.closed_cleanly = True
         self.last_record: Record | None = None
+        self._known_size = 0
         self._lock = threading.Lock()
 
     @classmethod
@@ -135,15 +139,9 @@ class Ledger:
 
     def _load(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        _set_aside_torn_tail(self.dir / LEDGER_NAME)
-        last: Record | None = None
-        for line in read_lines(self.dir / LEDGER_NAME):
-            self._acc.append(leaf_hash(line))
-            self._last_hash = line_hash(line)
-            last = Record.from_json(line)
-        if last is not None:
-            self._next_seq = last.seq + 1
-        self.last_record = last
+        with _exclusive(self.dir):
+            _set_aside_torn_tail(self.dir / LEDGER_NAME)
+            self._catch_up()
         checkpoints = read_checkpoints(self.dir)
         self._checkpointed = checkpoints[-1].size if checkpoints else 0
         self.closed_cleanly = self._checkpointed == self._acc.size
@@ -152,12 +150,35 @@ class Ledger:
         """Number, chain, sign and durably append a record; may write a checkpoint after it."""
         return self.append_numbered(lambda seq: draft)
 
+    def _catch_up(self) -> None:
+        """Take in lines another writer appended (an export run beside the daemon)."""
+        path = self.dir / LEDGER_NAME
+        try:
+            if not path.exists() or path.stat().st_size == self._known_size:
+                return
+            with open(path, "rb") as f:
+                f.seek(self._known_size)
+                tail = f.readlines()
+        except OSError as e:
+            raise WriteError(f"cannot append to {path}: {e.strerror}; check the data dir") from e
+        for raw in tail:
+            self._known_size += len(raw)
+            line = raw.rstrip(b"\n")
+            if not line:
+                continue
+            record = Record.from_json(line)
+            self._acc.append(leaf_hash(line))
+            self._last_hash = line_hash(line)
+            self._next_seq = record.seq + 1
+            self.last_record = record
+
     def append_numbered(self, make: Callable[[int], Record]) -> Record:
         """Like `append`, for a record that needs its seq first (a segment file named by it).
 
         `on_append` runs after the record is durable, before any checkpoint that covers it.
         """
-        with self._lock:
+        with self._lock, _exclusive(self.dir):
+            self._catch_up()
             seq = self._next_seq
             draft = make(seq)
             record = sign(
@@ -166,6 +187,7 @@ class Ledger:
             )
             line = record.to_json()
             _append_line(self.dir / LEDGER_NAME, line)
+            self._known_size += len(line) + 1
             self._acc.append(leaf_hash(line))
             self._last_hash = line_hash(line)
             self._next_seq += 1
@@ -181,7 +203,8 @@ class Ledger:
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the current tree head (nothing new since the last one: nothing written)."""
-        with self._lock:
+        with self._lock, _exclusive(self.dir):
+            self._catch_up()
             return self._checkpoint()
 
     def _checkpoint(self) -> Checkpoint | None:
@@ -200,6 +223,17 @@ class Ledger:
         if self._on_checkpoint is not None:
             self._on_checkpoint(cp)
         return cp
+
+
+@contextmanager
+def _exclusive(stream_dir: Path) -> Iterator[None]:
+    """One writer at a time across processes (flock on a lock file beside the ledger)."""
+    fd = os.open(stream_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _append_line(path: Path, line: bytes) -> None:

@@ -574,6 +574,12 @@ class _LedgerCheck:
         )
 
 
+# Records about other records or other times (evictions, legal holds, exports): they are
+# appended whenever they happen, also while a segment is open, so they stand outside the
+# recording timeline.
+OUT_OF_TIMELINE = frozenset({"purge", "hold", "export"})
+
+
 class _TimeOrder:
     """A record may not start before the previous one ends (nor end before it starts),
     unless a `clock` record declared a backward step at least that large."""
@@ -583,8 +589,8 @@ class _TimeOrder:
         self.allowance_s = 0.0  # backward clock steps not yet used up
 
     def check(self, record: Record, *, advance: bool) -> str | None:
-        if record.kind == "purge":
-            return None  # written whenever space runs out, even while a segment is open
+        if record.kind in OUT_OF_TIMELINE:
+            return None  # written at any moment, even while a segment is open; about other times
         try:
             start, end = _when(record.start), _when(record.end)
         except ValueError:

@@ -248,3 +248,19 @@ def test_a_record_without_sig_does_not_parse(tmp_path: Path) -> None:
     obj = json.loads(_open(tmp_path).append(_draft()).to_json())
     with pytest.raises(CryptoFormatError, match="sig must be a string"):
         Record.from_json(json.dumps({**obj, "sig": None}).encode())
+
+
+def test_two_writers_on_one_ledger_never_fork_the_chain(tmp_path: Path) -> None:
+    """An export appends beside the running daemon: each writer takes in the other's lines."""
+    daemon, export = _open(tmp_path), _open(tmp_path)
+    written = [w.append(_draft()) for w in (daemon, export, daemon, daemon, export)]
+    assert [r.seq for r in written] == [0, 1, 2, 3, 4]
+    lines = (tmp_path / LEDGER_NAME).read_bytes().splitlines()
+    records = [Record.from_json(line) for line in lines]
+    assert [r.seq for r in records] == [0, 1, 2, 3, 4]
+    for prev, record in zip(lines, records[1:], strict=False):
+        assert record.prev == line_hash(prev), "chained to the other writer's line"
+        assert signature_ok(record, SIGNER.verifier())
+    checkpoint = daemon.checkpoint()
+    assert checkpoint is not None and checkpoint.size == 5
+    assert checkpoint.root == merkle.root(lines).hex()

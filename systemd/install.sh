@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Install evgw as a hardened systemd service on Debian 12. Idempotent: run it again to upgrade.
+#   sudo systemd/install.sh            install or upgrade
+#   systemd/install.sh --dry-run       print what it would do, change nothing
+# It never overwrites /etc/evgw/evgw.toml or an existing device key, and does not start a
+# service that was not running: edit the configuration first, then `systemctl start evgw`.
+set -euo pipefail
+
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+PREFIX=/opt/evgw
+VENV="$PREFIX/.venv"
+CONF_DIR=/etc/evgw
+DATA_DIR=/var/lib/evgw
+KEY="$DATA_DIR/keys/device.ed25519"
+UNIT=/etc/systemd/system/evgw.service
+USER_NAME=evgw
+APT_PACKAGES=(python3 python3-venv fonts-wqy-zenhei)
+DRY_RUN=0
+
+case "${1:-}" in
+    --dry-run) DRY_RUN=1 ;;
+    "") ;;
+    *) echo "usage: $0 [--dry-run]" >&2; exit 2 ;;
+esac
+
+run() {
+    printf '+'; printf ' %q' "$@"; printf '\n'
+    if [ "$DRY_RUN" -eq 0 ]; then "$@"; fi
+}
+
+if [ "$DRY_RUN" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
+    echo "install.sh: run as root (or with --dry-run to see what it would do)" >&2
+    exit 1
+fi
+
+# (1) Debian packages the service needs at run time.
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    run apt-get update -qq
+    run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"
+fi
+
+# (2) A dedicated system user without a login shell or home of its own.
+if ! getent passwd "$USER_NAME" >/dev/null; then
+    run useradd --system --user-group --home-dir "$DATA_DIR" --no-create-home \
+        --shell /usr/sbin/nologin --comment "evgw recording gateway" "$USER_NAME"
+fi
+
+# (3) The program: a root-owned virtualenv the service can read but not change.
+if [ ! -x "$VENV/bin/python" ]; then
+    run python3 -m venv "$VENV"
+fi
+run "$VENV/bin/python" -m pip install -q --upgrade pip
+run "$VENV/bin/python" -m pip install -q --upgrade "$SRC"
+
+# (4) Configuration: readable by the service's group only (it may hold camera passwords).
+run install -d -o root -g "$USER_NAME" -m 0750 "$CONF_DIR"
+if [ ! -e "$CONF_DIR/evgw.toml" ]; then
+    run install -o root -g "$USER_NAME" -m 0640 "$SRC/config/evgw.example.toml" \
+        "$CONF_DIR/evgw.toml"
+else
+    echo "= $CONF_DIR/evgw.toml exists: left as it is"
+fi
+
+# (5) Data dir and the device signing key, owned by the service user only.
+run install -d -o "$USER_NAME" -g "$USER_NAME" -m 0700 "$DATA_DIR" "$DATA_DIR/keys"
+if [ ! -e "$KEY" ]; then
+    run runuser -u "$USER_NAME" -- "$VENV/bin/evgw" keygen --out "$DATA_DIR/keys"
+else
+    echo "= $KEY exists: left as it is (public key: $KEY.pub)"
+fi
+
+# (6) The unit: enabled at boot; restarted now only if it was already running (an upgrade).
+run install -m 0644 "$SRC/systemd/evgw.service" "$UNIT"
+if [ -d /run/systemd/system ]; then
+    run systemctl daemon-reload
+    run systemctl enable evgw.service
+    run systemctl try-restart evgw.service
+else
+    run systemctl enable evgw.service
+    echo "= systemd is not running here: the unit is enabled for the next boot"
+fi
+
+cat <<EOF
+Next: edit $CONF_DIR/evgw.toml (gateway id, cameras, [keys] recipients, [upload]), give the
+archive the device public key in $KEY.pub, then: systemctl start evgw && journalctl -fu evgw
+EOF

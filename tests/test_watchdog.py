@@ -1,0 +1,230 @@
+"""The progress rule, the tracker over live workers, and the supervisor's pings."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from cameras.health import HealthCounter
+from gateway.camera_worker import CameraWorker
+from gateway.config import RecordingConfig
+from gateway.sdnotify import Notifier
+from gateway.watchdog import (
+    CameraProgress,
+    ProgressLimits,
+    ProgressTracker,
+    Supervisor,
+    progress_ok,
+    status_line,
+)
+
+NOW = 1000.0
+LIMITS = ProgressLimits(frame_stall_s=20.0, seal_margin_s=30.0, connect_grace_s=60.0)
+RECORDING = CameraProgress(
+    camera="gate-1",
+    segment_seconds=60,
+    alive=True,
+    online=True,
+    gap_reason=None,
+    since=NOW - 600,
+    last_frame_at=NOW - 0.1,
+    last_sealed_at=NOW - 30,
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({}, None),
+        ({"last_frame_at": NOW - 19}, None),
+        ({"last_frame_at": NOW - 21}, "no frame for 21 s while online"),
+        ({"last_frame_at": None, "since": NOW - 10}, None),
+        ({"last_frame_at": None}, "no frame for 600 s"),
+        ({"last_sealed_at": NOW - 149}, None),
+        ({"last_sealed_at": NOW - 151}, "no segment sealed for 151 s (limit 150 s)"),
+        ({"last_sealed_at": None, "since": NOW - 100}, None),
+        ({"last_sealed_at": None}, "no segment sealed for 600 s"),
+        ({"last_sealed_at": NOW - 500, "since": NOW - 5}, None),
+        ({"online": False, "gap_reason": "rtsp_timeout", "last_frame_at": NOW - 900}, None),
+        ({"online": False, "gap_reason": "disk_full", "last_sealed_at": None}, None),
+        ({"online": False, "gap_reason": None, "since": NOW - 30}, None),
+        ({"online": False, "gap_reason": None}, "not connected after 600 s and no gap recorded"),
+        ({"alive": False}, "worker is not running"),
+        ({"alive": False, "online": False, "gap_reason": "rtsp_timeout"}, "worker is not running"),
+    ],
+)
+def test_rule_table(changes: dict[str, Any], problem: str | None) -> None:
+    ok, why = progress_ok([replace(RECORDING, **changes)], NOW, LIMITS)
+    assert ok is (problem is None)
+    if problem is None:
+        assert why == ""
+    else:
+        assert why.startswith("gate-1: ") and problem in why
+
+
+def test_one_hung_camera_among_healthy_ones_withholds_the_ping() -> None:
+    hung = replace(RECORDING, camera="yard-1", last_frame_at=NOW - 60)
+    gap = replace(RECORDING, camera="store-1", online=False, gap_reason="rtsp_timeout")
+    ok, why = progress_ok([RECORDING, gap, hung], NOW, LIMITS)
+    assert not ok
+    assert why == "yard-1: no frame for 60 s while online"
+    assert progress_ok([], NOW) == (True, "")
+
+
+def test_limits_follow_the_stream_timeouts() -> None:
+    slow = RecordingConfig(60, "burn_in", "libx264", "veryfast", 23, 30.0, 15.0)
+    limits = ProgressLimits.for_recording(slow)
+    assert (limits.frame_stall_s, limits.connect_grace_s) == (45.0, 90.0)
+    fast = replace(slow, open_timeout_s=5.0, read_timeout_s=2.0)
+    assert ProgressLimits.for_recording(fast) == ProgressLimits()
+
+
+def test_status_line() -> None:
+    gap = replace(RECORDING, camera="yard-1", online=False, gap_reason="rtsp_timeout")
+    hung = replace(RECORDING, camera="store-1", last_frame_at=NOW - 60)
+    cams = [RECORDING, replace(RECORDING, camera="gate-2"), gap, hung]
+    assert (
+        status_line(cams, NOW, 12, LIMITS)
+        == "recording 2/4 cameras (yard-1: rtsp_timeout), upload backlog 12"
+    )
+    assert status_line([RECORDING], NOW, None, LIMITS) == "recording 1/1 cameras"
+
+
+@dataclass
+class FakeRecord:
+    seq: int
+
+
+@dataclass
+class FakeRecorder:
+    identity: Any
+    plan: Any
+    last_sealed: FakeRecord | None = None
+
+
+@dataclass
+class FakeWorker:
+    recorder: FakeRecorder
+    health: HealthCounter
+    alive: bool = True
+
+    def is_alive(self) -> bool:
+        return self.alive
+
+
+def fake_worker(camera: str) -> FakeWorker:
+    recorder = FakeRecorder(
+        identity=type("Identity", (), {"camera": camera}),
+        plan=type("Plan", (), {"segment_seconds": 10}),
+    )
+    return FakeWorker(recorder, HealthCounter(camera))
+
+
+def test_tracker_observes_seals_and_reconnects_on_the_monotonic_clock() -> None:
+    clock = [100.0]
+    worker = fake_worker("gate-1")
+    tracker = ProgressTracker([cast(CameraWorker, worker)], clock=lambda: clock[0])
+
+    first = tracker()[0]
+    assert (first.online, first.since, first.last_sealed_at, first.gap_reason) == (
+        False, 100.0, None, None,
+    )  # fmt: skip
+
+    clock[0] = 103.0
+    worker.health.connected()
+    worker.health.frame(1000, now=102.5)
+    cam = tracker()[0]
+    assert (cam.online, cam.since, cam.last_frame_at) == (True, 103.0, 102.5)
+
+    clock[0] = 110.0
+    worker.recorder.last_sealed = FakeRecord(seq=3)
+    assert tracker()[0].last_sealed_at == 110.0
+    clock[0] = 120.0
+    assert tracker()[0].last_sealed_at == 110.0, "the same record is not a new seal"
+
+    clock[0] = 130.0
+    worker.health.failed("rtsp_timeout")
+    cam = tracker()[0]
+    assert (cam.online, cam.gap_reason, cam.since) == (False, "rtsp_timeout", 130.0)
+    worker.alive = False
+    assert not tracker()[0].alive
+
+
+class Listener:
+    """A stand-in for systemd's notify socket that collects every datagram."""
+
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.05)
+        self.messages: list[str] = []
+
+    def drain(self) -> list[str]:
+        while True:
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except TimeoutError:
+                return self.messages
+
+
+def test_supervisor_pings_only_while_progress_is_ok(tmp_path: Path) -> None:
+    listener = Listener(tmp_path / "notify")
+    healthy = [True]
+
+    def cams() -> list[CameraProgress]:
+        return [RECORDING if healthy[0] else replace(RECORDING, last_frame_at=NOW - 99)]
+
+    stop = threading.Event()
+    supervisor = Supervisor(
+        Notifier(str(tmp_path / "notify")),
+        cams,
+        lambda: "recording 1/1 cameras",
+        period_s=0.05,
+        stop=stop,
+        limits=LIMITS,
+        clock=lambda: NOW,
+    )
+    supervisor.start()
+    try:
+        time.sleep(0.3)
+        pings = listener.drain().count("WATCHDOG=1")
+        assert pings >= 3
+        assert "STATUS=recording 1/1 cameras" in listener.messages
+
+        healthy[0] = False
+        time.sleep(0.1)
+        listener.messages.clear()
+        time.sleep(0.3)
+        stalled = listener.drain()
+        assert "WATCHDOG=1" not in stalled
+        assert "STATUS=stalled: gate-1: no frame for 99 s while online" in stalled
+
+        healthy[0] = True
+        time.sleep(0.3)
+        assert "WATCHDOG=1" in listener.drain()
+    finally:
+        stop.set()
+        supervisor.join(2)
+    assert not supervisor.is_alive()
+    assert listener.drain()[-1] == "STOPPING=1"
+    listener.sock.close()
+
+
+def test_a_failing_progress_callable_withholds_the_ping(tmp_path: Path) -> None:
+    listener = Listener(tmp_path / "notify")
+
+    def broken() -> list[CameraProgress]:
+        raise RuntimeError("index locked")
+
+    supervisor = Supervisor(
+        Notifier(str(tmp_path / "notify")), broken, lambda: "", 1.0, threading.Event()
+    )
+    assert not supervisor.check()
+    assert listener.drain() == ["STATUS=stalled: progress check failed: index locked"]
+    listener.sock.close()
