@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -174,6 +173,7 @@ class Listener:
 
 
 def test_supervisor_pings_only_while_progress_is_ok(tmp_path: Path) -> None:
+    """Each round judged synchronously (no timing), then the thread's stop path."""
     listener = Listener(tmp_path / "notify")
     healthy = [True]
 
@@ -190,27 +190,26 @@ def test_supervisor_pings_only_while_progress_is_ok(tmp_path: Path) -> None:
         limits=LIMITS,
         clock=lambda: NOW,
     )
+    assert all(supervisor.check() for _ in range(3))
+    fed = listener.drain()
+    assert fed.count("WATCHDOG=1") == 3
+    assert "STATUS=recording 1/1 cameras" in fed
+
+    healthy[0] = False
+    listener.messages.clear()
+    assert not supervisor.check()
+    stalled = listener.drain()
+    assert "WATCHDOG=1" not in stalled
+    assert "STATUS=stalled: gate-1: no frame for 99 s while online" in stalled
+
+    healthy[0] = True
+    listener.messages.clear()
+    assert supervisor.check()
+    assert "WATCHDOG=1" in listener.drain()
+
     supervisor.start()
-    try:
-        time.sleep(0.3)
-        pings = listener.drain().count("WATCHDOG=1")
-        assert pings >= 3
-        assert "STATUS=recording 1/1 cameras" in listener.messages
-
-        healthy[0] = False
-        time.sleep(0.1)
-        listener.messages.clear()
-        time.sleep(0.3)
-        stalled = listener.drain()
-        assert "WATCHDOG=1" not in stalled
-        assert "STATUS=stalled: gate-1: no frame for 99 s while online" in stalled
-
-        healthy[0] = True
-        time.sleep(0.3)
-        assert "WATCHDOG=1" in listener.drain()
-    finally:
-        stop.set()
-        supervisor.join(2)
+    stop.set()
+    supervisor.join(5)
     assert not supervisor.is_alive()
     assert listener.drain()[-1] == "STOPPING=1"
     listener.sock.close()
