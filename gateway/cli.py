@@ -1,4 +1,4 @@
-"""`evgw`: the command line of the gateway (daemon, demo and, later, key and evidence tools)."""
+"""`evgw`: the command line of the gateway: the daemon, the demo, keys, and the evidence tools."""
 
 from __future__ import annotations
 
@@ -27,6 +27,15 @@ from .keys import make_archive_identity, make_device_key
 from .logs import setup_logging
 
 KNOWN_ERRORS = (EvgwError, SegmentError, CameraError)
+COMMANDS = (
+    verify_cmd,
+    status_cmd,
+    discover_cmd,
+    monitor_cmd,
+    find_cmd,
+    export_cmd,
+    verify_export_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,13 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument(
         "--config", type=Path, default=demo.DEFAULT_CONFIG, help="demo configuration file"
     )
-    verify_cmd.add_parser(sub)
-    status_cmd.add_parser(sub)
-    discover_cmd.add_parser(sub)
-    monitor_cmd.add_parser(sub)
-    find_cmd.add_parser(sub)
-    export_cmd.add_parser(sub)
-    verify_export_cmd.add_parser(sub)
+    for command in COMMANDS:
+        command.add_parser(sub).set_defaults(handler=command.run)
+    run.set_defaults(handler=lambda args: daemon.run(load_config(args.config)))
+    kg.set_defaults(handler=lambda args: keygen(args.out, args.archive))
+    dm.set_defaults(handler=lambda args: demo.run(args.config, args.seconds))
     return parser
 
 
@@ -64,30 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
-        if args.command == "run":
-            return daemon.run(load_config(args.config))
-        if args.command == "demo":
-            return demo.run(args.config, args.seconds)
-        if args.command == "verify":
-            return verify_cmd.run(args)
-        if args.command == "status":
-            return status_cmd.run(args)
-        if args.command == "discover":
-            return discover_cmd.run(args)
-        if args.command == "monitor":
-            return monitor_cmd.run(args)
-        if args.command == "find":
-            return find_cmd.run(args)
-        if args.command == "export":
-            return export_cmd.run(args)
-        if args.command == "verify-export":
-            return verify_export_cmd.run(args)
-        if args.command == "keygen":
-            return keygen(args.out, args.archive)
+        return int(args.handler(args))
     except KNOWN_ERRORS as e:
         print(f"evgw: error: {e}", file=sys.stderr)
         return 2
-    return 1
 
 
 def keygen(out: Path, archive: bool) -> int:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import av
 
@@ -53,7 +53,7 @@ from segments.records import Record, canonical_json
 from segments.signing import fingerprint
 from segments.store import hash_file
 from segments.timeline import compact_utc, iso_utc
-from segments.verify import Verdict
+from segments.verify import PASSING
 from uplink.errors import UplinkError
 from uplink.object_keys import check_part
 
@@ -73,8 +73,8 @@ from .find_cmd import (
     when,
 )
 from .keys import load_keys
+from .progress import Progress
 
-PASSING = frozenset({Verdict.AUTHENTIC, Verdict.AUTHENTIC_WITH_DECLARED_GAPS})
 OUT_TIME_BASE = Fraction(1, 90000)
 DERIVED_NOTE = (
     "DERIVED COPY for viewing, not an original: remuxed without re-encoding from the "
@@ -494,7 +494,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    progress = _Progress(sys.stderr)
+    progress = Progress(sys.stderr, "exporting")
     try:
         start, end = parse_range(args)
         path, report = export(
@@ -518,25 +518,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"segments: {len(report['segments'])}, gaps: {len(report['gaps'])}")
     print(f"verdict: {report['verdict']}")
     return 0 if report["verdict"] in PASSING else 1
-
-
-class _Progress:
-    """A percentage line on stderr once the export has taken more than a second."""
-
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-        self._started = time.monotonic()
-        self._shown = 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self._started < 1.0 or now - self._shown < 0.2 or not total:
-            return
-        self._shown = now
-        self._out.write(f"\rexporting: {100 * done // total:3d}% of {total / 1e6:.0f} MB")
-        self._out.flush()
-
-    def finish(self) -> None:
-        if self._shown:
-            self._out.write("\n")
-            self._out.flush()

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from segments.age import X25519Identity, parse_identities
 from segments.errors import SegmentError
@@ -19,15 +18,14 @@ from segments.signing import Verifier, load_verifier
 from segments.verify import (
     KEY_FROM_CALLER,
     KEY_FROM_LEDGER,
+    PASSING,
     DirMediaSource,
     Report,
     StreamReport,
-    Verdict,
     verify,
 )
 
-PASSING = frozenset({Verdict.AUTHENTIC, Verdict.AUTHENTIC_WITH_DECLARED_GAPS})
-PROGRESS_AFTER_S = 1.0
+from .progress import Progress
 
 
 class UsageError(Exception):
@@ -68,7 +66,7 @@ def verify_path(
     except UsageError as e:
         print(f"evgw verify: {e}", file=sys.stderr)
         return 2
-    progress = _Progress(sys.stderr)
+    progress = Progress(sys.stderr, "verifying")
     report = verify(
         [(name, DirMediaSource(folder)) for name, folder in streams],
         pubkey=trusted,
@@ -156,25 +154,3 @@ def _key_note(source: str) -> str:
     if source == KEY_FROM_LEDGER:
         return "from the ledger's own key record: proves integrity, not origin; use --pubkey"
     return "no trusted key"
-
-
-class _Progress:
-    """A percentage line on stderr, shown only once hashing has taken more than a second."""
-
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-        self._started = time.monotonic()
-        self._shown = 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self._started < PROGRESS_AFTER_S or now - self._shown < 0.2 or not total:
-            return
-        self._shown = now
-        self._out.write(f"\rverifying: {100 * done // total:3d}% of {total / 1e6:.0f} MB")
-        self._out.flush()
-
-    def finish(self) -> None:
-        if self._shown:
-            self._out.write("\n")
-            self._out.flush()

@@ -56,6 +56,10 @@ class Verdict(StrEnum):
     NOT_AUTHENTIC = "NOT_AUTHENTIC"
 
 
+PASSING = frozenset({Verdict.AUTHENTIC, Verdict.AUTHENTIC_WITH_DECLARED_GAPS})
+"""The verdicts under which `evgw verify` (and export, verify-export) exit 0."""
+
+
 _SEVERITY = {v: i for i, v in enumerate(SeqVerdict)}
 _VERDICT_RANK = {v: i for i, v in enumerate(Verdict)}
 _IMPACT = {
