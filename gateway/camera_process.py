@@ -320,7 +320,7 @@ class CameraProcess:
         self._spawned_at = 0.0
         self._stopping = False
         self._restart_at: float | None = None
-        self._cause = WORKER_CRASH
+        self._cause: str | None = WORKER_CRASH  # None: it sealed and exited when told to
 
     @property
     def pid(self) -> int | None:
@@ -329,12 +329,11 @@ class CameraProcess:
 
     def start(self) -> None:
         with self._lock:
-            self._spawn(None)
+            self._spawn(self._job)
 
-    def _spawn(self, crash: str | None) -> None:
+    def _spawn(self, job: CameraJob) -> None:
         halt = self._ctx.Event()
         receive, send = self._ctx.Pipe(duplex=False)
-        job = self._job if crash is None else replace(self._job, crash=crash, started=time.time())
         proc = self._ctx.Process(
             target=camera_main,
             args=(job, send, halt, self._disk_full, os.getpid()),
@@ -408,22 +407,25 @@ class CameraProcess:
                 self._restart_at = None
                 self.restarts += 1
                 log.warning("%s: restarting its camera process (%s)", self.camera, self._cause)
-                self._spawn(self._cause)
+                self._spawn(replace(self._job, crash=self._cause, started=time.time()))
 
     def _died(self, proc: SpawnProcess, now: float) -> None:
         proc.join(0)
         code = proc.exitcode
         how = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
+        if code == 0 and self._halt is not None and self._halt.is_set():
+            self._cause = None  # SIGTERM to the child alone: it sealed; not a crash
         if now - self._spawned_at >= STABLE_S:
             self._backoff.reset()
         delay = self._backoff.next_delay()
         self._restart_at = now + delay
-        self.health.failed(self._cause)
+        reason = self._cause or "worker_stopped"
+        self.health.failed(reason)
         log.error(
             "%s: camera process %s ended with %s; restarting in %.1f s",
             self.camera, proc.pid, how, delay,
         )  # fmt: skip
-        self._callbacks.emit("gap_open", camera=self.camera, reason=self._cause, exit=how)
+        self._callbacks.emit("gap_open", camera=self.camera, reason=reason, exit=how)
 
     def kill_hung(self, why: str) -> None:
         """The watchdog's rule says the child makes no progress: kill it; `check` restarts it."""

@@ -72,7 +72,9 @@ def sealed_after(config: Config, camera: str, seq: int) -> bool:
     return any(r.seq > seq for r in records(config, camera, "segment"))
 
 
-def faulted_run(servers, tmp_path: Path, fault: Callable[[CameraProcess], None]) -> Config:
+def faulted_run(
+    servers: tuple[RtspTestServer, ...], tmp_path: Path, fault: Callable[[CameraProcess], None]
+) -> Config:
     """Record two cameras, hit one camera's process with `fault`, let it come back, stop."""
     flaky, steady = servers
     config = make_config(
@@ -123,7 +125,9 @@ def check_isolated_and_declared(config: Config, cause: str) -> None:
 
 
 @pytest.mark.integration
-def test_a_segfaulting_camera_restarts_and_the_other_records_on(two_cameras, tmp_path) -> None:
+def test_a_segfaulting_camera_restarts_and_the_other_records_on(
+    two_cameras: tuple[RtspTestServer, ...], tmp_path: Path
+) -> None:
     def segfault(victim: CameraProcess) -> None:
         assert victim.pid is not None
         os.kill(victim.pid, signal.SIGSEGV)
@@ -134,7 +138,7 @@ def test_a_segfaulting_camera_restarts_and_the_other_records_on(two_cameras, tmp
 
 @pytest.mark.integration
 def test_a_hung_camera_is_killed_and_restarted(
-    two_cameras, tmp_path, monkeypatch: pytest.MonkeyPatch
+    two_cameras: tuple[RtspTestServer, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(camera_process, "SILENCE_S", 2.0)
 
