@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import av.error
 
@@ -27,6 +28,14 @@ INTERNAL_ERROR = "internal_error"
 DISK_FULL = "disk_full"
 
 
+class Flag(Protocol):
+    """A `threading` or `multiprocessing` Event: the worker only reads it and waits on it."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
 class CameraWorker(threading.Thread):
     """A named thread per camera: its failures end in a gap record, never in another camera."""
 
@@ -35,9 +44,9 @@ class CameraWorker(threading.Thread):
         resolver: CameraResolver,
         recorder: StreamRecorder,
         health: HealthCounter,
-        stop: threading.Event,
+        stop: Flag,
         backoff: Backoff | None = None,
-        disk_full: threading.Event | None = None,
+        disk_full: Flag | None = None,
         on_gap: Callable[[str, str], None] | None = None,
     ) -> None:
         super().__init__(name=f"camera-{recorder.identity.camera}", daemon=True)
@@ -45,7 +54,7 @@ class CameraWorker(threading.Thread):
         self.recorder = recorder
         self.health = health
         self._halt = stop
-        self._disk_full = disk_full or threading.Event()
+        self._disk_full: Flag = disk_full or threading.Event()
         self._on_gap = on_gap
         self._backoff = backoff or Backoff()
         self._steps = StepDetector()

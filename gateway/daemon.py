@@ -1,4 +1,4 @@
-"""The recording daemon: one worker per enabled camera, one stop event, clean sealing on exit."""
+"""The recording daemon: one process per enabled camera, one stop event, clean sealing on exit."""
 
 from __future__ import annotations
 
@@ -11,21 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import av
-
-from cameras.freeze import FreezeDetector, thumbnail
-from cameras.health import CameraHealth, HealthCounter
+from cameras.health import CameraHealth
 from segments.clock import kernel_clock_status
 from segments.index import PURGED_BEFORE_UPLOAD, Index
 from segments.ledger import Ledger
-from segments.overlay import OverlaySpec
-from segments.recorder import RecordingPlan, StreamIdentity, StreamRecorder
+from segments.recorder import StreamIdentity
 from segments.records import Record
 from segments.ringbuffer import Limits
-from segments.store import StreamStore
-from segments.writer import EncodeSettings
 from uplink.errors import UplinkError
 from uplink.mqtt import GatewayLink, MqttSettings
 from uplink.object_keys import object_key
@@ -34,14 +27,24 @@ from uplink.uploader import Uploader, UploadEvent
 
 from . import commands
 from .alarms import CameraFacts, GatewayFacts
-from .camera_worker import CameraWorker
+from .camera_process import (
+    Callbacks,
+    CameraJob,
+    CameraProcess,
+    CameraSupervisor,
+    Event,
+    identity_for,
+    open_ledger,
+    plan_for,
+    spawn_context,
+)
 from .config import CameraConfig, Config, MqttConfig, UploadConfig
-from .enrollment import CameraDirectory, CameraResolver
+from .enrollment import CameraDirectory
 from .keys import GatewayKeys, load_keys
 from .reporting import Reporter
 from .retention import Retention
 from .status_cmd import gather, index_path
-from .watchdog import supervise
+from .watchdog import ProgressLimits, supervise
 
 log = logging.getLogger(__name__)
 
@@ -53,22 +56,6 @@ RECORD_EVENTS = {
     "clock": "clock_step",
     "boot": "boot",
 }
-DEFAULT_FROZEN_AFTER_S = 30.0
-PASSTHROUGH_PICTURE_S = 3.0
-
-
-def plan_for(config: Config, camera: CameraConfig, keys: GatewayKeys) -> RecordingPlan:
-    rec = config.recording
-    loc = config.location
-    gps = (loc.lat, loc.lon) if loc.lat is not None and loc.lon is not None else None
-    return RecordingPlan(
-        segment_seconds=camera.segment_seconds,
-        mode=camera.overlay,
-        encode=EncodeSettings(codec=rec.encoder, preset=rec.preset, crf=rec.crf),
-        overlay=OverlaySpec(location=camera.location, camera=camera.name, gps=gps),
-        tz=ZoneInfo(config.gateway.timezone),
-        recipients=keys.recipients,
-    )
 
 
 @dataclass
@@ -78,7 +65,7 @@ class Gateway:
     config: Config
     boot_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     stop_event: threading.Event = field(default_factory=threading.Event)
-    workers: list[CameraWorker] = field(default_factory=list)
+    workers: list[CameraProcess] = field(default_factory=list)
     ledgers: dict[str, Ledger] = field(default_factory=dict)
     identities: dict[str, StreamIdentity] = field(default_factory=dict)
     index: Index | None = None
@@ -90,6 +77,7 @@ class Gateway:
     frozen: dict[str, bool] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
     _purges: list[float] = field(default_factory=list)
+    _supervisor: CameraSupervisor | None = None
 
     def start(self) -> None:
         """Open the index and every stream's ledger (recovering crash leftovers), then record."""
@@ -98,6 +86,8 @@ class Gateway:
         self.index = Index.open(index_path(self.config))
         self.directory = CameraDirectory(self.config.discovery).start()
         storage = self.config.storage
+        context = spawn_context()
+        disk_full = context.Event()
         self.retention = Retention(
             self.index,
             self.config.gateway.data_dir,
@@ -106,12 +96,13 @@ class Gateway:
             Limits(storage.quota_bytes, storage.min_free_bytes, storage.on_full),
             on_event=self._retention_event,
             on_record=_log_record,
+            disk_full=disk_full,
         )
         for camera in self.config.cameras:
             if not camera.enabled:
                 log.info("%s: disabled in the configuration", camera.id)
                 continue
-            worker = self._camera_worker(camera, keys, self.index, started)
+            worker = self._camera_process(camera, keys, self.index, started, disk_full)
             self.workers.append(worker)
         self.uploader = self._start_uploader(self.index)
         self._start_monitoring(self.index)
@@ -119,51 +110,32 @@ class Gateway:
         self.retention.start()
         for worker in self.workers:
             worker.start()
+        limits = ProgressLimits.for_recording(self.config.recording)
+        self._supervisor = CameraSupervisor(self.workers, limits)
+        self._supervisor.start()
 
-    def _camera_worker(
-        self, camera: CameraConfig, keys: GatewayKeys, index: Index, started: float
-    ) -> CameraWorker:
-        identity = StreamIdentity(
-            gateway=self.config.gateway.id,
-            site=self.config.gateway.site,
-            location=camera.location,
-            camera=camera.id,
-            camera_name=camera.name,
-            boot_id=self.boot_id,
+    def _camera_process(
+        self,
+        camera: CameraConfig,
+        keys: GatewayKeys,
+        index: Index,
+        started: float,
+        disk_full: Event,
+    ) -> CameraProcess:
+        """The parent's ledger writer (purge records) and the camera's supervised process."""
+        self.ledgers[camera.id] = open_ledger(self.config, camera.id, keys, index)
+        self.identities[camera.id] = identity_for(self.config, camera, self.boot_id)
+        job = CameraJob(
+            self.config, camera, self.boot_id, started, log_level=logging.getLogger().level
         )
-        store = StreamStore(self.config.gateway.data_dir, camera.id)
-        ledger = Ledger.open(
-            store.root,
-            camera.id,
-            self.config.gateway.id,
-            keys.signer,
-            every_records=self.config.ledger.checkpoint_every,
-            every_s=self.config.ledger.checkpoint_interval_s,
-            on_append=index.add_record,
-            on_checkpoint=index.add_checkpoint,
-        )
-        self.ledgers[camera.id] = ledger
-        self.identities[camera.id] = identity
-        detector = FreezeDetector(frozen_after_s=self._frozen_after_s())
-        recorder = StreamRecorder(
-            plan_for(self.config, camera, keys),
-            identity,
-            store,
-            ledger,
+        callbacks = Callbacks(
             on_record=self._on_record,
-            start_wall=started,
-            on_picture=lambda wall, frame: self._picture(camera.id, detector, wall, frame),
-            picture_interval_s=1.0 if camera.overlay == "burn_in" else PASSTHROUGH_PICTURE_S,
+            emit=self.emit,
+            on_frozen=self._on_frozen,
+            on_identity=self._on_identity,
         )
-        recorder.begin(keys.signer.public_key_text())
-        return CameraWorker(
-            CameraResolver(camera, self.config.recording, self.directory),
-            recorder,
-            HealthCounter(camera.id),
-            self.stop_event,
-            disk_full=self.retention.disk_full if self.retention else None,
-            on_gap=lambda cam, reason: self.emit("gap_open", camera=cam, reason=reason),
-        )
+        plan = plan_for(self.config, camera, keys)
+        return CameraProcess(job, plan, disk_full, callbacks, spawn_context())
 
     def _start_uploader(self, index: Index) -> Uploader | None:
         upload = self.config.upload
@@ -263,7 +235,7 @@ class Gateway:
             cameras=tuple(self._camera_facts(w, now) for w in self.workers),
         )
 
-    def _camera_facts(self, worker: CameraWorker, now: float) -> CameraFacts:
+    def _camera_facts(self, worker: CameraProcess, now: float) -> CameraFacts:
         health = worker.health.snapshot()
         sealed = worker.recorder.last_sealed
         identity = worker.resolver.identity
@@ -282,18 +254,15 @@ class Gateway:
             segment_seconds=worker.recorder.plan.segment_seconds,
         )
 
-    def _frozen_after_s(self) -> float:
-        mqtt = self.config.mqtt
-        return mqtt.frozen_after_s if mqtt is not None else DEFAULT_FROZEN_AFTER_S
-
-    def _picture(
-        self, camera: str, detector: FreezeDetector, wall: float, frame: av.VideoFrame
-    ) -> None:
-        """Runs on the camera's thread, about once a second: is the picture still changing?"""
-        frozen = detector.update(wall, thumbnail(frame)).frozen
+    def _on_frozen(self, camera: str, frozen: bool) -> None:
+        """A camera process judged its picture (about once a second): is it still changing?"""
         if frozen != self.frozen.get(camera, False):
             self.emit("camera_frozen" if frozen else "camera_unfrozen", camera=camera)
         self.frozen[camera] = frozen
+
+    def _on_identity(self, identity: StreamIdentity) -> None:
+        """The child learnt the camera's serial: purge records name it too."""
+        self.identities[identity.camera] = identity
 
     def _on_record(self, record: Record) -> None:
         _log_record(record)
@@ -324,11 +293,16 @@ class Gateway:
     def stop(self, timeout_s: float = 30.0, drain_s: float = 0.0) -> None:
         """Seal and stop recording; then give the upload backlog up to `drain_s` to empty."""
         self.stop_event.set()
+        for worker in self.workers:
+            worker.stop()
         deadline = time.monotonic() + timeout_s
         for worker in self.workers:
             worker.join(max(0.1, deadline - time.monotonic()))
             if worker.is_alive():
-                log.error("%s did not stop within %.0f s", worker.name, timeout_s)
+                log.error("%s did not stop within %.0f s; killing it", worker.name, timeout_s)
+                worker.kill()
+        if self._supervisor is not None:
+            self._supervisor.stop()
         if self.retention is not None:
             self.retention.stop()
         if self.uploader is not None:

@@ -11,6 +11,7 @@ instead of purging unconfirmed segments, and lowers it when space returns.
 from __future__ import annotations
 
 import logging
+import multiprocessing.synchronize
 import os
 import threading
 import time
@@ -69,11 +70,13 @@ class Retention:
         free_bytes: Callable[[Path], int] = statvfs_free,
         clock: Callable[[], float] = time.time,
         clock_status: Callable[[], ClockStatus] = kernel_clock_status,
+        disk_full: threading.Event | multiprocessing.synchronize.Event | None = None,
     ) -> None:
+        """`disk_full` may be a multiprocessing Event when camera processes read it."""
         self.index = index
         self.data_dir = data_dir
         self.limits = limits
-        self.disk_full = threading.Event()
+        self.disk_full = disk_full if disk_full is not None else threading.Event()
         self._ledgers = ledgers
         self._identities = identities
         self._on_event = on_event

@@ -13,12 +13,18 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 from segments.index import Index
 
 from .camera_worker import CameraWorker
 from .config import RecordingConfig
 from .sdnotify import Notifier, watchdog_interval
+
+if TYPE_CHECKING:
+    from .camera_process import CameraProcess
+
+Worker: TypeAlias = "CameraWorker | CameraProcess"
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +123,7 @@ class ProgressTracker:
     """
 
     def __init__(
-        self, workers: Sequence[CameraWorker], clock: Callable[[], float] = time.monotonic
+        self, workers: Sequence[Worker], clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._workers = workers
         self._clock = clock
@@ -127,7 +133,7 @@ class ProgressTracker:
         now = self._clock()
         return [self._progress(worker, now) for worker in self._workers]
 
-    def _progress(self, worker: CameraWorker, now: float) -> CameraProgress:
+    def _progress(self, worker: Worker, now: float) -> CameraProgress:
         camera = worker.recorder.identity.camera
         health = worker.health.snapshot(now)
         sealed = worker.recorder.last_sealed
@@ -202,7 +208,7 @@ class Supervisor(threading.Thread):
 
 
 def supervise(
-    workers: Sequence[CameraWorker],
+    workers: Sequence[Worker],
     stop: threading.Event,
     recording: RecordingConfig,
     index: Index | None = None,

@@ -22,7 +22,7 @@ from .ledger import Ledger
 from .overlay import Overlay, OverlaySpec
 from .pictures import PictureCallback, PictureTap
 from .records import ClockStatus, MediaFacts, Record
-from .recovery import recover_leftovers
+from .recovery import POWER_LOSS, recover_leftovers
 from .store import OpenSegment, StreamStore, write_durably
 from .timeline import PtsClock, iso_utc, next_boundary
 from .writer import EncodeSegment, EncodeSettings, RemuxSegment
@@ -134,19 +134,23 @@ class StreamRecorder:
             else PictureTap(on_picture, picture_interval_s, identity.camera)
         )
 
-    def begin(self, public_key: str) -> None:
-        """Start of a run: seal crash leftovers, then a `boot` record (`key` first if new)."""
+    def begin(self, public_key: str, crash: str | None = None) -> None:
+        """Start of a run: seal crash leftovers, then a `boot` record (`key` first if new).
+
+        `crash` is why the previous run ended when the caller knows it (a worker crash or hang
+        seen by the daemon); otherwise the ledger tells an operator stop from a power loss.
+        """
         first_run = self.ledger.size == 0
         if first_run:
             key = self._draft(kind="key", start=time.time(), end=None)
             self._append(replace(key, extra={"public_key": public_key}))
-        recovered = recover_leftovers(self.store, self.ledger, self._draft)
+        recovered = recover_leftovers(self.store, self.ledger, self._draft, crash or POWER_LOSS)
         for record in recovered:
             self._on_record(record)
         now = time.time()
         last = self.ledger.last_record
         previous_end = None if last is None else (last.end or last.start)
-        reason = None if first_run else self._restart_reason(recovered)
+        reason = None if first_run else crash or self._restart_reason(recovered)
         self._append(
             replace(
                 self._draft(kind="boot", start=now, end=now, reason=reason),

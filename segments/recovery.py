@@ -22,15 +22,20 @@ POWER_LOSS = "power_loss"
 DraftMaker = Callable[..., Record]
 
 
-def recover_leftovers(store: StreamStore, ledger: Ledger, draft: DraftMaker) -> list[Record]:
+def recover_leftovers(
+    store: StreamStore, ledger: Ledger, draft: DraftMaker, reason: str = POWER_LOSS
+) -> list[Record]:
+    """`reason` says what cut the files short: `power_loss`, or a worker crash the daemon saw."""
     recovered = []
     for part in store.leftover_parts():
-        recovered.append(_seal_truncated(part, store, ledger, draft))
+        recovered.append(_seal_truncated(part, store, ledger, draft, reason))
         log.warning("%s: sealed leftover %s as truncated", ledger.stream, part.name)
     return recovered
 
 
-def _seal_truncated(part: Path, store: StreamStore, ledger: Ledger, draft: DraftMaker) -> Record:
+def _seal_truncated(
+    part: Path, store: StreamStore, ledger: Ledger, draft: DraftMaker, reason: str
+) -> Record:
     info = part.stat()
     start = part_start(part)
     size, sha256 = hash_file(part)
@@ -44,7 +49,7 @@ def _seal_truncated(part: Path, store: StreamStore, ledger: Ledger, draft: Draft
             kind="truncated",
             start=begin,
             end=max(begin, info.st_mtime),
-            reason=POWER_LOSS,
+            reason=reason,
             file=store.relative(final),
             size_cipher=size,
             sha256_cipher=sha256,

@@ -1,0 +1,150 @@
+"""A process per camera: a crash or hang in one is restarted, recorded, and stalls no other."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from cameras.health import CameraHealth
+from cameras.simulator.launcher import RtspTestServer
+from gateway import camera_process
+from gateway.camera_process import WORKER_CRASH, WORKER_HANG, CameraProcess, HealthView
+from gateway.config import Config
+from gateway.daemon import Gateway
+from tests.conftest import RtspServerFactory
+from tests.support.recording import Cam, make_config, records, wall
+
+REPO = Path(__file__).resolve().parent.parent
+FRAME_S = 1 / 25
+SLACK_S = 0.005
+
+
+def test_health_view_ages_frames_while_the_child_is_silent() -> None:
+    clock = [100.0]
+    view = HealthView("cam", clock=lambda: clock[0])
+    view.update(CameraHealth("cam", True, 10, 25.0, 1e6, 0.1, 0, None))
+    clock[0] += 5.0
+    assert view.snapshot().last_frame_age_s == pytest.approx(5.1)
+    assert view.silent_for(clock[0]) == pytest.approx(5.0)
+
+
+def test_health_view_keeps_the_crash_as_gap_reason_until_online() -> None:
+    view = HealthView("cam", clock=lambda: 0.0)
+    view.update(CameraHealth("cam", True, 10, 25.0, 1e6, 0.1, 2, None))
+    view.failed(WORKER_CRASH)
+    view.update(CameraHealth("cam", False, 0, 0.0, 0.0, None, 0, None))  # the new child
+    snap = view.snapshot()
+    assert (snap.online, snap.last_error, snap.reconnects) == (False, WORKER_CRASH, 3)
+    view.update(CameraHealth("cam", True, 5, 25.0, 1e6, 0.0, 0, None))
+    assert view.snapshot().last_error is None
+
+
+@pytest.fixture
+def two_cameras(rtsp_server_factory: RtspServerFactory) -> Iterator[tuple[RtspTestServer, ...]]:
+    yield (
+        rtsp_server_factory(["cam1:320x240@25"]),
+        rtsp_server_factory(["cam1:320x240@25"]),
+    )
+
+
+def wait_until(what: str, ok: Callable[[], bool], timeout: float) -> float:
+    start = time.monotonic()
+    while not ok():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+def worker(gateway: Gateway, camera: str) -> CameraProcess:
+    return next(w for w in gateway.workers if w.camera == camera)
+
+
+def sealed_after(config: Config, camera: str, seq: int) -> bool:
+    return any(r.seq > seq for r in records(config, camera, "segment"))
+
+
+def faulted_run(
+    servers: tuple[RtspTestServer, ...], tmp_path: Path, fault: Callable[[CameraProcess], None]
+) -> Config:
+    """Record two cameras, hit one camera's process with `fault`, let it come back, stop."""
+    flaky, steady = servers
+    config = make_config(
+        tmp_path, [Cam("flaky", flaky.url("cam1")), Cam("steady", steady.url("cam1"))]
+    )
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        wait_until(
+            "both record",
+            lambda: all(records(config, c, "segment") for c in ("flaky", "steady")),
+            30,
+        )
+        victim = worker(gateway, "flaky")
+        old_pid = victim.pid
+        assert old_pid is not None and old_pid != os.getpid()
+        fault(victim)
+        back = wait_until("a new child", lambda: victim.pid != old_pid and victim.restarts == 1, 25)
+        boot = len(records(config, "flaky"))
+        wait_until("the new child records", lambda: sealed_after(config, "flaky", boot), 20)
+        assert back < 25
+        assert worker(gateway, "steady").restarts == 0
+    finally:
+        gateway.stop()
+    return config
+
+
+def check_isolated_and_declared(config: Config, cause: str) -> None:
+    steady_gaps = [g.reason for g in records(config, "steady", "gap")]
+    assert steady_gaps == ["startup"], "one camera's crash stalled another"
+    steady = records(config, "steady", "segment")
+    for prev, nxt in itertools.pairwise(steady):
+        assert wall(nxt.start) - wall(prev.end) <= FRAME_S + SLACK_S
+
+    ledger = records(config, "flaky")
+    assert [r.seq for r in ledger] == list(range(len(ledger)))
+    assert [b.reason for b in ledger if b.kind == "boot"] == [None, cause]
+    truncated = [r for r in ledger if r.kind == "truncated"]
+    assert [t.reason for t in truncated] == [cause], "the open segment is sealed as truncated"
+    pubkey = config.keys.signing_key.with_name(config.keys.signing_key.name + ".pub")
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "verify", str(config.gateway.data_dir), "--pubkey",
+         str(pubkey)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verdict: AUTHENTIC_WITH_DECLARED_GAPS" in done.stdout
+
+
+@pytest.mark.integration
+def test_a_segfaulting_camera_restarts_and_the_other_records_on(
+    two_cameras: tuple[RtspTestServer, ...], tmp_path: Path
+) -> None:
+    def segfault(victim: CameraProcess) -> None:
+        assert victim.pid is not None
+        os.kill(victim.pid, signal.SIGSEGV)
+
+    config = faulted_run(two_cameras, tmp_path, segfault)
+    check_isolated_and_declared(config, WORKER_CRASH)
+
+
+@pytest.mark.integration
+def test_a_hung_camera_is_killed_and_restarted(
+    two_cameras: tuple[RtspTestServer, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(camera_process, "SILENCE_S", 2.0)
+
+    def freeze(victim: CameraProcess) -> None:
+        assert victim.pid is not None
+        os.kill(victim.pid, signal.SIGSTOP)  # a hang nothing inside the child could report
+
+    config = faulted_run(two_cameras, tmp_path, freeze)
+    check_isolated_and_declared(config, WORKER_HANG)
