@@ -1,7 +1,9 @@
 """Error root for the cameras package: discovery, ONVIF and RTSP input."""
 
+from evgw.errors import EvgwError
 
-class CameraError(Exception):
+
+class CameraError(EvgwError):
     """Base of every error raised by `cameras`; the message says what to do next."""
 
 

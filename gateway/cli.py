@@ -7,9 +7,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cameras.errors import CameraError
-from segments.errors import SegmentError
-
 from . import (
     daemon,
     demo,
@@ -26,7 +23,6 @@ from .errors import EvgwError
 from .keys import make_archive_identity, make_device_key
 from .logs import setup_logging
 
-KNOWN_ERRORS = (EvgwError, SegmentError, CameraError)
 COMMANDS = (
     verify_cmd,
     status_cmd,
@@ -72,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.verbose)
     try:
         return int(args.handler(args))
-    except KNOWN_ERRORS as e:
+    except EvgwError as e:
         print(f"evgw: error: {e}", file=sys.stderr)
         return 2
 

@@ -1,7 +1,9 @@
 """Error root for the segments package: recording, sealing and verification."""
 
+from evgw.errors import EvgwError
 
-class SegmentError(Exception):
+
+class SegmentError(EvgwError):
     """Base of every error raised by `segments`; the message says what to do next."""
 
 

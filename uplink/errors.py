@@ -5,8 +5,10 @@ are retried with backoff, `AuthError` keeps the backlog and raises an alarm,
 `LocalHashMismatch` is reported as tamper, `UploadMismatch` is retried.
 """
 
+from evgw.errors import EvgwError
 
-class UplinkError(Exception):
+
+class UplinkError(EvgwError):
     """Base of every error raised by `uplink`; the message says what to do next."""
 
 

@@ -1,0 +1,25 @@
+"""One error root for every evgw package.
+
+A known failure is an `EvgwError` whose message says what went wrong and, where it is not
+obvious, what to do next (`hint`). The command line catches only this root: it prints the
+message and the hint, never a traceback, and exits with `exit_code` (2 for a usage or
+configuration mistake, 1 for a failure of the work itself).
+"""
+
+from __future__ import annotations
+
+
+class EvgwError(Exception):
+    """A known failure; `hint` is the next step for the user, when the message lacks one."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class UsageError(EvgwError):
+    """The caller asked for something that cannot work as asked: fix the arguments."""
+
+    exit_code = 2
