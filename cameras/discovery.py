@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import unquote, urlsplit
 from xml.parsers import expat
 
-from .errors import CameraError
+from .errors import CameraError, NetworkSetupError
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ def interface_address(interface: str) -> str:
             req = struct.pack("256s", interface.encode()[:15])
             return socket.inet_ntoa(fcntl.ioctl(s.fileno(), SIOCGIFADDR, req)[20:24])
         except OSError as e:
-            raise CameraError(
+            raise NetworkSetupError(
                 f"interface {interface!r} has no IPv4 address ({e}); check [discovery] interface"
             ) from e
 
@@ -245,7 +245,7 @@ def sender_socket(address: str) -> socket.socket:
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
     except OSError as e:
         s.close()
-        raise CameraError(f"cannot send WS-Discovery from {address}: {e}") from e
+        raise NetworkSetupError(f"cannot send WS-Discovery from {address}: {e}") from e
     return s
 
 
@@ -261,7 +261,7 @@ def group_socket(address: str, port: int = WSD_PORT) -> socket.socket:
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(address))
     except OSError as e:
         s.close()
-        raise CameraError(
+        raise NetworkSetupError(
             f"cannot join {MULTICAST_GROUP}:{port} on {address}: {e}; "
             "does the interface have the MULTICAST flag (ip link set DEV multicast on)?"
         ) from e

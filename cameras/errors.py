@@ -13,3 +13,9 @@ class StreamError(CameraError):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class NetworkSetupError(CameraError):
+    """This box cannot use the camera network as configured (interface, address, multicast)."""
+
+    exit_code = 2

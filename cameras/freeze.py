@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import av
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -28,9 +27,6 @@ THUMB_SIZE = (64, 36)  # width, height: 16:9; each thumbnail pixel averages ~30x
 # small bouncing ball 1.3..2.2. The threshold sits between noise and the smallest motion.
 DEFAULT_THRESHOLD = 0.75
 UNIFORM_STD = 2.0  # a thumbnail this flat is one colour: lens cap, black or blue screen
-
-_LUMA_FIRST = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p",
-                         "nv12", "nv21", "nv16", "gray"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,7 @@ class FreezeDetector:
         if ref is None or ref.shape != thumb.shape or ts < self._last_ts:
             return self._restart(ts, thumb, score=0.0, uniform=uniform)
         self._last_ts = ts
-        score = float(cv2.mean(cv2.absdiff(ref, thumb))[0])
+        score = float(np.mean(np.abs(ref.astype(np.int16) - thumb)))
         if score >= self.threshold:
             return self._restart(ts, thumb, score, uniform)
         still = ts - self._since
@@ -76,10 +72,8 @@ class FreezeDetector:
 
 
 def thumbnail(frame: av.VideoFrame, size: tuple[int, int] = THUMB_SIZE) -> Thumbnail:
-    """A small grey picture from the luma plane: a view of the plane and one area resize."""
-    if frame.format.name not in _LUMA_FIRST:
-        frame = frame.reformat(format="gray")
-    plane = frame.planes[0]
-    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
-    luma = rows[:, : plane.width]
-    return np.asarray(cv2.resize(luma, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    """A small grey picture: FFmpeg's area average of the luma plane (a new frame; the
+    decoded one is untouched). swscale does it in C, so no image library is loaded for it."""
+    width, height = size
+    small = frame.reformat(width=width, height=height, format="gray", interpolation="AREA")
+    return np.asarray(small.to_ndarray(), dtype=np.uint8)

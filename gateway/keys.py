@@ -4,6 +4,7 @@ that refuses to run next to a decryption key."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 from segments.agekeys import X25519Recipient, generate_identity, parse_recipient
 from segments.signing import Ed25519Signer, fingerprint, generate_signing_key, load_signer
 
-from .config import AGE_IDENTITY_MARK, Config
+from .config import AGE_IDENTITY_MARK, KeysConfig
 from .errors import ConfigError
 
 DEVICE_KEY_NAME = "device.ed25519"
@@ -26,23 +27,22 @@ class GatewayKeys:
     recipients: tuple[X25519Recipient, ...]
 
 
-def load_keys(config: Config) -> GatewayKeys:
-    refuse_identities(config)
-    path = config.keys.signing_key
+def load_keys(keys: KeysConfig, config_path: Path, guarded: Iterable[Path]) -> GatewayKeys:
+    """The signing key and recipients of `[keys]`, once no folder in `guarded` holds an identity."""
+    refuse_identities(guarded)
+    path = keys.signing_key
     if not path.exists():
         raise ConfigError(
-            f"{config.path}: [keys] signing_key: {path} does not exist; create it with "
+            f"{config_path}: [keys] signing_key: {path} does not exist; create it with "
             f"`evgw keygen --out {path.parent}`"
         )
-    recipients = tuple(parse_recipient(r) for r in config.keys.recipients)
+    recipients = tuple(parse_recipient(r) for r in keys.recipients)
     return GatewayKeys(load_signer(path), recipients)
 
 
-def refuse_identities(config: Config) -> None:
+def refuse_identities(folders: Iterable[Path]) -> None:
     """No age identity may sit beside the gateway: a stolen box must decrypt nothing."""
-    data_dir = config.gateway.data_dir
-    places = [config.path.parent, data_dir, data_dir / "keys", config.keys.signing_key.parent]
-    for folder in dict.fromkeys(places):
+    for folder in dict.fromkeys(folders):
         for path in _small_files(folder):
             if AGE_IDENTITY_MARK.encode() in path.read_bytes().upper():
                 raise ConfigError(

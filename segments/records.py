@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime
 from typing import Any
 
 from .errors import CryptoFormatError
@@ -98,6 +99,15 @@ class Record:
         if not isinstance(self.seq, int) or isinstance(self.seq, bool) or self.seq < 0:
             raise CryptoFormatError(f"record seq must be an integer >= 0, got {self.seq!r}")
 
+    @property
+    def start_ts(self) -> float | None:
+        """`start` as seconds since the epoch (None when absent)."""
+        return _timestamp(self.start)
+
+    @property
+    def end_ts(self) -> float | None:
+        return _timestamp(self.end)
+
     def to_json(self) -> bytes:
         return canonical_json(asdict(self))
 
@@ -150,6 +160,10 @@ _TEXT_FIELDS = (
 )
 _CHAIN_FIELDS = ("prev", "alg", "key_id", "sig")
 _NUMBER_FIELDS = ("duration_s", "size_plain", "size_cipher")
+
+
+def _timestamp(iso: str | None) -> float | None:
+    return None if iso is None else datetime.fromisoformat(iso).timestamp()
 
 
 def canonical_json(obj: Any) -> bytes:

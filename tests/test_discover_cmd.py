@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, default_profiles
-from gateway import discover_cmd
-from gateway.cli import build_parser, main
+from gateway.cli import discover as discover_cmd
+from gateway.cli.main import build_parser, main
 
 REPO = Path(__file__).resolve().parent.parent
 

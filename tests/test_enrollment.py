@@ -22,15 +22,14 @@ from gateway.config import (
     RecordingConfig,
     config_from_mapping,
 )
-from gateway.enrollment import (
+from gateway.daemon.directory import CameraDirectory
+from gateway.daemon.enrollment import Enrollment, camera_id_for
+from gateway.daemon.resolver import (
     IDENTITY_MISMATCH,
     CameraAuthError,
-    CameraDirectory,
     CameraIdentityError,
     CameraNotFoundError,
     CameraResolver,
-    Enrollment,
-    camera_id_for,
 )
 from tests.conftest import RtspServerFactory
 from tests.test_config import FAKE, base

@@ -19,10 +19,11 @@ import av
 import pytest
 
 from cameras.simulator.launcher import RtspTestServer, find_free_port, gst_rtsp_available
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.config import Config
-from gateway.daemon import Gateway, object_store_settings
+from gateway.daemon.lifecycle import Gateway
 from gateway.keys import make_archive_identity
+from gateway.wiring import object_store_settings
 from segments.export import MANIFEST_NAME, verify_package
 from segments.records import Record
 from segments.signing import load_verifier

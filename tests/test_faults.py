@@ -23,8 +23,8 @@ import pytest
 
 from cameras.simulator.launcher import RtspTestServer
 from gateway.config import Config
-from gateway.daemon import Gateway, object_store_settings
-from gateway.status_cmd import index_path
+from gateway.daemon.lifecycle import Gateway
+from gateway.wiring import index_path, object_store_settings
 from segments.index import Index
 from segments.records import Record
 from segments.store import StreamStore
@@ -89,7 +89,7 @@ CLEAN_RUN = """
 import sys, threading, time
 from pathlib import Path
 from gateway.config import load_config
-from gateway.daemon import Gateway
+from gateway.daemon.lifecycle import Gateway
 time.sleep = lambda s: threading.Event().wait(s) and None
 gateway = Gateway(load_config(Path(sys.argv[1])))
 gateway.start()

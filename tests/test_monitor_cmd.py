@@ -17,19 +17,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway import monitor_cmd
-from gateway.cli import build_parser
-from gateway.monitor_cmd import (
-    FleetView,
-    GatewayRow,
-    MonitorError,
-    build_view,
-    parse_broker,
-    render,
-    settings_from,
-    settle,
-)
+from evgw.errors import UsageError
+from gateway.cli.main import build_parser, main
+from gateway.cli.monitor import parse_broker, render, settings_from, settle
 from tests.support.mqtt_fixtures import MosquittoFactory, settings_for
+from uplink.fleet_view import FleetView, GatewayRow, build_view
 from uplink.mosquitto import MosquittoServer, find_free_port
 from uplink.mqtt import FleetListener, FleetSnapshot, GatewayLink, GatewayView, Received
 
@@ -283,7 +275,7 @@ def test_parse_broker() -> None:
     assert parse_broker("[::1]", tls=False) == ("::1", 1883)
     assert parse_broker("::1", tls=False) == ("::1", 1883)
     for bad in ("", ":1883", "host:0", "host:x", "host:70000", "[::1"):
-        with pytest.raises(MonitorError):
+        with pytest.raises(UsageError):
             parse_broker(bad, tls=False)
 
 
@@ -304,7 +296,7 @@ def test_settings_from_arguments(tmp_path: Path) -> None:
         (("--topic-root", "a/+"), "invalid MQTT topic_root"),
         (("--stale-after", "0"), "positive"),
     ]:
-        with pytest.raises(MonitorError, match=message):
+        with pytest.raises(UsageError, match=message):
             settings_from(_args(*argv))
 
 
@@ -532,5 +524,6 @@ def test_unreachable_broker_exits_2() -> None:
 
 
 def test_run_reports_usage_errors_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert monitor_cmd.run(_args("--stale-after", "-1")) == 2
+    argv = ["monitor", "--broker", "127.0.0.1:1883", "--stale-after", "-1"]
+    assert main(argv) == 2
     assert "evgw monitor: error: --stale-after must be a positive" in capsys.readouterr().err

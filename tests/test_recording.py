@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from cameras.simulator.launcher import RtspTestServer
-from gateway.daemon import plan_for
-from gateway.keys import load_keys
+from gateway.wiring import gateway_keys, recording_plan
 from segments.overlay import Overlay
 from tests.conftest import RtspServerFactory
 from tests.support.recording import (
@@ -85,7 +84,7 @@ def test_burn_in_changes_only_the_overlay_region(
     recorded = decoded_frames(decrypted(config, longest))[10]
 
     overlay = Overlay.open(
-        plan_for(config, config.cameras[0], load_keys(config)).overlay,
+        recording_plan(config, config.cameras[0], gateway_keys(config).recipients).overlay,
         ZoneInfo("Asia/Shanghai"),
         width=640,
         height=360,
@@ -179,7 +178,7 @@ def _gaps_and_isolation(servers, tmp_path, fault: str) -> None:
         tmp_path,
         [Cam("flaky", flaky.url("cam1")), Cam("steady", steady.url("cam1"))],
     )
-    from gateway.daemon import Gateway
+    from gateway.daemon.lifecycle import Gateway
 
     gateway = Gateway(config)
     gateway.start()

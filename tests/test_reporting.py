@@ -8,7 +8,7 @@ import time
 import pytest
 
 from cameras.simulator.launcher import RtspTestServer
-from gateway.daemon import Gateway
+from gateway.daemon.lifecycle import Gateway
 from tests.support.mqtt_fixtures import settings_for
 from tests.support.recording import Cam, make_config, records, wall
 from uplink.mosquitto import MosquittoServer

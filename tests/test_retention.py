@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.retention import Retention, statvfs_free
+from gateway.daemon.retention import Retention
+from gateway.status import free_bytes
 from segments.age import X25519Identity
 from segments.errors import WriteError
 from segments.index import EVICTED, PURGED, Index
@@ -352,8 +353,8 @@ def test_thread_runs_on_poke_and_stops(site: Site) -> None:
     assert not retention.is_alive()
 
 
-def test_statvfs_free_reads_the_filesystem(tmp_path: Path) -> None:
-    assert statvfs_free(tmp_path) > 0
+def test_free_bytes_reads_the_filesystem(tmp_path: Path) -> None:
+    assert free_bytes(tmp_path) > 0
 
 
 def test_streams_without_an_open_ledger_are_left_alone(tmp_path: Path) -> None:

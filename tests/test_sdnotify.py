@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.sdnotify import Notifier, socket_address, watchdog_interval
+from gateway.daemon.sdnotify import Notifier, socket_address, watchdog_interval
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 
 from cameras.simulator.launcher import RtspTestServer
 from gateway.config import Config
-from gateway.daemon import Gateway, object_store_settings
-from gateway.status_cmd import index_path
+from gateway.daemon.lifecycle import Gateway
+from gateway.wiring import index_path, object_store_settings
 from segments.index import Index
 from segments.records import Record
 from tests.support.recording import Cam, make_config, media_path, records

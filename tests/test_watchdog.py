@@ -11,17 +11,10 @@ from typing import Any, cast
 import pytest
 
 from cameras.health import HealthCounter
-from gateway.camera_worker import CameraWorker
-from gateway.config import RecordingConfig
-from gateway.sdnotify import Notifier
-from gateway.watchdog import (
-    CameraProgress,
-    ProgressLimits,
-    ProgressTracker,
-    Supervisor,
-    progress_ok,
-    status_line,
-)
+from gateway.daemon.liveness import CameraProgress, ProgressLimits, progress_ok, status_line
+from gateway.daemon.progress import Observed, ProgressTracker
+from gateway.daemon.sdnotify import Notifier
+from gateway.daemon.watchdog import WatchdogFeeder
 
 NOW = 1000.0
 LIMITS = ProgressLimits(frame_stall_s=20.0, seal_margin_s=30.0, connect_grace_s=60.0)
@@ -77,11 +70,9 @@ def test_one_hung_camera_among_healthy_ones_withholds_the_ping() -> None:
 
 
 def test_limits_follow_the_stream_timeouts() -> None:
-    slow = RecordingConfig(60, "burn_in", "libx264", "veryfast", 23, 30.0, 15.0)
-    limits = ProgressLimits.for_recording(slow)
+    limits = ProgressLimits.for_timeouts(open_timeout_s=30.0, read_timeout_s=15.0)
     assert (limits.frame_stall_s, limits.connect_grace_s) == (45.0, 90.0)
-    fast = replace(slow, open_timeout_s=5.0, read_timeout_s=2.0)
-    assert ProgressLimits.for_recording(fast) == ProgressLimits()
+    assert ProgressLimits.for_timeouts(open_timeout_s=5.0, read_timeout_s=2.0) == ProgressLimits()
 
 
 def test_status_line() -> None:
@@ -128,9 +119,9 @@ def fake_worker(camera: str) -> FakeWorker:
 def test_tracker_observes_seals_and_reconnects_on_the_monotonic_clock() -> None:
     clock = [100.0]
     worker = fake_worker("gate-1")
-    tracker = ProgressTracker([cast(CameraWorker, worker)], clock=lambda: clock[0])
+    tracker = ProgressTracker([cast(Observed, worker)], clock=lambda: clock[0])
 
-    first = tracker()[0]
+    first = tracker.observe().cameras[0]
     assert (first.online, first.since, first.last_sealed_at, first.gap_reason) == (
         False, 100.0, None, None,
     )  # fmt: skip
@@ -138,21 +129,21 @@ def test_tracker_observes_seals_and_reconnects_on_the_monotonic_clock() -> None:
     clock[0] = 103.0
     worker.health.connected()
     worker.health.frame(1000, now=102.5)
-    cam = tracker()[0]
+    cam = tracker.observe().cameras[0]
     assert (cam.online, cam.since, cam.last_frame_at) == (True, 103.0, 102.5)
 
     clock[0] = 110.0
     worker.recorder.last_sealed = FakeRecord(seq=3)
-    assert tracker()[0].last_sealed_at == 110.0
+    assert tracker.observe().cameras[0].last_sealed_at == 110.0
     clock[0] = 120.0
-    assert tracker()[0].last_sealed_at == 110.0, "the same record is not a new seal"
+    assert tracker.observe().cameras[0].last_sealed_at == 110.0, "the same record is not a new seal"
 
     clock[0] = 130.0
     worker.health.failed("rtsp_timeout")
-    cam = tracker()[0]
+    cam = tracker.observe().cameras[0]
     assert (cam.online, cam.gap_reason, cam.since) == (False, "rtsp_timeout", 130.0)
     worker.alive = False
-    assert not tracker()[0].alive
+    assert not tracker.observe().cameras[0].alive
 
 
 class Listener:
@@ -181,10 +172,10 @@ def test_supervisor_pings_only_while_progress_is_ok(tmp_path: Path) -> None:
         return [RECORDING if healthy[0] else replace(RECORDING, last_frame_at=NOW - 99)]
 
     stop = threading.Event()
-    supervisor = Supervisor(
+    supervisor = WatchdogFeeder(
         Notifier(str(tmp_path / "notify")),
         cams,
-        lambda: "recording 1/1 cameras",
+        lambda cameras: "recording 1/1 cameras",
         period_s=0.05,
         stop=stop,
         limits=LIMITS,
@@ -221,8 +212,8 @@ def test_a_failing_progress_callable_withholds_the_ping(tmp_path: Path) -> None:
     def broken() -> list[CameraProgress]:
         raise RuntimeError("index locked")
 
-    supervisor = Supervisor(
-        Notifier(str(tmp_path / "notify")), broken, lambda: "", 1.0, threading.Event()
+    supervisor = WatchdogFeeder(
+        Notifier(str(tmp_path / "notify")), broken, lambda cameras: "", 1.0, threading.Event()
     )
     assert not supervisor.check()
     assert listener.drain() == ["STATUS=stalled: progress check failed: index locked"]

@@ -29,8 +29,8 @@ from typing import IO
 
 from cameras.simulator.launcher import RtspTestServer, find_free_port
 from gateway.config import Config, load_config
-from gateway.daemon import Gateway, object_store_settings
-from gateway.status_cmd import index_path
+from gateway.daemon.lifecycle import Gateway
+from gateway.wiring import index_path, object_store_settings
 from segments.index import Index
 from segments.ledger import read_records
 from segments.store import StreamStore

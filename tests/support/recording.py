@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 
 from gateway.config import Config, parse_config
-from gateway.daemon import Gateway
+from gateway.daemon.lifecycle import Gateway
 from gateway.keys import (
     ARCHIVE_IDENTITY_NAME,
     ARCHIVE_RECIPIENT_NAME,

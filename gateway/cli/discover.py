@@ -16,6 +16,10 @@ from urllib.parse import urlsplit
 from cameras import onvif_client
 from cameras.onvif_client import Discovered
 from cameras.rtsp import redact
+from evgw.errors import UsageError
+
+from . import args as common
+from .table import columns
 
 COLUMNS = (
     "endpoint",
@@ -28,44 +32,32 @@ COLUMNS = (
     "stream_uri",
     "clock_offset_s",
 )
-MAX_PASSWORD_FILE = 4096
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "discover", help="find the ONVIF cameras on the camera network (WS-Discovery)"
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--interface", help="camera network interface, e.g. eth1")
     where.add_argument("--address", help="IPv4 address of this gateway on the camera network")
-    p.add_argument("--json", action="store_true", help="print a JSON list")
+    common.add_json(p, "print a JSON list")
     p.add_argument("--username", help="ONVIF user name for the queries")
     p.add_argument("--password-file", type=Path, help="file holding the ONVIF password")
     p.add_argument(
         "--timeout", type=float, default=3.0, help="seconds to wait for answers (default 3)"
     )
-    return p
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if not args.interface and not args.address:
-        return _usage("give --interface IF or --address IP of the camera network")
+        raise UsageError("give --interface IF or --address IP of the camera network")
     if not 0 < args.timeout <= 60:
-        return _usage(f"--timeout must be between 0 and 60 seconds, got {args.timeout:g}")
+        raise UsageError(f"--timeout must be between 0 and 60 seconds, got {args.timeout:g}")
     if args.password_file is not None and not args.username:
-        return _usage("--password-file needs --username")
+        raise UsageError("--password-file needs --username")
     password = None
     if args.password_file is not None:
-        try:
-            password = _read_password(args.password_file)
-        except (OSError, ValueError) as e:
-            return _usage(f"cannot read --password-file {args.password_file}: {e}")
+        password = common.secret_file(args.password_file, "--password-file")
     result = onvif_client.discover(
-        args.address or "",
-        args.timeout,
-        args.username,
-        password,
-        interface=args.interface,
+        args.address or "", args.timeout, args.username, password, interface=args.interface
     )
     rows = rows_of(result)
     if args.json:
@@ -74,22 +66,6 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     else:
         out.write(render_table(rows))
     return 0
-
-
-def _usage(message: str) -> int:
-    print(f"evgw discover: error: {message}", file=sys.stderr)
-    return 2
-
-
-def _read_password(path: Path) -> str:
-    with path.open("rb") as f:
-        raw = f.read(MAX_PASSWORD_FILE + 1)
-    if len(raw) > MAX_PASSWORD_FILE:
-        raise ValueError(f"larger than {MAX_PASSWORD_FILE} bytes")
-    password = raw.decode("utf-8").rstrip("\r\n")
-    if not password:
-        raise ValueError("empty")
-    return password
 
 
 def rows_of(result: Discovered) -> list[dict[str, Any]]:
@@ -149,14 +125,7 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     failed = [r for r in rows if r["error"] is not None]
     if not rows:
         return "no ONVIF cameras answered on this network\n"
-    lines: list[str] = []
-    if ok:
-        table = [COLUMNS] + [_cells(r) for r in ok]
-        widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
-        lines += [
-            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-            for row in table
-        ]
+    lines = columns([COLUMNS, *(_cells(r) for r in ok)]) if ok else []
     lines.append(f"{len(ok)} camera(s) queried, {len(failed)} found but not queryable")
     for r in failed:
         lines.append(f"not queryable: {r['endpoint']} at {r['address'] or '?'}: {r['error']}")

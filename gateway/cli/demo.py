@@ -1,12 +1,15 @@
 """`evgw demo`: simulated ONVIF cameras, a local object store, recorded and sealed for real.
 
 Everything binds 127.0.0.1: an RTSP test server with two cameras, two ONVIF device emulators
-that announce them over WS-Discovery, and SeaweedFS as central storage. The gateway finds the
-cameras by their serials, records, seals and uploads, and the demo ends with `evgw verify`.
+that announce them over WS-Discovery, SeaweedFS as central storage and mosquitto as the
+monitoring broker. The gateway finds the cameras by their serials, records, seals and uploads,
+and the demo ends with what the monitoring desk sees and `evgw verify`.
+Runs from a source checkout (`./dev demo`): the simulators in `testbeds/` are not installed.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import time
 import tomllib
@@ -19,23 +22,28 @@ from zoneinfo import ZoneInfo
 
 from cameras.simulator.launcher import RtspTestServer
 from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, SimProfile
+from evgw.errors import UsageError
+from segments.index import Index
 from segments.ledger import read_records
 from segments.records import Record
 from segments.store import StreamStore
+from segments.verify import PASSING
 from uplink.mosquitto import MosquittoServer
+from uplink.object_keys import object_key
 from uplink.objectstore import ObjectStore
 from uplink.seaweedfs import SeaweedServer
 
-from . import monitor_cmd
-from .config import Config, MqttConfig, UploadConfig, load_config
-from .daemon import Gateway, object_store_settings
-from .errors import EvgwError
-from .keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
-from .verify_cmd import verify_path
+from ..config import Config, MqttConfig, UploadConfig, load_config
+from ..daemon.lifecycle import Gateway
+from ..keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
+from ..wiring import index_path, object_store_settings
+from . import args as common
+from . import monitor, verify
+from .table import columns
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
 RTSP_PORT = 8554
 DRAIN_S = 60.0
 
@@ -56,20 +64,25 @@ DEMO_CAMERAS = (
 )
 
 
-def run(config_path: Path, seconds: float) -> int:
-    identity = prepare_keys(config_path)
-    config = load_config(config_path)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seconds", type=float, default=40.0, help="how long to record (default 40)")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="demo configuration file")
+
+
+def run(args: argparse.Namespace) -> int:
+    identity = prepare_keys(args.config)
+    config = load_config(args.config)
     with ExitStack() as stack:
         start_cameras(config, stack)
         if config.upload is not None:
-            start_object_store(config.upload, config_path, stack)
+            start_object_store(config.upload, args.config, stack)
         if config.mqtt is not None:
-            start_broker(config.mqtt, config_path, stack)
+            start_broker(config.mqtt, args.config, stack)
         started = time.time()
         gateway = Gateway(config)
-        gateway.start()
         try:
-            gateway.wait(seconds)
+            gateway.start()
+            gateway.wait(args.seconds)
             if config.mqtt is not None:
                 show_monitor(config.mqtt)
         except KeyboardInterrupt:
@@ -77,10 +90,14 @@ def run(config_path: Path, seconds: float) -> int:
         finally:
             gateway.stop(drain_s=DRAIN_S)
     print(render_table(config, since=started))
-    print(render_uploads(gateway))
+    print(render_uploads(config))
     pubkey = config.keys.signing_key.with_name(config.keys.signing_key.name + ".pub")
-    print(f"\n$ evgw verify {config.gateway.data_dir} --pubkey {pubkey} --identity {identity}")
-    return verify_path(config.gateway.data_dir, pubkey=str(pubkey), identity=identity)
+    data_dir = config.gateway.data_dir
+    print(f"\n$ evgw verify {data_dir} --pubkey {pubkey} --identity {identity}")
+    trusted, identities = common.pubkey(str(pubkey)), common.identities(identity)
+    report = verify.verify_path(data_dir, None, trusted, identities)
+    print(verify.render(report))
+    return 0 if report.verdict in PASSING else 1
 
 
 def start_cameras(config: Config, stack: ExitStack) -> None:
@@ -108,7 +125,7 @@ def start_cameras(config: Config, stack: ExitStack) -> None:
 def start_object_store(upload: UploadConfig, config_path: Path, stack: ExitStack) -> None:
     port = urlsplit(upload.endpoint_url).port
     if urlsplit(upload.endpoint_url).hostname != "127.0.0.1" or port is None:
-        raise EvgwError(
+        raise UsageError(
             f"{config_path}: [upload] endpoint_url: the demo runs its store on 127.0.0.1"
         )
     folder = config_path.resolve().parent.parent / "demo-objectstore"
@@ -122,7 +139,7 @@ def start_object_store(upload: UploadConfig, config_path: Path, stack: ExitStack
 
 def start_broker(mqtt: MqttConfig, config_path: Path, stack: ExitStack) -> None:
     if mqtt.host != "127.0.0.1":
-        raise EvgwError(f"{config_path}: [mqtt] host: the demo's broker is on 127.0.0.1")
+        raise UsageError(f"{config_path}: [mqtt] host: the demo's broker is on 127.0.0.1")
     folder = config_path.resolve().parent.parent / "demo-broker"
     stack.enter_context(MosquittoServer(folder, port=mqtt.port))
     log.info("MQTT broker (mosquitto) at 127.0.0.1:%d", mqtt.port)
@@ -130,9 +147,11 @@ def start_broker(mqtt: MqttConfig, config_path: Path, stack: ExitStack) -> None:
 
 def show_monitor(mqtt: MqttConfig) -> None:
     """What the central monitoring desk sees right now (`evgw monitor --once`)."""
-    print(f"\n$ evgw monitor --broker 127.0.0.1:{mqtt.port} --once")
-    args = monitor_cmd.build_args(["--broker", f"127.0.0.1:{mqtt.port}", "--once"])
-    monitor_cmd.run(args)
+    argv = ["--broker", f"127.0.0.1:{mqtt.port}", "--once"]
+    print(f"\n$ evgw monitor {' '.join(argv)}")
+    parser = argparse.ArgumentParser(prog="evgw monitor")
+    monitor.add_arguments(parser)
+    monitor.run(parser.parse_args(argv))
 
 
 def prepare_keys(config_path: Path) -> Path:
@@ -162,33 +181,35 @@ def render_table(config: Config, since: float) -> str:
     for camera in config.cameras:
         store = StreamStore(config.gateway.data_dir, camera.id)
         for r in read_records(store.root):
-            if r.kind != "key" and _wall(r.end or r.start) >= since - 1:
+            if r.kind != "key" and (r.end_ts or r.start_ts or 0.0) >= since - 1:
                 rows.append(_row(r, tz))
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines = columns(rows)
     lines.append(f"\nsegments and ledgers are in {config.gateway.data_dir / 'streams'}")
     return "\n".join(lines)
 
 
-def render_uploads(gateway: Gateway) -> str:
-    keys = gateway.confirmed_keys()
-    if not keys:
+def render_uploads(config: Config) -> str:
+    """The object keys the store has confirmed (read from the index after the stop)."""
+    index = Index.open(index_path(config))
+    try:
+        items = index.confirmed_uploads()
+    finally:
+        index.close()
+    if not items:
         return "\nno objects confirmed in central storage"
-    lines = [f"\nconfirmed in central storage ({len(keys)} objects):"]
-    lines += [f"  {key}" for key in keys]
+    site, gateway = config.gateway.site, config.gateway.id
+    lines = [f"\nconfirmed in central storage ({len(items)} objects):"]
+    lines += [f"  {object_key(item, site, gateway)}" for item in items]
     return "\n".join(lines)
 
 
 def _row(r: Record, tz: ZoneInfo) -> tuple[str, ...]:
-    start = datetime.fromtimestamp(_wall(r.start), tz)
-    duration = _wall(r.end) - _wall(r.start) if r.end else 0.0
+    start = r.start_ts or 0.0
+    duration = 0.0 if r.end_ts is None else r.end_ts - start
     frames = str(r.media.frames) if r.media else "-"
     size = f"{r.size_cipher / 1e6:.2f} MB" if r.size_cipher else "-"
+    shown = datetime.fromtimestamp(start, tz).strftime("%H:%M:%S.%f")[:-3]
     return (
-        r.camera, str(r.seq), r.kind, start.strftime("%H:%M:%S.%f")[:-3], f"{duration:.2f} s",
-        frames, size, r.file or (r.reason or ""),
+        r.camera, str(r.seq), r.kind, shown, f"{duration:.2f} s", frames, size,
+        r.file or (r.reason or ""),
     )  # fmt: skip
-
-
-def _wall(iso: str | None) -> float:
-    return datetime.fromisoformat(iso).timestamp() if iso else 0.0

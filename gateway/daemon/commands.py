@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from segments.clock import kernel_clock_status
@@ -19,6 +18,8 @@ from segments.ledger import Ledger
 from segments.recorder import StreamIdentity
 from segments.records import Record
 from uplink.mqtt import GatewayLink
+
+from ..times import parse_range
 
 log = logging.getLogger(__name__)
 
@@ -104,22 +105,5 @@ def _camera(ctx: CommandContext, args: Mapping[str, Any]) -> str:
 
 
 def _range(args: Mapping[str, Any]) -> tuple[float, float]:
-    start, end = _time(args, "from"), _time(args, "to")
-    if end <= start:
-        raise ValueError("'to' must be after 'from'")
-    return start, end
-
-
-def _time(args: Mapping[str, Any], key: str) -> float:
-    value = args.get(key)
-    try:
-        if not isinstance(value, str):
-            raise TypeError
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError) as e:
-        raise ValueError(
-            f"'{key}' must be an ISO 8601 time with offset, e.g. 2026-11-27T14:00:00+08:00"
-        ) from e
-    if parsed.tzinfo is None:
-        raise ValueError(f"'{key}' needs a UTC offset (e.g. +08:00 or Z)")
-    return parsed.timestamp()
+    start, end = parse_range(args.get("from"), args.get("to"), ("'from'", "'to'"))
+    return start.timestamp(), end.timestamp()

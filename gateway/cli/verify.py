@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from segments.age import X25519Identity, parse_identities
-from segments.errors import SegmentError
+from evgw.errors import UsageError
+from segments.agekeys import X25519Identity
 from segments.ledger import LEDGER_NAME
-from segments.signing import Verifier, load_verifier
+from segments.signing import Verifier
 from segments.verify import (
     KEY_FROM_CALLER,
     KEY_FROM_LEDGER,
@@ -25,57 +25,45 @@ from segments.verify import (
     verify,
 )
 
+from . import args as common
 from .progress import Progress
 
 
-class UsageError(Exception):
-    """Bad arguments: a path without ledgers, an unreadable key or identity."""
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "verify", help="verify recorded streams (signatures, chain, checkpoints, media hashes)"
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", type=Path, help="data dir, its streams/ folder, or streams/<camera>")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    common.add_json(p, "print the report as JSON")
     p.add_argument(
         "--identity", type=Path, help="age identity file: also decrypt and check plaintext"
     )
-    p.add_argument("--pubkey", help="trusted device key 'ed25519:<base64>' or a file holding it")
+    common.add_pubkey(p)
     p.add_argument("--camera", help="verify only this camera's stream")
-    return p
 
 
 def run(args: argparse.Namespace) -> int:
-    return verify_path(args.path, args.camera, args.pubkey, args.identity, as_json=args.json)
+    identities = common.identities(args.identity) if args.identity else []
+    report = verify_path(args.path, args.camera, common.pubkey(args.pubkey), identities)
+    print(report.to_json() if args.json else render(report))
+    return 0 if report.verdict in PASSING else 1
 
 
 def verify_path(
     path: Path,
-    camera: str | None = None,
-    pubkey: str | None = None,
-    identity: Path | None = None,
-    *,
-    as_json: bool = False,
-) -> int:
-    """Verify a data dir (or one stream), print the report; the exit code for `evgw verify`."""
-    try:
-        streams = find_streams(path, camera)
-        trusted = _pubkey(pubkey)
-        identities = _identities(identity)
-    except UsageError as e:
-        print(f"evgw verify: {e}", file=sys.stderr)
-        return 2
+    camera: str | None,
+    pubkey: Verifier | None,
+    identities: Sequence[X25519Identity],
+) -> Report:
+    """Verify every stream under `path` (or `camera`'s), with a progress line on stderr."""
+    streams = find_streams(path, camera)
     progress = Progress(sys.stderr, "verifying")
-    report = verify(
-        [(name, DirMediaSource(folder)) for name, folder in streams],
-        pubkey=trusted,
-        identities=identities,
-        progress=progress,
-    )
-    progress.finish()
-    print(report.to_json() if as_json else render(report))
-    return 0 if report.verdict in PASSING else 1
+    try:
+        return verify(
+            [(name, DirMediaSource(folder)) for name, folder in streams],
+            pubkey=pubkey,
+            identities=identities,
+            progress=progress,
+        )
+    finally:
+        progress.finish()
 
 
 def find_streams(path: Path, camera: str | None) -> list[tuple[str, Path]]:
@@ -98,26 +86,6 @@ def find_streams(path: Path, camera: str | None) -> list[tuple[str, Path]]:
         if not found:
             raise UsageError(f"{path}: no stream for camera {camera!r}")
     return found
-
-
-def _pubkey(source: str | None) -> Verifier | None:
-    if source is None:
-        return None
-    try:
-        return load_verifier(source)
-    except SegmentError as e:
-        raise UsageError(f"--pubkey: {e}") from e
-
-
-def _identities(path: Path | None) -> list[X25519Identity]:
-    if path is None:
-        return []
-    try:
-        return parse_identities(path.read_text())
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"--identity {path}: cannot read it ({e})") from e
-    except SegmentError as e:
-        raise UsageError(f"--identity {path}: {e}") from e
 
 
 def render(report: Report) -> str:

@@ -18,7 +18,7 @@ from segments.clock import StepDetector
 from segments.errors import SegmentError
 from segments.recorder import StreamRecorder
 
-from .enrollment import CameraResolver
+from .resolver import CameraResolver
 
 log = logging.getLogger(__name__)
 

@@ -1,228 +1,44 @@
-"""Each camera records in its own process: a crash or hang in one cannot stall or kill another.
+"""The parent's side of a camera process: spawn it, read its messages, restart it.
 
-The child is spawned (not forked: it inherits no threads, locks or decoder state) and runs the
-same resolver, recorder, ledger and `CameraWorker` a thread would, with its own index
-connection. It reports to the parent over a one-way pipe of small messages: a health snapshot
-about once a second, every record it appends, gap and frozen-picture changes. The parent keeps a
-`CameraProcess` per camera with the read surface the watchdog and reporting use, and the
-`CameraSupervisor` thread restarts a child that died, or that the watchdog's rule finds hung,
-with capped backoff. The restarted child seals the leftover `.part` as `truncated` and its `boot`
-record names the cause (`worker_crash`, `worker_hang`), so the lost time is a declared gap.
+Each camera records in its own process, so a crash or hang in one cannot stall or kill
+another (the child side is `camera_child`). The parent keeps one `CameraProcess` per camera
+with the read surface the progress tracker and the health reports use; the camera supervisor
+restarts a child that died or that the liveness rules find hung, with capped backoff. The
+restarted child seals the leftover `.part` as `truncated`, and its `boot` record names the
+cause (`worker_crash`, `worker_hang`), so the lost time is a declared gap.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import logging
 import multiprocessing
-import multiprocessing.synchronize
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
-from types import FrameType
+from multiprocessing.synchronize import Event
 from typing import Any
-from zoneinfo import ZoneInfo
-
-import av
 
 from cameras.backoff import Backoff
-from cameras.freeze import FreezeDetector, thumbnail
-from cameras.health import CameraHealth, HealthCounter
-from segments.index import Index
-from segments.ledger import Ledger
-from segments.overlay import OverlaySpec
-from segments.recorder import RecordingPlan, StreamIdentity, StreamRecorder
+from cameras.health import CameraHealth
+from segments.recorder import RecordingPlan, StreamIdentity
 from segments.records import Record
-from segments.store import StreamStore
-from segments.writer import EncodeSettings
 
-from .camera_worker import CameraWorker
-from .config import CameraConfig, Config
-from .enrollment import CameraDirectory, CameraIdentity, CameraResolver
-from .keys import GatewayKeys, load_keys
-from .logs import setup_logging
-from .status_cmd import index_path
-from .watchdog import ProgressLimits, ProgressTracker, camera_problem
+from .camera_child import CameraJob, camera_main
+from .resolver import CameraIdentity
 
 log = logging.getLogger(__name__)
 
 WORKER_CRASH = "worker_crash"
 WORKER_HANG = "worker_hang"
-DEFAULT_FROZEN_AFTER_S = 30.0
-PASSTHROUGH_PICTURE_S = 3.0
-HEALTH_PERIOD_S = 1.0
 SILENCE_S = 15.0  # no message at all for this long: the child is hung even if it looked fine
 STABLE_S = 60.0  # a child that ran this long before dying restarts after the shortest delay
-PR_SET_PDEATHSIG = 1
 
-Event = multiprocessing.synchronize.Event
 EventSink = Callable[..., None]
-
-
-def plan_for(config: Config, camera: CameraConfig, keys: GatewayKeys) -> RecordingPlan:
-    rec = config.recording
-    loc = config.location
-    gps = (loc.lat, loc.lon) if loc.lat is not None and loc.lon is not None else None
-    return RecordingPlan(
-        segment_seconds=camera.segment_seconds,
-        mode=camera.overlay,
-        encode=EncodeSettings(codec=rec.encoder, preset=rec.preset, crf=rec.crf),
-        overlay=OverlaySpec(location=camera.location, camera=camera.name, gps=gps),
-        tz=ZoneInfo(config.gateway.timezone),
-        recipients=keys.recipients,
-    )
-
-
-def identity_for(config: Config, camera: CameraConfig, boot_id: str) -> StreamIdentity:
-    return StreamIdentity(
-        gateway=config.gateway.id,
-        site=config.gateway.site,
-        location=camera.location,
-        camera=camera.id,
-        camera_name=camera.name,
-        boot_id=boot_id,
-    )
-
-
-def open_ledger(
-    config: Config,
-    camera_id: str,
-    keys: GatewayKeys,
-    index: Index,
-) -> Ledger:
-    """The stream's ledger writer, indexing what it appends; each process opens its own."""
-    store = StreamStore(config.gateway.data_dir, camera_id)
-    return Ledger.open(
-        store.root,
-        camera_id,
-        config.gateway.id,
-        keys.signer,
-        every_records=config.ledger.checkpoint_every,
-        every_s=config.ledger.checkpoint_interval_s,
-        on_append=index.add_record,
-        on_checkpoint=index.add_checkpoint,
-    )
-
-
-def frozen_after_s(config: Config) -> float:
-    return config.mqtt.frozen_after_s if config.mqtt is not None else DEFAULT_FROZEN_AFTER_S
-
-
-@dataclass(frozen=True)
-class CameraJob:
-    """Everything a camera process needs, picklable; keys are loaded in the child."""
-
-    config: Config
-    camera: CameraConfig
-    boot_id: str
-    started: float
-    crash: str | None = None
-    log_level: int = logging.INFO
-
-
-# -- the child ---------------------------------------------------------------------------------
-
-
-class _Outbox:
-    """The child's end of the pipe; worker, recorder and health threads all send through it."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._lock = threading.Lock()
-
-    def send(self, *message: object) -> None:
-        # A parent that is gone cannot listen; PR_SET_PDEATHSIG ends this process anyway.
-        with self._lock, contextlib.suppress(OSError, ValueError):
-            self._conn.send(message)
-
-
-def camera_main(
-    job: CameraJob, conn: Connection, halt: Event, disk_full: Event, parent_pid: int
-) -> None:
-    """Entry point of a camera process: record until `halt` (or SIGTERM), then seal and exit."""
-    _die_with_parent(parent_pid)
-    setup_logging(job.log_level <= logging.DEBUG)
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        halt.set()
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
-    out = _Outbox(conn)
-    keys = load_keys(job.config)
-    index = Index.open(index_path(job.config))
-    try:
-        worker = _camera_worker(job, keys, index, out, halt, disk_full)
-        worker.start()
-        while worker.is_alive():
-            _report_health(worker, out)
-            worker.join(HEALTH_PERIOD_S)
-        _report_health(worker, out)
-    finally:
-        index.close()
-        conn.close()
-    if not halt.is_set():
-        raise SystemExit(1)  # the loop ended on its own: the parent restarts it
-
-
-def _report_health(worker: CameraWorker, out: _Outbox) -> None:
-    out.send("health", worker.health.snapshot(), worker.recorder.identity, worker.resolver.identity)
-
-
-def _camera_worker(
-    job: CameraJob, keys: GatewayKeys, index: Index, out: _Outbox, halt: Event, disk_full: Event
-) -> CameraWorker:
-    config, camera = job.config, job.camera
-    ledger = open_ledger(config, camera.id, keys, index)
-    detector = FreezeDetector(frozen_after_s=frozen_after_s(config))
-    verdict: list[bool | None] = [None]
-
-    def picture(wall: float, frame: av.VideoFrame) -> None:
-        frozen = detector.update(wall, thumbnail(frame)).frozen
-        if frozen != verdict[0]:
-            verdict[0] = frozen
-            out.send("frozen", frozen)
-
-    recorder = StreamRecorder(
-        plan_for(config, camera, keys),
-        identity_for(config, camera, job.boot_id),
-        StreamStore(config.gateway.data_dir, camera.id),
-        ledger,
-        on_record=lambda record: out.send("record", record),
-        start_wall=job.started,
-        on_picture=picture,
-        picture_interval_s=1.0 if camera.overlay == "burn_in" else PASSTHROUGH_PICTURE_S,
-    )
-    recorder.begin(keys.signer.public_key_text(), crash=job.crash)
-    return CameraWorker(
-        # The parent follows WS-Discovery announcements; the child probes when it must.
-        CameraResolver(camera, config.recording, CameraDirectory(config.discovery)),
-        recorder,
-        HealthCounter(camera.id),
-        halt,
-        disk_full=disk_full,
-        on_gap=lambda cam, reason: out.send("event", "gap_open", {"camera": cam, "reason": reason}),
-    )
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """A parent killed outright (power loss in tests) must not leave a second ledger writer."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        log.warning("cannot ask to die with the daemon (prctl unavailable)")
-    if os.getppid() != parent_pid:
-        os._exit(1)
-
-
-# -- the parent's view of one child ------------------------------------------------------------
 
 
 class HealthView:
@@ -297,16 +113,15 @@ class CameraProcess:
     def __init__(
         self,
         job: CameraJob,
-        plan: RecordingPlan,
         disk_full: Event,
         callbacks: Callbacks,
         context: SpawnContext,
         backoff: Backoff | None = None,
     ) -> None:
-        self.camera = job.camera.id
+        self.camera = job.plan.camera.id
         self.name = f"camera-{self.camera}"
         self.health = HealthView(self.camera)
-        self.recorder = RecorderView(identity_for(job.config, job.camera, job.boot_id), plan)
+        self.recorder = RecorderView(job.plan.identity, job.plan.recording)
         self.resolver = ResolverView()
         self.restarts = 0
         self._job = job
@@ -462,51 +277,6 @@ class CameraProcess:
         if proc is not None and proc.is_alive():
             proc.kill()
             proc.join(5.0)
-
-
-class CameraSupervisor(threading.Thread):
-    """Restarts dead camera processes with backoff and kills hung ones (thread `cameras`).
-
-    It spawns the restarted children, so it must outlive them: `stop` it after they are joined.
-    """
-
-    def __init__(
-        self,
-        cameras: Sequence[CameraProcess],
-        limits: ProgressLimits,
-        period_s: float = 0.5,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(name="cameras", daemon=True)
-        self._cameras = cameras
-        self._limits = limits
-        self._period_s = period_s
-        self._clock = clock
-        self._tracker = ProgressTracker(cameras, clock)
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.wait(self._period_s):
-            try:
-                self.round()
-            except Exception:
-                log.exception("camera supervisor round failed")
-
-    def round(self) -> None:
-        now = self._clock()
-        for camera in self._cameras:
-            camera.check(now)
-        for camera, progress in zip(self._cameras, self._tracker(), strict=True):
-            if not camera.running():
-                continue
-            why = camera_problem(progress, now, self._limits) or camera.silence(now)
-            if why is not None:
-                camera.kill_hung(why)
-
-    def stop(self) -> None:
-        self._halt.set()
-        if self.is_alive():
-            self.join(5.0)
 
 
 def spawn_context() -> SpawnContext:

@@ -8,36 +8,25 @@ AUTHENTIC and AUTHENTIC_WITH_DECLARED_GAPS, 1 otherwise, 2 for usage errors.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import Any
 
-from segments.errors import SegmentError
+from evgw.errors import UsageError
 from segments.export import PackageCheck, verify_package
-from segments.signing import load_verifier
 from segments.verify import PASSING
 
+from . import args as common
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "verify-export", help="re-check an export package offline (public material only)"
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", type=Path, help="the package folder (<out>/<case>)")
-    p.add_argument("--pubkey", help="trusted device key 'ed25519:<base64>' or a file holding it")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    return p
+    common.add_pubkey(p)
+    common.add_json(p, "print the result as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.path.is_dir():
-        print(f"evgw verify-export: {args.path}: no such package folder", file=sys.stderr)
-        return 2
-    try:
-        trusted = None if args.pubkey is None else load_verifier(args.pubkey)
-    except SegmentError as e:
-        print(f"evgw verify-export: --pubkey: {e}", file=sys.stderr)
-        return 2
-    check = verify_package(args.path, trusted)
+        raise UsageError(f"{args.path}: no such package folder")
+    check = verify_package(args.path, common.pubkey(args.pubkey))
     print(check.to_json() if args.json else render(check))
     return 0 if check.verdict in PASSING else 1
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing.synchronize
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +27,8 @@ from segments.records import ClockStatus, Record
 from segments.ringbuffer import Eviction, Limits, Plan, Usage, plan
 from segments.store import SEGMENT_SUFFIX, fsync_dir, hash_file
 
+from ..status import free_bytes
+
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 5.0
@@ -37,12 +38,6 @@ class EventSink(Protocol):
     """Alarm/event callback (MQTT `events`): kind is purge, disk_full, storage_exhausted, …"""
 
     def __call__(self, *, kind: str, **fields: object) -> None: ...
-
-
-def statvfs_free(path: Path) -> int:
-    """Bytes an unprivileged process can still write on the filesystem holding `path`."""
-    st = os.statvfs(path)
-    return st.f_bavail * st.f_frsize
 
 
 def _no_event(*, kind: str, **fields: object) -> None:
@@ -67,7 +62,7 @@ class Retention:
         on_event: EventSink = _no_event,
         on_record: Callable[[Record], None] = _no_record,
         interval_s: float = DEFAULT_INTERVAL_S,
-        free_bytes: Callable[[Path], int] = statvfs_free,
+        free_bytes: Callable[[Path], int] = free_bytes,
         clock: Callable[[], float] = time.time,
         clock_status: Callable[[], ClockStatus] = kernel_clock_status,
         disk_full: threading.Event | multiprocessing.synchronize.Event | None = None,

@@ -1,0 +1,102 @@
+"""The derived MP4 of a case: the decrypted originals' video remuxed into one file, no
+re-encoding, on a wall-clock timeline so a declared gap stays a gap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+
+from segments.export import DERIVED
+from segments.store import hash_file
+from segments.timeline import iso_utc
+
+from .errors import ExportError
+
+OUT_TIME_BASE = Fraction(1, 90000)
+
+
+@dataclass(frozen=True)
+class Derived:
+    file: str
+    sha256: str
+    first_keyframe: str
+    end: str
+    packets: int
+
+
+@dataclass(frozen=True)
+class _Timed:
+    packet: av.Packet
+    wall: float  # wall time of its presentation
+    dts_s: float  # decode time in seconds since the file's first packet
+    pts_s: float
+    gop: float  # wall time of the keyframe that opens its GOP
+    key: bool
+
+
+def derive_mp4(
+    inputs: Sequence[tuple[Path, float]], start: float, end: float, out: Path, note: str
+) -> Derived:
+    """Remux the video of `inputs` (plain MP4, wall time of its first packet) into `out`.
+
+    Output time is wall time since the first kept keyframe, so segments join seamlessly and
+    a declared gap stays a gap. Whole GOPs are kept: from the last keyframe at or before
+    `start` up to the first keyframe after `end`.
+    """
+    keyframes = sorted(t.wall for path, base in inputs for t in _timed(path, base) if t.key)
+    if not keyframes:
+        raise ExportError("the decrypted segments hold no video keyframe; cannot derive a copy")
+    cut_start = max((w for w in keyframes if w <= start), default=keyframes[0])
+    cut_end = min((w for w in keyframes if w > end), default=float("inf"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    count, last_wall, last_dts = 0, cut_start, -1
+    with av.open(str(out), "w", format="mp4") as oc:
+        oc.metadata["comment"] = note
+        oc.metadata["title"] = "DERIVED COPY"
+        ostream: Any = None
+        for path, base in inputs:
+            for t in _timed(path, base):
+                if not cut_start <= t.gop < cut_end:
+                    continue
+                if ostream is None:
+                    ostream = oc.add_stream_from_template(t.packet.stream)
+                    ostream.time_base = OUT_TIME_BASE
+                dts = max(_ticks(base - cut_start + t.dts_s), last_dts + 1)
+                t.packet.dts, t.packet.pts = dts, max(_ticks(base - cut_start + t.pts_s), dts)
+                t.packet.time_base = OUT_TIME_BASE
+                t.packet.stream = ostream
+                oc.mux(t.packet)
+                last_dts, count = dts, count + 1
+                last_wall = max(last_wall, t.wall)
+    return Derived(
+        file=f"{DERIVED}/{out.name}",
+        sha256=hash_file(out)[1],
+        first_keyframe=iso_utc(cut_start),
+        end=iso_utc(last_wall),
+        packets=count,
+    )
+
+
+def _timed(path: Path, base: float) -> Iterator[_Timed]:
+    """The video packets of `path` with their times; `base` is the wall time of the first."""
+    with av.open(str(path)) as ic:
+        gop = -1.0
+        origin: int | None = None
+        for p in ic.demux(ic.streams.video[0]):
+            if p.pts is None or p.dts is None or not p.size:
+                continue
+            origin = p.dts if origin is None else origin
+            tb = p.time_base
+            pts_s, dts_s = float((p.pts - origin) * tb), float((p.dts - origin) * tb)
+            if p.is_keyframe:
+                gop = base + pts_s
+            yield _Timed(p, base + pts_s, dts_s, pts_s, gop, p.is_keyframe)
+
+
+def _ticks(seconds: float) -> int:
+    return round(seconds / OUT_TIME_BASE)

@@ -1,0 +1,141 @@
+"""The report of a case package: `report.json` for tools, `report.txt` for people.
+
+Both say the same: who exported what and when, the signing key, the checkpoint the slice is
+proven against, every segment with its hashes and verdict, the gaps, and the derived copy.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from segments.checkpoint import Checkpoint
+from segments.export import (
+    DECRYPTED,
+    ORIGINAL,
+    PACKAGE_VERSION,
+    REPORT_JSON,
+    InclusionProof,
+    SliceCheck,
+    decrypted_name,
+    original_name,
+)
+from segments.signing import Ed25519Signer, fingerprint
+
+from .lookup import Hole
+from .originals import Fetched
+from .remux import Derived
+
+
+@dataclass(frozen=True)
+class ReportHead:
+    """Who exported which range of which camera, and when."""
+
+    case: str
+    camera: str
+    camera_name: str
+    site: str
+    location: str
+    gateway: str
+    start: str
+    end: str
+    operator: str
+    created: str
+    source: str
+
+
+def tool_version() -> str:
+    try:
+        return f"evgw {importlib.metadata.version('evgw')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "evgw (source tree)"
+
+
+def build_report(
+    head: ReportHead,
+    signer: Ed25519Signer,
+    checkpoint: Checkpoint,
+    check: SliceCheck,
+    fetched: Sequence[Fetched],
+    gaps: Sequence[Hole],
+    derived: Derived,
+    proofs: Sequence[InclusionProof],
+) -> dict[str, Any]:
+    """`report.json`'s content; its keys are the package format (version PACKAGE_VERSION)."""
+    return {
+        "package_version": PACKAGE_VERSION,
+        "case": head.case,
+        "camera": head.camera,
+        "camera_name": head.camera_name,
+        "site": head.site,
+        "location": head.location,
+        "gateway": head.gateway,
+        "from": head.start,
+        "to": head.end,
+        "operator": head.operator,
+        "created": head.created,
+        "tool": tool_version(),
+        "source": head.source,
+        "verdict": str(check.verdict),
+        "key": {"fingerprint": fingerprint(signer), "public_key": signer.public_key_text()},
+        "checkpoint": json.loads(checkpoint.to_json()),
+        "segments": [_segment_entry(f, check) for f in fetched],
+        "gaps": [asdict(h) for h in gaps],
+        "issues": [asdict(i) for i in check.issues],
+        "derived": asdict(derived),
+        "inclusion_proofs": [asdict(p) for p in proofs],
+    }
+
+
+def _segment_entry(f: Fetched, check: SliceCheck) -> dict[str, Any]:
+    r = f.record
+    finding = next((x for x in check.findings if x.seq == r.seq), None)
+    return {
+        "seq": r.seq,
+        "kind": r.kind,
+        "start": r.start,
+        "end": r.end,
+        "original": f"{ORIGINAL}/{original_name(r)}",
+        "decrypted": f"{DECRYPTED}/{decrypted_name(r)}",
+        "size_cipher": r.size_cipher,
+        "sha256_cipher": r.sha256_cipher,
+        "size_plain": r.size_plain,
+        "sha256_plain": r.sha256_plain,
+        "fetched_from": f.origin,
+        "verdict": finding.verdict if finding else "-",
+        "detail": finding.detail if finding else "",
+    }
+
+
+def render_report(report: dict[str, Any]) -> str:
+    cp = report["checkpoint"]
+    lines = [
+        f"evgw export package — case {report['case']}",
+        f"camera {report['camera']} ({report['camera_name']}), {report['site']}, "
+        f"{report['location']}, gateway {report['gateway']}",
+        f"range {report['from']} .. {report['to']}",
+        f"exported {report['created']} by {report['operator']} with {report['tool']}",
+        f"signing key {report['key']['fingerprint']} ({report['key']['public_key']})",
+        f"checkpoint: tree size {cp['size']}, root {cp['root']}, signed {cp['time']}",
+        "",
+        f"{'seq':>6}  {'start':<32}  {'verdict':<12}  sha256 (sealed file)",
+    ]
+    for s in report["segments"]:
+        lines.append(f"{s['seq']:>6}  {s['start']:<32}  {s['verdict']:<12}  {s['sha256_cipher']}")
+    lines += [f"gap {g['start']} .. {g['end']}: {g['reason']}" for g in report["gaps"]]
+    lines += [f"! {i['impact']}: {i['detail']}" for i in report["issues"]]
+    d = report["derived"]
+    lines += [
+        "",
+        f"derived copy (NOT an original; remuxed, cut at keyframes): {d['file']}",
+        f"  from keyframe {d['first_keyframe']} to {d['end']}, sha256 {d['sha256']}",
+        f"inclusion proofs of seqs {report['inclusion_proofs'][0]['seq']}.."
+        f"{report['inclusion_proofs'][-1]['seq']} against the checkpoint: see {REPORT_JSON}",
+        "",
+        f"verdict: {report['verdict']}",
+        "re-check offline: evgw verify-export <this folder> --pubkey <device key>",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,90 @@
+"""Options several commands share, and turning their values into checked objects.
+
+A bad value becomes a `UsageError` naming the option (exit code 2), so every command says
+the same thing about the same mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+
+from evgw.errors import UsageError
+from segments.agekeys import X25519Identity, parse_identities
+from segments.errors import SegmentError
+from segments.signing import Verifier, load_verifier
+
+from ..config import Config, load_config
+from ..times import parse_range
+
+PUBKEY_HELP = "trusted device key 'ed25519:<base64>' or a file holding it"
+MAX_SECRET_FILE = 4096
+
+
+def add_config(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, required=True, help="the TOML configuration file")
+
+
+def add_json(p: argparse.ArgumentParser, what: str = "print JSON") -> None:
+    p.add_argument("--json", action="store_true", help=what)
+
+
+def add_pubkey(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pubkey", help=PUBKEY_HELP)
+
+
+def add_range(p: argparse.ArgumentParser) -> None:
+    """--camera, --from, --to and --source: a camera's time range on one gateway."""
+    p.add_argument("--camera", required=True, help="camera id")
+    p.add_argument("--from", dest="start", required=True, help="ISO 8601 with offset or Z")
+    p.add_argument("--to", dest="end", required=True, help="ISO 8601 with offset or Z")
+    p.add_argument(
+        "--source",
+        choices=("local", "central"),
+        default="local",
+        help="where to look for the sealed files (default: local, then central)",
+    )
+
+
+def config(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def time_range(args: argparse.Namespace) -> tuple[datetime, datetime]:
+    return parse_range(args.start, args.end, ("--from", "--to"))
+
+
+def pubkey(text: str | None) -> Verifier | None:
+    """The trusted device key the caller gave (--pubkey), or None."""
+    if text is None:
+        return None
+    try:
+        return load_verifier(text)
+    except SegmentError as e:
+        raise UsageError(f"--pubkey: {e}") from e
+
+
+def identities(path: Path) -> list[X25519Identity]:
+    """The age identities in `path` (the archive key) for --identity."""
+    try:
+        return parse_identities(path.read_text())
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"--identity {path}: cannot read it ({e})") from e
+    except SegmentError as e:
+        raise UsageError(f"--identity {path}: {e}") from e
+
+
+def secret_file(path: Path, option: str) -> str:
+    """A password from a file (one trailing newline dropped), for --password-file options."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_SECRET_FILE + 1)
+        if len(raw) > MAX_SECRET_FILE:
+            raise ValueError(f"larger than {MAX_SECRET_FILE} bytes")
+        secret = raw.decode("utf-8").rstrip("\r\n")
+    except (OSError, ValueError) as e:
+        raise UsageError(f"cannot read {option} {path}: {e}") from e
+    if not secret:
+        raise UsageError(f"{option} {path} is empty")
+    return secret

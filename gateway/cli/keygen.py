@@ -1,0 +1,36 @@
+"""`evgw keygen`: the device signing key, or (at the archive) an age identity."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from evgw.errors import UsageError
+
+from ..keys import make_archive_identity, make_device_key
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, required=True, help="folder for the new key files")
+    p.add_argument(
+        "--archive",
+        action="store_true",
+        help="make an age identity for the central archive (never install it on a gateway)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.archive:
+            path, recipient = make_archive_identity(args.out)
+            print(f"archive identity: {path} (mode 0600; keep it off every gateway)")
+            print(f"recipient (put into [keys] recipients): {recipient}")
+        else:
+            path, fp = make_device_key(args.out)
+            public = path.with_name(path.name + ".pub").read_text().strip()
+            print(f"device signing key: {path} (mode 0600)")
+            print(f"public key: {public}")
+            print(f"fingerprint: {fp}")
+    except FileExistsError as e:
+        raise UsageError(f"{e.filename} exists; refusing to overwrite a key") from e
+    return 0

@@ -1,0 +1,247 @@
+"""`evgw monitor`: the central desk's live fleet table over MQTT (DESIGN.md §7).
+
+One row per gateway under the topic root and an indented row per camera, then the active
+alarms. The view comes from `uplink.fleet_view`; this module connects, waits for the retained
+values and prints. Exit 0, or 2 on usage and broker errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from paho.mqtt.client import Client, ConnectFlags
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from evgw.errors import UsageError
+from uplink.fleet_view import DEFAULT_STALE_AFTER_S, FleetView, GatewayRow, build_view
+from uplink.mqtt import FleetListener, MqttSettings
+
+from . import args as common
+from .table import columns, duration
+
+REFRESH_S = 1.0
+CONNECT_TIMEOUT_S = 10.0
+ONCE_MAX_WAIT_S = 2.0
+ONCE_QUIET_S = 0.5
+MAX_ERROR_CHARS = 60
+CLEAR_SCREEN = "\x1b[H\x1b[2J"
+_COLUMNS = (
+    "GATEWAY / CAMERA",
+    "STATE",
+    "BACKLOG",
+    "OLDEST",
+    "LEFT",
+    "ALARMS",
+    "FPS",
+    "SEGMENT",
+    "RECONN",
+    "UPDATED",
+    "LAST ERROR",
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--broker", required=True, help="HOST[:PORT] (port 1883, or 8883 with --tls)")
+    p.add_argument("--tls", action="store_true", help="connect with TLS")
+    p.add_argument("--ca-file", type=Path, help="CA certificate for --tls (default: system CAs)")
+    p.add_argument("--username", help="MQTT user name")
+    p.add_argument("--password-file", type=Path, help="file holding the MQTT password")
+    p.add_argument("--topic-root", default="evgw", help="topic root (default evgw)")
+    common.add_json(p, "print JSON (one object per refresh)")
+    p.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    p.add_argument(
+        "--stale-after",
+        type=float,
+        default=DEFAULT_STALE_AFTER_S,
+        help=f"seconds without a fresh payload before STALE (default {DEFAULT_STALE_AFTER_S:g})",
+    )
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    listener = _Listener(settings_from(args))
+    try:
+        _connect(listener, CONNECT_TIMEOUT_S)
+        if args.once:
+            settle(listener.value_count, ONCE_MAX_WAIT_S, ONCE_QUIET_S)
+            view = build_view(listener.snapshot(), time.time(), args.stale_after)
+            _emit(view, args.json, out, clear=False)
+            return 0
+        clear = not args.json and out.isatty()
+        while True:
+            view = build_view(listener.snapshot(), time.time(), args.stale_after)
+            _emit(view, args.json, out, clear)
+            if listener.last_error is not None and not args.json:
+                out.write(f"broker connection: {listener.last_error} (retrying)\n")
+                out.flush()
+            time.sleep(REFRESH_S)
+    finally:
+        listener.stop()
+
+
+def settings_from(args: argparse.Namespace) -> MqttSettings:
+    if args.stale_after <= 0:
+        raise UsageError("--stale-after must be a positive number of seconds")
+    if args.password_file is not None and not args.username:
+        raise UsageError("--password-file needs --username")
+    host, port = parse_broker(args.broker, args.tls)
+    password = None
+    if args.password_file is not None:
+        password = common.secret_file(args.password_file, "--password-file")
+    try:
+        return MqttSettings(
+            host=host,
+            port=port,
+            tls=args.tls,
+            ca_file=args.ca_file,
+            username=args.username,
+            password=password,
+            topic_root=args.topic_root,
+        )
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+
+
+def parse_broker(text: str, tls: bool) -> tuple[str, int]:
+    """``HOST[:PORT]`` or ``[V6]:PORT``; the port defaults to 8883 with TLS, else 1883."""
+    default = 8883 if tls else 1883
+    host, port = text, ""
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise UsageError(f"--broker {text!r}: write an IPv6 address as [ADDR]:PORT")
+        port = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    if not host:
+        raise UsageError(f"--broker {text!r}: no host; use HOST[:PORT]")
+    if not port:
+        return host, default
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--broker {text!r}: port must be 1..65535")
+    return host, int(port)
+
+
+class _Listener(FleetListener):
+    """FleetListener that also signals when the broker has accepted us."""
+
+    def __init__(self, settings: MqttSettings) -> None:
+        super().__init__(settings)
+        self.connected = threading.Event()
+
+    def _on_connect(
+        self,
+        client: Client,
+        userdata: object,
+        flags: ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        super()._on_connect(client, userdata, flags, reason, properties)
+        if not reason.is_failure:
+            self.connected.set()
+
+    def value_count(self) -> int:
+        return sum(
+            (v.state is not None) + (v.health is not None) + (v.alarms is not None) + len(v.cameras)
+            for v in self.snapshot().values()
+        )
+
+
+class BrokerError(UsageError):
+    """The broker refused us or cannot be reached: check the address and credentials."""
+
+
+def _connect(listener: _Listener, timeout: float) -> None:
+    """Start the listener and wait until the broker accepts it, or raise BrokerError."""
+    try:
+        listener.start()
+    except ValueError as e:  # TLS files that cannot be loaded
+        raise BrokerError(str(e)) from e
+    where = f"{listener.settings.host}:{listener.settings.port}"
+    deadline = time.monotonic() + timeout
+    while not listener.connected.wait(0.05):
+        if listener.last_error is not None:
+            raise BrokerError(f"{listener.last_error} (broker {where})")
+        if time.monotonic() > deadline:
+            raise BrokerError(f"no answer from the broker at {where} within {timeout:g} s")
+
+
+def settle(count: Callable[[], int], max_wait: float, quiet: float) -> None:
+    """Wait for retained values: until none arrive for `quiet` s, at most `max_wait` s."""
+    start = last_change = time.monotonic()
+    seen = count()
+    while (now := time.monotonic()) - start < max_wait and now - last_change < quiet:
+        time.sleep(0.05)
+        if (n := count()) != seen:
+            seen, last_change = n, time.monotonic()
+
+
+def _emit(view: FleetView, as_json: bool, out: TextIO, clear: bool) -> None:
+    if as_json:
+        out.write(json.dumps(view.to_json(), ensure_ascii=False) + "\n")
+    else:
+        out.write((CLEAR_SCREEN if clear else "") + render(view) + ("" if clear else "\n"))
+    out.flush()
+
+
+def render(view: FleetView) -> str:
+    """The fleet table, then one line per active alarm."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(view.at))
+    head = (
+        f"evgw fleet at {stamp}: {len(view.gateways)} gateway(s), "
+        f"STALE after {view.stale_after_s:g} s without news"
+    )
+    if not view.gateways:
+        return f"{head}\nno gateways have reported under this topic root yet\n"
+    lines = [head, "", *columns([_COLUMNS, *(c for row in view.gateways for c in _cells(row))])]
+    alarms = [(row.gateway, a) for row in view.gateways for a in row.alarms]
+    if alarms:
+        lines += ["", "active alarms:"]
+    for gateway, a in alarms:
+        where = f"{gateway}/{a.camera}" if a.camera else gateway
+        since = "" if a.since is None else f" for {duration(view.at - a.since)}"
+        detail = f": {_short(a.detail)}" if a.detail else ""
+        lines.append(f"  {where}: {a.alarm}{since}{detail}")
+    return "\n".join(lines) + "\n"
+
+
+def _cells(row: GatewayRow) -> list[tuple[str, ...]]:
+    left = "-" if row.minutes_left is None else f"{row.minutes_left:.0f} min"
+    oldest = duration(row.oldest_unconfirmed_age_s)
+    alarms, updated = str(row.alarm_count), _ago(row.age_s)
+    cells = [(row.gateway, row.state, _backlog(row), oldest, left, alarms, *[""] * 3, updated, "")]
+    for c in row.cameras:
+        fps = "-" if c.fps is None else f"{c.fps:.1f}"
+        reconnects = "-" if c.reconnects is None else str(c.reconnects)
+        segment, error = duration(c.last_segment_age_s), _short(c.last_error)
+        blank = ("",) * 4
+        cells.append(
+            ("  " + c.camera, c.status, *blank, fps, segment, reconnects, _ago(c.age_s), error)
+        )
+    return cells
+
+
+def _backlog(row: GatewayRow) -> str:
+    if row.backlog_count is None:
+        return "-"
+    size = "" if row.backlog_bytes is None else f" ({row.backlog_bytes / 1e6:.1f} MB)"
+    return f"{row.backlog_count}{size}"
+
+
+def _ago(age: float | None) -> str:
+    return "-" if age is None else f"{duration(age)} ago"
+
+
+def _short(text: str | None) -> str:
+    if not text:
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"

@@ -1,0 +1,114 @@
+"""What WS-Discovery saw on the camera network: announced addresses and the serials behind them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from cameras import discovery
+from cameras.discovery import Announcement, AnnouncementListener
+from cameras.errors import CameraError
+
+from ..config import DiscoveryConfig
+
+log = logging.getLogger(__name__)
+
+
+class CameraDirectory:
+    """What WS-Discovery saw on the camera network, shared by all resolvers of a gateway.
+
+    `start` runs a Hello/Bye listener; `probe` multicasts a Probe at most once per
+    `probe_interval_s` (concurrent callers share one), so many offline cameras cost one probe.
+    """
+
+    def __init__(
+        self,
+        config: DiscoveryConfig,
+        *,
+        port: int = discovery.WSD_PORT,
+        probe_interval_s: float = 10.0,
+    ) -> None:
+        self.config = config
+        self.port = port
+        self.probe_interval_s = probe_interval_s
+        self._lock = threading.Lock()
+        self._probe_lock = threading.Lock()
+        self._seen: dict[str, Announcement] = {}
+        self._serials: dict[str, str] = {}
+        self._last_probe: tuple[float, list[Announcement]] | None = None
+        self._listener: AnnouncementListener | None = None
+        self._address: str | None = config.address
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.enabled
+
+    def address(self) -> str:
+        """The IPv4 address of the camera network (looked up from the interface once)."""
+        if self._address is None:
+            if self.config.interface is None:
+                raise CameraError("discovery is off: set [discovery] interface or address")
+            self._address = discovery.interface_address(self.config.interface)
+        return self._address
+
+    def start(self) -> CameraDirectory:
+        """Listen for Hello/Bye when discovery is configured; a failure is logged, not fatal."""
+        if self.enabled and self._listener is None:
+            try:
+                listener = AnnouncementListener(
+                    self.on_announcement, self.address(), port=self.port
+                )
+                self._listener = listener.start()
+            except CameraError as e:
+                log.error("cannot follow camera announcements: %s", e)
+        return self
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+
+    def on_announcement(self, a: Announcement) -> None:
+        with self._lock:
+            if a.kind == "Bye":
+                self._seen.pop(a.endpoint, None)
+                return
+            old = self._seen.get(a.endpoint)
+            self._seen[a.endpoint] = a
+        if a.kind == "Hello" and old is not None and old.xaddrs != a.xaddrs:
+            log.info("camera %s announced a new address %s", a.endpoint, ", ".join(a.xaddrs))
+
+    def xaddrs(self, endpoint: str) -> tuple[str, ...]:
+        with self._lock:
+            a = self._seen.get(endpoint)
+        return a.xaddrs if a is not None else ()
+
+    def endpoint_at(self, xaddr: str) -> str:
+        """The endpoint last seen announcing `xaddr`, or ""."""
+        with self._lock:
+            return next((e for e, a in self._seen.items() if xaddr in a.xaddrs), "")
+
+    def remember_serial(self, endpoint: str, serial: str) -> None:
+        if endpoint and serial:
+            with self._lock:
+                self._serials[endpoint] = serial
+
+    def serial_of(self, endpoint: str) -> str | None:
+        with self._lock:
+            return self._serials.get(endpoint)
+
+    def probe(self) -> list[Announcement]:
+        """Cameras answering a Probe now (or in the last `probe_interval_s`); [] if off."""
+        if not self.enabled:
+            return []
+        with self._probe_lock:
+            now = time.monotonic()
+            if self._last_probe and now - self._last_probe[0] < self.probe_interval_s:
+                return self._last_probe[1]
+            found = discovery.probe(self.address(), self.config.probe_timeout_s, port=self.port)
+            found = [a for a in found if a.xaddrs]
+            self._last_probe = (time.monotonic(), found)
+        with self._lock:
+            self._seen.update({a.endpoint: a for a in found})
+        return found

@@ -1,0 +1,66 @@
+"""One consistent snapshot of the gateway for health reports and alarms."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from segments.clock import kernel_clock_status
+from segments.index import PURGED_BEFORE_UPLOAD, Index
+
+from ..status import StatusScope, gather
+from .alarms import CameraFacts, GatewayFacts
+from .camera_process import CameraProcess
+from .events import EventRouter
+
+
+def gateway_facts(
+    scope: StatusScope,
+    index: Index,
+    cameras: Sequence[CameraProcess],
+    events: EventRouter,
+    started_at: float,
+    upload_state: Callable[[], str | None],
+) -> GatewayFacts:
+    now = time.time()
+    status = gather(scope, index, now)
+    clock = kernel_clock_status()
+    tampered = [r for r in index.refused() if r[2] != PURGED_BEFORE_UPLOAD]
+    return GatewayFacts(
+        ts=now,
+        uptime_s=now - started_at,
+        free_bytes=status.free_bytes,
+        used_bytes=status.used_bytes,
+        quota_bytes=status.quota_bytes,
+        min_free_bytes=status.min_free_bytes,
+        backlog_count=status.backlog_count,
+        backlog_bytes=status.backlog_bytes,
+        oldest_unconfirmed_age_s=status.oldest_unconfirmed_age_s,
+        upload_state=upload_state(),
+        minutes_left=status.minutes_left,
+        clock_synced=clock.synced,
+        clock_est_error_s=clock.est_error_s,
+        tampered=len(tampered),
+        unuploaded_purges=events.recent_purges(now),
+        cameras=tuple(camera_facts(c, events.frozen(c.camera), now) for c in cameras),
+    )
+
+
+def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts:
+    health = camera.health.snapshot()
+    sealed = camera.recorder.last_sealed
+    identity = camera.resolver.identity
+    sealed_end = None if sealed is None else (sealed.end_ts or now)
+    return CameraFacts(
+        camera=health.camera_id,
+        online=health.online,
+        fps=health.fps,
+        bitrate_bps=health.bitrate_bps,
+        last_frame_age_s=health.last_frame_age_s,
+        last_segment_age_s=None if sealed_end is None else now - sealed_end,
+        reconnects=health.reconnects,
+        clock_offset_s=None if identity is None else identity.clock_offset_s,
+        last_error=health.last_error,
+        frozen=frozen,
+        segment_seconds=camera.recorder.plan.segment_seconds,
+    )

@@ -1,0 +1,255 @@
+"""The recording daemon: one process per enabled camera, one stop event, clean sealing on exit.
+
+`Gateway.start` opens the index and a ledger writer per camera (for the parent's own records:
+purges, holds), then starts retention, uploads, monitoring and the camera processes under the
+camera supervisor; `Gateway.stop` seals and stops them in reverse. `run` is `evgw run`.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import uuid
+from types import FrameType
+
+from segments.index import Index
+from segments.ledger import Ledger
+from segments.recorder import StreamIdentity
+from uplink.errors import UplinkError
+from uplink.mqtt import GatewayLink
+from uplink.objectstore import ObjectStore
+from uplink.uploader import Uploader
+
+from .. import wiring
+from ..config import Config
+from . import commands
+from .alarms import GatewayFacts
+from .camera_child import CameraJob
+from .camera_process import Callbacks, CameraProcess, spawn_context
+from .directory import CameraDirectory
+from .events import EventRouter, log_record
+from .facts import gateway_facts
+from .liveness import ProgressLimits
+from .progress import ProgressTracker
+from .reporting import Reporter
+from .retention import Retention
+from .supervisor import CameraSupervisor
+from .watchdog import supervise
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """Owns the index, the ledgers and the camera processes; `stop` seals every open segment."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.boot_id = str(uuid.uuid4())
+        self.stop_event = threading.Event()
+        self.started_at = time.time()
+        self.events = EventRouter()
+        self.workers: list[CameraProcess] = []
+        self.ledgers: dict[str, Ledger] = {}
+        self.identities: dict[str, StreamIdentity] = {}
+        self.tracker = ProgressTracker(self.workers)
+        self.limits = ProgressLimits.for_timeouts(
+            config.recording.open_timeout_s, config.recording.read_timeout_s
+        )
+        self.index: Index | None = None
+        self.directory: CameraDirectory | None = None
+        self.retention: Retention | None = None
+        self.uploader: Uploader | None = None
+        self.link: GatewayLink | None = None
+        self.reporter: Reporter | None = None
+        self.supervisor: CameraSupervisor | None = None
+
+    def start(self) -> None:
+        """Open the index and every stream's ledger (recovering crash leftovers), then record."""
+        config = self.config
+        self.started_at = time.time()
+        keys = wiring.gateway_keys(config)
+        self.index = index = Index.open(wiring.index_path(config))
+        self.directory = CameraDirectory(config.discovery).start()
+        disk_full = spawn_context().Event()
+        for camera in config.cameras:
+            if not camera.enabled:
+                log.info("%s: disabled in the configuration", camera.id)
+        callbacks = Callbacks(
+            on_record=self.events.on_record,
+            emit=self.events.emit,
+            on_frozen=self.events.on_frozen,
+            on_identity=self._on_identity,
+        )
+        level = logging.getLogger().level
+        for plan in wiring.camera_plans(config, keys.recipients, self.boot_id):
+            self.ledgers[plan.camera.id] = wiring.open_ledger(plan, keys, index)
+            self.identities[plan.camera.id] = plan.identity
+            job = CameraJob(plan, self.started_at, log_level=level)
+            self.workers.append(CameraProcess(job, disk_full, callbacks, spawn_context()))
+        self.retention = Retention(
+            index,
+            config.gateway.data_dir,
+            self.ledgers,
+            self.identities,
+            wiring.storage_limits(config),
+            on_event=self.events.on_retention,
+            on_record=log_record,
+            disk_full=disk_full,
+        )
+        self.events.poke_retention = self.retention.poke
+        self.uploader = self._start_uploader(index)
+        self._start_monitoring(index)
+        self.retention.run_once()
+        self.retention.start()
+        for worker in self.workers:
+            worker.start()
+        self.supervisor = CameraSupervisor(self.workers, self.tracker, self.limits)
+        self.supervisor.round()
+        self.supervisor.start()
+
+    def _start_uploader(self, index: Index) -> Uploader | None:
+        upload = self.config.upload
+        if upload is None:
+            log.warning("no [upload] section: sealed segments stay on this gateway only")
+            return None
+        store = ObjectStore(wiring.object_store_settings(upload))
+        try:
+            if not store.lock_status():
+                log.warning(
+                    "bucket %s has no object lock: uploads cannot be retention-locked; "
+                    "create the bucket with object lock enabled",
+                    upload.bucket,
+                )
+        except UplinkError as e:
+            log.warning("cannot check object lock on %s now: %s", upload.bucket, e)
+        gateway = self.config.gateway
+        uploader = Uploader(
+            index,
+            store,
+            gateway.data_dir,
+            gateway.site,
+            gateway.id,
+            upload.retention_days,
+            workers=upload.workers,
+            on_event=self.events.on_upload,
+        )
+        uploader.start()
+        self.events.wake_uploads = uploader.wake
+        return uploader
+
+    def _start_monitoring(self, index: Index) -> None:
+        mqtt = self.config.mqtt
+        if mqtt is None:
+            log.info("no [mqtt] section: health is not reported to central monitoring")
+            return
+        gateway_id = self.config.gateway.id
+        self.link = GatewayLink(wiring.mqtt_settings(mqtt, gateway_id), gateway_id)
+        commands.register(
+            self.link,
+            commands.CommandContext(
+                index=index,
+                ledgers=self.ledgers,
+                identities=self.identities,
+                wake_uploads=self.uploader.wake if self.uploader else lambda: None,
+                rediscover=self._rediscover,
+            ),
+        )
+        self.link.start()
+        self.reporter = Reporter(self.link, self.facts, mqtt.health_interval_s).start()
+        self.events.reporter = self.reporter
+
+    def _rediscover(self) -> None:
+        if self.directory is not None and self.directory.enabled:
+            self.directory.probe()
+
+    def _on_identity(self, identity: StreamIdentity) -> None:
+        """The child learnt the camera's serial: purge records name it too."""
+        self.identities[identity.camera] = identity
+
+    def facts(self) -> GatewayFacts:
+        """One consistent snapshot for health reports and alarms."""
+        assert self.index is not None
+        uploader = self.uploader
+        return gateway_facts(
+            wiring.status_scope(self.config),
+            self.index,
+            self.workers,
+            self.events,
+            self.started_at,
+            lambda: uploader.status().state if uploader else None,
+        )
+
+    def stop(self, timeout_s: float = 30.0, drain_s: float = 0.0) -> None:
+        """Seal and stop recording; then give the upload backlog up to `drain_s` to empty.
+
+        Safe after a `start` that failed half-way: only what was started is stopped.
+        """
+        self.stop_event.set()
+        self._stop_cameras(timeout_s)
+        if self.supervisor is not None:
+            self.supervisor.stop()
+        if self.retention is not None:
+            self.retention.stop()
+        if self.uploader is not None:
+            self._drain(drain_s)
+            self.uploader.stop()
+        if self.directory is not None:
+            self.directory.stop()
+        if self.reporter is not None:
+            self.reporter.stop()
+        if self.link is not None:
+            self.link.stop()
+        if self.index is not None:
+            self.index.close()
+
+    def _stop_cameras(self, timeout_s: float) -> None:
+        for worker in self.workers:
+            worker.stop()
+        deadline = time.monotonic() + timeout_s
+        for worker in self.workers:
+            worker.join(max(0.1, deadline - time.monotonic()))
+            if worker.is_alive():
+                log.error("%s did not stop within %.0f s; killing it", worker.name, timeout_s)
+                worker.kill()
+
+    def _drain(self, seconds: float) -> None:
+        assert self.index is not None
+        deadline = time.monotonic() + seconds
+        while self.index.backlog().count and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = self.index.backlog()
+        if left.count:
+            log.info("upload backlog at stop: %d items, %d bytes (sent after restart)",
+                     left.count, left.bytes)  # fmt: skip
+
+    def wait(self, seconds: float | None = None) -> None:
+        self.stop_event.wait(seconds)
+
+
+def run(config: Config) -> int:
+    """Record until SIGTERM/SIGINT; every open segment is sealed before returning."""
+    gateway = Gateway(config)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: sealing open segments", signal.Signals(signum).name)
+        gateway.stop_event.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        gateway.start()
+        index = gateway.index if gateway.uploader else None
+        supervise(
+            gateway.tracker,
+            gateway.stop_event,
+            gateway.limits,
+            None if index is None else lambda: index.backlog().count,
+        )
+        log.info("recording %d camera(s) into %s", len(gateway.workers), config.gateway.data_dir)
+        while not gateway.stop_event.is_set():
+            gateway.wait(1.0)
+    finally:
+        gateway.stop()
+    return 0

@@ -1,0 +1,118 @@
+"""What is recorded, confirmed and waiting, and how long the disk will last.
+
+One query over the index and the data dir's file system, shared by `evgw status` and the
+daemon's health reports, so the site officer and the monitoring desk read the same figures.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from segments.index import Index
+from segments.ringbuffer import Limits
+
+RATE_WINDOW_S = 3600.0
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    camera: str
+    local_segments: int
+    local_bytes: int
+    confirmed_segments: int
+    backlog_count: int
+    backlog_bytes: int
+    oldest_unconfirmed_age_s: float | None
+    bytes_per_minute: float
+
+
+@dataclass(frozen=True)
+class GatewayStatus:
+    gateway: str
+    data_dir: str
+    cameras: list[CameraStatus]
+    used_bytes: int
+    quota_bytes: int
+    free_bytes: int
+    min_free_bytes: int
+    backlog_count: int
+    backlog_bytes: int
+    oldest_unconfirmed_age_s: float | None
+    minutes_left: float | None
+    refused_uploads: int
+
+
+@dataclass(frozen=True)
+class StatusScope:
+    """Which gateway, cameras and limits a status is about (built by `gateway.wiring`)."""
+
+    gateway: str
+    data_dir: Path
+    cameras: tuple[str, ...]
+    limits: Limits
+
+
+def gather(scope: StatusScope, index: Index, now: float | None = None) -> GatewayStatus:
+    now = time.time() if now is None else now
+    stats = {s.stream: s for s in index.stream_stats(now - RATE_WINDOW_S)}
+    cameras = []
+    for camera in scope.cameras:
+        s = stats.get(camera)
+        backlog = index.backlog(camera)
+        rate = s.recent_bytes / (s.recent_seconds / 60) if s and s.recent_seconds > 0 else 0.0
+        cameras.append(
+            CameraStatus(
+                camera=camera,
+                local_segments=s.local_count if s else 0,
+                local_bytes=s.local_bytes if s else 0,
+                confirmed_segments=s.confirmed_count if s else 0,
+                backlog_count=backlog.count,
+                backlog_bytes=backlog.bytes,
+                oldest_unconfirmed_age_s=_age(backlog.oldest_start_ts, now),
+                bytes_per_minute=round(rate),
+            )
+        )
+    total = index.backlog()
+    used = sum(c.local_bytes for c in cameras)
+    try:
+        free = free_bytes(scope.data_dir)
+    except OSError:
+        free = 0
+    rate = sum(c.bytes_per_minute for c in cameras)
+    return GatewayStatus(
+        gateway=scope.gateway,
+        data_dir=str(scope.data_dir),
+        cameras=cameras,
+        used_bytes=used,
+        quota_bytes=scope.limits.quota_bytes,
+        free_bytes=free,
+        min_free_bytes=scope.limits.min_free_bytes,
+        backlog_count=total.count,
+        backlog_bytes=total.bytes,
+        oldest_unconfirmed_age_s=_age(total.oldest_start_ts, now),
+        minutes_left=minutes_left(scope.limits, used, free, rate),
+        refused_uploads=len(index.refused()),
+    )
+
+
+def minutes_left(limits: Limits, used: int, free: int, rate: float) -> float | None:
+    """Minutes of recording until the ring buffer must evict, at the current rate."""
+    if rate <= 0:
+        return None
+    room = free - limits.min_free_bytes
+    if limits.quota_bytes:
+        room = min(room, limits.quota_bytes - used)
+    return round(max(0, room) / rate, 1)
+
+
+def free_bytes(path: Path) -> int:
+    """Bytes an unprivileged process can still write on the file system holding `path`."""
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def _age(ts: float | None, now: float) -> float | None:
+    return None if ts is None else round(max(0.0, now - ts), 1)

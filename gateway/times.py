@@ -1,0 +1,38 @@
+"""The one parser for times a person types: `--from`/`--to` and the commands' `from`/`to`.
+
+A time without an offset is refused rather than guessed: on a box that shows +08:00 in the
+picture and keeps UTC in its ledger, "14:00" could mean either.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from evgw.errors import UsageError
+
+EXAMPLE = "2026-11-27T14:00:00+08:00"
+
+
+class TimeFormatError(UsageError, ValueError):
+    """A typed time is not ISO 8601 with a UTC offset (a ValueError for command replies)."""
+
+
+def parse_instant(text: object, what: str) -> datetime:
+    """`text` as an aware UTC datetime; `what` names the field in the message (`--from`)."""
+    if not isinstance(text, str):
+        raise TimeFormatError(f"{what} must be an ISO 8601 time with offset, e.g. {EXAMPLE}")
+    try:
+        when = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError as e:
+        raise TimeFormatError(f"{what} {text!r} is not an ISO 8601 time (e.g. {EXAMPLE})") from e
+    if when.tzinfo is None:
+        raise TimeFormatError(f"{what} {text!r} has no UTC offset: add one, e.g. +08:00, or Z")
+    return when.astimezone(UTC)
+
+
+def parse_range(start: object, end: object, names: tuple[str, str]) -> tuple[datetime, datetime]:
+    """A typed [start, end) range; the end must come after the start."""
+    first, last = parse_instant(start, names[0]), parse_instant(end, names[1])
+    if last <= first:
+        raise TimeFormatError(f"{names[1]} {end} is not after {names[0]} {start}")
+    return first, last

@@ -1,0 +1,210 @@
+"""Config → runtime objects: the one place outside `cli/` that reads a whole `Config`.
+
+The daemon, the case services and each camera process receive what is built here (a camera's
+plan, a stream's identity, storage limits, the upload and MQTT settings, the central store),
+never the configuration itself, so every part sees only what it needs and a camera process,
+which parses hostile bytes, holds only its own camera's plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from segments.agekeys import X25519Recipient
+from segments.index import Index
+from segments.ledger import Ledger
+from segments.overlay import OverlaySpec
+from segments.recorder import RecordingPlan, StreamIdentity
+from segments.ringbuffer import Limits
+from segments.store import StreamStore
+from segments.writer import EncodeSettings
+from uplink.mqtt import MqttSettings
+from uplink.objectstore import ObjectStore, ObjectStoreSettings
+
+from .cases.sources import CameraLabel, CaseSources
+from .config import (
+    CameraConfig,
+    Config,
+    DiscoveryConfig,
+    LedgerConfig,
+    MqttConfig,
+    RecordingConfig,
+    UploadConfig,
+)
+from .keys import GatewayKeys, load_keys
+from .status import StatusScope
+
+INDEX_NAME = "index.sqlite3"
+DEFAULT_FROZEN_AFTER_S = 30.0
+PASSTHROUGH_PICTURE_S = 3.0
+
+
+@dataclass(frozen=True)
+class CameraPlan:
+    """Everything one camera process needs, picklable: its own camera and nothing else."""
+
+    camera: CameraConfig
+    recording: RecordingPlan
+    identity: StreamIdentity
+    timeouts: RecordingConfig
+    discovery: DiscoveryConfig
+    data_dir: Path
+    ledger: LedgerConfig
+    signing_key: Path
+    frozen_after_s: float
+
+    @property
+    def picture_interval_s(self) -> float:
+        """Frozen-picture checks decode every frame in burn_in, only keyframes in passthrough."""
+        return 1.0 if self.camera.overlay == "burn_in" else PASSTHROUGH_PICTURE_S
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / INDEX_NAME
+
+
+def gateway_keys(config: Config) -> GatewayKeys:
+    """The device key and the recipients, refusing to run next to an age identity."""
+    data_dir = config.gateway.data_dir
+    guarded = (config.path.parent, data_dir, data_dir / "keys", config.keys.signing_key.parent)
+    return load_keys(config.keys, config.path, guarded)
+
+
+def camera_plans(
+    config: Config, recipients: Sequence[X25519Recipient], boot_id: str
+) -> list[CameraPlan]:
+    """One plan per enabled camera, in configuration order."""
+    return [camera_plan(config, c, recipients, boot_id) for c in config.cameras if c.enabled]
+
+
+def camera_plan(
+    config: Config, camera: CameraConfig, recipients: Sequence[X25519Recipient], boot_id: str
+) -> CameraPlan:
+    return CameraPlan(
+        camera=camera,
+        recording=recording_plan(config, camera, recipients),
+        identity=stream_identity(config, camera, boot_id),
+        timeouts=config.recording,
+        discovery=config.discovery,
+        data_dir=config.gateway.data_dir,
+        ledger=config.ledger,
+        signing_key=config.keys.signing_key,
+        frozen_after_s=frozen_after_s(config.mqtt),
+    )
+
+
+def recording_plan(
+    config: Config, camera: CameraConfig, recipients: Sequence[X25519Recipient]
+) -> RecordingPlan:
+    rec, loc = config.recording, config.location
+    gps = (loc.lat, loc.lon) if loc.lat is not None and loc.lon is not None else None
+    return RecordingPlan(
+        segment_seconds=camera.segment_seconds,
+        mode=camera.overlay,
+        encode=EncodeSettings(codec=rec.encoder, preset=rec.preset, crf=rec.crf),
+        overlay=OverlaySpec(location=camera.location, camera=camera.name, gps=gps),
+        tz=ZoneInfo(config.gateway.timezone),
+        recipients=tuple(recipients),
+    )
+
+
+def stream_identity(config: Config, camera: CameraConfig, boot_id: str) -> StreamIdentity:
+    """Who/where every record of `camera`'s stream names."""
+    return StreamIdentity(
+        gateway=config.gateway.id,
+        site=config.gateway.site,
+        location=camera.location,
+        camera=camera.id,
+        camera_name=camera.name,
+        boot_id=boot_id,
+    )
+
+
+def open_ledger(plan: CameraPlan, keys: GatewayKeys, index: Index) -> Ledger:
+    """The stream's ledger writer, indexing what it appends; each process opens its own."""
+    return Ledger.open(
+        StreamStore(plan.data_dir, plan.camera.id).root,
+        plan.camera.id,
+        plan.identity.gateway,
+        keys.signer,
+        every_records=plan.ledger.checkpoint_every,
+        every_s=plan.ledger.checkpoint_interval_s,
+        on_append=index.add_record,
+        on_checkpoint=index.add_checkpoint,
+    )
+
+
+def index_path(config: Config) -> Path:
+    return config.gateway.data_dir / INDEX_NAME
+
+
+def storage_limits(config: Config) -> Limits:
+    storage = config.storage
+    return Limits(storage.quota_bytes, storage.min_free_bytes, storage.on_full)
+
+
+def status_scope(config: Config) -> StatusScope:
+    return StatusScope(
+        gateway=config.gateway.id,
+        data_dir=config.gateway.data_dir,
+        cameras=tuple(c.id for c in config.cameras),
+        limits=storage_limits(config),
+    )
+
+
+def frozen_after_s(mqtt: MqttConfig | None) -> float:
+    return DEFAULT_FROZEN_AFTER_S if mqtt is None else mqtt.frozen_after_s
+
+
+def mqtt_settings(mqtt: MqttConfig, gateway_id: str) -> MqttSettings:
+    return MqttSettings(
+        host=mqtt.host,
+        port=mqtt.port,
+        tls=mqtt.tls,
+        ca_file=mqtt.ca_file,
+        cert_file=mqtt.cert_file,
+        key_file=mqtt.key_file,
+        username=mqtt.username,
+        password=mqtt.password,
+        topic_root=mqtt.topic_root,
+        client_id=f"evgw-{gateway_id}",
+        keepalive_s=mqtt.keepalive_s,
+        event_buffer=mqtt.event_buffer,
+    )
+
+
+def object_store_settings(upload: UploadConfig) -> ObjectStoreSettings:
+    return ObjectStoreSettings(
+        endpoint_url=upload.endpoint_url,
+        bucket=upload.bucket,
+        region=upload.region,
+        access_key=upload.access_key,
+        secret_key=upload.secret_key,
+        ca_file=str(upload.ca_file or ""),
+        retention_days=upload.retention_days,
+        max_bytes_per_second=upload.max_bytes_per_second,
+        credentials_source=upload.credentials_source,
+    )
+
+
+def central_store(config: Config) -> ObjectStore | None:
+    """The central object store, when `[upload]` names one."""
+    return None if config.upload is None else ObjectStore(object_store_settings(config.upload))
+
+
+def case_sources(config: Config) -> CaseSources:
+    """The gateway's evidence for `evgw find`/`export`: data dir, index, central store."""
+    return CaseSources(
+        config_path=config.path,
+        data_dir=config.gateway.data_dir,
+        index_path=index_path(config),
+        site=config.gateway.site,
+        gateway=config.gateway.id,
+        cameras={c.id: CameraLabel(c.id, c.name, c.location) for c in config.cameras},
+        sealed_for=config.keys.recipients,
+        central=central_store(config),
+        central_bucket=config.upload.bucket if config.upload else "",
+    )
