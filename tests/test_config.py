@@ -24,7 +24,7 @@ from gateway.config import (
     load_config,
     parse_config,
 )
-from gateway.demo import prepare_keys
+from gateway.cli.demo import prepare_keys
 from gateway.errors import ConfigError, EvgwError
 
 REPO = Path(__file__).resolve().parent.parent
