@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.cli.demo import prepare_keys
 from gateway.config import (
     CameraConfig,
     Config,
@@ -24,7 +25,6 @@ from gateway.config import (
     load_config,
     parse_config,
 )
-from gateway.cli.demo import prepare_keys
 from gateway.errors import ConfigError, EvgwError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -284,7 +284,9 @@ def test_broker_and_store_outage_together_lose_nothing(
     gateway = Gateway(config)
     gateway.start()
     try:
-        wait_until("a confirmed segment", lambda: bool(gateway.confirmed_keys()))
+        assert gateway.index is not None
+        index = gateway.index
+        wait_until("a confirmed segment", lambda: bool(index.confirmed_uploads()))
         broker.kill()
         store.kill()
         before = sealed_count(config)

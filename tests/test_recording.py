@@ -24,6 +24,7 @@ from tests.support.recording import (
     make_config,
     media_path,
     record_for,
+    record_until,
     records,
     sha256_file,
     wall,
@@ -144,8 +145,7 @@ def test_passthrough_keeps_camera_packets_byte_identical(
     watcher.start()
     time.sleep(1.0)
     config = make_config(tmp_path, [Cam("store-1", url, overlay="passthrough")])
-    record_for(config, 5.0)
-    time.sleep(0.5)
+    record_until(config, "store-1", segments=3)
     stop.set()
     watcher.join(10)
 

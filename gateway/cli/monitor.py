@@ -82,6 +82,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 out.write(f"broker connection: {listener.last_error} (retrying)\n")
                 out.flush()
             time.sleep(REFRESH_S)
+    except KeyboardInterrupt:
+        return 0  # Ctrl-C is how a live table ends
     finally:
         listener.stop()
 

@@ -112,6 +112,20 @@ def record_for(config: Config, seconds: float) -> Gateway:
     return gateway
 
 
+def record_until(config: Config, camera: str, segments: int, timeout: float = 60.0) -> Gateway:
+    """Record until `camera` has sealed `segments` segments (a condition, not a duration)."""
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while len(records(config, camera, "segment")) < segments:
+            assert time.monotonic() < deadline, f"{camera}: fewer than {segments} segments sealed"
+            time.sleep(0.2)
+    finally:
+        gateway.stop()
+    return gateway
+
+
 def records(config: Config, camera: str, kind: str | None = None) -> list[Record]:
     found = read_records(StreamStore(config.gateway.data_dir, camera).root)
     return [r for r in found if kind is None or r.kind == kind]
