@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .age import AgeWriter
+from .age_writer import AgeWriter
 from .agekeys import X25519Recipient
 from .errors import WriteError
 from .timeline import compact_utc

@@ -19,7 +19,8 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Protocol, cast
 
-from .age import DecryptStatus, X25519Identity, decrypt_stream
+from .age_reader import DecryptStatus, decrypt_stream
+from .agekeys import X25519Identity
 from .checkpoint import Checkpoint
 from .errors import CryptoFormatError
 from .ledger import CHECKPOINTS_NAME, LEDGER_NAME, line_hash, signature_ok

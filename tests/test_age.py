@@ -22,17 +22,13 @@ from segments.age import (
     CHUNK_SIZE,
     ENC_CHUNK_SIZE,
     STREAM_NONCE_SIZE,
-    AgeWriter,
-    DecryptResult,
-    DecryptStatus,
     Header,
     HeaderTruncatedError,
-    decrypt_file,
-    decrypt_stream,
     encode_stanza,
-    encrypt_file,
     parse_header,
 )
+from segments.age_reader import DecryptResult, DecryptStatus, decrypt_file, decrypt_stream
+from segments.age_writer import AgeWriter, encrypt_file
 from segments.agekeys import (
     Stanza,
     X25519Identity,

@@ -17,7 +17,7 @@ import pytest
 from cameras.errors import StreamError
 from cameras.freeze import FreezeDetector, thumbnail
 from cameras.rtsp import RtspStream, StreamSettings
-from segments.age import decrypt_stream
+from segments.age_reader import decrypt_stream
 from segments.agekeys import X25519Identity, generate_identity, parse_identity, parse_recipient
 from segments.clock import ClockStep
 from segments.ledger import Ledger, read_records, signature_ok

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.daemon.retention import Retention
 from gateway.status import free_bytes
-from segments.age import X25519Identity
+from segments.agekeys import X25519Identity
 from segments.errors import WriteError
 from segments.index import EVICTED, PURGED, Index
 from segments.ledger import LEDGER_NAME, Ledger, line_hash, read_lines, signature_ok

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from segments.age import decrypt_stream
+from segments.age_reader import decrypt_stream
 from segments.agekeys import generate_identity, parse_identity, parse_recipient
 from segments.store import (
     PART_SUFFIX,

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segments.age import AgeWriter, X25519Identity
+from segments.age_writer import AgeWriter
+from segments.agekeys import X25519Identity
 from segments.ledger import CHECKPOINTS_NAME, LEDGER_NAME, Ledger
 from segments.records import Record
 from segments.signing import Ed25519Signer, fingerprint

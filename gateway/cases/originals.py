@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from segments.age import decrypt_stream
+from segments.age_reader import decrypt_stream
 from segments.agekeys import X25519Identity, recipient_of
 from segments.errors import CryptoFormatError
 from segments.export import DECRYPTED, ORIGINAL, decrypted_name, original_name

@@ -30,7 +30,7 @@ import av
 
 from cameras.errors import StreamError
 from cameras.rtsp import RtspStream, StreamSettings
-from segments.age import decrypt_stream
+from segments.age_reader import decrypt_stream
 from segments.agekeys import generate_identity, parse_identities, parse_recipient
 from segments.ledger import Ledger
 from segments.overlay import DEBIAN_FONT, Overlay, OverlaySpec, font_size_for

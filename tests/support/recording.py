@@ -20,7 +20,7 @@ from gateway.keys import (
     make_archive_identity,
     make_device_key,
 )
-from segments.age import decrypt_stream
+from segments.age_reader import decrypt_stream
 from segments.agekeys import parse_identities
 from segments.ledger import read_records
 from segments.records import Record
