@@ -23,7 +23,9 @@ from paho.mqtt.client import Client, ConnectFlags
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from uplink.mqtt import FleetListener, FleetSnapshot, GatewayView, MqttSettings, Received
+from uplink.errors import SettingsError
+from uplink.mqtt import FleetListener, FleetSnapshot, GatewayView, Received
+from uplink.settings import MqttSettings
 
 DEFAULT_STALE_AFTER_S = 30.0  # three missed updates at the gateway's 10 s health interval
 REFRESH_S = 1.0
@@ -383,7 +385,7 @@ def settings_from(args: argparse.Namespace) -> MqttSettings:
             password=password,
             topic_root=args.topic_root,
         )
-    except ValueError as e:
+    except SettingsError as e:
         raise MonitorError(str(e)) from e
 
 
