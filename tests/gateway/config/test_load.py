@@ -27,7 +27,7 @@ from gateway.config import (
 from gateway.demo import prepare_keys
 from gateway.errors import ConfigError, EvgwError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 CONFIG_DIR = REPO / "config"
 FAKE = Path("/nonexistent-evgw/evgw.toml")
 

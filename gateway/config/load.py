@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from gateway.errors import ConfigError
 
-from .config_schema import (
+from .checks import (
     BOOLEAN,
     INTEGER,
     NUMBER,

@@ -18,10 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gateway.errors import ConfigError
 from segments.agekeys import parse_recipient
 from segments.errors import CryptoFormatError
-
-from .errors import ConfigError
 
 _SECONDS_PER_DAY = 86_400
 
