@@ -20,9 +20,9 @@ from segments.recorder import StreamIdentity
 from segments.records import Record
 from segments.ringbuffer import Limits
 from uplink.errors import UplinkError
-from uplink.mqtt import GatewayLink, MqttSettings
+from uplink.mqtt import GatewayLink
 from uplink.object_keys import object_key
-from uplink.objectstore import ObjectStore, ObjectStoreSettings
+from uplink.objectstore import ObjectStore
 from uplink.uploader import Uploader, UploadEvent
 
 from . import commands
@@ -38,7 +38,7 @@ from .camera_process import (
     plan_for,
     spawn_context,
 )
-from .config import CameraConfig, Config, MqttConfig, UploadConfig
+from .config import CameraConfig, Config
 from .enrollment import CameraDirectory
 from .keys import GatewayKeys, load_keys
 from .reporting import Reporter
@@ -142,23 +142,23 @@ class Gateway:
         if upload is None:
             log.warning("no [upload] section: sealed segments stay on this gateway only")
             return None
-        store = ObjectStore(object_store_settings(upload))
+        store = ObjectStore(upload.store)
         try:
             if not store.lock_status():
                 log.warning(
                     "bucket %s has no object lock: uploads cannot be retention-locked; "
                     "create the bucket with object lock enabled",
-                    upload.bucket,
+                    upload.store.bucket,
                 )
         except UplinkError as e:
-            log.warning("cannot check object lock on %s now: %s", upload.bucket, e)
+            log.warning("cannot check object lock on %s now: %s", upload.store.bucket, e)
         uploader = Uploader(
             index,
             store,
             self.config.gateway.data_dir,
             self.config.gateway.site,
             self.config.gateway.id,
-            upload.retention_days,
+            upload.store.retention_days,
             workers=upload.workers,
             on_event=self._upload_event,
         )
@@ -171,7 +171,7 @@ class Gateway:
             log.info("no [mqtt] section: health is not reported to central monitoring")
             return
         gateway_id = self.config.gateway.id
-        self.link = GatewayLink(mqtt_settings(mqtt, gateway_id), gateway_id)
+        self.link = GatewayLink(mqtt.link, gateway_id)
         commands.register(
             self.link,
             commands.CommandContext(
@@ -331,39 +331,8 @@ class Gateway:
         self.stop_event.wait(seconds)
 
 
-def mqtt_settings(mqtt: MqttConfig, gateway_id: str) -> MqttSettings:
-    return MqttSettings(
-        host=mqtt.host,
-        port=mqtt.port,
-        tls=mqtt.tls,
-        ca_file=mqtt.ca_file,
-        cert_file=mqtt.cert_file,
-        key_file=mqtt.key_file,
-        username=mqtt.username,
-        password=mqtt.password,
-        topic_root=mqtt.topic_root,
-        client_id=f"evgw-{gateway_id}",
-        keepalive_s=mqtt.keepalive_s,
-        event_buffer=mqtt.event_buffer,
-    )
-
-
 def _ts(iso: str | None) -> float:
     return datetime.fromisoformat(iso).timestamp() if iso else time.time()
-
-
-def object_store_settings(upload: UploadConfig) -> ObjectStoreSettings:
-    return ObjectStoreSettings(
-        endpoint_url=upload.endpoint_url,
-        bucket=upload.bucket,
-        region=upload.region,
-        access_key=upload.access_key,
-        secret_key=upload.secret_key,
-        ca_file=str(upload.ca_file or ""),
-        retention_days=upload.retention_days,
-        max_bytes_per_second=upload.max_bytes_per_second,
-        credentials_source=upload.credentials_source,
-    )
 
 
 def _log_upload_event(event: UploadEvent) -> None:

@@ -25,10 +25,11 @@ from segments.store import StreamStore
 from uplink.mosquitto import MosquittoServer
 from uplink.objectstore import ObjectStore
 from uplink.seaweedfs import SeaweedServer
+from uplink.settings import MqttSettings, ObjectStoreSettings
 
 from . import monitor_cmd
-from .config import Config, MqttConfig, UploadConfig, load_config
-from .daemon import Gateway, object_store_settings
+from .config import Config, load_config
+from .daemon import Gateway
 from .errors import EvgwError
 from .keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
 from .verify_cmd import verify_path
@@ -62,16 +63,16 @@ def run(config_path: Path, seconds: float) -> int:
     with ExitStack() as stack:
         start_cameras(config, stack)
         if config.upload is not None:
-            start_object_store(config.upload, config_path, stack)
+            start_object_store(config.upload.store, config_path, stack)
         if config.mqtt is not None:
-            start_broker(config.mqtt, config_path, stack)
+            start_broker(config.mqtt.link, config_path, stack)
         started = time.time()
         gateway = Gateway(config)
         gateway.start()
         try:
             gateway.wait(seconds)
             if config.mqtt is not None:
-                show_monitor(config.mqtt)
+                show_monitor(config.mqtt.link)
         except KeyboardInterrupt:
             log.info("interrupted: sealing open segments")
         finally:
@@ -105,7 +106,7 @@ def start_cameras(config: Config, stack: ExitStack) -> None:
         log.info("ONVIF camera %s at %s", cam.serial, device.xaddr)
 
 
-def start_object_store(upload: UploadConfig, config_path: Path, stack: ExitStack) -> None:
+def start_object_store(upload: ObjectStoreSettings, config_path: Path, stack: ExitStack) -> None:
     port = urlsplit(upload.endpoint_url).port
     if urlsplit(upload.endpoint_url).hostname != "127.0.0.1" or port is None:
         raise EvgwError(
@@ -114,13 +115,13 @@ def start_object_store(upload: UploadConfig, config_path: Path, stack: ExitStack
     folder = config_path.resolve().parent.parent / "demo-objectstore"
     server = SeaweedServer(folder, upload.access_key, upload.secret_key, s3_port=port)
     stack.enter_context(server)
-    ObjectStore(object_store_settings(upload)).ensure_bucket(object_lock=True)
+    ObjectStore(upload).ensure_bucket(object_lock=True)
     log.info(
         "central object store (SeaweedFS) at %s, bucket %s", server.endpoint_url, upload.bucket
     )
 
 
-def start_broker(mqtt: MqttConfig, config_path: Path, stack: ExitStack) -> None:
+def start_broker(mqtt: MqttSettings, config_path: Path, stack: ExitStack) -> None:
     if mqtt.host != "127.0.0.1":
         raise EvgwError(f"{config_path}: [mqtt] host: the demo's broker is on 127.0.0.1")
     folder = config_path.resolve().parent.parent / "demo-broker"
@@ -128,7 +129,7 @@ def start_broker(mqtt: MqttConfig, config_path: Path, stack: ExitStack) -> None:
     log.info("MQTT broker (mosquitto) at 127.0.0.1:%d", mqtt.port)
 
 
-def show_monitor(mqtt: MqttConfig) -> None:
+def show_monitor(mqtt: MqttSettings) -> None:
     """What the central monitoring desk sees right now (`evgw monitor --once`)."""
     print(f"\n$ evgw monitor --broker 127.0.0.1:{mqtt.port} --once")
     args = monitor_cmd.build_args(["--broker", f"127.0.0.1:{mqtt.port}", "--once"])

@@ -251,7 +251,7 @@ def _fetch(
     store = central_store(config)
     if store is not None:
         key = central_key(config, record)
-        looked.append(f"central {config.upload.bucket if config.upload else ''}/{key}")
+        looked.append(f"central {config.upload.store.bucket if config.upload else ''}/{key}")
         try:
             if store.head(key) is not None:
                 digest = store.get_to_file(key, target)

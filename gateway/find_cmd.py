@@ -28,7 +28,6 @@ from uplink.object_keys import media_key
 from uplink.objectstore import ObjectStore
 
 from .config import Config, load_config
-from .daemon import object_store_settings
 from .errors import EvgwError
 from .status_cmd import index_path
 
@@ -195,7 +194,7 @@ def segment_states(config: Config, stream: Stream) -> dict[int, str]:
 
 
 def central_store(config: Config) -> ObjectStore | None:
-    return None if config.upload is None else ObjectStore(object_store_settings(config.upload))
+    return None if config.upload is None else ObjectStore(config.upload.store)
 
 
 def central_key(config: Config, record: Record) -> str:

@@ -33,7 +33,7 @@ from gateway.enrollment import (
     camera_id_for,
 )
 from tests.conftest import RtspServerFactory
-from tests.gateway.config.test_load import FAKE, base
+from tests.gateway.config.sample import FAKE, base
 
 RECORDING = RecordingConfig(60, "burn_in", "libx264", "veryfast", 23, 5.0, 5.0)
 LOOPBACK = DiscoveryConfig(None, "127.0.0.1", False, 1.0, None, None)

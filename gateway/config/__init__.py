@@ -1,7 +1,15 @@
-"""The gateway's configuration, validated once at start (`load.py`; validators in `checks.py`)."""
+"""The gateway's configuration: one TOML file, validated once at start into typed records.
 
-from .load import (
-    AGE_IDENTITY_MARK,
+`load_config` reads and checks the file and returns a frozen `Config`; any mistake is a
+`ConfigError` naming the file, the key path and the reason. Each key is declared once, with
+its type, default, bounds, help text and example (`fields.setting`); the example file
+`config/evgw.example.toml` is generated from those declarations (`python -m
+gateway.config.example`).
+"""
+
+from .links import MqttConfig, UploadConfig
+from .load import AGE_IDENTITY_MARK, config_from_mapping, load_config, parse_config
+from .model import (
     CameraConfig,
     Config,
     DiscoveryConfig,
@@ -9,13 +17,8 @@ from .load import (
     KeysConfig,
     LedgerConfig,
     LocationConfig,
-    MqttConfig,
     RecordingConfig,
     StorageConfig,
-    UploadConfig,
-    config_from_mapping,
-    load_config,
-    parse_config,
 )
 
 __all__ = [
