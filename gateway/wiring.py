@@ -21,8 +21,7 @@ from segments.recorder import RecordingPlan, StreamIdentity
 from segments.ringbuffer import Limits
 from segments.store import StreamStore
 from segments.writer import EncodeSettings
-from uplink.mqtt import MqttSettings
-from uplink.objectstore import ObjectStore, ObjectStoreSettings
+from uplink.objectstore import ObjectStore
 
 from .cases.sources import CameraLabel, CaseSources
 from .config import (
@@ -32,13 +31,11 @@ from .config import (
     LedgerConfig,
     MqttConfig,
     RecordingConfig,
-    UploadConfig,
 )
 from .keys import GatewayKeys, load_keys
 from .status import StatusScope
 
 INDEX_NAME = "index.sqlite3"
-DEFAULT_FROZEN_AFTER_S = 30.0
 PASSTHROUGH_PICTURE_S = 3.0
 
 
@@ -156,43 +153,12 @@ def status_scope(config: Config) -> StatusScope:
 
 
 def frozen_after_s(mqtt: MqttConfig | None) -> float:
-    return DEFAULT_FROZEN_AFTER_S if mqtt is None else mqtt.frozen_after_s
-
-
-def mqtt_settings(mqtt: MqttConfig, gateway_id: str) -> MqttSettings:
-    return MqttSettings(
-        host=mqtt.host,
-        port=mqtt.port,
-        tls=mqtt.tls,
-        ca_file=mqtt.ca_file,
-        cert_file=mqtt.cert_file,
-        key_file=mqtt.key_file,
-        username=mqtt.username,
-        password=mqtt.password,
-        topic_root=mqtt.topic_root,
-        client_id=f"evgw-{gateway_id}",
-        keepalive_s=mqtt.keepalive_s,
-        event_buffer=mqtt.event_buffer,
-    )
-
-
-def object_store_settings(upload: UploadConfig) -> ObjectStoreSettings:
-    return ObjectStoreSettings(
-        endpoint_url=upload.endpoint_url,
-        bucket=upload.bucket,
-        region=upload.region,
-        access_key=upload.access_key,
-        secret_key=upload.secret_key,
-        ca_file=str(upload.ca_file or ""),
-        retention_days=upload.retention_days,
-        max_bytes_per_second=upload.max_bytes_per_second,
-        credentials_source=upload.credentials_source,
-    )
+    return MqttConfig.FROZEN_AFTER_S if mqtt is None else mqtt.frozen_after_s
 
 
 def central_store(config: Config) -> ObjectStore | None:
     """The central object store, when `[upload]` names one."""
-    return None if config.upload is None else ObjectStore(object_store_settings(config.upload))
+    return None if config.upload is None else ObjectStore(config.upload.store)
 
 
 def case_sources(config: Config) -> CaseSources:
@@ -206,5 +172,5 @@ def case_sources(config: Config) -> CaseSources:
         cameras={c.id: CameraLabel(c.id, c.name, c.location) for c in config.cameras},
         sealed_for=config.keys.recipients,
         central=central_store(config),
-        central_bucket=config.upload.bucket if config.upload else "",
+        central_bucket=config.upload.store.bucket if config.upload else "",
     )

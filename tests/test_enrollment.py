@@ -32,7 +32,7 @@ from gateway.daemon.resolver import (
     CameraResolver,
 )
 from tests.conftest import RtspServerFactory
-from tests.test_config import FAKE, base
+from tests.gateway.config.sample import FAKE, base
 
 RECORDING = RecordingConfig(60, "burn_in", "libx264", "veryfast", 23, 5.0, 5.0)
 LOOPBACK = DiscoveryConfig(None, "127.0.0.1", False, 1.0, None, None)

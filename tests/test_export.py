@@ -23,7 +23,6 @@ from gateway.cli.main import main
 from gateway.config import Config
 from gateway.daemon.lifecycle import Gateway
 from gateway.keys import make_archive_identity
-from gateway.wiring import object_store_settings
 from segments.export import MANIFEST_NAME, verify_package
 from segments.records import Record
 from segments.signing import load_verifier
@@ -50,7 +49,7 @@ def recorded(seaweed: SeaweedServer, tmp_path_factory: pytest.TempPathFactory) -
             tmp, [Cam(CAMERA, camera.url("cam1"))], extra=upload_section(seaweed, unique_bucket())
         )
         assert config.upload is not None
-        ObjectStore(object_store_settings(config.upload)).ensure_bucket(object_lock=True)
+        ObjectStore(config.upload.store).ensure_bucket(object_lock=True)
         gateway = Gateway(config)
         gateway.start()
         try:
@@ -153,7 +152,7 @@ def test_export_across_a_segment_boundary(
     )
     assert recorded.upload is not None
     listed = raw_client(seaweed).list_objects_v2(
-        Bucket=recorded.upload.bucket, Prefix="测试检查站/gw-test/exports/案-001/"
+        Bucket=recorded.upload.store.bucket, Prefix="测试检查站/gw-test/exports/案-001/"
     )
     assert listed.get("KeyCount") == 1
     assert evgw("verify", recorded.gateway.data_dir, "--pubkey", pubkey(recorded)) == 0

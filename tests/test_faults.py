@@ -24,7 +24,7 @@ import pytest
 from cameras.simulator.launcher import RtspTestServer
 from gateway.config import Config
 from gateway.daemon.lifecycle import Gateway
-from gateway.wiring import index_path, object_store_settings
+from gateway.wiring import index_path
 from segments.index import Index
 from segments.records import Record
 from segments.store import StreamStore
@@ -33,10 +33,10 @@ from tests.support.mqtt_fixtures import Probe, settings_for
 from tests.support.recording import Cam, make_config, media_path, records, wall
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, raw_client, unique_bucket
 from uplink.mosquitto import MosquittoServer
-from uplink.mqtt import MqttSettings
 from uplink.object_keys import media_key, record_key
 from uplink.objectstore import ObjectStore
 from uplink.seaweedfs import SeaweedServer
+from uplink.settings import MqttSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 REPO = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def mqtt_section(broker: MosquittoServer) -> str:
 def camera_config(tmp_path: Path, camera: RtspTestServer, extra: str, **kw: Any) -> Config:
     config = make_config(tmp_path, [Cam(CAMERA, camera.url("cam1"))], extra=extra, **kw)
     if config.upload is not None:
-        ObjectStore(object_store_settings(config.upload)).ensure_bucket(object_lock=True)
+        ObjectStore(config.upload.store).ensure_bucket(object_lock=True)
     return config
 
 
@@ -164,7 +164,7 @@ def assert_all_stored_once(config: Config, server: SeaweedServer) -> list[Record
     """Backlog 0; every record with a file is in the store with its sealed hash, exactly once."""
     assert backlog(config) == 0, "upload backlog left after the fault cleared"
     assert config.upload is not None
-    bucket = config.upload.bucket
+    bucket = config.upload.store.bucket
     client = raw_client(server)
     sealed = [r for r in records(config, CAMERA) if r.file]
     assert sealed

@@ -373,7 +373,8 @@ def test_once_table_on_an_empty_broker(mqtt_broker: MosquittoServer) -> None:
 
 _GATEWAY_SCRIPT = """
 import sys, time
-from uplink.mqtt import GatewayLink, MqttSettings
+from uplink.mqtt import GatewayLink
+from uplink.settings import MqttSettings
 link = GatewayLink(MqttSettings("127.0.0.1", int(sys.argv[1]), keepalive_s=5), "gw-killed")
 link.start()
 assert link.wait_connected(10)

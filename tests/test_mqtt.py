@@ -26,10 +26,10 @@ from uplink.mqtt import (
     FleetListener,
     FleetSnapshot,
     GatewayLink,
-    MqttSettings,
     encode,
     parse_command,
 )
+from uplink.settings import MqttSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ProbeFactory = Callable[[MqttSettings, list[str]], Probe]
@@ -98,14 +98,6 @@ def test_parse_command_only_raises_command_error(payload: bytes) -> None:
     assert command.id is None or isinstance(command.id, str | int)
 
 
-def test_settings_validate() -> None:
-    with pytest.raises(ValueError, match="topic_root"):
-        MqttSettings("127.0.0.1", topic_root="a/#")
-    with pytest.raises(ValueError, match="cert_file and key_file"):
-        MqttSettings("127.0.0.1", tls=True, cert_file=Path("c.pem"))
-    assert "hunter2" not in repr(MqttSettings("h", username="u", password="hunter2"))
-
-
 # -- against mosquitto ---------------------------------------------------------------------
 
 
@@ -131,7 +123,8 @@ def test_online_offline_and_retained_health(mqtt_broker: MosquittoServer) -> Non
 
 _GATEWAY_SCRIPT = """
 import sys, time
-from uplink.mqtt import GatewayLink, MqttSettings
+from uplink.mqtt import GatewayLink
+from uplink.settings import MqttSettings
 link = GatewayLink(MqttSettings("127.0.0.1", int(sys.argv[1]), keepalive_s=5), "gw-killed")
 link.start()
 assert link.wait_connected(10)

@@ -22,15 +22,14 @@ from tests.support.seaweed import (
 )
 from uplink.errors import AuthError, LocalHashMismatch, StoreUnavailable, UploadMismatch
 from uplink.objectstore import (
-    MiB,
     ObjectStore,
-    ObjectStoreSettings,
     TokenBucket,
     composite_checksum,
     hash_parts,
     same_checksum,
 )
 from uplink.seaweedfs import SeaweedServer
+from uplink.settings import MiB, ObjectStoreSettings
 
 pytestmark = pytest.mark.integration
 
@@ -79,11 +78,6 @@ def test_token_bucket_enforces_rate_with_fake_clock() -> None:
     for _ in range(50):
         bucket.take(100)
     assert now[0] == pytest.approx(5.0)
-
-
-def test_settings_repr_hides_secret(tmp_path: Path) -> None:
-    s = ObjectStoreSettings("http://127.0.0.1:1", "bucket", secret_key="s3cr3t-value")
-    assert "s3cr3t-value" not in repr(s)
 
 
 # -- uploads and confirmation ------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 from cameras.simulator.launcher import RtspTestServer
 from gateway.config import Config
 from gateway.daemon.lifecycle import Gateway
-from gateway.wiring import index_path, object_store_settings
+from gateway.wiring import index_path
 from segments.index import Index
 from segments.records import Record
 from tests.support.recording import Cam, make_config, media_path, records
@@ -48,8 +48,8 @@ def upload_section(
 
 def locked_bucket(config: Config) -> str:
     assert config.upload is not None
-    ObjectStore(object_store_settings(config.upload)).ensure_bucket(object_lock=True)
-    return config.upload.bucket
+    ObjectStore(config.upload.store).ensure_bucket(object_lock=True)
+    return config.upload.store.bucket
 
 
 def object_bytes(server: SeaweedServer, bucket: str, key: str) -> bytes:
@@ -57,7 +57,7 @@ def object_bytes(server: SeaweedServer, bucket: str, key: str) -> bytes:
 
 
 def assert_all_uploaded(config: Config, server: SeaweedServer, camera: str) -> list[Record]:
-    bucket = config.upload.bucket if config.upload else ""
+    bucket = config.upload.store.bucket if config.upload else ""
     sealed = [r for r in records(config, camera) if r.file]
     assert sealed
     for r in sealed:

@@ -1,4 +1,4 @@
-"""Error root for the uplink package: central object storage (and later MQTT).
+"""Error root for the uplink package: central object storage, MQTT and their settings.
 
 The upload queue decides by class, never by message: `StoreUnavailable` and `TlsError`
 are retried with backoff, `AuthError` keeps the backlog and raises an alarm,
@@ -38,3 +38,19 @@ class LocalHashMismatch(UploadMismatch):
 
 class RetentionError(UploadError):
     """The object was stored but its COMPLIANCE retention could not be set or confirmed."""
+
+
+class SettingsError(UplinkError):
+    """Broker or store settings that cannot work; `key` names the setting at fault.
+
+    Raised on construction, before any connection, so a bad setting stops the program at
+    start: the configuration loader reports it against the file's key, `evgw monitor`
+    against its arguments.
+    """
+
+    exit_code = 2
+
+    def __init__(self, what: str, key: str, reason: str) -> None:
+        super().__init__(f"invalid {what} {key}: {reason}")
+        self.key = key
+        self.reason = reason

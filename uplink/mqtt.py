@@ -24,7 +24,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -32,6 +31,8 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+
+from uplink.settings import MqttSettings, is_topic_path
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ STATE_ONLINE = b"online"
 STATE_OFFLINE = b"offline"
 MAX_COMMAND_BYTES = 64 * 1024
 MAX_COMMAND_ID_CHARS = 128
-_LEVEL = re.compile(r"[A-Za-z0-9_.-]+")
 _COMMAND_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _RESERVED_SUBTOPICS = ("state", "events", "cmd")
 _NOT_AUTHORISED = "not authorised: check username/password_file"
@@ -58,49 +58,11 @@ def encode(payload: Mapping[str, Any]) -> bytes:
 
 
 def _check_topic_path(value: str, what: str) -> str:
-    if not value or not all(_LEVEL.fullmatch(level) for level in value.split("/")):
+    if not is_topic_path(value):
         raise ValueError(
             f"invalid {what} {value!r}: use '/'-separated levels of letters, digits, '_.-'"
         )
     return value
-
-
-@dataclass(frozen=True)
-class MqttSettings:
-    """Broker connection, validated on construction (the config loader builds it)."""
-
-    host: str
-    port: int = 1883
-    tls: bool = False
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    topic_root: str = "evgw"
-    client_id: str | None = None
-    keepalive_s: int = 30
-    reconnect_max_s: int = 30
-    event_buffer: int = 1000
-
-    def __post_init__(self) -> None:
-        if not self.host:
-            raise ValueError("MQTT host is empty: set [mqtt] host")
-        if not 0 < self.port < 65536:
-            raise ValueError(f"MQTT port {self.port} out of range 1..65535")
-        _check_topic_path(self.topic_root, "MQTT topic_root")
-        if not 5 <= self.keepalive_s <= 65535:
-            raise ValueError(f"MQTT keepalive_s {self.keepalive_s} out of range 5..65535")
-        if self.reconnect_max_s < 1:
-            raise ValueError("MQTT reconnect_max_s must be at least 1")
-        if self.event_buffer < 1:
-            raise ValueError("MQTT event_buffer must be at least 1")
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("MQTT cert_file and key_file go together: set both or neither")
-        if not self.tls and (self.ca_file or self.cert_file):
-            raise ValueError("MQTT ca_file/cert_file given but tls = false: enable tls")
-        if self.password is not None and self.username is None:
-            raise ValueError("MQTT password given without username")
 
 
 class CommandError(ValueError):

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -35,11 +35,10 @@ from uplink.errors import (
     UploadError,
     UploadMismatch,
 )
+from uplink.settings import MiB, ObjectStoreSettings
 
 log = logging.getLogger(__name__)
 
-MiB = 1024 * 1024
-MIN_PART_SIZE = 5 * MiB  # S3 minimum for every part but the last
 HASH_CHUNK = 1 * MiB
 THROTTLE_CHUNK = 64 * 1024
 
@@ -61,41 +60,6 @@ _BUSY_CODES = frozenset(
     {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"}
 )
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
-
-
-@dataclass(frozen=True)
-class ObjectStoreSettings:
-    """Where and how to upload; built once from `[upload]` in the configuration."""
-
-    endpoint_url: str
-    bucket: str
-    region: str = "us-east-1"
-    access_key: str = ""
-    secret_key: str = field(default="", repr=False)
-    ca_file: str = ""
-    retention_days: int = 365
-    max_bytes_per_second: int = 0
-    credentials_source: str = "[upload] access_key_file / secret_key_file"
-    multipart_threshold: int = 16 * MiB
-    part_size: int = 16 * MiB
-    connect_timeout: float = 3.0
-    read_timeout: float = 30.0
-    max_attempts: int = 2
-    max_connections: int = 10
-
-    def __post_init__(self) -> None:
-        if not self.endpoint_url or not self.bucket:
-            raise ValueError("object store needs endpoint_url and bucket")
-        if self.retention_days < 0 or self.max_bytes_per_second < 0:
-            raise ValueError("retention_days and max_bytes_per_second must be >= 0")
-        if self.part_size < MIN_PART_SIZE or self.multipart_threshold < self.part_size:
-            raise ValueError(f"part_size must be >= {MIN_PART_SIZE} and <= multipart_threshold")
-
-    def retain_until(self, now: datetime) -> datetime | None:
-        """End of COMPLIANCE retention for an object stored at `now` (None when 0 days)."""
-        if self.retention_days == 0:
-            return None
-        return now + timedelta(days=self.retention_days)
 
 
 @dataclass(frozen=True)

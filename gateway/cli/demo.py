@@ -32,11 +32,12 @@ from uplink.mosquitto import MosquittoServer
 from uplink.object_keys import object_key
 from uplink.objectstore import ObjectStore
 from uplink.seaweedfs import SeaweedServer
+from uplink.settings import MqttSettings, ObjectStoreSettings
 
-from ..config import Config, MqttConfig, UploadConfig, load_config
+from ..config import Config, load_config
 from ..daemon.lifecycle import Gateway
 from ..keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
-from ..wiring import index_path, object_store_settings
+from ..wiring import index_path
 from . import args as common
 from . import monitor, verify
 from .table import columns
@@ -75,16 +76,16 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         start_cameras(config, stack)
         if config.upload is not None:
-            start_object_store(config.upload, args.config, stack)
+            start_object_store(config.upload.store, args.config, stack)
         if config.mqtt is not None:
-            start_broker(config.mqtt, args.config, stack)
+            start_broker(config.mqtt.link, args.config, stack)
         started = time.time()
         gateway = Gateway(config)
         try:
             gateway.start()
             gateway.wait(args.seconds)
             if config.mqtt is not None:
-                show_monitor(config.mqtt)
+                show_monitor(config.mqtt.link)
         except KeyboardInterrupt:
             log.info("interrupted: sealing open segments")
         finally:
@@ -122,7 +123,7 @@ def start_cameras(config: Config, stack: ExitStack) -> None:
         log.info("ONVIF camera %s at %s", cam.serial, device.xaddr)
 
 
-def start_object_store(upload: UploadConfig, config_path: Path, stack: ExitStack) -> None:
+def start_object_store(upload: ObjectStoreSettings, config_path: Path, stack: ExitStack) -> None:
     port = urlsplit(upload.endpoint_url).port
     if urlsplit(upload.endpoint_url).hostname != "127.0.0.1" or port is None:
         raise UsageError(
@@ -131,13 +132,13 @@ def start_object_store(upload: UploadConfig, config_path: Path, stack: ExitStack
     folder = config_path.resolve().parent.parent / "demo-objectstore"
     server = SeaweedServer(folder, upload.access_key, upload.secret_key, s3_port=port)
     stack.enter_context(server)
-    ObjectStore(object_store_settings(upload)).ensure_bucket(object_lock=True)
+    ObjectStore(upload).ensure_bucket(object_lock=True)
     log.info(
         "central object store (SeaweedFS) at %s, bucket %s", server.endpoint_url, upload.bucket
     )
 
 
-def start_broker(mqtt: MqttConfig, config_path: Path, stack: ExitStack) -> None:
+def start_broker(mqtt: MqttSettings, config_path: Path, stack: ExitStack) -> None:
     if mqtt.host != "127.0.0.1":
         raise UsageError(f"{config_path}: [mqtt] host: the demo's broker is on 127.0.0.1")
     folder = config_path.resolve().parent.parent / "demo-broker"
@@ -145,7 +146,7 @@ def start_broker(mqtt: MqttConfig, config_path: Path, stack: ExitStack) -> None:
     log.info("MQTT broker (mosquitto) at 127.0.0.1:%d", mqtt.port)
 
 
-def show_monitor(mqtt: MqttConfig) -> None:
+def show_monitor(mqtt: MqttSettings) -> None:
     """What the central monitoring desk sees right now (`evgw monitor --once`)."""
     argv = ["--broker", f"127.0.0.1:{mqtt.port}", "--once"]
     print(f"\n$ evgw monitor {' '.join(argv)}")

@@ -21,8 +21,10 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from evgw.errors import UsageError
+from uplink.errors import SettingsError
 from uplink.fleet_view import DEFAULT_STALE_AFTER_S, FleetView, GatewayRow, build_view
-from uplink.mqtt import FleetListener, MqttSettings
+from uplink.mqtt import FleetListener
+from uplink.settings import MqttSettings
 
 from . import args as common
 from .table import columns, duration
@@ -107,7 +109,7 @@ def settings_from(args: argparse.Namespace) -> MqttSettings:
             password=password,
             topic_root=args.topic_root,
         )
-    except ValueError as e:
+    except SettingsError as e:
         raise UsageError(str(e)) from e
 
 

@@ -114,16 +114,16 @@ class Gateway:
         if upload is None:
             log.warning("no [upload] section: sealed segments stay on this gateway only")
             return None
-        store = ObjectStore(wiring.object_store_settings(upload))
+        store = ObjectStore(upload.store)
         try:
             if not store.lock_status():
                 log.warning(
                     "bucket %s has no object lock: uploads cannot be retention-locked; "
                     "create the bucket with object lock enabled",
-                    upload.bucket,
+                    upload.store.bucket,
                 )
         except UplinkError as e:
-            log.warning("cannot check object lock on %s now: %s", upload.bucket, e)
+            log.warning("cannot check object lock on %s now: %s", upload.store.bucket, e)
         gateway = self.config.gateway
         uploader = Uploader(
             index,
@@ -131,7 +131,7 @@ class Gateway:
             gateway.data_dir,
             gateway.site,
             gateway.id,
-            upload.retention_days,
+            upload.store.retention_days,
             workers=upload.workers,
             on_event=self.events.on_upload,
         )
@@ -145,7 +145,7 @@ class Gateway:
             log.info("no [mqtt] section: health is not reported to central monitoring")
             return
         gateway_id = self.config.gateway.id
-        self.link = GatewayLink(wiring.mqtt_settings(mqtt, gateway_id), gateway_id)
+        self.link = GatewayLink(mqtt.link, gateway_id)
         commands.register(
             self.link,
             commands.CommandContext(

@@ -32,8 +32,9 @@ from tests.support.seaweed import (
     settings_for,
     start_seaweed,
 )
-from uplink.objectstore import MiB, ObjectStore, ObjectStoreSettings
+from uplink.objectstore import ObjectStore
 from uplink.seaweedfs import SeaweedServer
+from uplink.settings import MiB, ObjectStoreSettings
 from uplink.uploader import RetryPolicy, Uploader
 
 T0 = 1_800_000_000.0

@@ -13,7 +13,8 @@ import tempfile
 import time
 
 from uplink.mosquitto import MosquittoServer
-from uplink.mqtt import GatewayLink, MqttSettings
+from uplink.mqtt import GatewayLink
+from uplink.settings import MqttSettings
 
 CAMERAS = 16
 

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.support.seaweed import random_file, raw_client, settings_for, start_seaweed
-from uplink.objectstore import MiB, ObjectStore
+from uplink.objectstore import ObjectStore
+from uplink.settings import MiB
 
 
 def timed(files: list[Path], upload: Callable[[int, Path], object]) -> float:

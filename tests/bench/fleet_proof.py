@@ -30,7 +30,7 @@ from typing import IO
 from cameras.simulator.launcher import RtspTestServer, find_free_port
 from gateway.config import Config, load_config
 from gateway.daemon.lifecycle import Gateway
-from gateway.wiring import index_path, object_store_settings
+from gateway.wiring import index_path
 from segments.index import Index
 from segments.ledger import read_records
 from segments.store import StreamStore
@@ -230,7 +230,7 @@ def run(args: argparse.Namespace, root: Path) -> int:
             for n in range(GATEWAYS)
         ]
         assert configs[0].upload is not None
-        ObjectStore(object_store_settings(configs[0].upload)).ensure_bucket(object_lock=True)
+        ObjectStore(configs[0].upload.store).ensure_bucket(object_lock=True)
         for config in configs:
             logs.append((config.path.parent / "daemon.log").open("wb"))
             procs.append(subprocess.Popen(

@@ -15,7 +15,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from uplink.mosquitto import MosquittoServer
-from uplink.mqtt import MqttSettings
+from uplink.settings import MqttSettings
 
 MosquittoFactory = Callable[..., MosquittoServer]
 

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
-from uplink.objectstore import ObjectStoreSettings
 from uplink.seaweedfs import SeaweedError, SeaweedServer, find_weed
+from uplink.settings import ObjectStoreSettings
 
 ACCESS_KEY = "evgw-test-access"
 SECRET_KEY = "evgw-test-secret-0123456789"

@@ -1,0 +1,209 @@
+"""Checks for single configuration values, each carrying its rule in words.
+
+A check receives a value already of the key's TOML type and returns the value to keep (it
+may convert it), or raises `Invalid` with the reason, which the mapper turns into a
+`ConfigError` naming the file and the key path. Its `rule` says the same in a few words for
+the example file, so what the file promises and what the loader enforces stay together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from segments.agekeys import parse_recipient
+from segments.errors import CryptoFormatError
+
+_SECONDS_PER_DAY = 86_400
+_SLUG = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class Invalid(Exception):
+    """A check rejected a value; the message is the reason, without the key path."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """A validator/converter and the rule it enforces, in words for the example file."""
+
+    rule: str
+    apply: Callable[[Any], Any]
+
+    def __call__(self, value: Any) -> Any:
+        return self.apply(value)
+
+
+def rule(words: str) -> Callable[[Callable[[Any], Any]], Check]:
+    """Decorate a validator function with the rule it enforces."""
+
+    def wrap(apply: Callable[[Any], Any]) -> Check:
+        return Check(words, apply)
+
+    return wrap
+
+
+@rule("1-64 characters of A-Z a-z 0-9 . _ -")
+def slug(value: str) -> str:
+    if not _SLUG.fullmatch(value) or value in (".", ".."):
+        raise Invalid(f"must be 1-64 characters of A-Z a-z 0-9 . _ - (not . or ..), got {value!r}")
+    return value
+
+
+@rule("not empty")
+def text(value: str) -> str:
+    if not value.strip():
+        raise Invalid("must not be empty")
+    return value
+
+
+@rule("")
+def path(value: str) -> Path:
+    if not value.strip() or "\0" in value:
+        raise Invalid(f"must be a file system path, got {value!r}")
+    return Path(value)
+
+
+@rule('"" for none')
+def path_or_none(value: str) -> Path | None:
+    return path(value) if value else None
+
+
+def one_of(*choices: str) -> Check:
+    def check(value: str) -> str:
+        if value not in choices:
+            hint = difflib.get_close_matches(value, choices, n=1)
+            suggestion = f" (did you mean {hint[0]}?)" if hint else ""
+            raise Invalid(f"must be one of {', '.join(choices)}, got {value!r}{suggestion}")
+        return value
+
+    return Check(f"one of {', '.join(choices)}", check)
+
+
+def int_range(low: int, high: int) -> Check:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise Invalid(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return Check(f"{_words(low)}..{_words(high)}", check)
+
+
+def _words(n: int) -> str:
+    """A bound as a reader takes it in: 2^62 rather than 4611686018427387904."""
+    if n >= 1 << 20 and n & (n - 1) == 0:
+        return f"2^{n.bit_length() - 1}"
+    return f"{n:_}" if abs(n) >= 1_000_000 else str(n)
+
+
+def float_range(low: float, high: float) -> Check:
+    def check(value: float) -> float:
+        if not low <= value <= high:  # also rejects nan
+            raise Invalid(f"must be between {low:g} and {high:g}, got {value}")
+        return float(value)
+
+    return Check(f"{low:g}..{high:g}", check)
+
+
+@rule("> 0")
+def positive_seconds(value: float) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise Invalid(f"must be a number of seconds > 0, got {value}")
+    return float(value)
+
+
+_SEGMENT_RANGE = int_range(1, 3600)
+
+
+@rule("1..3600, dividing 86400")
+def segment_seconds(value: int) -> int:
+    _SEGMENT_RANGE(value)
+    if _SECONDS_PER_DAY % value:
+        raise Invalid(
+            f"must divide 86400 so segment boundaries align to midnight "
+            f"(e.g. 10, 30, 60, 300, 600, 3600), got {value}"
+        )
+    return value
+
+
+@rule("an IANA name")
+def timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as e:
+        raise Invalid(
+            f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai or UTC"
+        ) from e
+    return value
+
+
+@rule("rtsp:// or rtsps://, without credentials")
+def rtsp_url(value: str) -> str:
+    bad = Invalid(f"must be an rtsp:// or rtsps:// URL, got {value!r}")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise bad
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError as e:
+        raise bad from e
+    if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
+        raise bad
+    if "@" in parts.netloc:
+        raise Invalid("must not contain credentials; set username and password/password_file")
+    return value
+
+
+@rule("an IPv4 address")
+def ipv4(value: str) -> str:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError as e:
+        raise Invalid(f"must be an IPv4 address such as 192.0.2.1, got {value!r}") from e
+    return value
+
+
+@rule("a network interface name")
+def interface(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,15}", value):
+        raise Invalid(f"must be a network interface name such as eth1, got {value!r}")
+    return value
+
+
+@rule("1-128 characters")
+def serial(value: str) -> str:
+    if not value.strip() or len(value) > 128 or not value.isprintable():
+        raise Invalid(f"must be the camera's serial number (1-128 characters), got {value!r}")
+    return value.strip()
+
+
+@rule("age1… public keys")
+def recipient_list(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        try:
+            parse_recipient(value)
+        except CryptoFormatError as e:
+            raise Invalid(f"{value[:12]!r}…: {e}") from e
+    return tuple(values)
+
+
+@rule("http:// or https://, without credentials")
+def http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        raise Invalid(f"must be an http:// or https:// URL without credentials, got {value!r}")
+    return value
+
+
+@rule("3-63 of a-z 0-9 . -")
+def bucket(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+        raise Invalid(f"must be an S3 bucket name (3-63 of a-z 0-9 . -), got {value!r}")
+    return value

@@ -1,0 +1,259 @@
+"""Load the gateway's TOML configuration and validate it once into frozen, typed records.
+
+Bad configuration must fail at start, not hours later in a recording thread, so every
+problem raises `ConfigError` naming the file, the key path and the reason. Each key is
+declared once (`fields.setting`) and read by one generic mapper; what spans keys lives in the
+small builders below: exactly one camera source, a password inline or in a file, lat with
+lon, serial cameras needing discovery, credentials falling back camera → ``[discovery]``.
+
+A camera is reached by exactly one of ``rtsp`` (a fixed URL), ``onvif`` (its ONVIF device
+service, asked for the stream URL) or ``serial`` (found by WS-Discovery on the camera network
+named in ``[discovery]``); ONVIF credentials are resolved here, camera before section.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gateway.errors import ConfigError
+
+from .checks import Invalid, recipient_list
+from .fields import Scope, describe, read_table, section, unknown_key
+from .links import mqtt_config, upload_config
+from .model import (
+    CameraConfig,
+    Config,
+    DiscoveryConfig,
+    GatewayConfig,
+    KeysConfig,
+    LedgerConfig,
+    LocationConfig,
+    RecordingConfig,
+    StorageConfig,
+)
+from .secret_files import optional_secret, read_secret
+from .tables import SECTIONS, CameraTable, DiscoveryTable, KeysTable
+
+AGE_IDENTITY_MARK = "AGE-SECRET-KEY-1"
+_NAMES = tuple(s.name for s in SECTIONS)
+_REQUIRED = frozenset(s.name for s in SECTIONS if s.required)
+_SOURCES = ("rtsp", "onvif", "serial")
+_ONVIF_ONLY = ("profile", "onvif_username", "onvif_password", "onvif_password_file")
+T = TypeVar("T")
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the configuration file at `path`."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise ConfigError(
+            f"{path}: cannot read configuration file: {reason}; check the path and permissions"
+        ) from e
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path}: not valid UTF-8 (byte offset {e.start}); save the file as UTF-8"
+        ) from e
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate TOML `text`; `path` names the file in messages and anchors relative paths.
+
+    Password files named by the configuration are read here, so a missing secret fails at
+    start like any other configuration error.
+    """
+    if AGE_IDENTITY_MARK in text.upper():
+        raise ConfigError(
+            f"{path}: holds an age identity (AGE-SECRET-KEY-…): no decryption key may live "
+            "on the gateway; keep it at the central archive and put only its age1… recipient here"
+        )
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+    except RecursionError as e:
+        raise ConfigError(f"{path}: TOML syntax error: values nested too deeply") from e
+    return config_from_mapping(data, path)
+
+
+def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
+    """Validate already-parsed TOML data (as `tomllib` returns it) into a `Config`."""
+    top = Scope(path, "", "")
+    for key in data:
+        if key not in _NAMES:
+            raise top.error(key, unknown_key(key, _NAMES))
+
+    def part(name: str) -> tuple[Scope, Mapping[str, Any]]:
+        return section(path, data, name, required=name in _REQUIRED)
+
+    gateway = read_table(*part("gateway"), GatewayConfig)
+    location = _location(*part("location"))
+    recording = read_table(*part("recording"), RecordingConfig)
+    discovery = _discovery(*part("discovery"))
+    cameras = _cameras(path, data, location, recording, discovery)
+    keys = _keys(*part("keys"))
+    ledger = read_table(*part("ledger"), LedgerConfig)
+    storage = read_table(*part("storage"), StorageConfig)
+    upload = upload_config(*part("upload")) if "upload" in data else None
+    mqtt = mqtt_config(*part("mqtt"), gateway.id) if "mqtt" in data else None
+    return Config(
+        path, gateway, location, recording, keys, ledger, storage, discovery, cameras, upload, mqtt
+    )
+
+
+def _location(scope: Scope, raw: Mapping[str, Any]) -> LocationConfig:
+    location = read_table(scope, raw, LocationConfig)
+    for key, other in (("lat", "lon"), ("lon", "lat")):
+        if getattr(location, key) is not None and getattr(location, other) is None:
+            reason = f"missing; {key} and {other} go together (set both or neither)"
+            raise scope.error(other, reason)
+    return location
+
+
+def _keys(scope: Scope, raw: Mapping[str, Any]) -> KeysConfig:
+    table = read_table(scope, raw, KeysTable)
+    recipients = list(table.recipients)
+    if table.recipients_file is not None:
+        file = table.recipients_file
+        text = read_secret(scope, "recipients_file", file)
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+        try:
+            recipients += recipient_list(lines)
+        except Invalid as e:
+            raise scope.error("recipients_file", f"{str(file)!r}: {e}") from e
+    if not recipients:
+        raise scope.error(
+            "recipients",
+            "at least one age recipient (age1…) is needed: the central archive's public key "
+            "(`evgw keygen --archive` prints one); or set recipients_file",
+        )
+    return KeysConfig(signing_key=table.signing_key, recipients=tuple(recipients))
+
+
+def _discovery(scope: Scope, raw: Mapping[str, Any]) -> DiscoveryConfig:
+    table = read_table(scope, raw, DiscoveryTable)
+    if table.interface is not None and table.address is not None:
+        raise scope.error("address", "set either interface or address, not both")
+    if table.auto_enroll and table.interface is None and table.address is None:
+        raise scope.error(
+            "auto_enroll", "needs the camera network: set interface (e.g. eth1) or address"
+        )
+    password = optional_secret(scope, "password", table.password, table.password_file)
+    if password is not None and table.username is None:
+        raise scope.error("username", "missing; a password needs a username")
+    return DiscoveryConfig(
+        interface=table.interface,
+        address=table.address,
+        auto_enroll=table.auto_enroll,
+        probe_timeout_s=table.probe_timeout_s,
+        username=table.username,
+        password=password,
+    )
+
+
+def _cameras(
+    path: Path,
+    data: Mapping[str, Any],
+    location: LocationConfig,
+    recording: RecordingConfig,
+    discovery: DiscoveryConfig,
+) -> tuple[CameraConfig, ...]:
+    top = Scope(path, "", "")
+    if "cameras" not in data:
+        raise top.error("cameras", "missing required key; add at least one [[cameras]] table")
+    entries = data["cameras"]
+    if not isinstance(entries, list):
+        raise top.error(
+            "cameras", f"must be an array of tables ([[cameras]]), got {describe(entries)}"
+        )
+    if not entries:
+        raise top.error("cameras", "at least one [[cameras]] entry is required")
+    cameras: list[CameraConfig] = []
+    first_index: dict[tuple[str, str], int] = {}
+    for index, entry in enumerate(entries):
+        scope = Scope(path, f"cameras[{index}]", ".")
+        if not isinstance(entry, dict):
+            raise scope.error(None, f"must be a table ([[cameras]]), got {describe(entry)}")
+        camera = _camera(scope, entry, location, recording, discovery)
+        for key in ("id", "onvif", "serial"):
+            value = getattr(camera, key)
+            if value is None:
+                continue
+            if (key, value) in first_index:
+                also = first_index[key, value]
+                raise scope.error(key, f"duplicate camera {key} {value!r} (also cameras[{also}])")
+            first_index[key, value] = index
+        cameras.append(camera)
+    return tuple(cameras)
+
+
+def _camera(
+    scope: Scope,
+    raw: Mapping[str, Any],
+    location: LocationConfig,
+    recording: RecordingConfig,
+    discovery: DiscoveryConfig,
+) -> CameraConfig:
+    """One entry, resolved: unset overrides take the sections' values; ONVIF credentials fall
+    back camera → ``[discovery]``, and an ONVIF camera's RTSP credentials to its ONVIF ones."""
+    table = read_table(scope, raw, CameraTable)
+    sources = [key for key in _SOURCES if getattr(table, key) is not None]
+    if len(sources) != 1:
+        given = f" (got {', '.join(sources)})" if sources else ""
+        raise scope.error(
+            None,
+            f"set exactly one of rtsp (a stream URL), onvif (the camera's ONVIF device service "
+            f"URL) or serial (a camera found by discovery){given}",
+        )
+    password = optional_secret(scope, "password", table.password, table.password_file)
+    onvif_password = optional_secret(
+        scope, "onvif_password", table.onvif_password, table.onvif_password_file
+    )
+    if table.rtsp is not None:
+        for key in _ONVIF_ONLY:
+            if getattr(table, key) is not None:
+                raise scope.error(key, "only applies to cameras set by onvif or serial, not rtsp")
+    if onvif_password is not None and table.onvif_username is None:
+        raise scope.error("onvif_username", "missing; onvif_password needs onvif_username")
+    if table.serial is not None and not discovery.enabled:
+        raise scope.error(
+            "serial",
+            "finding a camera by serial needs the camera network: set [discovery] interface "
+            "(e.g. eth1) or address",
+        )
+    onvif_credentials = (table.onvif_username, onvif_password)
+    if table.onvif_username is None:
+        onvif_credentials = (table.username, password)
+        if table.username is None:
+            onvif_credentials = (discovery.username, discovery.password)
+    rtsp_credentials = (table.username, password)
+    if table.rtsp is None and table.username is None:
+        rtsp_credentials = onvif_credentials
+    uses_onvif = table.rtsp is None
+    return CameraConfig(
+        id=table.id,
+        name=_or(table.name, table.id),
+        rtsp=table.rtsp,
+        username=rtsp_credentials[0],
+        password=rtsp_credentials[1],
+        location=_or(table.location, location.name),
+        overlay=_or(table.overlay, recording.overlay),
+        segment_seconds=_or(table.segment_seconds, recording.segment_seconds),
+        enabled=table.enabled,
+        onvif=table.onvif,
+        serial=table.serial,
+        profile=table.profile,
+        onvif_username=onvif_credentials[0] if uses_onvif else None,
+        onvif_password=onvif_credentials[1] if uses_onvif else None,
+    )
+
+
+def _or(value: T | None, fallback: T) -> T:
+    return fallback if value is None else value

@@ -1,0 +1,242 @@
+"""The file's layout: its sections in order, and the tables that builders resolve.
+
+`SECTIONS` lists every top-level table once: the loader takes the allowed names and which
+are required from it, the example generator the order and each section's comment. The
+tables declared here are the file's view of ``[keys]``, ``[discovery]`` and ``[[cameras]]``;
+their builders in `load` turn them into `KeysConfig`, `DiscoveryConfig` and `CameraConfig`
+(secret files read, credentials falling back camera → ``[discovery]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import checks
+from .fields import secret, secret_file, setting, table, user_name
+from .links import MqttTable, UploadTable
+from .model import (
+    GatewayConfig,
+    LedgerConfig,
+    LocationConfig,
+    Overlay,
+    RecordingConfig,
+    StorageConfig,
+)
+
+
+@table
+class KeysTable:
+    """``[keys]`` as written; recipients_file adds to recipients."""
+
+    signing_key: Path = setting(
+        help="The device's Ed25519 signing key (mode 0600). Create it once with `evgw keygen "
+        "--out /var/lib/evgw/keys`; its public key is printed and goes to the archive.",
+        example="/var/lib/evgw/keys/device.ed25519",
+    )
+    recipients: tuple[str, ...] = setting(
+        default=(),
+        help="age recipients every segment is encrypted to (at least one, here or in "
+        "recipients_file): the central archive's public key, optionally an offline escrow key "
+        "(here: archive first, escrow second). Only public keys: the gateway refuses to start "
+        "if it finds an age identity (AGE-SECRET-KEY-…) in this file, beside it, or in "
+        "data_dir.",
+        check=checks.recipient_list,
+        example=(
+            "age1psu0mkw66qv2eje4tvzh4he0wvx7ylk8snut8mmuwd6n7zzt8a4q4zhyzm",
+            "age1an47medwu6yuvw2d72vtsuhqpm6thluwz8tnlfvr7ggz6fzduazst2egy5",
+        ),
+    )
+    recipients_file: Path | None = setting(
+        default=None,
+        help="A file with more recipients, one per line ('#' comments allowed).",
+        example="/etc/evgw/recipients.txt",
+        commented=True,
+    )
+
+
+@table
+class DiscoveryTable:
+    """``[discovery]`` as written; its credentials are the cameras' last fallback."""
+
+    interface: str | None = setting(
+        default=None,
+        help="Network interface of the camera network; its IPv4 address is looked up at start.",
+        check=checks.interface,
+        example="eth1",
+    )
+    address: str | None = setting(
+        default=None,
+        help="Or this gateway's IPv4 address on the camera network: set interface or address, "
+        "not both.",
+        check=checks.ipv4,
+        example="192.0.2.1",
+        commented=True,
+    )
+    auto_enroll: bool = setting(
+        default=False,
+        help="Record ONVIF cameras found on the camera network that no [[cameras]] table "
+        "names, with default settings, as camera id = their serial number (false: found "
+        "cameras are only reported in the log).",
+    )
+    probe_timeout_s: float = setting(
+        default=3.0,
+        help="Seconds to listen for WS-Discovery answers per probe.",
+        check=checks.float_range(0.5, 30),
+    )
+    username: str | None = user_name(
+        help="Default ONVIF user name for cameras without their own credentials (and for "
+        "auto-enrolled cameras).",
+        example="admin",
+    )
+    password: str | None = secret(help="Default ONVIF password; better in password_file.")
+    password_file: Path | None = secret_file(
+        "password", holding="the default ONVIF password", example="/etc/evgw/onvif.pass"
+    )
+
+
+@table
+class CameraTable:
+    """One ``[[cameras]]`` entry as written; unset keys fall back to the sections."""
+
+    id: str = setting(
+        help="Camera identifier, unique within this file (same characters as [gateway] id).",
+        check=checks.slug,
+        example="gate-1",
+    )
+    name: str | None = setting(
+        default=None,
+        help="Display name for the overlay and status (default: the id).",
+        check=checks.text,
+        example="一号卡口",
+    )
+    rtsp: str | None = setting(
+        default=None,
+        help="How to reach the camera: exactly one of rtsp, onvif or serial.\n"
+        "rtsp: a fixed stream URL. Do not put credentials into the URL; use username and "
+        "password/password_file.",
+        check=checks.rtsp_url,
+        example="rtsp://192.0.2.10:554/Streaming/Channels/101",
+    )
+    onvif: str | None = setting(
+        default=None,
+        help="onvif: the camera's ONVIF device service; the stream URL is asked from the "
+        "camera before every connect, so it may change. The camera is then known by its "
+        "serial number (and WS-Discovery endpoint), not its IP address: when it moves, the "
+        "recording follows it.",
+        check=checks.http_url,
+        example="http://192.0.2.10/onvif/device_service",
+        commented=True,
+    )
+    serial: str | None = setting(
+        default=None,
+        help="serial: its serial number, found by WS-Discovery on the [discovery] network.",
+        check=checks.serial,
+        example="DS-2CD2043G2-I20230101AACH123456789",
+        commented=True,
+    )
+    profile: str | None = setting(
+        default=None,
+        help="ONVIF media profile to record, by token or name (default: the profile with the "
+        "highest resolution, then the highest frame rate). Only for onvif and serial cameras: "
+        "an rtsp camera's URL already names its stream.",
+        check=checks.text,
+        example="MainStream",
+        commented=True,
+    )
+    onvif_username: str | None = user_name(
+        help="ONVIF user name (default: username/password below, else [discovery] "
+        "username/password). Only for onvif and serial cameras.",
+        example="onvif-user",
+    )
+    onvif_password: str | None = secret(help="ONVIF password; better in onvif_password_file.")
+    onvif_password_file: Path | None = secret_file(
+        "onvif_password", holding="the ONVIF password", example="/etc/evgw/gate-1.onvif.pass"
+    )
+    username: str | None = user_name(
+        help="RTSP user name (for onvif and serial cameras it defaults to the ONVIF credentials).",
+        example="admin",
+        commented=False,
+    )
+    password: str | None = secret(
+        help="RTSP password. Prefer password_file so this file holds no secrets. Passwords "
+        "never appear in logs.",
+        commented=False,
+    )
+    password_file: Path | None = secret_file(
+        "password", holding="the RTSP password", example="/etc/evgw/gate-1.pass"
+    )
+    location: str | None = setting(
+        default=None,
+        help="Location name for this camera's overlay and records (default: [location] name).",
+        check=checks.text,
+        example="某某检查站 一号卡口",
+    )
+    overlay: Overlay | None = setting(
+        default=None,
+        help="Per-camera override of [recording] overlay.",
+        example="burn_in",
+    )
+    segment_seconds: int | None = setting(
+        default=None,
+        help="Per-camera override of [recording] segment_seconds.",
+        check=checks.segment_seconds,
+        example=60,
+    )
+    enabled: bool = setting(
+        default=True, help="Record this camera; false keeps the entry but does not record it."
+    )
+
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level table of the file; `array` marks an array of tables (``[[cameras]]``)."""
+
+    name: str
+    declared: type[Any]
+    help: str
+    required: bool = False
+    array: bool = False
+
+
+SECTIONS = (
+    Section("gateway", GatewayConfig, "This gateway.", required=True),
+    Section("location", LocationConfig, "Where the gateway records.", required=True),
+    Section("recording", RecordingConfig, "How every camera is recorded, unless it overrides."),
+    Section(
+        "keys",
+        KeysTable,
+        "Keys: the device signs, archive recipients decrypt. Only public keys live here.",
+        required=True,
+    ),
+    Section("ledger", LedgerConfig, "Signed checkpoints over each camera's ledger."),
+    Section("storage", StorageConfig, "The ring buffer on the local disk."),
+    Section(
+        "upload",
+        UploadTable,
+        "Central object storage (S3 API). Leave the whole section out to record without uploading.",
+    ),
+    Section(
+        "mqtt",
+        MqttTable,
+        "Central monitoring over MQTT: state, health, camera health, events, alarms and signed "
+        "commands under <topic_root>/<gateway id>/. Leave the whole section out to report "
+        "nothing.",
+    ),
+    Section(
+        "discovery",
+        DiscoveryTable,
+        "The camera network for ONVIF WS-Discovery (multicast 239.255.255.250:3702). Name the "
+        "interface or give the address, not both. Leave both out (default) and discovery is "
+        "off: cameras must then use rtsp or onvif, not serial, and a camera's moves to a new IP "
+        "address are not followed.",
+    ),
+    Section(
+        "cameras",
+        CameraTable,
+        "One [[cameras]] table per camera; at least one is required.",
+        required=True,
+        array=True,
+    ),
+)
