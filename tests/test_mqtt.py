@@ -18,17 +18,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.mqtt_fixtures import MosquittoFactory, Probe, settings_for
+from uplink.fleet import FleetListener, FleetSnapshot
 from uplink.mosquitto import MosquittoServer, write_test_pki
 from uplink.mqtt import (
     Command,
     CommandError,
     EventBuffer,
-    FleetListener,
-    FleetSnapshot,
     GatewayLink,
-    encode,
     parse_command,
 )
+from uplink.mqtt_client import encode
 from uplink.settings import MqttSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

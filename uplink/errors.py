@@ -54,3 +54,9 @@ class SettingsError(UplinkError):
         super().__init__(f"invalid {what} {key}: {reason}")
         self.key = key
         self.reason = reason
+
+
+class BrokerError(UplinkError):
+    """The MQTT broker refused us or cannot be reached: check its address and credentials."""
+
+    exit_code = 2

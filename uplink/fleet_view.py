@@ -1,6 +1,6 @@
 """The fleet as a monitoring desk sees it, from the MQTT values every gateway keeps retained.
 
-Pure: a `FleetSnapshot` (what `uplink.mqtt.FleetListener` holds) becomes typed rows with each
+Pure: a `FleetSnapshot` (what `uplink.fleet.FleetListener` holds) becomes typed rows with each
 gateway's state and each camera's status. Staleness is judged by each payload's own ``ts``,
 never by when it arrived: a desk that starts late receives every retained value at once,
 however old. Payloads are untrusted JSON: a value of the wrong type reads as absent.
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .mqtt import FleetSnapshot, GatewayView, Received
+from .fleet import FleetSnapshot, GatewayView, Received
 
 DEFAULT_STALE_AFTER_S = 30.0  # three missed updates at the gateway's 10 s health interval
 

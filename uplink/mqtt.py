@@ -17,22 +17,23 @@ from __future__ import annotations
 import json
 import logging
 import re
-import ssl
-import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from types import TracebackType
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from uplink.settings import MqttSettings, is_topic_path
+from .mqtt_client import (
+    describe_connect_failure,
+    describe_refusal,
+    encode,
+    new_client,
+)
+from .settings import MqttSettings, is_topic_path
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +46,6 @@ MAX_COMMAND_BYTES = 64 * 1024
 MAX_COMMAND_ID_CHARS = 128
 _COMMAND_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _RESERVED_SUBTOPICS = ("state", "events", "cmd")
-_NOT_AUTHORISED = "not authorised: check username/password_file"
-_TLS_FAILED = "TLS handshake failed: check ca_file"
-
-
-def encode(payload: Mapping[str, Any]) -> bytes:
-    """Canonical compact JSON (sorted keys, UTF-8); NaN/Infinity are refused (ValueError)."""
-    text = json.dumps(
-        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-    return text.encode()
 
 
 def _check_topic_path(value: str, what: str) -> str:
@@ -147,47 +138,6 @@ class _Outgoing:
     payload: JsonObject
 
 
-def _new_client(settings: MqttSettings, client_id: str) -> paho.Client:
-    client = paho.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=paho.MQTTv311,
-    )
-    client.enable_logger(logging.getLogger(f"{__name__}.paho"))
-    if settings.username is not None:
-        client.username_pw_set(settings.username, settings.password)
-    if settings.tls:
-        try:
-            client.tls_set(
-                ca_certs=str(settings.ca_file) if settings.ca_file else None,
-                certfile=str(settings.cert_file) if settings.cert_file else None,
-                keyfile=str(settings.key_file) if settings.key_file else None,
-            )
-        except (OSError, ssl.SSLError) as e:
-            raise ValueError(
-                f"cannot load MQTT TLS files: {e}: check ca_file/cert_file/key_file"
-            ) from e
-    client.reconnect_delay_set(min_delay=1, max_delay=settings.reconnect_max_s)
-    return client
-
-
-def _describe_connect_failure(settings: MqttSettings) -> str:
-    """Why the last connection attempt failed; called inside paho's `except OSError`."""
-    exc = sys.exc_info()[1]
-    where = f"{settings.host}:{settings.port}"
-    if isinstance(exc, ssl.SSLError):
-        return f"{_TLS_FAILED} ({where}: {exc})"
-    if isinstance(exc, ConnectionRefusedError):
-        return f"broker unreachable at {where}: connection refused"
-    return f"cannot connect to broker at {where}: {exc or 'unknown error'}"
-
-
-def _describe_refusal(reason: ReasonCode) -> str:
-    if reason.value in (134, 135):  # "Bad user name or password", "Not authorized"
-        return _NOT_AUTHORISED
-    return f"broker refused the connection: {reason}"
-
-
 class GatewayLink:
     """One gateway's connection to central monitoring; thread-safe publish methods."""
 
@@ -243,7 +193,7 @@ class GatewayLink:
         if self._client is not None:
             raise RuntimeError("GatewayLink already started")
         client_id = self.settings.client_id or f"evgw-{self.gateway_id}"
-        client = _new_client(self.settings, client_id)
+        client = new_client(self.settings, client_id)
         client.will_set(f"{self.base}/state", STATE_OFFLINE, qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -357,7 +307,7 @@ class GatewayLink:
         self.last_error = message
 
     def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
-        self._set_error(_describe_connect_failure(self.settings))
+        self._set_error(describe_connect_failure(self.settings))
 
     def _on_connect(
         self,
@@ -368,7 +318,7 @@ class GatewayLink:
         properties: Properties | None,
     ) -> None:
         if reason.is_failure:
-            self._set_error(_describe_refusal(reason))
+            self._set_error(describe_refusal(reason))
             return
         with self._lock:
             client.publish(f"{self.base}/state", STATE_ONLINE, qos=1, retain=True)
@@ -417,132 +367,5 @@ class GatewayLink:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-@dataclass(frozen=True)
-class Received:
-    """One retained value as last seen; `retained` means it came from the broker's store."""
-
-    payload: Any
-    received_at: float
-    retained: bool
-
-
-@dataclass(frozen=True)
-class GatewayView:
-    gateway: str
-    state: Received | None = None
-    health: Received | None = None
-    alarms: Received | None = None
-    cameras: Mapping[str, Received] = field(default_factory=dict)
-
-
-FleetSnapshot = dict[str, GatewayView]
-
-
-class FleetListener:
-    """Monitor side: latest state, health, camera health and alarms of every gateway."""
-
-    def __init__(self, settings: MqttSettings) -> None:
-        self.settings = settings
-        self.root = settings.topic_root
-        self.last_error: str | None = None
-        self._cond = threading.Condition()
-        self._values: dict[tuple[str, ...], Received] = {}
-        self._client: paho.Client | None = None
-
-    def start(self) -> None:
-        if self._client is not None:
-            raise RuntimeError("FleetListener already started")
-        client = _new_client(self.settings, self.settings.client_id or "")
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_message = self._on_message
-        self._client = client
-        client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s)
-        client.loop_start()
-
-    def stop(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.disconnect()
-            client.loop_stop()
-
-    def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
-        self.last_error = _describe_connect_failure(self.settings)
-
-    def _on_connect(
-        self,
-        client: paho.Client,
-        userdata: object,
-        flags: paho.ConnectFlags,
-        reason: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        if reason.is_failure:
-            self.last_error = _describe_refusal(reason)
-            log.warning("MQTT monitor: %s", self.last_error)
-            return
-        self.last_error = None
-        patterns = ("+/state", "+/health", "+/cameras/+/health", "+/alarms")
-        client.subscribe([(f"{self.root}/{p}", 1) for p in patterns])
-
-    def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
-        key = tuple(msg.topic[len(self.root) + 1 :].split("/"))
-        with self._cond:
-            if not msg.payload:  # an empty retained message clears the value
-                self._values.pop(key, None)
-            else:
-                try:
-                    if key[-1] == "state":
-                        payload: Any = msg.payload.decode("utf-8").strip()
-                    else:
-                        payload = json.loads(msg.payload)
-                except ValueError:
-                    log.warning("MQTT monitor: ignoring malformed payload on %s", msg.topic)
-                    return
-                self._values[key] = Received(payload, time.time(), bool(msg.retain))
-            self._cond.notify_all()
-
-    def snapshot(self) -> FleetSnapshot:
-        """Frozen views per gateway id."""
-        with self._cond:
-            values = dict(self._values)
-        parts: dict[str, dict[str, Any]] = {}
-        for key, received in values.items():
-            view = parts.setdefault(key[0], {"cameras": {}})
-            if len(key) == 2:
-                view[key[1]] = received
-            elif len(key) == 4:
-                view["cameras"][key[2]] = received
-        return {gw: GatewayView(gateway=gw, **fields) for gw, fields in sorted(parts.items())}
-
-    def wait_for(self, predicate: Callable[[FleetSnapshot], bool], timeout: float) -> bool:
-        """Block until `predicate(snapshot())` holds; False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate(self.snapshot()):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
-
-    def __enter__(self) -> FleetListener:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -10,20 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from paho.mqtt.client import Client, ConnectFlags
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
-
 from evgw.errors import UsageError
 from uplink.errors import SettingsError
+from uplink.fleet import FleetListener, settle
 from uplink.fleet_view import DEFAULT_STALE_AFTER_S, FleetView, GatewayRow, build_view
-from uplink.mqtt import FleetListener
 from uplink.settings import MqttSettings
 
 from . import args as common
@@ -68,9 +62,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    listener = _Listener(settings_from(args))
+    listener = FleetListener(settings_from(args))
     try:
-        _connect(listener, CONNECT_TIMEOUT_S)
+        listener.connect(CONNECT_TIMEOUT_S)
         if args.once:
             settle(listener.value_count, ONCE_MAX_WAIT_S, ONCE_QUIET_S)
             view = build_view(listener.snapshot(), time.time(), args.stale_after)
@@ -131,61 +125,6 @@ def parse_broker(text: str, tls: bool) -> tuple[str, int]:
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise UsageError(f"--broker {text!r}: port must be 1..65535")
     return host, int(port)
-
-
-class _Listener(FleetListener):
-    """FleetListener that also signals when the broker has accepted us."""
-
-    def __init__(self, settings: MqttSettings) -> None:
-        super().__init__(settings)
-        self.connected = threading.Event()
-
-    def _on_connect(
-        self,
-        client: Client,
-        userdata: object,
-        flags: ConnectFlags,
-        reason: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        super()._on_connect(client, userdata, flags, reason, properties)
-        if not reason.is_failure:
-            self.connected.set()
-
-    def value_count(self) -> int:
-        return sum(
-            (v.state is not None) + (v.health is not None) + (v.alarms is not None) + len(v.cameras)
-            for v in self.snapshot().values()
-        )
-
-
-class BrokerError(UsageError):
-    """The broker refused us or cannot be reached: check the address and credentials."""
-
-
-def _connect(listener: _Listener, timeout: float) -> None:
-    """Start the listener and wait until the broker accepts it, or raise BrokerError."""
-    try:
-        listener.start()
-    except ValueError as e:  # TLS files that cannot be loaded
-        raise BrokerError(str(e)) from e
-    where = f"{listener.settings.host}:{listener.settings.port}"
-    deadline = time.monotonic() + timeout
-    while not listener.connected.wait(0.05):
-        if listener.last_error is not None:
-            raise BrokerError(f"{listener.last_error} (broker {where})")
-        if time.monotonic() > deadline:
-            raise BrokerError(f"no answer from the broker at {where} within {timeout:g} s")
-
-
-def settle(count: Callable[[], int], max_wait: float, quiet: float) -> None:
-    """Wait for retained values: until none arrive for `quiet` s, at most `max_wait` s."""
-    start = last_change = time.monotonic()
-    seen = count()
-    while (now := time.monotonic()) - start < max_wait and now - last_change < quiet:
-        time.sleep(0.05)
-        if (n := count()) != seen:
-            seen, last_change = n, time.monotonic()
 
 
 def _emit(view: FleetView, as_json: bool, out: TextIO, clear: bool) -> None:
