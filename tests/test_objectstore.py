@@ -20,16 +20,12 @@ from tests.support.seaweed import (
     settings_for,
     unique_bucket,
 )
+from uplink.checksums import composite_checksum, hash_parts, same_checksum
 from uplink.errors import AuthError, LocalHashMismatch, StoreUnavailable, UploadMismatch
-from uplink.objectstore import (
-    ObjectStore,
-    TokenBucket,
-    composite_checksum,
-    hash_parts,
-    same_checksum,
-)
+from uplink.objectstore import ObjectStore
 from uplink.seaweedfs import SeaweedServer
 from uplink.settings import MiB, ObjectStoreSettings
+from uplink.throttle import TokenBucket
 
 pytestmark = pytest.mark.integration
 

@@ -9,57 +9,31 @@ durable queue owns retrying, so failures surface quickly as `uplink.errors` clas
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import os
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, SSLError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from uplink.errors import (
-    AuthError,
     LocalHashMismatch,
     RetentionError,
-    StoreUnavailable,
-    TlsError,
-    UploadError,
     UploadMismatch,
 )
-from uplink.settings import MiB, ObjectStoreSettings
+
+from .checksums import HASH_CHUNK, b64, composite_checksum, file_sha256, hash_parts, same_checksum
+from .s3_errors import MISSING_CODES, error_code, store_error
+from .settings import ObjectStoreSettings
+from .throttle import FileRange, TokenBucket
 
 log = logging.getLogger(__name__)
-
-HASH_CHUNK = 1 * MiB
-THROTTLE_CHUNK = 64 * 1024
-
-_AUTH_CODES = frozenset(
-    {
-        "AccessDenied",
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "Forbidden",
-        "403",
-        "InvalidToken",
-        "ExpiredToken",
-    }
-)
-_DIGEST_CODES = frozenset(
-    {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch", "InvalidChecksum"}
-)
-_BUSY_CODES = frozenset(
-    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"}
-)
-_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchVersion"})
 
 
 @dataclass(frozen=True)
@@ -88,126 +62,6 @@ class ObjectInfo:
     checksum_sha256: str | None
     lock_mode: str | None
     retain_until: datetime | None
-
-
-class TokenBucket:
-    """Thread-safe byte-rate limiter shared by all uploads of one store.
-
-    Callers reserve bytes and sleep off any debt outside the lock, so concurrent uploads
-    together stay under `rate` bytes per second with at most `burst` bytes ahead.
-    """
-
-    def __init__(
-        self,
-        rate: int,
-        burst: int | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be > 0 bytes per second")
-        self.rate = rate
-        self.burst = burst if burst is not None else max(THROTTLE_CHUNK, rate // 10)
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._tokens = 0.0
-        self._last = clock()
-
-    def take(self, n: int) -> None:
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-            self._last = now
-            self._tokens -= n
-            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
-        if wait > 0:
-            self._sleep(wait)
-
-
-class _FileRange:
-    """A seekable read-only window [offset, offset+length) of an open file, optionally
-    rate-limited; botocore sends it as a request body and rewinds it on retries."""
-
-    def __init__(self, f: IO[bytes], offset: int, length: int, bucket: TokenBucket | None) -> None:
-        self._f = f
-        self._start = offset
-        self._length = length
-        self._pos = 0
-        self._bucket = bucket
-
-    def __len__(self) -> int:
-        return self._length
-
-    def read(self, n: int = -1) -> bytes:
-        left = self._length - self._pos
-        if n < 0 or n > left:
-            n = left
-        if self._bucket is not None:
-            n = min(n, THROTTLE_CHUNK) if n > 0 and self._pos < self._length else n
-        if n <= 0:
-            return b""
-        self._f.seek(self._start + self._pos)
-        data = self._f.read(n)
-        self._pos += len(data)
-        if self._bucket is not None:
-            self._bucket.take(len(data))
-        return data
-
-    def seek(self, pos: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._length}[whence]
-        self._pos = max(0, min(self._length, base + pos))
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-
-def _b64(digest: bytes) -> str:
-    return base64.b64encode(digest).decode("ascii")
-
-
-def composite_checksum(part_digests: list[bytes]) -> str:
-    """AWS COMPOSITE SHA-256 of a multipart object: b64(sha256(d1 || d2 ...)) + "-N"."""
-    return f"{_b64(hashlib.sha256(b''.join(part_digests)).digest())}-{len(part_digests)}"
-
-
-def same_checksum(answer: str, expected: str) -> bool:
-    """Compare the store's checksum with ours; a store may omit the ``-N`` part count."""
-    if answer == expected:
-        return True
-    base, _, count = expected.partition("-")
-    return bool(count) and answer == base
-
-
-def hash_parts(path: Path, part_size: int) -> tuple[str, list[bytes]]:
-    """One pass over the file: its SHA-256 hex and the SHA-256 digest of every part."""
-    whole = hashlib.sha256()
-    digests: list[bytes] = []
-    with path.open("rb") as f:
-        while True:
-            part = hashlib.sha256()
-            left = part_size
-            while left > 0 and (chunk := f.read(min(HASH_CHUNK, left))):
-                part.update(chunk)
-                whole.update(chunk)
-                left -= len(chunk)
-            if left == part_size:
-                break
-            digests.append(part.digest())
-    return whole.hexdigest(), digests
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _redact(access_key: str) -> str:
-    return f"{access_key[:4]}…" if access_key else "(none)"
 
 
 class ObjectStore:
@@ -251,8 +105,8 @@ class ObjectStore:
         try:
             self._s3.create_bucket(**args)
         except ClientError as e:
-            if _code(e) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                raise self._error(e, "creating the bucket") from e
+            if error_code(e) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise store_error(self.settings, e, "creating the bucket") from e
         self._bucket_lock = None
 
     def lock_status(self) -> bool:
@@ -260,12 +114,12 @@ class ObjectStore:
         try:
             answer = self._s3.get_object_lock_configuration(Bucket=self.settings.bucket)
         except ClientError as e:
-            if _code(e) == "ObjectLockConfigurationNotFoundError":
+            if error_code(e) == "ObjectLockConfigurationNotFoundError":
                 self._bucket_lock = False
                 return False
-            raise self._error(e, "reading the bucket's object lock configuration") from e
+            raise store_error(self.settings, e, "reading the bucket's object lock") from e
         except BotoCoreError as e:
-            raise self._error(e, "reading the bucket's object lock configuration") from e
+            raise store_error(self.settings, e, "reading the bucket's object lock") from e
         enabled = answer.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
         self._bucket_lock = enabled == "Enabled"
         return self._bucket_lock
@@ -295,7 +149,7 @@ class ObjectStore:
                 result, expected = self._put_multipart(key, path, size, sha256_hex, lock)
             else:
                 with path.open("rb") as f:
-                    body = _FileRange(f, 0, size, self._throttle)
+                    body = FileRange(f, 0, size, self._throttle)
                     result, expected = self._put_single(key, body, size, sha256_hex, lock)
         except UploadMismatch as e:
             if not isinstance(e, LocalHashMismatch) and file_sha256(path) != sha256_hex:
@@ -321,12 +175,12 @@ class ObjectStore:
     def _put_single(
         self,
         key: str,
-        body: bytes | _FileRange,
+        body: bytes | FileRange,
         size: int,
         sha256_hex: str,
         lock: Mapping[str, Any],
     ) -> tuple[PutResult, str]:
-        expected = _b64(bytes.fromhex(sha256_hex))
+        expected = b64(bytes.fromhex(sha256_hex))
         answer = self._call(
             "uploading",
             key,
@@ -377,7 +231,7 @@ class ObjectStore:
                     offset = (number - 1) * part_size
                     length = min(part_size, size - offset)
                     # (2) Each part carries its own digest; the store verifies it.
-                    sent = _b64(digest)
+                    sent = b64(digest)
                     answer = self._call(
                         f"uploading part {number}",
                         key,
@@ -386,7 +240,7 @@ class ObjectStore:
                         Key=key,
                         UploadId=upload_id,
                         PartNumber=number,
-                        Body=_FileRange(f, offset, length, self._throttle),
+                        Body=FileRange(f, offset, length, self._throttle),
                         ContentLength=length,
                         ChecksumSHA256=sent,
                     )
@@ -453,7 +307,7 @@ class ObjectStore:
                     f"{result.key} read back from the store has SHA-256 {remote}, expected "
                     f"{result.sha256_hex}; the upload will be retried"
                 )
-            answer, confirmed_by = _b64(bytes.fromhex(remote)), "readback"
+            answer, confirmed_by = b64(bytes.fromhex(remote)), "readback"
         if retain_until is not None:
             self._confirm_retention(result.key, result.version_id, retain_until, info)
         log.debug("confirmed %s (%d bytes, %s)", result.key, result.size, confirmed_by)
@@ -511,11 +365,11 @@ class ObjectStore:
                 Bucket=self.settings.bucket, Key=key, ChecksumMode="ENABLED", **args
             )
         except ClientError as e:
-            if _code(e) in _MISSING_CODES:
+            if error_code(e) in MISSING_CODES:
                 return None
-            raise self._error(e, "reading metadata", key) from e
+            raise store_error(self.settings, e, "reading metadata", key) from e
         except BotoCoreError as e:
-            raise self._error(e, "reading metadata", key) from e
+            raise store_error(self.settings, e, "reading metadata", key) from e
         return ObjectInfo(
             key=key,
             size=int(answer.get("ContentLength", 0)),
@@ -557,7 +411,7 @@ class ObjectStore:
         try:
             yield from answer["Body"].iter_chunks(HASH_CHUNK)
         except BotoCoreError as e:
-            raise self._error(e, "downloading", key) from e
+            raise store_error(self.settings, e, "downloading", key) from e
         finally:
             answer["Body"].close()
 
@@ -567,56 +421,8 @@ class ObjectStore:
         try:
             return fn(**kwargs)
         except (ClientError, BotoCoreError) as e:
-            raise self._error(e, action, key, retention="ObjectLockMode" in kwargs) from e
-
-    def _error(
-        self, e: Exception, action: str, key: str = "", *, retention: bool = False
-    ) -> UploadError:
-        s = self.settings
-        what = f"{action} {key}".strip() + f" ({s.endpoint_url}, bucket {s.bucket})"
-        if isinstance(e, SSLError):
-            return TlsError(
-                f"TLS failed while {what}: {e}; check [upload] ca_file "
-                f"({s.ca_file or 'system CAs'}) and the store's certificate"
-            )
-        if isinstance(e, BotoConnectionError | HTTPClientError):
-            return StoreUnavailable(f"central store unreachable while {what}: {e}; will retry")
-        if not isinstance(e, ClientError):
-            return UploadError(f"failed while {what}: {e}")
-        code, status = _code(e), _status(e)
-        if code in _DIGEST_CODES:
-            return UploadMismatch(
-                f"store refused the SHA-256 we sent while {what} ({code}): the bytes it "
-                "received differ from our hash"
-            )
-        if code in _AUTH_CODES or status == 403:
-            return AuthError(
-                f"central store denied {action} {key} ({code}) for access key "
-                f"{_redact(s.access_key)} at {s.endpoint_url}: check {s.credentials_source} "
-                "and the key's permissions on bucket "
-                f"{s.bucket}; uploads stay queued"
-            )
-        if code in _BUSY_CODES or status >= 500:
-            return StoreUnavailable(f"central store failed while {what} ({code}); will retry")
-        if code == "NoSuchBucket":
-            return UploadError(
-                f"bucket {s.bucket} does not exist at {s.endpoint_url}: create it with object "
-                "lock or fix [upload] bucket"
-            )
-        if retention and code in ("InvalidRequest", "InvalidArgument"):
-            return RetentionError(
-                f"store refused COMPLIANCE retention while {what} ({code}: {e}); "
-                "check the bucket's object lock"
-            )
-        return UploadError(f"store refused {what} ({code}): {e}")
-
-
-def _code(e: ClientError) -> str:
-    return str(e.response.get("Error", {}).get("Code", ""))
-
-
-def _status(e: ClientError) -> int:
-    return int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            retention = "ObjectLockMode" in kwargs
+            raise store_error(self.settings, e, action, key, retention=retention) from e
 
 
 def _retained(info: ObjectInfo | None, until: datetime) -> bool:
