@@ -13,8 +13,8 @@ from evgw.errors import UsageError
 EXAMPLE = "2026-11-27T14:00:00+08:00"
 
 
-class TimeFormatError(UsageError, ValueError):
-    """A typed time is not ISO 8601 with a UTC offset (a ValueError for command replies)."""
+class TimeFormatError(UsageError):
+    """A typed time is not ISO 8601 with a UTC offset."""
 
 
 def parse_instant(text: object, what: str) -> datetime:

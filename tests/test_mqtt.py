@@ -272,7 +272,7 @@ def test_command_round_trips_and_errors(
 
     def hold(args: dict[str, Any]) -> dict[str, Any]:
         if "camera" not in args:
-            raise ValueError("hold needs camera")
+            raise CommandError("hold needs camera")
         return {"hold_id": f"h-{args['camera']}"}
 
     link = GatewayLink(settings, "gw1")

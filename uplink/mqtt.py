@@ -27,6 +27,9 @@ import paho.mqtt.client as paho
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from evgw.errors import EvgwError
+
+from .errors import UplinkError
 from .mqtt_client import (
     describe_connect_failure,
     describe_refusal,
@@ -56,8 +59,8 @@ def _check_topic_path(value: str, what: str) -> str:
     return value
 
 
-class CommandError(ValueError):
-    """A command payload is malformed; its message goes back in the error reply."""
+class CommandError(UplinkError):
+    """A command is malformed or cannot be carried out; its message goes back in the reply."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,8 @@ class GatewayLink:
     def on_command(self, name: str, handler: CommandHandler) -> None:
         """Call `handler(args)` for each message on cmd/<name>; its dict is the reply.
 
-        A ValueError from the handler becomes an error reply with its message. Handlers run
+        An `EvgwError` from the handler becomes an error reply with its message (any other
+        exception an "internal error" reply and a log line). Handlers run
         in paho's network thread: keep them short (queue the work, reply with a ticket).
         """
         if not _COMMAND_NAME.fullmatch(name):
@@ -286,7 +290,7 @@ class GatewayLink:
             if not isinstance(result, Mapping):
                 raise TypeError(f"handler returned {type(result).__name__}, not a dict")
             reply: JsonObject = {"ok": True, **result}
-        except ValueError as e:  # CommandError included
+        except EvgwError as e:  # CommandError included
             log.warning("MQTT command %s id=%s rejected: %s", name, command_id, e)
             reply = error_reply(str(e))
         except Exception:

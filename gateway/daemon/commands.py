@@ -1,6 +1,6 @@
 """Commands from central monitoring (`<root>/<gateway>/cmd/<name>`): validated, logged, signed.
 
-Each handler returns the reply; a ValueError becomes an error reply naming what was wrong.
+Each handler returns the reply; a `CommandError` becomes an error reply naming what was wrong.
 Holds and releases are signed ledger records, so the hold itself is evidence.
 """
 
@@ -17,7 +17,7 @@ from segments.index import Index
 from segments.ledger import Ledger
 from segments.recorder import StreamIdentity
 from segments.records import Record
-from uplink.mqtt import GatewayLink
+from uplink.mqtt import CommandError, GatewayLink
 
 from ..times import parse_range
 
@@ -54,7 +54,7 @@ def hold(ctx: CommandContext, args: Mapping[str, Any]) -> dict[str, Any]:
     start, end = _range(args)
     case = args.get("case")
     if not isinstance(case, str) or not case.strip():
-        raise ValueError("'case' must be the case number (a non-empty string)")
+        raise CommandError("'case' must be the case number (a non-empty string)")
     hold_id = ctx.index.add_hold(camera, start, end, case)
     record = _hold_record(ctx, camera, start, end, "hold", hold_id, case)
     log.info("command hold #%d %s case %s: ledger record #%d", hold_id, camera, case, record.seq)
@@ -64,10 +64,10 @@ def hold(ctx: CommandContext, args: Mapping[str, Any]) -> dict[str, Any]:
 def release(ctx: CommandContext, args: Mapping[str, Any]) -> dict[str, Any]:
     hold_id = args.get("hold_id")
     if not isinstance(hold_id, int) or isinstance(hold_id, bool):
-        raise ValueError("'hold_id' must be the integer a hold command returned")
+        raise CommandError("'hold_id' must be the integer a hold command returned")
     found = ctx.index.hold(hold_id)
     if found is None or not ctx.index.release_hold(hold_id):
-        raise ValueError(f"no active hold #{hold_id}")
+        raise CommandError(f"no active hold #{hold_id}")
     camera, start, end, case = found
     record = _hold_record(ctx, camera, start, end, "release", hold_id, case)
     log.info("command release #%d %s: ledger record #%d", hold_id, camera, record.seq)
@@ -100,7 +100,7 @@ def _camera(ctx: CommandContext, args: Mapping[str, Any]) -> str:
     camera = args.get("camera")
     if not isinstance(camera, str) or camera not in ctx.ledgers:
         known = ", ".join(sorted(ctx.ledgers))
-        raise ValueError(f"'camera' must be one of this gateway's cameras ({known})")
+        raise CommandError(f"'camera' must be one of this gateway's cameras ({known})")
     return camera
 
 
