@@ -17,14 +17,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from cameras.simulator.launcher import RtspTestServer
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, SimProfile
 from segments.ledger import read_records
 from segments.records import Record
 from segments.store import StreamStore
-from uplink.mosquitto import MosquittoServer
+from testbeds.mosquitto import MosquittoServer
+from testbeds.onvif_device import DeviceConfig, OnvifDevice, SimProfile
+from testbeds.rtsp import RtspTestServer
+from testbeds.seaweedfs import SeaweedServer
 from uplink.objectstore import ObjectStore
-from uplink.seaweedfs import SeaweedServer
 
 from . import monitor_cmd
 from .config import Config, MqttConfig, UploadConfig, load_config

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, default_profiles
 from gateway import discover_cmd
 from gateway.cli import build_parser, main
+from testbeds.onvif_device import DeviceConfig, OnvifDevice, default_profiles
 
 REPO = Path(__file__).resolve().parent.parent
 

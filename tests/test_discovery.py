@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from cameras import discovery
 from cameras.discovery import Announcement, MalformedMessageError, parse_message
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, default_profiles
+from testbeds.onvif_device import DeviceConfig, OnvifDevice, default_profiles
 
 ENV = (
     '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '

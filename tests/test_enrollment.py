@@ -13,8 +13,6 @@ import pytest
 from cameras.errors import StreamError
 from cameras.onvif_client import DeviceInfo, MediaProfile
 from cameras.rtsp import AUTH_FAILED, CAMERA_OFFLINE
-from cameras.simulator.launcher import find_free_port
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, default_profiles
 from gateway.config import (
     CameraConfig,
     Config,
@@ -32,6 +30,8 @@ from gateway.enrollment import (
     Enrollment,
     camera_id_for,
 )
+from testbeds.onvif_device import DeviceConfig, OnvifDevice, default_profiles
+from testbeds.rtsp import find_free_port
 from tests.conftest import RtspServerFactory
 from tests.test_config import FAKE, base
 

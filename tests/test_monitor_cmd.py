@@ -29,8 +29,8 @@ from gateway.monitor_cmd import (
     settings_from,
     settle,
 )
+from testbeds.mosquitto import MosquittoServer, find_free_port
 from tests.support.mqtt_fixtures import MosquittoFactory, settings_for
-from uplink.mosquitto import MosquittoServer, find_free_port
 from uplink.mqtt import FleetListener, FleetSnapshot, GatewayLink, GatewayView, Received
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

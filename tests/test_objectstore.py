@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from testbeds.seaweedfs import SeaweedServer
 from tests.support.seaweed import (
     SECRET_KEY,
     random_file,
@@ -30,7 +31,6 @@ from uplink.objectstore import (
     hash_parts,
     same_checksum,
 )
-from uplink.seaweedfs import SeaweedServer
 
 pytestmark = pytest.mark.integration
 

@@ -27,8 +27,8 @@ from cameras.onvif_client import (
     choose_profile,
     probe_device,
 )
-from cameras.simulator.launcher import find_free_port
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, SimProfile, default_profiles
+from testbeds.onvif_device import DeviceConfig, OnvifDevice, SimProfile, default_profiles
+from testbeds.rtsp import find_free_port
 from tests.conftest import RtspServerFactory
 
 DeviceFactory = Callable[..., OnvifDevice]

@@ -13,10 +13,10 @@ import av
 import numpy as np
 import pytest
 
-from cameras.simulator.launcher import RtspTestServer
 from gateway.daemon import plan_for
 from gateway.keys import load_keys
 from segments.overlay import Overlay
+from testbeds.rtsp import RtspTestServer
 from tests.conftest import RtspServerFactory
 from tests.support.recording import (
     Cam,

@@ -9,7 +9,7 @@ import argparse
 import time
 
 from cameras.onvif_client import discover
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, default_profiles
+from testbeds.onvif_device import DeviceConfig, OnvifDevice, default_profiles
 
 TARGET_S = 5.0
 

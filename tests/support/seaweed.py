@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
+from testbeds.seaweedfs import SeaweedError, SeaweedServer, find_weed
 from uplink.objectstore import ObjectStoreSettings
-from uplink.seaweedfs import SeaweedError, SeaweedServer, find_weed
 
 ACCESS_KEY = "evgw-test-access"
 SECRET_KEY = "evgw-test-secret-0123456789"

@@ -8,7 +8,7 @@ one on another port with the same UUID models a camera whose IP address changed.
 
 Example::
 
-    python3 -m cameras.simulator.onvif_device --rtsp rtsp://127.0.0.1:8554/cam2 --port 8080 \\
+    python3 -m testbeds.onvif_device --rtsp rtsp://127.0.0.1:8554/cam2 --port 8080 \\
         --uuid urn:uuid:6f1c... --serial SIM001 --user admin --password secret
 """
 

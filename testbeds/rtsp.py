@@ -19,10 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-import cameras.simulator
-
 SYSTEM_PYTHON = "/usr/bin/python3"
-SERVER_SCRIPT = Path(cameras.simulator.__file__).with_name("rtsp_server.py")
+SERVER_SCRIPT = Path(__file__).with_name("rtsp_server.py")
 HOST = "127.0.0.1"
 
 

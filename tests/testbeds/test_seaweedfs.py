@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from testbeds.seaweedfs import SeaweedError, SeaweedServer, find_weed
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, raw_client
-from uplink.seaweedfs import SeaweedError, SeaweedServer, find_weed
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from zeep.wsse.username import UsernameToken
 
 from cameras.discovery import MalformedMessageError, parse_xml, text_of
-from cameras.simulator.onvif_device import (
+from testbeds.onvif_device import (
     DeviceConfig,
     OnvifDevice,
     default_profiles,
