@@ -31,7 +31,7 @@ from gateway.enrollment import (
     camera_id_for,
 )
 from testbeds.onvif_device import DeviceConfig, OnvifDevice, default_profiles
-from testbeds.rtsp import find_free_port
+from testbeds.process import find_free_port
 from tests.conftest import RtspServerFactory
 from tests.test_config import FAKE, base
 

@@ -26,7 +26,8 @@ from segments.export import MANIFEST_NAME, verify_package
 from segments.records import Record
 from segments.signing import load_verifier
 from segments.verify import Verdict
-from testbeds.rtsp import RtspTestServer, find_free_port, gst_rtsp_available
+from testbeds.process import find_free_port
+from testbeds.rtsp import RtspTestServer, gst_rtsp_available
 from testbeds.seaweedfs import SeaweedServer
 from tests.support.recording import Cam, archive_identity, make_config, media_path, records
 from tests.support.seaweed import raw_client, unique_bucket

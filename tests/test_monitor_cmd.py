@@ -29,7 +29,8 @@ from gateway.monitor_cmd import (
     settings_from,
     settle,
 )
-from testbeds.mosquitto import MosquittoServer, find_free_port
+from testbeds.mosquitto import MosquittoServer
+from testbeds.process import find_free_port
 from tests.support.mqtt_fixtures import MosquittoFactory, settings_for
 from uplink.mqtt import FleetListener, FleetSnapshot, GatewayLink, GatewayView, Received
 

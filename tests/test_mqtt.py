@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from testbeds.mosquitto import MosquittoServer, write_test_pki
+from testbeds.mosquitto import MosquittoServer
+from testbeds.pki import write_test_pki
 from tests.support.mqtt_fixtures import MosquittoFactory, Probe, settings_for
 from uplink.mqtt import (
     Command,

@@ -28,7 +28,7 @@ from cameras.onvif_client import (
     probe_device,
 )
 from testbeds.onvif_device import DeviceConfig, OnvifDevice, SimProfile, default_profiles
-from testbeds.rtsp import find_free_port
+from testbeds.process import find_free_port
 from tests.conftest import RtspServerFactory
 
 DeviceFactory = Callable[..., OnvifDevice]

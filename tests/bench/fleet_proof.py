@@ -35,7 +35,8 @@ from segments.ledger import read_records
 from segments.store import StreamStore
 from segments.verify import PASSING
 from testbeds.mosquitto import MosquittoServer
-from testbeds.rtsp import RtspTestServer, find_free_port
+from testbeds.process import find_free_port
+from testbeds.rtsp import RtspTestServer
 from tests.support.recording import make_keys, wall
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, raw_client, start_seaweed
 from uplink.object_keys import media_key, record_key
