@@ -21,7 +21,8 @@ from segments.ledger import read_records
 from segments.records import Record
 from segments.store import StreamStore
 from testbeds.mosquitto import MosquittoServer
-from testbeds.onvif_device import DeviceConfig, OnvifDevice, SimProfile
+from testbeds.onvif_config import DeviceConfig, SimProfile
+from testbeds.onvif_device import OnvifDevice
 from testbeds.rtsp import RtspTestServer
 from testbeds.seaweedfs import SeaweedServer
 from uplink.objectstore import ObjectStore

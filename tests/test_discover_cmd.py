@@ -13,7 +13,8 @@ import pytest
 
 from gateway import discover_cmd
 from gateway.cli import build_parser, main
-from testbeds.onvif_device import DeviceConfig, OnvifDevice, default_profiles
+from testbeds.onvif_config import DeviceConfig, default_profiles
+from testbeds.onvif_device import OnvifDevice
 
 REPO = Path(__file__).resolve().parent.parent
 

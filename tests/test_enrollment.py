@@ -30,7 +30,8 @@ from gateway.enrollment import (
     Enrollment,
     camera_id_for,
 )
-from testbeds.onvif_device import DeviceConfig, OnvifDevice, default_profiles
+from testbeds.onvif_config import DeviceConfig, default_profiles
+from testbeds.onvif_device import OnvifDevice
 from testbeds.process import find_free_port
 from tests.conftest import RtspServerFactory
 from tests.test_config import FAKE, base
