@@ -20,11 +20,6 @@ from zoneinfo import ZoneInfo
 from segments.ledger import read_records
 from segments.records import Record
 from segments.store import StreamStore
-from testbeds.mosquitto import MosquittoServer
-from testbeds.onvif_config import DeviceConfig, SimProfile
-from testbeds.onvif_device import OnvifDevice
-from testbeds.rtsp import RtspTestServer
-from testbeds.seaweedfs import SeaweedServer
 from uplink.objectstore import ObjectStore
 
 from . import monitor_cmd
@@ -86,6 +81,10 @@ def run(config_path: Path, seconds: float) -> int:
 
 def start_cameras(config: Config, stack: ExitStack) -> None:
     """The RTSP test server and one ONVIF emulator per demo camera, announced on loopback."""
+    from testbeds.onvif_config import DeviceConfig, SimProfile
+    from testbeds.onvif_device import OnvifDevice
+    from testbeds.rtsp import RtspTestServer
+
     mounts = [
         f"{c.mount}:{c.width}x{c.height}@25" + (":audio" if c.audio else "") for c in DEMO_CAMERAS
     ]
@@ -107,6 +106,8 @@ def start_cameras(config: Config, stack: ExitStack) -> None:
 
 
 def start_object_store(upload: UploadConfig, config_path: Path, stack: ExitStack) -> None:
+    from testbeds.seaweedfs import SeaweedServer
+
     port = urlsplit(upload.endpoint_url).port
     if urlsplit(upload.endpoint_url).hostname != "127.0.0.1" or port is None:
         raise EvgwError(
@@ -122,6 +123,8 @@ def start_object_store(upload: UploadConfig, config_path: Path, stack: ExitStack
 
 
 def start_broker(mqtt: MqttConfig, config_path: Path, stack: ExitStack) -> None:
+    from testbeds.mosquitto import MosquittoServer
+
     if mqtt.host != "127.0.0.1":
         raise EvgwError(f"{config_path}: [mqtt] host: the demo's broker is on 127.0.0.1")
     folder = config_path.resolve().parent.parent / "demo-broker"
