@@ -1,5 +1,5 @@
 """Camera side: RTSP input, reconnect policy, health counters, frozen-picture detection,
-WS-Discovery (`discovery`) and ONVIF queries (`onvif_client`); simulators in `simulator/`."""
+WS-Discovery (`discovery`) and ONVIF queries (`onvif_client`)."""
 
 from .backoff import Backoff
 from .errors import CameraError, StreamError

@@ -12,7 +12,8 @@ REPO_ROOT = str(Path(__file__).resolve().parent.parent)
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from cameras.simulator.launcher import RtspTestServer, find_free_port, gst_rtsp_available  # noqa: E402
+from testbeds.process import find_free_port  # noqa: E402
+from testbeds.rtsp import RtspTestServer, gst_rtsp_available  # noqa: E402
 
 pytest_plugins = ["tests.support.mqtt_fixtures", "tests.support.seaweed_fixtures"]
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from cameras.health import CameraHealth
-from cameras.simulator.launcher import RtspTestServer
 from gateway.config import Config
 from gateway.daemon import camera_process
 from gateway.daemon.camera_process import WORKER_CRASH, WORKER_HANG, CameraProcess, HealthView
 from gateway.daemon.lifecycle import Gateway
+from testbeds.rtsp import RtspTestServer
 from tests.conftest import RtspServerFactory
 from tests.support.recording import Cam, make_config, records, wall
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cameras.simulator.launcher import RtspTestServer
 from gateway.config import Config
 from segments.ledger import read_checkpoints
 from segments.store import StreamStore
+from testbeds.rtsp import RtspTestServer
 from tests.support.recording import Cam, make_config, records
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, default_profiles
 from gateway.cli import discover as discover_cmd
 from gateway.cli.main import build_parser, main
+from testbeds.onvif_config import DeviceConfig, default_profiles
+from testbeds.onvif_device import OnvifDevice
 
 REPO = Path(__file__).resolve().parent.parent
 

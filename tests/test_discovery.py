@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from cameras import discovery
 from cameras.discovery import Announcement, MalformedMessageError, parse_message
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, default_profiles
+from testbeds.onvif_config import DeviceConfig, default_profiles
+from testbeds.onvif_device import OnvifDevice
 
 ENV = (
     '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
@@ -90,6 +91,13 @@ def test_non_uuid_endpoint_kept_verbatim() -> None:
 def test_hostile_datagrams_are_rejected(data: bytes, why: str) -> None:
     with pytest.raises(MalformedMessageError, match=why):
         parse_message(data)
+
+
+def test_parse_xml_keeps_namespaces() -> None:
+    envelope = '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><x>1</x></s:Envelope>'
+    root = discovery.parse_xml(envelope.encode())
+    assert root.tag == "{http://www.w3.org/2003/05/soap-envelope}Envelope"
+    assert discovery.text_of(root) == "1"
 
 
 @settings(max_examples=300, deadline=None)

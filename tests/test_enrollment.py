@@ -13,8 +13,6 @@ import pytest
 from cameras.errors import StreamError
 from cameras.onvif_client import DeviceInfo, MediaProfile
 from cameras.rtsp import AUTH_FAILED, CAMERA_OFFLINE
-from cameras.simulator.launcher import find_free_port
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, default_profiles
 from gateway.config import (
     CameraConfig,
     Config,
@@ -31,6 +29,9 @@ from gateway.daemon.resolver import (
     CameraNotFoundError,
     CameraResolver,
 )
+from testbeds.onvif_config import DeviceConfig, default_profiles
+from testbeds.onvif_device import OnvifDevice
+from testbeds.process import find_free_port
 from tests.conftest import RtspServerFactory
 from tests.gateway.config.sample import FAKE, base
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import av
 import pytest
 
-from cameras.simulator.launcher import RtspTestServer, find_free_port, gst_rtsp_available
 from gateway.cli.main import main
 from gateway.config import Config
 from gateway.daemon.lifecycle import Gateway
@@ -27,11 +26,13 @@ from segments.export import MANIFEST_NAME, verify_package
 from segments.records import Record
 from segments.signing import load_verifier
 from segments.verify import Verdict
+from testbeds.process import find_free_port
+from testbeds.rtsp import RtspTestServer, gst_rtsp_available
+from testbeds.seaweedfs import SeaweedServer
 from tests.support.recording import Cam, archive_identity, make_config, media_path, records
 from tests.support.seaweed import raw_client, unique_bucket
 from tests.test_store_and_forward import upload_section
 from uplink.objectstore import ObjectStore
-from uplink.seaweedfs import SeaweedServer
 
 pytestmark = pytest.mark.integration
 CAMERA = "gate-1"

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from cameras.simulator.launcher import RtspTestServer
 from gateway.config import Config
 from gateway.daemon.lifecycle import Gateway
 from gateway.wiring import index_path
@@ -29,13 +28,14 @@ from segments.index import Index
 from segments.records import Record
 from segments.store import StreamStore
 from segments.verify import PASSING
+from testbeds.mosquitto import MosquittoServer
+from testbeds.rtsp import RtspTestServer
+from testbeds.seaweedfs import SeaweedServer
 from tests.support.mqtt_fixtures import Probe, settings_for
 from tests.support.recording import Cam, make_config, media_path, records, wall
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, raw_client, unique_bucket
-from uplink.mosquitto import MosquittoServer
 from uplink.object_keys import media_key, record_key
 from uplink.objectstore import ObjectStore
-from uplink.seaweedfs import SeaweedServer
 from uplink.settings import MqttSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]

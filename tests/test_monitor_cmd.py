@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from evgw.errors import UsageError
 from gateway.cli.main import build_parser, main
 from gateway.cli.monitor import parse_broker, render, settings_from
+from testbeds.mosquitto import MosquittoServer
+from testbeds.process import find_free_port
 from tests.support.mqtt_fixtures import MosquittoFactory, settings_for
 from uplink.fleet import FleetListener, FleetSnapshot, GatewayView, Received, settle
 from uplink.fleet_view import FleetView, GatewayRow, build_view
-from uplink.mosquitto import MosquittoServer, find_free_port
 from uplink.mqtt import GatewayLink
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -17,9 +17,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from testbeds.mosquitto import MosquittoServer
+from testbeds.pki import write_test_pki
 from tests.support.mqtt_fixtures import MosquittoFactory, Probe, settings_for
 from uplink.fleet import FleetListener, FleetSnapshot
-from uplink.mosquitto import MosquittoServer, write_test_pki
 from uplink.mqtt import (
     Command,
     CommandError,

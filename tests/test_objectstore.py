@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from testbeds.seaweedfs import SeaweedServer
 from tests.support.seaweed import (
     SECRET_KEY,
     random_file,
@@ -23,7 +24,6 @@ from tests.support.seaweed import (
 from uplink.checksums import composite_checksum, hash_parts, same_checksum
 from uplink.errors import AuthError, LocalHashMismatch, StoreUnavailable, UploadMismatch
 from uplink.objectstore import ObjectStore
-from uplink.seaweedfs import SeaweedServer
 from uplink.settings import MiB, ObjectStoreSettings
 from uplink.throttle import TokenBucket
 

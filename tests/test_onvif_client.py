@@ -27,8 +27,9 @@ from cameras.onvif_client import (
     choose_profile,
     probe_device,
 )
-from cameras.simulator.launcher import find_free_port
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, SimProfile, default_profiles
+from testbeds.onvif_config import DeviceConfig, SimProfile, default_profiles
+from testbeds.onvif_device import OnvifDevice
+from testbeds.process import find_free_port
 from tests.conftest import RtspServerFactory
 
 DeviceFactory = Callable[..., OnvifDevice]

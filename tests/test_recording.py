@@ -13,9 +13,9 @@ import av
 import numpy as np
 import pytest
 
-from cameras.simulator.launcher import RtspTestServer
 from gateway.wiring import gateway_keys, recording_plan
 from segments.overlay import Overlay
+from testbeds.rtsp import RtspTestServer
 from tests.conftest import RtspServerFactory
 from tests.support.recording import (
     Cam,

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from cameras.simulator.launcher import RtspTestServer
 from gateway.daemon.lifecycle import Gateway
+from testbeds.mosquitto import MosquittoServer
+from testbeds.rtsp import RtspTestServer
 from tests.support.mqtt_fixtures import settings_for
 from tests.support.recording import Cam, make_config, records, wall
-from uplink.mosquitto import MosquittoServer
 
 pytestmark = pytest.mark.integration
 ROOT = "evgw/gw-test"

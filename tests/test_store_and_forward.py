@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from cameras.simulator.launcher import RtspTestServer
 from gateway.config import Config
 from gateway.daemon.lifecycle import Gateway
 from gateway.wiring import index_path
 from segments.index import Index
 from segments.records import Record
+from testbeds.rtsp import RtspTestServer
+from testbeds.seaweedfs import SeaweedServer
 from tests.support.recording import Cam, make_config, media_path, records
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, raw_client, unique_bucket
 from uplink.object_keys import media_key, record_key
 from uplink.objectstore import ObjectStore
-from uplink.seaweedfs import SeaweedServer
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cameras.simulator.launcher import RtspTestServer
+from testbeds.rtsp import RtspTestServer
 from tests.support.recording import Cam, make_config
 
 REPO = Path(__file__).resolve().parent.parent

@@ -24,12 +24,12 @@ from segments.records import Record
 from segments.signing import generate_signing_key
 from segments.store import StreamStore
 from segments.timeline import compact_utc, iso_utc
+from testbeds.seaweedfs import SeaweedServer
 from tests.support.recording import wall
 from tests.support.seaweed import SECRET_KEY, raw_client, settings_for, unique_bucket
 from tests.support.seaweed_fixtures import SeaweedFactory
 from uplink.object_keys import ObjectKeyError
 from uplink.objectstore import ObjectStore
-from uplink.seaweedfs import SeaweedServer
 from uplink.uploader import (
     AUTH_FAILED,
     CONNECTED,

@@ -20,19 +20,27 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from cameras.simulator.launcher import RtspTestServer
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, SimProfile
 from evgw.errors import UsageError
 from segments.index import Index
 from segments.ledger import read_records
 from segments.records import Record
 from segments.store import StreamStore
 from segments.verify import PASSING
-from uplink.mosquitto import MosquittoServer
 from uplink.object_keys import object_key
 from uplink.objectstore import ObjectStore
-from uplink.seaweedfs import SeaweedServer
 from uplink.settings import MqttSettings, ObjectStoreSettings
+
+try:
+    from testbeds.mosquitto import MosquittoServer
+    from testbeds.onvif_config import DeviceConfig, SimProfile
+    from testbeds.onvif_device import OnvifDevice
+    from testbeds.rtsp import RtspTestServer
+    from testbeds.seaweedfs import SeaweedServer
+except ImportError as e:  # an installed evgw: the simulators live only in the checkout
+    raise UsageError(
+        "the demo runs from a source checkout (the simulators in testbeds/ are not installed)",
+        hint="clone the repository and run ./dev demo",
+    ) from e
 
 from ..config import Config, load_config
 from ..daemon.lifecycle import Gateway

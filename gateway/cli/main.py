@@ -47,14 +47,16 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(_named_commands(argv)).parse_args(argv)
-    setup_logging(args.verbose)
+    named = _named_commands(argv)
     try:
+        args = build_parser(named).parse_args(argv)
+        setup_logging(args.verbose)
         return int(args.handler(args))
     except EvgwError as e:
-        print(f"evgw {args.command}: error: {e}", file=sys.stderr)
+        prefix = f"evgw {named[0]}" if named else "evgw"
+        print(f"{prefix}: error: {e}", file=sys.stderr)
         if e.hint:
-            print(f"evgw {args.command}: hint: {e.hint}", file=sys.stderr)
+            print(f"{prefix}: hint: {e.hint}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         return 130

@@ -24,6 +24,7 @@ from segments.index import Index
 from segments.records import Record
 from segments.store import StreamStore
 from segments.timeline import iso_utc
+from testbeds.seaweedfs import SeaweedServer
 from tests.support.seaweed import (
     ACCESS_KEY,
     SECRET_KEY,
@@ -33,7 +34,6 @@ from tests.support.seaweed import (
     start_seaweed,
 )
 from uplink.objectstore import ObjectStore
-from uplink.seaweedfs import SeaweedServer
 from uplink.settings import MiB, ObjectStoreSettings
 from uplink.uploader import RetryPolicy, Uploader
 

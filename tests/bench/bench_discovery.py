@@ -9,7 +9,8 @@ import argparse
 import time
 
 from cameras.onvif_client import discover
-from cameras.simulator.onvif_device import DeviceConfig, OnvifDevice, default_profiles
+from testbeds.onvif_config import DeviceConfig, default_profiles
+from testbeds.onvif_device import OnvifDevice
 
 TARGET_S = 5.0
 

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from uplink.mosquitto import MosquittoServer
+from testbeds.mosquitto import MosquittoServer
 from uplink.mqtt import GatewayLink
 from uplink.settings import MqttSettings
 

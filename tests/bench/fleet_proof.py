@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from cameras.simulator.launcher import RtspTestServer, find_free_port
 from gateway.config import Config, load_config
 from gateway.daemon.lifecycle import Gateway
 from gateway.wiring import index_path
@@ -35,9 +34,11 @@ from segments.index import Index
 from segments.ledger import read_records
 from segments.store import StreamStore
 from segments.verify import PASSING
+from testbeds.mosquitto import MosquittoServer
+from testbeds.process import find_free_port
+from testbeds.rtsp import RtspTestServer
 from tests.support.recording import make_keys, wall
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, raw_client, start_seaweed
-from uplink.mosquitto import MosquittoServer
 from uplink.object_keys import media_key, record_key
 from uplink.objectstore import ObjectStore
 

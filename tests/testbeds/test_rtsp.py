@@ -19,7 +19,7 @@ import av.container
 import numpy as np
 import pytest
 
-from cameras.simulator.launcher import RtspTestServer
+from testbeds.rtsp import RtspTestServer
 from tests.conftest import RtspServerFactory
 
 pytestmark = pytest.mark.integration

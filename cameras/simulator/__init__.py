@@ -1,1 +1,0 @@
-"""Simulated cameras for the demo and the tests: an RTSP server (ONVIF device later)."""

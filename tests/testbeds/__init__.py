@@ -1,0 +1,1 @@
+"""Tests of the test beds: the simulators and local servers must behave as documented."""
