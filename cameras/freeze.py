@@ -8,6 +8,8 @@ A picture counts as unchanged while its mean absolute difference to the first pi
 current still run stays below `threshold` (grey levels, 0..255). Comparing with the start of
 the run rather than with the previous sample means a slow drift (dawn light, a slow pan) adds
 up and ends the run instead of hiding below the per-sample threshold.
+
+OpenCV is imported on first use: a camera process without frozen-picture checks never loads it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import av
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -63,6 +64,8 @@ class FreezeDetector:
         if ref is None or ref.shape != thumb.shape or ts < self._last_ts:
             return self._restart(ts, thumb, score=0.0, uniform=uniform)
         self._last_ts = ts
+        import cv2
+
         score = float(cv2.mean(cv2.absdiff(ref, thumb))[0])
         if score >= self.threshold:
             return self._restart(ts, thumb, score, uniform)
@@ -77,6 +80,8 @@ class FreezeDetector:
 
 def thumbnail(frame: av.VideoFrame, size: tuple[int, int] = THUMB_SIZE) -> Thumbnail:
     """A small grey picture from the luma plane: a view of the plane and one area resize."""
+    import cv2
+
     if frame.format.name not in _LUMA_FIRST:
         frame = frame.reformat(format="gray")
     plane = frame.planes[0]

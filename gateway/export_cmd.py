@@ -28,7 +28,9 @@ from segments.age import decrypt_stream
 from segments.agekeys import X25519Identity, parse_identities, recipient_of
 from segments.clock import kernel_clock_status
 from segments.errors import CryptoFormatError, SegmentError
-from segments.export import (
+from segments.hashing import hash_file
+from segments.ledger import CHECKPOINTS_NAME, LEDGER_NAME, Ledger
+from segments.package import (
     DECRYPTED,
     DERIVED,
     LEDGER_DIR,
@@ -39,19 +41,15 @@ from segments.export import (
     RECORDS_NAME,
     REPORT_JSON,
     REPORT_TEXT,
-    SliceCheck,
-    check_slice,
     decrypted_name,
     make_proofs,
     manifest_text,
     original_name,
-    sha256_file,
 )
-from segments.ledger import CHECKPOINTS_NAME, LEDGER_NAME, Ledger
 from segments.recorder import StreamIdentity
 from segments.records import Record, canonical_json
 from segments.signing import fingerprint
-from segments.store import hash_file
+from segments.slice_check import SliceCheck, check_slice
 from segments.timeline import compact_utc, iso_utc
 from segments.verify import PASSING
 from uplink.errors import UplinkError
@@ -216,7 +214,7 @@ def export(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _log_export(config, stream, keys.signer, report, sha256_file(final / MANIFEST_NAME))
+    _log_export(config, stream, keys.signer, report, hash_file(final / MANIFEST_NAME)[1])
     return final, report
 
 
@@ -356,7 +354,7 @@ def derive_mp4(
                     last_wall = max(last_wall, wall)
     return Derived(
         file=f"{DERIVED}/{out.name}",
-        sha256=sha256_file(out),
+        sha256=hash_file(out)[1],
         first_keyframe=iso_utc(cut_start),
         end=iso_utc(last_wall),
         packets=count,

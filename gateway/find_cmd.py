@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from segments.checkpoint import Checkpoint
-from segments.export import MEDIA_KINDS, ORIGINAL, check_slice, make_proofs, original_name
+from segments.hashing import hash_file
 from segments.index import Index
 from segments.ledger import LEDGER_NAME, read_checkpoints, read_lines
-from segments.records import Record
+from segments.package import ORIGINAL, make_proofs, original_name
+from segments.records import MEDIA_KINDS, Record
 from segments.signing import Verifier, load_verifier, parse_public_key
-from segments.store import StreamStore, hash_file
+from segments.slice_check import check_slice
+from segments.store import StreamStore
 from segments.verify import SeqFinding, StreamIssue, Verdict
 from uplink.object_keys import media_key
 from uplink.objectstore import ObjectStore

@@ -21,12 +21,13 @@ from typing import Protocol
 
 from segments.clock import kernel_clock_status
 from segments.errors import SegmentError
+from segments.hashing import hash_file
 from segments.index import EVICTED, PURGED, Index, SegmentRow
 from segments.ledger import Ledger
 from segments.recorder import StreamIdentity
 from segments.records import ClockStatus, Record
 from segments.ringbuffer import Eviction, Limits, Plan, Usage, plan
-from segments.store import SEGMENT_SUFFIX, fsync_dir, hash_file
+from segments.store import SEGMENT_SUFFIX, fsync_dir
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from segments.errors import SegmentError
-from segments.export import PackageCheck, verify_package
+from segments.package_check import PackageCheck, verify_package
 from segments.signing import load_verifier
 from segments.verify import PASSING
 

@@ -26,6 +26,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, SSLError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from segments.hashing import hash_file
 from uplink.errors import (
     AuthError,
     LocalHashMismatch,
@@ -234,14 +235,6 @@ def hash_parts(path: Path, part_size: int) -> tuple[str, list[bytes]]:
     return whole.hexdigest(), digests
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _redact(access_key: str) -> str:
     return f"{access_key[:4]}…" if access_key else "(none)"
 
@@ -334,7 +327,7 @@ class ObjectStore:
                     body = _FileRange(f, 0, size, self._throttle)
                     result, expected = self._put_single(key, body, size, sha256_hex, lock)
         except UploadMismatch as e:
-            if not isinstance(e, LocalHashMismatch) and file_sha256(path) != sha256_hex:
+            if not isinstance(e, LocalHashMismatch) and hash_file(path)[1] != sha256_hex:
                 raise _tampered(path, sha256_hex) from e
             raise
         return self._finish(result, expected, retain_until if lock else None)
