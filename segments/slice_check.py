@@ -63,8 +63,9 @@ def check_slice(
     if not lines:
         found.issue("S2", Verdict.INCOMPLETE, f"{RECORDS_NAME} holds no records")
     cp_ok = checkpoint is not None and checkpoint.verify(verifier)
-    if checkpoint is None and require_checkpoint:
-        found.issue("S1", Verdict.INCOMPLETE, "no checkpoint to prove inclusion against")
+    if checkpoint is None:
+        if require_checkpoint:
+            found.issue("S1", Verdict.INCOMPLETE, "no checkpoint to prove inclusion against")
     elif not cp_ok:
         found.issue("S1", Verdict.NOT_AUTHENTIC, "the checkpoint's signature is bad")
     prev: tuple[int, str] | None = None
