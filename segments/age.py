@@ -4,8 +4,9 @@ Two things the stock tools do not give evgw: a streaming writer that a muxer wri
 (the plaintext never touches disk), and a reader that recovers the authenticated prefix of a
 file cut off by a crash, while telling a cut-off tail apart from altered bytes.
 
-Layout: text header (intro line, recipient stanzas, `--- MAC`), a 16-byte nonce, then
-ChaCha20-Poly1305 chunks of 64 KiB plaintext; the last chunk carries a flag in its nonce.
+Layout: the text header (`age_header`: intro line, recipient stanzas, `--- MAC`), a 16-byte
+nonce, then ChaCha20-Poly1305 chunks of 64 KiB plaintext; the last chunk carries a flag in
+its nonce.
 """
 
 from __future__ import annotations
@@ -23,17 +24,20 @@ from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from segments.age_header import (
+    MAX_STANZAS,
+    Header,
+    HeaderTruncatedError,
+    header_mac,
+    hkdf,
+    parse_header,
+    unwrap_file_key,
+)
 from segments.agekeys import (
     FILE_KEY_SIZE,
-    X25519_STANZA,
-    Stanza,
     X25519Identity,
     X25519Recipient,
-    b64decode_strict,
-    b64encode_raw,
     generate_identity,
     parse_identities,
     parse_identity,
@@ -48,14 +52,12 @@ __all__ = [
     "DecryptResult",
     "DecryptStatus",
     "EncryptStats",
-    "Header",
     "X25519Identity",
     "X25519Recipient",
     "decrypt_file",
     "decrypt_stream",
     "encrypt_file",
     "generate_identity",
-    "parse_header",
     "parse_identities",
     "parse_identity",
     "parse_recipient",
@@ -67,153 +69,10 @@ CHUNK_SIZE = 64 * 1024
 TAG_SIZE = 16
 ENC_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
 STREAM_NONCE_SIZE = 16
-MAX_HEADER_SIZE = 64 * 1024  # X25519 stanzas are ~100 bytes; anything near this is hostile
-MAX_STANZAS = 20  # the stock age tool refuses more
-INTRO = b"age-encryption.org/v1\n"
-COLUMNS = 64
-_BYTES_PER_LINE = COLUMNS // 4 * 3
-_ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
-
-
-def _hkdf(ikm: bytes, salt: bytes, info: bytes) -> bytes:
-    return HKDF(algorithm=SHA256(), length=32, salt=salt, info=info).derive(ikm)
 
 
 def _chunk_nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
-
-
-# --- header ---
-
-
-def encode_stanza(stanza: Stanza) -> bytes:
-    """`-> type args` then the body in base64 wrapped at 64 columns; the last line is short."""
-    text = b64encode_raw(stanza.body)
-    lines = [text[i : i + COLUMNS] for i in range(0, len(text), COLUMNS)]
-    if not lines or len(lines[-1]) == COLUMNS:
-        lines.append("")
-    opening = " ".join(["->", stanza.type, *stanza.args])
-    return "\n".join([opening, *lines]).encode("ascii") + b"\n"
-
-
-@dataclass(frozen=True)
-class Header:
-    """A parsed age header; `mac` covers `mac_input()`, keyed by the file key."""
-
-    stanzas: tuple[Stanza, ...]
-    mac: bytes
-
-    def mac_input(self) -> bytes:
-        return INTRO + b"".join(encode_stanza(s) for s in self.stanzas) + b"---"
-
-    def to_bytes(self) -> bytes:
-        return self.mac_input() + b" " + b64encode_raw(self.mac).encode("ascii") + b"\n"
-
-
-def header_mac(file_key: bytes, header_without_mac: bytes) -> bytes:
-    return hmac.digest(_hkdf(file_key, b"", b"header"), header_without_mac, "sha256")
-
-
-class HeaderTruncatedError(CryptoFormatError):
-    """The bytes end inside an otherwise well-formed header (a file cut while being written)."""
-
-
-class _Lines:
-    """Cursor over LF-terminated lines of untrusted header bytes."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def next(self) -> bytes:
-        end = self.data.find(b"\n", self.pos, MAX_HEADER_SIZE)
-        if end < 0:
-            if len(self.data) >= MAX_HEADER_SIZE:
-                raise CryptoFormatError(f"age header is larger than {MAX_HEADER_SIZE} bytes")
-            raise HeaderTruncatedError("age header is cut off: the file ends inside it")
-        line = self.data[self.pos : end]
-        self.pos = end + 1
-        return line
-
-
-def _ascii(line: bytes, what: str) -> str:
-    if any(not 32 <= b <= 126 for b in line):
-        raise CryptoFormatError(f"{what} contains a non-printable byte: {line[:80]!r}")
-    return line.decode("ascii")
-
-
-def _parse_intro(lines: _Lines) -> None:
-    head = lines.data[: len(INTRO)]
-    if head.startswith(_ARMOR_BEGIN[:10]):
-        raise CryptoFormatError("file is ASCII-armored age; run `age -d` on it or dearmor first")
-    if not INTRO.startswith(head) or (len(head) == len(INTRO) and head != INTRO):
-        if head.startswith(b"age-encryption.org/"):
-            raise CryptoFormatError(f"unsupported age version line {head!r}; only v1 is known")
-        raise CryptoFormatError("not an age file: it does not start with 'age-encryption.org/v1'")
-    lines.next()
-
-
-def _parse_body(lines: _Lines) -> bytes:
-    body = bytearray()
-    while True:
-        raw = lines.next()
-        if raw.startswith((b"->", b"---")):
-            raise CryptoFormatError("stanza body ended without a short final line")
-        if len(raw) > COLUMNS:
-            raise CryptoFormatError(f"stanza body line is longer than {COLUMNS} columns")
-        chunk = b64decode_strict(_ascii(raw, "stanza body line"))
-        body += chunk
-        if len(chunk) < _BYTES_PER_LINE:
-            return bytes(body)
-
-
-def parse_header(data: bytes) -> tuple[Header, int]:
-    """Parse the header at the start of `data`; return it and its length in bytes.
-
-    Raises HeaderTruncatedError if `data` ends before the MAC line, CryptoFormatError for
-    anything malformed (strict: canonical base64, exact wrapping, no CR, bounded size).
-    """
-    lines = _Lines(data)
-    _parse_intro(lines)
-    stanzas: list[Stanza] = []
-    while True:
-        line = lines.next()
-        if line.startswith(b"---"):
-            parts = _ascii(line, "MAC line").split(" ")
-            if parts[0] != "---" or len(parts) != 2:
-                raise CryptoFormatError(f"malformed header MAC line {line[:80]!r}")
-            mac = b64decode_strict(parts[1])
-            if len(mac) != 32:
-                raise CryptoFormatError("header MAC must be 32 bytes")
-            break
-        if not line.startswith(b"-> "):
-            raise CryptoFormatError(f"expected a '-> ' stanza or '--- ' line, got {line[:80]!r}")
-        parts = _ascii(line, "stanza line").split(" ")[1:]
-        if not all(parts):
-            raise CryptoFormatError(f"malformed stanza line {line[:80]!r} (empty argument)")
-        if len(stanzas) == MAX_STANZAS:
-            raise CryptoFormatError(f"age header has more than {MAX_STANZAS} recipient stanzas")
-        stanzas.append(Stanza(parts[0], tuple(parts[1:]), _parse_body(lines)))
-    if not stanzas:
-        raise CryptoFormatError("age header has no recipient stanza")
-    return Header(tuple(stanzas), mac), lines.pos
-
-
-def _unwrap_file_key(header: Header, identities: Sequence[X25519Identity]) -> bytes:
-    for stanza in header.stanzas:
-        if stanza.type != X25519_STANZA:
-            continue  # other recipient types (scrypt, plugins) are not ours to open
-        for identity in identities:
-            key = identity.unwrap(stanza)
-            if key is not None:
-                if len(key) != FILE_KEY_SIZE:
-                    raise CryptoFormatError("wrapped file key has the wrong size")
-                return key
-    kinds = ", ".join(sorted({s.type for s in header.stanzas}))
-    raise CryptoFormatError(
-        f"no identity matches this file (its stanzas: {kinds}); "
-        "it was encrypted to other recipients: use the matching archive or escrow key"
-    )
 
 
 # --- writer ---
@@ -287,7 +146,7 @@ class AgeWriter(io.RawIOBase):
             unsigned = Header(stanzas, b"").mac_input()
             header = Header(stanzas, header_mac(file_key, unsigned))
             nonce = os.urandom(STREAM_NONCE_SIZE)
-            self._aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
+            self._aead = ChaCha20Poly1305(hkdf(file_key, nonce, b"payload"))
             self._emit(header.to_bytes() + nonce)
         return self._aead
 
@@ -497,7 +356,7 @@ def decrypt_stream(
     except HeaderTruncatedError as e:
         return end(DecryptStatus.HEADER_TRUNCATED, f"{e}; no plaintext is recoverable")
     # (2) Unwrap the file key with one of our identities.
-    file_key = _unwrap_file_key(header, identities)
+    file_key = unwrap_file_key(header, identities)
     # (3) Authenticate the header.
     if not hmac.compare_digest(header_mac(file_key, header.mac_input()), header.mac):
         raise CryptoFormatError("age header MAC does not verify: the header was altered")
@@ -505,7 +364,7 @@ def decrypt_stream(
     nonce = source.read(STREAM_NONCE_SIZE)
     if len(nonce) < STREAM_NONCE_SIZE:
         return end(DecryptStatus.TRUNCATED, "file ends inside the payload nonce")
-    aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
+    aead = ChaCha20Poly1305(hkdf(file_key, nonce, b"payload"))
     # (5) Open chunks in order; stop at the last-flagged one or the first that fails.
     while True:
         sealed = source.read(ENC_CHUNK_SIZE)

@@ -25,14 +25,11 @@ from segments.age import (
     AgeWriter,
     DecryptResult,
     DecryptStatus,
-    Header,
-    HeaderTruncatedError,
     decrypt_file,
     decrypt_stream,
-    encode_stanza,
     encrypt_file,
-    parse_header,
 )
+from segments.age_header import Header, HeaderTruncatedError, encode_stanza, parse_header
 from segments.agekeys import (
     Stanza,
     X25519Identity,
