@@ -38,7 +38,7 @@ class LedgerResult:
 def check_ledger(name: str, source: MediaSource, pubkey: Verifier | None) -> LedgerResult:
     """Run V1-V8 over the stream `name`; `pubkey` is the caller's trusted key, if any."""
     found = Findings()
-    lines, torn = split_lines(source.read_bytes(LEDGER_NAME))
+    lines, torn = _split_lines(source.read_bytes(LEDGER_NAME))
     records = _parse(found, lines, torn)  # V1
     verifier, key_source = _trust(found, records, pubkey)  # V2
     result = LedgerResult(found, verifier, key_source, len(lines))
@@ -54,7 +54,7 @@ def check_ledger(name: str, source: MediaSource, pubkey: Verifier | None) -> Led
     return result
 
 
-def split_lines(data: bytes | None) -> tuple[list[bytes], bool]:
+def _split_lines(data: bytes | None) -> tuple[list[bytes], bool]:
     """Non-empty lines, and whether the last one lacks its newline (a torn append)."""
     if not data:
         return [], False
@@ -278,7 +278,7 @@ def _checkpoints(
     found = result.findings
     first = found.first_record()
     valid: list[tuple[int, Checkpoint]] = []
-    for j, line in enumerate(split_lines(source.read_bytes(CHECKPOINTS_NAME))[0], start=1):
+    for j, line in enumerate(_split_lines(source.read_bytes(CHECKPOINTS_NAME))[0], start=1):
         try:
             cp = Checkpoint.from_json(line)
         except (CryptoFormatError, RecursionError) as e:
