@@ -1,17 +1,13 @@
-"""Camera side: RTSP input, reconnect policy, health counters, frozen-picture detection,
-WS-Discovery (`discovery`) and ONVIF queries (`onvif_client`)."""
+"""Camera side: RTSP input, reconnect policy, health counters, frozen-picture detection.
 
-from .backoff import Backoff
-from .errors import CameraError, StreamError
-from .health import CameraHealth, HealthCounter
-from .rtsp import RtspStream, StreamSettings
+    rtsp          RTSP input via PyAV (`RtspStream`, `StreamSettings`)
+    backoff       the reconnect policy (`Backoff`)
+    health        per-camera health counters (`CameraHealth`, `HealthCounter`)
+    freeze        frozen-picture detection (OpenCV loads on first use)
+    discovery     WS-Discovery
+    onvif_client  ONVIF device and media queries
+    errors        `CameraError`, `StreamError`
 
-__all__ = [
-    "Backoff",
-    "CameraError",
-    "CameraHealth",
-    "HealthCounter",
-    "RtspStream",
-    "StreamError",
-    "StreamSettings",
-]
+Import the module you need: this file imports nothing, so using one part never loads the
+others' libraries.
+"""

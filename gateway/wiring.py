@@ -19,7 +19,7 @@ from segments.ledger import Ledger
 from segments.overlay import OverlaySpec
 from segments.recorder import RecordingPlan, StreamIdentity
 from segments.ringbuffer import Limits
-from segments.store import StreamStore
+from segments.store import DataDir
 from segments.writer import EncodeSettings
 from uplink.objectstore import ObjectStore
 
@@ -35,7 +35,6 @@ from .config import (
 from .keys import GatewayKeys, load_keys
 from .status import StatusScope
 
-INDEX_NAME = "index.sqlite3"
 PASSTHROUGH_PICTURE_S = 3.0
 
 
@@ -60,13 +59,13 @@ class CameraPlan:
 
     @property
     def index_path(self) -> Path:
-        return self.data_dir / INDEX_NAME
+        return DataDir(self.data_dir).index
 
 
 def gateway_keys(config: Config) -> GatewayKeys:
     """The device key and the recipients, refusing to run next to an age identity."""
     data_dir = config.gateway.data_dir
-    guarded = (config.path.parent, data_dir, data_dir / "keys", config.keys.signing_key.parent)
+    guarded = (config.path.parent, data_dir, DataDir(data_dir).keys, config.keys.signing_key.parent)
     return load_keys(config.keys, config.path, guarded)
 
 
@@ -123,7 +122,7 @@ def stream_identity(config: Config, camera: CameraConfig, boot_id: str) -> Strea
 def open_ledger(plan: CameraPlan, keys: GatewayKeys, index: Index) -> Ledger:
     """The stream's ledger writer, indexing what it appends; each process opens its own."""
     return Ledger.open(
-        StreamStore(plan.data_dir, plan.camera.id).root,
+        DataDir(plan.data_dir).stream(plan.camera.id),
         plan.camera.id,
         plan.identity.gateway,
         keys.signer,
@@ -135,7 +134,7 @@ def open_ledger(plan: CameraPlan, keys: GatewayKeys, index: Index) -> Ledger:
 
 
 def index_path(config: Config) -> Path:
-    return config.gateway.data_dir / INDEX_NAME
+    return DataDir(config.gateway.data_dir).index
 
 
 def storage_limits(config: Config) -> Limits:

@@ -1,23 +1,13 @@
-"""Segments: from packets to sealed evidence.
+"""Segments: from packets to sealed evidence, and the offline checks of that evidence.
 
-Overlay, fMP4 writers and the recorder; age encryption (`age`, `agekeys`), signing, records,
-the hash-chained `ledger` with RFC 6962 `checkpoint`s (`merkle`), the on-disk `store`, crash
-`recovery`, the SQLite `index`, the ring-buffer policy, `verify` and `export` packages.
+    recording    recorder (PTS → aligned segments), writer (fMP4), overlay (burn-in text),
+                 pictures (sampled frames), clock, timeline
+    sealing      age + agekeys (encryption), signing, records, ledger, checkpoint, merkle
+    storage      store (`DataDir`, the on-disk layout), hashing, recovery, index, ringbuffer
+    checking     verify (streams), slice_check, package (export format), package_check
+    errors       `SegmentError` and its subclasses
+
+Import the module you need (`from segments.verify import verify`): this file imports
+nothing, so a court expert's `evgw verify` never loads the video stack (PyAV, numpy,
+OpenCV, Pillow) that only recording needs.
 """
-
-from .errors import CryptoFormatError, SegmentError, WriteError
-from .recorder import RecordingPlan, StreamIdentity, StreamRecorder
-from .records import MediaFacts, Record
-from .store import StreamStore
-
-__all__ = [
-    "CryptoFormatError",
-    "MediaFacts",
-    "Record",
-    "RecordingPlan",
-    "SegmentError",
-    "StreamIdentity",
-    "StreamRecorder",
-    "StreamStore",
-    "WriteError",
-]

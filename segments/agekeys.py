@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from segments.errors import CryptoFormatError
+from segments.errors import CryptoFormatError, KeyFileError
 
 RECIPIENT_HRP = "age"
 IDENTITY_HRP = "AGE-SECRET-KEY-"
@@ -276,6 +277,28 @@ def parse_identities(text: str) -> list[X25519Identity]:
     if not out:
         raise CryptoFormatError("no identity found: expected a line 'AGE-SECRET-KEY-1…'")
     return out
+
+
+def load_identities(path: Path) -> list[X25519Identity]:
+    """The identities of an age identity file (`age-keygen` output), or KeyFileError.
+
+    The error names the file and the next step, so a command can print it as it is.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise KeyFileError(
+            f"cannot read the identity file {path}: {reason}; pass the age identity file "
+            "(AGE-SECRET-KEY-1…) that age-keygen or `evgw keygen --archive` wrote"
+        ) from e
+    try:
+        return parse_identities(text)
+    except CryptoFormatError as e:
+        raise KeyFileError(
+            f"{path} is not a usable age identity file: {e}; pass the file that age-keygen "
+            "or `evgw keygen --archive` wrote"
+        ) from e
 
 
 def parse_identity(text: str) -> X25519Identity:

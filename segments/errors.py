@@ -13,3 +13,16 @@ class CryptoFormatError(SegmentError):
 
 class WriteError(SegmentError):
     """A segment or record could not be written durably (disk full, permissions)."""
+
+
+class UnsupportedFormatError(SegmentError):
+    """A file was written by a newer evgw (index schema, export package): update evgw.
+
+    Refusing is the only safe reading: guessing at a newer layout could misreport evidence.
+    """
+
+
+class KeyFileError(SegmentError):
+    """A key or identity file the user named cannot be read or holds no usable key."""
+
+    exit_code = 2

@@ -3,6 +3,9 @@
 The ledger stays the evidence; the index is a rebuildable working view of it for queries,
 the upload queue and the ring buffer. WAL mode, one connection shared under a lock, every
 change committed before the call returns.
+
+The schema's version is checked on open (`index_schema`): a file written by a newer evgw is
+refused rather than misread.
 """
 
 from __future__ import annotations
@@ -14,46 +17,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from .checkpoint import Checkpoint
-from .errors import WriteError
+from .errors import UnsupportedFormatError, WriteError
+from .index_schema import prepare_schema
 from .records import Record
-from .timeline import compact_utc
+from .store import DataDir
+from .timeline import parse_iso
 
-SCHEMA_VERSION = 1
 MEDIA, RECORD, CHECKPOINT = "media", "record", "checkpoint"
 LOCAL, EVICTED, PURGED = "local", "evicted", "purged"
 PENDING, DONE, REFUSED = "pending", "done", "refused"
 PURGED_BEFORE_UPLOAD = "purged before upload"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS segments (
-    stream TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
-    start_ts REAL NOT NULL, end_ts REAL NOT NULL,
-    file TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'local', confirmed_at REAL, version_id TEXT,
-    PRIMARY KEY (stream, seq)
-);
-CREATE INDEX IF NOT EXISTS segments_age ON segments (state, start_ts);
-CREATE TABLE IF NOT EXISTS uploads (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    stream TEXT NOT NULL, seq INTEGER NOT NULL, what TEXT NOT NULL,
-    start_ts REAL NOT NULL, end_ts REAL NOT NULL, name TEXT NOT NULL,
-    path TEXT, data BLOB, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
-    priority INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
-    next_try REAL NOT NULL DEFAULT 0, last_error TEXT, done_at REAL, version_id TEXT,
-    UNIQUE (stream, seq, what)
-);
-CREATE INDEX IF NOT EXISTS uploads_queue ON uploads (state, priority DESC, id);
-CREATE TABLE IF NOT EXISTS holds (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL,
-    start_ts REAL NOT NULL, end_ts REAL NOT NULL, case_id TEXT NOT NULL,
-    created REAL NOT NULL, released REAL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -118,14 +94,18 @@ class Index:
         return index
 
     def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db: sqlite3.Connection | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.Error as e:
+            prepare_schema(db, self.path)
+        except (sqlite3.Error, UnsupportedFormatError) as e:
+            if db is not None:
+                db.close()
+            if isinstance(e, UnsupportedFormatError):
+                raise
             raise WriteError(f"cannot open the index {self.path}: {e}; check the data dir") from e
         self._db = db
 
@@ -154,9 +134,13 @@ class Index:
 
     def add_record(self, record: Record) -> None:
         """Index a new ledger record and queue it (and its media) for upload, in one commit."""
-        name = f"{record.seq:08d}_{compact_utc(_ts(record.start) or time.time())}"
-        start = _ts(record.start) or time.time()
-        end = _ts(record.end) or start
+        start = record.start_ts
+        if start is None:
+            start = time.time()
+        end = record.end_ts
+        if end is None:
+            end = start
+        name = DataDir.stem(record.seq, start)
         with self._tx() as db:
             if record.file and record.sha256_cipher and record.size_cipher is not None:
                 db.execute(
@@ -171,7 +155,8 @@ class Index:
             _queue(db, record.stream, record.seq, RECORD, start, end, name, data=data)
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
-        when = _ts(checkpoint.time) or time.time()
+        signed = parse_iso(checkpoint.time)
+        when = time.time() if signed is None else signed.timestamp()
         name = f"checkpoint-{checkpoint.size:08d}"
         with self._tx() as db:
             _queue(db, checkpoint.stream, checkpoint.size, CHECKPOINT, when, when, name,
@@ -366,10 +351,6 @@ def _queue(
         " ON CONFLICT (stream, seq, what) DO NOTHING",
         (stream, seq, what, start_ts, end_ts, name, path, data, size, sha256, time.time()),
     )
-
-
-def _ts(iso: str | None) -> float | None:
-    return None if iso is None else datetime.fromisoformat(iso).timestamp()
 
 
 def _sha256(data: bytes) -> str:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import av
@@ -19,13 +20,16 @@ import av.error
 from .agekeys import X25519Recipient
 from .clock import ClockStep, kernel_clock_status
 from .ledger import Ledger
-from .overlay import Overlay, OverlaySpec
+from .overlay.text import OverlaySpec
 from .pictures import PictureCallback, PictureTap
 from .records import ClockStatus, MediaFacts, Record
 from .recovery import POWER_LOSS, recover_leftovers
 from .store import OpenSegment, StreamStore, write_durably
 from .timeline import PtsClock, iso_utc, next_boundary
 from .writer import EncodeSegment, EncodeSettings, RemuxSegment
+
+if TYPE_CHECKING:
+    from .overlay.drawing import Overlay
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +318,8 @@ class StreamRecorder:
         if self._pictures is not None:
             self._pictures.frame(wall, frame)
         if self._overlay is None:
+            from .overlay.drawing import Overlay  # Pillow and numpy load only for burn-in
+
             self._overlay = Overlay.open(
                 self.plan.overlay,
                 self.plan.tz,
@@ -393,7 +399,7 @@ class StreamRecorder:
 
         record = self.ledger.append_numbered(make)
         assert record.file is not None
-        write_durably(self.store.root / record.file.replace(".mp4.age", ".json"), record.to_json())
+        write_durably(self.store.sidecar_path(record.file), record.to_json())
         self._last_end = end
         self.last_sealed = record
         self._on_record(record)

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime
 from typing import Any
 
 from .errors import CryptoFormatError
+from .timeline import parse_iso
 
 RECORD_VERSION = 1
 GENESIS_PREV = "0" * 64
 KINDS = frozenset(
     {"segment", "truncated", "gap", "boot", "clock", "key", "purge", "hold", "export"}
 )
+MEDIA_KINDS = ("segment", "truncated")
+"""The kinds whose record names a sealed media file (`truncated`: a crash leftover)."""
 
 
 @dataclass(frozen=True)
@@ -101,12 +103,17 @@ class Record:
 
     @property
     def start_ts(self) -> float | None:
-        """`start` as seconds since the epoch (None when absent)."""
-        return _timestamp(self.start)
+        """`start` in seconds since the epoch, None when absent.
+
+        Raises CryptoFormatError when `start` is not an ISO 8601 time with offset, which only
+        a ledger not written by evgw can hold (the verifier reports that as a finding).
+        """
+        return _seconds(self.start)
 
     @property
     def end_ts(self) -> float | None:
-        return _timestamp(self.end)
+        """`end` in seconds since the epoch, None when absent; raises like `start_ts`."""
+        return _seconds(self.end)
 
     def to_json(self) -> bytes:
         return canonical_json(asdict(self))
@@ -162,8 +169,9 @@ _CHAIN_FIELDS = ("prev", "alg", "key_id", "sig")
 _NUMBER_FIELDS = ("duration_s", "size_plain", "size_cipher")
 
 
-def _timestamp(iso: str | None) -> float | None:
-    return None if iso is None else datetime.fromisoformat(iso).timestamp()
+def _seconds(text: str | None) -> float | None:
+    when = parse_iso(text)
+    return None if when is None else when.timestamp()
 
 
 def canonical_json(obj: Any) -> bytes:

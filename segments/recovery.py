@@ -11,9 +11,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from .hashing import hash_file
 from .ledger import Ledger
 from .records import Record
-from .store import StreamStore, fsync_dir, hash_file, part_start
+from .store import DataDir, StreamStore, fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def _seal_truncated(
     part: Path, store: StreamStore, ledger: Ledger, draft: DraftMaker, reason: str
 ) -> Record:
     info = part.stat()
-    start = part_start(part)
+    start = DataDir.part_start(part.name)
     size, sha256 = hash_file(part)
 
     def make(seq: int) -> Record:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 
+from .errors import CryptoFormatError
+
 
 def boundary_floor(wall: float, seconds: int) -> float:
     """Start of the aligned slot holding `wall` (14:03:27 → 14:03:00 for 60 s segments)."""
@@ -20,6 +22,25 @@ def next_boundary(wall: float, seconds: int) -> float:
 def iso_utc(wall: float) -> str:
     """The form every record uses: UTC, microseconds, explicit offset."""
     return datetime.fromtimestamp(wall, UTC).isoformat(timespec="microseconds")
+
+
+def parse_iso(text: object) -> datetime | None:
+    """A record's `start`/`end` read back: an aware datetime, None when absent.
+
+    Raises CryptoFormatError for anything else (not a string, not ISO 8601, no UTC offset):
+    a ledger from elsewhere may hold anything, and a time without offset names no instant.
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise CryptoFormatError(f"time {text!r} is not a string")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as e:
+        raise CryptoFormatError(f"time {text[:40]!r} is not ISO 8601") from e
+    if when.tzinfo is None:
+        raise CryptoFormatError(f"time {text[:40]!r} has no UTC offset")
+    return when
 
 
 def compact_utc(wall: float) -> str:

@@ -22,7 +22,8 @@ from gateway.cli.main import main
 from gateway.config import Config
 from gateway.daemon.lifecycle import Gateway
 from gateway.keys import make_archive_identity
-from segments.export import MANIFEST_NAME, verify_package
+from segments.package import MANIFEST_NAME
+from segments.package_check import verify_package
 from segments.records import Record
 from segments.signing import load_verifier
 from segments.verify import Verdict

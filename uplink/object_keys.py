@@ -4,22 +4,21 @@
     <site>/<gateway>/<camera>/<YYYY>/<MM>/<DD>/<seq:08d>_<startUTC>.json      its ledger record
     <site>/<gateway>/<camera>/checkpoints/<size:08d>.json                     signed checkpoint
 
-Dates and names are UTC from the item's start, so a media key ends in the same path as the
-sealed file under `streams/<camera>/`. Keys are UTF-8 (a Chinese site name is fine); a `/`
-or control character inside one part would change the layout or break tools, so it is refused.
+Below the camera, a key is the local name (`segments.store.DataDir`), so a media key ends
+in the same path as the sealed file under `streams/<camera>/`. Keys are UTF-8 (a Chinese
+site name is fine); a `/` or control character inside one part would change the layout or
+break tools, so it is refused.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime
 
 from segments.index import CHECKPOINT, MEDIA, RECORD, UploadItem
+from segments.store import DataDir
 from uplink.errors import UplinkError
 
 MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
-MEDIA_SUFFIX = ".mp4.age"
-JSON_SUFFIX = ".json"
 
 
 class ObjectKeyError(UplinkError, ValueError):
@@ -43,28 +42,17 @@ def check_part(value: str, what: str) -> str:
     return value
 
 
-def day_prefix(site: str, gateway: str, camera: str, start_ts: float) -> str:
-    day = datetime.fromtimestamp(start_ts, UTC)
-    return f"{_base(site, gateway, camera)}/{day:%Y}/{day:%m}/{day:%d}"
-
-
-def segment_stem(seq: int, start_ts: float) -> str:
-    """`<seq:08d>_<YYYYMMDDTHHMMSSZ>`, the sealed file's name without its suffix."""
-    return f"{seq:08d}_{datetime.fromtimestamp(start_ts, UTC):%Y%m%dT%H%M%SZ}"
-
-
 def media_key(site: str, gateway: str, camera: str, seq: int, start_ts: float) -> str:
-    stem = segment_stem(seq, start_ts)
-    return _checked(f"{day_prefix(site, gateway, camera, start_ts)}/{stem}{MEDIA_SUFFIX}")
+    return _checked(f"{_base(site, gateway, camera)}/{DataDir.segment(seq, start_ts)}")
 
 
 def record_key(site: str, gateway: str, camera: str, seq: int, start_ts: float) -> str:
-    stem = segment_stem(seq, start_ts)
-    return _checked(f"{day_prefix(site, gateway, camera, start_ts)}/{stem}{JSON_SUFFIX}")
+    sidecar = DataDir.sidecar(DataDir.segment(seq, start_ts))
+    return _checked(f"{_base(site, gateway, camera)}/{sidecar}")
 
 
 def checkpoint_key(site: str, gateway: str, camera: str, size: int) -> str:
-    return _checked(f"{_base(site, gateway, camera)}/checkpoints/{size:08d}{JSON_SUFFIX}")
+    return _checked(f"{_base(site, gateway, camera)}/checkpoints/{size:08d}.json")
 
 
 def object_key(item: UploadItem, site: str, gateway: str) -> str:

@@ -22,13 +22,14 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from segments.hashing import hash_file
 from uplink.errors import (
     LocalHashMismatch,
     RetentionError,
     UploadMismatch,
 )
 
-from .checksums import HASH_CHUNK, b64, composite_checksum, file_sha256, hash_parts, same_checksum
+from .checksums import HASH_CHUNK, b64, composite_checksum, hash_parts, same_checksum
 from .s3_errors import MISSING_CODES, error_code, store_error
 from .settings import ObjectStoreSettings
 from .throttle import FileRange, TokenBucket
@@ -152,7 +153,7 @@ class ObjectStore:
                     body = FileRange(f, 0, size, self._throttle)
                     result, expected = self._put_single(key, body, size, sha256_hex, lock)
         except UploadMismatch as e:
-            if not isinstance(e, LocalHashMismatch) and file_sha256(path) != sha256_hex:
+            if not isinstance(e, LocalHashMismatch) and hash_file(path)[1] != sha256_hex:
                 raise _tampered(path, sha256_hex) from e
             raise
         return self._finish(result, expected, retain_until if lock else None)

@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from segments.index import MEDIA, Index, UploadItem
+from segments.store import DataDir
+from uplink.checksums import same_checksum
 from uplink.errors import (
     AuthError,
     LocalHashMismatch,
@@ -32,7 +34,7 @@ from uplink.errors import (
     UploadError,
 )
 from uplink.object_keys import check_part, object_key
-from uplink.objectstore import ObjectStore, PutResult, same_checksum
+from uplink.objectstore import ObjectStore, PutResult
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +111,7 @@ class Uploader:
             raise ValueError("retention_days must be >= 0")
         self.index = index
         self.store = store
-        self.streams_dir = Path(data_dir) / "streams"
+        self.streams_dir = DataDir(Path(data_dir)).streams
         self.site = check_part(site, "site")
         self.gateway = check_part(gateway, "gateway")
         self.retention_days = retention_days

@@ -22,7 +22,9 @@ from evgw.errors import UsageError
 from segments.agekeys import X25519Identity
 from segments.checkpoint import Checkpoint
 from segments.clock import kernel_clock_status
-from segments.export import (
+from segments.hashing import hash_file
+from segments.ledger import CHECKPOINTS_NAME, LEDGER_NAME, Ledger
+from segments.package import (
     DECRYPTED,
     DERIVED,
     LEDGER_DIR,
@@ -33,17 +35,14 @@ from segments.export import (
     REPORT_JSON,
     REPORT_TEXT,
     InclusionProof,
-    SliceCheck,
-    check_slice,
     decrypted_name,
     make_proofs,
     manifest_text,
 )
-from segments.ledger import CHECKPOINTS_NAME, LEDGER_NAME, Ledger
 from segments.recorder import StreamIdentity
 from segments.records import Record, canonical_json
 from segments.signing import Ed25519Signer
-from segments.store import hash_file
+from segments.slice_check import SliceCheck, check_slice
 from segments.timeline import compact_utc, iso_utc
 from uplink.object_keys import ObjectKeyError, check_part
 

@@ -14,19 +14,16 @@ from pathlib import Path
 
 from evgw.errors import EvgwError, UsageError
 from segments.checkpoint import Checkpoint
-from segments.export import (
-    MEDIA_KINDS,
-    ORIGINAL,
-    FileHash,
-    check_slice,
-    make_proofs,
-    original_name,
-)
+from segments.errors import CryptoFormatError
+from segments.hashing import hash_file
 from segments.index import Index
 from segments.ledger import LEDGER_NAME, read_checkpoints, read_lines
-from segments.records import Record
-from segments.signing import Verifier, parse_public_key
-from segments.store import StreamStore, hash_file
+from segments.package import ORIGINAL, make_proofs, original_name
+from segments.records import MEDIA_KINDS, Record
+from segments.signing import Verifier
+from segments.slice_check import FileHash, check_slice
+from segments.store import DataDir
+from segments.trust import declared_key
 from segments.verify import SeqFinding, StreamIssue, Verdict
 
 from .sources import CaseSources
@@ -78,11 +75,13 @@ class Stream:
 
     def ledger_key(self) -> Verifier:
         """The key the ledger's own `key` record (seq 0) declares: integrity, not origin."""
-        first = self.records[0]
-        text = first.extra.get("public_key") if first.kind == "key" else None
-        if not isinstance(text, str):
+        try:
+            declared = declared_key(self.records[0])
+        except CryptoFormatError as e:
+            raise UsageError(f"{self.root}: {e}; pass --pubkey") from e
+        if declared is None:
             raise UsageError(f"{self.root}: the ledger has no key record; pass --pubkey")
-        return parse_public_key(text)
+        return declared
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,7 @@ def load_stream(sources: CaseSources, camera: str) -> Stream:
     if camera not in sources.cameras:
         known = ", ".join(sources.cameras)
         raise UsageError(f"{sources.config_path}: no camera {camera!r} (configured: {known})")
-    root = StreamStore(sources.data_dir, camera).root
+    root = DataDir(sources.data_dir).stream(camera)
     lines = tuple(read_lines(root / LEDGER_NAME))
     if not lines:
         raise UsageError(f"{root / LEDGER_NAME}: no ledger for camera {camera!r}; nothing recorded")

@@ -11,9 +11,9 @@ from pathlib import Path
 from segments.age_reader import decrypt_stream
 from segments.agekeys import X25519Identity, recipient_of
 from segments.errors import CryptoFormatError
-from segments.export import DECRYPTED, ORIGINAL, decrypted_name, original_name
+from segments.hashing import hash_file
+from segments.package import DECRYPTED, ORIGINAL, decrypted_name, original_name
 from segments.records import Record
-from segments.store import hash_file
 from uplink.errors import UplinkError
 
 from .errors import ExportError

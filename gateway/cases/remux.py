@@ -11,8 +11,8 @@ from typing import Any
 
 import av
 
-from segments.export import DERIVED
-from segments.store import hash_file
+from segments.hashing import hash_file
+from segments.package import DERIVED
 from segments.timeline import iso_utc
 
 from .errors import ExportError

@@ -13,17 +13,17 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from segments.checkpoint import Checkpoint
-from segments.export import (
+from segments.package import (
     DECRYPTED,
     ORIGINAL,
     PACKAGE_VERSION,
     REPORT_JSON,
     InclusionProof,
-    SliceCheck,
     decrypted_name,
     original_name,
 )
 from segments.signing import Ed25519Signer, fingerprint
+from segments.slice_check import SliceCheck
 
 from .lookup import Hole
 from .originals import Fetched

@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 
 from evgw.errors import UsageError
-from segments.agekeys import X25519Identity, parse_identities
 from segments.errors import SegmentError
 from segments.signing import Verifier, load_verifier
 
@@ -63,16 +62,6 @@ def pubkey(text: str | None) -> Verifier | None:
         return load_verifier(text)
     except SegmentError as e:
         raise UsageError(f"--pubkey: {e}") from e
-
-
-def identities(path: Path) -> list[X25519Identity]:
-    """The age identities in `path` (the archive key) for --identity."""
-    try:
-        return parse_identities(path.read_text())
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"--identity {path}: cannot read it ({e})") from e
-    except SegmentError as e:
-        raise UsageError(f"--identity {path}: {e}") from e
 
 
 def secret_file(path: Path, option: str) -> str:

@@ -24,7 +24,7 @@ from evgw.errors import UsageError
 from segments.index import Index
 from segments.ledger import read_records
 from segments.records import Record
-from segments.store import StreamStore
+from segments.store import DataDir
 from segments.verify import PASSING
 from uplink.object_keys import object_key
 from uplink.objectstore import ObjectStore
@@ -41,6 +41,8 @@ except ImportError as e:  # an installed evgw: the simulators live only in the c
         "the demo runs from a source checkout (the simulators in testbeds/ are not installed)",
         hint="clone the repository and run ./dev demo",
     ) from e
+
+from segments.agekeys import load_identities
 
 from ..config import Config, load_config
 from ..daemon.lifecycle import Gateway
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     pubkey = config.keys.signing_key.with_name(config.keys.signing_key.name + ".pub")
     data_dir = config.gateway.data_dir
     print(f"\n$ evgw verify {data_dir} --pubkey {pubkey} --identity {identity}")
-    trusted, identities = common.pubkey(str(pubkey)), common.identities(identity)
+    trusted, identities = common.pubkey(str(pubkey)), load_identities(identity)
     report = verify.verify_path(data_dir, None, trusted, identities)
     print(verify.render(report))
     return 0 if report.verdict in PASSING else 1
@@ -188,12 +190,11 @@ def render_table(config: Config, since: float) -> str:
         ("camera", "seq", "kind", "start", "duration", "frames", "size", "file / reason")
     ]
     for camera in config.cameras:
-        store = StreamStore(config.gateway.data_dir, camera.id)
-        for r in read_records(store.root):
+        for r in read_records(DataDir(config.gateway.data_dir).stream(camera.id)):
             if r.kind != "key" and (r.end_ts or r.start_ts or 0.0) >= since - 1:
                 rows.append(_row(r, tz))
     lines = columns(rows)
-    lines.append(f"\nsegments and ledgers are in {config.gateway.data_dir / 'streams'}")
+    lines.append(f"\nsegments and ledgers are in {DataDir(config.gateway.data_dir).streams}")
     return "\n".join(lines)
 
 

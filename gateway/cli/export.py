@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from segments.agekeys import load_identities
 from segments.verify import PASSING
 
 from ..cases.export import ExportRequest, export
@@ -29,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     start, end = common.time_range(args)
-    identities = common.identities(args.identity)
+    identities = load_identities(args.identity)
     config = common.config(args)
     request = ExportRequest(
         camera=args.camera,

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evgw.errors import UsageError
-from segments.agekeys import X25519Identity
+from segments.agekeys import X25519Identity, load_identities
 from segments.ledger import LEDGER_NAME
 from segments.signing import Verifier
+from segments.store import DataDir
 from segments.verify import (
     KEY_FROM_CALLER,
     KEY_FROM_LEDGER,
@@ -40,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    identities = common.identities(args.identity) if args.identity else []
+    identities = load_identities(args.identity) if args.identity else []
     report = verify_path(args.path, args.camera, common.pubkey(args.pubkey), identities)
     print(report.to_json() if args.json else render(report))
     return 0 if report.verdict in PASSING else 1
@@ -73,7 +74,8 @@ def find_streams(path: Path, camera: str | None) -> list[tuple[str, Path]]:
     if (path / LEDGER_NAME).is_file():
         found = [(path.name, path)]
     else:
-        base = path / "streams" if (path / "streams").is_dir() else path
+        streams = DataDir(path).streams
+        base = streams if streams.is_dir() else path
         found = sorted(
             (d.name, d) for d in base.iterdir() if d.is_dir() and (d / LEDGER_NAME).is_file()
         )

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from evgw.errors import UsageError
-from segments.export import PackageCheck, verify_package
+from segments.package_check import PackageCheck, verify_package
 from segments.verify import PASSING
 
 from . import args as common

@@ -25,7 +25,7 @@ from cameras.health import HealthCounter
 from segments.index import Index
 from segments.recorder import StreamRecorder
 from segments.signing import load_signer
-from segments.store import StreamStore
+from segments.store import DataDir
 
 from ..keys import GatewayKeys
 from ..logs import setup_logging
@@ -106,7 +106,7 @@ def _camera_worker(
     recorder = StreamRecorder(
         plan.recording,
         plan.identity,
-        StreamStore(plan.data_dir, plan.camera.id),
+        DataDir(plan.data_dir).store(plan.camera.id),
         open_ledger(plan, keys, index),
         on_record=lambda record: out.send("record", record),
         start_wall=job.started,

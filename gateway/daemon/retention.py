@@ -20,12 +20,13 @@ from typing import Protocol
 
 from segments.clock import kernel_clock_status
 from segments.errors import SegmentError
+from segments.hashing import hash_file
 from segments.index import EVICTED, PURGED, Index, SegmentRow
 from segments.ledger import Ledger
 from segments.recorder import StreamIdentity
 from segments.records import ClockStatus, Record
 from segments.ringbuffer import Eviction, Limits, Plan, Usage, plan
-from segments.store import SEGMENT_SUFFIX, fsync_dir, hash_file
+from segments.store import DataDir, fsync_dir
 
 from ..status import free_bytes
 
@@ -147,7 +148,7 @@ class Retention:
     def _evict(self, eviction: Eviction, the_plan: Plan, usage: Usage) -> bool:
         """Declare, then delete, one segment; False stops the pass (nothing more is deleted)."""
         row = eviction.segment
-        path = self.data_dir / "streams" / row.stream / row.file
+        path = DataDir(self.data_dir).stream(row.stream) / row.file
         try:
             size, sha256 = hash_file(path)
         except FileNotFoundError:
@@ -234,7 +235,7 @@ class Retention:
         )
 
     def _delete(self, path: Path, row: SegmentRow) -> bool:
-        sidecar = path.with_name(path.name.removesuffix(SEGMENT_SUFFIX) + ".json")
+        sidecar = DataDir(self.data_dir).stream(row.stream) / DataDir.sidecar(row.file)
         try:
             path.unlink(missing_ok=True)
             sidecar.unlink(missing_ok=True)

@@ -20,13 +20,12 @@ import itertools
 import statistics
 import time
 from collections.abc import Iterator
-from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import av
-import numpy as np
 
 from segments.overlay import Overlay, OverlaySpec
+from tests.segments.clips import gradient_clip
 
 SPEC = OverlaySpec(location="某某检查站 一号卡口", camera="一号摄像机", gps=(31.230416, 121.473701))
 WALL = 1_795_759_387.0
@@ -34,24 +33,6 @@ FPS = 25
 FRAMES = 250
 CLIP_FRAMES = 25
 WARM_UP_S = 120
-
-
-def _clip(width: int, height: int) -> list[av.Packet]:
-    """A short moving-gradient H.264 clip whose P-frames reference earlier frames."""
-    codec = av.CodecContext.create("libx264", "w")
-    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
-    codec.time_base = Fraction(1, FPS)
-    codec.options = {"preset": "ultrafast", "bframes": "0", "g": "250"}
-    yy, xx = np.mgrid[0:height, 0:width]
-    packets: list[av.Packet] = []
-    for i in range(CLIP_FRAMES):
-        y = ((xx + yy) // 2 + 3 * i).astype(np.uint8)
-        uv = np.full((height // 2, width), 128, np.uint8)
-        frame = av.VideoFrame.from_ndarray(np.vstack([y, uv]), format="yuv420p")
-        frame.pts = i
-        packets.extend(codec.encode(frame))
-    packets.extend(codec.encode(None))
-    return packets
 
 
 def _decoded(packets: list[av.Packet]) -> Iterator[av.VideoFrame]:
@@ -65,7 +46,7 @@ def bench(width: int, height: int, rounds: int = 3) -> dict[str, float]:
     overlay = Overlay.open(
         SPEC, ZoneInfo("Asia/Shanghai"), width=width, height=height, pix_fmt="yuv420p"
     )
-    frames = _decoded(_clip(width, height))
+    frames = _decoded(gradient_clip(width, height, CLIP_FRAMES, fps=FPS, gop=250))
     start = time.perf_counter_ns()
     overlay.apply(next(frames), WALL)
     first = (time.perf_counter_ns() - start) / 1000

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -209,3 +210,35 @@ def test_a_parsed_record_can_always_be_serialised_again() -> None:
     except CryptoFormatError:
         return
     record.signed_part()
+
+
+# --- times as seconds ---
+
+
+def test_start_ts_and_end_ts_are_seconds_since_the_epoch() -> None:
+    record = _record()
+    assert record.start_ts == datetime(2026, 11, 27, 6, 3, tzinfo=UTC).timestamp()
+    assert record.end_ts == record.start_ts + 60
+    assert _record(start="2026-11-27T14:03:00+08:00").start_ts == record.start_ts
+
+
+def test_absent_times_are_none() -> None:
+    assert _record(end=None).end_ts is None
+    assert _record(kind="key", start=None, end=None).start_ts is None
+
+
+@pytest.mark.parametrize("text", ["2026-11-27T06:03:00", "yesterday", "", "2026-13-01T00:00Z"])
+def test_unreadable_or_offset_less_times_raise_crypto_format_error(text: str) -> None:
+    record = _record(start=text)
+    with pytest.raises(CryptoFormatError):
+        _ = record.start_ts
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=40))
+def test_any_time_text_gives_seconds_or_crypto_format_error(text: str) -> None:
+    try:
+        seconds = _record(end=text).end_ts
+    except CryptoFormatError:
+        return
+    assert isinstance(seconds, float)

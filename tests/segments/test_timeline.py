@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segments.timeline import PtsClock, boundary_floor, compact_utc, iso_utc, next_boundary
+from segments.errors import CryptoFormatError
+from segments.timeline import (
+    PtsClock,
+    boundary_floor,
+    compact_utc,
+    iso_utc,
+    next_boundary,
+    parse_iso,
+)
 
 T0 = datetime(2026, 11, 27, 6, 3, 27, 250000, tzinfo=UTC).timestamp()
 
@@ -61,3 +69,16 @@ def test_pts_clock_is_frozen() -> None:
     clock = PtsClock.anchor(1.0, 0, Fraction(1, 1000))
     with pytest.raises(AttributeError):
         clock.anchor_wall = 2.0  # type: ignore[misc]
+
+
+@given(st.floats(min_value=0, max_value=4e9))
+def test_parse_iso_reads_back_iso_utc(wall: float) -> None:
+    parsed = parse_iso(iso_utc(wall))
+    assert parsed is not None and parsed.timestamp() == pytest.approx(wall, abs=1e-6)
+
+
+def test_parse_iso_refuses_what_names_no_instant() -> None:
+    assert parse_iso(None) is None
+    for bad in ("2026-11-27T06:03:00", "06:03", 1_795_759_380):
+        with pytest.raises(CryptoFormatError):
+            parse_iso(bad)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,12 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segments.age_writer import AgeWriter
 from segments.agekeys import X25519Identity
 from segments.ledger import CHECKPOINTS_NAME, LEDGER_NAME, Ledger
 from segments.records import Record
 from segments.signing import Ed25519Signer, fingerprint
-from segments.store import hash_file
 from segments.timeline import iso_utc
 from segments.verify import (
     KEY_FROM_CALLER,
@@ -30,103 +27,9 @@ from segments.verify import (
     Verdict,
     verify,
 )
+from tests.segments.sealed_stream import IDENTITY, SIGNER, T0, Stream
 
-REPO = Path(__file__).resolve().parent.parent
-T0 = 1_795_759_200.0  # 2026-11-27T06:00:00Z
-SEG_S = 10.0
-IDENTITY = X25519Identity(bytes(range(1, 33)))
-SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
-
-
-class Stream:
-    """Writes a small sealed stream like the recorder does, with fake media payloads."""
-
-    def __init__(self, data_dir: Path, signer: Ed25519Signer = SIGNER, every: int = 4) -> None:
-        self.root = data_dir / "streams" / "cam1"
-        self.ledger = Ledger.open(self.root, "cam1", "gw1", signer, every_records=every)
-        self.t = T0
-
-    def draft(self, kind: str, start: float, end: float | None, **fields: object) -> Record:
-        return Record(
-            stream="cam1",
-            seq=0,
-            kind=kind,
-            start=iso_utc(start),
-            end=None if end is None else iso_utc(end),
-            duration_s=None if end is None else round(end - start, 6),
-            gateway="gw1",
-            site="s1",
-            location="gate 1",
-            camera="cam1",
-            camera_name="Gate camera",
-            boot_id="b1",
-            **fields,  # type: ignore[arg-type]
-        )
-
-    def start(self, signer: Ed25519Signer = SIGNER) -> None:
-        self.ledger.append(
-            replace(self.draft("key", self.t, None), extra={"public_key": signer.public_key_text()})
-        )
-        self.ledger.append(self.draft("boot", self.t, self.t, reason="operator_stop"))
-
-    def segment(self, payload: bytes | None = None, *, sha256_plain: str | None = None) -> Record:
-        start, self.t = self.t, self.t + SEG_S
-        data = payload if payload is not None else os.urandom(3000) + start.hex().encode()
-
-        def make(seq: int) -> Record:
-            path = self.root / "2026" / "11" / "27" / f"{seq:08d}_x.mp4.age"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "wb") as f, AgeWriter(f, [IDENTITY.recipient()]) as w:
-                w.write(data)
-            stats = w.stats
-            return self.draft(
-                "segment",
-                start,
-                self.t,
-                file=path.relative_to(self.root).as_posix(),
-                size_plain=stats.plaintext_size,
-                sha256_plain=sha256_plain or stats.plaintext_sha256,
-                size_cipher=stats.ciphertext_size,
-                sha256_cipher=stats.ciphertext_sha256,
-            )
-
-        return self.ledger.append_numbered(make)
-
-    def truncated(self) -> Record:
-        start, self.t = self.t, self.t + 3
-
-        def make(seq: int) -> Record:
-            path = self.root / "2026" / "11" / "27" / f"{seq:08d}_x.mp4.age"
-            with open(path, "wb") as f:
-                w = AgeWriter(f, [IDENTITY.recipient()])
-                w.write(os.urandom(200_000))
-                w.abort()
-            size, sha = hash_file(path)
-            return self.draft(
-                "truncated",
-                start,
-                self.t,
-                reason="power_loss",
-                file=path.relative_to(self.root).as_posix(),
-                size_cipher=size,
-                sha256_cipher=sha,
-            )
-
-        return self.ledger.append_numbered(make)
-
-    def gap(self, seconds: float, reason: str = "camera_offline") -> Record:
-        start, self.t = self.t, self.t + seconds
-        return self.ledger.append(self.draft("gap", start, self.t, reason=reason))
-
-    def lines(self) -> list[bytes]:
-        return (self.root / LEDGER_NAME).read_bytes().splitlines()
-
-    def write_lines(self, lines: list[bytes]) -> None:
-        (self.root / LEDGER_NAME).write_bytes(b"".join(line + b"\n" for line in lines))
-
-    def file(self, record: Record) -> Path:
-        assert record.file is not None
-        return self.root / record.file
+REPO = Path(__file__).resolve().parents[2]
 
 
 def check(stream: Stream, **kw: object) -> Report:
@@ -135,6 +38,20 @@ def check(stream: Stream, **kw: object) -> Report:
 
 def verdicts(report: Report) -> dict[int, str]:
     return {f.seq: f.verdict for f in report.streams[0].findings}
+
+
+STEPS = {f"V{n}" for n in range(1, 12)}
+
+
+def assert_steps_named(report: Report) -> None:
+    """Every finding and issue names the procedure step (V1-V11) that produced it."""
+    for stream in report.streams:
+        for f in stream.findings:
+            parts = f.detail.split("; ") if f.detail else []
+            assert set(f.steps) <= STEPS and len(f.steps) <= len(parts)
+            assert all(p.startswith(tuple(f"[{s}] " for s in f.steps)) for p in parts), f
+        for i in stream.issues:
+            assert i.step in STEPS and i.detail.startswith(f"[{i.step}] "), i
 
 
 @pytest.fixture
@@ -385,6 +302,7 @@ def test_random_bytes_give_findings_not_exceptions(
     (root / CHECKPOINTS_NAME).write_bytes(checkpoints)
     report = verify([("cam1", DirMediaSource(root))], identities=[IDENTITY])
     assert report.verdict in set(Verdict)
+    assert_steps_named(report)
 
 
 _JSON = st.recursive(
@@ -411,8 +329,39 @@ def test_mutated_record_fields_give_findings_not_exceptions(
     lines[i] = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
     base.write_lines(lines)
     report = check(base, identities=[IDENTITY])
+    assert_steps_named(report)
     if json.dumps(obj[key]) != before:
         assert report.verdict is Verdict.NOT_AUTHENTIC
+
+
+# --- step ids ---
+
+
+def test_each_finding_names_the_step_that_found_it(stream: Stream) -> None:
+    lines = stream.lines()
+    stream.file(Record.from_json(lines[3])).write_bytes(b"x")  # V9: ciphertext
+    obj = json.loads(lines[4])
+    obj["start"] = iso_utc(T0 - 3600)  # V3: signature
+    lines[4] = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    stream.write_lines([*lines[:-1], b"not json", lines[-1]])  # V1: parse
+    report = check(stream)
+    assert_steps_named(report)
+    rows = {f.seq: f for f in report.streams[0].findings}
+    assert rows[3].steps == ("V9",) and rows[3].detail.startswith("[V9] media file has 1 bytes")
+    assert "V3" in rows[4].steps and "[V3] signature does not verify" in rows[4].detail
+    issues = report.streams[0].issues
+    assert [i.step for i in issues] == ["V1", "V8"]  # unreadable line; tree head no longer matches
+    assert issues[0].detail.startswith("[V1] ledger line 7 is unreadable")
+    doc = json.loads(report.to_json())
+    row = next(f for f in doc["streams"][0]["findings"] if f["seq"] == 3)
+    assert row["steps"] == ["V9"] and row["detail"].startswith("[V9] ")
+    assert doc["streams"][0]["issues"][0]["step"] == "V1"
+
+
+def test_a_cut_off_tail_is_found_by_the_checkpoint_step(stream: Stream) -> None:
+    stream.write_lines(stream.lines()[:-2])
+    rows = {f.seq: f for f in check(stream).streams[0].findings}
+    assert rows[6].steps == ("V8",) and rows[6].detail.startswith("[V8] cut off")
 
 
 # --- CLI ---
@@ -441,6 +390,14 @@ def test_cli_intact_table_and_json(stream: Stream, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["verdict"] == "AUTHENTIC" and doc["key_source"] == KEY_FROM_CALLER
+
+
+def test_cli_table_shows_the_step_of_each_finding(stream: Stream) -> None:
+    stream.file(Record.from_json(stream.lines()[3])).write_bytes(b"x")
+    out = evgw(str(stream.root))
+    assert out.returncode == 1
+    row = next(line for line in out.stdout.splitlines() if line.split()[:1] == ["3"])
+    assert "HASH_MISMATCH" in row and "[V9] media file has 1 bytes" in row
 
 
 def test_cli_tampered_exits_1(stream: Stream) -> None:

@@ -1,4 +1,4 @@
-"""On-disk segment store: encrypted .part files, sealing, names and leftovers."""
+"""On-disk layout and segment store: DataDir names, encrypted .part files, sealing, leftovers."""
 
 import hashlib
 import io
@@ -7,17 +7,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from segments.age_reader import decrypt_stream
 from segments.agekeys import generate_identity, parse_identity, parse_recipient
-from segments.store import (
-    PART_SUFFIX,
-    SEGMENT_SUFFIX,
-    StreamStore,
-    hash_file,
-    part_start,
-    write_durably,
-)
+from segments.hashing import hash_file
+from segments.ledger import CHECKPOINTS_NAME, LEDGER_NAME
+from segments.store import PART_SUFFIX, SEGMENT_SUFFIX, DataDir, StreamStore, write_durably
 
 IDENTITY, RECIPIENT = generate_identity()
 RECIPIENTS = (parse_recipient(RECIPIENT),)
@@ -103,17 +100,26 @@ def test_opening_the_same_part_twice_refuses_to_overwrite(tmp_path: Path) -> Non
 def test_part_start_parses_part_names(name: str, expected: float | str | None) -> None:
     if expected == "error":
         with pytest.raises(ValueError):
-            part_start(Path(name))
+            DataDir.part_start(name)
         return
-    got = part_start(Path("/x") / name)
+    got = DataDir.part_start(name)
     assert got == (None if expected is None else pytest.approx(expected))
+
+
+@given(st.text(max_size=60))
+def test_part_start_of_any_name_is_a_time_none_or_value_error(name: str) -> None:
+    try:
+        start = DataDir.part_start(name)
+    except ValueError:
+        return  # the pattern matched but names no date (month 13)
+    assert start is None or isinstance(start, float)
 
 
 def test_part_start_inverts_open_segment_naming(tmp_path: Path) -> None:
     store = StreamStore(tmp_path, "cam")
     for start in (START, START + 0.999, START + 86_399.001):
         seg = store.open_segment(start, RECIPIENTS)
-        assert part_start(seg.part) == pytest.approx(start, abs=0.001)
+        assert DataDir.part_start(seg.part.name) == pytest.approx(start, abs=0.001)
 
 
 def test_leftover_parts_lists_only_parts_oldest_first(tmp_path: Path) -> None:
@@ -130,13 +136,52 @@ def test_leftover_parts_lists_only_parts_oldest_first(tmp_path: Path) -> None:
     assert StreamStore(tmp_path, "other").leftover_parts() == []
 
 
-def test_hash_file_and_write_durably(tmp_path: Path) -> None:
+def test_write_durably_replaces_whole_files(tmp_path: Path) -> None:
     path = tmp_path / "r.json"
     write_durably(path, b"one")
     write_durably(path, b"two")
     assert path.read_bytes() == b"two"
     assert not path.with_name("r.json.tmp").exists()
     assert hash_file(path) == (3, hashlib.sha256(b"two").hexdigest())
-    big = tmp_path / "big"
-    big.write_bytes(PAYLOAD * 3)
-    assert hash_file(big) == (len(PAYLOAD) * 3, hashlib.sha256(PAYLOAD * 3).hexdigest())
+
+
+# --- DataDir: every name in the data dir ---
+
+
+def test_data_dir_names_its_files(tmp_path: Path) -> None:
+    data = DataDir(tmp_path)
+    assert data.index == tmp_path / "index.sqlite3"
+    assert data.streams == tmp_path / "streams"
+    assert data.stream("gate-1") == tmp_path / "streams" / "gate-1"
+    assert data.ledger("gate-1") == tmp_path / "streams" / "gate-1" / LEDGER_NAME
+    assert data.checkpoints("gate-1") == tmp_path / "streams" / "gate-1" / CHECKPOINTS_NAME
+    assert data.store("gate-1").root == StreamStore(tmp_path, "gate-1").root
+
+
+def test_data_dir_segment_names_are_utc_from_the_start() -> None:
+    assert DataDir.day(START) == "2026/11/27"
+    assert DataDir.stem(42, START) == "00000042_20261127T060300Z"
+    assert DataDir.segment(42, START) == "2026/11/27/00000042_20261127T060300Z.mp4.age"
+    assert (
+        DataDir.sidecar(DataDir.segment(42, START)) == "2026/11/27/00000042_20261127T060300Z.json"
+    )
+    assert DataDir.part(START) == "2026/11/27/20261127T060300Z-250.mp4.age.part"
+    # a segment starting just before midnight UTC stays in that UTC day
+    late = datetime(2026, 11, 27, 23, 59, 59, tzinfo=UTC).timestamp()
+    assert DataDir.segment(7, late) == "2026/11/27/00000007_20261127T235959Z.mp4.age"
+
+
+def test_sidecar_of_something_else_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a sealed segment"):
+        DataDir.sidecar("2026/11/27/notes.txt")
+
+
+def test_stream_store_uses_the_data_dir_names(tmp_path: Path) -> None:
+    store = StreamStore(tmp_path, "cam")
+    seg = store.open_segment(START, RECIPIENTS)
+    assert store.relative(seg.part) == DataDir.part(START)
+    final = seg.seal(store.final_path(9, START)).path
+    assert store.relative(final) == DataDir.segment(9, START)
+    assert store.sidecar_path(store.relative(final)) == final.with_name(
+        DataDir.stem(9, START) + ".json"
+    )

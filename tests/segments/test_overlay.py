@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 from datetime import UTC, datetime
-from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,9 +14,18 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from segments import overlay as ov
 from segments.errors import SegmentError
-from segments.overlay import Overlay, OverlaySpec, format_text, glyph_mask, missing_glyphs
+from segments.overlay import (
+    Overlay,
+    OverlaySpec,
+    drawing,
+    format_text,
+    glyph_mask,
+    glyphs,
+    missing_glyphs,
+)
+from segments.overlay import font as ovfont
+from tests.segments.clips import gradient_clip
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC_ZONE = ZoneInfo("UTC")
@@ -143,7 +151,7 @@ def test_long_text_shrinks_to_fit_the_frame() -> None:
     assert overlay.font.size < 16
     overlay.apply(random_frame(640, 360), WALL)
     assert overlay.rect is not None
-    assert ov.text_width(overlay.font, format_text(spec, WALL, SHANGHAI)) <= 640 - 2 * 6
+    assert ovfont.text_width(overlay.font, format_text(spec, WALL, SHANGHAI)) <= 640 - 2 * 6
 
 
 def test_bitmap_is_rendered_once_per_second() -> None:
@@ -170,24 +178,6 @@ def test_unsupported_pixel_format_is_rejected() -> None:
         make(640, 360, "rgb24")
 
 
-def _encode(width: int, height: int, count: int) -> list[av.Packet]:
-    """A short H.264 stream whose P-frames predict from earlier frames."""
-    codec = av.CodecContext.create("libx264", "w")
-    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
-    codec.time_base = Fraction(1, 25)
-    codec.options = {"preset": "ultrafast", "bframes": "0", "g": "100"}
-    yy, xx = np.mgrid[0:height, 0:width]
-    packets: list[av.Packet] = []
-    for i in range(count):
-        y = ((xx + yy) // 2 + 3 * i).astype(np.uint8)
-        uv = np.full((height // 2, width), 128, np.uint8)
-        frame = av.VideoFrame.from_ndarray(np.vstack([y, uv]), format="yuv420p")
-        frame.pts = i
-        packets.extend(codec.encode(frame))
-    packets.extend(codec.encode(None))
-    return packets
-
-
 def _decode(packets: list[av.Packet], overlay: Overlay | None) -> list[NDArray[np.uint8]]:
     codec = av.CodecContext.create("h264", "r")
     out = []
@@ -200,7 +190,7 @@ def _decode(packets: list[av.Packet], overlay: Overlay | None) -> list[NDArray[n
 
 def test_decoder_reference_frames_are_not_corrupted() -> None:
     width, height, count = 320, 240, 8
-    packets = _encode(width, height, count)
+    packets = gradient_clip(width, height, count, fps=25, gop=100)
     clean = _decode(packets, None)
     drawn = _decode(packets, make(width, height))
     assert len(clean) == len(drawn) == count
@@ -215,8 +205,12 @@ def test_decoder_reference_frames_are_not_corrupted() -> None:
 
 def reference_alphas(overlay: Overlay, text: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """(outline-and-text, text) alphas 0..256 of one straightforward Pillow draw of `text`."""
-    font, stroke, spacing = overlay.font, ov._stroke_px(overlay.font), ov._spacing_px(overlay.font)
-    left, top, right, bottom = ov._text_box(font, text)
+    font, stroke, spacing = (
+        overlay.font,
+        ovfont.stroke_px(overlay.font),
+        ovfont.spacing_px(overlay.font),
+    )
+    left, top, right, bottom = ovfont.text_box(font, text)
     canvas = Image.new("RGB", (right - left + 2, bottom - top + 2))
     ImageDraw.Draw(canvas).text(
         (-left, -top),
@@ -327,8 +321,8 @@ def test_a_new_second_redraws_from_cached_glyphs(monkeypatch: pytest.MonkeyPatch
     def fail(*_: object) -> None:
         raise AssertionError("Pillow was asked to draw again")
 
-    monkeypatch.setattr(ov, "_draw_glyph", fail)
-    monkeypatch.setattr(ov, "_text_box", fail)
+    monkeypatch.setattr(glyphs, "draw_glyph", fail)
+    monkeypatch.setattr(drawing, "text_box", fail)
     for i in range(12):
         overlay.apply(frame, WALL - 7 + i)
     assert overlay.rect == rect and overlay.render_count == 24
@@ -369,23 +363,23 @@ def test_missing_glyph_warning_is_logged_once(caplog: pytest.LogCaptureFixture) 
 
 def test_explicit_font_path_must_exist(tmp_path: Path) -> None:
     with pytest.raises(SegmentError, match="fonts-wqy-zenhei"):
-        ov.find_font(tmp_path / "nope.ttc")
+        ovfont.find_font(tmp_path / "nope.ttc")
 
 
 def test_no_cjk_font_names_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ov, "DEBIAN_FONT", tmp_path / "absent.ttc")
-    monkeypatch.setattr(ov, "_fc_match_cjk", lambda: None)
+    monkeypatch.setattr(ovfont, "DEBIAN_FONT", tmp_path / "absent.ttc")
+    monkeypatch.setattr(ovfont, "_fc_match_cjk", lambda: None)
     with pytest.raises(SegmentError, match="apt-get install fonts-wqy-zenhei"):
-        ov.find_font()
+        ovfont.find_font()
 
 
 @pytest.mark.skipif(not DEJAVU.is_file(), reason="needs fonts-dejavu-core")
 def test_font_without_chinese_is_refused() -> None:
     with pytest.raises(SegmentError, match="no Chinese glyphs"):
-        ov.load_font(DEJAVU, 16)
+        ovfont.load_font(DEJAVU, 16)
 
 
 def test_default_font_is_found() -> None:
-    path = ov.find_font()
+    path = ovfont.find_font()
     assert path.is_file()
-    assert ov.load_font(path, 20).size == 20
+    assert ovfont.load_font(path, 20).size == 20

@@ -1,0 +1,1 @@
+"""Tests of the `segments` package, one module per source module."""

@@ -1,0 +1,78 @@
+"""The SQLite index: its schema is checked on open; upload names come from the data dir."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from segments.errors import UnsupportedFormatError
+from segments.index import Index
+from segments.index_schema import SCHEMA
+from segments.records import Record
+from segments.store import DataDir
+
+RECORD = Record(
+    stream="gate-1",
+    seq=4,
+    kind="segment",
+    start="2026-11-27T06:03:00.250000+00:00",
+    end="2026-11-27T06:04:00.000000+00:00",
+    gateway="gw",
+    site="s",
+    location="l",
+    camera="gate-1",
+    camera_name="Gate",
+    boot_id="b",
+    file="2026/11/27/00000004_20261127T060300Z.mp4.age",
+    size_cipher=10,
+    sha256_cipher="a" * 64,
+)
+
+
+def user_version(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def set_user_version(path: Path, version: int) -> None:
+    db = sqlite3.connect(path)
+    try:
+        db.execute(f"PRAGMA user_version={version}")
+    finally:
+        db.close()
+
+
+def test_a_new_file_gets_the_current_schema(tmp_path: Path) -> None:
+    path = DataDir(tmp_path).index
+    Index.open(path).close()
+    assert user_version(path) == SCHEMA.version
+    index = Index.open(path)  # the same version opens as it is
+    index.add_record(RECORD)
+    assert [r.seq for r in index.local_segments()] == [RECORD.seq]
+    index.close()
+
+
+def test_the_upload_name_is_the_data_dir_stem(tmp_path: Path) -> None:
+    index = Index.open(tmp_path / "index.sqlite3")
+    try:
+        index.add_record(RECORD)
+        item = index.next_upload(now=1e12)
+        assert item is not None
+        assert item.name == DataDir.stem(RECORD.seq, RECORD.start_ts or 0)
+        assert item.start_ts == RECORD.start_ts
+    finally:
+        index.close()
+
+
+def test_a_newer_index_is_refused_with_both_versions(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    Index.open(path).close()
+    set_user_version(path, SCHEMA.version + 1)
+    with pytest.raises(UnsupportedFormatError) as caught:
+        Index.open(path)
+    message = str(caught.value)
+    assert str(path) in message and "please update evgw" in message
+    assert f"version {SCHEMA.version + 1}" in message and f"up to {SCHEMA.version}" in message
+    assert user_version(path) == SCHEMA.version + 1  # left as it was

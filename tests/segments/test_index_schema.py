@@ -1,0 +1,79 @@
+"""Index schema versions: older files are migrated one step at a time, atomically."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from segments.errors import UnsupportedFormatError
+from segments.index import Index
+from segments.index_schema import SCHEMA, Migration, Schema, prepare_schema
+from tests.segments.test_index import user_version
+
+
+def _add_note(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE holds ADD COLUMN note TEXT")
+
+
+def _add_index(db: sqlite3.Connection) -> None:
+    db.execute("CREATE INDEX holds_case ON holds (case_id)")
+
+
+def test_an_older_index_is_migrated_one_version_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    Index.open(path).close()  # a v1 file, as written today
+    steps: list[int] = []
+
+    def step(n: int, change: Migration) -> Migration:
+        def run(db: sqlite3.Connection) -> None:
+            steps.append(n)
+            change(db)
+
+        return run
+
+    v3 = replace(SCHEMA, version=3, migrations={1: step(1, _add_note), 2: step(2, _add_index)})
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        prepare_schema(db, path, v3)
+        columns = [row[1] for row in db.execute("PRAGMA table_info(holds)")]
+        indexes = [row[1] for row in db.execute("PRAGMA index_list(holds)")]
+    finally:
+        db.close()
+    assert steps == [1, 2]
+    assert "note" in columns and "holds_case" in indexes
+    assert user_version(path) == 3
+
+
+def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    Index.open(path).close()
+
+    def broken(db: sqlite3.Connection) -> None:
+        db.execute("ALTER TABLE holds ADD COLUMN note TEXT")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.OperationalError):
+            prepare_schema(
+                db, path, Schema(version=2, create=SCHEMA.create, migrations={1: broken})
+            )
+        columns = [row[1] for row in db.execute("PRAGMA table_info(holds)")]
+    finally:
+        db.close()
+    assert "note" not in columns and user_version(path) == 1
+
+
+def test_a_version_without_a_migration_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    Index.open(path).close()
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        with pytest.raises(UnsupportedFormatError, match="version 1"):
+            prepare_schema(db, path, Schema(version=2, create=SCHEMA.create, migrations={}))
+    finally:
+        db.close()
+    assert user_version(path) == 1
