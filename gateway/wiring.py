@@ -17,7 +17,8 @@ from segments.agekeys import X25519Recipient
 from segments.index import Index
 from segments.ledger import Ledger
 from segments.overlay import OverlaySpec
-from segments.recorder import RecordingPlan, StreamIdentity
+from segments.recorder import RecordingPlan
+from segments.records import StreamIdentity
 from segments.ringbuffer import Limits
 from segments.store import DataDir
 from segments.writer import EncodeSettings

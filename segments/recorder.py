@@ -22,7 +22,7 @@ from .clock import ClockStep, kernel_clock_status
 from .ledger import Ledger
 from .overlay.text import OverlaySpec
 from .pictures import PictureCallback, PictureTap
-from .records import ClockStatus, MediaFacts, Record
+from .records import ClockStatus, MediaFacts, Record, StreamIdentity
 from .recovery import POWER_LOSS, recover_leftovers
 from .store import OpenSegment, StreamStore, write_durably
 from .timeline import PtsClock, iso_utc, next_boundary
@@ -38,41 +38,6 @@ SETTLE_S = 1.0
 SETTLE_PACKETS = 50
 BURN_IN = "burn_in"
 PASSTHROUGH = "passthrough"
-
-
-@dataclass(frozen=True)
-class StreamIdentity:
-    """Who/where every record of this stream names."""
-
-    gateway: str
-    site: str
-    location: str
-    camera: str
-    camera_name: str
-    boot_id: str
-    camera_serial: str | None = None
-
-    def draft(
-        self, *, kind: str, start: float, end: float | None, clock: ClockStatus, **fields: object
-    ) -> Record:
-        """An unsigned record of this stream; the ledger numbers, chains and signs it."""
-        return Record(
-            stream=self.camera,
-            seq=0,
-            kind=kind,
-            start=iso_utc(start),
-            end=None if end is None else iso_utc(end),
-            duration_s=None if end is None else round(end - start, 6),
-            gateway=self.gateway,
-            site=self.site,
-            location=self.location,
-            camera=self.camera,
-            camera_name=self.camera_name,
-            camera_serial=self.camera_serial,
-            boot_id=self.boot_id,
-            clock=clock,
-            **fields,  # type: ignore[arg-type]
-        )
 
 
 @dataclass(frozen=True)

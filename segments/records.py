@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import CryptoFormatError
-from .timeline import parse_iso
+from .timeline import iso_utc, parse_iso
 
 RECORD_VERSION = 1
 GENESIS_PREV = "0" * 64
@@ -167,6 +167,41 @@ _TEXT_FIELDS = (
 )
 _CHAIN_FIELDS = ("prev", "alg", "key_id", "sig")
 _NUMBER_FIELDS = ("duration_s", "size_plain", "size_cipher")
+
+
+@dataclass(frozen=True)
+class StreamIdentity:
+    """Who/where every record of this stream names."""
+
+    gateway: str
+    site: str
+    location: str
+    camera: str
+    camera_name: str
+    boot_id: str
+    camera_serial: str | None = None
+
+    def draft(
+        self, *, kind: str, start: float, end: float | None, clock: ClockStatus, **fields: object
+    ) -> Record:
+        """An unsigned record of this stream; the ledger numbers, chains and signs it."""
+        return Record(
+            stream=self.camera,
+            seq=0,
+            kind=kind,
+            start=iso_utc(start),
+            end=None if end is None else iso_utc(end),
+            duration_s=None if end is None else round(end - start, 6),
+            gateway=self.gateway,
+            site=self.site,
+            location=self.location,
+            camera=self.camera,
+            camera_name=self.camera_name,
+            camera_serial=self.camera_serial,
+            boot_id=self.boot_id,
+            clock=clock,
+            **fields,  # type: ignore[arg-type]
+        )
 
 
 def _seconds(text: str | None) -> float | None:

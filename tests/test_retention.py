@@ -23,8 +23,7 @@ from segments.agekeys import X25519Identity
 from segments.errors import WriteError
 from segments.index import EVICTED, PURGED, Index
 from segments.ledger import LEDGER_NAME, Ledger, line_hash, read_lines, signature_ok
-from segments.recorder import StreamIdentity
-from segments.records import ClockStatus, Record
+from segments.records import ClockStatus, Record, StreamIdentity
 from segments.ringbuffer import EVICT_UNUPLOADED, STOP_RECORDING, Limits
 from segments.signing import Ed25519Signer
 from segments.store import StreamStore, write_durably

@@ -30,6 +30,7 @@ from uplink.errors import (
 )
 
 from .checksums import HASH_CHUNK, b64, composite_checksum, hash_parts, same_checksum
+from .multipart import MultipartUpload
 from .s3_errors import MISSING_CODES, error_code, store_error
 from .settings import ObjectStoreSettings
 from .throttle import FileRange, TokenBucket
@@ -208,64 +209,13 @@ class ObjectStore:
     def _put_multipart(
         self, key: str, path: Path, size: int, sha256_hex: str, lock: Mapping[str, Any]
     ) -> tuple[PutResult, str]:
-        part_size = self.settings.part_size
         # (1) Hash once: the whole file must still be what was sealed, and the part
         # digests we send come from that same pass, so a later change fails a part.
-        whole, digests = hash_parts(path, part_size)
+        whole, digests = hash_parts(path, self.settings.part_size)
         if whole != sha256_hex:
             raise _tampered(path, sha256_hex)
-        bucket = self.settings.bucket
-        created = self._call(
-            "starting a multipart upload",
-            key,
-            self._s3.create_multipart_upload,
-            Bucket=bucket,
-            Key=key,
-            ChecksumAlgorithm="SHA256",
-            **lock,
-        )
-        upload_id = created["UploadId"]
-        try:
-            parts = []
-            with path.open("rb") as f:
-                for number, digest in enumerate(digests, start=1):
-                    offset = (number - 1) * part_size
-                    length = min(part_size, size - offset)
-                    # (2) Each part carries its own digest; the store verifies it.
-                    sent = b64(digest)
-                    answer = self._call(
-                        f"uploading part {number}",
-                        key,
-                        self._s3.upload_part,
-                        Bucket=bucket,
-                        Key=key,
-                        UploadId=upload_id,
-                        PartNumber=number,
-                        Body=FileRange(f, offset, length, self._throttle),
-                        ContentLength=length,
-                        ChecksumSHA256=sent,
-                    )
-                    got = answer.get("ChecksumSHA256")
-                    if got is not None and got != sent:
-                        raise UploadMismatch(
-                            f"store answered checksum {got} for part {number} of {key}, "
-                            f"we sent {sent}; the upload will be retried"
-                        )
-                    parts.append(
-                        {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": sent}
-                    )
-            done = self._call(
-                "completing a multipart upload",
-                key,
-                self._s3.complete_multipart_upload,
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
-        except BaseException:
-            self._abort(key, upload_id)
-            raise
+        upload = MultipartUpload(self._call, self._s3, self.settings.bucket, key, self._throttle)
+        done = upload.send(path, size, self.settings.part_size, digests, lock)
         return PutResult(
             key=key,
             size=size,
@@ -277,14 +227,6 @@ class ObjectStore:
             retain_until=None,
             confirmed_by="response",
         ), composite_checksum(digests)
-
-    def _abort(self, key: str, upload_id: str) -> None:
-        try:
-            self._s3.abort_multipart_upload(
-                Bucket=self.settings.bucket, Key=key, UploadId=upload_id
-            )
-        except (ClientError, BotoCoreError) as e:
-            log.warning("could not abort multipart upload of %s (store cleans up): %s", key, e)
 
     def _finish(self, result: PutResult, expected: str, retain_until: datetime | None) -> PutResult:
         """(3) Compare the store's checksum with ours; (4) read the retention back."""

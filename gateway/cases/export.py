@@ -39,8 +39,7 @@ from segments.package import (
     make_proofs,
     manifest_text,
 )
-from segments.recorder import StreamIdentity
-from segments.records import Record, canonical_json
+from segments.records import Record, StreamIdentity, canonical_json
 from segments.signing import Ed25519Signer
 from segments.slice_check import SliceCheck, check_slice
 from segments.timeline import compact_utc, iso_utc

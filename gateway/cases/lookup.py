@@ -174,9 +174,12 @@ def _utc(ts: float) -> datetime:
 
 
 def _overlaps(r: Record, start: datetime, end: datetime) -> bool:
+    """Whether `r` lies partly in [start, end]; a one-frame segment is an instant, kept at end."""
     if r.start is None:
         return False
     s, e = _span(r)
+    if s == e:
+        return start <= s <= end
     return s < end and e > start
 
 

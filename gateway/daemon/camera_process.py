@@ -25,8 +25,8 @@ from typing import Any
 
 from cameras.backoff import Backoff
 from cameras.health import CameraHealth
-from segments.recorder import RecordingPlan, StreamIdentity
-from segments.records import Record
+from segments.recorder import RecordingPlan
+from segments.records import Record, StreamIdentity
 
 from .camera_child import CameraJob, camera_main
 from .resolver import CameraIdentity

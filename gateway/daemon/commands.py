@@ -15,8 +15,7 @@ from typing import Any
 from segments.clock import kernel_clock_status
 from segments.index import Index
 from segments.ledger import Ledger
-from segments.recorder import StreamIdentity
-from segments.records import Record
+from segments.records import Record, StreamIdentity
 from uplink.mqtt import CommandError, GatewayLink
 
 from ..times import parse_range

@@ -16,7 +16,7 @@ from types import FrameType
 
 from segments.index import Index
 from segments.ledger import Ledger
-from segments.recorder import StreamIdentity
+from segments.records import StreamIdentity
 from uplink.errors import UplinkError
 from uplink.mqtt import GatewayLink
 from uplink.objectstore import ObjectStore

@@ -23,8 +23,7 @@ from segments.errors import SegmentError
 from segments.hashing import hash_file
 from segments.index import EVICTED, PURGED, Index, SegmentRow
 from segments.ledger import Ledger
-from segments.recorder import StreamIdentity
-from segments.records import ClockStatus, Record
+from segments.records import ClockStatus, Record, StreamIdentity
 from segments.ringbuffer import Eviction, Limits, Plan, Usage, plan
 from segments.store import DataDir, fsync_dir
 

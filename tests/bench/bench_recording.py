@@ -34,7 +34,8 @@ from segments.age_reader import decrypt_stream
 from segments.agekeys import generate_identity, parse_identities, parse_recipient
 from segments.ledger import Ledger
 from segments.overlay import DEBIAN_FONT, Overlay, OverlaySpec, font_size_for
-from segments.recorder import BURN_IN, PASSTHROUGH, RecordingPlan, StreamIdentity, StreamRecorder
+from segments.recorder import BURN_IN, PASSTHROUGH, RecordingPlan, StreamRecorder
+from segments.records import StreamIdentity
 from segments.signing import generate_signing_key
 from segments.store import StreamStore
 from segments.writer import MP4_OPTIONS, EncodeSettings
