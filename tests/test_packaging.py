@@ -6,9 +6,8 @@ import fnmatch
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
 
 
 def test_testbeds_is_not_packaged() -> None:

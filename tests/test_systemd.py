@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from testbeds.rtsp import RtspTestServer
+from tests.support.paths import REPO
 from tests.support.recording import Cam, make_config
 
-REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "systemd" / "evgw.service"
 INSTALL = REPO / "systemd" / "install.sh"
 EXEC_START = "/opt/evgw/.venv/bin/evgw"

@@ -70,3 +70,18 @@ def random_file(path: Path, size: int) -> str:
     data = os.urandom(size)
     path.write_bytes(data)
     return hashlib.sha256(data).hexdigest()
+
+
+def upload_section(
+    server: SeaweedServer, bucket: str, secret: str = SECRET_KEY, **more: object
+) -> str:
+    lines = [
+        "[upload]",
+        f'endpoint_url = "{server.endpoint_url}"',
+        f'bucket = "{bucket}"',
+        f'access_key = "{ACCESS_KEY}"',
+        f'secret_key = "{secret}"',
+        "retention_days = 1",
+    ]
+    lines += [f"{k} = {v}" for k, v in more.items()]
+    return "\n".join(lines) + "\n"

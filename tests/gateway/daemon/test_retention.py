@@ -29,8 +29,8 @@ from segments.signing import Ed25519Signer
 from segments.store import StreamStore, write_durably
 from segments.timeline import iso_utc
 from segments.verify import DirMediaSource, Verdict, verify
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 T0 = 1_795_759_200.0  # 2026-11-27T06:00:00Z
 SEG_S = 60.0
 SIZE = 4000  # plaintext bytes per fake segment

@@ -15,10 +15,10 @@ from gateway.config import Config
 from segments.ledger import read_checkpoints
 from segments.store import StreamStore
 from testbeds.rtsp import RtspTestServer
+from tests.support.paths import REPO
 from tests.support.recording import Cam, make_config, records
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parent.parent
 
 
 def start_daemon(config: Config) -> subprocess.Popen[bytes]:

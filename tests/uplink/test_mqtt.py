@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from testbeds.mosquitto import MosquittoServer
 from testbeds.pki import write_test_pki
 from tests.support.mqtt_fixtures import MosquittoFactory, Probe, settings_for
+from tests.support.paths import REPO as REPO_ROOT
 from uplink.fleet import FleetListener, FleetSnapshot
 from uplink.mqtt import (
     Command,
@@ -31,7 +32,6 @@ from uplink.mqtt import (
 from uplink.mqtt_client import encode
 from uplink.settings import MqttSettings
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 ProbeFactory = Callable[[MqttSettings, list[str]], Probe]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,6 +33,7 @@ from testbeds.onvif_device import OnvifDevice
 from testbeds.process import find_free_port
 from tests.conftest import RtspServerFactory
 from tests.gateway.config.sample import FAKE, base
+from tests.support.waiting import wait_until
 
 RECORDING = RecordingConfig(60, "burn_in", "libx264", "veryfast", 23, 5.0, 5.0)
 LOOPBACK = DiscoveryConfig(None, "127.0.0.1", False, 1.0, None, None)
@@ -75,13 +75,6 @@ def directory() -> Iterator[CameraDirectory]:
     d = CameraDirectory(LOOPBACK, probe_interval_s=0.0).start()
     yield d
     d.stop()
-
-
-def wait_for(check: Callable[[], bool], timeout_s: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 # --- resolving --------------------------------------------------------------------------------
@@ -139,14 +132,14 @@ def test_hello_from_a_new_address_is_followed(
     device_factory: DeviceFactory, directory: CameraDirectory
 ) -> None:
     d = device_factory(discovery=True, serial="SN-9")
-    wait_for(lambda: directory.xaddrs(d.config.uuid) == (d.xaddr,))
+    wait_until("the Hello is seen", lambda: directory.xaddrs(d.config.uuid) == (d.xaddr,), 3.0)
     resolver = CameraResolver(camera(onvif=d.xaddr), RECORDING, directory)
     assert resolver.resolve().url == "rtsp://127.0.0.1:1/main"
     assert resolver.identity is not None and resolver.identity.endpoint == d.config.uuid
     # The camera comes back elsewhere: new ONVIF port, new RTSP address, same uuid and serial.
     d.config = dataclasses.replace(d.config, profiles=default_profiles("rtsp://127.0.0.2:1/main"))
     d.restart()
-    wait_for(lambda: directory.xaddrs(d.config.uuid) == (d.xaddr,))
+    wait_until("the Hello is seen", lambda: directory.xaddrs(d.config.uuid) == (d.xaddr,), 3.0)
     assert resolver.resolve().url == "rtsp://127.0.0.2:1/main"
     assert resolver.identity is not None and resolver.identity.xaddr == d.xaddr
 

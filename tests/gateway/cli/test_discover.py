@@ -15,8 +15,7 @@ from gateway.cli import discover as discover_cmd
 from gateway.cli.main import build_parser, main
 from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_device import OnvifDevice
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
 
 
 @pytest.fixture

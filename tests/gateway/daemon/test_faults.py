@@ -32,14 +32,16 @@ from testbeds.mosquitto import MosquittoServer
 from testbeds.rtsp import RtspTestServer
 from testbeds.seaweedfs import SeaweedServer
 from tests.support.mqtt_fixtures import Probe, settings_for
+from tests.support.paths import REPO
 from tests.support.recording import Cam, make_config, media_path, records, wall
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, raw_client, unique_bucket
+from tests.support.waiting import wait_until
 from uplink.object_keys import media_key, record_key
 from uplink.objectstore import ObjectStore
 from uplink.settings import MqttSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
-REPO = Path(__file__).resolve().parent.parent
+
 SITE = "测试检查站"
 GATEWAY = "gw-test"
 CAMERA = "gate-1"
@@ -105,14 +107,6 @@ def clean_run(config: Config, seconds: float, env: dict[str, str] | None = None)
         cwd=REPO, env=env, capture_output=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr.decode()[-3000:]
-
-
-def wait_until(what: str, done: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def sealed_count(config: Config) -> int:

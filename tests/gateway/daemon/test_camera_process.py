@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,9 +19,10 @@ from gateway.daemon.camera_process import WORKER_CRASH, WORKER_HANG, CameraProce
 from gateway.daemon.lifecycle import Gateway
 from testbeds.rtsp import RtspTestServer
 from tests.conftest import RtspServerFactory
+from tests.support.paths import REPO
 from tests.support.recording import Cam, make_config, records, wall
+from tests.support.waiting import wait_until
 
-REPO = Path(__file__).resolve().parent.parent
 FRAME_S = 1 / 25
 SLACK_S = 0.005
 
@@ -53,15 +53,6 @@ def two_cameras(rtsp_server_factory: RtspServerFactory) -> Iterator[tuple[RtspTe
         rtsp_server_factory(["cam1:320x240@25"]),
         rtsp_server_factory(["cam1:320x240@25"]),
     )
-
-
-def wait_until(what: str, ok: Callable[[], bool], timeout: float) -> float:
-    start = time.monotonic()
-    while not ok():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.1)
-    return time.monotonic() - start
 
 
 def worker(gateway: Gateway, camera: str) -> CameraProcess:

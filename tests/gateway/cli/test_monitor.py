@@ -23,11 +23,11 @@ from gateway.cli.monitor import parse_broker, render, settings_from
 from testbeds.mosquitto import MosquittoServer
 from testbeds.process import find_free_port
 from tests.support.mqtt_fixtures import MosquittoFactory, settings_for
+from tests.support.paths import REPO as REPO_ROOT
 from uplink.fleet import FleetListener, FleetSnapshot, GatewayView, Received, settle
 from uplink.fleet_view import FleetView, GatewayRow, build_view
 from uplink.mqtt import GatewayLink
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 NOW = 1_700_000_000.0
 
 

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -21,29 +20,15 @@ from segments.index import Index
 from segments.records import Record
 from testbeds.rtsp import RtspTestServer
 from testbeds.seaweedfs import SeaweedServer
+from tests.support.paths import REPO
 from tests.support.recording import Cam, make_config, media_path, records
-from tests.support.seaweed import ACCESS_KEY, SECRET_KEY, raw_client, unique_bucket
+from tests.support.seaweed import raw_client, unique_bucket, upload_section
 from uplink.object_keys import media_key, record_key
 from uplink.objectstore import ObjectStore
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parent.parent
+
 SITE = "测试检查站"
-
-
-def upload_section(
-    server: SeaweedServer, bucket: str, secret: str = SECRET_KEY, **more: object
-) -> str:
-    lines = [
-        "[upload]",
-        f'endpoint_url = "{server.endpoint_url}"',
-        f'bucket = "{bucket}"',
-        f'access_key = "{ACCESS_KEY}"',
-        f'secret_key = "{secret}"',
-        "retention_days = 1",
-    ]
-    lines += [f"{k} = {v}" for k, v in more.items()]
-    return "\n".join(lines) + "\n"
 
 
 def locked_bucket(config: Config) -> str:

@@ -28,6 +28,7 @@ from testbeds.seaweedfs import SeaweedServer
 from tests.support.recording import wall
 from tests.support.seaweed import SECRET_KEY, raw_client, settings_for, unique_bucket
 from tests.support.seaweed_fixtures import SeaweedFactory
+from tests.support.waiting import wait_until
 from uplink.object_keys import ObjectKeyError
 from uplink.objectstore import ObjectStore
 from uplink.uploader import (
@@ -164,14 +165,6 @@ def uploaders() -> Iterator[Callable[..., Uploader]]:
         up.stop()
 
 
-def wait_until(cond: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or cond}")
-        time.sleep(0.05)
-
-
 def drained(rig: Rig) -> Callable[[], bool]:
     return lambda: rig.index.backlog().count == 0
 
@@ -217,7 +210,7 @@ def test_everything_arrives_byte_identical_under_its_key(
     rig.close()
     events: list[UploadEvent] = []
     up = uploaders(rig, object_store, workers=2, on_event=events.append)
-    wait_until(drained(rig), what="backlog drained")
+    wait_until("backlog drained", drained(rig))
     uploads = Uploads(rig.index.path)
     assert uploads.count("pending") == 0 and uploads.count("refused") == 0
     bucket = object_store.settings.bucket
@@ -245,14 +238,14 @@ def test_store_outage_loses_nothing_and_keeps_order(
     rig.segments(4)
     # One worker, so that arrival order is queue order; with more, uploads overlap.
     up = uploaders(rig, store, workers=1)
-    wait_until(drained(rig), what="first batch")
+    wait_until("first batch", drained(rig))
     server.kill()
     rig.segments(6, start=T0 + 100)
-    wait_until(lambda: up.status().state == STORE_UNAVAILABLE, what="store_unavailable")
+    wait_until("store_unavailable", lambda: up.status().state == STORE_UNAVAILABLE)
     time.sleep(2.0)
     assert rig.index.backlog().count == 12 + 1
     server.start()
-    wait_until(drained(rig), timeout=30, what="backlog drained after the outage")
+    wait_until("backlog drained after the outage", drained(rig), timeout=30)
     assert up.status().state == CONNECTED
     rows = Uploads(rig.index.path).rows()
     assert {r[4] for r in rows} == {"done"}
@@ -272,13 +265,13 @@ def test_restart_mid_backlog_confirms_each_object_exactly_once(
     rig.segments(16)
     some = Uploads(rig.index.path)
     first = uploaders(rig, store, workers=2)
-    wait_until(lambda: some.count("done") >= 6, what="some uploads")
+    wait_until("some uploads", lambda: some.count("done") >= 6)
     first.stop()
     left = rig.index.backlog().count
     assert 0 < left < 16 * 2 + 4
     assert first.status().in_flight == 0  # in-flight uploads finished before stop returned
     uploaders(rig, store, workers=2)
-    wait_until(drained(rig), what="drained after restart")
+    wait_until("drained after restart", drained(rig))
     counts = versions(seaweed, bucket)
     assert set(counts) == set(expected_objects(rig))
     assert set(counts.values()) == {1}
@@ -298,7 +291,7 @@ def test_wrong_credentials_keep_the_backlog_then_right_ones_drain_it(
     )
     with caplog.at_level(logging.INFO, logger="uplink.uploader"):
         wrong = uploaders(rig, bad, workers=2)
-        wait_until(lambda: wrong.status().state == AUTH_FAILED, what="auth_failed")
+        wait_until("auth_failed", lambda: wrong.status().state == AUTH_FAILED)
         time.sleep(1.5)  # several probes
         wrong.stop()
     status = wrong.status()
@@ -310,7 +303,7 @@ def test_wrong_credentials_keep_the_backlog_then_right_ones_drain_it(
     assert len(paused) == 1  # one line per change, not one per probe
     assert SECRET_KEY not in caplog.text and "wrong-secret" not in caplog.text
     uploaders(rig, object_store, workers=2)
-    wait_until(drained(rig), what="drained with the right credentials")
+    wait_until("drained with the right credentials", drained(rig))
     assert Uploads(rig.index.path).count("done") == queued
 
 
@@ -324,7 +317,7 @@ def test_file_changed_after_sealing_is_refused_as_tamper(
     victim.write_bytes(bytes(data))
     events: list[UploadEvent] = []
     uploaders(rig, object_store, on_event=events.append)
-    wait_until(drained(rig), what="drained")
+    wait_until("drained", drained(rig))
     assert [(s, q) for s, q, _ in rig.index.refused()] == [("cam1", records[1].seq)]
     tamper = [e for e in events if e.kind == TAMPER]
     assert len(tamper) == 1
@@ -343,7 +336,7 @@ def test_prioritised_range_goes_ahead_of_the_backlog(
     assert rig.index.prioritise("cam1", T0 + 12.5, T0 + 13.5) == 2  # its media and record
     events: list[UploadEvent] = []
     uploaders(rig, object_store, workers=1, on_event=events.append)
-    wait_until(drained(rig), what="drained")
+    wait_until("drained", drained(rig))
     assert next(e.seq for e in events if e.kind == SEGMENT_CONFIRMED) == late.seq
 
 
@@ -373,6 +366,6 @@ def test_object_stored_whose_answer_was_lost_is_confirmed_not_sent_again(
     rig.index.upload_retry(item, "connection reset before the answer", 0)
     events: list[UploadEvent] = []
     uploaders(rig, object_store, on_event=events.append)
-    wait_until(drained(rig), what="drained")
+    wait_until("drained", drained(rig))
     assert versions(seaweed, object_store.settings.bucket)[key] == 1
     assert [e.detail for e in events if e.kind == SEGMENT_CONFIRMED] == [f"{item.size} bytes, head"]

@@ -31,8 +31,7 @@ from testbeds.process import find_free_port
 from testbeds.rtsp import RtspTestServer, gst_rtsp_available
 from testbeds.seaweedfs import SeaweedServer
 from tests.support.recording import Cam, archive_identity, make_config, media_path, records
-from tests.support.seaweed import raw_client, unique_bucket
-from tests.test_store_and_forward import upload_section
+from tests.support.seaweed import raw_client, unique_bucket, upload_section
 from uplink.objectstore import ObjectStore
 
 pytestmark = pytest.mark.integration
