@@ -1,4 +1,4 @@
-"""The base every evgw package may import: the error root and the version; nothing else.
+"""The base every evgw package may import: the error root, the version, the retry backoff.
 
 It imports none of our packages, so `gateway`, `central`, `segments`, `cameras`, `uplink` and
 `testbeds` can all derive their errors from `EvgwError` without importing one another.

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from evgw.backoff import backoff_delay
 from segments.index import MEDIA, Index, UploadItem
 from segments.store import DataDir
 from uplink.checksums import same_checksum
@@ -78,15 +79,6 @@ class RetryPolicy:
     store_cap_s: float = 30.0
     jitter: float = 0.3
     idle_s: float = 1.0
-
-
-def backoff_delay(
-    failures: int, initial_s: float, cap_s: float, jitter: float, rng: random.Random
-) -> float:
-    """initial·2^(failures-1) capped at `cap_s`, then ±`jitter` of it (failures >= 1)."""
-    base = min(cap_s, initial_s * 2.0 ** min(max(failures - 1, 0), 32))
-    spread = base * jitter
-    return max(0.0, base + rng.uniform(-spread, spread))
 
 
 class Uploader:

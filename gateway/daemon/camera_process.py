@@ -23,8 +23,8 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from multiprocessing.synchronize import Event
 from typing import Any
 
-from cameras.backoff import Backoff
 from cameras.health import CameraHealth
+from evgw.backoff import Backoff
 from segments.recorder import RecordingPlan
 from segments.records import Record, StreamIdentity
 

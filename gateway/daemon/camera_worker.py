@@ -10,10 +10,10 @@ from typing import Protocol
 
 import av.error
 
-from cameras.backoff import Backoff
 from cameras.errors import StreamError
 from cameras.health import HealthCounter
 from cameras.rtsp import RtspStream
+from evgw.backoff import Backoff
 from segments.clock import StepDetector
 from segments.errors import SegmentError
 from segments.recorder import StreamRecorder

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from evgw.backoff import backoff_delay
 from segments.agekeys import generate_identity, parse_recipient
 from segments.index import Index
 from segments.ledger import Ledger
@@ -40,7 +41,6 @@ from uplink.uploader import (
     RetryPolicy,
     Uploader,
     UploadEvent,
-    backoff_delay,
 )
 
 SITE = "测试检查站"

@@ -2,7 +2,7 @@
 
 import random
 
-from cameras.backoff import Backoff
+from evgw.backoff import Backoff
 
 
 def _delays(b: Backoff, n: int) -> list[float]:
