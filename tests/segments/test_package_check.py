@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.cli import main
+from gateway.cli.main import main
 from segments.age_reader import decrypt_stream
 from segments.errors import UnsupportedFormatError
 from segments.ledger import read_checkpoints
