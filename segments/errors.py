@@ -21,6 +21,8 @@ class UnsupportedFormatError(SegmentError):
     Refusing is the only safe reading: guessing at a newer layout could misreport evidence.
     """
 
+    exit_code = 2
+
 
 class KeyFileError(SegmentError):
     """A key or identity file the user named cannot be read or holds no usable key."""

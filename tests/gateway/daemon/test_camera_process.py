@@ -17,6 +17,7 @@ from gateway.config import Config
 from gateway.daemon import camera_process
 from gateway.daemon.camera_process import WORKER_CRASH, WORKER_HANG, CameraProcess, HealthView
 from gateway.daemon.lifecycle import Gateway
+from segments.store import DataDir
 from testbeds.rtsp import RtspTestServer
 from tests.conftest import RtspServerFactory
 from tests.support.paths import REPO
@@ -80,6 +81,8 @@ def faulted_run(
             30,
         )
         victim = worker(gateway, "flaky")
+        store = DataDir(config.gateway.data_dir).store("flaky")
+        wait_until("an open segment to cut", lambda: bool(store.leftover_parts()), 20)
         old_pid = victim.pid
         assert old_pid is not None and old_pid != os.getpid()
         fault(victim)
