@@ -46,7 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     if not args.interface and not args.address:
         raise UsageError("give --interface IF or --address IP of the camera network")
     if not 0 < args.timeout <= 60:

@@ -11,10 +11,12 @@ import argparse
 import importlib
 import sys
 from collections.abc import Iterable, Sequence
+from contextlib import redirect_stderr, redirect_stdout
 
 from evgw.errors import EvgwError
 
 from ..logs import setup_logging
+from .terminal import SafeText
 
 COMMANDS = {
     "run": "record the configured cameras until SIGTERM",
@@ -47,6 +49,11 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    with redirect_stdout(SafeText(sys.stdout)), redirect_stderr(SafeText(sys.stderr)):
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     named = _named_commands(argv)
     try:
         args = build_parser(named).parse_args(argv)

@@ -22,13 +22,13 @@ from uplink.settings import MqttSettings
 
 from . import args as common
 from .table import columns, duration
+from .terminal import clear_screen
 
 REFRESH_S = 1.0
 CONNECT_TIMEOUT_S = 10.0
 ONCE_MAX_WAIT_S = 2.0
 ONCE_QUIET_S = 0.5
 MAX_ERROR_CHARS = 60
-CLEAR_SCREEN = "\x1b[H\x1b[2J"
 _COLUMNS = (
     "GATEWAY / CAMERA",
     "STATE",
@@ -61,7 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     listener = FleetListener(settings_from(args))
     try:
         listener.connect(CONNECT_TIMEOUT_S)
@@ -131,7 +132,9 @@ def _emit(view: FleetView, as_json: bool, out: TextIO, clear: bool) -> None:
     if as_json:
         out.write(json.dumps(view.to_json(), ensure_ascii=False) + "\n")
     else:
-        out.write((CLEAR_SCREEN if clear else "") + render(view) + ("" if clear else "\n"))
+        if clear:
+            clear_screen(out)
+        out.write(render(view) + ("" if clear else "\n"))
     out.flush()
 
 

@@ -146,7 +146,7 @@ def timezone(value: str) -> str:
 
 @rule("rtsp:// or rtsps://, without credentials")
 def rtsp_url(value: str) -> str:
-    bad = Invalid(f"must be an rtsp:// or rtsps:// URL, got {value!r}")
+    bad = Invalid(f"must be an rtsp:// or rtsps:// URL, got {shown_url(value)!r}")
     if any(c.isspace() or not c.isprintable() for c in value):
         raise bad
     try:
@@ -159,6 +159,22 @@ def rtsp_url(value: str) -> str:
     if "@" in parts.netloc:
         raise Invalid("must not contain credentials; set username and password/password_file")
     return value
+
+
+_URL_PARTS = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<authority>[^/?#]*)(?P<path>[^?#]*)(?P<rest>.*)",
+    re.DOTALL,
+)
+
+
+def shown_url(url: str) -> str:
+    """A URL fit for a message: whatever sits before an '@' and after a '?' may be a secret."""
+    m = _URL_PARTS.match(url)
+    assert m is not None  # every part may be empty
+    scheme, authority, path, rest = m.group("scheme", "authority", "path", "rest")
+    if "@" in authority:
+        authority = "…@" + authority.rpartition("@")[2]
+    return f"{scheme or ''}{authority}{path}{'?…' if rest else ''}"
 
 
 @rule("an IPv4 address")
@@ -198,7 +214,8 @@ def recipient_list(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 def http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
-        raise Invalid(f"must be an http:// or https:// URL without credentials, got {value!r}")
+        shown = shown_url(value)
+        raise Invalid(f"must be an http:// or https:// URL without credentials, got {shown!r}")
     return value
 
 

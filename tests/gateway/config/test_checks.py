@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.config import checks
 from tests.gateway.config.sample import FAKE, error_of, with_camera, with_section
@@ -127,3 +129,26 @@ def test_checks_convert_what_they_accept() -> None:
     assert str(checks.path_or_none("ca.pem")) == "ca.pem"
     with pytest.raises(checks.Invalid, match="must be a file system path"):
         checks.path_or_none("\0")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "rtsp://admin:S3cretPW@cam:99999/x",
+        "rtsp://admin:S3cretPW@cam/x y",
+        "http://admin:S3cretPW@cam/onvif",
+        "rtsp://cam:99999/x?user=admin&password=S3cretPW",
+        "ftp://cam/x?token=S3cretPW",
+    ],
+)
+def test_a_rejected_url_never_echoes_its_secret(url: str) -> None:
+    key = "onvif" if url.startswith(("http", "ftp")) else "rtsp"
+    message = error_of(with_camera(**{key: url}))
+    assert "S3cretPW" not in message
+    assert f"cameras[0].{key}:" in message
+
+
+@given(password=st.text(alphabet=st.characters(codec="ascii", categories=["L", "N"]), min_size=8))
+def test_shown_url_keeps_no_userinfo_or_query(password: str) -> None:
+    for url in (f"rtsp://user:{password}@host:1/p", f"rtsp://host/p?pw={password}"):
+        assert password not in checks.shown_url(url)
