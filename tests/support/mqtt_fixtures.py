@@ -80,7 +80,7 @@ class Probe:
         self.client.loop_start()
         if topics:
             self.client.subscribe([(t, 1) for t in topics])
-            assert self._subscribed.wait(5), "probe subscription not acknowledged"
+            assert self._subscribed.wait(30), "probe subscription not acknowledged"
 
     def _on_message(self, _c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
         with self._cond:

@@ -110,11 +110,11 @@ def test_online_offline_and_retained_health(mqtt_broker: MosquittoServer) -> Non
     with FleetListener(settings) as fleet:
         link.start()
         assert fleet.wait_for(lambda s: _state(s, "gw1") == "online", 10)
-        assert fleet.wait_for(lambda s: "cam1" in s["gw1"].cameras, 5)
+        assert fleet.wait_for(lambda s: "cam1" in s["gw1"].cameras, 30)
         link.stop()
         assert fleet.wait_for(lambda s: _state(s, "gw1") == "offline", 10)
     with FleetListener(settings) as late:  # retained values reach a monitor started later
-        assert late.wait_for(lambda s: s.get("gw1") is not None and s["gw1"].health is not None, 5)
+        assert late.wait_for(lambda s: s.get("gw1") is not None and s["gw1"].health is not None, 30)
         view = late.snapshot()["gw1"]
         assert view.health is not None and view.health.retained
         assert view.health.payload == {"disk_free": 0.5, "dropped_events": 0}
@@ -145,12 +145,12 @@ def test_sigkill_of_gateway_process_publishes_last_will(mqtt_broker: MosquittoSe
         )
         try:
             assert proc.stdout is not None and proc.stdout.readline().strip() == b"CONNECTED"
-            assert fleet.wait_for(lambda s: _state(s, "gw-killed") == "online", 10)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+            assert fleet.wait_for(lambda s: _state(s, "gw-killed") == "online", 60)
             killed_at = time.monotonic()
-            assert fleet.wait_for(lambda s: _state(s, "gw-killed") == "offline", 5 * 1.5)
-            assert time.monotonic() - killed_at <= 5 * 1.5
+            os.kill(proc.pid, signal.SIGKILL)
+            assert fleet.wait_for(lambda s: _state(s, "gw-killed") == "offline", 60)
+            # the broker's grace is 1.5 x keepalive (5 s); its check runs about once a second
+            assert time.monotonic() - killed_at <= 5 * 1.5 + 4
         finally:
             proc.kill()
             proc.wait()
@@ -183,7 +183,7 @@ def test_broker_restart_delivers_buffered_events_in_order(
         got = probe.wait_for(lambda m: len(m) >= 7)
         assert [json.loads(p)["n"] for _, p, _ in got] == list(range(3, 10))
         with FleetListener(settings) as fleet:  # the restarted broker had lost it: re-sent
-            assert fleet.wait_for(lambda s: "gw1" in s and s["gw1"].health is not None, 5)
+            assert fleet.wait_for(lambda s: "gw1" in s and s["gw1"].health is not None, 30)
 
 
 @pytest.mark.integration

@@ -446,18 +446,18 @@ def test_live_monitor_shows_a_sigkilled_gateway_offline(
     mqtt_broker: MosquittoServer, spawn: Callable[[list[str]], subprocess.Popen[bytes]]
 ) -> None:
     gateway = spawn([sys.executable, "-c", _GATEWAY_SCRIPT, str(mqtt_broker.port)])
-    assert gateway.stdout is not None and gateway.stdout.readline().strip() == b"CONNECTED"
+    assert "CONNECTED" in _read_until(gateway, lambda line: line == "CONNECTED", 60)
     monitor = spawn(
         [sys.executable, "-m", "gateway", "monitor", "--broker", _broker_arg(mqtt_broker), "--json"]
     )
-    _read_until(monitor, lambda line: _gw_state(line, "gw-killed") == "online", 15)
+    _read_until(monitor, lambda line: _gw_state(line, "gw-killed") == "online", 60)
+    killed_at = time.time()
     os.kill(gateway.pid, signal.SIGKILL)
-    gateway.wait(5)
-    killed_at = time.monotonic()
-    _read_until(monitor, lambda line: _gw_state(line, "gw-killed") == "offline", 5 * 1.5 + 3)
-    assert time.monotonic() - killed_at <= 5 * 1.5 + 3  # keepalive 5 s: the broker's grace
+    lines = _read_until(monitor, lambda line: _gw_state(line, "gw-killed") == "offline", 60)
+    seen_at = json.loads(lines[-1])["at"]  # when the monitor drew it, not when we read it
+    assert seen_at - killed_at <= 5 * 1.5 + 5  # the broker's grace for keepalive 5 s, + refresh
     monitor.send_signal(signal.SIGINT)
-    assert monitor.wait(5) == 0
+    assert monitor.wait(60) == 0
 
 
 @pytest.mark.integration
@@ -467,10 +467,10 @@ def test_live_table_without_a_tty_prints_a_new_table_each_second(
     monitor = spawn(
         [sys.executable, "-m", "gateway", "monitor", "--broker", _broker_arg(mqtt_broker)]
     )
-    lines = _read_until(monitor, lambda line: line.startswith("evgw fleet at"), 15)
-    lines += _read_until(monitor, lambda line: line.startswith("evgw fleet at"), 5)
+    lines = _read_until(monitor, lambda line: line.startswith("evgw fleet at"), 60)
+    lines += _read_until(monitor, lambda line: line.startswith("evgw fleet at"), 60)
     monitor.send_signal(signal.SIGINT)
-    assert monitor.wait(5) == 0
+    assert monitor.wait(60) == 0
     assert not any("\x1b[" in line for line in lines)
 
 
