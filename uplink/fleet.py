@@ -24,6 +24,8 @@ from .settings import MqttSettings
 
 log = logging.getLogger(__name__)
 
+MAX_PAYLOAD_BYTES = 256 * 1024  # a health report is a few hundred bytes
+
 
 @dataclass(frozen=True)
 class Received:
@@ -57,6 +59,8 @@ class FleetListener:
         self._values: dict[tuple[str, ...], Received] = {}
         self._client: paho.Client | None = None
         self.connected = threading.Event()
+        self.malformed = 0
+        self._warned: set[str] = set()
 
     def start(self) -> None:
         if self._client is not None:
@@ -96,21 +100,26 @@ class FleetListener:
         client.subscribe([(f"{self.root}/{p}", 1) for p in patterns])
 
     def _on_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+        """Runs in paho's network thread: a hostile payload must not end it."""
         key = tuple(msg.topic[len(self.root) + 1 :].split("/"))
         with self._cond:
             if not msg.payload:  # an empty retained message clears the value
                 self._values.pop(key, None)
             else:
                 try:
-                    if key[-1] == "state":
-                        payload: Any = msg.payload.decode("utf-8").strip()
-                    else:
-                        payload = json.loads(msg.payload)
-                except ValueError:
-                    log.warning("MQTT monitor: ignoring malformed payload on %s", msg.topic)
+                    payload = _decode(key[-1], msg.payload)
+                except (ValueError, RecursionError) as e:
+                    self._malformed(msg.topic, e)
                     return
                 self._values[key] = Received(payload, time.time(), bool(msg.retain))
             self._cond.notify_all()
+
+    def _malformed(self, topic: str, error: Exception) -> None:
+        """Count it; say it once per topic (a broker replaying garbage must not flood the log)."""
+        self.malformed += 1
+        if topic not in self._warned:
+            self._warned.add(topic)
+            log.warning("MQTT monitor: ignoring malformed payloads on %s (%.80s)", topic, error)
 
     def snapshot(self) -> FleetSnapshot:
         """Frozen views per gateway id."""
@@ -167,3 +176,12 @@ def settle(count: Callable[[], int], max_wait: float, quiet: float) -> None:
         time.sleep(0.05)
         if (n := count()) != seen:
             seen, last_change = n, time.monotonic()
+
+
+def _decode(leaf: str, payload: bytes | bytearray) -> Any:
+    """A retained value as sent: `state` is text, the rest JSON; oversized is malformed."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    if leaf == "state":
+        return payload.decode("utf-8").strip()
+    return json.loads(payload)

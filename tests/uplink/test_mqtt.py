@@ -121,6 +121,30 @@ def test_online_offline_and_retained_health(mqtt_broker: MosquittoServer) -> Non
         assert view.state is not None and view.state.payload == "offline"
 
 
+@pytest.mark.integration
+def test_hostile_payloads_never_stop_the_fleet_listener(
+    mqtt_broker: MosquittoServer, probe_factory: ProbeFactory
+) -> None:
+    """Deep, huge, binary and non-JSON payloads are counted and skipped; the next one lands."""
+    settings = settings_for(mqtt_broker)
+    hostile = [
+        b"[" * 200_000 + b"]" * 200_000,  # recursion
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+        b"\xff\xfe not utf-8",
+        b"{" + b" " * 300_000 + b"}",  # oversized
+        b"NaN-ish: not json",
+    ]
+    probe = probe_factory(settings, [])
+    with FleetListener(settings) as fleet:
+        assert fleet.connected.wait(30)
+        for n, payload in enumerate(hostile):
+            probe.publish(f"evgw/gw{n}/health", payload)
+        probe.publish("evgw/gw9/health", b'{"ts": 1}')
+        assert fleet.wait_for(lambda s: "gw9" in s and s["gw9"].health is not None, 30)
+        assert fleet.malformed == len(hostile)
+        assert not any(f"gw{n}" in fleet.snapshot() for n in range(len(hostile)))
+
+
 _GATEWAY_SCRIPT = """
 import sys, time
 from uplink.mqtt import GatewayLink
