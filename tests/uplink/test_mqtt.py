@@ -21,6 +21,7 @@ from testbeds.mosquitto import MosquittoServer
 from testbeds.pki import write_test_pki
 from tests.support.mqtt_fixtures import MosquittoFactory, Probe, settings_for
 from tests.support.paths import REPO as REPO_ROOT
+from tests.support.waiting import wait_until
 from uplink.fleet import FleetListener, FleetSnapshot
 from uplink.mqtt import (
     Command,
@@ -135,13 +136,12 @@ def test_hostile_payloads_never_stop_the_fleet_listener(
         b"NaN-ish: not json",
     ]
     probe = probe_factory(settings, [])
+    for n, payload in enumerate(hostile):  # retained: all reach the listener when it subscribes
+        probe.publish(f"evgw/gw{n}/health", payload, retain=True)
+    probe.publish("evgw/gw9/health", b'{"ts": 1}', retain=True)
     with FleetListener(settings) as fleet:
-        assert fleet.connected.wait(30)
-        for n, payload in enumerate(hostile):
-            probe.publish(f"evgw/gw{n}/health", payload)
-        probe.publish("evgw/gw9/health", b'{"ts": 1}')
         assert fleet.wait_for(lambda s: "gw9" in s and s["gw9"].health is not None, 30)
-        assert fleet.malformed == len(hostile)
+        wait_until("every hostile payload counted", lambda: fleet.malformed == len(hostile), 30)
         assert not any(f"gw{n}" in fleet.snapshot() for n in range(len(hostile)))
 
 
