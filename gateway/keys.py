@@ -1,5 +1,9 @@
-"""Key material on the gateway: the device signing key, the archive recipients, and the guard
-that refuses to run next to a decryption key."""
+"""Key material on the gateway: the device signing key, the archive recipients, the operator
+keys it obeys, and the guard that refuses to run next to a decryption key.
+
+Three roles, three files: the device key (`device.ed25519`) signs the gateway's records; an
+operator key (`operator.ed25519`, made and kept on the operator's machine) signs commands; the
+archive identity decrypts, at the central archive only."""
 
 from __future__ import annotations
 
@@ -10,12 +14,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from segments.agekeys import X25519Recipient, generate_identity, parse_recipient
-from segments.signing import Ed25519Signer, fingerprint, generate_signing_key, load_signer
+from segments.signing import (
+    Ed25519Signer,
+    Signer,
+    fingerprint,
+    generate_signing_key,
+    load_signer,
+)
+from uplink.command_check import Keyring
 
 from .config import AGE_IDENTITY_MARK, KeysConfig
 from .errors import ConfigError
 
 DEVICE_KEY_NAME = "device.ed25519"
+OPERATOR_KEY_NAME = "operator.ed25519"
 ARCHIVE_IDENTITY_NAME = "archive.agekey"
 ARCHIVE_RECIPIENT_NAME = "archive.recipient"
 _SCAN_LIMIT = 1 << 20
@@ -72,6 +84,26 @@ def make_device_key(out: Path) -> tuple[Path, str]:
     signer = generate_signing_key(path)
     path.with_name(path.name + ".pub").write_text(signer.public_key_text() + "\n")
     return path, fingerprint(signer)
+
+
+def make_operator_key(out: Path) -> tuple[Path, Ed25519Signer]:
+    """Create an operator's command signing key (0600) and its `.pub` (the line a gateway lists)."""
+    path = out / OPERATOR_KEY_NAME
+    signer = generate_signing_key(path)
+    path.with_name(path.name + ".pub").write_text(signer.public_key_text() + "\n")
+    return path, signer
+
+
+def operator_keyring(operators: Iterable[str], device: Signer, config_path: Path) -> Keyring:
+    """The operator keys `[commands]` lists; the device's own key may not be one of them."""
+    keyring = Keyring.from_texts(operators)
+    if device.key_id in keyring.keys:
+        raise ConfigError(
+            f"{config_path}: [commands] operators lists this gateway's own device key "
+            f"({device.key_id}): operators sign commands with their own keys; make one with "
+            "`evgw keygen --operator` on the operator's machine"
+        )
+    return keyring
 
 
 def make_archive_identity(out: Path) -> tuple[Path, str]:

@@ -27,7 +27,10 @@ def parse_instant(text: object, what: str) -> datetime:
         raise TimeFormatError(f"{what} {text!r} is not an ISO 8601 time (e.g. {EXAMPLE})") from e
     if when.tzinfo is None:
         raise TimeFormatError(f"{what} {text!r} has no UTC offset: add one, e.g. +08:00, or Z")
-    return when.astimezone(UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError as e:  # 9999-12-31T23:00:00-14:00 is in the year 10000 UTC
+        raise TimeFormatError(f"{what} {text!r} is outside the years 1-9999 in UTC") from e
 
 
 def parse_range(start: object, end: object, names: tuple[str, str]) -> tuple[datetime, datetime]:

@@ -1,4 +1,4 @@
-"""The store's SQLite index: sealed segments, the durable upload queue, legal holds.
+"""The store's SQLite index: sealed segments, the upload queue, legal holds, command nonces.
 
 The ledger stays the evidence; the index is a rebuildable working view of it for queries,
 the upload queue and the ring buffer. WAL mode, one connection shared under a lock, every
@@ -299,12 +299,27 @@ class Index:
                     (PURGED_BEFORE_UPLOAD, row.stream, row.seq, MEDIA),
                 )
 
-    def add_hold(self, stream: str, start_ts: float, end_ts: float, case_id: str) -> int:
+    def reserve_hold_id(self) -> int:
+        """A hold id no hold has had or will get: taken before its ledger record is written."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'holds', 0"
+                " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'holds')"
+            )
+            row = db.execute(
+                "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'holds' RETURNING seq"
+            ).fetchone()
+            return int(row[0])
+
+    def add_hold(
+        self, stream: str, start_ts: float, end_ts: float, case_id: str, hold_id: int | None = None
+    ) -> int:
+        """Activate a hold (under `hold_id` when reserved); returns its id."""
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO holds (stream, start_ts, end_ts, case_id, created)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (stream, start_ts, end_ts, case_id, time.time()),
+                "INSERT INTO holds (id, stream, start_ts, end_ts, case_id, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (hold_id, stream, start_ts, end_ts, case_id, time.time()),
             )
             return int(cur.lastrowid or 0)
 
@@ -324,6 +339,31 @@ class Index:
             cur = db.execute(
                 "UPDATE holds SET released = ? WHERE id = ? AND released IS NULL",
                 (time.time(), hold_id),
+            )
+            return cur.rowcount == 1
+
+    # -- nonces of signed commands ------------------------------------------------------------
+
+    def nonce_seen(self, key_id: str, nonce: str) -> bool:
+        with self._lock:
+            assert self._db is not None
+            row = self._db.execute(
+                "SELECT 1 FROM command_nonces WHERE key_id = ? AND nonce = ?", (key_id, nonce)
+            ).fetchone()
+        return row is not None
+
+    def claim_nonce(self, key_id: str, nonce: str, issued_ts: float, forget_before: float) -> bool:
+        """Remember a command's nonce; False if it was already there (a replay).
+
+        Nonces of commands issued before `forget_before` are dropped in the same commit: those
+        commands are refused as stale anyway, so the table stays as small as the skew window.
+        """
+        with self._tx() as db:
+            db.execute("DELETE FROM command_nonces WHERE issued_ts < ?", (forget_before,))
+            cur = db.execute(
+                "INSERT INTO command_nonces (key_id, nonce, issued_ts) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (key_id, nonce, issued_ts),
             )
             return cur.rowcount == 1
 

@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS holds (
     start_ts REAL NOT NULL, end_ts REAL NOT NULL, case_id TEXT NOT NULL,
     created REAL NOT NULL, released REAL
 );
+CREATE TABLE IF NOT EXISTS command_nonces (
+    key_id TEXT NOT NULL, nonce TEXT NOT NULL, issued_ts REAL NOT NULL,
+    PRIMARY KEY (key_id, nonce)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS command_nonces_age ON command_nonces (issued_ts);
 """
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -56,7 +61,16 @@ class Schema:
     migrations: Mapping[int, Migration]  # version n -> the step from n to n + 1
 
 
-SCHEMA = Schema(version=1, create=_CREATE, migrations={})
+def _add_command_nonces(db: sqlite3.Connection) -> None:
+    """v1 -> v2: the nonces of signed commands, so a replay is refused after a restart too."""
+    db.execute(
+        "CREATE TABLE command_nonces (key_id TEXT NOT NULL, nonce TEXT NOT NULL,"
+        " issued_ts REAL NOT NULL, PRIMARY KEY (key_id, nonce)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX command_nonces_age ON command_nonces (issued_ts)")
+
+
+SCHEMA = Schema(version=2, create=_CREATE, migrations={1: _add_command_nonces})
 
 
 def prepare_schema(db: sqlite3.Connection, path: Path, schema: Schema = SCHEMA) -> None:

@@ -3,7 +3,8 @@
 Topics under ``<root>/<gateway>/``: ``state`` (retained text ``online``/``offline``, the
 last will), retained JSON subtopics such as ``health``, ``cameras/<id>/health`` and
 ``alarms``, ``events`` (QoS 1) and ``cmd/<name>`` with replies on ``cmd/<name>/result``.
-JSON payloads are canonical: compact, sorted keys, UTF-8.
+JSON payloads are canonical: compact, sorted keys, UTF-8. The link only carries commands; the
+gateway judges each one (a signed envelope: `uplink.signed_command`).
 
 Delivery while the broker is away: events and command replies wait in our own bounded
 buffer (paho's queue is unbounded), and messages paho had in flight when the link dropped
@@ -27,9 +28,6 @@ import paho.mqtt.client as paho
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from evgw.errors import EvgwError
-
-from .errors import UplinkError
 from .mqtt_client import (
     describe_connect_failure,
     describe_refusal,
@@ -41,12 +39,11 @@ from .settings import MqttSettings, is_topic_path
 log = logging.getLogger(__name__)
 
 JsonObject = dict[str, Any]
-CommandHandler = Callable[[JsonObject], Mapping[str, Any]]
+CommandHandler = Callable[[bytes], Mapping[str, Any]]
+"""Takes a command message's payload as received; returns the whole reply (with ``ok``)."""
 
 STATE_ONLINE = b"online"
 STATE_OFFLINE = b"offline"
-MAX_COMMAND_BYTES = 64 * 1024
-MAX_COMMAND_ID_CHARS = 128
 _COMMAND_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 _RESERVED_SUBTOPICS = ("state", "events", "cmd")
 
@@ -57,39 +54,6 @@ def _check_topic_path(value: str, what: str) -> str:
             f"invalid {what} {value!r}: use '/'-separated levels of letters, digits, '_.-'"
         )
     return value
-
-
-class CommandError(UplinkError):
-    """A command is malformed or cannot be carried out; its message goes back in the reply."""
-
-
-@dataclass(frozen=True)
-class Command:
-    id: str | int | None
-    args: JsonObject
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def parse_command(payload: bytes | bytearray) -> Command:
-    """Parse a command message; anything malformed raises CommandError, nothing else."""
-    if len(payload) > MAX_COMMAND_BYTES:
-        raise CommandError(f"command larger than {MAX_COMMAND_BYTES} bytes")
-    try:
-        args = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise CommandError(f"command is not valid UTF-8 JSON: {e}") from e
-    if not isinstance(args, dict):
-        raise CommandError(f"command must be a JSON object, not {type(args).__name__}")
-    command_id = args.get("id")
-    if command_id is not None:
-        if isinstance(command_id, bool) or not isinstance(command_id, str | int):
-            raise CommandError("command id must be a string or an integer")
-        if len(str(command_id)) > MAX_COMMAND_ID_CHARS:
-            raise CommandError(f"command id longer than {MAX_COMMAND_ID_CHARS} characters")
-    return Command(command_id, args)
 
 
 def error_reply(message: str) -> JsonObject:
@@ -179,11 +143,12 @@ class GatewayLink:
         return self._connected.wait(timeout)
 
     def on_command(self, name: str, handler: CommandHandler) -> None:
-        """Call `handler(args)` for each message on cmd/<name>; its dict is the reply.
+        """Call `handler(payload)` for each message on cmd/<name>; its dict is the reply.
 
-        An `EvgwError` from the handler becomes an error reply with its message (any other
-        exception an "internal error" reply and a log line). Handlers run
-        in paho's network thread: keep them short (queue the work, reply with a ticket).
+        The link only carries commands: the handler judges the payload (untrusted bytes) and
+        says ``ok`` or not in its reply. An exception from it becomes an "internal error" reply
+        and a log line. Retained messages are ignored (a command runs once, not for every new
+        subscription). Handlers run in paho's network thread: keep them short.
         """
         if not _COMMAND_NAME.fullmatch(name):
             raise ValueError(f"invalid command name {name!r}: use lowercase letters, digits, '-'")
@@ -281,28 +246,12 @@ class GatewayLink:
         if msg.retain:
             log.warning("MQTT: ignoring retained command %s (commands run once)", name)
             return
-        command_id: str | int | None = None
         try:
-            command = parse_command(msg.payload)
-            command_id = command.id
-            log.info("MQTT command %s id=%s keys=%s", name, command_id, sorted(command.args))
-            result = self._commands[name](command.args)
-            if not isinstance(result, Mapping):
-                raise TypeError(f"handler returned {type(result).__name__}, not a dict")
-            reply: JsonObject = {"ok": True, **result}
-        except EvgwError as e:  # CommandError included
-            log.warning("MQTT command %s id=%s rejected: %s", name, command_id, e)
-            reply = error_reply(str(e))
-        except Exception:
-            log.exception("MQTT command %s id=%s failed", name, command_id)
-            reply = error_reply("internal error: see the gateway log")
-        if command_id is not None:
-            reply["id"] = command_id
-        try:
+            reply = dict(self._commands[name](bytes(msg.payload)))
             encode(reply)
-        except (TypeError, ValueError) as e:
-            log.error("MQTT command %s reply is not JSON: %s", name, e)
-            reply = error_reply("internal error: reply is not JSON")
+        except Exception:
+            log.exception("MQTT command %s: handler failed", name)
+            reply = error_reply("internal error: see the gateway log")
         self._send_or_buffer(_Outgoing(f"{self.base}/cmd/{name}/result", reply))
 
     def _set_error(self, message: str | None) -> None:

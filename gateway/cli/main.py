@@ -27,7 +27,8 @@ COMMANDS = {
     "export": "export a camera's time range as a verifiable case package",
     "verify-export": "re-check an export package offline (public material only)",
     "monitor": "live fleet table of every gateway reporting to an MQTT broker",
-    "keygen": "make the device signing key (or an archive age identity)",
+    "command": "send a signed command (hold, release, upload-priority, rediscover) to a gateway",
+    "keygen": "make the device signing key (or an operator key, or an archive age identity)",
     "demo": "record simulated cameras for a while and show the result",
 }
 

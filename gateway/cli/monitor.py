@@ -11,16 +11,15 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import TextIO
 
 from evgw.errors import UsageError
-from uplink.errors import SettingsError
 from uplink.fleet import FleetListener, settle
 from uplink.fleet_view import DEFAULT_STALE_AFTER_S, FleetView, GatewayRow, build_view
 from uplink.settings import MqttSettings
 
 from . import args as common
+from .broker import add_broker_options, broker_settings
 from .table import columns, duration
 from .terminal import clear_screen
 
@@ -45,12 +44,7 @@ _COLUMNS = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--broker", required=True, help="HOST[:PORT] (port 1883, or 8883 with --tls)")
-    p.add_argument("--tls", action="store_true", help="connect with TLS")
-    p.add_argument("--ca-file", type=Path, help="CA certificate for --tls (default: system CAs)")
-    p.add_argument("--username", help="MQTT user name")
-    p.add_argument("--password-file", type=Path, help="file holding the MQTT password")
-    p.add_argument("--topic-root", default="evgw", help="topic root (default evgw)")
+    add_broker_options(p)
     common.add_json(p, "print JSON (one object per refresh)")
     p.add_argument("--once", action="store_true", help="print one snapshot and exit")
     p.add_argument(
@@ -88,44 +82,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def settings_from(args: argparse.Namespace) -> MqttSettings:
     if args.stale_after <= 0:
         raise UsageError("--stale-after must be a positive number of seconds")
-    if args.password_file is not None and not args.username:
-        raise UsageError("--password-file needs --username")
-    host, port = parse_broker(args.broker, args.tls)
-    password = None
-    if args.password_file is not None:
-        password = common.secret_file(args.password_file, "--password-file")
-    try:
-        return MqttSettings(
-            host=host,
-            port=port,
-            tls=args.tls,
-            ca_file=args.ca_file,
-            username=args.username,
-            password=password,
-            topic_root=args.topic_root,
-        )
-    except SettingsError as e:
-        raise UsageError(str(e)) from e
-
-
-def parse_broker(text: str, tls: bool) -> tuple[str, int]:
-    """``HOST[:PORT]`` or ``[V6]:PORT``; the port defaults to 8883 with TLS, else 1883."""
-    default = 8883 if tls else 1883
-    host, port = text, ""
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise UsageError(f"--broker {text!r}: write an IPv6 address as [ADDR]:PORT")
-        port = rest[1:]
-    elif text.count(":") == 1:
-        host, _, port = text.partition(":")
-    if not host:
-        raise UsageError(f"--broker {text!r}: no host; use HOST[:PORT]")
-    if not port:
-        return host, default
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"--broker {text!r}: port must be 1..65535")
-    return host, int(port)
+    return broker_settings(args)
 
 
 def _emit(view: FleetView, as_json: bool, out: TextIO, clear: bool) -> None:

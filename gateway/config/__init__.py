@@ -7,6 +7,7 @@ its type, default, bounds, help text and example (`fields.setting`); the example
 gateway.config.example`).
 """
 
+from .commands import CommandsConfig
 from .links import MqttConfig, UploadConfig
 from .load import AGE_IDENTITY_MARK, config_from_mapping, load_config, parse_config
 from .model import (
@@ -24,6 +25,7 @@ from .model import (
 __all__ = [
     "AGE_IDENTITY_MARK",
     "CameraConfig",
+    "CommandsConfig",
     "Config",
     "DiscoveryConfig",
     "GatewayConfig",

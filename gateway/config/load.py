@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from gateway.errors import ConfigError
 
 from .checks import Invalid, recipient_list
+from .commands import commands_config
 from .fields import Scope, describe, read_table, section, unknown_key
 from .links import mqtt_config, upload_config
 from .model import (
@@ -103,8 +104,20 @@ def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
     storage = read_table(*part("storage"), StorageConfig)
     upload = upload_config(*part("upload")) if "upload" in data else None
     mqtt = mqtt_config(*part("mqtt"), gateway.id) if "mqtt" in data else None
+    commands = commands_config(*part("commands"))
     return Config(
-        path, gateway, location, recording, keys, ledger, storage, discovery, cameras, upload, mqtt
+        path,
+        gateway,
+        location,
+        recording,
+        keys,
+        ledger,
+        storage,
+        discovery,
+        cameras,
+        upload,
+        mqtt,
+        commands,
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import checks
+from .commands import CommandsConfig
 from .fields import setting, table
 from .links import MqttConfig, UploadConfig
 
@@ -228,3 +229,4 @@ class Config:
     cameras: tuple[CameraConfig, ...]
     upload: UploadConfig | None
     mqtt: MqttConfig | None
+    commands: CommandsConfig

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import checks
+from .commands import CommandsTable
 from .fields import secret, secret_file, setting, table, user_name
 from .links import MqttTable, UploadTable
 from .model import (
@@ -223,6 +224,13 @@ SECTIONS = (
         "Central monitoring over MQTT: state, health, camera health, events, alarms and signed "
         "commands under <topic_root>/<gateway id>/. Leave the whole section out to report "
         "nothing.",
+    ),
+    Section(
+        "commands",
+        CommandsTable,
+        "Signed commands from central monitoring over MQTT (cmd/...): only operators listed "
+        "here are obeyed, each command signed by the operator's key, fresh and used once "
+        "(send them with `evgw command`). Leave the section out and every command is refused.",
     ),
     Section(
         "discovery",

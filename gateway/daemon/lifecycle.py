@@ -17,6 +17,7 @@ from types import FrameType
 from segments.index import Index
 from segments.ledger import Ledger
 from segments.records import StreamIdentity
+from segments.signing import Signer
 from uplink.errors import UplinkError
 from uplink.mqtt import GatewayLink
 from uplink.objectstore import ObjectStore
@@ -24,10 +25,12 @@ from uplink.uploader import Uploader
 
 from .. import wiring
 from ..config import Config
+from ..keys import operator_keyring
 from . import commands
 from .alarms import GatewayFacts
 from .camera_child import CameraJob
 from .camera_process import Callbacks, CameraProcess, spawn_context
+from .command_gate import CommandGate
 from .directory import CameraDirectory
 from .events import EventRouter, log_record
 from .facts import gateway_facts
@@ -100,7 +103,7 @@ class Gateway:
         )
         self.events.poke_retention = self.retention.poke
         self.uploader = self._start_uploader(index)
-        self._start_monitoring(index)
+        self._start_monitoring(index, keys.signer)
         self.retention.run_once()
         self.retention.start()
         for worker in self.workers:
@@ -139,19 +142,23 @@ class Gateway:
         self.events.wake_uploads = uploader.wake
         return uploader
 
-    def _start_monitoring(self, index: Index) -> None:
+    def _start_monitoring(self, index: Index, device: Signer) -> None:
         mqtt = self.config.mqtt
         if mqtt is None:
             log.info("no [mqtt] section: health is not reported to central monitoring")
             return
         gateway_id = self.config.gateway.id
         self.link = GatewayLink(mqtt.link, gateway_id)
-        commands.register(
+        limits = self.config.commands
+        keyring = operator_keyring(limits.operators, device, self.config.path)
+        commands.serve(
             self.link,
+            CommandGate(keyring, gateway_id, limits, index, self.events.emit),
             commands.CommandContext(
                 index=index,
                 ledgers=self.ledgers,
                 identities=self.identities,
+                limits=limits,
                 wake_uploads=self.uploader.wake if self.uploader else lambda: None,
                 rediscover=self._rediscover,
             ),

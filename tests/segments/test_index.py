@@ -76,3 +76,33 @@ def test_a_newer_index_is_refused_with_both_versions(tmp_path: Path) -> None:
     assert str(path) in message and "please update evgw" in message
     assert f"version {SCHEMA.version + 1}" in message and f"up to {SCHEMA.version}" in message
     assert user_version(path) == SCHEMA.version + 1  # left as it was
+
+
+def test_a_nonce_is_claimed_once_and_forgotten_after_its_window(tmp_path: Path) -> None:
+    index = Index.open(tmp_path / "index.sqlite3")
+    try:
+        assert not index.nonce_seen("op1", "n1")
+        assert index.claim_nonce("op1", "n1", issued_ts=1000.0, forget_before=0.0)
+        assert index.nonce_seen("op1", "n1")
+        assert not index.claim_nonce("op1", "n1", issued_ts=1000.0, forget_before=0.0)
+        assert index.claim_nonce("op2", "n1", issued_ts=1000.0, forget_before=0.0), "per key"
+        assert index.claim_nonce("op1", "n2", issued_ts=5000.0, forget_before=2000.0)
+        assert not index.nonce_seen("op1", "n1") and index.nonce_seen("op1", "n2")
+    finally:
+        index.close()
+
+
+def test_a_reserved_hold_id_is_never_given_again(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    index = Index.open(path)
+    first = index.reserve_hold_id()
+    second = index.reserve_hold_id()  # its record failed: the id stays used
+    assert index.add_hold("gate-1", 0.0, 10.0, "c-1", first) == first
+    index.close()
+    index = Index.open(path)
+    try:
+        assert index.add_hold("gate-1", 0.0, 10.0, "c-2") == second + 1
+        assert index.reserve_hold_id() == second + 2
+        assert index.hold(first) == ("gate-1", 0.0, 10.0, "c-1") and index.hold(second) is None
+    finally:
+        index.close()

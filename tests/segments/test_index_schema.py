@@ -24,7 +24,8 @@ def _add_index(db: sqlite3.Connection) -> None:
 
 def test_an_older_index_is_migrated_one_version_at_a_time(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite3"
-    Index.open(path).close()  # a v1 file, as written today
+    Index.open(path).close()  # a file as written today
+    now = SCHEMA.version
     steps: list[int] = []
 
     def step(n: int, change: Migration) -> Migration:
@@ -34,17 +35,21 @@ def test_an_older_index_is_migrated_one_version_at_a_time(tmp_path: Path) -> Non
 
         return run
 
-    v3 = replace(SCHEMA, version=3, migrations={1: step(1, _add_note), 2: step(2, _add_index)})
+    later = replace(
+        SCHEMA,
+        version=now + 2,
+        migrations={now: step(now, _add_note), now + 1: step(now + 1, _add_index)},
+    )
     db = sqlite3.connect(path, isolation_level=None)
     try:
-        prepare_schema(db, path, v3)
+        prepare_schema(db, path, later)
         columns = [row[1] for row in db.execute("PRAGMA table_info(holds)")]
         indexes = [row[1] for row in db.execute("PRAGMA index_list(holds)")]
     finally:
         db.close()
-    assert steps == [1, 2]
+    assert steps == [now, now + 1]
     assert "note" in columns and "holds_case" in indexes
-    assert user_version(path) == 3
+    assert user_version(path) == now + 2
 
 
 def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
@@ -59,12 +64,14 @@ def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     try:
         with pytest.raises(sqlite3.OperationalError):
             prepare_schema(
-                db, path, Schema(version=2, create=SCHEMA.create, migrations={1: broken})
+                db,
+                path,
+                Schema(SCHEMA.version + 1, SCHEMA.create, migrations={SCHEMA.version: broken}),
             )
         columns = [row[1] for row in db.execute("PRAGMA table_info(holds)")]
     finally:
         db.close()
-    assert "note" not in columns and user_version(path) == 1
+    assert "note" not in columns and user_version(path) == SCHEMA.version
 
 
 def test_a_version_without_a_migration_is_refused(tmp_path: Path) -> None:
@@ -72,8 +79,28 @@ def test_a_version_without_a_migration_is_refused(tmp_path: Path) -> None:
     Index.open(path).close()
     db = sqlite3.connect(path, isolation_level=None)
     try:
-        with pytest.raises(UnsupportedFormatError, match="version 1"):
-            prepare_schema(db, path, Schema(version=2, create=SCHEMA.create, migrations={}))
+        with pytest.raises(UnsupportedFormatError, match=f"version {SCHEMA.version}"):
+            prepare_schema(db, path, Schema(SCHEMA.version + 1, SCHEMA.create, migrations={}))
+    finally:
+        db.close()
+    assert user_version(path) == SCHEMA.version
+
+
+V1_CREATE = SCHEMA.create.split("CREATE TABLE IF NOT EXISTS command_nonces")[0]
+
+
+def test_a_v1_index_gains_the_command_nonces_table(tmp_path: Path) -> None:
+    """The index every gateway wrote before signed commands opens and remembers nonces."""
+    path = tmp_path / "index.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        prepare_schema(db, path, Schema(version=1, create=V1_CREATE, migrations={}))
     finally:
         db.close()
     assert user_version(path) == 1
+    index = Index.open(path)
+    try:
+        assert user_version(path) == SCHEMA.version == 2
+        assert index.claim_nonce("k", "n", 100.0, 0.0) and index.nonce_seen("k", "n")
+    finally:
+        index.close()

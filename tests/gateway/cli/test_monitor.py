@@ -18,8 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evgw.errors import UsageError
+from gateway.cli.broker import parse_broker
 from gateway.cli.main import build_parser, main
-from gateway.cli.monitor import parse_broker, render, settings_from
+from gateway.cli.monitor import render, settings_from
 from testbeds.mosquitto import MosquittoServer
 from testbeds.process import find_free_port
 from tests.support.mqtt_fixtures import MosquittoFactory, settings_for
