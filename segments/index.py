@@ -27,9 +27,15 @@ from .store import DataDir
 from .timeline import parse_iso
 
 MEDIA, RECORD, CHECKPOINT = "media", "record", "checkpoint"
-LOCAL, EVICTED, PURGED = "local", "evicted", "purged"
-PENDING, DONE, REFUSED = "pending", "done", "refused"
+LOCAL, EVICTED, PURGED, VANISHED = "local", "evicted", "purged", "vanished"
+"""Segment states: on disk; removed by a signed purge after (EVICTED) or before (PURGED) its
+upload was confirmed; gone from disk without a purge record, not by us (VANISHED)."""
+PENDING, DONE, REFUSED, DROPPED = "pending", "done", "refused", "dropped"
+"""Upload states: to send; confirmed; REFUSED, never sent because the local file no longer
+matches its sealed hash or vanished (tampering); DROPPED, never sent because the ring buffer
+purged the segment first, as its signed `purge` record declares (no tampering)."""
 PURGED_BEFORE_UPLOAD = "purged before upload"
+VANISHED_BEFORE_UPLOAD = "the local file vanished without a purge record"
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,9 @@ class StreamStats:
     confirmed_count: int
     recent_bytes: int
     recent_seconds: float
+    evicted_count: int = 0  # removed by a signed purge after central storage confirmed it
+    purged_count: int = 0  # removed by a signed purge before any upload was confirmed
+    vanished_count: int = 0  # gone without a purge record: not by us
 
 
 @dataclass(frozen=True)
@@ -240,13 +249,14 @@ class Index:
                 " SUM(state = 'local'), COALESCE(SUM(CASE WHEN state = 'local' THEN size END), 0),"
                 " SUM(confirmed_at IS NOT NULL),"
                 " COALESCE(SUM(CASE WHEN start_ts >= ? THEN size END), 0),"
-                " COALESCE(MAX(end_ts) - MAX(MIN(start_ts), ?), 0)"
+                " COALESCE(MAX(end_ts) - MAX(MIN(start_ts), ?), 0),"
+                " SUM(state = 'evicted'), SUM(state = 'purged'), SUM(state = 'vanished')"
                 " FROM segments GROUP BY stream ORDER BY stream",
                 (since_ts, since_ts),
             ).fetchall()
         return [
-            StreamStats(st, lc or 0, lb, cc or 0, rb, max(0.0, rs))
-            for st, lc, lb, cc, rb, rs in rows
+            StreamStats(st, lc or 0, lb, cc or 0, rb, max(0.0, rs), ev or 0, pu or 0, va or 0)
+            for st, lc, lb, cc, rb, rs, ev, pu, va in rows
         ]
 
     def confirmed_uploads(self, limit: int = 1000) -> list[UploadItem]:
@@ -261,6 +271,7 @@ class Index:
         return [UploadItem(*row) for row in reversed(rows)]
 
     def refused(self) -> list[tuple[str, int, str]]:
+        """(stream, seq, why) of uploads refused as tampered; dropped purges are not listed."""
         with self._lock:
             assert self._db is not None
             rows = self._db.execute(
@@ -287,17 +298,32 @@ class Index:
         ]
 
     def mark_removed(self, row: SegmentRow, state: str) -> None:
+        """The segment's file is gone (EVICTED, PURGED or VANISHED); a pending upload of it
+        is dropped (declared purge) or refused (vanished)."""
+        upload = {
+            PURGED: (DROPPED, PURGED_BEFORE_UPLOAD),
+            VANISHED: (REFUSED, VANISHED_BEFORE_UPLOAD),
+        }
         with self._tx() as db:
             db.execute(
                 "UPDATE segments SET state = ? WHERE stream = ? AND seq = ?",
                 (state, row.stream, row.seq),
             )
-            if state == PURGED:
+            if state in upload:
                 db.execute(
-                    "UPDATE uploads SET state = 'refused', last_error = ?"
+                    "UPDATE uploads SET state = ?, last_error = ?"
                     " WHERE stream = ? AND seq = ? AND what = ? AND state = 'pending'",
-                    (PURGED_BEFORE_UPLOAD, row.stream, row.seq, MEDIA),
+                    (*upload[state], row.stream, row.seq, MEDIA),
                 )
+
+    def segment_states(self, stream: str) -> dict[int, tuple[str, str | None]]:
+        """seq -> (state, the object version central storage confirmed, if any)."""
+        with self._lock:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT seq, state, version_id FROM segments WHERE stream = ?", (stream,)
+            ).fetchall()
+        return {seq: (state, version) for seq, state, version in rows}
 
     def add_hold(self, stream: str, start_ts: float, end_ts: float, case_id: str) -> int:
         with self._tx() as db:

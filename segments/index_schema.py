@@ -56,7 +56,16 @@ class Schema:
     migrations: Mapping[int, Migration]  # version n -> the step from n to n + 1
 
 
-SCHEMA = Schema(version=1, create=_CREATE, migrations={})
+def _dropped_uploads(db: sqlite3.Connection) -> None:
+    """1 -> 2: uploads of segments purged before upload get their own state, `dropped`;
+    version 1 stored them as `refused`, the state of a tampered local file."""
+    db.execute(
+        "UPDATE uploads SET state = 'dropped'"
+        " WHERE state = 'refused' AND last_error = 'purged before upload'"
+    )
+
+
+SCHEMA = Schema(version=2, create=_CREATE, migrations={1: _dropped_uploads})
 
 
 def prepare_schema(db: sqlite3.Connection, path: Path, schema: Schema = SCHEMA) -> None:

@@ -22,12 +22,13 @@ from segments.package import (
     decrypted_name,
     original_name,
 )
+from segments.package_derive import Derived
+from segments.package_signature import SIGNATURE_NAME
 from segments.signing import Ed25519Signer, fingerprint
 from segments.slice_check import SliceCheck
 
 from .lookup import Hole
 from .originals import Fetched
-from .remux import Derived
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ def render_report(report: dict[str, Any]) -> str:
         f"{report['inclusion_proofs'][-1]['seq']} against the checkpoint: see {REPORT_JSON}",
         "",
         f"verdict: {report['verdict']}",
-        "re-check offline: evgw verify-export <this folder> --pubkey <device key>",
+        f"signed: {SIGNATURE_NAME} (by the key above) covers the manifest, so every file, the "
+        "labels and the derived copy",
+        "re-check offline: evgw verify-export <this folder> --pubkey <the gateway's enrolled "
+        "device key> (or --trust FILE); add --identity <archive identity> to re-derive the copy",
     ]
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from segments.errors import UnsupportedFormatError
-from segments.index import Index
+from segments.index import EVICTED, PURGED, VANISHED, VANISHED_BEFORE_UPLOAD, Index
 from segments.index_schema import SCHEMA
 from segments.records import Record
 from segments.store import DataDir
@@ -76,3 +76,25 @@ def test_a_newer_index_is_refused_with_both_versions(tmp_path: Path) -> None:
     assert str(path) in message and "please update evgw" in message
     assert f"version {SCHEMA.version + 1}" in message and f"up to {SCHEMA.version}" in message
     assert user_version(path) == SCHEMA.version + 1  # left as it was
+
+
+@pytest.mark.parametrize(
+    ("state", "refused", "column"),
+    [(PURGED, [], "purged_count"), (EVICTED, [], "evicted_count"),
+     (VANISHED, [("gate-1", 4, VANISHED_BEFORE_UPLOAD)], "vanished_count")],
+)  # fmt: skip
+def test_a_declared_purge_is_not_a_refused_upload(
+    tmp_path: Path, state: str, refused: list[tuple[str, int, str]], column: str
+) -> None:
+    index = Index.open(tmp_path / "index.sqlite3")
+    try:
+        index.add_record(RECORD)
+        (row,) = index.local_segments()
+        index.mark_removed(row, state)
+        assert index.refused() == refused
+        assert index.backlog().count == (2 if state == EVICTED else 1)  # media dropped, record not
+        (stats,) = index.stream_stats(0)
+        assert getattr(stats, column) == 1 and stats.local_count == 0
+        assert index.segment_states("gate-1") == {4: (state, None)}
+    finally:
+        index.close()

@@ -24,7 +24,8 @@ def _add_index(db: sqlite3.Connection) -> None:
 
 def test_an_older_index_is_migrated_one_version_at_a_time(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite3"
-    Index.open(path).close()  # a v1 file, as written today
+    Index.open(path).close()  # a file of the current version, as written today
+    now = SCHEMA.version
     steps: list[int] = []
 
     def step(n: int, change: Migration) -> Migration:
@@ -34,17 +35,25 @@ def test_an_older_index_is_migrated_one_version_at_a_time(tmp_path: Path) -> Non
 
         return run
 
-    v3 = replace(SCHEMA, version=3, migrations={1: step(1, _add_note), 2: step(2, _add_index)})
+    later = replace(
+        SCHEMA,
+        version=now + 2,
+        migrations={
+            **SCHEMA.migrations,
+            now: step(now, _add_note),
+            now + 1: step(now + 1, _add_index),
+        },
+    )
     db = sqlite3.connect(path, isolation_level=None)
     try:
-        prepare_schema(db, path, v3)
+        prepare_schema(db, path, later)
         columns = [row[1] for row in db.execute("PRAGMA table_info(holds)")]
         indexes = [row[1] for row in db.execute("PRAGMA index_list(holds)")]
     finally:
         db.close()
-    assert steps == [1, 2]
+    assert steps == [now, now + 1]
     assert "note" in columns and "holds_case" in indexes
-    assert user_version(path) == 3
+    assert user_version(path) == now + 2
 
 
 def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
@@ -59,12 +68,14 @@ def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     try:
         with pytest.raises(sqlite3.OperationalError):
             prepare_schema(
-                db, path, Schema(version=2, create=SCHEMA.create, migrations={1: broken})
+                db,
+                path,
+                Schema(SCHEMA.version + 1, SCHEMA.create, {SCHEMA.version: broken}),
             )
         columns = [row[1] for row in db.execute("PRAGMA table_info(holds)")]
     finally:
         db.close()
-    assert "note" not in columns and user_version(path) == 1
+    assert "note" not in columns and user_version(path) == SCHEMA.version
 
 
 def test_a_version_without_a_migration_is_refused(tmp_path: Path) -> None:
@@ -72,8 +83,30 @@ def test_a_version_without_a_migration_is_refused(tmp_path: Path) -> None:
     Index.open(path).close()
     db = sqlite3.connect(path, isolation_level=None)
     try:
-        with pytest.raises(UnsupportedFormatError, match="version 1"):
-            prepare_schema(db, path, Schema(version=2, create=SCHEMA.create, migrations={}))
+        with pytest.raises(UnsupportedFormatError, match=f"version {SCHEMA.version}"):
+            prepare_schema(db, path, Schema(SCHEMA.version + 1, SCHEMA.create, migrations={}))
     finally:
         db.close()
-    assert user_version(path) == 1
+    assert user_version(path) == SCHEMA.version
+
+
+def test_version_1_purges_stored_as_refused_become_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        prepare_schema(db, path, Schema(version=1, create=SCHEMA.create, migrations={}))
+        for seq, error in ((1, "purged before upload"), (2, "local file altered")):
+            db.execute(
+                "INSERT INTO uploads (stream, seq, what, start_ts, end_ts, name, size, sha256,"
+                " created, state, last_error) VALUES ('c', ?, 'media', 0, 1, 'n', 1, 'x', 0,"
+                " 'refused', ?)",
+                (seq, error),
+            )
+    finally:
+        db.close()
+    index = Index.open(path)
+    try:
+        assert index.refused() == [("c", 2, "local file altered")]
+    finally:
+        index.close()
+    assert user_version(path) == SCHEMA.version
