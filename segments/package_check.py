@@ -210,7 +210,7 @@ def _key(
     hint = records[0].key_id if records else None
     key = None if trust is None else trust.for_subject(gateway, hint)
     if trust is not None and key is not None:
-        return key, KEY_FROM_CALLER, f"trusted key for gateway {gateway!r} ({trust.origin})"
+        return key, KEY_FROM_CALLER, f"for gateway {gateway!r} from {trust.origin}"
     origin = "no trusted key given" if trust is None else trust.unlisted(gateway)
     try:
         return parse_public_key((root / PUBKEY_NAME).read_text().strip()), KEY_FROM_PACKAGE, origin

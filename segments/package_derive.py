@@ -117,6 +117,8 @@ def _packets(demuxed: Iterator[av.Packet]) -> Iterator[tuple[bytes, int | None, 
 def _timed(path: Path, base: float) -> Iterator[_Timed]:
     """The video packets of `path` with their times; `base` is the wall time of the first."""
     with av.open(str(path)) as ic:
+        if not ic.streams.video:
+            raise DeriveError(f"{path.name} holds no video stream; cannot derive a copy")
         gop = -1.0
         origin: int | None = None
         for p in ic.demux(ic.streams.video[0]):

@@ -137,9 +137,9 @@ def _key(stream: Stream, trust: TrustedKeys | None, gateway: str) -> tuple[Verif
     named = first.gateway if first is not None else gateway
     key = None if trust is None else trust.for_subject(named, first.key_id if first else None)
     if trust is not None and key is not None:
-        return key, True, f"trusted key for gateway {named!r} ({trust.origin})"
-    origin = "no trusted key given" if trust is None else trust.unlisted(named)
-    return stream.ledger_key(), False, origin
+        return key, True, f"trusted for gateway {named!r} from {trust.origin}"
+    why = "no trusted key given" if trust is None else trust.unlisted(named)
+    return stream.ledger_key(), False, f"the ledger's own key record, integrity only: {why}"
 
 
 def _removals(stream: Stream, verifier: Verifier) -> dict[int, Removal]:

@@ -128,7 +128,7 @@ def _render_stream(s: StreamReport, *, per_stream_key: bool) -> list[str]:
 
 def _key_note(source: str) -> str:
     if source == KEY_FROM_CALLER:
-        return "trusted key from the caller"
+        return "trusted"
     if source == KEY_FROM_LEDGER:
         return "from the ledger's own key record: proves integrity, not origin"
     return "no key"

@@ -70,7 +70,7 @@ def render(check: PackageCheck) -> str:
         )
     lines += [f"  ! {i.impact}: {i.detail}" for i in check.issues]
     note = (
-        "trusted key from the caller"
+        "trusted"
         if check.key_source == KEY_FROM_CALLER
         else "the package's own keys/device.pub: proves integrity, not origin"
     )

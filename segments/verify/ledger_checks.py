@@ -118,7 +118,7 @@ def _trust(
                 f"ledger declares key {fingerprint(declared)}, not the trusted "
                 f"{fingerprint(trusted)}",
             )
-        origin = f"trusted key {fingerprint(trusted)} for gateway {gateway!r} ({trust.origin})"
+        origin = f"for gateway {gateway!r} from {trust.origin}"
         return trusted, KEY_FROM_CALLER, origin
     origin = "no trusted key given" if trust is None else trust.unlisted(gateway)
     if declared is not None:

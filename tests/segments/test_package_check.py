@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from gateway.cases.statement import sign_package
 from gateway.cli.main import main
 from segments.age_reader import decrypt_stream
+from segments.agekeys import X25519Identity
 from segments.errors import UnsupportedFormatError
 from segments.hashing import hash_file
 from segments.ledger import LEDGER_NAME, read_checkpoints
@@ -373,3 +374,13 @@ def test_random_report_and_record_bytes_give_findings(
         return
     assert check.verdict is not Verdict.AUTHENTIC
     assert_steps_named(check)
+
+
+def test_re_deriving_needs_the_right_identity_and_real_video(package: Path) -> None:
+    wrong = verify_package(package, TRUSTED, identities=[X25519Identity(bytes(32 * [7]))])
+    assert wrong.verdict is Verdict.INCOMPLETE
+    assert [i.step for i in wrong.issues] == ["P8"] and "not decrypted" in wrong.issues[0].detail
+    fake = verify_package(package, TRUSTED, identities=[IDENTITY])  # payloads are not MP4s
+    assert fake.verdict is Verdict.INCOMPLETE
+    assert [i.step for i in fake.issues] == ["P8"]
+    assert fake.issues[0].detail.startswith("[P8] cannot re-derive the copy")

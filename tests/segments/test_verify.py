@@ -115,7 +115,7 @@ def test_the_trust_file_picks_the_key_of_the_gateway_the_records_name(stream: St
     text = f"gw0 {other.public_key_text()}\ngw1 {SIGNER.public_key_text()}\n"
     report = check(stream, trust=parse_trust_text(text, "trust.txt"))
     assert report.verdict is Verdict.AUTHENTIC and report.key_source == KEY_FROM_CALLER
-    assert "for gateway 'gw1' (trust.txt)" in report.streams[0].origin
+    assert report.streams[0].origin == "for gateway 'gw1' from trust.txt"
     rotated = f"gw1 {other.public_key_text()}\ngw1 {SIGNER.public_key_text()}\n"
     assert check(stream, trust=parse_trust_text(rotated, "t")).verdict is Verdict.AUTHENTIC
     unlisted = check(stream, trust=parse_trust_text(f"gw0 {other.public_key_text()}\n", "t"))
