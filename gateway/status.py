@@ -26,7 +26,7 @@ class CameraStatus:
     confirmed_segments: int
     evicted_segments: int  # removed by a signed purge after upload (declared)
     purged_segments: int  # removed by a signed purge before upload (declared)
-    vanished_segments: int  # gone without a purge record (not by us)
+    missing_segments: int  # gone without a purge record (not by us)
     backlog_count: int
     backlog_bytes: int
     oldest_unconfirmed_age_s: float | None
@@ -78,7 +78,7 @@ def gather(scope: StatusScope, index: Index, now: float | None = None) -> Gatewa
                 confirmed_segments=s.confirmed_count if s else 0,
                 evicted_segments=s.evicted_count if s else 0,
                 purged_segments=s.purged_count if s else 0,
-                vanished_segments=s.vanished_count if s else 0,
+                missing_segments=s.missing_count if s else 0,
                 backlog_count=backlog.count,
                 backlog_bytes=backlog.bytes,
                 oldest_unconfirmed_age_s=_age(backlog.oldest_start_ts, now),

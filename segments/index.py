@@ -27,15 +27,15 @@ from .store import DataDir
 from .timeline import parse_iso
 
 MEDIA, RECORD, CHECKPOINT = "media", "record", "checkpoint"
-LOCAL, EVICTED, PURGED, VANISHED = "local", "evicted", "purged", "vanished"
+LOCAL, EVICTED, PURGED, MISSING = "local", "evicted", "purged", "missing"
 """Segment states: on disk; removed by a signed purge after (EVICTED) or before (PURGED) its
-upload was confirmed; gone from disk without a purge record, not by us (VANISHED)."""
+upload was confirmed; gone from disk without a purge record, not by us (MISSING)."""
 PENDING, DONE, REFUSED, DROPPED = "pending", "done", "refused", "dropped"
 """Upload states: to send; confirmed; REFUSED, never sent because the local file no longer
 matches its sealed hash or vanished (tampering); DROPPED, never sent because the ring buffer
 purged the segment first, as its signed `purge` record declares (no tampering)."""
 PURGED_BEFORE_UPLOAD = "purged before upload"
-VANISHED_BEFORE_UPLOAD = "the local file vanished without a purge record"
+MISSING_BEFORE_UPLOAD = "the local file is missing without a purge record"
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class StreamStats:
     recent_seconds: float
     evicted_count: int = 0  # removed by a signed purge after central storage confirmed it
     purged_count: int = 0  # removed by a signed purge before any upload was confirmed
-    vanished_count: int = 0  # gone without a purge record: not by us
+    missing_count: int = 0  # gone without a purge record: not by us
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ class Index:
                 " SUM(confirmed_at IS NOT NULL),"
                 " COALESCE(SUM(CASE WHEN start_ts >= ? THEN size END), 0),"
                 " COALESCE(MAX(end_ts) - MAX(MIN(start_ts), ?), 0),"
-                " SUM(state = 'evicted'), SUM(state = 'purged'), SUM(state = 'vanished')"
+                " SUM(state = 'evicted'), SUM(state = 'purged'), SUM(state = 'missing')"
                 " FROM segments GROUP BY stream ORDER BY stream",
                 (since_ts, since_ts),
             ).fetchall()
@@ -298,11 +298,11 @@ class Index:
         ]
 
     def mark_removed(self, row: SegmentRow, state: str) -> None:
-        """The segment's file is gone (EVICTED, PURGED or VANISHED); a pending upload of it
+        """The segment's file is gone (EVICTED, PURGED or MISSING); a pending upload of it
         is dropped (declared purge) or refused (vanished)."""
         upload = {
             PURGED: (DROPPED, PURGED_BEFORE_UPLOAD),
-            VANISHED: (REFUSED, VANISHED_BEFORE_UPLOAD),
+            MISSING: (REFUSED, MISSING_BEFORE_UPLOAD),
         }
         with self._tx() as db:
             db.execute(

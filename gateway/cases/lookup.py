@@ -29,9 +29,10 @@ from .sources import CaseSources
 
 LOCAL, CENTRAL = "local", "central"
 HOLE_TOLERANCE_S = 1.0  # clock jitter between one segment's end and the next one's start
-DECLARED, UNDECLARED, NOT_YET_RECORDED, FUTURE = (
+DECLARED, UNDECLARED, BEFORE_LEDGER, NOT_YET_RECORDED, FUTURE = (
     "declared",
     "undeclared",
+    "before_ledger",
     "not_yet_recorded",
     "future",
 )
@@ -47,8 +48,9 @@ class Hole:
     """Time inside the range without a segment, and what the ledger says about it.
 
     `status` is declared (by the `gap` or `boot` record `seq`, or by the final checkpoint
-    of a clean stop when `seq` is None), undeclared, not_yet_recorded (after the ledger's
-    last record: the gateway may be recording now) or future (after now).
+    of a clean stop when `seq` is None), undeclared, before_ledger (before its first
+    record), not_yet_recorded (after its last record: the gateway may be recording now) or
+    future (after now).
     """
 
     start: str
@@ -60,8 +62,9 @@ class Hole:
 
 @dataclass(frozen=True)
 class StreamEnd:
-    """Where the ledger stops: its last recorded time and whether it stopped cleanly."""
+    """Where the ledger starts and stops, and whether it stopped cleanly."""
 
+    first: datetime | None  # start of the first record on the recording timeline
     last: datetime | None  # end of the last record on the recording timeline
     stopped_cleanly: bool  # a final checkpoint covers every record (a clean stop)
     now: datetime
@@ -106,9 +109,10 @@ class Stream:
 
     def end(self, now: datetime) -> StreamEnd:
         timeline = [r for r in self.records if r.kind not in OUT_OF_TIMELINE and r.start]
+        first = min((_span(r)[0] for r in timeline), default=None)
         last = max((_span(r)[1] for r in timeline), default=None)
         newest = max((c.size for c in self.checkpoints), default=0)
-        return StreamEnd(last, newest == len(self.lines) > 0, now)
+        return StreamEnd(first, last, newest == len(self.lines) > 0, now)
 
 
 def load_stream(sources: CaseSources, camera: str) -> Stream:
@@ -167,14 +171,17 @@ def holes(
 
 
 def _named(a: datetime, b: datetime, declared: Sequence[Record], tail: StreamEnd) -> list[Hole]:
-    """The hole [a, b), cut where the ledger ends and where now is."""
-    marks = {t for t in (tail.last, tail.now) if t is not None and a < t < b}
+    """The hole [a, b), cut where the ledger starts and ends and where now is."""
+    marks = {t for t in (tail.first, tail.last, tail.now) if t is not None and a < t < b}
     parts: list[Hole] = []
     for s, e in itertools.pairwise(sorted({a, b, *marks})):
         if (e - s).total_seconds() <= HOLE_TOLERANCE_S:
             continue
         if s >= tail.now:
             parts.append(Hole(s.isoformat(), e.isoformat(), FUTURE, None, FUTURE))
+        elif tail.first is not None and e <= tail.first:
+            reason = "before the ledger's first record"
+            parts.append(Hole(s.isoformat(), e.isoformat(), reason, None, BEFORE_LEDGER))
         elif tail.last is not None and s >= tail.last:
             parts.append(_after_last(s, e, tail))
         else:

@@ -126,7 +126,10 @@ def render_report(report: dict[str, Any]) -> str:
     ]
     for s in report["segments"]:
         lines.append(f"{s['seq']:>6}  {s['start']:<32}  {s['verdict']:<12}  {s['sha256_cipher']}")
-    lines += [f"gap {g['start']} .. {g['end']}: {g['reason']}" for g in report["gaps"]]
+    lines += [
+        f"gap {g['start']} .. {g['end']}: {g['reason']} ({g['status'].replace('_', ' ')})"
+        for g in report["gaps"]
+    ]
     lines += [f"! {i['impact']}: {i['detail']}" for i in report["issues"]]
     d = report["derived"]
     lines += [

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 def render(status: GatewayStatus) -> str:
     up = status.uploading
     rows = [
-        ("camera", "on disk", "bytes", "confirmed", "evicted", "purged", "vanished", "backlog",
+        ("camera", "on disk", "bytes", "confirmed", "evicted", "purged", "missing", "backlog",
          "backlog bytes", "oldest"),
     ]  # fmt: skip
     for c in status.cameras:
@@ -45,7 +45,7 @@ def render(status: GatewayStatus) -> str:
                 str(c.confirmed_segments),
                 str(c.evicted_segments),
                 str(c.purged_segments),
-                str(c.vanished_segments),
+                str(c.missing_segments),
                 str(c.backlog_count) if up else "off",
                 megabytes(c.backlog_bytes) if up else "-",
                 duration(c.oldest_unconfirmed_age_s),
@@ -70,10 +70,10 @@ def render(status: GatewayStatus) -> str:
         "evicted/purged: removed by the ring buffer after/before upload, declared by signed "
         "purge records (`evgw verify` shows them as declared gaps)",
     ]
-    vanished = sum(c.vanished_segments for c in status.cameras)
-    if vanished:
+    missing = sum(c.missing_segments for c in status.cameras)
+    if missing:
         lines.append(
-            f"VANISHED segments (deleted without a purge record, not by evgw): {vanished}; "
+            f"MISSING segments (deleted without a purge record, not by evgw): {missing}; "
             "run `evgw verify`"
         )
     if status.refused_uploads:

@@ -21,7 +21,7 @@ from typing import Protocol
 from segments.clock import kernel_clock_status
 from segments.errors import SegmentError
 from segments.hashing import hash_file
-from segments.index import EVICTED, PURGED, VANISHED, Index, SegmentRow
+from segments.index import EVICTED, MISSING, PURGED, Index, SegmentRow
 from segments.ledger import Ledger
 from segments.records import ClockStatus, Record, StreamIdentity
 from segments.ringbuffer import Eviction, Limits, Plan, Usage, plan
@@ -153,7 +153,7 @@ class Retention:
         except FileNotFoundError:
             log.error("%s seq %d: %s is already gone (not by us)", row.stream, row.seq, path)
             self._on_event(kind="missing", stream=row.stream, seq=row.seq, file=row.file)
-            self.index.mark_removed(row, VANISHED)
+            self.index.mark_removed(row, MISSING)
             return True
         except OSError as e:
             log.error(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from segments.errors import UnsupportedFormatError
-from segments.index import EVICTED, PURGED, VANISHED, VANISHED_BEFORE_UPLOAD, Index
+from segments.index import EVICTED, MISSING, MISSING_BEFORE_UPLOAD, PURGED, Index
 from segments.index_schema import SCHEMA
 from segments.records import Record
 from segments.store import DataDir
@@ -81,7 +81,7 @@ def test_a_newer_index_is_refused_with_both_versions(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("state", "refused", "column"),
     [(PURGED, [], "purged_count"), (EVICTED, [], "evicted_count"),
-     (VANISHED, [("gate-1", 4, VANISHED_BEFORE_UPLOAD)], "vanished_count")],
+     (MISSING, [("gate-1", 4, MISSING_BEFORE_UPLOAD)], "missing_count")],
 )  # fmt: skip
 def test_a_declared_purge_is_not_a_refused_upload(
     tmp_path: Path, state: str, refused: list[tuple[str, int, str]], column: str

@@ -77,7 +77,7 @@ def test_status_find_and_verify_agree_on_purged_segments(
     assert status["refused_uploads"] == 0 and status["backlog_count"] == 0
     (camera,) = status["cameras"]
     assert camera["purged_segments"] == len(purged) and camera["local_segments"] == len(kept)
-    assert camera["vanished_segments"] == 0
+    assert camera["missing_segments"] == 0
 
     stop = max(datetime.fromisoformat(r.end or r.start or "") for r in records(evicting, CAMERA)
                if r.kind not in ("purge", "export", "hold")).timestamp()  # fmt: skip
@@ -170,6 +170,12 @@ def test_the_boot_after_a_stop_declares_the_pause(stopped: Stream) -> None:
     stopped.segment()
     assert gaps(stopped, T0, stopped.t, now=stopped.t + 10) == [
         ("declared", "operator_stop", boot.seq)
+    ]
+
+
+def test_time_before_the_first_record_is_not_a_gap(stopped: Stream) -> None:
+    assert gaps(stopped, T0 - 3600, T0 + SEG_S, now=T0 + 3600) == [
+        ("before_ledger", "before the ledger's first record", None)
     ]
 
 

@@ -310,7 +310,7 @@ def test_file_already_gone_is_reported_not_declared(site: Site) -> None:
     site.path(seg).unlink()
     site.retention(quota_bytes=1).run_once()
     assert site.purges() == [] and site.local() == []
-    assert site.state(seg) == "vanished" and [q for _, q, _ in site.index.refused()] == [seg.seq]
+    assert site.state(seg) == "missing" and [q for _, q, _ in site.index.refused()] == [seg.seq]
     assert site.events == [{"kind": "missing", "stream": "cam1", "seq": seg.seq, "file": seg.file}]
 
 
