@@ -26,6 +26,7 @@ from gateway.cli.main import main
 from gateway.config import Config
 from gateway.daemon.lifecycle import Gateway
 from gateway.keys import make_archive_identity
+from segments.ledger import Ledger
 from segments.package import MANIFEST_NAME, manifest_text
 from segments.package_check import verify_package
 from segments.package_derive import derive_mp4
@@ -285,9 +286,13 @@ def test_the_package_is_signed_logged_and_re_derivable(
     assert statement["derived"]["sha256"] == rep["derived"]["sha256"]
     logged = records(recorded, CAMERA, "export")[-1]
     assert logged.extra["manifest_sha256"] == manifest == statement["manifest_sha256"]
+    stream_dir = media_path(recorded, first).parents[3]
+    assert Ledger.open(
+        stream_dir, CAMERA, "gw-test", load_signer(recorded.keys.signing_key)
+    ).closed_cleanly, "an export keeps a clean stop clean (the next boot says operator_stop)"
     trusted = ["--pubkey", pubkey(recorded)]
     identity = ["--identity", archive_identity(recorded)]
-    ledger = ["--ledger", media_path(recorded, first).parents[3]]
+    ledger = ["--ledger", stream_dir]
     capsys.readouterr()
     assert evgw("verify-export", package, *trusted, *identity, *ledger) == 0, capsys.readouterr()
     assert capsys.readouterr().out.rstrip().endswith("verdict: AUTHENTIC")
