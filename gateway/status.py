@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from segments.index import Index
+from segments.index_rows import Backlog
 from segments.ringbuffer import Limits
 
 RATE_WINDOW_S = 3600.0
+NO_BACKLOG = Backlog(0, 0, None)
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class CameraStatus:
     local_segments: int
     local_bytes: int
     confirmed_segments: int
+    evicted_segments: int  # removed by a signed purge after upload (declared)
+    purged_segments: int  # removed by a signed purge before upload (declared)
+    missing_segments: int  # gone without a purge record (not by us)
     backlog_count: int
     backlog_bytes: int
     oldest_unconfirmed_age_s: float | None
@@ -42,7 +47,8 @@ class GatewayStatus:
     backlog_bytes: int
     oldest_unconfirmed_age_s: float | None
     minutes_left: float | None
-    refused_uploads: int
+    uploading: bool  # False: no [upload] section, nothing leaves the box, no backlog
+    refused_uploads: int  # never sent: the local file was altered or vanished (tampering)
 
 
 @dataclass(frozen=True)
@@ -53,15 +59,17 @@ class StatusScope:
     data_dir: Path
     cameras: tuple[str, ...]
     limits: Limits
+    uploading: bool = True
 
 
 def gather(scope: StatusScope, index: Index, now: float | None = None) -> GatewayStatus:
+    """The status; with uploading off there is no backlog (the index's queue waits unsent)."""
     now = time.time() if now is None else now
     stats = {s.stream: s for s in index.stream_stats(now - RATE_WINDOW_S)}
     cameras = []
     for camera in scope.cameras:
         s = stats.get(camera)
-        backlog = index.backlog(camera)
+        backlog = index.backlog(camera) if scope.uploading else NO_BACKLOG
         rate = s.recent_bytes / (s.recent_seconds / 60) if s and s.recent_seconds > 0 else 0.0
         cameras.append(
             CameraStatus(
@@ -69,13 +77,16 @@ def gather(scope: StatusScope, index: Index, now: float | None = None) -> Gatewa
                 local_segments=s.local_count if s else 0,
                 local_bytes=s.local_bytes if s else 0,
                 confirmed_segments=s.confirmed_count if s else 0,
+                evicted_segments=s.evicted_count if s else 0,
+                purged_segments=s.purged_count if s else 0,
+                missing_segments=s.missing_count if s else 0,
                 backlog_count=backlog.count,
                 backlog_bytes=backlog.bytes,
                 oldest_unconfirmed_age_s=_age(backlog.oldest_start_ts, now),
                 bytes_per_minute=round(rate),
             )
         )
-    total = index.backlog()
+    total = index.backlog() if scope.uploading else NO_BACKLOG
     used = sum(c.local_bytes for c in cameras)
     try:
         free = free_bytes(scope.data_dir)
@@ -94,6 +105,7 @@ def gather(scope: StatusScope, index: Index, now: float | None = None) -> Gatewa
         backlog_bytes=total.bytes,
         oldest_unconfirmed_age_s=_age(total.oldest_start_ts, now),
         minutes_left=minutes_left(scope.limits, used, free, rate),
+        uploading=scope.uploading,
         refused_uploads=len(index.refused()),
     )
 

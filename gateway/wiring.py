@@ -149,6 +149,7 @@ def status_scope(config: Config) -> StatusScope:
         data_dir=config.gateway.data_dir,
         cameras=tuple(c.id for c in config.cameras),
         limits=storage_limits(config),
+        uploading=config.upload is not None,
     )
 
 

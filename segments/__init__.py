@@ -4,7 +4,10 @@
                  pictures (sampled frames), clock, timeline
     sealing      age + agekeys (encryption), signing, records, ledger, checkpoint, merkle
     storage      store (`DataDir`, the on-disk layout), hashing, recovery, index, ringbuffer
-    checking     verify (streams), slice_check, package (export format), package_check
+    checking     trust (the caller's keys), verify (streams), slice_check, package (export
+                 format), package_signature (its signed statement), package_check with
+                 package_claims; package_derive and package_rederive (the derived copy,
+                 the only checking modules that load PyAV)
     errors       `SegmentError` and its subclasses
 
 Import the module you need (`from segments.verify import verify`): this file imports

@@ -16,69 +16,29 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from .checkpoint import Checkpoint
 from .errors import UnsupportedFormatError, WriteError
+from .index_rows import (
+    CHECKPOINT,
+    DROPPED,
+    MEDIA,
+    MISSING,
+    MISSING_BEFORE_UPLOAD,
+    PURGED,
+    PURGED_BEFORE_UPLOAD,
+    RECORD,
+    REFUSED,
+    Backlog,
+    SegmentRow,
+    StreamStats,
+    UploadItem,
+)
 from .index_schema import prepare_schema
 from .records import Record
 from .store import DataDir
 from .timeline import parse_iso
-
-MEDIA, RECORD, CHECKPOINT = "media", "record", "checkpoint"
-LOCAL, EVICTED, PURGED = "local", "evicted", "purged"
-PENDING, DONE, REFUSED = "pending", "done", "refused"
-PURGED_BEFORE_UPLOAD = "purged before upload"
-
-
-@dataclass(frozen=True)
-class UploadItem:
-    """One object to send: a sealed segment file, or a record/checkpoint held in the row."""
-
-    id: int
-    stream: str
-    seq: int
-    what: str
-    start_ts: float
-    name: str
-    path: str | None
-    data: bytes | None
-    size: int
-    sha256: str
-    attempts: int
-
-
-@dataclass(frozen=True)
-class SegmentRow:
-    stream: str
-    seq: int
-    start_ts: float
-    end_ts: float
-    file: str
-    size: int
-    state: str
-    confirmed: bool
-    held: bool
-
-
-@dataclass(frozen=True)
-class StreamStats:
-    """What `evgw status` shows for one camera."""
-
-    stream: str
-    local_count: int
-    local_bytes: int
-    confirmed_count: int
-    recent_bytes: int
-    recent_seconds: float
-
-
-@dataclass(frozen=True)
-class Backlog:
-    count: int
-    bytes: int
-    oldest_start_ts: float | None
 
 
 class Index:
@@ -240,13 +200,14 @@ class Index:
                 " SUM(state = 'local'), COALESCE(SUM(CASE WHEN state = 'local' THEN size END), 0),"
                 " SUM(confirmed_at IS NOT NULL),"
                 " COALESCE(SUM(CASE WHEN start_ts >= ? THEN size END), 0),"
-                " COALESCE(MAX(end_ts) - MAX(MIN(start_ts), ?), 0)"
+                " COALESCE(MAX(end_ts) - MAX(MIN(start_ts), ?), 0),"
+                " SUM(state = 'evicted'), SUM(state = 'purged'), SUM(state = 'missing')"
                 " FROM segments GROUP BY stream ORDER BY stream",
                 (since_ts, since_ts),
             ).fetchall()
         return [
-            StreamStats(st, lc or 0, lb, cc or 0, rb, max(0.0, rs))
-            for st, lc, lb, cc, rb, rs in rows
+            StreamStats(st, lc or 0, lb, cc or 0, rb, max(0.0, rs), ev or 0, pu or 0, va or 0)
+            for st, lc, lb, cc, rb, rs, ev, pu, va in rows
         ]
 
     def confirmed_uploads(self, limit: int = 1000) -> list[UploadItem]:
@@ -261,6 +222,7 @@ class Index:
         return [UploadItem(*row) for row in reversed(rows)]
 
     def refused(self) -> list[tuple[str, int, str]]:
+        """(stream, seq, why) of uploads refused as tampered; dropped purges are not listed."""
         with self._lock:
             assert self._db is not None
             rows = self._db.execute(
@@ -287,17 +249,32 @@ class Index:
         ]
 
     def mark_removed(self, row: SegmentRow, state: str) -> None:
+        """The segment's file is gone (EVICTED, PURGED or MISSING); a pending upload of it
+        is dropped (declared purge) or refused (vanished)."""
+        upload = {
+            PURGED: (DROPPED, PURGED_BEFORE_UPLOAD),
+            MISSING: (REFUSED, MISSING_BEFORE_UPLOAD),
+        }
         with self._tx() as db:
             db.execute(
                 "UPDATE segments SET state = ? WHERE stream = ? AND seq = ?",
                 (state, row.stream, row.seq),
             )
-            if state == PURGED:
+            if state in upload:
                 db.execute(
-                    "UPDATE uploads SET state = 'refused', last_error = ?"
+                    "UPDATE uploads SET state = ?, last_error = ?"
                     " WHERE stream = ? AND seq = ? AND what = ? AND state = 'pending'",
-                    (PURGED_BEFORE_UPLOAD, row.stream, row.seq, MEDIA),
+                    (*upload[state], row.stream, row.seq, MEDIA),
                 )
+
+    def segment_states(self, stream: str) -> dict[int, tuple[str, str | None]]:
+        """seq -> (state, the object version central storage confirmed, if any)."""
+        with self._lock:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT seq, state, version_id FROM segments WHERE stream = ?", (stream,)
+            ).fetchall()
+        return {seq: (state, version) for seq, state, version in rows}
 
     def reserve_hold_id(self) -> int:
         """A hold id no hold has had or will get: taken before its ledger record is written."""

@@ -70,7 +70,16 @@ def _add_command_nonces(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX command_nonces_age ON command_nonces (issued_ts)")
 
 
-SCHEMA = Schema(version=2, create=_CREATE, migrations={1: _add_command_nonces})
+def _dropped_uploads(db: sqlite3.Connection) -> None:
+    """v2 -> v3: uploads of segments purged before upload get their own state, `dropped`;
+    version 1 stored them as `refused`, the state of a tampered local file."""
+    db.execute(
+        "UPDATE uploads SET state = 'dropped'"
+        " WHERE state = 'refused' AND last_error = 'purged before upload'"
+    )
+
+
+SCHEMA = Schema(version=3, create=_CREATE, migrations={1: _add_command_nonces, 2: _dropped_uploads})
 
 
 def prepare_schema(db: sqlite3.Connection, path: Path, schema: Schema = SCHEMA) -> None:

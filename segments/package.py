@@ -8,11 +8,14 @@
     <case>/keys/device.pub                  the device's public key
     <case>/report.json, report.txt          verdicts, gaps, hashes, key, checkpoint, proofs
     <case>/MANIFEST.sha256                  `sha256sum` lines for every other file
+    <case>/SIGNATURE.json                   the signed statement over the manifest, the
+                                            labels and the derived copy (`package_signature`)
 
 `report.json` carries `package_version`; a reader refuses a package newer than it knows.
 The check (`package_check`) needs only public material: a record's signature proves origin,
-`prev` links the slice, and an RFC 6962 inclusion proof ties each line to a signed checkpoint
-(tree head) without handing over the rest of the ledger's media.
+`prev` links the slice, an RFC 6962 inclusion proof ties each line to a signed checkpoint
+(tree head) without handing over the rest of the ledger's media, and the signed statement
+covers the manifest, so every file, including the derived copy and the report's labels.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 from .errors import CryptoFormatError
 from .hashing import hash_file
 from .merkle import inclusion_proof_from_leaf_hashes, leaf_hash, verify_inclusion
+from .package_signature import SIGNATURE_NAME
 from .records import Record
 
 PACKAGE_VERSION = 1
@@ -50,9 +54,9 @@ def decrypted_name(record: Record) -> str:
 
 
 def package_files(root: Path) -> list[str]:
-    """Every file under `root` but the manifest, '/'-separated, sorted."""
+    """Every file under `root` but the manifest and its signature, '/'-separated, sorted."""
     found = (p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-    return sorted(f for f in found if f != MANIFEST_NAME)
+    return sorted(f for f in found if f not in (MANIFEST_NAME, SIGNATURE_NAME))
 
 
 def manifest_text(root: Path) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .index import SegmentRow
+from .index_rows import SegmentRow
 
 EVICT_UNUPLOADED = "evict_unuploaded"
 STOP_RECORDING = "stop_recording"

@@ -9,9 +9,12 @@ S3  Signature: every record verifies with the trusted key (SIG_BAD).
 S4  Chain: seqs follow one another inside the slice and `prev` holds the previous line's
     hash (CHAIN_BREAK).
 S5  Inclusion: each record's RFC 6962 proof leads to the checkpoint's root (CHAIN_BREAK).
-S6  Declared gaps and files: `gap` records are GAP(reason); each media record's sealed file
-    (and decrypted copy, when checked) is present (MISSING) with the signed size and SHA-256
-    (HASH_MISMATCH); a truncated segment's decrypted prefix is TRUNCATED.
+S6  Declared gaps and files: `gap` records and lasting `boot`s are GAP(reason), as in the
+    stream verifier; each media record's sealed file (and decrypted copy, when checked) is
+    present with the signed size and SHA-256 (HASH_MISMATCH); an absent one is MISSING unless
+    a signed `purge` declared its removal (GAP(reason), the caller passes those in); one seen
+    only by size (a store's HEAD without a checksum) is UNCHECKED; a truncated segment's
+    decrypted prefix is TRUNCATED.
 """
 
 from __future__ import annotations
@@ -32,9 +35,12 @@ from .package import (
 )
 from .records import MEDIA_KINDS, Record
 from .signing import Verifier, fingerprint
+from .verify.purges import Removal
 from .verify.report import Findings, SeqFinding, SeqVerdict, StreamIssue, Verdict
+from .verify.time_order import lasts
 
-FileHash = Callable[[str], tuple[int, str] | None]  # package path -> (size, SHA-256), or None
+FileHash = Callable[[str], tuple[int, str | None] | None]
+"""package path -> (size, SHA-256), None when absent; a SHA-256 of None: present, unhashed."""
 
 
 @dataclass(frozen=True)
@@ -53,11 +59,13 @@ def check_slice(
     file_hash: FileHash,
     check_plain: bool = True,
     require_checkpoint: bool = True,
+    removed: Mapping[int, Removal] | None = None,
 ) -> SliceCheck:
     """Run S1-S6 over a slice of ledger lines; every defect is a finding.
 
     `check_plain` False skips the decrypted copies (a gateway holds none);
-    `require_checkpoint` False accepts records not yet pinned by a checkpoint.
+    `require_checkpoint` False accepts records not yet pinned by a checkpoint; `removed`
+    names the segments whose files signed purges declared removed (see `verify.purges`).
     """
     found = Findings()
     if not lines:
@@ -98,12 +106,12 @@ def check_slice(
         prev = (seq, line_hash(line))
         if checkpoint is not None and cp_ok:
             _inclusion(found, record, line, checkpoint, proofs.get(seq))
-        if record.kind == "gap":
-            found.add(
-                "S6", seq, SeqVerdict.GAP, record.reason or "gap", record.reason or "unspecified"
-            )
+        if record.kind == "gap" or (record.kind == "boot" and lasts(record)):
+            reason = record.reason or "unspecified"
+            found.add("S6", seq, SeqVerdict.GAP, f"declared {record.kind}", reason)
         elif record.kind in MEDIA_KINDS and record.file:
-            _check_files(found, record, file_hash, check_plain)
+            removal = (removed or {}).get(seq)
+            _check_files(found, record, file_hash, check_plain, removal)
     return SliceCheck(found.verdict(), found.findings(), tuple(found.issues))
 
 
@@ -126,17 +134,28 @@ def _inclusion(
         )
 
 
-def _check_files(found: Findings, record: Record, file_hash: FileHash, check_plain: bool) -> None:
+def _check_files(
+    found: Findings,
+    record: Record,
+    file_hash: FileHash,
+    check_plain: bool,
+    removal: Removal | None,
+) -> None:
     """S6 for a media record: its sealed file, and its decrypted copy when asked."""
     seq = record.seq
     original = f"{ORIGINAL}/{original_name(record)}"
     stat = file_hash(original)
     if stat is None:
-        found.add("S6", seq, SeqVerdict.MISSING, f"{original} is absent")
-    elif stat != (record.size_cipher, record.sha256_cipher):
+        if removal is not None:
+            found.add("S6", seq, SeqVerdict.GAP, removal.detail, removal.reason)
+        else:
+            found.add("S6", seq, SeqVerdict.MISSING, f"{original} is absent")
+    elif stat[0] != record.size_cipher or stat[1] not in (None, record.sha256_cipher):
         found.add(
             "S6", seq, SeqVerdict.HASH_MISMATCH, f"{original} differs from the signed SHA-256/size"
         )
+    elif stat[1] is None:
+        found.add("S6", seq, SeqVerdict.UNCHECKED, "present (signed size), not hash-checked")
     if not check_plain:
         return
     plain = f"{DECRYPTED}/{decrypted_name(record)}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from segments.index import CHECKPOINT, MEDIA, RECORD, UploadItem
+from segments.index_rows import CHECKPOINT, MEDIA, RECORD, UploadItem
 from segments.store import DataDir
 from uplink.errors import UplinkError
 

@@ -23,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from evgw.backoff import backoff_delay
-from segments.index import MEDIA, Index, UploadItem
+from segments.index import Index
+from segments.index_rows import MEDIA, UploadItem
 from segments.store import DataDir
 from uplink.checksums import same_checksum
 from uplink.errors import (

@@ -2,8 +2,10 @@
 
 Originals are copied byte for byte (from the local store, or central storage once evicted),
 checked against their signed records, decrypted, and remuxed into one derived MP4. The
-package is built in a hidden folder and renamed into place only when complete, so a failed
-export leaves nothing behind; then a signed `export` record logs the retrieval.
+manifest lists every file; the signed statement (`SIGNATURE.json`, device key) covers the
+manifest, the labels and how the derived copy was made. The package is built in a hidden
+folder and renamed into place only when complete, so a failed export leaves nothing behind;
+then a signed `export` record with the same manifest hash logs the retrieval.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from segments.package import (
     make_proofs,
     manifest_text,
 )
+from segments.package_derive import derive_mp4
+from segments.package_signature import SIGNER_GATEWAY, PackageSignature, SignerId
 from segments.records import Record, StreamIdentity, canonical_json
 from segments.signing import Ed25519Signer
 from segments.slice_check import SliceCheck, check_slice
@@ -47,12 +51,13 @@ from uplink.object_keys import ObjectKeyError, check_part
 
 from .errors import ExportError
 from .lookup import Selection, Stream, load_stream, select
-from .originals import Fetched, decrypt, fetch
-from .remux import derive_mp4
+from .originals import Fetched, confirmed_versions, decrypt, fetch
 from .report import ReportHead, build_report, render_report
 from .sources import CaseSources
+from .statement import sign_package
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
+MAX_OPERATOR = 200
 DERIVED_NOTE = (
     "DERIVED COPY for viewing, not an original: remuxed without re-encoding from the "
     "decrypted originals of case {case}; cut at keyframes; gaps are kept as gaps"
@@ -92,16 +97,18 @@ def export(
         check_part(request.case, "case id")
     except ObjectKeyError as e:
         raise UsageError(str(e)) from e
+    if not request.operator.strip() or len(request.operator) > MAX_OPERATOR:
+        raise UsageError(f"--operator must name who exports (1-{MAX_OPERATOR} characters)")
     package = _plan(sources, request, signer)
     final = request.out / request.case
     staging = request.out / f".{request.case}.partial-{uuid.uuid4().hex[:8]}"
     try:
-        report = _write(staging, sources, package, identities, signer, progress)
+        report, signature = _write(staging, sources, package, identities, signer, progress)
         staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _log_export(sources, package.stream, signer, report, hash_file(final / MANIFEST_NAME)[1])
+    _log_export(sources, package.stream, signer, report, signature.statement.manifest_sha256)
     return final, report
 
 
@@ -135,16 +142,17 @@ def _write(
     identities: Sequence[X25519Identity],
     signer: Ed25519Signer,
     progress: Progress | None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], PackageSignature]:
     request, stream, chosen = package.request, package.stream, package.chosen
     (staging / ORIGINAL).mkdir(parents=True)
     fetched = _originals(staging, sources, package, identities, progress)
+    note = DERIVED_NOTE.format(case=request.case)
     derived = derive_mp4(
         [(staging / DECRYPTED / decrypted_name(r), r.start_ts or 0.0) for r in chosen.media],
         request.start.timestamp(),
         request.end.timestamp(),
         staging / DERIVED / derived_name(request),
-        DERIVED_NOTE.format(case=request.case),
+        note,
     )
     (staging / RECORDS_NAME).write_bytes(b"".join(line + b"\n" for line in chosen.lines))
     (staging / LEDGER_DIR).mkdir()
@@ -163,7 +171,8 @@ def _write(
     )
     (staging / REPORT_TEXT).write_text(render_report(report), encoding="utf-8")
     (staging / MANIFEST_NAME).write_text(manifest_text(staging), encoding="utf-8")
-    return report
+    who = SignerId(SIGNER_GATEWAY, sources.gateway)
+    return report, sign_package(staging, report, signer, who, note)
 
 
 def _originals(
@@ -185,7 +194,10 @@ def _originals(
             progress(done, total)
 
     root, source = package.stream.root, package.request.source
-    fetched = [fetch(sources, root, r, staging, source, advance) for r in media]
+    versions = confirmed_versions(sources, package.stream.camera)
+    fetched = [
+        fetch(sources, root, r, staging, source, advance, versions.get(r.seq)) for r in media
+    ]
     for f in fetched:
         decrypt(sources, f.record, staging, identities)
         advance(f.record.size_cipher or 0)
@@ -261,7 +273,11 @@ def _log_export(
     draft = identity.draft(
         kind="export", start=now, end=None, clock=kernel_clock_status(), extra=extra
     )
-    record = Ledger.open(stream.root, stream.camera, sources.gateway, signer).append(draft)
+    ledger = Ledger.open(stream.root, stream.camera, sources.gateway, signer)
+    stopped_cleanly = ledger.closed_cleanly
+    record = ledger.append(draft)
+    if stopped_cleanly:  # keep the clean stop visible: the next boot says operator_stop
+        ledger.checkpoint()
     if sources.central is not None:
         key = "/".join(
             (

@@ -1,12 +1,15 @@
-"""Which segments cover a camera's time range, where each one is, and what is missing.
+"""Which ledger records cover a camera's time range, and what the time without a segment is.
 
-The ledger says what was recorded (segments and declared gaps); the local folder and the index
-say where each sealed file is now (local, confirmed upload, legal hold, evicted). Each
-segment's verdict comes from the same slice check an export package gets.
+The ledger says what was recorded (segments) and what was declared about the rest (`gap`
+records, the `boot` record after a stop or a crash, the final checkpoint of a clean stop).
+Time after the ledger's last record is not yet recorded (or, beyond now, in the future):
+neither is an undeclared gap. `find` (where each segment is, its verdict) and `export` (the
+package) build on this selection.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,21 +18,25 @@ from pathlib import Path
 from evgw.errors import EvgwError, UsageError
 from segments.checkpoint import Checkpoint
 from segments.errors import CryptoFormatError
-from segments.hashing import hash_file
-from segments.index import Index
 from segments.ledger import LEDGER_NAME, read_checkpoints, read_lines
-from segments.package import ORIGINAL, make_proofs, original_name
 from segments.records import MEDIA_KINDS, Record
 from segments.signing import Verifier
-from segments.slice_check import FileHash, check_slice
 from segments.store import DataDir
 from segments.trust import declared_key
-from segments.verify import SeqFinding, StreamIssue, Verdict
+from segments.verify.time_order import OUT_OF_TIMELINE, lasts
 
 from .sources import CaseSources
 
 LOCAL, CENTRAL = "local", "central"
 HOLE_TOLERANCE_S = 1.0  # clock jitter between one segment's end and the next one's start
+DECLARED, UNDECLARED, BEFORE_LEDGER, NOT_YET_RECORDED, FUTURE = (
+    "declared",
+    "undeclared",
+    "before_ledger",
+    "not_yet_recorded",
+    "future",
+)
+CLEAN_STOP = "operator_stop"
 
 
 class DamagedLedgerError(EvgwError):
@@ -38,12 +45,29 @@ class DamagedLedgerError(EvgwError):
 
 @dataclass(frozen=True)
 class Hole:
-    """Time inside the range without a segment; `reason` from a gap record, else undeclared."""
+    """Time inside the range without a segment, and what the ledger says about it.
+
+    `status` is declared (by the `gap` or `boot` record `seq`, or by the final checkpoint
+    of a clean stop when `seq` is None), undeclared, before_ledger (before its first
+    record), not_yet_recorded (after its last record: the gateway may be recording now) or
+    future (after now).
+    """
 
     start: str
     end: str
     reason: str
     seq: int | None
+    status: str = DECLARED
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """Where the ledger starts and stops, and whether it stopped cleanly."""
+
+    first: datetime | None  # start of the first record on the recording timeline
+    last: datetime | None  # end of the last record on the recording timeline
+    stopped_cleanly: bool  # a final checkpoint covers every record (a clean stop)
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -83,29 +107,12 @@ class Stream:
             raise UsageError(f"{self.root}: the ledger has no key record; pass --pubkey")
         return declared
 
-
-@dataclass(frozen=True)
-class FoundSegment:
-    seq: int
-    kind: str
-    start: str | None
-    end: str | None
-    file: str | None
-    state: str
-    verdict: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class FindResult:
-    camera: str
-    start: str
-    end: str
-    source: str
-    verdict: str
-    segments: tuple[FoundSegment, ...]
-    gaps: tuple[Hole, ...]
-    issues: tuple[StreamIssue, ...]
+    def end(self, now: datetime) -> StreamEnd:
+        timeline = [r for r in self.records if r.kind not in OUT_OF_TIMELINE and r.start]
+        first = min((_span(r)[0] for r in timeline), default=None)
+        last = max((_span(r)[1] for r in timeline), default=None)
+        newest = max((c.size for c in self.checkpoints), default=0)
+        return StreamEnd(first, last, newest == len(self.lines) > 0, now)
 
 
 def load_stream(sources: CaseSources, camera: str) -> Stream:
@@ -126,41 +133,80 @@ def load_stream(sources: CaseSources, camera: str) -> Stream:
     return Stream(camera, root, lines, records, tuple(read_checkpoints(root)))
 
 
-def select(stream: Stream, start: datetime, end: datetime) -> Selection:
-    """Media and gap records overlapping [start, end), and the slice of seqs spanning them."""
+def select(
+    stream: Stream, start: datetime, end: datetime, now: datetime | None = None
+) -> Selection:
+    """Media and declaring records overlapping [start, end), the slice of seqs spanning them,
+    and the holes; `now` (default: the clock) separates not yet recorded from future."""
     media = [
         r for r in stream.records if r.kind in MEDIA_KINDS and r.file and _overlaps(r, start, end)
     ]
-    gaps = [r for r in stream.records if r.kind == "gap" and _overlaps(r, start, end)]
-    seqs = [r.seq for r in (*media, *gaps)]
+    declared = [r for r in stream.records if _declares(r) and _overlaps(r, start, end)]
     if not media:
         return Selection((), (), ())
+    seqs = [r.seq for r in (*media, *declared)]
     lines = stream.lines[min(seqs) : max(seqs) + 1]
-    return Selection(lines, tuple(media), tuple(holes(media, gaps, start, end)))
+    tail = stream.end(now or datetime.now(UTC))
+    return Selection(lines, tuple(media), tuple(holes(media, declared, start, end, tail)))
 
 
 def holes(
-    media: Sequence[Record], gaps: Sequence[Record], start: datetime, end: datetime
+    media: Sequence[Record],
+    declared: Sequence[Record],
+    start: datetime,
+    end: datetime,
+    tail: StreamEnd,
 ) -> list[Hole]:
-    """Parts of [start, end) no segment covers, named by the gap record overlapping them."""
+    """Parts of [start, end) no segment covers, each with what the ledger says about it."""
     found: list[Hole] = []
     cursor = start
     for r in sorted(media, key=lambda r: _span(r)[0]):
         seg_start, seg_end = _span(r)
         if (seg_start - cursor).total_seconds() > HOLE_TOLERANCE_S:
-            found.append(_hole(cursor, seg_start, gaps))
+            found += _named(cursor, seg_start, declared, tail)
         cursor = max(cursor, seg_end)
     if (end - cursor).total_seconds() > HOLE_TOLERANCE_S:
-        found.append(_hole(cursor, end, gaps))
+        found += _named(cursor, end, declared, tail)
     return found
 
 
-def _hole(a: datetime, b: datetime, gaps: Sequence[Record]) -> Hole:
-    for g in gaps:
+def _named(a: datetime, b: datetime, declared: Sequence[Record], tail: StreamEnd) -> list[Hole]:
+    """The hole [a, b), cut where the ledger starts and ends and where now is."""
+    marks = {t for t in (tail.first, tail.last, tail.now) if t is not None and a < t < b}
+    parts: list[Hole] = []
+    for s, e in itertools.pairwise(sorted({a, b, *marks})):
+        if (e - s).total_seconds() <= HOLE_TOLERANCE_S:
+            continue
+        if s >= tail.now:
+            parts.append(Hole(s.isoformat(), e.isoformat(), FUTURE, None, FUTURE))
+        elif tail.first is not None and e <= tail.first:
+            reason = "before the ledger's first record"
+            parts.append(Hole(s.isoformat(), e.isoformat(), reason, None, BEFORE_LEDGER))
+        elif tail.last is not None and s >= tail.last:
+            parts.append(_after_last(s, e, tail))
+        else:
+            parts.append(_declared(s, e, declared))
+    return parts
+
+
+def _declared(a: datetime, b: datetime, declared: Sequence[Record]) -> Hole:
+    for g in declared:
         g_start, g_end = _span(g)
         if g_start < b and g_end > a:
-            return Hole(a.isoformat(), b.isoformat(), g.reason or "gap", g.seq)
-    return Hole(a.isoformat(), b.isoformat(), "undeclared", None)
+            return Hole(a.isoformat(), b.isoformat(), g.reason or g.kind, g.seq, DECLARED)
+    return Hole(a.isoformat(), b.isoformat(), UNDECLARED, None, UNDECLARED)
+
+
+def _after_last(a: datetime, b: datetime, tail: StreamEnd) -> Hole:
+    """After the ledger's last record: a clean stop declared it, else it is not recorded yet."""
+    if tail.stopped_cleanly:
+        return Hole(a.isoformat(), b.isoformat(), CLEAN_STOP, None, DECLARED)
+    return Hole(a.isoformat(), b.isoformat(), "not yet recorded", None, NOT_YET_RECORDED)
+
+
+def _declares(r: Record) -> bool:
+    """A record that declares time without recording: a gap, or a lasting boot."""
+    return r.kind == "gap" or (r.kind == "boot" and lasts(r))
 
 
 def _span(r: Record) -> tuple[datetime, datetime]:
@@ -181,92 +227,3 @@ def _overlaps(r: Record, start: datetime, end: datetime) -> bool:
     if s == e:
         return start <= s <= end
     return s < end and e > start
-
-
-def segment_states(sources: CaseSources, stream: Stream) -> dict[int, str]:
-    """seq -> local | confirmed | held | evicted | purged | missing."""
-    index = Index.open(sources.index_path)
-    try:
-        rows = {r.seq: r for r in index.local_segments() if r.stream == stream.camera}
-    finally:
-        index.close()
-    purged = {p.extra.get("seq"): p.reason or "" for p in stream.records if p.kind == "purge"}
-    states: dict[int, str] = {}
-    for r in stream.records:
-        if r.kind not in MEDIA_KINDS or not r.file:
-            continue
-        row = rows.get(r.seq)
-        if (stream.root / r.file).is_file():
-            held = row is not None and row.held
-            states[r.seq] = "held" if held else "confirmed" if row and row.confirmed else LOCAL
-        elif r.seq in purged:
-            states[r.seq] = "evicted" if "confirmed" in purged[r.seq] else "purged"
-        else:
-            states[r.seq] = "missing"
-    return states
-
-
-def find(
-    sources: CaseSources,
-    camera: str,
-    start: datetime,
-    end: datetime,
-    source: str,
-    pubkey: Verifier | None,
-) -> FindResult:
-    """The segments covering [start, end) with their state and slice-check verdicts.
-
-    Without `pubkey` the ledger's own key record is used: integrity, not origin.
-    """
-    stream = load_stream(sources, camera)
-    chosen = select(stream, start, end)
-    states = segment_states(sources, stream)
-    findings: dict[int, SeqFinding] = {}
-    issues: tuple[StreamIssue, ...] = ()
-    verdict = Verdict.INCOMPLETE
-    if chosen.lines:
-        seqs = chosen.seqs
-        checkpoint = stream.covering_checkpoint(seqs[-1])
-        proofs = [] if checkpoint is None else make_proofs(stream.lines, seqs, checkpoint.size)
-        check = check_slice(
-            chosen.lines,
-            verifier=pubkey or stream.ledger_key(),
-            checkpoint=checkpoint,
-            proofs={p.seq: p for p in proofs},
-            file_hash=_file_hasher(sources, stream, chosen, source),
-            check_plain=False,
-            require_checkpoint=False,
-        )
-        findings = {f.seq: f for f in check.findings}
-        issues, verdict = check.issues, check.verdict
-    segments = tuple(_found(r, states, findings.get(r.seq)) for r in chosen.media)
-    return FindResult(
-        camera, start.isoformat(), end.isoformat(), source, str(verdict), segments, chosen.holes,
-        issues,
-    )  # fmt: skip
-
-
-def _file_hasher(sources: CaseSources, stream: Stream, chosen: Selection, source: str) -> FileHash:
-    """(size, SHA-256) of a sealed file where `source` says to look for it."""
-    by_name = {f"{ORIGINAL}/{original_name(r)}": r for r in chosen.media}
-
-    def file_hash(rel: str) -> tuple[int, str] | None:
-        r = by_name[rel]
-        assert r.file is not None
-        local = stream.root / r.file
-        if source == LOCAL and local.is_file():
-            return hash_file(local)
-        if sources.central is None:
-            return None
-        info = sources.central.head(sources.central_key(r))
-        # A HEAD gives the size; the content hash is checked when it is exported.
-        return None if info is None else (info.size, r.sha256_cipher or "")
-
-    return file_hash
-
-
-def _found(r: Record, states: dict[int, str], finding: SeqFinding | None) -> FoundSegment:
-    return FoundSegment(
-        r.seq, r.kind, r.start, r.end, r.file, states.get(r.seq, "missing"),
-        finding.verdict if finding else "-", finding.detail if finding else "",
-    )  # fmt: skip

@@ -12,6 +12,7 @@ from segments.age_reader import decrypt_stream
 from segments.agekeys import X25519Identity, recipient_of
 from segments.errors import CryptoFormatError
 from segments.hashing import hash_file
+from segments.index import Index
 from segments.package import DECRYPTED, ORIGINAL, decrypted_name, original_name
 from segments.records import Record
 from uplink.errors import UplinkError
@@ -27,6 +28,15 @@ class Fetched:
     origin: str  # local path or central object key it came from
 
 
+def confirmed_versions(sources: CaseSources, camera: str) -> dict[int, str | None]:
+    """seq -> the central object version its upload confirmed (None when not known)."""
+    index = Index.open(sources.index_path)
+    try:
+        return {seq: version for seq, (_, version) in index.segment_states(camera).items()}
+    finally:
+        index.close()
+
+
 def fetch(
     sources: CaseSources,
     stream_root: Path,
@@ -34,8 +44,12 @@ def fetch(
     staging: Path,
     source: str,
     advance: Callable[[int], None],
+    version_id: str | None = None,
 ) -> Fetched:
-    """Copy the sealed file (local first unless `source` is central) and check its signed hash."""
+    """Copy the sealed file (local first unless `source` is central) and check its signed hash.
+
+    A central copy is read at `version_id`, the version the upload confirmed, when known.
+    """
     assert record.file is not None
     target = staging / ORIGINAL / original_name(record)
     local = stream_root / record.file
@@ -52,8 +66,8 @@ def fetch(
         key = sources.central_key(record)
         looked.append(f"central {sources.central_bucket}/{key}")
         try:
-            if sources.central.head(key) is not None:
-                digest = sources.central.get_to_file(key, target)
+            if sources.central.head(key, version_id) is not None:
+                digest = sources.central.get_to_file(key, target, version_id)
                 if digest == record.sha256_cipher:
                     advance(record.size_cipher or 0)
                     return Fetched(record, key)

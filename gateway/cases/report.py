@@ -22,12 +22,13 @@ from segments.package import (
     decrypted_name,
     original_name,
 )
+from segments.package_derive import Derived
+from segments.package_signature import SIGNATURE_NAME
 from segments.signing import Ed25519Signer, fingerprint
 from segments.slice_check import SliceCheck
 
 from .lookup import Hole
 from .originals import Fetched
-from .remux import Derived
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,10 @@ def render_report(report: dict[str, Any]) -> str:
     ]
     for s in report["segments"]:
         lines.append(f"{s['seq']:>6}  {s['start']:<32}  {s['verdict']:<12}  {s['sha256_cipher']}")
-    lines += [f"gap {g['start']} .. {g['end']}: {g['reason']}" for g in report["gaps"]]
+    lines += [
+        f"gap {g['start']} .. {g['end']}: {g['reason']} ({g['status'].replace('_', ' ')})"
+        for g in report["gaps"]
+    ]
     lines += [f"! {i['impact']}: {i['detail']}" for i in report["issues"]]
     d = report["derived"]
     lines += [
@@ -136,6 +140,9 @@ def render_report(report: dict[str, Any]) -> str:
         f"{report['inclusion_proofs'][-1]['seq']} against the checkpoint: see {REPORT_JSON}",
         "",
         f"verdict: {report['verdict']}",
-        "re-check offline: evgw verify-export <this folder> --pubkey <device key>",
+        f"signed: {SIGNATURE_NAME} (by the key above) covers the manifest, so every file, the "
+        "labels and the derived copy",
+        "re-check offline: evgw verify-export <this folder> --pubkey <the gateway's enrolled "
+        "device key> (or --trust FILE); add --identity <archive identity> to re-derive the copy",
     ]
     return "\n".join(lines) + "\n"

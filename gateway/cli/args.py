@@ -12,12 +12,20 @@ from pathlib import Path
 
 from evgw.errors import UsageError
 from segments.errors import SegmentError
-from segments.signing import Verifier, load_verifier
+from segments.signing import load_verifier
+from segments.trust import TrustedKeys, load_trust_file
 
 from ..config import Config, load_config
 from ..times import parse_range
 
-PUBKEY_HELP = "trusted device key 'ed25519:<base64>' or a file holding it"
+PUBKEY_HELP = (
+    "the gateway's trusted device key 'ed25519:<base64>' (as recorded at its enrolment) or a "
+    "file holding it; proves origin"
+)
+TRUST_HELP = (
+    "trust file: lines '<gateway-id> ed25519:<base64>'; the key of the gateway the records "
+    "name proves origin"
+)
 MAX_SECRET_FILE = 4096
 
 
@@ -29,8 +37,11 @@ def add_json(p: argparse.ArgumentParser, what: str = "print JSON") -> None:
     p.add_argument("--json", action="store_true", help=what)
 
 
-def add_pubkey(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--pubkey", help=PUBKEY_HELP)
+def add_trust(p: argparse.ArgumentParser) -> None:
+    """--pubkey KEY|FILE or --trust FILE: the keys that prove origin (without: integrity only)."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--pubkey", help=PUBKEY_HELP)
+    group.add_argument("--trust", type=Path, help=TRUST_HELP)
 
 
 def add_range(p: argparse.ArgumentParser) -> None:
@@ -54,12 +65,14 @@ def time_range(args: argparse.Namespace) -> tuple[datetime, datetime]:
     return parse_range(args.start, args.end, ("--from", "--to"))
 
 
-def pubkey(text: str | None) -> Verifier | None:
-    """The trusted device key the caller gave (--pubkey), or None."""
-    if text is None:
+def trusted(args: argparse.Namespace) -> TrustedKeys | None:
+    """The keys the caller trusts (--pubkey or --trust), or None: then origin is unproven."""
+    if args.trust is not None:
+        return load_trust_file(args.trust)
+    if args.pubkey is None:
         return None
     try:
-        return load_verifier(text)
+        return TrustedKeys.single(load_verifier(args.pubkey))
     except SegmentError as e:
         raise UsageError(f"--pubkey: {e}") from e
 

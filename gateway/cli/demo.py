@@ -24,8 +24,10 @@ from evgw.errors import UsageError
 from segments.index import Index
 from segments.ledger import read_records
 from segments.records import Record
+from segments.signing import load_verifier
 from segments.store import DataDir
-from segments.verify import PASSING
+from segments.trust import TrustedKeys
+from segments.verify import exit_code
 from uplink.object_keys import object_key
 from uplink.objectstore import ObjectStore
 from uplink.settings import MqttSettings, ObjectStoreSettings
@@ -48,7 +50,6 @@ from ..config import Config, load_config
 from ..daemon.lifecycle import Gateway
 from ..keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
 from ..wiring import index_path
-from . import args as common
 from . import monitor, verify
 from .table import columns
 
@@ -105,10 +106,10 @@ def run(args: argparse.Namespace) -> int:
     pubkey = config.keys.signing_key.with_name(config.keys.signing_key.name + ".pub")
     data_dir = config.gateway.data_dir
     print(f"\n$ evgw verify {data_dir} --pubkey {pubkey} --identity {identity}")
-    trusted, identities = common.pubkey(str(pubkey)), load_identities(identity)
+    trusted, identities = TrustedKeys.single(load_verifier(pubkey)), load_identities(identity)
     report = verify.verify_path(data_dir, None, trusted, identities)
     print(verify.render(report))
-    return 0 if report.verdict in PASSING else 1
+    return exit_code(report.verdict)
 
 
 def start_cameras(config: Config, stack: ExitStack) -> None:

@@ -31,7 +31,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(status: GatewayStatus) -> str:
-    rows = [("camera", "on disk", "bytes", "confirmed", "backlog", "backlog bytes", "oldest")]
+    up = status.uploading
+    rows = [
+        ("camera", "on disk", "bytes", "confirmed", "evicted", "purged", "missing", "backlog",
+         "backlog bytes", "oldest"),
+    ]  # fmt: skip
     for c in status.cameras:
         rows.append(
             (
@@ -39,22 +43,42 @@ def render(status: GatewayStatus) -> str:
                 str(c.local_segments),
                 megabytes(c.local_bytes),
                 str(c.confirmed_segments),
-                str(c.backlog_count),
-                megabytes(c.backlog_bytes),
+                str(c.evicted_segments),
+                str(c.purged_segments),
+                str(c.missing_segments),
+                str(c.backlog_count) if up else "off",
+                megabytes(c.backlog_bytes) if up else "-",
                 duration(c.oldest_unconfirmed_age_s),
             )
         )
     quota = megabytes(status.quota_bytes) if status.quota_bytes else "none"
     left = "unknown" if status.minutes_left is None else f"{status.minutes_left:.0f} min"
+    uploads = (
+        f"upload backlog: {status.backlog_count} items, {megabytes(status.backlog_bytes)}, "
+        f"oldest {duration(status.oldest_unconfirmed_age_s)}"
+        if up
+        else "uploading is off (no [upload] section): segments stay on this box until the "
+        "ring buffer evicts them, each eviction declared by a signed purge record"
+    )
     lines = [
         *columns(rows),
         "",
         f"gateway {status.gateway}: {megabytes(status.used_bytes)} used of quota {quota}, "
         f"{megabytes(status.free_bytes)} free (keep {megabytes(status.min_free_bytes)})",
-        f"upload backlog: {status.backlog_count} items, {megabytes(status.backlog_bytes)}, "
-        f"oldest {duration(status.oldest_unconfirmed_age_s)}",
+        uploads,
         f"recording left before eviction: {left}",
+        "evicted/purged: removed by the ring buffer after/before upload, declared by signed "
+        "purge records (`evgw verify` shows them as declared gaps)",
     ]
+    missing = sum(c.missing_segments for c in status.cameras)
+    if missing:
+        lines.append(
+            f"MISSING segments (deleted without a purge record, not by evgw): {missing}; "
+            "run `evgw verify`"
+        )
     if status.refused_uploads:
-        lines.append(f"REFUSED uploads (tampered local files): {status.refused_uploads}")
+        lines.append(
+            f"REFUSED uploads (local file altered or vanished after sealing): "
+            f"{status.refused_uploads}; run `evgw verify`"
+        )
     return "\n".join(lines)

@@ -1,7 +1,9 @@
 """`evgw verify PATH`: check recorded streams offline and print a verdict an expert can cite.
 
 PATH is a data dir (or a copy), its `streams` folder, or one `streams/<camera>` folder.
-Exit 0 only for AUTHENTIC and AUTHENTIC_WITH_DECLARED_GAPS, 1 otherwise, 2 for usage errors.
+Origin is proven only by a key the caller trusts (--pubkey or --trust). Exit 0 for
+AUTHENTIC and AUTHENTIC_WITH_DECLARED_GAPS, 3 for INTEGRITY_ONLY (consistent, but no trusted
+key), 1 for a failing verdict, 2 for usage errors.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ from pathlib import Path
 from evgw.errors import UsageError
 from segments.agekeys import X25519Identity, load_identities
 from segments.ledger import LEDGER_NAME
-from segments.signing import Verifier
 from segments.store import DataDir
+from segments.trust import ORIGIN_HINT, TrustedKeys
 from segments.verify import (
     KEY_FROM_CALLER,
     KEY_FROM_LEDGER,
-    PASSING,
     DirMediaSource,
     Report,
     StreamReport,
+    Verdict,
+    exit_code,
     verify,
 )
 
@@ -36,21 +39,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--identity", type=Path, help="age identity file: also decrypt and check plaintext"
     )
-    common.add_pubkey(p)
+    common.add_trust(p)
     p.add_argument("--camera", help="verify only this camera's stream")
 
 
 def run(args: argparse.Namespace) -> int:
     identities = load_identities(args.identity) if args.identity else []
-    report = verify_path(args.path, args.camera, common.pubkey(args.pubkey), identities)
+    report = verify_path(args.path, args.camera, common.trusted(args), identities)
     print(report.to_json() if args.json else render(report))
-    return 0 if report.verdict in PASSING else 1
+    return exit_code(report.verdict)
 
 
 def verify_path(
     path: Path,
     camera: str | None,
-    pubkey: Verifier | None,
+    trust: TrustedKeys | None,
     identities: Sequence[X25519Identity],
 ) -> Report:
     """Verify every stream under `path` (or `camera`'s), with a progress line on stderr."""
@@ -59,7 +62,7 @@ def verify_path(
     try:
         return verify(
             [(name, DirMediaSource(folder)) for name, folder in streams],
-            pubkey=pubkey,
+            trust=trust,
             identities=identities,
             progress=progress,
         )
@@ -94,10 +97,15 @@ def render(report: Report) -> str:
     out: list[str] = []
     for stream in report.streams:
         out += _render_stream(stream, per_stream_key=len(report.streams) > 1)
-    out.append(
-        f"key: {report.fingerprint or 'differs per stream'} ({_key_note(report.key_source)})"
-    )
+    key = report.fingerprint or "differs per stream"
+    origins = {s.origin for s in report.streams}
+    out.append(f"key: {key} ({_key_note(report.key_source)}; {'; '.join(sorted(origins))})")
     out.append(f"verdict: {report.verdict}")
+    if report.verdict is Verdict.INTEGRITY_ONLY:
+        out.append(
+            f"origin NOT established: the records are consistent ({report.integrity}) with the "
+            f"key they name themselves, which anyone can make; {ORIGIN_HINT}"
+        )
     return "\n".join(out)
 
 
@@ -114,13 +122,13 @@ def _render_stream(s: StreamReport, *, per_stream_key: bool) -> list[str]:
         )
     lines += [f"  ! {i.impact}: {i.detail}" for i in s.issues]
     if per_stream_key:
-        lines.append(f"  key {s.fingerprint or '-'} ({_key_note(s.key_source)})")
+        lines.append(f"  key {s.fingerprint or '-'} ({_key_note(s.key_source)}; {s.origin})")
     return lines
 
 
 def _key_note(source: str) -> str:
     if source == KEY_FROM_CALLER:
-        return "trusted key from --pubkey"
+        return "trusted"
     if source == KEY_FROM_LEDGER:
-        return "from the ledger's own key record: proves integrity, not origin; use --pubkey"
-    return "no trusted key"
+        return "from the ledger's own key record: proves integrity, not origin"
+    return "no key"

@@ -1,8 +1,13 @@
 """`evgw verify-export DIR`: re-check an export package offline, for a court's expert.
 
-Only public material is used: the manifest, the records and their signatures, the signed
-checkpoint and the inclusion proofs, the sealed and decrypted files. Exit 0 only for
-AUTHENTIC and AUTHENTIC_WITH_DECLARED_GAPS, 1 otherwise, 2 for usage errors.
+Only public material is used: the manifest and its signed statement, the records and their
+signatures, the signed checkpoint and the inclusion proofs, the sealed and decrypted files.
+Origin is proven only by a key the caller trusts (--pubkey or --trust). With --identity the
+originals are decrypted afresh and the derived copy re-derived (this alone loads the video
+stack); with --ledger the box's or the archive's ledger copy, taken after the export, must
+hold the signed `export` record of this package. Exit 0 for AUTHENTIC and
+AUTHENTIC_WITH_DECLARED_GAPS, 3 for INTEGRITY_ONLY, 1 for a failing verdict, 2 for usage
+errors and packages written by a newer evgw.
 """
 
 from __future__ import annotations
@@ -11,28 +16,52 @@ import argparse
 from pathlib import Path
 
 from evgw.errors import UsageError
+from segments.agekeys import load_identities
 from segments.package_check import PackageCheck, verify_package
-from segments.verify import PASSING
+from segments.trust import ORIGIN_HINT
+from segments.verify import KEY_FROM_CALLER, Verdict, exit_code
 
 from . import args as common
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", type=Path, help="the package folder (<out>/<case>)")
-    common.add_pubkey(p)
+    common.add_trust(p)
+    p.add_argument(
+        "--identity",
+        type=Path,
+        help="age identity file: decrypt the originals and re-derive the derived copy",
+    )
+    p.add_argument(
+        "--ledger",
+        type=Path,
+        help="the camera's ledger (stream folder or ledger.jsonl) copied from the box or the "
+        "archive after the export: check its signed export record of this package",
+    )
     common.add_json(p, "print the result as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.path.is_dir():
         raise UsageError(f"{args.path}: no such package folder")
-    check = verify_package(args.path, common.pubkey(args.pubkey))
+    if args.ledger is not None and not args.ledger.exists():
+        raise UsageError(f"--ledger {args.ledger}: no such file or folder")
+    identities = load_identities(args.identity) if args.identity else []
+    check = verify_package(
+        args.path, common.trusted(args), identities=identities, ledger=args.ledger
+    )
     print(check.to_json() if args.json else render(check))
-    return 0 if check.verdict in PASSING else 1
+    return exit_code(check.verdict)
 
 
 def render(check: PackageCheck) -> str:
-    lines = [f"package: case {check.case or '?'}, camera {check.camera or '?'}"]
+    labels = check.labels
+    lines = [
+        f"package: case {labels.get('case', '?')}, camera {labels.get('camera', '?')}, "
+        f"gateway {labels.get('gateway', '?')}",
+        f"  range {labels.get('from', '?')} .. {labels.get('to', '?')}, exported "
+        f"{labels.get('created', '?')} by {labels.get('operator', '?')}  (signed labels)",
+    ]
     lines += [f"  manifest: {p}" for p in check.manifest_problems]
     lines.append(f"  {'seq':>6}  {'kind':<9}  {'start':<32}  {'verdict':<22}  detail")
     for f in check.findings:
@@ -41,11 +70,17 @@ def render(check: PackageCheck) -> str:
         )
     lines += [f"  ! {i.impact}: {i.detail}" for i in check.issues]
     note = (
-        "trusted key from --pubkey"
-        if check.key_source == "pubkey"
-        else "the package's own keys/device.pub: proves integrity, not origin; use --pubkey"
+        "trusted"
+        if check.key_source == KEY_FROM_CALLER
+        else "the package's own keys/device.pub: proves integrity, not origin"
     )
-    lines.append(f"key: {check.fingerprint or '-'} ({note})")
+    lines.append(f"key: {check.fingerprint or '-'} ({note}; {check.origin})")
+    lines.append(f"signed by: {check.signer or 'nobody (no usable SIGNATURE.json)'}")
     lines.append(f"checkpoint: tree size {check.checkpoint_size}")
     lines.append(f"verdict: {check.verdict}")
+    if check.verdict is Verdict.INTEGRITY_ONLY:
+        lines.append(
+            f"origin NOT established: the package is consistent ({check.integrity}) with the "
+            f"key it carries itself, which anyone can make; {ORIGIN_HINT}"
+        )
     return "\n".join(lines)

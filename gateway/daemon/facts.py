@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from segments.clock import kernel_clock_status
-from segments.index import PURGED_BEFORE_UPLOAD, Index
+from segments.index import Index
 
 from ..status import StatusScope, gather
 from .alarms import CameraFacts, GatewayFacts
@@ -25,7 +25,7 @@ def gateway_facts(
     now = time.time()
     status = gather(scope, index, now)
     clock = kernel_clock_status()
-    tampered = [r for r in index.refused() if r[2] != PURGED_BEFORE_UPLOAD]
+    tampered = index.refused()
     return GatewayFacts(
         ts=now,
         uptime_s=now - started_at,

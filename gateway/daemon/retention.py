@@ -21,7 +21,8 @@ from typing import Protocol
 from segments.clock import kernel_clock_status
 from segments.errors import SegmentError
 from segments.hashing import hash_file
-from segments.index import EVICTED, PURGED, Index, SegmentRow
+from segments.index import Index
+from segments.index_rows import EVICTED, MISSING, PURGED, SegmentRow
 from segments.ledger import Ledger
 from segments.records import ClockStatus, Record, StreamIdentity
 from segments.ringbuffer import Eviction, Limits, Plan, Usage, plan
@@ -153,7 +154,7 @@ class Retention:
         except FileNotFoundError:
             log.error("%s seq %d: %s is already gone (not by us)", row.stream, row.seq, path)
             self._on_event(kind="missing", stream=row.stream, seq=row.seq, file=row.file)
-            self.index.mark_removed(row, PURGED if eviction.purge else EVICTED)
+            self.index.mark_removed(row, MISSING)
             return True
         except OSError as e:
             log.error(

@@ -11,12 +11,13 @@ The procedure, for each stream:
 V1  Parse: read the ledger and parse every line. An unreadable line is NOT_AUTHENTIC, an
     unfinished last line (a crash mid-append) INCOMPLETE; both still count for the chain
     and the Merkle tree.
-V2  Key: trust the caller's device key; without one, the key the ledger's first (`key`)
-    record declares, which proves integrity since then, not origin. A key record naming
-    another key than the caller's is SIG_BAD.
+V2  Key: the caller's trusted key for the gateway the records name (`--pubkey`, or the
+    trust file's entry); without one, the key the ledger's first (`key`) record declares,
+    which proves integrity since then, not origin (the verdict is then INTEGRITY_ONLY at
+    best). A key record naming another key than the trusted one is SIG_BAD.
 V3  Signature: every record verifies with the trusted key (SIG_BAD).
-V4  Chain: one stream name; seqs continue (a hole is MISSING); `prev` holds the hash of the
-    previous line; a repeated or reordered seq is a CHAIN_BREAK.
+V4  Chain: one stream and gateway name; seqs continue (a hole is MISSING); `prev` holds the
+    hash of the previous line; a repeated or reordered seq is a CHAIN_BREAK.
 V5  Time: no record starts before the previous one ends, nor ends before it starts, unless
     a `clock` record declared a backward step that large (TIME_REGRESSION).
 V6  Declared gaps and media claims: `gap` records and lasting `boot`s are GAP(reason),
@@ -32,7 +33,8 @@ V9  Ciphertext: each media file is present (else MISSING, or GAP when purged per
 V10 Plaintext, given age identities: the file decrypts and its plaintext's size and SHA-256
     match the record (HASH_MISMATCH); a truncated segment reports its authenticated prefix.
 V11 Verdicts: a seq's verdict is its worst finding; a stream's is the worst impact of its
-    seqs and issues; the report's is the worst of its streams'.
+    seqs and issues (INTEGRITY_ONLY instead of a passing one when V2 found no trusted key);
+    the report's is the worst of its streams'.
 """
 
 from __future__ import annotations
@@ -40,10 +42,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..agekeys import X25519Identity
-from ..signing import Verifier, fingerprint
+from ..signing import fingerprint
+from ..trust import TrustedKeys
 from .ledger_checks import LedgerResult, check_ledger
 from .media_checks import check_media, media_bytes
 from .report import (
+    EXIT_FAIL,
+    EXIT_INTEGRITY_ONLY,
+    EXIT_PASS,
     KEY_FROM_CALLER,
     KEY_FROM_LEDGER,
     KEY_NONE,
@@ -54,6 +60,8 @@ from .report import (
     StreamIssue,
     StreamReport,
     Verdict,
+    exit_code,
+    with_origin,
     worst,
 )
 from .source import DirMediaSource, MediaSource
@@ -61,6 +69,9 @@ from .source import DirMediaSource, MediaSource
 Progress = Callable[[int, int], None]  # (bytes processed so far, total bytes)
 
 __all__ = [
+    "EXIT_FAIL",
+    "EXIT_INTEGRITY_ONLY",
+    "EXIT_PASS",
     "KEY_FROM_CALLER",
     "KEY_FROM_LEDGER",
     "KEY_NONE",
@@ -74,19 +85,21 @@ __all__ = [
     "StreamIssue",
     "StreamReport",
     "Verdict",
+    "exit_code",
     "verify",
+    "with_origin",
 ]
 
 
 def verify(
     streams: Sequence[tuple[str, MediaSource]],
     *,
-    pubkey: Verifier | None = None,
+    trust: TrustedKeys | None = None,
     identities: Sequence[X25519Identity] = (),
     progress: Progress | None = None,
 ) -> Report:
-    """Verify each named stream; `pubkey` is the trusted device key (else each ledger's own)."""
-    ledgers = [(name, source, check_ledger(name, source, pubkey)) for name, source in streams]
+    """Verify each named stream; `trust` holds the caller's trusted keys (origin) if any."""
+    ledgers = [(name, source, check_ledger(name, source, trust)) for name, source in streams]
     total = sum(media_bytes(result, decrypt=bool(identities)) for _, _, result in ledgers)
     done = [0]
 
@@ -103,6 +116,7 @@ def verify(
     sources = {r.key_source for r in reports}
     return Report(  # V11
         verdict=worst([r.verdict for r in reports], Verdict.INCOMPLETE),
+        integrity=worst([r.integrity for r in reports], Verdict.INCOMPLETE),
         streams=tuple(reports),
         key_source=sources.pop() if len(sources) == 1 else "mixed",
         fingerprint=fingerprints.pop() if len(fingerprints) == 1 else None,
@@ -113,13 +127,16 @@ def verify(
 def _stream_report(name: str, result: LedgerResult) -> StreamReport:
     """V11 for one stream."""
     found = result.findings
+    integrity = found.verdict()
     return StreamReport(
         stream=name,
-        verdict=found.verdict(),
+        verdict=with_origin(integrity, result.trusted),
+        integrity=integrity,
         findings=found.findings(),
         issues=tuple(found.issues),
         key_source=result.key_source,
         fingerprint=None if result.verifier is None else fingerprint(result.verifier),
+        origin=result.origin,
         records=result.records,
         checkpoints_used=result.checkpoints_used,
         pinned=result.pinned,

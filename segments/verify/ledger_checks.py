@@ -16,7 +16,8 @@ from ..ledger import CHECKPOINTS_NAME, LEDGER_NAME, line_hash, signature_ok
 from ..merkle import MerkleAccumulator, leaf_hash
 from ..records import GENESIS_PREV, MEDIA_KINDS, Record
 from ..signing import Verifier, fingerprint
-from ..trust import declared_key
+from ..trust import TrustedKeys, declared_key
+from .purges import Removal, declared_removals
 from .report import KEY_FROM_CALLER, KEY_FROM_LEDGER, KEY_NONE, Findings, SeqVerdict, Verdict
 from .source import MediaSource
 from .time_order import TimeOrder, lasts
@@ -29,26 +30,30 @@ class LedgerResult:
     findings: Findings
     verifier: Verifier | None
     key_source: str
+    origin: str  # how origin was (not) established
     records: int  # ledger lines
     media: list[Record] = field(default_factory=list)  # records whose file V9 checks
-    evicted: dict[int, tuple[str, int]] = field(default_factory=dict)  # seq -> (reason, purge)
+    evicted: dict[int, Removal] = field(default_factory=dict)  # seq -> its declared removal
     checkpoints_used: int = 0
     pinned: int = 0
 
+    @property
+    def trusted(self) -> bool:
+        return self.key_source == KEY_FROM_CALLER
 
-def check_ledger(name: str, source: MediaSource, pubkey: Verifier | None) -> LedgerResult:
-    """Run V1-V8 over the stream `name`; `pubkey` is the caller's trusted key, if any."""
+
+def check_ledger(name: str, source: MediaSource, trust: TrustedKeys | None) -> LedgerResult:
+    """Run V1-V8 over the stream `name`; `trust` holds the caller's trusted keys, if any."""
     found = Findings()
     lines, torn = _split_lines(source.read_bytes(LEDGER_NAME))
     records = _parse(found, lines, torn)  # V1
-    verifier, key_source = _trust(found, records, pubkey)  # V2
-    result = LedgerResult(found, verifier, key_source, len(lines))
+    verifier, key_source, origin = _trust(found, records, trust)  # V2
+    result = LedgerResult(found, verifier, key_source, origin, len(lines))
     walk = _Walk(result)
     for i, (line, record) in enumerate(zip(lines, records, strict=True)):
         if record is not None:
             walk.step(i, line, record)  # V3-V6
-    for purge in walk.purges:
-        _purge(result, purge)  # V7
+    result.evicted = declared_removals(found, walk.purges)  # V7
     present = {r.seq for r in records if r is not None}
     first_absent = next(s for s in range(len(present) + 1) if s not in present)
     _checkpoints(name, result, lines, walk.last_seq, first_absent, source)  # V8
@@ -89,34 +94,43 @@ def _parse(found: Findings, lines: list[bytes], torn: bool) -> list[Record | Non
 
 
 def _trust(
-    found: Findings, records: list[Record | None], pubkey: Verifier | None
-) -> tuple[Verifier | None, str]:
-    """V2: the caller's key, else the key the ledger's first record declares."""
+    found: Findings, records: list[Record | None], trust: TrustedKeys | None
+) -> tuple[Verifier | None, str, str]:
+    """V2: the caller's key for the gateway the records name, else the ledger's own.
+
+    Returns the key that checks signatures, where it came from, and how origin stands.
+    """
     declared: Verifier | None = None
     try:
         declared = declared_key(records[0] if records else None)
     except CryptoFormatError as e:
         found.add("V2", 0, SeqVerdict.SIG_BAD, f"key record holds no usable public key: {e}")
-    if pubkey is not None:
-        if declared is not None and declared.public_key_text() != pubkey.public_key_text():
+    first = next((r for r in records if r is not None), None)
+    gateway = None if first is None else first.gateway
+    hint = declared.key_id if declared is not None else (first.key_id if first else None)
+    trusted = None if trust is None else trust.for_subject(gateway, hint)
+    if trust is not None and trusted is not None:
+        if declared is not None and declared.public_key_text() != trusted.public_key_text():
             found.add(
                 "V2",
                 0,
                 SeqVerdict.SIG_BAD,
                 f"ledger declares key {fingerprint(declared)}, not the trusted "
-                f"{fingerprint(pubkey)}",
+                f"{fingerprint(trusted)}",
             )
-        return pubkey, KEY_FROM_CALLER
+        origin = f"for gateway {gateway!r} from {trust.origin}"
+        return trusted, KEY_FROM_CALLER, origin
+    origin = "no trusted key given" if trust is None else trust.unlisted(gateway)
     if declared is not None:
-        return declared, KEY_FROM_LEDGER
+        return declared, KEY_FROM_LEDGER, origin
     if records:
         found.issue(
             "V2",
             Verdict.NOT_AUTHENTIC,
-            "no trusted key: the ledger does not start with its `key` record; "
-            "pass the device's public key (--pubkey)",
+            "no key to check signatures with: the ledger does not start with its `key` record "
+            "and no trusted key applies; pass the device's public key (--pubkey)",
         )
-    return None, KEY_NONE
+    return None, KEY_NONE, origin
 
 
 class _Walk:
@@ -127,6 +141,7 @@ class _Walk:
         self.found = result.findings
         self.anchor: tuple[int, str] | None = None  # (seq, line hash) of the last in-order record
         self.stream: str | None = None
+        self.gateway: str | None = None
         self.time = TimeOrder()
         self.purges: list[Record] = []  # signed `purge` records, in ledger order
 
@@ -174,11 +189,13 @@ class _Walk:
         """
         seq, found = record.seq, self.found
         if self.stream is None:
-            self.stream = record.stream
+            self.stream, self.gateway = record.stream, record.gateway
         elif record.stream != self.stream:
             found.add(
                 "V4", seq, SeqVerdict.CHAIN_BREAK, f"record belongs to stream {record.stream!r}"
             )
+        elif record.gateway != self.gateway:
+            found.add("V4", seq, SeqVerdict.CHAIN_BREAK, f"record names gateway {record.gateway!r}")
         anchor = self.anchor
         if anchor is None:
             if seq > 0:
@@ -228,40 +245,6 @@ def _media_claim_problem(record: Record) -> str | None:
     if not isinstance(record.size_cipher, int) or not isinstance(record.sha256_cipher, str):
         return "record carries no ciphertext size/SHA-256"
     return None
-
-
-def _purge(result: LedgerResult, purge: Record) -> None:
-    """V7: a purge declares its segment's absence only if it names that file exactly."""
-    found, extra = result.findings, purge.extra
-    target = extra.get("seq")
-    if not isinstance(target, int) or isinstance(target, bool) or not 0 <= target < purge.seq:
-        found.add("V7", purge.seq, SeqVerdict.HASH_MISMATCH, "purge record names no earlier seq")
-        return
-    segment = found.record(target)
-    if segment is None:
-        return  # the segment's own record is absent: already MISSING
-    if segment.kind not in MEDIA_KINDS:
-        found.add(
-            "V7",
-            purge.seq,
-            SeqVerdict.HASH_MISMATCH,
-            f"purge names seq {target}, a {segment.kind} record, not a segment",
-        )
-        return
-    if (extra.get("sha256_cipher"), extra.get("size_cipher")) != (
-        segment.sha256_cipher,
-        segment.size_cipher,
-    ):
-        found.add(
-            "V7",
-            purge.seq,
-            SeqVerdict.HASH_MISMATCH,
-            f"purge of seq {target} deleted a file whose SHA-256/size differ from the "
-            "signed segment record (altered before it was evicted)",
-        )
-        return
-    reason = purge.reason if isinstance(purge.reason, str) and purge.reason else "purged"
-    result.evicted.setdefault(target, (reason, purge.seq))
 
 
 def _checkpoints(

@@ -50,11 +50,9 @@ def _ciphertext(result: LedgerResult, source: MediaSource, record: Record) -> bo
         found.add("V9", seq, SeqVerdict.MISSING, f"media file {file} unreadable: {e}")
         return False
     if stat is None:
-        evicted = result.evicted.get(seq)
-        if evicted is not None:
-            reason, by = evicted
-            detail = f"media file evicted from the local store (purge record seq {by})"
-            found.add("V9", seq, SeqVerdict.GAP, detail, reason)
+        removal = result.evicted.get(seq)
+        if removal is not None:
+            found.add("V9", seq, SeqVerdict.GAP, removal.detail, removal.reason)
         else:
             found.add("V9", seq, SeqVerdict.MISSING, f"media file {file} is absent")
         return False

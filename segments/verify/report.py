@@ -24,6 +24,7 @@ class SeqVerdict(StrEnum):
     OK = "OK"
     GAP = "GAP"
     TRUNCATED = "TRUNCATED"
+    UNCHECKED = "UNCHECKED"  # present, but its content not hash-checked (a store's HEAD)
     MISSING = "MISSING"
     TIME_REGRESSION = "TIME_REGRESSION"
     HASH_MISMATCH = "HASH_MISMATCH"
@@ -32,20 +33,41 @@ class SeqVerdict(StrEnum):
 
 
 class Verdict(StrEnum):
-    """Overall verdicts, in rising severity."""
+    """Overall verdicts, in rising severity.
+
+    INTEGRITY_ONLY stands in for a passing verdict when no trusted key proved origin: the
+    evidence is consistent with the key it names itself, which anyone can make. Any failing
+    verdict still wins over it.
+    """
 
     AUTHENTIC = "AUTHENTIC"
     AUTHENTIC_WITH_DECLARED_GAPS = "AUTHENTIC_WITH_DECLARED_GAPS"
+    INTEGRITY_ONLY = "INTEGRITY_ONLY"
     INCOMPLETE = "INCOMPLETE"
     NOT_AUTHENTIC = "NOT_AUTHENTIC"
 
 
 PASSING = frozenset({Verdict.AUTHENTIC, Verdict.AUTHENTIC_WITH_DECLARED_GAPS})
-"""The verdicts under which `evgw verify` (and export, verify-export) exit 0."""
+"""The verdicts under which `evgw verify` (and export, verify-export, find) exit 0."""
 
-KEY_FROM_CALLER = "pubkey"  # the caller's trusted key: proves origin
+EXIT_PASS, EXIT_FAIL, EXIT_INTEGRITY_ONLY = 0, 1, 3
+
+KEY_FROM_CALLER = "trusted"  # a key the caller trusts (--pubkey, --trust): proves origin
 KEY_FROM_LEDGER = "ledger"  # the stream's own `key` record: proves integrity since then
 KEY_NONE = "none"
+
+
+def exit_code(verdict: Verdict) -> int:
+    """0 for a passing verdict, 3 for INTEGRITY_ONLY, 1 for a failing one."""
+    if verdict in PASSING:
+        return EXIT_PASS
+    return EXIT_INTEGRITY_ONLY if verdict is Verdict.INTEGRITY_ONLY else EXIT_FAIL
+
+
+def with_origin(integrity: Verdict, trusted: bool) -> Verdict:
+    """The verdict to report: a passing one becomes INTEGRITY_ONLY unless origin is proven."""
+    return Verdict.INTEGRITY_ONLY if integrity in PASSING and not trusted else integrity
+
 
 MAX_ROWS_PER_RUN = 1000  # a longer run of missing seqs is one row (a forged seq can be huge)
 
@@ -55,6 +77,7 @@ _IMPACT = {
     SeqVerdict.OK: Verdict.AUTHENTIC,
     SeqVerdict.GAP: Verdict.AUTHENTIC_WITH_DECLARED_GAPS,
     SeqVerdict.TRUNCATED: Verdict.AUTHENTIC_WITH_DECLARED_GAPS,
+    SeqVerdict.UNCHECKED: Verdict.INCOMPLETE,
     SeqVerdict.MISSING: Verdict.INCOMPLETE,
     SeqVerdict.TIME_REGRESSION: Verdict.NOT_AUTHENTIC,
     SeqVerdict.HASH_MISMATCH: Verdict.NOT_AUTHENTIC,
@@ -96,12 +119,16 @@ class StreamIssue:
 
 @dataclass(frozen=True)
 class StreamReport:
+    """One stream's result; `verdict` is `integrity` unless origin is unproven (V2)."""
+
     stream: str
     verdict: Verdict
+    integrity: Verdict  # what the records and files show, whichever key checked them
     findings: tuple[SeqFinding, ...]
     issues: tuple[StreamIssue, ...]
     key_source: str
     fingerprint: str | None
+    origin: str  # how origin was (not) established, for the reader
     records: int  # ledger lines
     checkpoints_used: int  # valid checkpoints whose root matched the ledger
     pinned: int  # ledger lines covered by the newest matching checkpoint
@@ -110,6 +137,7 @@ class StreamReport:
 @dataclass(frozen=True)
 class Report:
     verdict: Verdict
+    integrity: Verdict
     streams: tuple[StreamReport, ...]
     key_source: str
     fingerprint: str | None

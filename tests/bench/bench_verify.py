@@ -86,7 +86,7 @@ def main() -> None:
             cpu, wall = time.process_time(), time.perf_counter()
             report = verify([("cam1", DirMediaSource(root))])
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            assert report.verdict is Verdict.AUTHENTIC, report.verdict
+            assert report.integrity is Verdict.AUTHENTIC, report.integrity
             best = min(best, wall)
             print(f"{size / 1e6:.0f} MB in {wall:.2f} s wall, {cpu:.2f} s CPU")
         print(f"verify (no decryption): {size / 1e6 / best:.0f} MB/s of ciphertext")

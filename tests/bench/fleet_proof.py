@@ -191,7 +191,8 @@ def backlog(config: Config) -> int:
 
 def verify(config: Config) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "gateway", "verify", str(config.gateway.data_dir), "--json"],
+        [sys.executable, "-m", "gateway", "verify", str(config.gateway.data_dir), "--json",
+         "--pubkey", f"{config.keys.signing_key}.pub"],
         cwd=REPO, capture_output=True, timeout=600,
     )  # fmt: skip
     return str(json.loads(done.stdout)["verdict"])

@@ -9,6 +9,7 @@ import pytest
 
 from segments.errors import UnsupportedFormatError
 from segments.index import Index
+from segments.index_rows import EVICTED, MISSING, MISSING_BEFORE_UPLOAD, PURGED
 from segments.index_schema import SCHEMA
 from segments.records import Record
 from segments.store import DataDir
@@ -104,5 +105,27 @@ def test_a_reserved_hold_id_is_never_given_again(tmp_path: Path) -> None:
         assert index.add_hold("gate-1", 0.0, 10.0, "c-2") == second + 1
         assert index.reserve_hold_id() == second + 2
         assert index.hold(first) == ("gate-1", 0.0, 10.0, "c-1") and index.hold(second) is None
+    finally:
+        index.close()
+
+
+@pytest.mark.parametrize(
+    ("state", "refused", "column"),
+    [(PURGED, [], "purged_count"), (EVICTED, [], "evicted_count"),
+     (MISSING, [("gate-1", 4, MISSING_BEFORE_UPLOAD)], "missing_count")],
+)  # fmt: skip
+def test_a_declared_purge_is_not_a_refused_upload(
+    tmp_path: Path, state: str, refused: list[tuple[str, int, str]], column: str
+) -> None:
+    index = Index.open(tmp_path / "index.sqlite3")
+    try:
+        index.add_record(RECORD)
+        (row,) = index.local_segments()
+        index.mark_removed(row, state)
+        assert index.refused() == refused
+        assert index.backlog().count == (2 if state == EVICTED else 1)  # media dropped, record not
+        (stats,) = index.stream_stats(0)
+        assert getattr(stats, column) == 1 and stats.local_count == 0
+        assert index.segment_states("gate-1") == {4: (state, None)}
     finally:
         index.close()

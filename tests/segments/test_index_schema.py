@@ -24,7 +24,7 @@ def _add_index(db: sqlite3.Connection) -> None:
 
 def test_an_older_index_is_migrated_one_version_at_a_time(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite3"
-    Index.open(path).close()  # a file as written today
+    Index.open(path).close()  # a file of the current version, as written today
     now = SCHEMA.version
     steps: list[int] = []
 
@@ -38,7 +38,11 @@ def test_an_older_index_is_migrated_one_version_at_a_time(tmp_path: Path) -> Non
     later = replace(
         SCHEMA,
         version=now + 2,
-        migrations={now: step(now, _add_note), now + 1: step(now + 1, _add_index)},
+        migrations={
+            **SCHEMA.migrations,
+            now: step(now, _add_note),
+            now + 1: step(now + 1, _add_index),
+        },
     )
     db = sqlite3.connect(path, isolation_level=None)
     try:
@@ -66,7 +70,7 @@ def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> None:
             prepare_schema(
                 db,
                 path,
-                Schema(SCHEMA.version + 1, SCHEMA.create, migrations={SCHEMA.version: broken}),
+                Schema(SCHEMA.version + 1, SCHEMA.create, {SCHEMA.version: broken}),
             )
         columns = [row[1] for row in db.execute("PRAGMA table_info(holds)")]
     finally:
@@ -100,7 +104,29 @@ def test_a_v1_index_gains_the_command_nonces_table(tmp_path: Path) -> None:
     assert user_version(path) == 1
     index = Index.open(path)
     try:
-        assert user_version(path) == SCHEMA.version == 2
+        assert user_version(path) == SCHEMA.version
         assert index.claim_nonce("k", "n", 100.0, 0.0) and index.nonce_seen("k", "n")
     finally:
         index.close()
+
+
+def test_version_1_purges_stored_as_refused_become_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        prepare_schema(db, path, Schema(version=1, create=V1_CREATE, migrations={}))
+        for seq, error in ((1, "purged before upload"), (2, "local file altered")):
+            db.execute(
+                "INSERT INTO uploads (stream, seq, what, start_ts, end_ts, name, size, sha256,"
+                " created, state, last_error) VALUES ('c', ?, 'media', 0, 1, 'n', 1, 'x', 0,"
+                " 'refused', ?)",
+                (seq, error),
+            )
+    finally:
+        db.close()
+    index = Index.open(path)
+    try:
+        assert index.refused() == [("c", 2, "local file altered")]
+    finally:
+        index.close()
+    assert user_version(path) == SCHEMA.version

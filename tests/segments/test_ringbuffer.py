@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segments.index import LOCAL, SegmentRow
+from segments.index_rows import LOCAL, SegmentRow
 from segments.ringbuffer import (
     EVICT_UNUPLOADED,
     EVICTED_CONFIRMED,

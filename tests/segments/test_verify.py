@@ -19,6 +19,7 @@ from segments.ledger import CHECKPOINTS_NAME, LEDGER_NAME, Ledger
 from segments.records import Record
 from segments.signing import Ed25519Signer, fingerprint
 from segments.timeline import iso_utc
+from segments.trust import TrustedKeys, parse_trust_text
 from segments.verify import (
     KEY_FROM_CALLER,
     KEY_FROM_LEDGER,
@@ -30,9 +31,12 @@ from segments.verify import (
 from tests.segments.sealed_stream import IDENTITY, SIGNER, T0, Stream
 
 REPO = Path(__file__).resolve().parents[2]
+TRUSTED = TrustedKeys.single(SIGNER.verifier())
 
 
 def check(stream: Stream, **kw: object) -> Report:
+    """Verify with the stream's real device key trusted, unless `trust` says otherwise."""
+    kw.setdefault("trust", TRUSTED)
     return verify([("cam1", DirMediaSource(stream.root))], **kw)  # type: ignore[arg-type]
 
 
@@ -69,22 +73,68 @@ def test_intact_is_authentic(stream: Stream) -> None:
     report = check(stream)
     assert report.verdict is Verdict.AUTHENTIC
     assert set(verdicts(report).values()) == {"OK"}
-    assert report.key_source == KEY_FROM_LEDGER
+    assert report.key_source == KEY_FROM_CALLER
     assert report.fingerprint == fingerprint(SIGNER)
     assert report.streams[0].pinned == 7
     assert json.loads(report.to_json())["verdict"] == "AUTHENTIC"
 
 
-def test_trusted_pubkey_is_reported(stream: Stream) -> None:
-    report = check(stream, pubkey=SIGNER.verifier())
+def test_without_a_trusted_key_the_verdict_is_integrity_only(stream: Stream) -> None:
+    report = check(stream, trust=None)
+    assert report.verdict is Verdict.INTEGRITY_ONLY
+    assert report.integrity is Verdict.AUTHENTIC
+    assert report.key_source == KEY_FROM_LEDGER
+    assert set(verdicts(report).values()) == {"OK"}  # the table still shows integrity
+    assert report.streams[0].origin == "no trusted key given"
+
+
+def test_without_a_trusted_key_a_failing_verdict_still_wins(stream: Stream) -> None:
+    stream.file(Record.from_json(stream.lines()[3])).write_bytes(b"x")
+    report = check(stream, trust=None)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert verdicts(report)[3] == "HASH_MISMATCH"
+
+
+def test_a_ledger_made_entirely_with_an_attackers_key_is_never_authentic(tmp_path: Path) -> None:
+    attacker = Ed25519Signer(Ed25519PrivateKey.generate())
+    forged = Stream(tmp_path, signer=attacker)
+    forged.start(signer=attacker)
+    for _ in range(3):
+        forged.segment()
+    forged.ledger.checkpoint()
+    assert check(forged, trust=None).verdict is Verdict.INTEGRITY_ONLY
+    report = check(forged)  # the real gateway's key
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert set(verdicts(report).values()) == {"SIG_BAD"}
+    listed = parse_trust_text(f"gw1 {SIGNER.public_key_text()}\n", "trust.txt")
+    assert check(forged, trust=listed).verdict is Verdict.NOT_AUTHENTIC
+
+
+def test_the_trust_file_picks_the_key_of_the_gateway_the_records_name(stream: Stream) -> None:
+    other = Ed25519Signer(Ed25519PrivateKey.generate())
+    text = f"gw0 {other.public_key_text()}\ngw1 {SIGNER.public_key_text()}\n"
+    report = check(stream, trust=parse_trust_text(text, "trust.txt"))
     assert report.verdict is Verdict.AUTHENTIC and report.key_source == KEY_FROM_CALLER
+    assert report.streams[0].origin == "for gateway 'gw1' from trust.txt"
+    rotated = f"gw1 {other.public_key_text()}\ngw1 {SIGNER.public_key_text()}\n"
+    assert check(stream, trust=parse_trust_text(rotated, "t")).verdict is Verdict.AUTHENTIC
+    unlisted = check(stream, trust=parse_trust_text(f"gw0 {other.public_key_text()}\n", "t"))
+    assert unlisted.verdict is Verdict.INTEGRITY_ONLY
+    assert unlisted.streams[0].origin == "t lists no key for 'gw1'"
 
 
 def test_wrong_trusted_pubkey_fails_every_record(stream: Stream) -> None:
     other = Ed25519Signer(Ed25519PrivateKey.generate())
-    report = check(stream, pubkey=other.verifier())
+    report = check(stream, trust=TrustedKeys.single(other.verifier()))
     assert report.verdict is Verdict.NOT_AUTHENTIC
     assert set(verdicts(report).values()) == {"SIG_BAD"}
+
+
+def test_a_record_naming_another_gateway_breaks_the_chain(stream: Stream) -> None:
+    stream.ledger.append(replace(stream.draft("gap", stream.t, stream.t + 5), gateway="gw9"))
+    report = check(stream)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert verdicts(report)[7] == "CHAIN_BREAK"
 
 
 def test_declared_camera_outage(tmp_path: Path) -> None:
@@ -288,7 +338,7 @@ def test_progress_reaches_total(stream: Stream) -> None:
 
 def test_no_key_record_and_no_pubkey(stream: Stream) -> None:
     stream.write_lines(stream.lines()[1:])
-    report = check(stream)
+    report = check(stream, trust=None)
     assert report.verdict is Verdict.NOT_AUTHENTIC and report.key_source == "none"
 
 
@@ -301,7 +351,7 @@ def test_random_bytes_give_findings_not_exceptions(
     (root / LEDGER_NAME).write_bytes(b"\n".join(lines))
     (root / CHECKPOINTS_NAME).write_bytes(checkpoints)
     report = verify([("cam1", DirMediaSource(root))], identities=[IDENTITY])
-    assert report.verdict in set(Verdict)
+    assert report.verdict in set(Verdict) - {Verdict.AUTHENTIC}
     assert_steps_named(report)
 
 
@@ -379,7 +429,7 @@ def evgw(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_intact_table_and_json(stream: Stream, tmp_path: Path) -> None:
     data_dir = stream.root.parent.parent
-    out = evgw(str(data_dir))
+    out = evgw(str(data_dir), "--pubkey", SIGNER.public_key_text())
     assert out.returncode == 0, out.stderr
     assert "verdict: AUTHENTIC" in out.stdout and fingerprint(SIGNER) in out.stdout
     key_file = tmp_path / "device.pub"
@@ -390,6 +440,30 @@ def test_cli_intact_table_and_json(stream: Stream, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["verdict"] == "AUTHENTIC" and doc["key_source"] == KEY_FROM_CALLER
+    trust_file = tmp_path / "trust.txt"
+    trust_file.write_text(f"# enrolled gateways\ngw1 {SIGNER.public_key_text()}\n")
+    assert evgw(str(data_dir), "--trust", str(trust_file)).returncode == 0
+
+
+def test_cli_without_a_trusted_key_exits_3_and_says_how_to_establish_origin(
+    stream: Stream,
+) -> None:
+    out = evgw(str(stream.root.parent.parent))
+    assert out.returncode == 3, out.stderr
+    assert "verdict: INTEGRITY_ONLY" in out.stdout
+    assert "origin NOT established" in out.stdout and "--pubkey" in out.stdout
+    assert "--trust FILE" in out.stdout
+    row = next(line for line in out.stdout.splitlines() if line.split()[:1] == ["3"])
+    assert "OK" in row
+
+
+def test_cli_refuses_pubkey_with_trust_and_a_bad_trust_file(stream: Stream, tmp_path: Path) -> None:
+    bad = tmp_path / "trust.txt"
+    bad.write_text("gw1 ed25519:AAAA extra\n")
+    out = evgw(str(stream.root), "--trust", str(bad))
+    assert out.returncode == 2 and "trust.txt line 1" in out.stderr, out.stderr
+    out = evgw(str(stream.root), "--trust", str(bad), "--pubkey", SIGNER.public_key_text())
+    assert out.returncode == 2 and "not allowed with argument" in out.stderr
 
 
 def test_cli_table_shows_the_step_of_each_finding(stream: Stream) -> None:
@@ -440,7 +514,7 @@ def test_evicted_segment_is_a_declared_gap(stream: Stream, reason: str) -> None:
     target = segment_record(stream, 3)
     record = purge(stream, target, reason)
     stream.file(target).unlink()
-    report = check(stream, pubkey=SIGNER.verifier())
+    report = check(stream)
     assert report.verdict is Verdict.AUTHENTIC_WITH_DECLARED_GAPS
     assert verdicts(report)[3] == f"GAP({reason})"
     assert verdicts(report)[record.seq] == "OK"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segments.index import CHECKPOINT, MEDIA, RECORD, UploadItem
+from segments.index_rows import CHECKPOINT, MEDIA, RECORD, UploadItem
 from segments.store import StreamStore
 from uplink.object_keys import (
     ObjectKeyError,

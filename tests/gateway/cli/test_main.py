@@ -12,7 +12,7 @@ import pytest
 
 from gateway.cli.main import main
 from testbeds.process import find_free_port
-from tests.segments.sealed_stream import T0, Stream
+from tests.segments.sealed_stream import SIGNER, T0, Stream
 from tests.segments.test_package_check import build
 from tests.support.paths import REPO
 from tests.support.recording import Cam, make_config
@@ -43,7 +43,8 @@ def loaded(done: subprocess.CompletedProcess[str]) -> list[str]:
 
 def test_verify_export_loads_no_video_stack(tmp_path: Path) -> None:
     package = build(tmp_path / "case-1", tmp_path / "data")
-    for argv in (["--help"], [package]):
+    trusted = ["--pubkey", SIGNER.public_key_text()]
+    for argv in (["--help"], [package], [package, *trusted]):
         done = evgw("verify-export", *argv)
         assert loaded(done) == [], argv
     assert done.returncode == 0, done.stderr
@@ -55,7 +56,7 @@ def test_verify_loads_no_video_stack(tmp_path: Path) -> None:
     stream.start()
     stream.segment()
     stream.ledger.checkpoint()
-    done = evgw("verify", tmp_path / "data")
+    done = evgw("verify", tmp_path / "data", "--pubkey", SIGNER.public_key_text())
     assert done.returncode == 0, done.stderr
     assert loaded(done) == []
 

@@ -132,7 +132,8 @@ def gaps_at_least(config: Config, count: int) -> Callable[[], bool]:
 def verify_passes(config: Config) -> dict[str, Any]:
     """`evgw verify --json` passes and every declared gap carries a reason."""
     done = subprocess.run(
-        [sys.executable, "-m", "gateway", "verify", str(config.gateway.data_dir), "--json"],
+        [sys.executable, "-m", "gateway", "verify", str(config.gateway.data_dir), "--json",
+         "--pubkey", f"{config.keys.signing_key}.pub"],
         cwd=REPO, capture_output=True, timeout=120,
     )  # fmt: skip
     report = json.loads(done.stdout)

@@ -21,13 +21,15 @@ from gateway.daemon.retention import Retention
 from gateway.status import free_bytes
 from segments.agekeys import X25519Identity
 from segments.errors import WriteError
-from segments.index import EVICTED, PURGED, Index
+from segments.index import Index
+from segments.index_rows import EVICTED, PURGED
 from segments.ledger import LEDGER_NAME, Ledger, line_hash, read_lines, signature_ok
 from segments.records import ClockStatus, Record, StreamIdentity
 from segments.ringbuffer import EVICT_UNUPLOADED, STOP_RECORDING, Limits
 from segments.signing import Ed25519Signer
 from segments.store import StreamStore, write_durably
 from segments.timeline import iso_utc
+from segments.trust import TrustedKeys
 from segments.verify import DirMediaSource, Verdict, verify
 from tests.support.paths import REPO
 
@@ -309,6 +311,7 @@ def test_file_already_gone_is_reported_not_declared(site: Site) -> None:
     site.path(seg).unlink()
     site.retention(quota_bytes=1).run_once()
     assert site.purges() == [] and site.local() == []
+    assert site.state(seg) == "missing" and [q for _, q, _ in site.index.refused()] == [seg.seq]
     assert site.events == [{"kind": "missing", "stream": "cam1", "seq": seg.seq, "file": seg.file}]
 
 
@@ -318,7 +321,8 @@ def test_verify_after_evictions_is_authentic_with_declared_gaps(site: Site) -> N
     site.ledgers["cam1"].checkpoint()
     site.retention(quota_bytes=2 * record_size(segs[0])).run_once()
     report = verify(
-        [("cam1", DirMediaSource(site.stores["cam1"].root))], pubkey=site.signer.verifier()
+        [("cam1", DirMediaSource(site.stores["cam1"].root))],
+        trust=TrustedKeys.single(site.signer.verifier()),
     )
     assert report.verdict is Verdict.AUTHENTIC_WITH_DECLARED_GAPS
     found = {f.seq: f.verdict for f in report.streams[0].findings}
@@ -326,7 +330,16 @@ def test_verify_after_evictions_is_authentic_with_declared_gaps(site: Site) -> N
     assert found[segs[1].seq] == "GAP(evicted_unuploaded)"
     assert found[segs[2].seq] == found[segs[3].seq] == "OK"
     out = subprocess.run(
-        [sys.executable, "-m", "gateway", "verify", str(site.data_dir), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "verify",
+            str(site.data_dir),
+            "--json",
+            "--pubkey",
+            site.signer.public_key_text(),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -196,7 +196,8 @@ def test_quota_pressure_evicts_confirmed_first_and_signs_every_purge(
     kept = [r for r in segs.values() if r.seq not in evicted]
     assert all(media_path(config, r).exists() for r in kept)
     done = subprocess.run(
-        [sys.executable, "-m", "gateway", "verify", str(config.gateway.data_dir), "--json"],
+        [sys.executable, "-m", "gateway", "verify", str(config.gateway.data_dir), "--json",
+         "--pubkey", f"{config.keys.signing_key}.pub"],
         cwd=REPO, capture_output=True, timeout=120,
     )  # fmt: skip
     assert json.loads(done.stdout)["verdict"] == "AUTHENTIC_WITH_DECLARED_GAPS"

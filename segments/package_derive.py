@@ -1,5 +1,11 @@
-"""The derived MP4 of a case: the decrypted originals' video remuxed into one file, no
-re-encoding, on a wall-clock timeline so a declared gap stays a gap."""
+"""The derived MP4 of a case package: the decrypted originals' video remuxed into one file, no
+re-encoding, on a wall-clock timeline so a declared gap stays a gap.
+
+The remux is deterministic: the same inputs, range and note give the same bytes (bitexact
+muxing: no tool version tag, no wall-clock creation time), so an expert holding the archive
+identity can re-derive the copy from the originals and compare hashes (`package_rederive`).
+Loads PyAV: only the exporter and `verify-export --identity` import this module.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,18 @@ from typing import Any
 
 import av
 
-from segments.hashing import hash_file
-from segments.package import DERIVED
-from segments.timeline import iso_utc
-
-from .errors import ExportError
+from .errors import SegmentError
+from .hashing import hash_file
+from .package import DERIVED
+from .timeline import iso_utc
 
 OUT_TIME_BASE = Fraction(1, 90000)
+DERIVED_TITLE = "DERIVED COPY"
+MUXER_OPTIONS = {"fflags": "+bitexact"}
+
+
+class DeriveError(SegmentError):
+    """The derived copy cannot be made from these inputs."""
 
 
 @dataclass(frozen=True)
@@ -50,14 +61,14 @@ def derive_mp4(
     """
     keyframes = sorted(t.wall for path, base in inputs for t in _timed(path, base) if t.key)
     if not keyframes:
-        raise ExportError("the decrypted segments hold no video keyframe; cannot derive a copy")
+        raise DeriveError("the decrypted segments hold no video keyframe; cannot derive a copy")
     cut_start = max((w for w in keyframes if w <= start), default=keyframes[0])
     cut_end = min((w for w in keyframes if w > end), default=float("inf"))
     out.parent.mkdir(parents=True, exist_ok=True)
     count, last_wall, last_dts = 0, cut_start, -1
-    with av.open(str(out), "w", format="mp4") as oc:
+    with av.open(str(out), "w", format="mp4", options=MUXER_OPTIONS) as oc:
         oc.metadata["comment"] = note
-        oc.metadata["title"] = "DERIVED COPY"
+        oc.metadata["title"] = DERIVED_TITLE
         ostream: Any = None
         for path, base in inputs:
             for t in _timed(path, base):
@@ -82,9 +93,32 @@ def derive_mp4(
     )
 
 
+def same_video_packets(a: Path, b: Path) -> bool:
+    """Whether two MP4s carry the same video packets (bytes, times, keyframes), whatever
+    their container bytes; False when either cannot be read."""
+    try:
+        with av.open(str(a)) as ca, av.open(str(b)) as cb:
+            pa = ca.demux(ca.streams.video[0])
+            pb = cb.demux(cb.streams.video[0])
+            for x, y in zip(_packets(pa), _packets(pb), strict=True):
+                if x != y:
+                    return False
+    except (av.FFmpegError, IndexError, ValueError):
+        return False
+    return True
+
+
+def _packets(demuxed: Iterator[av.Packet]) -> Iterator[tuple[bytes, int | None, int | None, bool]]:
+    for p in demuxed:
+        if p.size:
+            yield bytes(p), p.pts, p.dts, p.is_keyframe
+
+
 def _timed(path: Path, base: float) -> Iterator[_Timed]:
     """The video packets of `path` with their times; `base` is the wall time of the first."""
     with av.open(str(path)) as ic:
+        if not ic.streams.video:
+            raise DeriveError(f"{path.name} holds no video stream; cannot derive a copy")
         gop = -1.0
         origin: int | None = None
         for p in ic.demux(ic.streams.video[0]):
