@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import av
 import av.container
@@ -39,6 +40,37 @@ class StreamSettings:
 
 
 def redact(url: str) -> str:
+    """`url` fit for a log or a screen: no user:password, no secret in the query or path.
+
+    Cameras put credentials in more places than the user info: ``?user=admin&password=…``,
+    ``?token=…``, or path parameters (``/user=admin_password=…_channel=1.sdp``). Every
+    value whose name looks like a credential becomes ``***``; the rest stays readable.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    host = parts.netloc.rpartition("@")[2]
+    path = _PATH_SECRET.sub(r"\1=***", parts.path)
+    query = "&".join(_redact_pair(p) for p in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, host, path, query, ""))
+
+
+_SECRET_NAME = (
+    r"[a-z0-9_.-]*(?:pass|pwd|psw|token|secret|auth|key|sig|session|cred|user|usr|login)"
+    r"[a-z0-9_.-]*|u|p|pw"
+)
+_PATH_SECRET = re.compile(rf"(?i)(?<![a-z0-9])({_SECRET_NAME})=.*?(?=_[a-z][a-z0-9]*=|[&;/?]|$)")
+
+
+def _redact_pair(pair: str) -> str:
+    name, sep, _ = pair.partition("=")
+    if sep and re.fullmatch(_SECRET_NAME, unquote(name), flags=re.IGNORECASE):
+        return f"{name}=***"
+    return pair
+
+
+def _without_userinfo(url: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
@@ -47,7 +79,7 @@ def redact(url: str) -> str:
 def with_credentials(url: str, username: str | None, password: str | None) -> str:
     if not username:
         return url
-    parts = urlsplit(redact(url))
+    parts = urlsplit(_without_userinfo(url))
     auth = quote(username, safe="")
     if password is not None:
         auth += ":" + quote(password, safe="")

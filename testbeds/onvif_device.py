@@ -17,12 +17,14 @@ import argparse
 import datetime as dt
 import logging
 import signal
+import ssl
 import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-from cameras.discovery import WSD_PORT
+from cameras.wsd import WSD_PORT
 
 from .onvif_config import DeviceConfig, default_profiles
 from .onvif_discovery import DiscoveryResponder
@@ -33,7 +35,10 @@ log = logging.getLogger(__name__)
 
 
 class OnvifDevice:
-    """One simulated ONVIF camera: HTTP SOAP service on `port` plus a discovery responder."""
+    """One simulated ONVIF camera: HTTP SOAP service on `port` plus a discovery responder.
+
+    With `tls` (certificate and key files) the service speaks https.
+    """
 
     def __init__(
         self,
@@ -42,11 +47,13 @@ class OnvifDevice:
         *,
         discovery: bool = True,
         discovery_port: int = WSD_PORT,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.config = config
         self.port = port
         self.discovery = discovery
         self.discovery_port = discovery_port
+        self.tls = tls
         self._http: ThreadingHTTPServer | None = None
         self._http_thread: threading.Thread | None = None
         self._responder: DiscoveryResponder | None = None
@@ -54,7 +61,8 @@ class OnvifDevice:
 
     @property
     def xaddr(self) -> str:
-        return f"http://{HOST}:{self.port}/onvif/device_service"
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://{HOST}:{self.port}/onvif/device_service"
 
     def now(self) -> dt.datetime:
         """The camera's own clock: the host clock plus the configured skew."""
@@ -64,6 +72,10 @@ class OnvifDevice:
         handler = type("Handler", (_SoapHandler,), {"device": self})
         self._http = ThreadingHTTPServer((HOST, self.port), handler)
         self._http.daemon_threads = True
+        if self.tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*self.tls)
+            self._http.socket = context.wrap_socket(self._http.socket, server_side=True)
         self.port = int(self._http.server_address[1])
         self._http_thread = threading.Thread(
             target=self._http.serve_forever, name=f"onvif-http-{self.port}", daemon=True

@@ -15,10 +15,14 @@ import uuid
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from cameras.discovery import (
+from cameras.discovery import group_socket, sender_socket
+from cameras.errors import MalformedMessageError
+from cameras.safe_xml import child, parse_xml, text_of
+from cameras.wsd import (
     ACTION_BYE,
     ACTION_HELLO,
     ACTION_PROBE_MATCHES,
+    MAX_DATAGRAM,
     MULTICAST_GROUP,
     NS_DN,
     NS_SOAP,
@@ -26,12 +30,6 @@ from cameras.discovery import (
     NS_WSD,
     WSD_PORT,
     WSD_TO,
-    MalformedMessageError,
-    child,
-    group_socket,
-    parse_xml,
-    sender_socket,
-    text_of,
 )
 
 from .onvif_config import DeviceConfig
@@ -42,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def probe_id(data: bytes) -> str:
     """MessageID of a Probe for video transmitters (or for any type); "" for other messages."""
-    root = parse_xml(data)
+    root = parse_xml(data, MAX_DATAGRAM)
     header, body = child(root, "Header"), child(root, "Body")
     probe = child(body, "Probe") if body is not None else None
     if header is None or probe is None:

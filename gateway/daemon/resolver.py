@@ -14,8 +14,8 @@ import logging
 from dataclasses import dataclass
 
 from cameras import onvif_client
-from cameras.errors import CameraError, StreamError
-from cameras.onvif_client import DeviceInfo, OnvifAuthError, OnvifError
+from cameras.errors import CameraError, OnvifAuthError, OnvifError, StreamError
+from cameras.onvif_client import DeviceInfo
 from cameras.rtsp import AUTH_FAILED, CAMERA_OFFLINE, StreamSettings, redact
 
 from ..config import CameraConfig, RecordingConfig

@@ -10,7 +10,8 @@ import av
 import pytest
 
 from cameras.errors import StreamError
-from cameras.onvif_client import DeviceInfo, MediaProfile
+from cameras.onvif_client import DeviceInfo
+from cameras.onvif_replies import MediaProfile
 from cameras.rtsp import AUTH_FAILED, CAMERA_OFFLINE
 from gateway.config import (
     CameraConfig,
