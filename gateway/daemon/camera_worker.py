@@ -17,6 +17,7 @@ from evgw.backoff import Backoff
 from segments.clock import StepDetector
 from segments.errors import SegmentError
 from segments.recorder import StreamRecorder
+from segments.settle import NoVideoError
 
 from .resolver import CameraResolver
 
@@ -116,7 +117,7 @@ class CameraWorker(threading.Thread):
                 if step is not None:
                     log.warning("%s: wall clock stepped by %+.3f s", camera, step.step_s)
                     self.recorder.clock_step(step)
-                self.recorder.feed(packet, time.time())
+                self.recorder.feed(packet, time.time(), time.monotonic())
                 self._backoff.reset()
                 if self._halt.is_set():
                     return None
@@ -125,6 +126,9 @@ class CameraWorker(threading.Thread):
                     return DISK_FULL
         except StreamError as e:
             log.warning("%s: %s (%s)", camera, e, e.reason)
+            return e.reason
+        except NoVideoError as e:
+            log.warning("%s: %s", camera, e)
             return e.reason
         except SegmentError as e:
             log.error("%s: %s", camera, e)
