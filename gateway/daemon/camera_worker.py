@@ -69,6 +69,7 @@ class CameraWorker(threading.Thread):
         self._disk_full: Flag = disk_full or threading.Event()
         self._on_gap = on_gap
         self._on_event = on_event
+        self._last_unexpected: str | None = None
         self._backoff = backoff or Backoff()
         self._steps = StepDetector()
 
@@ -121,9 +122,19 @@ class CameraWorker(threading.Thread):
         except SegmentError as e:
             log.error("%s: %s", camera, e)
             return WRITE_ERROR
-        except Exception:
-            log.exception("%s: unexpected failure while connecting; retrying", camera)
+        except Exception as e:
+            self._unexpected(e, "while connecting; retrying")
             return INTERNAL_ERROR
+
+    def _unexpected(self, error: Exception, then: str) -> None:
+        """A failure nobody foresaw: its traceback once, a line for each repeat of it."""
+        camera = self.recorder.identity.camera
+        seen = f"{type(error).__name__}: {error}"
+        if seen == self._last_unexpected:
+            log.warning("%s: unexpected failure again (%s); %s", camera, seen[:200], then)
+            return
+        self._last_unexpected = seen
+        log.error("%s: unexpected failure; %s", camera, then, exc_info=error)
 
     def _declare(self, change: CameraChange) -> None:
         """Before the camera is used: the signed record, then its health and an event."""
@@ -163,7 +174,7 @@ class CameraWorker(threading.Thread):
         except av.error.FFmpegError as e:
             log.warning("%s: media error: %s", camera, e)
             return DECODE_ERROR
-        except Exception:
-            log.exception("%s: unexpected failure; reconnecting", camera)
+        except Exception as e:
+            self._unexpected(e, "reconnecting")
             return INTERNAL_ERROR
         return None

@@ -96,7 +96,7 @@ class BrokenResolver(CameraResolver):
 
 
 def test_an_unexpected_error_while_connecting_is_a_gap_not_a_dead_thread(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The probe-path reproduction crash-looped the camera process: the exception left the
     worker thread, the process exited, the parent restarted it, and again."""
@@ -119,3 +119,5 @@ def test_an_unexpected_error_while_connecting_is_a_gap_not_a_dead_thread(
         halt.set()
         worker.join(10)
     assert [r.reason for r in rig.records("gap")] == ["internal_error"]
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1, "one traceback, then a line per repeat"

@@ -398,3 +398,29 @@ def test_a_pinned_certificate_refuses_another(
 def test_change_rules(old: Pin, new: Pin, event: str | None) -> None:
     found = change(old, new)
     assert (found.event if found else None) == event
+
+
+# --- hostile discovery answers in the probe path ---------------------------------------------
+
+
+def test_hostile_probe_answers_do_not_stop_a_serial_search(device_factory: DeviceFactory) -> None:
+    """The reproduction: one ProbeMatch with <MetadataVersion>²</MetadataVersion> raised out of
+    the probe, out of the camera worker, and crash-looped the camera process."""
+    from tests.cameras.test_discovery import HostileResponder
+    from tests.cameras.wsd_samples import match
+
+    rejected: list[tuple[str, str, bool]] = []
+    directory = CameraDirectory(
+        LOOPBACK, probe_interval_s=0.0, on_reject=lambda *r: rejected.append(r)
+    )
+    d = device_factory(discovery=True, serial="SN-H")
+
+    def superscript(message_id: str) -> list[bytes]:
+        bad = match(xaddrs="http://127.0.0.1:9/x", version="²", relates=message_id)
+        return [bad, b"<a>" * 5000, match(addr="", relates=message_id)]
+
+    with HostileResponder(superscript):
+        resolver = CameraResolver(camera(serial="SN-H"), RECORDING, directory)
+        assert resolver.resolve().url == MAIN
+    assert resolver.pin.endpoint == d.config.uuid
+    assert rejected and rejected[0][2] and directory.rejects.count >= 2
