@@ -9,9 +9,10 @@ anchor: network delay makes it a little positive, never negative.
   ran ahead (a forward jump, or a fast camera clock). Re-anchor at once.
 - A PTS that steps back by more than `threshold_s` from the previous packet is a backward
   jump (an encoder restart, a rewritten timestamp). Re-anchor at once.
-- A lateness above `threshold_s` that lasts a whole window is a slow camera clock (or a
-  backward drift); a network stall clears within the window, because the packets that
-  follow a stall arrive in a burst that catches up.
+- A lateness above `threshold_s` that lasts a whole window (10 s) is a slow camera clock; a
+  network stall or a recorder that fell behind for a moment clears within the window,
+  because the packets that follow arrive in a burst that catches up. Real clocks drift by
+  parts per million, so waiting that long costs no accuracy.
 
 Pure: it sees numbers, not packets, and tells the recorder how far to move the PTS-to-wall
 mapping (`Drift.jump_s`, positive = the camera ran behind).
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-DRIFT_WINDOW_S = 2.0
+DRIFT_WINDOW_S = 10.0
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,13 @@ def test_fuzz_network_delay_below_the_threshold_is_never_drift(
     watch.anchor(offset)
     for n, delay in enumerate(delays):
         assert watch.observe(n / FPS, offset + n / FPS + delay) is None
+
+
+def test_a_recorder_behind_for_seconds_then_catching_up_is_no_drift() -> None:
+    """An overloaded box reads 3-4 s late for 6 s, then catches up: the camera is honest."""
+    frames = []
+    for n in range(FPS * 30):
+        pts = n / FPS
+        late = 3.5 if 5.0 <= pts < 11.0 else 0.05
+        frames.append((pts, pts + late))
+    assert run(DriftWatch(2.0), frames) == []
