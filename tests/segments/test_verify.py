@@ -555,3 +555,7 @@ def test_a_camera_record_is_a_declared_event(stream: Stream) -> None:
     assert "declared camera moved: http://10.0.0.5/" in row.detail
     assert "-> http://10.0.0.9/onvif/device_service, serial SN-1" in row.detail
     assert_steps_named(report)
+    from gateway.cli.verify import render
+
+    [line] = [x for x in render(report).splitlines() if x.strip().startswith(f"{record.seq} ")]
+    assert " camera " in line and " OK " in line and "declared camera moved" in line
