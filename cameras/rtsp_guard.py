@@ -140,8 +140,8 @@ class AuthGuard:
                 self._relay(client, self._upstream)
             except FramingError as e:
                 log.warning("RTSP relay to %s ended: %s", urlsplit(self._target).hostname, e)
-            except OSError:
-                pass  # either side closed: FFmpeg sees the end of its connection
+            except (OSError, ValueError):
+                pass  # either side closed (or `close` did): FFmpeg sees its connection end
 
     def _relay(self, client: socket.socket, upstream: socket.socket) -> None:
         client.setblocking(False)
