@@ -19,3 +19,36 @@ class NetworkSetupError(CameraError):
     """This box cannot use the camera network as configured (interface, address, multicast)."""
 
     exit_code = 2
+
+
+class MalformedMessageError(CameraError):
+    """A message from the camera network was oversized, not XML, carried a DTD, nested too
+    deep or lacked required fields: rejected, counted and logged, never fatal."""
+
+
+class OnvifError(CameraError):
+    """An ONVIF query failed."""
+
+
+class OnvifAuthError(OnvifError):
+    """The camera refused the credentials (or our clock-corrected timestamp)."""
+
+
+class OnvifFaultError(OnvifError):
+    """The camera answered with a SOAP fault."""
+
+
+class OnvifTimeoutError(OnvifError):
+    """The camera did not answer in time."""
+
+
+class OnvifReplyError(OnvifError):
+    """The camera's reply was malformed, oversized or hostile, or lacked what we need."""
+
+
+class OnvifConnectionError(OnvifError):
+    """The camera's ONVIF service could not be reached."""
+
+
+class OnvifTlsError(OnvifError):
+    """An https ONVIF service's certificate is not the pinned one or not trusted."""

@@ -9,6 +9,15 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class IdentityEvent:
+    """The camera's last declared move or identity change (`moved`, `identity_changed`)."""
+
+    event: str
+    detail: str
+    at: float  # wall time it was declared
+
+
+@dataclass(frozen=True)
 class CameraHealth:
     camera_id: str
     online: bool
@@ -18,6 +27,8 @@ class CameraHealth:
     last_frame_age_s: float | None
     reconnects: int
     last_error: str | None
+    rejected_input: int = 0  # messages from the camera network refused as malformed
+    identity_event: IdentityEvent | None = None
 
 
 class HealthCounter:
@@ -33,6 +44,8 @@ class HealthCounter:
         self._reconnects = 0
         self._last_frame: float | None = None
         self._last_error: str | None = None
+        self._rejected = 0
+        self._identity_event: IdentityEvent | None = None
 
     def connected(self) -> None:
         with self._lock:
@@ -53,6 +66,15 @@ class HealthCounter:
             self._last_error = error
             self._reconnects += 1
 
+    def rejected(self) -> None:
+        """One malformed message from the camera network (WS-Discovery, ONVIF) refused."""
+        with self._lock:
+            self._rejected += 1
+
+    def identity_changed(self, event: IdentityEvent) -> None:
+        with self._lock:
+            self._identity_event = event
+
     def snapshot(self, now: float | None = None) -> CameraHealth:
         now = time.monotonic() if now is None else now
         with self._lock:
@@ -69,4 +91,6 @@ class HealthCounter:
                 last_frame_age_s=None if self._last_frame is None else now - self._last_frame,
                 reconnects=self._reconnects,
                 last_error=self._last_error,
+                rejected_input=self._rejected,
+                identity_event=self._identity_event,
             )

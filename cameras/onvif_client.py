@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import ssl
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +22,35 @@ from typing import Any
 import aiohttp
 import onvif
 import zeep.exceptions
-from onvif.client import AsyncTransportProtocolErrorHandler, ONVIFService
+from onvif.client import ONVIFService
 from onvif.exceptions import ONVIFError
 from zeep.settings import Settings
 
-from . import discovery
-from .errors import CameraError
+from . import discovery, wsd
+from .errors import (
+    OnvifAuthError,
+    OnvifConnectionError,
+    OnvifError,
+    OnvifFaultError,
+    OnvifReplyError,
+    OnvifTimeoutError,
+    OnvifTlsError,
+)
+from .onvif_replies import (
+    MediaProfile,
+    camera_time,
+    choose_profile,
+    media_xaddr,
+    profile_from_reply,
+    text,
+)
+from .onvif_transport import (
+    CappedTransport,
+    OnvifTls,
+    ReplyTooLargeError,
+    peer_certificate,
+    presented_fingerprint,
+)
 from .rtsp import redact
 
 log = logging.getLogger(__name__)
@@ -35,49 +58,10 @@ log = logging.getLogger(__name__)
 WSDL_DIR = Path(onvif.__file__).parent / "wsdl"
 NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 NS_MEDIA = "http://www.onvif.org/ver10/media/wsdl"
-MAX_REPLY = 1024 * 1024
 # Hardened parse settings for replies (onvif's defaults enable lxml's huge_tree).
 REPLY_SETTINGS = Settings(
     strict=False, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
 )
-
-
-class OnvifError(CameraError):
-    """An ONVIF query failed."""
-
-
-class OnvifAuthError(OnvifError):
-    """The camera refused the credentials (or our clock-corrected timestamp)."""
-
-
-class OnvifFaultError(OnvifError):
-    """The camera answered with a SOAP fault."""
-
-
-class OnvifTimeoutError(OnvifError):
-    """The camera did not answer in time."""
-
-
-class OnvifReplyError(OnvifError):
-    """The camera's reply was malformed, oversized or hostile, or lacked what we need."""
-
-
-class OnvifConnectionError(OnvifError):
-    """The camera's ONVIF service could not be reached."""
-
-
-@dataclass(frozen=True)
-class MediaProfile:
-    token: str
-    name: str
-    encoding: str
-    width: int
-    height: int
-    fps: float
-
-    @property
-    def size(self) -> str:
-        return f"{self.width}x{self.height}"
 
 
 @dataclass(frozen=True)
@@ -95,22 +79,10 @@ class DeviceInfo:
     profile_token: str
     stream_uri: str
     clock_offset_s: float  # camera clock minus local clock
+    cert_sha256: str = ""  # of the https service's certificate; "" over http
     name: str = ""
     location: str = ""
     scopes: tuple[str, ...] = field(default=(), repr=False)
-
-
-def choose_profile(profiles: Sequence[MediaProfile], wanted: str | None = None) -> MediaProfile:
-    """The configured profile (token or name), else the main one: highest resolution, then fps."""
-    if not profiles:
-        raise OnvifReplyError("camera reports no media profile with a video encoder")
-    if wanted:
-        for p in profiles:
-            if wanted in (p.token, p.name):
-                return p
-        have = ", ".join(f"{p.token} ({p.name})" for p in profiles)
-        raise OnvifError(f"camera has no profile {wanted!r}; it has: {have}")
-    return max(profiles, key=lambda p: (p.width * p.height, p.fps))
 
 
 @dataclass(frozen=True)
@@ -118,79 +90,10 @@ class Discovered:
     """Result of `discover`: cameras that answered, and those found but not queryable."""
 
     devices: tuple[DeviceInfo, ...]
-    failures: tuple[tuple[discovery.Announcement, OnvifError], ...]
-
-
-# --- reading zeep objects (camera-controlled data) -----------------------------------------
-
-
-def _str(obj: Any, name: str, limit: int = 256) -> str:
-    value = getattr(obj, name, None)
-    return value.strip()[:limit] if isinstance(value, str) else ""
-
-
-def _int(obj: Any, name: str) -> int:
-    value = getattr(obj, name, None)
-    return value if isinstance(value, int) and 0 <= value < 1 << 31 else 0
-
-
-def profile_from_reply(p: Any) -> MediaProfile | None:
-    """A GetProfiles entry → MediaProfile; None when it has no usable video encoder."""
-    token = _str(p, "token")
-    vec = getattr(p, "VideoEncoderConfiguration", None)
-    resolution = getattr(vec, "Resolution", None)
-    width, height = _int(resolution, "Width"), _int(resolution, "Height")
-    if not token or not width or not height:
-        return None
-    rate = getattr(vec, "RateControl", None)
-    return MediaProfile(
-        token, _str(p, "Name"), _str(vec, "Encoding"), width, height, _int(rate, "FrameRateLimit")
-    )
-
-
-def camera_time(reply: Any) -> dt.datetime:
-    """UTC time from a GetSystemDateAndTime reply."""
-    utc = getattr(reply, "UTCDateTime", None)
-    date, tod = getattr(utc, "Date", None), getattr(utc, "Time", None)
-    try:
-        return dt.datetime(
-            _int(date, "Year"),
-            _int(date, "Month"),
-            _int(date, "Day"),
-            _int(tod, "Hour"),
-            _int(tod, "Minute"),
-            _int(tod, "Second"),
-            tzinfo=dt.UTC,
-        )
-    except ValueError as e:
-        raise OnvifReplyError(f"camera reports no valid UTC date and time: {e}") from e
-
-
-def media_xaddr(capabilities: Any, fallback: str) -> str:
-    url = _str(getattr(capabilities, "Media", None), "XAddr", discovery.MAX_URI)
-    return url if discovery.valid_xaddr(url) else fallback
+    failures: tuple[tuple[wsd.Announcement, OnvifError], ...]
 
 
 # --- transport -----------------------------------------------------------------------------
-
-
-class CappedTransport(AsyncTransportProtocolErrorHandler):
-    """onvif's aiohttp transport with a cap on the reply size."""
-
-    async def _post_internal(
-        self, address: str, message: str | bytes, headers: dict[str, str]
-    ) -> tuple[aiohttp.ClientResponse, bytes]:
-        data = message.encode() if isinstance(message, str) else message
-        headers = {"Content-Type": 'application/soap+xml; charset="utf-8"', **(headers or {})}
-        response = await self.session.post(address, data=data, headers=headers)
-        if (response.content_length or 0) > MAX_REPLY:
-            response.close()
-            raise OnvifReplyError(f"reply of {response.content_length} bytes exceeds {MAX_REPLY}")
-        content = await response.content.read(MAX_REPLY + 1)
-        if len(content) > MAX_REPLY:
-            response.close()
-            raise OnvifReplyError(f"reply exceeds {MAX_REPLY} bytes")
-        return response, content
 
 
 async def _service(
@@ -200,6 +103,7 @@ async def _service(
     username: str | None,
     password: str | None,
     offset_s: float,
+    tls: OnvifTls,
 ) -> ONVIFService:
     svc = ONVIFService(
         xaddr,
@@ -210,7 +114,7 @@ async def _service(
         dt_diff=dt.timedelta(seconds=offset_s),
         binding_name=binding,
     )
-    svc.transport = CappedTransport(session=svc._session, verify_ssl=False, cache=None)
+    svc.transport = CappedTransport(svc._session, tls)
     await svc.setup()
     for client in (svc.zeep_client, svc.zeep_client_authless):
         client.settings = REPLY_SETTINGS
@@ -222,51 +126,63 @@ def _call(svc: ONVIFService, operation: str, username: str | None, params: Any =
 
 
 async def _query(
-    xaddr: str, username: str | None, password: str | None, profile: str | None, endpoint: str
+    xaddr: str,
+    username: str | None,
+    password: str | None,
+    profile: str | None,
+    endpoint: str,
+    tls: OnvifTls,
 ) -> DeviceInfo:
     device_binding = f"{{{NS_DEVICE}}}DeviceBinding"
     services: list[ONVIFService] = []
+    # (0) over https, the certificate is checked first, before any credential is sent.
+    cert = await peer_certificate(xaddr, tls) if xaddr.lower().startswith("https:") else ""
     try:
         # (1) clock first, unauthenticated (ONVIF allows it): its offset signs the rest.
-        plain = await _service(xaddr, "devicemgmt.wsdl", device_binding, None, None, 0.0)
+        plain = await _service(xaddr, "devicemgmt.wsdl", device_binding, None, None, 0.0, tls)
         services.append(plain)
         sent = time.time()
         reply = await plain.authless_GetSystemDateAndTime()
         local_mid = (sent + time.time()) / 2
         offset = camera_time(getattr(reply, "SystemDateAndTime", reply)).timestamp() - local_mid
         # (2) identity and the media service address, signed with the offset applied.
-        dev = await _service(xaddr, "devicemgmt.wsdl", device_binding, username, password, offset)
+        dev = await _service(
+            xaddr, "devicemgmt.wsdl", device_binding, username, password, offset, tls
+        )
         services.append(dev)
         info = await _call(dev, "GetDeviceInformation", username)
         caps = await _call(dev, "GetCapabilities", username, {"Category": "Media"})
         media_url = media_xaddr(caps, xaddr)
         # (3) profiles, the chosen one's RTSP-over-TCP URI.
         media_binding = f"{{{NS_MEDIA}}}MediaBinding"
-        media = await _service(media_url, "media.wsdl", media_binding, username, password, offset)
+        media = await _service(
+            media_url, "media.wsdl", media_binding, username, password, offset, tls
+        )
         services.append(media)
         raw_profiles = await _call(media, "GetProfiles", username) or []
-        found = [profile_from_reply(p) for p in list(raw_profiles)[: discovery.MAX_ITEMS]]
+        found = [profile_from_reply(p) for p in list(raw_profiles)[: wsd.MAX_ITEMS]]
         profiles = tuple(p for p in found if p is not None)
         chosen = choose_profile(profiles, profile)
         setup = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
         uri_reply = await _call(
             media, "GetStreamUri", username, {"StreamSetup": setup, "ProfileToken": chosen.token}
         )
-        uri = _str(uri_reply, "Uri", discovery.MAX_URI)
+        uri = text(uri_reply, "Uri", wsd.MAX_URI)
         if not uri.lower().startswith(("rtsp://", "rtsps://")):
             raise OnvifReplyError(f"GetStreamUri returned no rtsp:// URI ({uri[:80]!r})")
         return DeviceInfo(
             endpoint=endpoint,
             xaddr=xaddr,
-            manufacturer=_str(info, "Manufacturer"),
-            model=_str(info, "Model"),
-            firmware=_str(info, "FirmwareVersion"),
-            serial=_str(info, "SerialNumber"),
-            hardware_id=_str(info, "HardwareId"),
+            manufacturer=text(info, "Manufacturer"),
+            model=text(info, "Model"),
+            firmware=text(info, "FirmwareVersion"),
+            serial=text(info, "SerialNumber"),
+            hardware_id=text(info, "HardwareId"),
             profiles=profiles,
             profile_token=chosen.token,
             stream_uri=uri,
             clock_offset_s=offset,
+            cert_sha256=cert,
         )
     finally:
         for svc in services:
@@ -286,18 +202,25 @@ def probe_device(
     *,
     profile: str | None = None,
     endpoint: str = "",
+    tls: OnvifTls | None = None,
 ) -> DeviceInfo:
-    """Query one camera's ONVIF device service at `xaddr`; raise an `OnvifError` subclass."""
+    """Query one camera's ONVIF device service at `xaddr`; raise an `OnvifError` subclass.
+
+    `tls` says how an https service is verified (default: the system's CAs).
+    """
     where = f"ONVIF device {redact(xaddr)}"
+    tls = tls or OnvifTls()
 
     async def bounded() -> DeviceInfo:
         async with asyncio.timeout(timeout_s):
-            return await _query(xaddr, username, password, profile, endpoint)
+            return await _query(xaddr, username, password, profile, endpoint, tls)
 
     try:
         return asyncio.run(bounded())
     except OnvifError as e:
         raise type(e)(f"{where}: {e}") from e
+    except ReplyTooLargeError as e:
+        raise OnvifReplyError(f"{where}: {e}") from e
     except TimeoutError as e:
         raise OnvifTimeoutError(
             f"{where} did not answer within {timeout_s:g} s; is it up and reachable?"
@@ -313,13 +236,36 @@ def probe_device(
         if e.status_code == 401:
             raise OnvifAuthError(f"{where} answered HTTP 401; check the credentials") from e
         raise OnvifReplyError(f"{where} answered HTTP {e.status_code} without SOAP") from e
+    except aiohttp.ServerFingerprintMismatch as e:
+        raise OnvifTlsError(
+            f"{where} presented a certificate with SHA-256 {e.got.hex()}, not "
+            f"{tls.describe()}; if the camera's certificate was replaced on purpose, set "
+            f'onvif_cert_sha256 = "{e.got.hex()}" for this camera'
+        ) from e
+    except (
+        aiohttp.ClientConnectorCertificateError,
+        aiohttp.ClientSSLError,
+        ssl.SSLError,
+        ssl.CertificateError,
+    ) as e:
+        raise OnvifTlsError(_untrusted(where, xaddr, tls, e)) from e
     except (aiohttp.ClientConnectionError, OSError) as e:
         raise OnvifConnectionError(f"cannot reach {where}: {e}; check the address") from e
     except (zeep.exceptions.Error, ONVIFError, aiohttp.ClientError, ValueError) as e:
         raise OnvifReplyError(f"{where} sent a malformed reply: {e}") from e
     except Exception as e:  # a hostile reply must not escape as an arbitrary error
-        log.exception("unexpected failure querying %s", where)
+        log.debug("unexpected failure querying %s", where, exc_info=True)
         raise OnvifReplyError(f"{where} sent an unusable reply: {type(e).__name__}: {e}") from e
+
+
+def _untrusted(where: str, xaddr: str, tls: OnvifTls, error: Exception) -> str:
+    presented = presented_fingerprint(xaddr)
+    pin = f'onvif_cert_sha256 = "{presented}"' if presented else "onvif_cert_sha256"
+    return (
+        f"{where}: its certificate is not trusted by {tls.describe()} ({error}); set "
+        f"onvif_ca_file to the CA that issued it, or pin it with {pin} after checking the "
+        "fingerprint on the camera itself"
+    )
 
 
 def discover(
@@ -345,7 +291,7 @@ def discover(
         warmed.result()
     found = [a for a in found if a.xaddrs]
     ok: list[DeviceInfo] = []
-    failed: list[tuple[discovery.Announcement, OnvifError]] = []
+    failed: list[tuple[wsd.Announcement, OnvifError]] = []
     if not found:
         return Discovered((), ())
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onvif-query") as pool:
@@ -363,7 +309,7 @@ def discover(
 
 
 def _query_announced(
-    a: discovery.Announcement, username: str | None, password: str | None, timeout_s: float
+    a: wsd.Announcement, username: str | None, password: str | None, timeout_s: float
 ) -> DeviceInfo:
     info = probe_device(a.xaddrs[0], username, password, timeout_s, endpoint=a.endpoint)
     return DeviceInfo(
@@ -379,7 +325,8 @@ def _warm_wsdl() -> None:
             ("devicemgmt.wsdl", NS_DEVICE, "DeviceBinding"),
             ("media.wsdl", NS_MEDIA, "MediaBinding"),
         ):
-            svc = await _service("http://127.0.0.1:1/", wsdl, f"{{{ns}}}{binding}", None, None, 0)
+            name = f"{{{ns}}}{binding}"
+            svc = await _service("http://127.0.0.1:1/", wsdl, name, None, None, 0, OnvifTls())
             await svc.close()
 
     try:

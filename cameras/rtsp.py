@@ -1,13 +1,19 @@
-"""RTSP input through PyAV: open with timeouts, demux packets, map failures to gap reasons."""
+"""RTSP input through PyAV: open with timeouts, demux packets, map failures to gap reasons.
+
+Over plain ``rtsp://`` with credentials, FFmpeg connects through an `rtsp_guard.AuthGuard`
+unless the camera's settings allow Basic authentication, so the password never crosses the
+network in clear (gap reason `insecure_auth` when a camera asks for Basic only).
+"""
 
 from __future__ import annotations
 
 import errno
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import av
 import av.container
@@ -15,6 +21,7 @@ import av.error
 import av.stream
 
 from .errors import StreamError
+from .rtsp_guard import AuthGuard
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +29,7 @@ CAMERA_OFFLINE = "camera_offline"
 RTSP_TIMEOUT = "rtsp_timeout"
 AUTH_FAILED = "auth_failed"
 NO_VIDEO = "no_video"
+INSECURE_AUTH = "insecure_auth"
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,7 @@ class StreamSettings:
     password: str | None = field(default=None, repr=False)
     open_timeout_s: float = 10.0
     read_timeout_s: float = 5.0
+    allow_basic_auth: bool = False
 
     @property
     def display_url(self) -> str:
@@ -39,6 +48,37 @@ class StreamSettings:
 
 
 def redact(url: str) -> str:
+    """`url` fit for a log or a screen: no user:password, no secret in the query or path.
+
+    Cameras put credentials in more places than the user info: ``?user=admin&password=…``,
+    ``?token=…``, or path parameters (``/user=admin_password=…_channel=1.sdp``). Every
+    value whose name looks like a credential becomes ``***``; the rest stays readable.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    host = parts.netloc.rpartition("@")[2]
+    path = _PATH_SECRET.sub(r"\1=***", parts.path)
+    query = "&".join(_redact_pair(p) for p in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, host, path, query, ""))
+
+
+_SECRET_NAME = (
+    r"[a-z0-9_.-]*(?:pass|pwd|psw|token|secret|auth|key|sig|session|cred|user|usr|login)"
+    r"[a-z0-9_.-]*|u|p|pw"
+)
+_PATH_SECRET = re.compile(rf"(?i)(?<![a-z0-9])({_SECRET_NAME})=.*?(?=_[a-z][a-z0-9]*=|[&;/?]|$)")
+
+
+def _redact_pair(pair: str) -> str:
+    name, sep, _ = pair.partition("=")
+    if sep and re.fullmatch(_SECRET_NAME, unquote(name), flags=re.IGNORECASE):
+        return f"{name}=***"
+    return pair
+
+
+def _without_userinfo(url: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
@@ -47,11 +87,17 @@ def redact(url: str) -> str:
 def with_credentials(url: str, username: str | None, password: str | None) -> str:
     if not username:
         return url
-    parts = urlsplit(redact(url))
+    parts = urlsplit(_without_userinfo(url))
     auth = quote(username, safe="")
     if password is not None:
         auth += ":" + quote(password, safe="")
     return urlunsplit((parts.scheme, f"{auth}@{parts.netloc}", parts.path, parts.query, ""))
+
+
+def needs_guard(url: str, allow_basic_auth: bool) -> bool:
+    """Plain rtsp:// with credentials, and Basic not allowed: FFmpeg goes through the guard."""
+    parts = urlsplit(url)
+    return parts.scheme == "rtsp" and "@" in parts.netloc and not allow_basic_auth
 
 
 def classify(exc: BaseException) -> str:
@@ -71,17 +117,22 @@ class RtspStream:
     def __init__(self, settings: StreamSettings) -> None:
         self.settings = settings
         self._container: av.container.InputContainer | None = None
+        self._guard: AuthGuard | None = None
         self.video: av.VideoStream | None = None
         self.audio: av.AudioStream | None = None
 
     def __enter__(self) -> RtspStream:
         s = self.settings
         url = with_credentials(s.url, s.username, s.password)
-        options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
         try:
+            if needs_guard(url, s.allow_basic_auth):
+                self._guard = AuthGuard(url, s.open_timeout_s)
+                url = self._guard.open()
+            options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
             container = av.open(url, options=options, timeout=(s.open_timeout_s, s.read_timeout_s))
         except (av.error.FFmpegError, OSError) as e:
-            raise StreamError(
+            self._close_guard()
+            raise self._insecure(e) or StreamError(
                 f"cannot open {s.display_url}: {_describe(e)}; check the camera is powered, "
                 "reachable and the credentials are right",
                 classify(e),
@@ -103,6 +154,24 @@ class RtspStream:
         if self._container is not None:
             self._container.close()
             self._container = None
+        self._close_guard()
+
+    def _close_guard(self) -> None:
+        if self._guard is not None:
+            self._guard.close()
+
+    def _insecure(self, cause: BaseException) -> StreamError | None:
+        """The refusal to answer a Basic challenge, when that is why the stream failed."""
+        if self._guard is None or not self._guard.basic_refused:
+            return None
+        error = StreamError(
+            f"{self.settings.display_url} asks for Basic authentication over plain RTSP, which "
+            "would send the password in clear; refused. Enable Digest authentication on the "
+            "camera, use rtsps://, or set allow_basic_auth = true for this camera",
+            INSECURE_AUTH,
+        )
+        error.__cause__ = cause
+        return error
 
     def packets(self) -> Iterator[av.Packet]:
         """Video (and audio) packets with timestamps; ends by raising StreamError with a reason."""
@@ -116,7 +185,9 @@ class RtspStream:
                     continue
                 yield packet
         except (av.error.FFmpegError, OSError) as e:
-            raise StreamError(f"{self.settings.display_url}: {_describe(e)}", classify(e)) from e
+            raise self._insecure(e) or StreamError(
+                f"{self.settings.display_url}: {_describe(e)}", classify(e)
+            ) from e
         raise StreamError(f"{self.settings.display_url}: end of stream", CAMERA_OFFLINE)
 
 

@@ -105,6 +105,7 @@ def recording_plan(
         overlay=OverlaySpec(location=camera.location, camera=camera.name, gps=gps),
         tz=ZoneInfo(config.gateway.timezone),
         recipients=tuple(recipients),
+        max_camera_drift_s=rec.max_camera_drift_s,
     )
 
 

@@ -1,7 +1,11 @@
 """Turns one camera's packet stream into continuous, wall-clock aligned segments and gap records.
 
 The recorder is driven by its caller (connect, feed, interrupt, close) and does no network I/O;
-the camera worker owns the connection and the clock.
+the camera worker owns the connection and the clocks. Camera time is checked, not trusted:
+each video packet's PTS is compared with its arrival on the monotonic clock (`drift`), and
+when they part by more than `max_camera_drift_s` the recorder re-anchors and signs a `clock`
+record (`camera_drift`, with the jump), so neither a camera nor a man in the middle can shift
+the burned-in clock or the ledger times without a trace.
 """
 
 from __future__ import annotations
@@ -11,31 +15,29 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import av
-import av.error
 
 from .agekeys import X25519Recipient
+from .burn_in import BurnIn
 from .clock import ClockStep, kernel_clock_status
+from .drift import Drift, DriftWatch
 from .ledger import Ledger
+from .open_segment import SegmentInProgress, segment_writer
 from .overlay.text import OverlaySpec
 from .pictures import PictureCallback, PictureTap
-from .records import ClockStatus, MediaFacts, Record, StreamIdentity
+from .records import ClockStatus, Record, StreamIdentity
 from .recovery import POWER_LOSS, recover_leftovers
-from .store import OpenSegment, StreamStore, write_durably
-from .timeline import PtsClock, iso_utc, next_boundary
+from .settle import Settling
+from .store import StreamStore, write_durably
+from .timeline import PtsClock, iso_utc
 from .writer import EncodeSegment, EncodeSettings, RemuxSegment
-
-if TYPE_CHECKING:
-    from .overlay.drawing import Overlay
 
 log = logging.getLogger(__name__)
 
 STARTUP = "startup"
-SETTLE_S = 1.0
-SETTLE_PACKETS = 50
+CAMERA_DRIFT = "camera_drift"
 BURN_IN = "burn_in"
 PASSTHROUGH = "passthrough"
 
@@ -49,17 +51,7 @@ class RecordingPlan:
     tz: ZoneInfo
     recipients: tuple[X25519Recipient, ...]
     font_path: str | None = None
-
-
-@dataclass
-class _Open:
-    start_wall: float
-    file: OpenSegment
-    writer: EncodeSegment | RemuxSegment
-    boundary: float
-    last_wall: float
-    prev_wall: float
-    last_delta_s: float = 0.0
+    max_camera_drift_s: float = 2.0
 
 
 class StreamRecorder:
@@ -85,17 +77,19 @@ class StreamRecorder:
         self.ledger = ledger
         self._on_record = on_record
         self._clock_status = clock_status
-        self._open: _Open | None = None
+        self._open: SegmentInProgress | None = None
         self._gap: tuple[float, str] | None = None
         self._last_end = start_wall
         self._clock: PtsClock | None = None
         self._video: av.VideoStream | None = None
         self._tb = Fraction(1, 90000)
         self._audio: av.AudioStream | None = None
-        self._overlay: Overlay | None = None
+        self._burn_in = BurnIn(plan.overlay, plan.tz, plan.font_path, identity.camera)
         self._reanchor = False
         self._reanchored: PtsClock | None = None
-        self._settling: list[tuple[av.Packet, float]] = []
+        self._settling: Settling | None = None
+        self._drift = DriftWatch(plan.max_camera_drift_s)
+        self._await_key = False
         self.last_sealed: Record | None = None
         self._pictures = (
             None
@@ -139,47 +133,82 @@ class StreamRecorder:
         self._video, self._audio = video, audio
         self._tb = video.time_base
         self._clock = None
-        self._settling = []
-        self._overlay = None
+        self._settling = Settling(video, video.time_base)
+        self._await_key = False
+        self._burn_in.connect()
         if self.plan.mode == BURN_IN:
             video.codec_context.thread_type = "AUTO"
         if self._pictures is not None:
             self._pictures.connect(video)
 
-    def feed(self, packet: av.Packet, arrival_wall: float) -> None:
-        """Packets of a new connection wait until their timing settles (see `_settle`)."""
+    def feed(self, packet: av.Packet, arrival_wall: float, arrival_mono: float) -> None:
+        """One packet as it arrived, by the wall and the monotonic clock.
+
+        Packets of a new connection wait until their timing settles (`settle.Settling`);
+        after that each video packet's PTS is checked against its arrival (`drift`).
+        Raises `settle.NoVideoError` when a connection sends no video.
+        """
         assert self._video is not None and packet.pts is not None
         if self._clock is None:
-            self._settling.append((packet, arrival_wall))
-            if not self._settled(arrival_wall):
-                return
-            self._settle()
+            assert self._settling is not None
+            if self._settling.add(packet, arrival_wall, arrival_mono):
+                self._settle()
             return
+        if packet.stream is self._video:
+            drift = self._drift.observe(float(packet.pts * self._tb), arrival_mono)
+            if drift is not None:
+                self._camera_drift(packet, drift)
         self._dispatch(packet, arrival_wall)
 
-    def _settled(self, now: float) -> bool:
-        video = [a for p, a in self._settling if p.stream is self._video]
-        return len(video) >= SETTLE_PACKETS or (bool(video) and now - video[0] >= SETTLE_S)
-
     def _settle(self) -> None:
-        """Anchor PTS to the wall clock at the earliest-arriving packet, then replay the wait.
+        """Anchor the connection's PTS to the wall clock, then replay the packets that waited.
 
-        A camera often delivers its first second in a burst: anchoring at the first arrival
-        would put every frame late. Frames also never start before the previous record ended.
+        Frames never start before the previous record ended nor before the open gap began.
         """
-        pending, self._settling = self._settling, []
-        video = [(p, a) for p, a in pending if p.stream is self._video and p.pts is not None]
-        if not video:
+        settling, self._settling = self._settling, None
+        if settling is None:
             return
-        packet, arrival = min(video, key=lambda pa: pa[1] - float((pa[0].pts or 0) * self._tb))
-        assert packet.pts is not None
-        clock = PtsClock.anchor(arrival, packet.pts, self._tb)
-        first = min(clock.wall(p.pts, self._tb) for p, _ in video if p.pts is not None)
-        if self._last_end is not None and first < self._last_end:
-            clock = PtsClock(clock.anchor_wall + self._last_end - first, clock.anchor_s)
-        self._clock = clock
-        for p, a in pending:
-            self._dispatch(p, a)
+        floors = [t for t in (self._last_end, self._gap[0] if self._gap else None) if t]
+        anchor = settling.anchor(max(floors, default=None))
+        if anchor is None:
+            return
+        self._clock = anchor.clock
+        self._drift.anchor(anchor.drift_base_s)
+        for p, wall, _ in settling.pending:
+            self._dispatch(p, wall)
+
+    def _camera_drift(self, packet: av.Packet, drift: Drift) -> None:
+        """Re-anchor at `packet`, whose PTS parted from its arrival; sign the correction.
+
+        A slow drift moves the mapping within the open segment (its media stays continuous).
+        A jump of the PTS itself cannot live in one MP4: the segment ends at its last frame,
+        recording resumes at the next keyframe, and the hole is a declared gap(camera_drift).
+        """
+        assert self._clock is not None and packet.pts is not None
+        old = self._clock
+        new = PtsClock(old.anchor_wall + drift.jump_s, old.anchor_s)
+        claimed, corrected = old.wall(packet.pts, self._tb), new.wall(packet.pts, self._tb)
+        before = claimed
+        if drift.discontinuous:
+            had_segment = self._open is not None
+            if self.plan.mode == BURN_IN and self._video is not None:
+                self._decode(None)
+                self._video.codec_context.flush_buffers()
+                self._await_key = True
+            self._seal(end_wall=None)
+            before = self._last_end if had_segment and self._last_end else corrected
+            if self._gap is None:
+                self._gap = (min(before, corrected), CAMERA_DRIFT)
+        self._clock = new
+        log.warning(
+            "%s: camera time parted from arrival time by %+.3f s; re-anchored (%s)",
+            self.identity.camera, -drift.jump_s, "PTS jump" if drift.discontinuous else "drift",
+        )  # fmt: skip
+        jump = {"jump_s": round(drift.jump_s, 6), "pts_jump": drift.discontinuous}
+        extra = {**jump, "camera_time": iso_utc(claimed)}
+        self._append(
+            self._draft(kind="clock", start=before, end=corrected, reason=CAMERA_DRIFT, extra=extra)
+        )
 
     def _dispatch(self, packet: av.Packet, arrival_wall: float) -> None:
         assert packet.pts is not None
@@ -190,18 +219,22 @@ class StreamRecorder:
         if self._reanchor:
             self._reanchored = PtsClock.anchor(arrival_wall, packet.pts, self._tb)
             self._reanchor = False
+        if self._await_key:
+            if not packet.is_keyframe:
+                return  # the decoder restarted after a PTS jump: it needs a keyframe
+            self._await_key = False
         if self.plan.mode == PASSTHROUGH:
             self._feed_passthrough(packet)
         else:
-            self._feed_burn_in(packet)
+            self._decode(packet)
 
     def interrupt(self, reason: str, now_wall: float) -> None:
         """The stream failed: seal at the last frame and open a gap."""
         self._finish()
         if self._gap is None:
             self._gap = (self._last_end if self._last_end is not None else now_wall, reason)
-        elif self._gap[1] == STARTUP:
-            self._gap = (self._gap[0], reason)
+        elif self._gap[1] in (STARTUP, CAMERA_DRIFT):
+            self._gap = (self._gap[0], reason)  # the outage, not its first moment, names it
         self._clock = None
 
     def close(self, now_wall: float) -> None:
@@ -209,6 +242,14 @@ class StreamRecorder:
         self._finish()
         self._close_gap(now_wall)
         self.ledger.checkpoint()
+
+    def declare_camera(self, event: str, now_wall: float, facts: dict[str, object]) -> Record:
+        """Sign a change in who or where the camera is (`moved`, `identity_changed`) before
+        any of its video is used; `facts` name old and new address, serial, endpoint, cert."""
+        extra = {"event": event, **facts}
+        return self._append(
+            self._draft(kind="camera", start=now_wall, end=now_wall, reason=event, extra=extra)
+        )
 
     def clock_step(self, step: ClockStep) -> None:
         """Record a clock step; the open segment keeps its PTS timeline, the next re-anchors."""
@@ -228,7 +269,7 @@ class StreamRecorder:
 
         The connection's streams are forgotten: their decoder is freed when it closes.
         """
-        if self._clock is None and self._settling:
+        if self._clock is None and self._settling is not None:
             self._settle()
         if self.plan.mode == BURN_IN and self._video is not None and self._clock is not None:
             self._decode(None)
@@ -253,21 +294,13 @@ class StreamRecorder:
         elif packet.is_keyframe and wall >= seg.boundary:
             self._seal(end_wall=wall)
             seg = self._start(wall, packet.pts)
-        self._track(seg, wall)
+        seg.track(wall)
         assert isinstance(seg.writer, RemuxSegment)
         seg.writer.add_video(packet)
 
-    def _feed_burn_in(self, packet: av.Packet) -> None:
-        self._decode(packet)
-
     def _decode(self, packet: av.Packet | None) -> None:
-        assert self._video is not None and self._clock is not None
-        try:
-            frames = self._video.codec_context.decode(packet)
-        except av.error.InvalidDataError as e:
-            log.warning("%s: undecodable packet skipped: %s", self.identity.camera, e)
-            return
-        for frame in frames:
+        assert self._video is not None
+        for frame in self._burn_in.decode(self._video, packet):
             self._frame(frame)
 
     def _frame(self, frame: av.VideoFrame) -> None:
@@ -279,73 +312,33 @@ class StreamRecorder:
             seg = None
         if seg is None:
             seg = self._start(wall, frame.pts, frame)
-        self._track(seg, wall)
+        seg.track(wall)
         if self._pictures is not None:
             self._pictures.frame(wall, frame)
-        if self._overlay is None:
-            from .overlay.drawing import Overlay  # Pillow and numpy load only for burn-in
-
-            self._overlay = Overlay.open(
-                self.plan.overlay,
-                self.plan.tz,
-                width=frame.width,
-                height=frame.height,
-                pix_fmt=frame.format.name,
-                font_path=self.plan.font_path,
-            )
-        self._overlay.apply(frame, wall)
+        self._burn_in.draw(frame, wall)
         assert isinstance(seg.writer, EncodeSegment)
         seg.writer.add_frame(frame)
 
-    def _start(self, wall: float, pts: int, frame: av.VideoFrame | None = None) -> _Open:
+    def _start(
+        self, wall: float, pts: int, frame: av.VideoFrame | None = None
+    ) -> SegmentInProgress:
         assert self._video is not None
         if self._reanchored is not None:
             self._clock, self._reanchored = self._reanchored, None
             wall = self._clock.wall(pts, self._tb)
         self._close_gap(wall)
         file = self.store.open_segment(wall, self.plan.recipients)
-        writer: EncodeSegment | RemuxSegment
-        if frame is None:
-            writer = RemuxSegment(file.sink, self._video, self._audio, pts)
-        else:
-            writer = EncodeSegment(
-                file.sink,
-                frame.width,
-                frame.height,
-                self._tb,
-                self._video.average_rate or self._video.guessed_rate,
-                self.plan.encode,
-                self._audio,
-                pts,
-            )
-        boundary = next_boundary(wall, self.plan.segment_seconds)
-        self._open = _Open(wall, file, writer, boundary, last_wall=wall, prev_wall=wall)
+        writer = segment_writer(
+            file, self._video, self._audio, self._tb, self.plan.encode, pts, frame
+        )
+        self._open = SegmentInProgress.open(wall, self.plan.segment_seconds, file, writer)
         return self._open
-
-    @staticmethod
-    def _track(seg: _Open, wall: float) -> None:
-        """Latest frame time and frame duration (smallest step: packets may be in decode order)."""
-        step = abs(wall - seg.prev_wall)
-        if step > 0:
-            seg.last_delta_s = step if not seg.last_delta_s else min(seg.last_delta_s, step)
-        seg.prev_wall = wall
-        seg.last_wall = max(seg.last_wall, wall)
 
     def _seal(self, end_wall: float | None) -> None:
         seg, self._open = self._open, None
         if seg is None:
             return
-        facts = seg.writer.close()
-        end = end_wall if end_wall is not None else seg.last_wall + seg.last_delta_s
-        media = MediaFacts(
-            codec=facts.codec,
-            width=facts.width,
-            height=facts.height,
-            frames=facts.frames,
-            duration_s=round(facts.duration_s, 6),
-            audio_codec=facts.audio_codec,
-            audio_packets=facts.audio_packets,
-        )
+        media, end = seg.finish(end_wall)
 
         def make(seq: int) -> Record:
             sealed = seg.file.seal(self.store.final_path(seq, seg.start_wall))
@@ -370,12 +363,30 @@ class StreamRecorder:
         self._on_record(record)
 
     def _close_gap(self, end_wall: float) -> None:
-        gap, self._gap = self._gap, None
-        if gap is not None:
-            self._append(self._draft(kind="gap", start=gap[0], end=end_wall, reason=gap[1]))
+        """Record the open gap as ending at `end_wall`; never before it began.
 
-    def _append(self, draft: Record) -> None:
-        self._on_record(self.ledger.append(draft))
+        Its start is the last frame's end on the camera's time line; `end_wall` may come from
+        the gateway's clock (a stop) and lag behind it by up to the allowed drift. Such a gap
+        is recorded as empty, with `extra.clamped_s` saying by how much its end was raised.
+        """
+        gap, self._gap = self._gap, None
+        if gap is None:
+            return
+        start, reason = gap
+        extra: dict[str, object] = {}
+        if end_wall < start:
+            extra = {"clamped_s": round(start - end_wall, 6)}
+            log.info(
+                "%s: gap(%s) would end %.3f s before it began; recorded as empty",
+                self.identity.camera, reason, start - end_wall,
+            )  # fmt: skip
+            end_wall = start
+        self._append(self._draft(kind="gap", start=start, end=end_wall, reason=reason, extra=extra))
+
+    def _append(self, draft: Record) -> Record:
+        record = self.ledger.append(draft)
+        self._on_record(record)
+        return record
 
     def _draft(self, *, kind: str, start: float, end: float | None, **fields: object) -> Record:
         return self.identity.draft(

@@ -16,8 +16,10 @@ from .timeline import iso_utc, parse_iso
 RECORD_VERSION = 1
 GENESIS_PREV = "0" * 64
 KINDS = frozenset(
-    {"segment", "truncated", "gap", "boot", "clock", "key", "purge", "hold", "export"}
+    {"segment", "truncated", "gap", "boot", "clock", "key", "purge", "hold", "export", "camera"}
 )
+"""`camera`: the camera was found at a new address or answered as another device (new
+WS-Discovery endpoint or certificate); `extra.event` is `moved` or `identity_changed`."""
 MEDIA_KINDS = ("segment", "truncated")
 """The kinds whose record names a sealed media file (`truncated`: a crash leftover)."""
 

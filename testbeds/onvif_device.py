@@ -17,12 +17,14 @@ import argparse
 import datetime as dt
 import logging
 import signal
+import ssl
 import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-from cameras.discovery import WSD_PORT
+from cameras.wsd import WSD_PORT
 
 from .onvif_config import DeviceConfig, default_profiles
 from .onvif_discovery import DiscoveryResponder
@@ -33,7 +35,11 @@ log = logging.getLogger(__name__)
 
 
 class OnvifDevice:
-    """One simulated ONVIF camera: HTTP SOAP service on `port` plus a discovery responder."""
+    """One simulated ONVIF camera: HTTP SOAP service on `port` plus a discovery responder.
+
+    With `tls` (certificate and key files) the service speaks https. `host` is the loopback
+    address it serves and announces from (another 127.x address plays another machine).
+    """
 
     def __init__(
         self,
@@ -42,19 +48,25 @@ class OnvifDevice:
         *,
         discovery: bool = True,
         discovery_port: int = WSD_PORT,
+        tls: tuple[Path, Path] | None = None,
+        host: str = HOST,
     ) -> None:
         self.config = config
         self.port = port
         self.discovery = discovery
         self.discovery_port = discovery_port
+        self.tls = tls
+        self.host = host
         self._http: ThreadingHTTPServer | None = None
         self._http_thread: threading.Thread | None = None
         self._responder: DiscoveryResponder | None = None
         self._metadata_version = 1
+        self.credentialed_requests = 0  # requests that carried a UsernameToken: tests count
 
     @property
     def xaddr(self) -> str:
-        return f"http://{HOST}:{self.port}/onvif/device_service"
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://{self.host}:{self.port}/onvif/device_service"
 
     def now(self) -> dt.datetime:
         """The camera's own clock: the host clock plus the configured skew."""
@@ -62,8 +74,12 @@ class OnvifDevice:
 
     def start(self) -> OnvifDevice:
         handler = type("Handler", (_SoapHandler,), {"device": self})
-        self._http = ThreadingHTTPServer((HOST, self.port), handler)
+        self._http = ThreadingHTTPServer((self.host, self.port), handler)
         self._http.daemon_threads = True
+        if self.tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*self.tls)
+            self._http.socket = context.wrap_socket(self._http.socket, server_side=True)
         self.port = int(self._http.server_address[1])
         self._http_thread = threading.Thread(
             target=self._http.serve_forever, name=f"onvif-http-{self.port}", daemon=True
@@ -71,7 +87,7 @@ class OnvifDevice:
         self._http_thread.start()
         if self.discovery:
             self._responder = DiscoveryResponder(
-                self.config, self.xaddr, self._metadata_version, self.discovery_port
+                self.config, self.xaddr, self._metadata_version, self.discovery_port, self.host
             )
             self._responder.start()
         return self
@@ -115,7 +131,10 @@ class _SoapHandler(BaseHTTPRequestHandler):
             self._send(413, envelope(fault_body(SoapFault("Sender", "ter:InvalidArgs", "size"))))
             self.close_connection = True
             return
-        self._send(*respond(self.device, self.rfile.read(length)))
+        body = self.rfile.read(length)
+        if b"UsernameToken" in body:
+            self.device.credentialed_requests += 1
+        self._send(*respond(self.device, body))
 
     def _send(self, status: int, payload: bytes) -> None:
         self.send_response(status)

@@ -15,10 +15,14 @@ import uuid
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from cameras.discovery import (
+from cameras.discovery import group_socket, sender_socket
+from cameras.errors import MalformedMessageError
+from cameras.safe_xml import child, parse_xml, text_of
+from cameras.wsd import (
     ACTION_BYE,
     ACTION_HELLO,
     ACTION_PROBE_MATCHES,
+    MAX_DATAGRAM,
     MULTICAST_GROUP,
     NS_DN,
     NS_SOAP,
@@ -26,12 +30,6 @@ from cameras.discovery import (
     NS_WSD,
     WSD_PORT,
     WSD_TO,
-    MalformedMessageError,
-    child,
-    group_socket,
-    parse_xml,
-    sender_socket,
-    text_of,
 )
 
 from .onvif_config import DeviceConfig
@@ -42,7 +40,7 @@ log = logging.getLogger(__name__)
 
 def probe_id(data: bytes) -> str:
     """MessageID of a Probe for video transmitters (or for any type); "" for other messages."""
-    root = parse_xml(data)
+    root = parse_xml(data, MAX_DATAGRAM)
     header, body = child(root, "Header"), child(root, "Body")
     probe = child(body, "Probe") if body is not None else None
     if header is None or probe is None:
@@ -74,19 +72,27 @@ class DiscoveryResponder(threading.Thread):
     """
 
     def __init__(
-        self, config: DeviceConfig, xaddr: str, metadata_version: int, port: int = WSD_PORT
+        self,
+        config: DeviceConfig,
+        xaddr: str,
+        metadata_version: int,
+        port: int = WSD_PORT,
+        host: str = HOST,
     ) -> None:
         super().__init__(name=f"onvif-wsd-{xaddr}", daemon=True)
         self.config = config
         self.xaddr = xaddr
         self.metadata_version = metadata_version
         self.port = port
+        self.host = host
         self._halt = threading.Event()
         self._sock: socket.socket | None = None
+        self._reply: socket.socket | None = None
 
     def start(self) -> None:
         """Join the group, start answering and say Hello."""
         self._sock = group_socket(HOST, self.port)
+        self._reply = sender_socket(self.host)  # answers come from the device's own address
         super().start()
         self.hello()
 
@@ -100,6 +106,9 @@ class DiscoveryResponder(threading.Thread):
         self.join(timeout=5)
         self._sock.close()
         self._sock = None
+        if self._reply is not None:
+            self._reply.close()
+            self._reply = None
 
     def hello(self) -> None:
         self._multicast(self._announcement(ACTION_HELLO, "Hello"))
@@ -108,7 +117,7 @@ class DiscoveryResponder(threading.Thread):
         self._multicast(self._announcement(ACTION_BYE, "Bye"))
 
     def _multicast(self, message: bytes) -> None:
-        with sender_socket(HOST) as s:
+        with sender_socket(self.host) as s:
             s.sendto(message, (MULTICAST_GROUP, self.port))
 
     def _announcement(self, action: str, tag: str, relates_to: str = "") -> bytes:
@@ -159,4 +168,5 @@ class DiscoveryResponder(threading.Thread):
                 continue
             if message_id:
                 reply = self._announcement(ACTION_PROBE_MATCHES, "ProbeMatch", message_id)
-                sock.sendto(reply, sender)
+                assert self._reply is not None
+                self._reply.sendto(reply, sender)

@@ -19,7 +19,9 @@ from collections.abc import Callable
 from typing import Protocol
 from xml.sax.saxutils import escape
 
-from cameras.discovery import NS_SOAP, MalformedMessageError, child, local, parse_xml, text_of
+from cameras.errors import MalformedMessageError
+from cameras.safe_xml import child, local, parse_xml, text_of
+from cameras.wsd import NS_SOAP
 
 from .onvif_config import DeviceConfig, SimProfile
 

@@ -26,11 +26,12 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def write_test_pki(directory: Path) -> tuple[Path, Path, Path]:
-    """Write a one-day CA and a server cert for 127.0.0.1/localhost; (ca, cert, key) paths."""
+def write_test_pki(directory: Path, ca: str = "evgw test CA") -> tuple[Path, Path, Path]:
+    """Write a one-day CA named `ca` and a server cert for 127.0.0.1/localhost; (ca, cert,
+    key) paths. CAs trusted side by side need different names."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "evgw test CA")])
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ca)])
     ca_cert = (
         x509.CertificateBuilder()
         .subject_name(ca_name)

@@ -47,6 +47,7 @@ class RtspTestServer(LocalServer):
         *,
         pattern: str = "smpte",
         speed: int = 4,
+        auth: str = "digest",
         ready_timeout: float = 15.0,
     ) -> None:
         super().__init__(log_path=None, ready_timeout=ready_timeout)
@@ -56,6 +57,7 @@ class RtspTestServer(LocalServer):
         self.password = password
         self.pattern = pattern
         self.speed = speed
+        self.auth = auth
 
     def command(self) -> list[str]:
         cmd = [
@@ -74,7 +76,7 @@ class RtspTestServer(LocalServer):
         for mount in self.mounts:
             cmd += ["--mount", mount]
         if self.user is not None and self.password is not None:
-            cmd += ["--user", self.user, "--password", self.password]
+            cmd += ["--user", self.user, "--password", self.password, "--auth", self.auth]
         return cmd
 
     def ready(self) -> bool:

@@ -8,7 +8,7 @@ the gateway recorded. Prints ``READY rtsp://ADDRESS:PORT`` once it accepts conne
 Example::
 
     /usr/bin/python3 rtsp_server.py --port 8554 --mount cam1:640x360@25 \\
-        --mount cam2:1280x720@25:audio --user admin --password secret
+        --mount cam2:1280x720@25:audio --user admin --password secret [--auth basic]
 """
 
 from __future__ import annotations
@@ -80,12 +80,17 @@ def launch_line(mount: Mount, pattern: str, speed: int) -> str:
     return f"( {video} {audio} )"
 
 
-def make_auth(user: str, password: str) -> GstRtspServer.RTSPAuth:
+def make_auth(user: str, password: str, method: str = "digest") -> GstRtspServer.RTSPAuth:
+    """Digest (the default) or Basic, as a camera configured either way would ask."""
     auth = GstRtspServer.RTSPAuth()
-    auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
     token = GstRtspServer.RTSPToken()
     token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, ROLE)
-    auth.add_digest(user, password, token)
+    if method == "basic":
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+    else:
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+        auth.add_digest(user, password, token)
     return auth
 
 
@@ -118,6 +123,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument(
+        "--auth",
+        choices=("digest", "basic"),
+        default="digest",
+        help="authentication the server asks for with --user (default digest)",
+    )
+    p.add_argument(
         "--exit-on-stdin-eof",
         action="store_true",
         help="quit when stdin closes, so the server dies with its parent",
@@ -135,7 +146,7 @@ def main(argv: list[str]) -> int:
     server.set_address(args.address)
     server.set_service(str(args.port))
     if args.user is not None:
-        server.set_auth(make_auth(args.user, args.password))
+        server.set_auth(make_auth(args.user, args.password, args.auth))
     mounts = server.get_mount_points()
     for mount in args.mount:
         factory = GstRtspServer.RTSPMediaFactory()

@@ -31,7 +31,8 @@ def _gst_rtsp() -> None:
 def rtsp_server_factory(_gst_rtsp: None) -> Iterator[RtspServerFactory]:
     """Start simulated cameras; each is stopped at teardown.
 
-    ``factory(mounts, user=None, password=None, *, port=None, pattern="smpte", speed=4)``
+    ``factory(mounts, user=None, password=None, *, port=None, pattern="smpte", speed=4,
+    auth="digest")``
     """
     started: list[RtspTestServer] = []
 
@@ -43,9 +44,16 @@ def rtsp_server_factory(_gst_rtsp: None) -> Iterator[RtspServerFactory]:
         port: int | None = None,
         pattern: str = "smpte",
         speed: int = 4,
+        auth: str = "digest",
     ) -> RtspTestServer:
         server = RtspTestServer(
-            port or find_free_port(), mounts, user, password, pattern=pattern, speed=speed
+            port or find_free_port(),
+            mounts,
+            user,
+            password,
+            pattern=pattern,
+            speed=speed,
+            auth=auth,
         )
         started.append(server)
         return server.start()

@@ -224,3 +224,32 @@ def bucket(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
         raise Invalid(f"must be an S3 bucket name (3-63 of a-z 0-9 . -), got {value!r}")
     return value
+
+
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+@rule("host names or IP addresses")
+def host_list(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    hosts = []
+    for value in values:
+        try:
+            hosts.append(str(ipaddress.ip_address(value.strip("[]"))))
+            continue
+        except ValueError:
+            pass
+        if not _HOST.fullmatch(value):
+            raise Invalid(f"must be host names or IP addresses, got {value[:80]!r}")
+        hosts.append(value.lower())
+    return tuple(hosts)
+
+
+@rule("64 hex digits, colons allowed")
+def sha256_fingerprint(value: str) -> str:
+    hexed = value.strip().lower().replace(":", "")
+    if not re.fullmatch(r"[0-9a-f]{64}", hexed):
+        raise Invalid(
+            "must be a certificate's SHA-256 fingerprint (64 hex digits, colons allowed), "
+            f"got {len(value)} characters"
+        )
+    return hexed

@@ -42,7 +42,15 @@ AGE_IDENTITY_MARK = "AGE-SECRET-KEY-1"
 _NAMES = tuple(s.name for s in SECTIONS)
 _REQUIRED = frozenset(s.name for s in SECTIONS if s.required)
 _SOURCES = ("rtsp", "onvif", "serial")
-_ONVIF_ONLY = ("profile", "onvif_username", "onvif_password", "onvif_password_file")
+_ONVIF_ONLY = (
+    "profile",
+    "onvif_username",
+    "onvif_password",
+    "onvif_password_file",
+    "stream_hosts",
+    "onvif_ca_file",
+    "onvif_cert_sha256",
+)
 T = TypeVar("T")
 
 
@@ -231,8 +239,10 @@ def _camera(
     )
     if table.rtsp is not None:
         for key in _ONVIF_ONLY:
-            if getattr(table, key) is not None:
+            if getattr(table, key) not in (None, ()):
                 raise scope.error(key, "only applies to cameras set by onvif or serial, not rtsp")
+    if table.onvif_ca_file is not None and not table.onvif_ca_file.is_file():
+        raise scope.error("onvif_ca_file", f"no such file: {table.onvif_ca_file}")
     if onvif_password is not None and table.onvif_username is None:
         raise scope.error("onvif_username", "missing; onvif_password needs onvif_username")
     if table.serial is not None and not discovery.enabled:
@@ -265,6 +275,10 @@ def _camera(
         profile=table.profile,
         onvif_username=onvif_credentials[0] if uses_onvif else None,
         onvif_password=onvif_credentials[1] if uses_onvif else None,
+        stream_hosts=table.stream_hosts,
+        allow_basic_auth=table.allow_basic_auth,
+        onvif_ca_file=table.onvif_ca_file,
+        onvif_cert_sha256=table.onvif_cert_sha256,
     )
 
 

@@ -120,6 +120,14 @@ class RecordingConfig:
         "ends and a gap record with reason rtsp_timeout is written.",
         check=checks.positive_seconds,
     )
+    max_camera_drift_s: float = setting(
+        default=2.0,
+        help="Camera time is checked against the gateway's: when a camera's timestamps and "
+        "their arrival on the gateway's monotonic clock part by more than this, the recording "
+        "re-anchors to the gateway's time and signs a clock record (reason camera_drift, with "
+        "the size of the jump). A jump in the camera's timestamps also ends the segment.",
+        check=checks.float_range(0.5, 3600),
+    )
 
 
 @table
@@ -207,6 +215,10 @@ class CameraConfig:
     profile: str | None = None
     onvif_username: str | None = None
     onvif_password: str | None = field(default=None, repr=False)
+    stream_hosts: tuple[str, ...] = ()
+    allow_basic_auth: bool = False
+    onvif_ca_file: Path | None = None
+    onvif_cert_sha256: str | None = None
 
     @property
     def uses_onvif(self) -> bool:

@@ -168,6 +168,41 @@ class CameraTable:
     password_file: Path | None = secret_file(
         "password", holding="the RTSP password", example="/etc/evgw/gate-1.pass"
     )
+    stream_hosts: tuple[str, ...] = setting(
+        default=(),
+        help="Other hosts the ONVIF camera's stream URI may name (an NVR, a streaming proxy). "
+        "By default the stream must come from the host of the camera's own ONVIF service, so "
+        "a device that answers as this camera cannot send the recording (and the RTSP "
+        "credentials) elsewhere; a stream elsewhere is refused with gap reason "
+        "stream_host_refused. Only for onvif and serial cameras.",
+        check=checks.host_list,
+        example=("192.0.2.30",),
+        commented=True,
+    )
+    onvif_ca_file: Path | None = setting(
+        default=None,
+        help="For an https ONVIF service: the CA certificate (PEM) that issued the camera's "
+        "certificate. Without it or onvif_cert_sha256 the system's CAs must trust it; "
+        "certificates are never accepted unchecked.",
+        example="/etc/evgw/camera-ca.pem",
+        commented=True,
+    )
+    onvif_cert_sha256: str | None = setting(
+        default=None,
+        help="For an https ONVIF service: the SHA-256 fingerprint of the camera's certificate, "
+        "pinned (a refused connection's message shows the fingerprint presented; compare it "
+        "with the one the camera's own web page shows).",
+        check=checks.sha256_fingerprint,
+        example="9f2c0a4b6e8d1f3a5c7e9b0d2f4a6c8e1b3d5f7a9c0e2b4d6f8a1c3e5b7d9f0a",
+        commented=True,
+    )
+    allow_basic_auth: bool = setting(
+        default=False,
+        help="Allow RTSP Basic authentication over plain rtsp://, which sends the password in "
+        "clear. Off: a camera (or anyone answering in its place) that asks for Basic is "
+        "refused before the password is sent, with gap reason insecure_auth; enable Digest "
+        "on the camera or use rtsps:// instead.",
+    )
     location: str | None = setting(
         default=None,
         help="Location name for this camera's overlay and records (default: [location] name).",

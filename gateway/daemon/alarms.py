@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 SEGMENT_MARGIN_S = 15.0
 FRAME_STALE_S = 5.0
+IDENTITY_ALARMS = {"moved": "camera_moved", "identity_changed": "camera_identity_changed"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ class CameraFacts:
     frozen: bool
     segment_seconds: int
     disk_paused: bool = False
+    rejected_input: int = 0
+    identity_event: str | None = None  # `moved` or `identity_changed`, as last declared
+    identity_detail: str | None = None
+    identity_event_age_s: float | None = None
 
     @property
     def recording(self) -> bool:
@@ -66,6 +71,7 @@ class Thresholds:
     clock_drift_s: float = 2.0
     startup_grace_s: float = 60.0
     connect_grace_s: float = 10.0
+    identity_change_s: float = 3600.0  # how long a declared move or new identity stays raised
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,17 @@ def _camera_alarms(c: CameraFacts, facts: GatewayFacts, limits: Thresholds) -> l
         found.append(
             Alarm("clock_drift", c.camera, f"camera clock off by {c.clock_offset_s:+.1f} s")
         )
-    return found
+    return found + _identity_alarms(c, limits)
+
+
+def _identity_alarms(c: CameraFacts, limits: Thresholds) -> list[Alarm]:
+    """A declared move or new identity stays raised for `identity_change_s`: someone must look
+    whether the camera was moved on purpose or something answers in its place."""
+    since = c.identity_event_age_s
+    alarm = IDENTITY_ALARMS.get(c.identity_event or "")
+    if alarm is None or since is None or since >= limits.identity_change_s:
+        return []
+    return [Alarm(alarm, c.camera, c.identity_detail or alarm)]
 
 
 @dataclass

@@ -114,14 +114,29 @@ def _camera_worker(
         picture_interval_s=plan.picture_interval_s,
     )
     recorder.begin(keys.signer.public_key_text(), crash=job.crash)
+    health = HealthCounter(plan.camera.id)
+
+    def rejected(source: str, reason: str, first: bool) -> None:
+        health.rejected()
+        if first:
+            fields = {"camera": plan.camera.id, "source": source, "reason": reason}
+            out.send("event", "input_rejected", fields)
+
+    # The parent follows WS-Discovery announcements; the child probes when it must.
+    directory = CameraDirectory(plan.discovery, on_reject=rejected)
     return CameraWorker(
-        # The parent follows WS-Discovery announcements; the child probes when it must.
-        CameraResolver(plan.camera, plan.timeouts, CameraDirectory(plan.discovery)),
+        CameraResolver(
+            plan.camera,
+            plan.timeouts,
+            directory,
+            on_reject=lambda source, reason: rejected(source, reason, False),
+        ),
         recorder,
-        HealthCounter(plan.camera.id),
+        health,
         halt,
         disk_full=disk_full,
         on_gap=lambda cam, reason: out.send("event", "gap_open", {"camera": cam, "reason": reason}),
+        on_event=lambda kind, fields: out.send("event", kind, fields),
     )
 
 

@@ -29,7 +29,7 @@ from segments.recorder import RecordingPlan
 from segments.records import Record, StreamIdentity
 
 from .camera_child import CameraJob, camera_main
-from .resolver import CameraIdentity
+from .camera_identity import CameraIdentity
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,9 @@
-"""One camera's recording loop: connect, feed the recorder, record gaps, reconnect with backoff."""
+"""One camera's recording loop: connect, feed the recorder, record gaps, reconnect with backoff.
+
+Nothing a camera sends can end the loop: every failure, expected or not, becomes a gap with a
+reason and a retry. A camera found at a new address or answering as another device is
+declared (a signed `camera` record, an event, the camera's health) before its stream opens.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,15 @@ from typing import Protocol
 import av.error
 
 from cameras.errors import StreamError
-from cameras.health import HealthCounter
+from cameras.health import HealthCounter, IdentityEvent
 from cameras.rtsp import RtspStream
 from evgw.backoff import Backoff
 from segments.clock import StepDetector
 from segments.errors import SegmentError
 from segments.recorder import StreamRecorder
+from segments.settle import NoVideoError
 
+from .camera_identity import CameraChange
 from .resolver import CameraResolver
 
 log = logging.getLogger(__name__)
@@ -26,6 +33,10 @@ DECODE_ERROR = "decode_error"
 WRITE_ERROR = "write_error"
 INTERNAL_ERROR = "internal_error"
 DISK_FULL = "disk_full"
+
+
+EventSink = Callable[[str, dict[str, object]], None]
+"""(event kind, fields) for central monitoring."""
 
 
 class Flag(Protocol):
@@ -48,6 +59,7 @@ class CameraWorker(threading.Thread):
         backoff: Backoff | None = None,
         disk_full: Flag | None = None,
         on_gap: Callable[[str, str], None] | None = None,
+        on_event: EventSink | None = None,
     ) -> None:
         super().__init__(name=f"camera-{recorder.identity.camera}", daemon=True)
         self.resolver = resolver
@@ -56,6 +68,8 @@ class CameraWorker(threading.Thread):
         self._halt = stop
         self._disk_full: Flag = disk_full or threading.Event()
         self._on_gap = on_gap
+        self._on_event = on_event
+        self._last_unexpected: str | None = None
         self._backoff = backoff or Backoff()
         self._steps = StepDetector()
 
@@ -87,7 +101,7 @@ class CameraWorker(threading.Thread):
         """Record until the stream fails (returns the gap reason) or stop is asked (None)."""
         camera = self.recorder.identity.camera
         try:
-            settings = self.resolver.resolve()
+            settings = self.resolver.resolve(self._declare)
             if self.resolver.identity is not None:
                 self.recorder.identify(self.resolver.identity.serial)
             with RtspStream(settings) as stream:
@@ -105,6 +119,31 @@ class CameraWorker(threading.Thread):
         except StreamError as e:
             log.warning("%s: %s (%s)", camera, e, e.reason)
             return e.reason
+        except SegmentError as e:
+            log.error("%s: %s", camera, e)
+            return WRITE_ERROR
+        except Exception as e:
+            self._unexpected(e, "while connecting; retrying")
+            return INTERNAL_ERROR
+
+    def _unexpected(self, error: Exception, then: str) -> None:
+        """A failure nobody foresaw: its traceback once, a line for each repeat of it."""
+        camera = self.recorder.identity.camera
+        seen = f"{type(error).__name__}: {error}"
+        if seen == self._last_unexpected:
+            log.warning("%s: unexpected failure again (%s); %s", camera, seen[:200], then)
+            return
+        self._last_unexpected = seen
+        log.error("%s: unexpected failure; %s", camera, then, exc_info=error)
+
+    def _declare(self, change: CameraChange) -> None:
+        """Before the camera is used: the signed record, then its health and an event."""
+        camera = self.recorder.identity.camera
+        now = time.time()
+        self.recorder.declare_camera(change.event, now, change.facts())
+        self.health.identity_changed(IdentityEvent(change.event, change.describe(), now))
+        if self._on_event is not None:
+            self._on_event(f"camera_{change.event}", {"camera": camera, **change.facts()})
 
     def _record_stream(self, stream: RtspStream) -> str | None:
         camera = self.recorder.identity.camera
@@ -116,7 +155,7 @@ class CameraWorker(threading.Thread):
                 if step is not None:
                     log.warning("%s: wall clock stepped by %+.3f s", camera, step.step_s)
                     self.recorder.clock_step(step)
-                self.recorder.feed(packet, time.time())
+                self.recorder.feed(packet, time.time(), time.monotonic())
                 self._backoff.reset()
                 if self._halt.is_set():
                     return None
@@ -126,13 +165,16 @@ class CameraWorker(threading.Thread):
         except StreamError as e:
             log.warning("%s: %s (%s)", camera, e, e.reason)
             return e.reason
+        except NoVideoError as e:
+            log.warning("%s: %s", camera, e)
+            return e.reason
         except SegmentError as e:
             log.error("%s: %s", camera, e)
             return WRITE_ERROR
         except av.error.FFmpegError as e:
             log.warning("%s: media error: %s", camera, e)
             return DECODE_ERROR
-        except Exception:
-            log.exception("%s: unexpected failure; reconnecting", camera)
+        except Exception as e:
+            self._unexpected(e, "reconnecting")
             return INTERNAL_ERROR
         return None

@@ -7,8 +7,10 @@ import threading
 import time
 
 from cameras import discovery
-from cameras.discovery import Announcement, AnnouncementListener
+from cameras.discovery import AnnouncementListener
 from cameras.errors import CameraError
+from cameras.rejects import OnReject, RejectLog
+from cameras.wsd import WSD_PORT, Announcement
 
 from ..config import DiscoveryConfig
 
@@ -20,14 +22,16 @@ class CameraDirectory:
 
     `start` runs a Hello/Bye listener; `probe` multicasts a Probe at most once per
     `probe_interval_s` (concurrent callers share one), so many offline cameras cost one probe.
+    Datagrams both reject are tallied in `rejects` (and reported through `on_reject`).
     """
 
     def __init__(
         self,
         config: DiscoveryConfig,
         *,
-        port: int = discovery.WSD_PORT,
+        port: int = WSD_PORT,
         probe_interval_s: float = 10.0,
+        on_reject: OnReject | None = None,
     ) -> None:
         self.config = config
         self.port = port
@@ -39,6 +43,7 @@ class CameraDirectory:
         self._last_probe: tuple[float, list[Announcement]] | None = None
         self._listener: AnnouncementListener | None = None
         self._address: str | None = config.address
+        self.rejects = RejectLog("WS-Discovery datagram", log, on_reject)
 
     @property
     def enabled(self) -> bool:
@@ -57,7 +62,7 @@ class CameraDirectory:
         if self.enabled and self._listener is None:
             try:
                 listener = AnnouncementListener(
-                    self.on_announcement, self.address(), port=self.port
+                    self.on_announcement, self.address(), port=self.port, rejects=self.rejects
                 )
                 self._listener = listener.start()
             except CameraError as e:
@@ -106,7 +111,9 @@ class CameraDirectory:
             now = time.monotonic()
             if self._last_probe and now - self._last_probe[0] < self.probe_interval_s:
                 return self._last_probe[1]
-            found = discovery.probe(self.address(), self.config.probe_timeout_s, port=self.port)
+            found = discovery.probe(
+                self.address(), self.config.probe_timeout_s, port=self.port, rejects=self.rejects
+            )
             found = [a for a in found if a.xaddrs]
             self._last_probe = (time.monotonic(), found)
         with self._lock:

@@ -51,6 +51,7 @@ def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts
     sealed = camera.recorder.last_sealed
     identity = camera.resolver.identity
     sealed_end = None if sealed is None else (sealed.end_ts or now)
+    moved = health.identity_event
     return CameraFacts(
         camera=health.camera_id,
         online=health.online,
@@ -63,4 +64,8 @@ def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts
         last_error=health.last_error,
         frozen=frozen,
         segment_seconds=camera.recorder.plan.segment_seconds,
+        rejected_input=health.rejected_input,
+        identity_event=None if moved is None else moved.event,
+        identity_detail=None if moved is None else moved.detail,
+        identity_event_age_s=None if moved is None else now - moved.at,
     )

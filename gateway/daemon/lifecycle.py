@@ -74,7 +74,7 @@ class Gateway:
         self.started_at = time.time()
         keys = wiring.gateway_keys(config)
         self.index = index = Index.open(wiring.index_path(config))
-        self.directory = CameraDirectory(config.discovery).start()
+        self.directory = CameraDirectory(config.discovery, on_reject=self._rejected).start()
         disk_full = spawn_context().Event()
         for camera in config.cameras:
             if not camera.enabled:
@@ -166,6 +166,11 @@ class Gateway:
         self.link.start()
         self.reporter = Reporter(self.link, self.facts, mqtt.health_interval_s).start()
         self.events.reporter = self.reporter
+
+    def _rejected(self, source: str, reason: str, first: bool) -> None:
+        """A malformed WS-Discovery datagram: counted by the directory, reported once a sender."""
+        if first:
+            self.events.emit("input_rejected", source=source, reason=reason)
 
     def _rediscover(self) -> None:
         if self.directory is not None and self.directory.enabled:

@@ -1,30 +1,60 @@
 """Turn a configured camera into a stream to open, following ONVIF cameras by identity.
 
 A camera set by ``rtsp`` is its URL. A camera set by ``onvif`` or ``serial`` is asked for its
-stream URL over ONVIF before every connect, and is known by its WS-Discovery endpoint UUID and
-serial number, never by its IP address: when it reappears elsewhere (a Hello with new XAddrs,
-or a fresh probe after a failed connect) the next `CameraResolver.resolve` returns the new URL,
-so the camera's ledger stream simply continues. A camera that cannot be resolved raises a
-`ResolveError`, a `StreamError` with a gap reason, so the worker records a gap and retries.
+stream URL over ONVIF before every connect, and is known by its serial number, its
+WS-Discovery endpoint UUID and (https) its certificate, not by its IP address: when it
+reappears elsewhere the recording follows it, but only after the move is declared.
+
+What the gateway trusts (`camera_identity.Pin`) decides where credentials go: the last good
+address, and in a WS-Discovery search only the pinned endpoint (or a new endpoint on the
+pinned host, a reset device); a stranger answering the probe gets nothing. A found device
+whose stream URI names another host than its own is refused (`stream_hosts` allows more).
+Every change of address, endpoint or certificate is handed to `declare` (which signs a
+`camera` record) before the stream is used; if declaring fails, nothing is used.
+
+A camera that cannot be resolved raises a `ResolveError`, a `StreamError` with a gap reason,
+so the worker records a gap and retries.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from cameras import onvif_client
-from cameras.errors import CameraError, StreamError
-from cameras.onvif_client import DeviceInfo, OnvifAuthError, OnvifError
+from cameras.errors import (
+    CameraError,
+    OnvifAuthError,
+    OnvifConnectionError,
+    OnvifError,
+    OnvifReplyError,
+    OnvifTimeoutError,
+    StreamError,
+)
+from cameras.onvif_client import DeviceInfo
+from cameras.onvif_transport import OnvifTls
 from cameras.rtsp import AUTH_FAILED, CAMERA_OFFLINE, StreamSettings, redact
+from cameras.wsd import Announcement
 
 from ..config import CameraConfig, RecordingConfig
+from .camera_identity import (
+    CameraChange,
+    CameraIdentity,
+    Pin,
+    change,
+    host_of,
+    stream_host_allowed,
+)
 from .directory import CameraDirectory
 
 log = logging.getLogger(__name__)
 
 ONVIF_ERROR = "onvif_error"
 IDENTITY_MISMATCH = "identity_mismatch"
+STREAM_HOST_REFUSED = "stream_host_refused"
+MAX_SEARCH_QUERIES = 8  # unpinned search by serial: devices asked per probe, at most
+
+Declare = Callable[[CameraChange], None]
 
 
 class ResolveError(StreamError):
@@ -55,33 +85,15 @@ class CameraIdentityError(ResolveError):
         super().__init__(message, IDENTITY_MISMATCH)
 
 
-@dataclass(frozen=True)
-class CameraIdentity:
-    """Who an ONVIF camera is and how it was reached, for records and status."""
+class StreamHostError(ResolveError):
+    """The device's stream URI names another host than its own ONVIF service."""
 
-    endpoint: str
-    serial: str
-    manufacturer: str
-    model: str
-    firmware: str
-    xaddr: str
-    profile_token: str
-    stream_uri: str  # without credentials
-    clock_offset_s: float  # camera clock minus gateway clock
+    def __init__(self, message: str) -> None:
+        super().__init__(message, STREAM_HOST_REFUSED)
 
-    @classmethod
-    def from_device(cls, info: DeviceInfo) -> CameraIdentity:
-        return cls(
-            endpoint=info.endpoint,
-            serial=info.serial,
-            manufacturer=info.manufacturer,
-            model=info.model,
-            firmware=info.firmware,
-            xaddr=info.xaddr,
-            profile_token=info.profile_token,
-            stream_uri=redact(info.stream_uri),
-            clock_offset_s=info.clock_offset_s,
-        )
+
+def _declare_nothing(change: CameraChange) -> None:
+    return None
 
 
 class CameraResolver:
@@ -92,38 +104,61 @@ class CameraResolver:
         camera: CameraConfig,
         recording: RecordingConfig,
         directory: CameraDirectory | None = None,
+        on_reject: Callable[[str, str], None] | None = None,
     ) -> None:
+        """`on_reject(address, reason)` counts each malformed ONVIF reply (camera health)."""
         self.camera = camera
         self.recording = recording
         self.directory = directory
-        self._endpoint = ""
-        self._serial = camera.serial or ""
-        self._xaddr = camera.onvif or ""
+        self._on_reject = on_reject
+        self._pin = Pin(
+            xaddr=camera.onvif or "",
+            serial=camera.serial or "",
+            cert_sha256=camera.onvif_cert_sha256 or "",
+        )
+        self._tls = OnvifTls(camera.onvif_ca_file, camera.onvif_cert_sha256)
         self._identity: CameraIdentity | None = None
+        self._learnt_endpoint = False
 
     @property
     def identity(self) -> CameraIdentity | None:
         """The camera as last resolved over ONVIF; None for rtsp cameras and before success."""
         return self._identity
 
-    def resolve(self) -> StreamSettings:
-        """The stream to open now; raises `ResolveError` (a `StreamError`) if not reachable."""
+    @property
+    def pin(self) -> Pin:
+        return self._pin
+
+    def resolve(self, declare: Declare = _declare_nothing) -> StreamSettings:
+        """The stream to open now; raises `ResolveError` (a `StreamError`) if not reachable.
+
+        A change of address or identity goes to `declare` first; what it raises propagates
+        and the camera is not used.
+        """
         if self.camera.rtsp is not None:
             return self._settings(self.camera.rtsp)
         info = self._locate()
-        previous = self._identity
-        self._identity = CameraIdentity.from_device(info)
-        self._endpoint = info.endpoint or self._endpoint
-        self._serial = self._serial or info.serial
-        if previous is not None and previous.xaddr != info.xaddr:
-            log.warning(
-                "%s: camera %s moved from %s to %s; following it",
-                self.camera.id,
-                self._serial or self._endpoint,
-                redact(previous.xaddr),
-                redact(info.xaddr),
+        if not stream_host_allowed(info.stream_uri, info.xaddr, self.camera.stream_hosts):
+            raise StreamHostError(
+                f"{self.camera.id}: the camera at {redact(info.xaddr)} offers its stream at "
+                f"{redact(info.stream_uri)}, not on its own host; refused. If that host is an "
+                f'NVR or a proxy you trust, set stream_hosts = ["{host_of(info.stream_uri)}"] '
+                "for this camera"
             )
-        self._xaddr = info.xaddr
+        endpoint = self._endpoint_of(info)
+        new = Pin(info.xaddr, endpoint, info.serial, info.cert_sha256)
+        found = change(self._pin, new)
+        if found is not None:
+            log.warning("%s: %s; declared before recording", self.camera.id, found.describe())
+            declare(found)
+        old = self._pin
+        self._pin = Pin(
+            info.xaddr,
+            endpoint or old.endpoint,
+            old.serial or info.serial,
+            info.cert_sha256 or old.cert_sha256,
+        )
+        self._identity = CameraIdentity.from_device(info, self._pin.endpoint)
         return self._settings(info.stream_uri)
 
     def _settings(self, url: str) -> StreamSettings:
@@ -133,17 +168,35 @@ class CameraResolver:
             password=self.camera.password,
             open_timeout_s=self.recording.open_timeout_s,
             read_timeout_s=self.recording.read_timeout_s,
+            allow_basic_auth=self.camera.allow_basic_auth,
         )
 
+    def _endpoint_of(self, info: DeviceInfo) -> str:
+        """The WS-Discovery endpoint of the device queried; once per run, a probe learns it
+        (so that a later search sends credentials to this endpoint only)."""
+        directory = self.directory
+        if info.endpoint or directory is None or not directory.enabled:
+            return info.endpoint
+        found = directory.endpoint_at(info.xaddr)
+        if not found and not self._pin.endpoint and not self._learnt_endpoint:
+            self._learnt_endpoint = True
+            try:
+                directory.probe()
+            except CameraError as e:
+                log.warning("%s: cannot learn the camera's endpoint: %s", self.camera.id, e)
+            found = directory.endpoint_at(info.xaddr)
+        return found
+
     def _locate(self) -> DeviceInfo:
-        """(1) the latest announced and last good addresses, (2) a WS-Discovery probe."""
+        """(1) the latest announced and last good addresses, (2) a WS-Discovery search."""
         errors: list[OnvifError | ResolveError] = []
         tried: set[str] = set()
         for xaddr in self._candidates():
             tried.add(xaddr)
             try:
-                return self._query(xaddr, self._endpoint)
+                return self._query(xaddr, self._pin.endpoint)
             except (OnvifError, CameraIdentityError) as e:
+                self._note(xaddr, e)
                 errors.append(e)
         found = self._search(tried, errors)
         if found is not None:
@@ -152,30 +205,29 @@ class CameraResolver:
         raise failure from next((e for e in reversed(errors) if e is not failure), None)
 
     def _candidates(self) -> list[str]:
-        announced = (
-            self.directory.xaddrs(self._endpoint) if self.directory and self._endpoint else ()
-        )
-        return list(dict.fromkeys([*announced, *([self._xaddr] if self._xaddr else [])]))
+        pin, directory = self._pin, self.directory
+        announced = directory.xaddrs(pin.endpoint) if directory and pin.endpoint else ()
+        return list(dict.fromkeys([*announced, *([pin.xaddr] if pin.xaddr else [])]))
 
     def _search(
         self, tried: set[str], errors: list[OnvifError | ResolveError]
     ) -> DeviceInfo | None:
-        if self.directory is None or not self.directory.enabled:
+        directory, pin = self.directory, self._pin
+        if directory is None or not directory.enabled or not (pin.endpoint or pin.serial):
             return None
-        if not (self._endpoint or self._serial):
-            return None  # nothing to recognise the camera by yet
         try:
-            found = self.directory.probe()
+            found = directory.probe()
         except CameraError as e:
             errors.append(CameraNotFoundError(f"WS-Discovery failed: {e}"))
             return None
-        for a in found:
-            if self._endpoint and a.endpoint != self._endpoint:
-                continue
-            known = self.directory.serial_of(a.endpoint)
-            if not self._endpoint and known is not None and known != self._serial:
-                continue
-            xaddr = a.xaddrs[0]
+        trusted = self._trusted(found)
+        if len(trusted) < len(found):
+            log.info(
+                "%s: %d of %d devices that answered are not this camera's pinned endpoint; "
+                "they are not asked (no credentials leave for them)",
+                self.camera.id, len(found) - len(trusted), len(found),
+            )  # fmt: skip
+        for a, xaddr in trusted[:MAX_SEARCH_QUERIES]:
             if xaddr in tried:
                 continue
             tried.add(xaddr)
@@ -184,8 +236,34 @@ class CameraResolver:
             except CameraIdentityError:
                 continue  # another camera: expected while searching by serial
             except OnvifError as e:
+                self._note(xaddr, e)
                 errors.append(e)
         return None
+
+    def _note(self, xaddr: str, error: Exception) -> None:
+        if isinstance(error, OnvifReplyError) and self._on_reject is not None:
+            self._on_reject(host_of(xaddr), str(error))
+
+    def _trusted(self, found: list[Announcement]) -> list[tuple[Announcement, str]]:
+        """Devices that may be sent credentials, each with the XAddr to ask.
+
+        Pinned: the pinned endpoint wherever it is, then a new endpoint on the pinned host.
+        Not pinned yet (a serial camera's first search): any device whose serial is not known
+        to be another's.
+        """
+        pin, directory = self._pin, self.directory
+        if pin.endpoint:
+            same = [(a, a.xaddrs[0]) for a in found if a.endpoint == pin.endpoint]
+            reset = [
+                (a, x)
+                for a in found
+                if a.endpoint != pin.endpoint
+                for x in a.xaddrs[:1]
+                if pin.host and host_of(x) == pin.host
+            ]
+            return same + reset
+        known = directory.serial_of if directory is not None else (lambda _: None)
+        return [(a, a.xaddrs[0]) for a in found if known(a.endpoint) in (None, pin.serial)]
 
     def _query(self, xaddr: str, endpoint: str) -> DeviceInfo:
         c = self.camera
@@ -196,20 +274,21 @@ class CameraResolver:
             self.recording.open_timeout_s,
             profile=c.profile,
             endpoint=endpoint or (self.directory.endpoint_at(xaddr) if self.directory else ""),
+            tls=self._tls,
         )
         if self.directory is not None:
             self.directory.remember_serial(info.endpoint, info.serial)
-        if self._serial and info.serial != self._serial:
+        if self._pin.serial and info.serial != self._pin.serial:
             raise CameraIdentityError(
                 f"{c.id}: the camera at {redact(xaddr)} has serial {info.serial!r}, not "
-                f"{self._serial!r}; if the camera was replaced, update cameras.{c.id} in the "
-                "configuration and restart"
+                f"{self._pin.serial!r}; if the camera was replaced, update cameras.{c.id} in "
+                "the configuration and restart"
             )
         return info
 
     def _failure(self, errors: list[OnvifError | ResolveError]) -> ResolveError:
         """The most telling error: refused credentials, a stranger, a fault, else not found."""
-        c = self.camera
+        c, pin = self.camera, self._pin
         auth = next((e for e in errors if isinstance(e, OnvifAuthError)), None)
         if auth is not None:
             return CameraAuthError(
@@ -219,11 +298,11 @@ class CameraResolver:
         stranger = next((e for e in errors if isinstance(e, ResolveError)), None)
         if stranger is not None:
             return stranger
-        unreachable = (onvif_client.OnvifConnectionError, onvif_client.OnvifTimeoutError)
+        unreachable = (OnvifConnectionError, OnvifTimeoutError)
         fault = next((e for e in errors if not isinstance(e, unreachable)), None)
         if fault is not None:
             return ResolveError(f"{c.id}: {fault}")
-        who = f"serial {self._serial!r}" if self._serial else f"ONVIF service {redact(self._xaddr)}"
+        who = f"serial {pin.serial!r}" if pin.serial else f"ONVIF service {redact(pin.xaddr)}"
         last = f" (last error: {errors[-1]})" if errors else ""
         where = "" if self.directory and self.directory.enabled else " ([discovery] is off)"
         return CameraNotFoundError(

@@ -22,7 +22,8 @@ V5  Time: no record starts before the previous one ends, nor ends before it star
     a `clock` record declared a backward step that large (TIME_REGRESSION).
 V6  Declared gaps and media claims: `gap` records and lasting `boot`s are GAP(reason),
     `truncated` segments TRUNCATED; a media record names a file inside the stream folder,
-    with the ciphertext's size and SHA-256 (else HASH_MISMATCH).
+    with the ciphertext's size and SHA-256 (else HASH_MISMATCH); a `camera` record (moved,
+    identity changed) is shown as the declared event it is (OK).
 V7  Declared removals: a signed `purge` names an earlier segment by its exact size and
     SHA-256; only then is that segment's absent file a GAP(reason) in V9.
 V8  Checkpoints: each signed tree head verifies, belongs to this stream, and its root

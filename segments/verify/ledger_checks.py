@@ -224,6 +224,8 @@ class _Walk:
         if record.kind == "gap" or (record.kind == "boot" and lasts(record)):
             reason = record.reason if isinstance(record.reason, str) else "unspecified"
             self.found.add("V6", seq, SeqVerdict.GAP, f"declared {record.kind}", reason)
+        elif record.kind == "camera":
+            self.found.add("V6", seq, SeqVerdict.OK, camera_event(record))
         elif record.kind in MEDIA_KINDS:
             if record.kind == "truncated":
                 self.found.add("V6", seq, SeqVerdict.TRUNCATED, f"crash leftover ({record.reason})")
@@ -232,6 +234,21 @@ class _Walk:
                 self.found.add("V6", seq, SeqVerdict.HASH_MISMATCH, problem)
             else:
                 self.result.media.append(record)
+
+
+def camera_event(record: Record) -> str:
+    """A `camera` record in words: a declared event, shown, neither a gap nor a defect."""
+    extra = record.extra
+
+    def field(name: str) -> str:
+        value = extra.get(name)
+        return value[:120] if isinstance(value, str) and value else "?"
+
+    event = field("event")
+    text = f"declared camera {event}: {field('old_address')} -> {field('new_address')}"
+    if event == "identity_changed":
+        text += f", endpoint {field('endpoint')}, certificate {field('cert_sha256')[:16]}"
+    return f"{text}, serial {field('serial')}"
 
 
 def _media_claim_problem(record: Record) -> str | None:

@@ -15,10 +15,11 @@ from ..timeline import parse_iso
 
 TIME_TOLERANCE_S = 1.0  # clock jitter between a segment's end and the next record's start
 
-OUT_OF_TIMELINE = frozenset({"purge", "hold", "export"})
-"""Records about other records or other times (evictions, legal holds, exports): they are
-appended whenever they happen, also while a segment is open, so they stand outside the
-recording timeline."""
+OUT_OF_TIMELINE = frozenset({"purge", "hold", "export", "camera"})
+"""Records about other records or other times (evictions, legal holds, exports) or about the
+camera (found at a new address, answering as another device): they are appended whenever
+they happen, also while a segment is open or a gap is, so they stand outside the recording
+timeline."""
 
 
 class TimeOrder:

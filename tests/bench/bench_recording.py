@@ -160,7 +160,9 @@ def record_file(source: Path, out_dir: Path, mode: str, preset: str) -> float:
         recorder.connect(stream.video, stream.audio)
         try:
             for packet in stream.packets():
-                recorder.feed(packet, ANCHOR)
+                # arriving as a live camera would: at its PTS (else its clock looks ahead)
+                at = ANCHOR + float((packet.pts or 0) * packet.time_base)
+                recorder.feed(packet, at, at)
         except StreamError:
             pass  # end of file
         recorder.close(time.time())

@@ -1,137 +1,27 @@
-"""WS-Discovery: message parsing (hostile input included) and probing/listening on loopback."""
+"""WS-Discovery on loopback: probing, listening, and hostile responders on the camera network."""
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import queue
+import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from cameras import discovery
-from cameras.discovery import Announcement, MalformedMessageError, parse_message
+from cameras import discovery, wsd
+from cameras.errors import NetworkSetupError
+from cameras.rejects import RejectLog
+from cameras.safe_xml import child, parse_xml, text_of
+from cameras.wsd import Announcement
 from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_device import OnvifDevice
+from tests.cameras.wsd_samples import BILLION_LAUGHS, XXE, flood, hello, match
+from tests.support.waiting import wait_until
 
-ENV = (
-    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
-    'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
-    'xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery">'
-    "<s:Header><a:RelatesTo>urn:uuid:1</a:RelatesTo></s:Header><s:Body>{}</s:Body></s:Envelope>"
-)
-MATCH = (
-    "<d:ProbeMatches><d:ProbeMatch><a:EndpointReference><a:Address>{addr}</a:Address>"
-    "</a:EndpointReference><d:Types>dn:NetworkVideoTransmitter</d:Types>"
-    "<d:Scopes>{scopes}</d:Scopes><d:XAddrs>{xaddrs}</d:XAddrs>"
-    "<d:MetadataVersion>3</d:MetadataVersion></d:ProbeMatch></d:ProbeMatches>"
-)
-UID = "6F1C0A3E-1B2C-4D5E-8F90-123456789ABC"
-BILLION_LAUGHS = (
-    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
-    + ENV.format(
-        "<d:Hello><a:EndpointReference><a:Address>&lol3;</a:Address>"
-        "</a:EndpointReference></d:Hello>"
-    )
-).encode()
-XXE = (
-    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-    + ENV.format(
-        "<d:Hello><a:EndpointReference><a:Address>&xxe;</a:Address></a:EndpointReference></d:Hello>"
-    )
-).encode()
-
-
-def match(
-    addr: str = f"urn:uuid:{UID}",
-    scopes: str = "",
-    xaddrs: str = "http://10.0.0.5/onvif/device_service",
-) -> bytes:
-    return ENV.format(MATCH.format(addr=addr, scopes=scopes, xaddrs=xaddrs)).encode()
-
-
-def test_probe_match_is_parsed_and_normalised() -> None:
-    scopes = (
-        "onvif://www.onvif.org/name/%E5%8D%A1%E5%8F%A3_1 onvif://www.onvif.org/location/gate "
-        "onvif://www.onvif.org/hardware/IPC-X"
-    )
-    xaddrs = "http://10.0.0.5/onvif/device_service ftp://bad http://[fe80::1]:80/onvif"
-    [a] = parse_message(match(f"uuid:{UID}", scopes, xaddrs), "10.0.0.5")
-    assert a.kind == "ProbeMatch"
-    assert a.endpoint == f"urn:uuid:{UID.lower()}"
-    assert a.xaddrs == ("http://10.0.0.5/onvif/device_service", "http://[fe80::1]:80/onvif")
-    assert (a.name, a.location, a.hardware) == ("卡口 1", "gate", "IPC-X")
-    assert a.types == ("NetworkVideoTransmitter",) and a.metadata_version == 3
-
-
-def test_non_uuid_endpoint_kept_verbatim() -> None:
-    [a] = parse_message(match("http://cam.local/epr"))
-    assert a.endpoint == "http://cam.local/epr"
-
-
-@pytest.mark.parametrize(
-    ("data", "why"),
-    [
-        (BILLION_LAUGHS, "DTD"),
-        (XXE, "DTD"),
-        (b"<s:Envelope", "well-formed"),
-        (b"\xff\xfe\x00garbage", "well-formed"),
-        (b"<x>" + b"a" * (discovery.MAX_DATAGRAM + 1) + b"</x>", "exceeds"),
-        (b"<notsoap/>", "not a SOAP envelope"),
-        (match(addr=""), "EndpointReference"),
-        (match(xaddrs="ftp://only-bad"), "XAddr"),
-        (ENV.format("<d:Hello>&undefined;</d:Hello>").encode(), "well-formed"),
-    ],
-)
-def test_hostile_datagrams_are_rejected(data: bytes, why: str) -> None:
-    with pytest.raises(MalformedMessageError, match=why):
-        parse_message(data)
-
-
-def test_parse_xml_keeps_namespaces() -> None:
-    envelope = '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><x>1</x></s:Envelope>'
-    root = discovery.parse_xml(envelope.encode())
-    assert root.tag == "{http://www.w3.org/2003/05/soap-envelope}Envelope"
-    assert discovery.text_of(root) == "1"
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=2000))
-def test_fuzz_raw_bytes_only_declared_error(data: bytes) -> None:
-    with contextlib.suppress(MalformedMessageError):
-        parse_message(data)
-
-
-xml_text = st.text(
-    st.characters(exclude_categories=["Cs"], exclude_characters="<&\x00"), max_size=80
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(addr=xml_text, scopes=xml_text, xaddrs=xml_text)
-def test_fuzz_probe_match_fields_only_declared_error(addr: str, scopes: str, xaddrs: str) -> None:
-    try:
-        found = parse_message(match(addr, scopes, xaddrs))
-    except MalformedMessageError:
-        return
-    for a in found:
-        assert a.endpoint and all(discovery.valid_xaddr(x) for x in a.xaddrs)
-        assert isinstance(a.name + a.location + a.hardware, str)
-
-
-def test_merge_unites_xaddrs_per_endpoint() -> None:
-    a = Announcement("ProbeMatch", "urn:uuid:1", ("http://a/",), ("s1",))
-    b = Announcement("ProbeMatch", "urn:uuid:1", ("http://b/", "http://a/"), ("s2",))
-    [m] = discovery.merge([a, b])
-    assert m.xaddrs == ("http://a/", "http://b/") and m.scopes == ("s1", "s2")
-
-
-# --- loopback multicast ---------------------------------------------------------------------
+SUPERSCRIPT = "²"
 
 
 def make_device(n: int = 0, **kw: object) -> OnvifDevice:
@@ -145,6 +35,45 @@ def devices() -> Iterator[list[OnvifDevice]]:
     yield started
     for d in started:
         d.stop()
+
+
+Reply = Callable[[str], list[bytes]]  # the Probe's MessageID -> datagrams to answer with
+
+
+class HostileResponder:
+    """Answers every Probe on the group from `host` with what `reply` makes of its MessageID."""
+
+    def __init__(self, reply: Reply, host: str = "127.0.0.1") -> None:
+        self.reply = reply
+        self.group = discovery.group_socket("127.0.0.1")
+        self.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.out.bind((host, 0))
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="hostile-wsd", daemon=True)
+
+    def _run(self) -> None:
+        self.group.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                data, sender = self.group.recvfrom(65535)
+            except TimeoutError:
+                continue
+            if b"Probe<" not in data and b"Probe>" not in data:
+                continue
+            header = child(parse_xml(data, wsd.MAX_DATAGRAM), "Header")
+            message_id = text_of(child(header, "MessageID")) if header is not None else ""
+            for payload in self.reply(message_id):
+                self.out.sendto(payload, sender)
+
+    def __enter__(self) -> HostileResponder:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.group.close()
+        self.out.close()
 
 
 def test_probe_finds_three_cameras_within_three_seconds(devices: list[OnvifDevice]) -> None:
@@ -181,34 +110,102 @@ def test_hello_and_bye_reach_the_listener() -> None:
     assert events[2].metadata_version > events[0].metadata_version
 
 
+def _multicast(payloads: list[bytes], host: str = "127.0.0.1") -> None:
+    with discovery.sender_socket(host) as s:
+        for p in payloads:
+            s.sendto(p, (wsd.MULTICAST_GROUP, wsd.WSD_PORT))
+
+
+def test_a_hostile_datagram_never_kills_the_listener(caplog: pytest.LogCaptureFixture) -> None:
+    """The reproduction: one <MetadataVersion>²</MetadataVersion> ended the thread for good."""
+    seen: queue.Queue[Announcement] = queue.Queue()
+    rejects = RejectLog("WS-Discovery datagram", logging.getLogger("test.wsd"))
+    hostile = [BILLION_LAUGHS, XXE, b"\x00" * 50, b"<a>" * 2000, match(addr="")] * 4
+    listener = discovery.AnnouncementListener(seen.put, rejects=rejects)
+    with caplog.at_level(logging.WARNING), listener:
+        _multicast([hello(version=SUPERSCRIPT), *hostile])
+        wait_until("every bad datagram is counted", lambda: rejects.count >= len(hostile))
+        assert listener.alive()
+        [a] = [seen.get(timeout=5)]  # the ² Hello itself is fine: version 0
+        assert a.kind == "Hello" and a.metadata_version == 0
+        device = make_device(8).start()
+        try:
+            while (a := seen.get(timeout=5)).endpoint != device.config.uuid:
+                pass
+        finally:
+            device.stop()
+        assert listener.alive()
+    logged = [r for r in caplog.records if "rejected WS-Discovery datagram" in r.getMessage()]
+    assert len(logged) == 1, "one line per sender, not one per datagram"
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_hello_naming_another_host_is_rejected() -> None:
+    seen: queue.Queue[Announcement] = queue.Queue()
+    rejects = RejectLog("WS-Discovery datagram", logging.getLogger("test.wsd"))
+    with discovery.AnnouncementListener(seen.put, rejects=rejects):
+        _multicast([hello(xaddrs="http://192.0.2.99/onvif/device_service")])
+        wait_until("the Hello is rejected", lambda: rejects.count == 1)
+    assert seen.empty()
+
+
 def test_probe_survives_hostile_responders(devices: list[OnvifDevice]) -> None:
-    """A responder answering with entity bombs, junk and oversized datagrams changes nothing."""
-    sock = discovery.group_socket("127.0.0.1")
-    stop = threading.Event()
+    """Entity bombs, junk, oversized and Unicode-digit answers change nothing."""
 
-    def hostile() -> None:
-        while not stop.is_set():
-            sock.settimeout(0.2)
-            try:
-                data, sender = sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            if b"Probe<" not in data and b"Probe>" not in data:
-                continue
-            for payload in (BILLION_LAUGHS, XXE, b"\x00" * 100, b"<a>" * 20000, match(addr="")):
-                sock.sendto(payload, sender)
+    def junk(message_id: str) -> list[bytes]:
+        return [
+            BILLION_LAUGHS, XXE, b"\x00" * 100, b"<a>" * 20000, match(addr=""),
+            match(xaddrs="http://127.0.0.1:9/x", version=SUPERSCRIPT, relates=message_id),
+        ]  # fmt: skip
 
-    t = threading.Thread(target=hostile, name="hostile-wsd", daemon=True)
-    t.start()
-    try:
+    rejects = RejectLog("WS-Discovery datagram", logging.getLogger("test.wsd"))
+    with HostileResponder(junk):
+        found = discovery.probe("127.0.0.1", timeout_s=1.5, rejects=rejects)
+    assert {d.config.uuid for d in devices} <= {a.endpoint for a in found}
+    assert rejects.count >= 5
+
+
+def test_a_flood_of_fake_endpoints_is_capped_and_real_cameras_still_found(
+    devices: list[OnvifDevice],
+) -> None:
+    """ProbeMatches were collected without limit: 30 datagrams of 60 fakes each per Probe."""
+
+    def fakes(message_id: str) -> list[bytes]:
+        return [flood(message_id, "127.0.0.2", n * 60, 60) for n in range(30)]
+
+    with HostileResponder(fakes, host="127.0.0.2"):
         found = discovery.probe("127.0.0.1", timeout_s=1.5)
-    finally:
-        stop.set()
-        t.join()
-        sock.close()
+    assert len(found) <= discovery.MAX_ENDPOINTS
+    from_fakes = [a for a in found if a.source == "127.0.0.2"]
+    assert len(from_fakes) == discovery.MAX_PER_SENDER
     assert {d.config.uuid for d in devices} <= {a.endpoint for a in found}
 
 
+def test_probe_keeps_only_xaddrs_on_the_senders_host(devices: list[OnvifDevice]) -> None:
+    def elsewhere(message_id: str) -> list[bytes]:
+        return [match(xaddrs="http://192.0.2.7/onvif/device_service", relates=message_id)]
+
+    with HostileResponder(elsewhere):
+        found = discovery.probe("127.0.0.1", timeout_s=1.0)
+    assert all(x.startswith("http://127.0.0.1:") for a in found for x in a.xaddrs)
+    assert {d.config.uuid for d in devices} == {a.endpoint for a in found}
+
+
+def test_matches_cap_per_sender_and_in_all() -> None:
+    rejects = RejectLog("x", logging.getLogger("test.wsd"))
+    m = discovery.Matches(rejects, max_endpoints=5, max_per_sender=2)
+    hosts = ("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4")
+    for host in hosts:
+        for n in range(3):
+            m.add(Announcement("ProbeMatch", f"urn:{host}:{n}", (f"http://{host}/o",), source=host))
+    got = m.result()
+    assert len(got) == 5 and m.dropped == 7
+    assert [a.endpoint for a in got][:2] == ["urn:10.0.0.1:0", "urn:10.0.0.1:1"]
+    again = Announcement("ProbeMatch", "urn:10.0.0.1:0", ("http://10.0.0.1:81/o",), source=hosts[0])
+    m.add(again)
+    assert m.result()[0].xaddrs == ("http://10.0.0.1/o", "http://10.0.0.1:81/o")
+
+
 def test_unknown_interface_is_a_clear_error() -> None:
-    with pytest.raises(discovery.CameraError, match="no IPv4 address"):
+    with pytest.raises(NetworkSetupError, match="no IPv4 address"):
         discovery.interface_address("nosuchif0")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import SimpleNamespace
 from typing import Any
 
 import av
@@ -16,17 +14,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cameras import onvif_client
-from cameras.onvif_client import (
-    MediaProfile,
+from cameras.errors import (
     OnvifAuthError,
     OnvifConnectionError,
     OnvifError,
     OnvifFaultError,
     OnvifReplyError,
     OnvifTimeoutError,
-    choose_profile,
-    probe_device,
+    OnvifTlsError,
 )
+from cameras.onvif_client import probe_device
+from cameras.onvif_replies import MediaProfile, choose_profile
+from cameras.onvif_transport import OnvifTls, fingerprint_of
 from testbeds.onvif_config import DeviceConfig, SimProfile, default_profiles
 from testbeds.onvif_device import OnvifDevice
 from testbeds.process import find_free_port
@@ -39,11 +38,11 @@ DeviceFactory = Callable[..., OnvifDevice]
 def device_factory() -> Iterator[DeviceFactory]:
     started: list[OnvifDevice] = []
 
-    def start(discovery: bool = False, **kw: Any) -> OnvifDevice:
+    def start(discovery: bool = False, tls: Any = None, **kw: Any) -> OnvifDevice:
         kw.setdefault(
             "profiles", default_profiles("rtsp://127.0.0.1:1/main", "rtsp://127.0.0.1:1/sub")
         )
-        d = OnvifDevice(DeviceConfig(**kw), discovery=discovery).start()
+        d = OnvifDevice(DeviceConfig(**kw), discovery=discovery, tls=tls).start()
         started.append(d)
         return d
 
@@ -200,52 +199,6 @@ def test_silent_server_times_out(hostile: HostileServer) -> None:
     assert time.monotonic() - start < 3
 
 
-# --- parsers of reply objects --------------------------------------------------------------
-
-anything = st.recursive(
-    st.none() | st.integers() | st.text(max_size=20) | st.floats(allow_nan=True),
-    lambda inner: st.builds(
-        lambda d: SimpleNamespace(**d),
-        st.dictionaries(
-            st.sampled_from(
-                [
-                    "token",
-                    "Name",
-                    "VideoEncoderConfiguration",
-                    "Resolution",
-                    "Width",
-                    "Height",
-                    "RateControl",
-                    "FrameRateLimit",
-                    "Encoding",
-                    "UTCDateTime",
-                    "Date",
-                    "Time",
-                    "Year",
-                    "Month",
-                    "Day",
-                    "Hour",
-                    "Minute",
-                    "Second",
-                ]
-            ),
-            inner,
-            max_size=6,
-        ),
-    ),
-    max_leaves=20,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(anything)
-def test_fuzz_reply_readers_only_declared_error(obj: object) -> None:
-    p = onvif_client.profile_from_reply(obj)
-    assert p is None or (p.width > 0 and p.height > 0 and p.token)
-    with contextlib.suppress(OnvifReplyError):
-        onvif_client.camera_time(obj)
-
-
 # --- discovery end to end -------------------------------------------------------------------
 
 
@@ -284,3 +237,234 @@ def test_discovered_stream_uri_plays(
             if len(frames) == 5:
                 break
     assert frames == [(1280, 720)] * 5
+
+
+# --- replies as the camera network may send them ------------------------------------------
+
+
+class ScriptedServer(ThreadingHTTPServer):
+    """An ONVIF camera in-process: the emulator's answers, except the operations in `script`
+    (operation -> (status, body)), optionally sent with chunked transfer encoding."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), ScriptedHandler)
+        self.device = OnvifDevice(
+            DeviceConfig(default_profiles("rtsp://127.0.0.1:1/main"), serial="SCRIPTED"),
+            self.server_address[1],
+        )
+        self.script: dict[str, tuple[int, bytes]] = {}
+        self.chunk: int | None = None
+
+    @property
+    def xaddr(self) -> str:
+        return self.device.xaddr
+
+
+class ScriptedHandler(BaseHTTPRequestHandler):
+    server: ScriptedServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        from testbeds.onvif_soap import respond
+
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        scripted = next(
+            (v for op, v in self.server.script.items() if f":{op}".encode() in body), None
+        )
+        status, payload = scripted or respond(self.server.device, body)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/soap+xml")
+        chunk = self.server.chunk
+        if chunk is None:
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for i in range(0, len(payload), chunk):
+            part = payload[i : i + chunk]
+            self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    t = threading.Thread(target=server.serve_forever, name="scripted-soap", daemon=True)
+    t.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    t.join()
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100, 4096])
+def test_chunked_replies_are_read_whole(scripted: ScriptedServer, chunk: int) -> None:
+    """The reproduction: one read(n) returned only the first chunk of a chunked reply."""
+    scripted.chunk = chunk
+    info = probe_device(scripted.xaddr, timeout_s=10)
+    assert info.serial == "SCRIPTED" and info.stream_uri == "rtsp://127.0.0.1:1/main"
+
+
+def test_a_chunked_reply_over_the_cap_is_refused(scripted: ScriptedServer) -> None:
+    scripted.chunk = 64 * 1024
+    big = ENV.format(dtd="", val="1" + " " * (2 * 1024 * 1024)).encode()
+    scripted.script["GetSystemDateAndTime"] = (200, big)
+    with pytest.raises(OnvifReplyError, match="exceeds"):
+        probe_device(scripted.xaddr, timeout_s=10)
+
+
+def test_media_service_on_another_host_is_asked_at_the_device(scripted: ScriptedServer) -> None:
+    """GetCapabilities may name any host; the credentials go only where we reached the camera."""
+    from testbeds.onvif_soap import envelope, get_capabilities
+
+    answer = get_capabilities(scripted.device, None)  # type: ignore[arg-type]
+    moved = answer.replace("127.0.0.1", "192.0.2.66", 2)
+    scripted.script["GetCapabilities"] = (200, envelope(moved))
+    info = probe_device(scripted.xaddr, timeout_s=10)
+    assert info.stream_uri == "rtsp://127.0.0.1:1/main"
+
+
+def test_media_xaddr_keeps_only_the_path() -> None:
+    from cameras.onvif_replies import media_xaddr
+
+    caps = type("C", (), {"Media": type("M", (), {"XAddr": "http://192.0.2.66:81/media?x=1"})})
+    assert media_xaddr(caps, "https://10.0.0.5:8443/onvif/device_service") == (
+        "https://10.0.0.5:8443/media?x=1"
+    )
+    assert media_xaddr(None, "http://10.0.0.5/d") == "http://10.0.0.5/d"
+
+
+# --- https: verified by a CA, or pinned -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, Any, Any]:
+    from testbeds.pki import write_test_pki
+
+    first = write_test_pki(tmp_path_factory.mktemp("pki1"))
+    second = write_test_pki(tmp_path_factory.mktemp("pki2"))
+    return first, second, _der_sha256(first[1]), _der_sha256(second[1])
+
+
+def _der_sha256(pem_path: Any) -> str:
+    import ssl
+
+    return fingerprint_of(ssl.PEM_cert_to_DER_cert(pem_path.read_text()))
+
+
+def test_https_verified_by_ca_file_reports_the_certificate(
+    device_factory: DeviceFactory, pki: Any
+) -> None:
+    (ca, cert, key), _, sha, _ = pki
+    d = device_factory(tls=(cert, key), username="admin", password="pw")
+    assert d.xaddr.startswith("https://")
+    info = probe_device(d.xaddr, "admin", "pw", timeout_s=10, tls=OnvifTls(ca_file=ca))
+    assert info.cert_sha256 == sha
+
+
+def test_https_pinned_fingerprint(device_factory: DeviceFactory, pki: Any) -> None:
+    (_, cert, key), _, sha, other = pki
+    d = device_factory(tls=(cert, key))
+    colons = ":".join(sha[i : i + 2] for i in range(0, 64, 2)).upper()
+    assert probe_device(d.xaddr, tls=OnvifTls(cert_sha256=colons)).cert_sha256 == sha
+    with pytest.raises(OnvifTlsError, match=f"SHA-256 {sha}, not the pinned") as e:
+        probe_device(d.xaddr, tls=OnvifTls(cert_sha256=other))
+    assert f'onvif_cert_sha256 = "{sha}"' in str(e.value)
+
+
+def test_https_untrusted_certificate_is_refused_before_credentials(
+    device_factory: DeviceFactory, pki: Any
+) -> None:
+    (_, cert, key), (other_ca, _, _), sha, _ = pki
+    d = device_factory(tls=(cert, key), username="admin", password="pw")
+    for tls in (OnvifTls(), OnvifTls(ca_file=other_ca)):
+        with pytest.raises(OnvifTlsError, match="not trusted") as e:
+            probe_device(d.xaddr, "admin", "pw", timeout_s=10, tls=tls)
+        assert f'onvif_cert_sha256 = "{sha}"' in str(e.value)
+
+
+# --- property-based: hostile SOAP through zeep and our readers -------------------------------
+
+SOAP_CASES = 200
+DIGITS = "²³٣۳१１𝟑0123456789"
+SOAP_NS = (
+    'xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+    'xmlns:tds="http://www.onvif.org/ver10/device/wsdl" '
+    'xmlns:trt="http://www.onvif.org/ver10/media/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema"'
+)
+soap_text = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="<&\x00"), max_size=30
+)
+soap_value = (
+    soap_text
+    | st.text(st.sampled_from(DIGITS), min_size=1, max_size=6)
+    | st.just("9" * 40)
+    | st.just("x" * 300_000)
+)
+
+
+@st.composite
+def hostile_reply(draw: st.DrawFn) -> tuple[str, bytes]:
+    """(operation, reply body): a plausible ONVIF answer with fields mangled."""
+    op = draw(st.sampled_from(["GetSystemDateAndTime", "GetDeviceInformation", "GetStreamUri"]))
+    if op == "GetSystemDateAndTime":
+        parts = {k: draw(soap_value) for k in ("Hour", "Minute", "Second", "Year", "Month", "Day")}
+        inner = (
+            "<tds:SystemDateAndTime><tt:UTCDateTime><tt:Time>"
+            + "".join(f"<tt:{k}>{parts[k]}</tt:{k}>" for k in ("Hour", "Minute", "Second"))
+            + "</tt:Time><tt:Date>"
+            + "".join(f"<tt:{k}>{parts[k]}</tt:{k}>" for k in ("Year", "Month", "Day"))
+            + "</tt:Date></tt:UTCDateTime></tds:SystemDateAndTime>"
+        )
+    elif op == "GetDeviceInformation":
+        inner = "".join(
+            f"<tds:{k}>{draw(soap_value)}</tds:{k}>"
+            for k in ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")
+        )
+    else:
+        inner = f"<trt:MediaUri><tt:Uri>{draw(soap_value)}</tt:Uri></trt:MediaUri>"
+    inner *= draw(st.integers(1, 3))  # repeated fields
+    nest = draw(st.integers(0, 2000))
+    inner = "<tt:X>" * nest + inner + "</tt:X>" * nest if draw(st.booleans()) else inner
+    prefix = "trt" if op == "GetStreamUri" else "tds"
+    body = (
+        f'<?xml version="1.0"?><s:Envelope {SOAP_NS}><s:Body><{prefix}:{op}Response>{inner}'
+        f"</{prefix}:{op}Response></s:Body></s:Envelope>"
+    ).encode()
+    cut = draw(st.one_of(st.none(), st.integers(0, len(body))))
+    return op, body if cut is None else body[:cut]
+
+
+@pytest.fixture(scope="module")
+def scripted_module() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    t = threading.Thread(target=server.serve_forever, name="scripted-soap", daemon=True)
+    t.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    t.join()
+
+
+@settings(max_examples=SOAP_CASES, deadline=None)
+@given(reply=hostile_reply(), chunk=st.sampled_from([None, 4096]))
+def test_fuzz_hostile_soap_replies_only_declared_error(
+    scripted_module: ScriptedServer, reply: tuple[str, bytes], chunk: int | None
+) -> None:
+    op, body = reply
+    scripted_module.script = {op: (200, body)}
+    scripted_module.chunk = chunk
+    try:
+        info = probe_device(scripted_module.xaddr, timeout_s=10)
+    except OnvifError:
+        return
+    assert len(info.serial) <= 256 and len(info.stream_uri) <= 2048
+    assert info.stream_uri.lower().startswith(("rtsp://", "rtsps://"))

@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 import av.error
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cameras.errors import StreamError
 from cameras.rtsp import (
@@ -34,6 +36,21 @@ PASSWORD = "s3cr@t:pw/x#"
         ("rtsp://10.0.0.5:8554/cam1?ch=1", "rtsp://10.0.0.5:8554/cam1?ch=1"),
         ("rtsp://u:p@cam.local/a#frag", "rtsp://cam.local/a"),
         ("rtsp://u:p%40ss@cam.local/a", "rtsp://cam.local/a"),
+        # The reproduction: credentials in the query string survived redaction into logs.
+        (
+            "rtsp://a:pw1@cam/live?user=admin&password=S3cretPW&channel=1",
+            "rtsp://cam/live?user=***&password=***&channel=1",
+        ),
+        ("rtsp://cam/h264?token=S3cretPW&subtype=0", "rtsp://cam/h264?token=***&subtype=0"),
+        ("rtsp://cam/s?PWD=S3cretPW&u=admin&p=S3cretPW", "rtsp://cam/s?PWD=***&u=***&p=***"),
+        ("rtsp://cam/s?access_token=S3cretPW&ch=1", "rtsp://cam/s?access_token=***&ch=1"),
+        ("rtsp://cam/s?api%5Fkey=S3cretPW", "rtsp://cam/s?api%5Fkey=***"),
+        (
+            "rtsp://cam:554/user=admin_password=S3cretPW_channel=1_stream=0.sdp",
+            "rtsp://cam:554/user=***_password=***_channel=1_stream=0.sdp",
+        ),
+        ("rtsp://cam/a?passwd=S3cretPW;x=1", "rtsp://cam/a?passwd=***"),
+        ("rtsp://cam:99999/x", "rtsp://cam:99999/x"),
     ],
 )
 def test_redact_drops_credentials_and_keeps_the_rest(url: str, expected: str) -> None:
@@ -156,3 +173,25 @@ def test_packets_are_timestamped_and_end_of_stream_is_camera_offline(tmp_path: P
     assert info.value.reason == CAMERA_OFFLINE
     assert "end of stream" in str(info.value)
     assert len(got) == 25 and got[0]
+
+
+REDACT_CASES = 300
+
+
+@settings(max_examples=REDACT_CASES, deadline=None)
+@given(
+    secret=st.text("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", min_size=8),
+    name=st.sampled_from(["password", "pwd", "passwd", "token", "auth", "user", "PassWord", "key"]),
+    where=st.sampled_from(["userinfo", "query", "path"]),
+    other=st.sampled_from(["", "channel=1", "subtype=0&x=y"]),
+)
+def test_redacted_urls_never_hold_the_secret(
+    secret: str, name: str, where: str, other: str
+) -> None:
+    if where == "userinfo":
+        url = f"rtsp://admin:{secret}@10.0.0.5:554/live?{other}"
+    elif where == "query":
+        url = f"rtsp://10.0.0.5/live?{other}&{name}={secret}&{other}"
+    else:
+        url = f"rtsp://10.0.0.5/{name}={secret}_channel=1_stream=0.sdp?{other}"
+    assert secret not in redact(url)

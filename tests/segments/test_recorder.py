@@ -1,170 +1,59 @@
 """StreamRecorder driven from a local MP4 file: fast, deterministic checks of what it seals."""
 
 import io
-import itertools
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import av
 import pytest
 
-from cameras.errors import StreamError
 from cameras.freeze import FreezeDetector, thumbnail
 from cameras.rtsp import RtspStream, StreamSettings
-from segments.age_reader import decrypt_stream
-from segments.agekeys import X25519Identity, generate_identity, parse_identity, parse_recipient
 from segments.clock import ClockStep
-from segments.ledger import Ledger, read_records, signature_ok
+from segments.ledger import Ledger, signature_ok
 from segments.overlay import OverlaySpec
 from segments.recorder import (
     BURN_IN,
     PASSTHROUGH,
-    RecordingPlan,
-    StreamIdentity,
     StreamRecorder,
 )
 from segments.records import Record
-from segments.signing import Ed25519Signer, generate_signing_key
-from segments.store import StreamStore
 from segments.timeline import iso_utc
-from segments.writer import EncodeSettings
 from tests.conftest import RtspServerFactory
-
-ANCHOR = 1_800_000_001.0  # odd second: the first segment is 1 s, then 2 s slots
-FPS = 25
-FRAME_S = 1 / FPS
-SOURCE_FRAMES = 175
-EPS = 1e-5
+from tests.segments.recorder_rig import (
+    ANCHOR,
+    FPS,
+    FRAME_S,
+    SOURCE_FRAMES,
+    Rig,
+    assert_continuous_and_aligned,
+    assert_signed,
+    decoded,
+    feed_all,
+    file_packets,
+    live_arrival,
+    make_rig,
+    make_source,
+    since,
+    source_packets,
+    wall_of,
+)
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """7 s of 320x240 at 25 fps, a keyframe every second, with B-frames (pts != dts)."""
-    path = tmp_path_factory.mktemp("src") / "source.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi",
-         "-i", f"testsrc2=size=320x240:rate={FPS}:duration=7",
-         "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "25",
-         "-pix_fmt", "yuv420p", str(path)],
-        check=True, timeout=60,
-    )  # fmt: skip
-    return path
-
-
-@dataclass
-class Rig:
-    recorder: StreamRecorder
-    store: StreamStore
-    signer: Ed25519Signer
-    identity: X25519Identity
-
-    def records(self, kind: str | None = None) -> list[Record]:
-        return [r for r in read_records(self.store.root) if kind is None or r.kind == kind]
-
-    def plaintext(self, record: Record) -> bytes:
-        assert record.file is not None
-        out = io.BytesIO()
-        with open(self.store.root / record.file, "rb") as f:
-            assert decrypt_stream(f, out, [self.identity]).complete
-        return out.getvalue()
-
-
-def _rig(tmp_path: Path, mode: str) -> Rig:
-    identity, recipient = generate_identity()
-    plan = RecordingPlan(
-        segment_seconds=2,
-        mode=mode,
-        encode=EncodeSettings(preset="ultrafast"),
-        overlay=OverlaySpec(location="某某检查站", camera="一号卡口"),
-        tz=ZoneInfo("Asia/Shanghai"),
-        recipients=(parse_recipient(recipient),),
-    )
-    store = StreamStore(tmp_path / "data", "cam")
-    signer = generate_signing_key(tmp_path / "k" / "device.ed25519")
-    ledger = Ledger.open(store.root, "cam", "gw", signer)
-    ident = StreamIdentity("gw", "site", "loc", "cam", "cam", "boot-1")
-    rec = StreamRecorder(plan, ident, store, ledger)
-    rec.begin(signer.public_key_text())
-    return Rig(rec, store, signer, parse_identity(identity))
-
-
-def _packets(path: Path) -> Iterator[tuple[av.Packet, RtspStream]]:
-    with RtspStream(StreamSettings(str(path))) as s:
-        assert s.video is not None
-        try:
-            for p in s.packets():
-                yield p, s
-        except StreamError:
-            pass
-
-
-def _arrival(anchor: float, packet: av.Packet, latest: list[float]) -> float:
-    """When a live camera would deliver `packet`: never before its frame (B-frames wait)."""
-    assert packet.pts is not None and packet.time_base is not None
-    latest[0] = max(latest[0], float(packet.pts * packet.time_base))
-    return anchor + latest[0]
-
-
-def _feed_all(rig: Rig, path: Path, anchor: float = ANCHOR) -> None:
-    connected = False
-    latest = [0.0]
-    for p, s in _packets(path):
-        if not connected:
-            assert s.video is not None
-            rig.recorder.connect(s.video, s.audio)
-            connected = True
-        rig.recorder.feed(p, _arrival(anchor, p, latest))
-
-
-def _wall(stamp: str | None) -> float:
-    assert stamp is not None
-    return datetime.fromisoformat(stamp).timestamp()
-
-
-def _since(stamp: str | None, origin: float = ANCHOR) -> float:
-    """Seconds after `origin`: keeps comparisons precise (1.8e9 swamps pytest.approx's rel)."""
-    return round(_wall(stamp) - origin, 6)
-
-
-def _source_packets(path: Path) -> list[bytes]:
-    with av.open(str(path)) as c:
-        return [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
-
-
-def _decoded(data: bytes) -> tuple[int, bool, bool]:
-    """Frames decoded, whether the first packet and the first frame are key."""
-    with av.open(io.BytesIO(data), "r") as c:
-        first_packet = next(iter(c.demux(c.streams.video[0])))
-    with av.open(io.BytesIO(data), "r") as c:
-        frames = list(c.decode(video=0))
-    return len(frames), first_packet.is_keyframe, frames[0].key_frame
-
-
-def _assert_continuous_and_aligned(segs: list[Record]) -> None:
-    for prev, nxt in itertools.pairwise(segs):
-        hole = _wall(nxt.start) - _wall(prev.end)
-        assert -EPS <= hole <= FRAME_S + EPS, (prev.end, nxt.start)
-        assert _wall(nxt.start) % 2 < EPS, f"{nxt.start} is not on a 2 s boundary"
-
-
-def _assert_signed(rig: Rig) -> None:
-    records = rig.records()
-    assert [r.seq for r in records] == list(range(len(records)))
-    assert all(signature_ok(r, rig.signer.verifier()) for r in records)
+    return make_source(tmp_path_factory)
 
 
 @pytest.mark.parametrize("mode", [BURN_IN, PASSTHROUGH])
 def test_a_file_is_recorded_into_aligned_continuous_decodable_segments(
     tmp_path: Path, source: Path, mode: str
 ) -> None:
-    rig = _rig(tmp_path, mode)
-    _feed_all(rig, source)
+    rig = make_rig(tmp_path, mode)
+    feed_all(rig, source)
     rig.recorder.close(time.time())
 
     records = rig.records()
@@ -173,14 +62,14 @@ def test_a_file_is_recorded_into_aligned_continuous_decodable_segments(
     assert records[2].reason == "startup" and records[2].end == records[3].start
     segs = records[3:]
     assert {r.kind for r in segs} == {"segment"}
-    spans = [(_since(r.start), _since(r.end)) for r in segs]
+    spans = [(since(r.start), since(r.end)) for r in segs]
     assert spans[:3] == [(0, 1), (1, 3), (3, 5)]
     assert spans[3][0] == 5
     if mode == BURN_IN:  # passthrough: see test_passthrough_end_and_duration_with_b_frames
         assert spans[3][1] == 7
-    _assert_continuous_and_aligned(segs)
+    assert_continuous_and_aligned(segs)
     assert sum(r.media.frames for r in segs if r.media) == SOURCE_FRAMES
-    assert len(_source_packets(source)) == SOURCE_FRAMES
+    assert len(source_packets(source)) == SOURCE_FRAMES
     for r in segs:
         assert r.media is not None and (r.media.width, r.media.height) == (320, 240)
         assert r.overlay == (OverlaySpec(location="x", camera="y").template if mode == BURN_IN
@@ -192,42 +81,43 @@ def test_a_file_is_recorded_into_aligned_continuous_decodable_segments(
         assert Record.from_json(sidecar.read_bytes()) == r
         plain = rig.plaintext(r)
         assert len(plain) == r.size_plain
-        frames, key_packet, key_frame = _decoded(plain)
+        frames, key_packet, key_frame = decoded(plain)
         assert frames == r.media.frames
         assert key_packet and key_frame, f"segment {r.seq} does not start with a keyframe"
     assert rig.store.leftover_parts() == []
-    _assert_signed(rig)
+    assert_signed(rig)
     reopened = Ledger.open(rig.store.root, "cam", "gw", rig.signer)
     assert reopened.closed_cleanly
 
 
 def test_passthrough_keeps_the_camera_packets_byte_for_byte(tmp_path: Path, source: Path) -> None:
-    rig = _rig(tmp_path, PASSTHROUGH)
-    _feed_all(rig, source)
+    rig = make_rig(tmp_path, PASSTHROUGH)
+    feed_all(rig, source)
     rig.recorder.close(time.time())
     recorded: list[bytes] = []
     for r in rig.records("segment"):
         with av.open(io.BytesIO(rig.plaintext(r)), "r") as c:
             recorded += [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
-    assert recorded == _source_packets(source)
+    assert recorded == source_packets(source)
 
 
 def test_an_interruption_leaves_a_gap_record_between_segments(tmp_path: Path, source: Path) -> None:
-    rig = _rig(tmp_path, BURN_IN)
+    rig = make_rig(tmp_path, BURN_IN)
     rec = rig.recorder
     fed: set[int] = set()  # frame indices; the cut falls where they are contiguous (no B hole)
     latest = [0.0]
-    for p, s in _packets(source):
+    for p, s in file_packets(source):
         assert s.video is not None and s.video.time_base is not None and p.pts is not None
         if not fed:
             rec.connect(s.video, s.audio)
         if len(fed) >= 90 and fed == set(range(len(fed))):
             break
         fed.add(round(p.pts * s.video.time_base * FPS))
-        rec.feed(p, _arrival(ANCHOR, p, latest))
+        arrival = live_arrival(ANCHOR, p, latest)
+        rec.feed(p, arrival, arrival)
     rec.interrupt("camera_offline", ANCHOR + 5.0)
     resumed = ANCHOR + 20.0
-    _feed_all(rig, source, anchor=resumed)
+    feed_all(rig, source, anchor=resumed)
     rec.close(time.time())
 
     records = rig.records()[3:]
@@ -238,25 +128,25 @@ def test_an_interruption_leaves_a_gap_record_between_segments(tmp_path: Path, so
     assert before.kind == after.kind == "segment"
     assert gap.reason == "camera_offline"
     assert gap.start == before.end
-    assert _since(before.end) == pytest.approx(len(fed) * FRAME_S, abs=1e-6)
+    assert since(before.end) == pytest.approx(len(fed) * FRAME_S, abs=1e-6)
     assert gap.end == after.start == iso_utc(resumed)
-    assert gap.duration_s == pytest.approx(resumed - _wall(before.end), abs=1e-6)
+    assert gap.duration_s == pytest.approx(resumed - wall_of(before.end), abs=1e-6)
     segs = [r for r in records if r.kind == "segment"]
-    _assert_continuous_and_aligned(segs[:g])
-    _assert_continuous_and_aligned(segs[g:])
+    assert_continuous_and_aligned(segs[:g])
+    assert_continuous_and_aligned(segs[g:])
     assert sum(r.media.frames for r in segs if r.media) == len(fed) + SOURCE_FRAMES
-    _assert_signed(rig)
+    assert_signed(rig)
 
 
 @pytest.mark.parametrize("mode", [PASSTHROUGH, BURN_IN])
 def test_a_clock_step_is_recorded_and_the_next_segment_re_anchors(
     tmp_path: Path, source: Path, mode: str
 ) -> None:
-    rig = _rig(tmp_path, mode)
+    rig = make_rig(tmp_path, mode)
     rec = rig.recorder
     step = 5.0
     stepped = False
-    for p, s in _packets(source):
+    for p, s in file_packets(source):
         assert s.video is not None and s.video.time_base is not None and p.pts is not None
         if p.pts == 0:
             rec.connect(s.video, s.audio)
@@ -265,7 +155,7 @@ def test_a_clock_step_is_recorded_and_the_next_segment_re_anchors(
             before = ANCHOR + 2.4
             rec.clock_step(ClockStep(step_s=step, wall_before=before, wall_after=before + step))
             stepped = True
-        rec.feed(p, ANCHOR + pts_s + (step if stepped else 0.0))
+        rec.feed(p, ANCHOR + pts_s + (step if stepped else 0.0), ANCHOR + pts_s)
     rec.close(time.time())
 
     records = rig.records()[3:]
@@ -276,23 +166,23 @@ def test_a_clock_step_is_recorded_and_the_next_segment_re_anchors(
     assert signature_ok(clock, rig.signer.verifier())
     segs = [r for r in records if r.kind == "segment"]
     # The open segment keeps its PTS timeline and is cut at its boundary on that timeline …
-    assert (_since(segs[1].start), _since(segs[1].end)) == (1, 3)
+    assert (since(segs[1].start), since(segs[1].end)) == (1, 3)
     # … the next one starts at the stepped wall time of its first frame and aligns from there.
-    assert (_since(segs[2].start), _since(segs[2].end)) == (3 + step, 4 + step)
-    _assert_continuous_and_aligned(segs[2:])
-    assert _since(segs[-1].start) == 6 + step
+    assert (since(segs[2].start), since(segs[2].end)) == (3 + step, 4 + step)
+    assert_continuous_and_aligned(segs[2:])
+    assert since(segs[-1].start) == 6 + step
     if mode == BURN_IN:  # passthrough: see test_passthrough_end_and_duration_with_b_frames
-        assert _since(segs[-1].end) == 7 + step
+        assert since(segs[-1].end) == 7 + step
     assert sum(r.media.frames for r in segs if r.media) == SOURCE_FRAMES
-    _assert_signed(rig)
+    assert_signed(rig)
 
 
 def test_passthrough_end_and_duration_with_b_frames(tmp_path: Path, source: Path) -> None:
-    rig = _rig(tmp_path, PASSTHROUGH)
-    _feed_all(rig, source)
+    rig = make_rig(tmp_path, PASSTHROUGH)
+    feed_all(rig, source)
     rig.recorder.close(time.time())
     segs = rig.records("segment")
-    assert _since(segs[-1].end) == 7
+    assert since(segs[-1].end) == 7
     for r in segs:
         assert r.media is not None and r.media.duration_s == pytest.approx(r.duration_s, abs=1e-6)
 
@@ -313,7 +203,7 @@ class Pictures:
 def _picture_rig(
     tmp_path: Path, mode: str, on_picture: Callable[[float, av.VideoFrame], None], every: float
 ) -> Rig:
-    rig = _rig(tmp_path, mode)
+    rig = make_rig(tmp_path, mode)
     r = rig.recorder
     rig.recorder = StreamRecorder(
         r.plan, r.identity, r.store, r.ledger, on_picture=on_picture, picture_interval_s=every
@@ -333,7 +223,7 @@ def test_pictures_arrive_once_per_interval_without_the_overlay(
 ) -> None:
     pictures = Pictures([], [])
     rig = _picture_rig(tmp_path, mode, pictures, every)
-    _feed_all(rig, source)
+    feed_all(rig, source)
     rig.recorder.close(time.time())
     expected = [float(t) for t in range(0, 7, int(every))]  # keyframes sit on whole seconds
     assert pictures.walls == expected
@@ -347,14 +237,14 @@ def test_passthrough_with_pictures_keeps_the_camera_packets_byte_for_byte(
 ) -> None:
     pictures = Pictures([], [])
     rig = _picture_rig(tmp_path, PASSTHROUGH, pictures, 1.0)
-    _feed_all(rig, source)
+    feed_all(rig, source)
     rig.recorder.close(time.time())
     assert len(pictures.walls) == 7
     recorded: list[bytes] = []
     for r in rig.records("segment"):
         with av.open(io.BytesIO(rig.plaintext(r)), "r") as c:
             recorded += [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
-    assert recorded == _source_packets(source)
+    assert recorded == source_packets(source)
 
 
 @pytest.mark.parametrize("mode", [BURN_IN, PASSTHROUGH])
@@ -368,11 +258,11 @@ def test_a_failing_picture_callback_does_not_disturb_recording(
         raise RuntimeError("detector bug")
 
     rig = _picture_rig(tmp_path, mode, broken, 1.0)
-    _feed_all(rig, source)
+    feed_all(rig, source)
     rig.recorder.close(time.time())
     assert len(calls) == 7
     segs = rig.records("segment")
-    assert [(_since(r.start), _since(r.end)) for r in segs][:3] == [(0, 1), (1, 3), (3, 5)]
+    assert [(since(r.start), since(r.end)) for r in segs][:3] == [(0, 1), (1, 3), (3, 5)]
     assert sum(r.media.frames for r in segs if r.media) == SOURCE_FRAMES
     failures = [r for r in caplog.records if "picture callback failed" in r.getMessage()]
     assert len(failures) == 1, "one traceback per run of failures, not one per second"
@@ -391,7 +281,7 @@ def _live_freeze(url: str, tmp_path: Path, mode: str, seconds: float) -> list[tu
         assert s.video is not None
         rig.recorder.connect(s.video, s.audio)
         for p in s.packets():
-            rig.recorder.feed(p, time.time())
+            rig.recorder.feed(p, time.time(), time.monotonic())
             if states and states[-1][0] - states[0][0] >= seconds:
                 break
     rig.recorder.close(time.time())

@@ -586,3 +586,50 @@ def test_purge_written_while_a_segment_is_open_is_not_a_time_regression(stream: 
     report = check(stream)
     assert report.verdict is Verdict.AUTHENTIC_WITH_DECLARED_GAPS
     assert "TIME_REGRESSION" not in verdicts(report).values()
+
+
+def test_declared_camera_drift_backward_and_forward(tmp_path: Path) -> None:
+    """A `clock(camera_drift)` record explains the time line moving either way, no further."""
+    s = Stream(tmp_path / "ok")
+    s.start()
+    s.segment()
+    s.ledger.append(s.draft("clock", s.t, s.t - 3.0, reason="camera_drift"))  # camera ahead
+    s.t -= 3.0
+    s.segment()
+    s.ledger.append(s.draft("clock", s.t, s.t + 5.0, reason="camera_drift"))  # camera behind
+    s.t += 5.0
+    s.segment()
+    assert check(s, pubkey=SIGNER.verifier()).verdict is Verdict.AUTHENTIC
+
+    short = Stream(tmp_path / "short")
+    short.start()
+    short.segment()
+    short.ledger.append(short.draft("clock", short.t, short.t - 1.0, reason="camera_drift"))
+    short.t -= 3.5  # more than declared (1 s) plus the tolerance (1 s)
+    short.segment()
+    assert verdicts(check(short))[4] == "TIME_REGRESSION"
+
+
+def test_a_camera_record_is_a_declared_event(stream: Stream) -> None:
+    moved = replace(
+        stream.draft("camera", stream.t + 30, stream.t + 30, reason="moved"),
+        extra={
+            "event": "moved",
+            "old_address": "http://10.0.0.5/onvif/device_service",
+            "new_address": "http://10.0.0.9/onvif/device_service",
+            "serial": "SN-1",
+        },
+    )
+    record = stream.ledger.append(moved)  # its time is after the segment written next
+    stream.segment()
+    report = check(stream, pubkey=SIGNER.verifier())
+    assert report.verdict is Verdict.AUTHENTIC
+    [row] = [f for f in report.streams[0].findings if f.seq == record.seq]
+    assert (row.verdict, row.kind, row.steps) == ("OK", "camera", ("V6",))
+    assert "declared camera moved: http://10.0.0.5/" in row.detail
+    assert "-> http://10.0.0.9/onvif/device_service, serial SN-1" in row.detail
+    assert_steps_named(report)
+    from gateway.cli.verify import render
+
+    [line] = [x for x in render(report).splitlines() if x.strip().startswith(f"{record.seq} ")]
+    assert " camera " in line and " OK " in line and "declared camera moved" in line

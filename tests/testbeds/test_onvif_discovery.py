@@ -7,7 +7,7 @@ import contextlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cameras.discovery import MalformedMessageError
+from cameras.errors import MalformedMessageError
 from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_discovery import probe_id, scopes
 

@@ -486,3 +486,66 @@ def test_onvif_error_in_file_names_file_and_key(tmp_path: Path) -> None:
         f"{path}: cameras[1].onvif: must be an http:// or https:// URL without credentials, "
         "got 'ftp://x'"
     )
+
+
+# -- camera trust: stream hosts, certificates, Basic auth, camera drift -----------------------
+
+FINGERPRINT = "AB:" * 31 + "CD"
+
+
+def test_camera_trust_keys_are_read(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    data = base()
+    data["recording"] = {"max_camera_drift_s": 5.0}
+    data["cameras"] = [
+        {
+            "id": "cam-a",
+            "onvif": "https://10.0.0.5/onvif/device_service",
+            "stream_hosts": ["NVR.local", "[2001:db8::1]", "10.0.0.30"],
+            "onvif_ca_file": str(ca),
+            "onvif_cert_sha256": FINGERPRINT,
+            "allow_basic_auth": True,
+        },
+        {"id": "cam-b", "rtsp": "rtsp://10.0.0.6/s", "allow_basic_auth": True},
+        {"id": "cam-c", "rtsp": "rtsp://10.0.0.7/s"},
+    ]
+    config = config_from_mapping(data, FAKE)
+    a, b, c = config.cameras
+    assert a.stream_hosts == ("nvr.local", "2001:db8::1", "10.0.0.30")
+    assert a.onvif_ca_file == ca and a.onvif_cert_sha256 == "ab" * 31 + "cd"
+    assert (a.allow_basic_auth, b.allow_basic_auth, c.allow_basic_auth) == (True, True, False)
+    assert config.recording.max_camera_drift_s == 5.0
+    assert c.stream_hosts == () and c.onvif_cert_sha256 is None
+
+
+@pytest.mark.parametrize(
+    ("camera", "expected"),
+    [
+        (
+            {"rtsp": "rtsp://10.0.0.6/s", "stream_hosts": ["10.0.0.7"]},
+            "cameras[0].stream_hosts: only applies to cameras set by onvif or serial, not rtsp",
+        ),
+        (
+            {"onvif": "http://10.0.0.5/o", "stream_hosts": ["bad host!"]},
+            "cameras[0].stream_hosts: must be host names or IP addresses, got 'bad host!'",
+        ),
+        (
+            {"onvif": "https://10.0.0.5/o", "onvif_cert_sha256": "abc"},
+            "cameras[0].onvif_cert_sha256: must be a certificate's SHA-256 fingerprint "
+            "(64 hex digits, colons allowed), got 3 characters",
+        ),
+        (
+            {"onvif": "https://10.0.0.5/o", "onvif_ca_file": "/nonexistent-evgw/ca.pem"},
+            "cameras[0].onvif_ca_file: no such file: /nonexistent-evgw/ca.pem",
+        ),
+    ],
+)
+def test_camera_trust_key_errors(camera: dict[str, Any], expected: str) -> None:
+    data = base()
+    data["cameras"] = [{"id": "cam-a", **camera}]
+    assert error_of(data) == f"{FAKE}: {expected}"
+
+
+def test_max_camera_drift_bounds() -> None:
+    assert "max_camera_drift_s" in error_of(with_section("recording", max_camera_drift_s=0.1))

@@ -1,0 +1,67 @@
+"""Burn-in mode's picture path: decode the camera's packets, draw the overlay into the frames.
+
+The overlay is built at the first frame of a connection (its size and pixel format come from
+the camera), and Pillow and numpy load only then: passthrough recorders never import them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import av
+import av.error
+
+from .overlay.text import OverlaySpec
+
+if TYPE_CHECKING:
+    from .overlay.drawing import Overlay
+
+log = logging.getLogger(__name__)
+
+LOG_EVERY = 1000  # undecodable packets: the first is logged, then one line per this many
+
+
+class BurnIn:
+    def __init__(
+        self, overlay: OverlaySpec, tz: ZoneInfo, font_path: str | None, camera: str
+    ) -> None:
+        self._spec = overlay
+        self._tz = tz
+        self._font_path = font_path
+        self._camera = camera
+        self._overlay: Overlay | None = None
+        self.undecodable = 0
+
+    def connect(self) -> None:
+        """A new connection may bring another picture size: the next frame builds the overlay."""
+        self._overlay = None
+
+    def decode(self, video: av.VideoStream, packet: av.Packet | None) -> list[av.VideoFrame]:
+        """Frames `packet` completes (None flushes); an undecodable packet is skipped, counted
+        and logged once per `LOG_EVERY`, so a corrupt stream cannot flood the journal."""
+        try:
+            return list(video.codec_context.decode(packet))
+        except av.error.InvalidDataError as e:
+            self.undecodable += 1
+            if self.undecodable % LOG_EVERY == 1:
+                log.warning(
+                    "%s: undecodable packet skipped (%d so far): %s",
+                    self._camera, self.undecodable, e,
+                )  # fmt: skip
+            return []
+
+    def draw(self, frame: av.VideoFrame, wall: float) -> None:
+        if self._overlay is None:
+            from .overlay.drawing import Overlay
+
+            self._overlay = Overlay.open(
+                self._spec,
+                self._tz,
+                width=frame.width,
+                height=frame.height,
+                pix_fmt=frame.format.name,
+                font_path=self._font_path,
+            )
+        self._overlay.apply(frame, wall)
