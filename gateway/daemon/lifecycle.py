@@ -1,8 +1,9 @@
 """The recording daemon: one process per enabled camera, one stop event, clean sealing on exit.
 
-`Gateway.start` opens the index and a ledger writer per camera (for the parent's own records:
-purges, holds), then starts retention, uploads, monitoring and the camera processes under the
-camera supervisor; `Gateway.stop` seals and stops them in reverse. `run` is `evgw run`.
+`Gateway.start` loads the device key and opens the index and the only ledger writer of each
+camera (which signs for its camera process, and the daemon's own records: purges, holds),
+then starts retention, uploads, monitoring and the camera processes under the camera
+supervisor; `Gateway.stop` seals and stops them in reverse. `run` is `evgw run`.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from .. import wiring
 from ..config import Config
 from . import commands
 from .alarms import GatewayFacts
-from .camera_child import CameraJob
-from .camera_process import Callbacks, CameraProcess, spawn_context
+from .camera_process import Callbacks, CameraProcess, DiskFullFlag, spawn_context
+from .child_protocol import CameraJob
 from .directory import CameraDirectory
 from .events import EventRouter, log_record
 from .facts import gateway_facts
@@ -72,7 +73,7 @@ class Gateway:
         keys = wiring.gateway_keys(config)
         self.index = index = Index.open(wiring.index_path(config))
         self.directory = CameraDirectory(config.discovery).start()
-        disk_full = spawn_context().Event()
+        disk_full = DiskFullFlag()
         for camera in config.cameras:
             if not camera.enabled:
                 log.info("%s: disabled in the configuration", camera.id)
@@ -83,11 +84,18 @@ class Gateway:
             on_identity=self._on_identity,
         )
         level = logging.getLogger().level
+        public_key = keys.signer.public_key_text()
         for plan in wiring.camera_plans(config, keys.recipients, self.boot_id):
-            self.ledgers[plan.camera.id] = wiring.open_ledger(plan, keys, index)
-            self.identities[plan.camera.id] = plan.identity
+            stream = plan.camera.id
+            ledger = wiring.open_ledger(
+                config, stream, keys.signer, index.add_record, index.add_checkpoint
+            )
+            self.ledgers[stream] = ledger
+            self.identities[stream] = plan.identity
             job = CameraJob(plan, self.started_at, log_level=level)
-            self.workers.append(CameraProcess(job, disk_full, callbacks, spawn_context()))
+            self.workers.append(
+                CameraProcess(job, ledger, public_key, disk_full, callbacks, spawn_context())
+            )
         self.retention = Retention(
             index,
             config.gateway.data_dir,

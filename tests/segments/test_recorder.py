@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,21 +20,17 @@ from cameras.freeze import FreezeDetector, thumbnail
 from cameras.rtsp import RtspStream, StreamSettings
 from segments.age_reader import decrypt_stream
 from segments.agekeys import X25519Identity, generate_identity, parse_identity, parse_recipient
-from segments.clock import ClockStep
+from segments.clock import ClockStep, kernel_clock_status
 from segments.ledger import Ledger, read_records, signature_ok
 from segments.overlay import OverlaySpec
-from segments.recorder import (
-    BURN_IN,
-    PASSTHROUGH,
-    RecordingPlan,
-    StreamIdentity,
-    StreamRecorder,
-)
-from segments.records import Record
+from segments.plan import EncodeSettings, RecordingPlan
+from segments.recorder import BURN_IN, PASSTHROUGH, StreamRecorder
+from segments.records import Record, StreamIdentity
+from segments.runs import open_run
 from segments.signing import Ed25519Signer, generate_signing_key
 from segments.store import StreamStore
+from segments.stream_log import LocalLog
 from segments.timeline import iso_utc
-from segments.writer import EncodeSettings
 from tests.conftest import RtspServerFactory
 
 ANCHOR = 1_800_000_001.0  # odd second: the first segment is 1 s, then 2 s slots
@@ -89,8 +86,10 @@ def _rig(tmp_path: Path, mode: str) -> Rig:
     signer = generate_signing_key(tmp_path / "k" / "device.ed25519")
     ledger = Ledger.open(store.root, "cam", "gw", signer)
     ident = StreamIdentity("gw", "site", "loc", "cam", "cam", "boot-1")
-    rec = StreamRecorder(plan, ident, store, ledger)
-    rec.begin(signer.public_key_text())
+    draft = partial(ident.draft, clock=kernel_clock_status())
+    run = open_run(ledger, store, draft, signer.public_key_text())
+    rec = StreamRecorder(plan, ident, store, LocalLog(ledger, store))
+    rec.begin(run.began)
     return Rig(rec, store, signer, parse_identity(identity))
 
 
