@@ -2,13 +2,16 @@
 
 The child is spawned (not forked: it inherits no threads, locks, decoder state or memory)
 with its own `CameraJob` only: its camera's plan and credentials, no signing key, no other
-secret. It runs the resolver, recorder and `CameraWorker`; its records are signed by the
-daemon over the pipe (`parent_link`), to which it also reports a health snapshot about once a
-second, gaps and frozen-picture changes. It opens no index and no ledger.
+secret. Before it touches the camera it confines itself (`confine`: its own stream folder to
+write, the program to read, nothing else) and turns off memory dumps and tracing. It runs
+the resolver, recorder and `CameraWorker`; its records are signed by the daemon over the pipe
+(`parent_link`), to which it also reports a health snapshot about once a second, gaps and
+frozen-picture changes. It opens no index and no ledger.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -16,6 +19,7 @@ import signal
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -27,6 +31,7 @@ from ..camera_plan import CameraPlan
 from ..logs import setup_logging
 from .camera_worker import CameraWorker
 from .child_protocol import CameraJob, Frozen, GapOpened, Health
+from .confine import ConfineError, confine
 from .directory import CameraDirectory
 from .parent_link import ParentLink, RemoteLog
 from .resolver import CameraResolver
@@ -38,11 +43,14 @@ log = logging.getLogger(__name__)
 
 HEALTH_PERIOD_S = 1.0
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_NAME = 15
 
 
 def camera_main(job: CameraJob, conn: Connection, parent_pid: int) -> None:
     """Entry point of a camera process: record until told to stop (or SIGTERM), then seal."""
     _die_with_parent(parent_pid)
+    _name_process(f"cam-{job.plan.camera.id}")
     setup_logging(job.log_level <= logging.DEBUG)
     halt, disk_full = threading.Event(), threading.Event()
 
@@ -53,6 +61,7 @@ def camera_main(job: CameraJob, conn: Connection, parent_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     link = ParentLink(conn, halt, disk_full).start()
     worker = _camera_worker(job, link, halt, disk_full)
+    _confine(job.plan)
     worker.start()
     while worker.is_alive():
         _report_health(worker, link)
@@ -111,6 +120,26 @@ def _freeze_watch(plan: CameraPlan, link: ParentLink) -> Callable[[float, av.Vid
             link.send(Frozen(frozen))
 
     return picture
+
+
+def _confine(plan: CameraPlan) -> None:
+    """From here on: no memory dumps or traces of this process, no file but what recording
+    needs (`confine`): what FFmpeg might be tricked into doing is kept to this camera."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    font = plan.recording.font_path
+    try:
+        abi = confine(DataDir(plan.data_dir).stream(plan.camera.id), [Path(font)] if font else [])
+        log.info("%s: camera process confined (Landlock ABI %d)", plan.camera.id, abi)
+    except ConfineError as e:
+        log.warning("%s: camera process not confined: %s", plan.camera.id, e)
+
+
+def _name_process(name: str) -> None:
+    """`ps`, `top` and the journal show which camera a process records (15 bytes at most)."""
+    with contextlib.suppress(OSError, AttributeError):
+        short = name.encode()[:15].decode(errors="ignore").encode()
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, ctypes.c_char_p(short), 0, 0, 0)
 
 
 def _die_with_parent(parent_pid: int) -> None:

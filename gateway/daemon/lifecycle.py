@@ -8,7 +8,9 @@ supervisor; `Gateway.stop` seals and stops them in reverse. `run` is `evgw run`.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import signal
 import threading
 import time
@@ -25,6 +27,7 @@ from uplink.uploader import Uploader
 
 from .. import wiring
 from ..config import Config
+from ..keys import CREDENTIALS_ENV
 from . import commands
 from .alarms import GatewayFacts
 from .camera_process import Callbacks, CameraProcess, DiskFullFlag, spawn_context
@@ -40,6 +43,8 @@ from .supervisor import CameraSupervisor
 from .watchdog import supervise
 
 log = logging.getLogger(__name__)
+
+PR_SET_DUMPABLE = 4
 
 
 class Gateway:
@@ -71,6 +76,7 @@ class Gateway:
         config = self.config
         self.started_at = time.time()
         keys = wiring.gateway_keys(config)
+        os.environ.pop(CREDENTIALS_ENV, None)  # camera processes inherit the environment
         self.index = index = Index.open(wiring.index_path(config))
         self.directory = CameraDirectory(config.discovery).start()
         disk_full = DiskFullFlag()
@@ -238,6 +244,7 @@ class Gateway:
 
 def run(config: Config) -> int:
     """Record until SIGTERM/SIGINT; every open segment is sealed before returning."""
+    _no_dumps()
     gateway = Gateway(config)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -261,3 +268,12 @@ def run(config: Config) -> int:
     finally:
         gateway.stop()
     return 0
+
+
+def _no_dumps() -> None:
+    """The daemon holds the signing key: no process of the same user may read its memory
+    (/proc/PID/mem, ptrace) or find it in a core dump, whatever became of a camera process."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        log.warning("cannot turn off memory dumps of the daemon (prctl unavailable)")
