@@ -57,7 +57,7 @@ class DataDir:
 
     @property
     def keys(self) -> Path:
-        """Where `evgw keygen` puts the device key by default (mode 0600 files)."""
+        """Where older installs kept the device key; still searched for a stray age identity."""
         return self.root / KEYS_DIR
 
     def stream(self, camera: str) -> Path:

@@ -61,7 +61,7 @@ _PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+) \\$")
 def _locked() -> dict[str, tuple[str, list[str]]]:
     """name → (version, sha256 hashes) for every pin in the lock file."""
     pins: dict[str, tuple[str, list[str]]] = {}
-    name = None
+    name: str | None = None
     for line in LOCK.read_text().splitlines():
         if m := _PIN.match(line):
             name = canonicalize_name(m.group(1))
@@ -78,9 +78,9 @@ def test_the_lock_pins_every_runtime_dependency_with_hashes() -> None:
     direct = [Requirement(r) for r in project["project"]["dependencies"]]
     build = [Requirement(r) for r in project["build-system"]["requires"]]
     for req in direct + build:
-        name = canonicalize_name(req.name)
-        assert name in pins, f"{req.name} is not in {LOCK.name}: regenerate it (see systemd/README)"
-        assert req.specifier.contains(pins[name][0]), f"{req} but the lock pins {pins[name][0]}"
+        pinned = canonicalize_name(req.name)
+        assert pinned in pins, f"{req.name} is not in {LOCK.name}: regenerate it (systemd/README)"
+        assert req.specifier.contains(pins[pinned][0]), f"{req} but the lock pins {pins[pinned][0]}"
     assert all(hashes for _, hashes in pins.values()), "every pin carries a sha256 hash"
     for name in pins:
         if name == "setuptools":

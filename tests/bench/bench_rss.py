@@ -1,6 +1,7 @@
 """Memory of a recording daemon: resident set of the parent and of each camera process.
 
     python3 -m tests.bench.bench_rss [--cameras 2] [--mode burn_in] [--seconds 20] [--json]
+                                     [--repo DIR]   (the daemon of another checkout: before/after)
 
 Starts simulated cameras and `evgw run` as a real process, waits until every camera has sealed
 a segment, lets it record `--seconds` more, then reads VmRSS and VmHWM from /proc for the
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -46,7 +46,7 @@ def children(pid: int) -> list[int]:
 
 
 def camera_processes(pid: int) -> list[int]:
-    """The daemon's children that run `camera_main` (not helpers such as a resource tracker)."""
+    """The daemon's children that record (not multiprocessing's resource tracker)."""
     return [c for c in children(pid) if b"resource_tracker" not in cmdline(c)]
 
 
@@ -68,7 +68,7 @@ def memory(role: str, pid: int) -> Memory:
     )
 
 
-def measure(cameras: int, mode: str, seconds: float) -> list[Memory]:
+def measure(cameras: int, mode: str, seconds: float, repo: Path = REPO) -> list[Memory]:
     server = RtspTestServer(find_free_port(), [f"cam{i}:640x360@25" for i in range(cameras)])
     server.start()
     try:
@@ -77,7 +77,7 @@ def measure(cameras: int, mode: str, seconds: float) -> list[Memory]:
             config = make_config(Path(tmp), cams)
             daemon = subprocess.Popen(
                 [sys.executable, "-m", "gateway", "run", "--config", str(config.path)],
-                cwd=REPO,
+                cwd=repo,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -104,15 +104,16 @@ def main() -> None:
     parser.add_argument("--mode", choices=("burn_in", "passthrough"), default="burn_in")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--repo", type=Path, default=REPO)
     args = parser.parse_args()
-    found = measure(args.cameras, args.mode, args.seconds)
+    found = measure(args.cameras, args.mode, args.seconds, args.repo)
     if args.json:
         print(json.dumps([asdict(m) for m in found], indent=2))
         return
     print(f"{'process':8} {'pid':>7} {'RSS MB':>8} {'peak MB':>8}  video stack mapped")
     for m in found:
         print(f"{m.role:8} {m.pid:7d} {m.rss_mb:8.1f} {m.peak_mb:8.1f}  {m.video_stack}")
-    print(f"(git {os.popen('git -C ' + str(REPO) + ' rev-parse --short HEAD').read().strip()})")
+    print(f"(daemon from {args.repo})")
 
 
 if __name__ == "__main__":

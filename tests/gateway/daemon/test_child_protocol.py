@@ -17,6 +17,7 @@ from gateway.daemon.child_protocol import (
     Append,
     Checkpoint,
     DiskFull,
+    FromChild,
     Frozen,
     GapOpened,
     Health,
@@ -24,6 +25,7 @@ from gateway.daemon.child_protocol import (
     Reply,
     Seal,
     Stop,
+    ToChild,
     encode,
     from_child,
     to_child,
@@ -43,7 +45,7 @@ DRAFT = IDENTITY.draft(
 )
 HEALTH = CameraHealth("gate-1", True, 250, 25.0, 1.5e6, 0.04, 2, None)
 
-CHILD_MESSAGES = [
+CHILD_MESSAGES: list[FromChild] = [
     Health(HEALTH, "SN-1", -0.25),
     Health(CameraHealth("gate-1", False, 0, 0.0, 0.0, None, 0, "rtsp_timeout"), None, None),
     GapOpened("rtsp_timeout"),
@@ -52,7 +54,12 @@ CHILD_MESSAGES = [
     Seal(2, DRAFT, 1_800_000_000.0),
     Checkpoint(3),
 ]
-PARENT_MESSAGES = [Reply(1, record=DRAFT), Reply(2, error="refused: no"), Stop(), DiskFull(False)]
+PARENT_MESSAGES: list[ToChild] = [
+    Reply(1, record=DRAFT),
+    Reply(2, error="refused: no"),
+    Stop(),
+    DiskFull(False),
+]
 
 
 @pytest.mark.parametrize("message", CHILD_MESSAGES, ids=lambda m: type(m).__name__)
@@ -66,12 +73,12 @@ def test_daemon_messages_round_trip(message: Any) -> None:
 
 
 def test_a_child_cannot_send_the_daemon_s_messages_nor_the_daemon_the_child_s() -> None:
-    for message in PARENT_MESSAGES:
+    for ours in PARENT_MESSAGES:
         with pytest.raises(MessageError):
-            from_child(encode(message))
-    for message in CHILD_MESSAGES:
+            from_child(encode(ours))
+    for theirs in CHILD_MESSAGES:
         with pytest.raises(MessageError):
-            to_child(encode(message))
+            to_child(encode(theirs))
 
 
 def body(message: Any) -> dict[str, Any]:

@@ -71,7 +71,7 @@ def test_a_sealed_segment_is_named_by_its_seq_signed_and_has_its_sidecar(rig: Ri
     size = rig.part()
     reply = rig.service.handle(Seal(7, segment(size), START))
     record = reply.record
-    assert reply.id == 7 and reply.error is None and record is not None
+    assert reply.id == 7 and reply.error is None and record is not None and record.file
     assert (record.seq, record.file) == (2, "2027/01/15/00000002_20270115T080000Z.mp4.age")
     assert (rig.store.root / record.file).stat().st_size == size
     assert not rig.store.leftover_parts()
