@@ -28,6 +28,7 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 
 from cameras.health import CameraHealth
 from evgw.backoff import Backoff
+from segments.errors import SegmentError
 from segments.ledger import Ledger
 from segments.plan import RecordingPlan
 from segments.records import Record, StreamIdentity
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 
 WORKER_CRASH = "worker_crash"
 WORKER_HANG = "worker_hang"
+WRITE_ERROR = "write_error"
 SILENCE_S = 15.0  # no message at all for this long: the child is hung even if it looked fine
 STABLE_S = 60.0  # a child that ran this long before dying restarts after the shortest delay
 
@@ -189,6 +191,7 @@ class CameraProcess:
         self._stopping = False
         self._restart_at: float | None = None
         self._cause: str | None = WORKER_CRASH  # None: it sealed and exited when told to
+        self._crash: str | None = None  # why the last child ended, for the next run's records
         disk_full.listen(lambda on: self._tell(DiskFull(on)))
 
     @property
@@ -198,7 +201,18 @@ class CameraProcess:
 
     def start(self) -> None:
         with self._lock:
-            self._spawn(None)
+            self._launch(time.monotonic())
+
+    def _launch(self, now: float) -> None:
+        """Spawn a child; if its run cannot be opened in the ledger, try again after a delay."""
+        try:
+            self._spawn(self._crash)
+        except (SegmentError, OSError) as e:
+            delay = self._backoff.next_delay()
+            self._restart_at = now + delay
+            self.health.failed(WRITE_ERROR)
+            log.error("%s: cannot start recording: %s; trying again in %.1f s",
+                      self.camera, e, delay)  # fmt: skip
 
     def _spawn(self, crash: str | None) -> None:
         """Open the run in the ledger (leftovers, `boot`), then start a child to record it."""
@@ -279,15 +293,16 @@ class CameraProcess:
         """Supervisor round: notice a dead child, restart it when its backoff delay is over."""
         with self._lock:
             proc = self._proc
-            if self._stopping or proc is None or proc.is_alive():
+            if self._stopping or (proc is not None and proc.is_alive()):
                 return
             if self._restart_at is None:
-                self._died(proc, now)
+                if proc is not None:
+                    self._died(proc, now)
             elif now >= self._restart_at:
                 self._restart_at = None
                 self.restarts += 1
-                log.warning("%s: restarting its camera process (%s)", self.camera, self._cause)
-                self._spawn(self._cause)
+                log.warning("%s: restarting its camera process", self.camera)
+                self._launch(now)
 
     def _died(self, proc: SpawnProcess, now: float) -> None:
         proc.join(0)
@@ -299,6 +314,7 @@ class CameraProcess:
             self._backoff.reset()
         delay = self._backoff.next_delay()
         self._restart_at = now + delay
+        self._crash = self._cause
         reason = self._cause or "worker_stopped"
         self.health.failed(reason)
         log.error(
