@@ -31,7 +31,7 @@ from ..camera_plan import CameraPlan
 from ..logs import setup_logging
 from .camera_worker import CameraWorker
 from .child_protocol import CameraJob, Frozen, GapOpened, Health
-from .confine import ConfineError, confine
+from .confine import READABLE_ENV, ConfineError, confine
 from .directory import CameraDirectory
 from .parent_link import ParentLink, RemoteLog
 from .resolver import CameraResolver
@@ -128,8 +128,10 @@ def _confine(plan: CameraPlan) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     font = plan.recording.font_path
+    readable = [Path(font)] if font else []
+    readable += [Path(p) for p in os.environ.get(READABLE_ENV, "").split(os.pathsep) if p]
     try:
-        abi = confine(DataDir(plan.data_dir).stream(plan.camera.id), [Path(font)] if font else [])
+        abi = confine(DataDir(plan.data_dir).stream(plan.camera.id), readable)
         log.info("%s: camera process confined (Landlock ABI %d)", plan.camera.id, abi)
     except ConfineError as e:
         log.warning("%s: camera process not confined: %s", plan.camera.id, e)

@@ -8,7 +8,9 @@ any process outside its sandbox (the daemon, the other cameras) and, from ABI 6,
 them signals. Same user or not, and even as root.
 
 Needs Linux 5.13 or newer; elsewhere (or where a seccomp filter refuses the calls) the
-process logs one warning and runs unconfined: recording matters more.
+process logs one warning and runs unconfined: recording matters more. `EVGW_CAMERA_READABLE`
+(paths separated by ':') names more files a camera process may read, for a tool preloaded
+into the service, such as libfaketime's timestamp file in the fault tests.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ SYSTEM_READ = (
     "/proc/self",
 )  # fmt: skip
 CODE_PACKAGES = ("evgw", "cameras", "segments", "gateway")
+READABLE_ENV = "EVGW_CAMERA_READABLE"
 
 
 class _RulesetAttr(ctypes.Structure):
