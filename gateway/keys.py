@@ -3,12 +3,19 @@ keys it obeys, and the guard that refuses to run next to a decryption key.
 
 Three roles, three files: the device key (`device.ed25519`) signs the gateway's records; an
 operator key (`operator.ed25519`, made and kept on the operator's machine) signs commands; the
-archive identity decrypts, at the central archive only."""
+archive identity decrypts, at the central archive only.
+
+The device key lives outside every path the service may write (`/etc/evgw/keys`, root's,
+0600). Under systemd the unit passes it with `LoadCredential=device.ed25519:…`, so the service
+reads systemd's private copy from `$CREDENTIALS_DIRECTORY` and needs no access to the original.
+Only the daemon's parent process loads it: camera processes never see it.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +33,11 @@ from uplink.command_check import Keyring
 from .config import AGE_IDENTITY_MARK, KeysConfig
 from .errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 DEVICE_KEY_NAME = "device.ed25519"
 OPERATOR_KEY_NAME = "operator.ed25519"
+CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
 ARCHIVE_IDENTITY_NAME = "archive.agekey"
 ARCHIVE_RECIPIENT_NAME = "archive.recipient"
 _SCAN_LIMIT = 1 << 20
@@ -42,14 +52,27 @@ class GatewayKeys:
 def load_keys(keys: KeysConfig, config_path: Path, guarded: Iterable[Path]) -> GatewayKeys:
     """The signing key and recipients of `[keys]`, once no folder in `guarded` holds an identity."""
     refuse_identities(guarded)
-    path = keys.signing_key
+    path = signing_key_path(keys)
     if not path.exists():
         raise ConfigError(
             f"{config_path}: [keys] signing_key: {path} does not exist; create it with "
             f"`evgw keygen --out {path.parent}`"
         )
     recipients = tuple(parse_recipient(r) for r in keys.recipients)
-    return GatewayKeys(load_signer(path), recipients)
+    signer = load_signer(path)
+    log.info("device signing key %s from %s", fingerprint(signer), path)
+    return GatewayKeys(signer, recipients)
+
+
+def signing_key_path(keys: KeysConfig, environ: Mapping[str, str] | None = None) -> Path:
+    """systemd's credential `device.ed25519` when the service has one, else `[keys] signing_key`."""
+    env = os.environ if environ is None else environ
+    folder = env.get(CREDENTIALS_ENV)
+    if folder:
+        credential = Path(folder) / DEVICE_KEY_NAME
+        if credential.is_file():
+            return credential
+    return keys.signing_key
 
 
 def refuse_identities(folders: Iterable[Path]) -> None:

@@ -3,70 +3,40 @@
 The daemon, the case services and each camera process receive what is built here (a camera's
 plan, a stream's identity, storage limits, the upload and MQTT settings, the central store),
 never the configuration itself, so every part sees only what it needs and a camera process,
-which parses hostile bytes, holds only its own camera's plan.
+which parses hostile bytes, holds only its own camera's plan (`camera_plan`): no key, no
+other camera's or the uplink's secrets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from segments.agekeys import X25519Recipient
-from segments.index import Index
+from segments.checkpoint import Checkpoint
 from segments.ledger import Ledger
 from segments.overlay import OverlaySpec
-from segments.recorder import RecordingPlan
-from segments.records import StreamIdentity
+from segments.plan import EncodeSettings, RecordingPlan
+from segments.records import Record, StreamIdentity
 from segments.ringbuffer import Limits
+from segments.signing import Signer
 from segments.store import DataDir
-from segments.writer import EncodeSettings
 from uplink.objectstore import ObjectStore
 
+from .camera_plan import CameraPlan
 from .cases.sources import CameraLabel, CaseSources
-from .config import (
-    CameraConfig,
-    Config,
-    DiscoveryConfig,
-    LedgerConfig,
-    MqttConfig,
-    RecordingConfig,
-)
-from .keys import GatewayKeys, load_keys
+from .config import CameraConfig, Config, MqttConfig
+from .keys import GatewayKeys, load_keys, signing_key_path
 from .status import StatusScope
-
-PASSTHROUGH_PICTURE_S = 3.0
-
-
-@dataclass(frozen=True)
-class CameraPlan:
-    """Everything one camera process needs, picklable: its own camera and nothing else."""
-
-    camera: CameraConfig
-    recording: RecordingPlan
-    identity: StreamIdentity
-    timeouts: RecordingConfig
-    discovery: DiscoveryConfig
-    data_dir: Path
-    ledger: LedgerConfig
-    signing_key: Path
-    frozen_after_s: float
-
-    @property
-    def picture_interval_s(self) -> float:
-        """Frozen-picture checks decode every frame in burn_in, only keyframes in passthrough."""
-        return 1.0 if self.camera.overlay == "burn_in" else PASSTHROUGH_PICTURE_S
-
-    @property
-    def index_path(self) -> Path:
-        return DataDir(self.data_dir).index
 
 
 def gateway_keys(config: Config) -> GatewayKeys:
     """The device key and the recipients, refusing to run next to an age identity."""
     data_dir = config.gateway.data_dir
-    guarded = (config.path.parent, data_dir, DataDir(data_dir).keys, config.keys.signing_key.parent)
+    key = signing_key_path(config.keys)
+    guarded = (config.path.parent, data_dir, DataDir(data_dir).keys, key.parent)
     return load_keys(config.keys, config.path, guarded)
 
 
@@ -85,10 +55,9 @@ def camera_plan(
         recording=recording_plan(config, camera, recipients),
         identity=stream_identity(config, camera, boot_id),
         timeouts=config.recording,
-        discovery=config.discovery,
+        # The network to probe; its default credentials already resolved into `camera`'s own.
+        discovery=replace(config.discovery, username=None, password=None),
         data_dir=config.gateway.data_dir,
-        ledger=config.ledger,
-        signing_key=config.keys.signing_key,
         frozen_after_s=frozen_after_s(config.mqtt),
     )
 
@@ -121,17 +90,23 @@ def stream_identity(config: Config, camera: CameraConfig, boot_id: str) -> Strea
     )
 
 
-def open_ledger(plan: CameraPlan, keys: GatewayKeys, index: Index) -> Ledger:
-    """The stream's ledger writer, indexing what it appends; each process opens its own."""
+def open_ledger(
+    config: Config,
+    camera: str,
+    signer: Signer,
+    on_append: Callable[[Record], None],
+    on_checkpoint: Callable[[Checkpoint], None],
+) -> Ledger:
+    """A stream's ledger writer; the daemon holds the only one (camera processes ask it)."""
     return Ledger.open(
-        DataDir(plan.data_dir).stream(plan.camera.id),
-        plan.camera.id,
-        plan.identity.gateway,
-        keys.signer,
-        every_records=plan.ledger.checkpoint_every,
-        every_s=plan.ledger.checkpoint_interval_s,
-        on_append=index.add_record,
-        on_checkpoint=index.add_checkpoint,
+        DataDir(config.gateway.data_dir).stream(camera),
+        camera,
+        config.gateway.id,
+        signer,
+        every_records=config.ledger.checkpoint_every,
+        every_s=config.ledger.checkpoint_interval_s,
+        on_append=on_append,
+        on_checkpoint=on_checkpoint,
     )
 
 

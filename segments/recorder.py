@@ -11,28 +11,24 @@ the burned-in clock or the ledger times without a trace.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
 import av
 
-from .agekeys import X25519Recipient
 from .burn_in import BurnIn
 from .clock import ClockStep, kernel_clock_status
 from .drift import Drift, DriftWatch
-from .ledger import Ledger
 from .open_segment import SegmentInProgress, segment_writer
-from .overlay.text import OverlaySpec
 from .pictures import PictureCallback, PictureTap
+from .plan import RecordingPlan
 from .records import ClockStatus, Record, StreamIdentity
-from .recovery import POWER_LOSS, recover_leftovers
 from .settle import Settling
-from .store import StreamStore, write_durably
+from .store import StreamStore
+from .stream_log import StreamLog
 from .timeline import PtsClock, iso_utc
-from .writer import EncodeSegment, EncodeSettings, RemuxSegment
+from .writer import EncodeSegment, RemuxSegment
 
 log = logging.getLogger(__name__)
 
@@ -42,27 +38,14 @@ BURN_IN = "burn_in"
 PASSTHROUGH = "passthrough"
 
 
-@dataclass(frozen=True)
-class RecordingPlan:
-    segment_seconds: int
-    mode: str
-    encode: EncodeSettings
-    overlay: OverlaySpec
-    tz: ZoneInfo
-    recipients: tuple[X25519Recipient, ...]
-    font_path: str | None = None
-    max_camera_drift_s: float = 2.0
-
-
 class StreamRecorder:
     def __init__(
         self,
         plan: RecordingPlan,
         identity: StreamIdentity,
         store: StreamStore,
-        ledger: Ledger,
+        ledger: StreamLog,
         on_record: Callable[[Record], None] = lambda r: None,
-        start_wall: float | None = None,
         clock_status: Callable[[], ClockStatus] = kernel_clock_status,
         on_picture: PictureCallback | None = None,
         picture_interval_s: float = 1.0,
@@ -79,7 +62,7 @@ class StreamRecorder:
         self._clock_status = clock_status
         self._open: SegmentInProgress | None = None
         self._gap: tuple[float, str] | None = None
-        self._last_end = start_wall
+        self._last_end: float | None = None
         self._clock: PtsClock | None = None
         self._video: av.VideoStream | None = None
         self._tb = Fraction(1, 90000)
@@ -97,30 +80,13 @@ class StreamRecorder:
             else PictureTap(on_picture, picture_interval_s, identity.camera)
         )
 
-    def begin(self, public_key: str, crash: str | None = None) -> None:
-        """Start of a run: seal crash leftovers, then a `boot` record (`key` first if new).
+    def begin(self, at: float) -> None:
+        """Start of a run whose opening records (`segments.runs.open_run`) end at `at`.
 
-        `crash` is why the previous run ended when the caller knows it (a worker crash or hang
-        seen by the daemon); otherwise the ledger tells an operator stop from a power loss.
+        The startup gap opens there, and no frame is placed before it.
         """
-        first_run = self.ledger.size == 0
-        if first_run:
-            key = self._draft(kind="key", start=time.time(), end=None)
-            self._append(replace(key, extra={"public_key": public_key}))
-        recovered = recover_leftovers(self.store, self.ledger, self._draft, crash or POWER_LOSS)
-        for record in recovered:
-            self._on_record(record)
-        now = time.time()
-        last = self.ledger.last_record
-        previous_end = None if last is None else (last.end or last.start)
-        reason = None if first_run else crash or self._restart_reason(recovered)
-        self._append(
-            replace(
-                self._draft(kind="boot", start=now, end=now, reason=reason),
-                start=previous_end or iso_utc(now),
-            )
-        )
-        self._gap = (now, STARTUP)
+        self._last_end = at
+        self._gap = (at, STARTUP)
 
     def identify(self, serial: str | None) -> None:
         """The camera's serial as ONVIF reports it: records name the device, not its IP."""
@@ -277,10 +243,6 @@ class StreamRecorder:
         self._video = self._audio = None
         self._clock = None
 
-    def _restart_reason(self, recovered: list[Record]) -> str:
-        """Why recording paused: a final checkpoint means the last run was stopped on purpose."""
-        return "operator_stop" if self.ledger.closed_cleanly and not recovered else "power_loss"
-
     def _feed_passthrough(self, packet: av.Packet) -> None:
         assert self._clock is not None and self._video is not None and packet.pts is not None
         wall = self._clock.wall(packet.pts, self._tb)
@@ -339,25 +301,19 @@ class StreamRecorder:
         if seg is None:
             return
         media, end = seg.finish(end_wall)
-
-        def make(seq: int) -> Record:
-            sealed = seg.file.seal(self.store.final_path(seq, seg.start_wall))
-            return self._draft(
-                kind="segment",
-                start=seg.start_wall,
-                end=end,
-                file=self.store.relative(sealed.path),
-                media=media,
-                size_plain=sealed.size_plain,
-                sha256_plain=sealed.sha256_plain,
-                size_cipher=sealed.size_cipher,
-                sha256_cipher=sealed.sha256_cipher,
-                overlay=self.plan.overlay.template if self.plan.mode == BURN_IN else None,
-            )
-
-        record = self.ledger.append_numbered(make)
-        assert record.file is not None
-        write_durably(self.store.sidecar_path(record.file), record.to_json())
+        sealed = seg.file.finish()
+        draft = self._draft(
+            kind="segment",
+            start=seg.start_wall,
+            end=end,
+            media=media,
+            size_plain=sealed.size_plain,
+            sha256_plain=sealed.sha256_plain,
+            size_cipher=sealed.size_cipher,
+            sha256_cipher=sealed.sha256_cipher,
+            overlay=self.plan.overlay.template if self.plan.mode == BURN_IN else None,
+        )
+        record = self.ledger.seal(draft, seg.start_wall)
         self._last_end = end
         self.last_sealed = record
         self._on_record(record)

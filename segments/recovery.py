@@ -7,14 +7,13 @@ it records the ciphertext as found, and the archive's reader recovers the prefix
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from .hashing import hash_file
 from .ledger import Ledger
 from .records import Record
-from .store import DataDir, StreamStore, fsync_dir
+from .store import DataDir, StreamStore, name_sealed
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +28,9 @@ def recover_leftovers(
     """`reason` says what cut the files short: `power_loss`, or a worker crash the daemon saw."""
     recovered = []
     for part in store.leftover_parts():
+        if part.is_symlink() or not part.is_file():
+            log.error("%s: %s is not a regular file: left as it is", ledger.stream, part)
+            continue
         recovered.append(_seal_truncated(part, store, ledger, draft, reason))
         log.warning("%s: sealed leftover %s as truncated", ledger.stream, part.name)
     return recovered
@@ -43,9 +45,7 @@ def _seal_truncated(
 
     def make(seq: int) -> Record:
         begin = start if start is not None else info.st_mtime
-        final = store.final_path(seq, begin)
-        os.replace(part, final)
-        fsync_dir(final.parent)
+        final = name_sealed(part, store.final_path(seq, begin))
         return draft(
             kind="truncated",
             start=begin,

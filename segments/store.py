@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,7 +57,7 @@ class DataDir:
 
     @property
     def keys(self) -> Path:
-        """Where `evgw keygen` puts the device key by default (mode 0600 files)."""
+        """Where older installs kept the device key; still searched for a stray age identity."""
         return self.root / KEYS_DIR
 
     def stream(self, camera: str) -> Path:
@@ -130,25 +130,31 @@ class OpenSegment:
         self._file = open(part, "xb")  # noqa: SIM115 - closed in seal()
         self.sink = AgeWriter(self._file, recipients)
 
-    def seal(self, final: Path) -> SealedFile:
-        """Finish the encryption, fsync, and rename to `final`."""
+    def finish(self) -> SealedFile:
+        """Finish the encryption and fsync; the file keeps its `.part` name until it is named.
+
+        A camera process stops here: its parent names the file by the seq it assigns.
+        """
         try:
             self.sink.close()
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            os.replace(self.part, final)
-            fsync_dir(final.parent)
         except OSError as e:
-            raise WriteError(f"cannot seal {final}: {e.strerror}; check free space") from e
+            raise WriteError(f"cannot finish {self.part}: {e.strerror}; check free space") from e
         stats = self.sink.stats
         return SealedFile(
-            final,
+            self.part,
             stats.plaintext_size,
             stats.plaintext_sha256,
             stats.ciphertext_size,
             stats.ciphertext_sha256,
         )
+
+    def seal(self, final: Path) -> SealedFile:
+        """Finish, then rename to `final` (a writer that numbers its own files)."""
+        sealed = self.finish()
+        return replace(sealed, path=name_sealed(sealed.path, final))
 
 
 class StreamStore:
@@ -167,8 +173,12 @@ class StreamStore:
         """Where the `.json` record of the segment `segment` (relative, as recorded) goes."""
         return self.root / DataDir.sidecar(segment)
 
+    def part_path(self, start_wall: float) -> Path:
+        """The `.part` file of the segment starting at `start_wall` while it is written."""
+        return self.root / DataDir.part(start_wall)
+
     def open_segment(self, start_wall: float, recipients: Sequence[X25519Recipient]) -> OpenSegment:
-        return OpenSegment(self.root / DataDir.part(start_wall), recipients)
+        return OpenSegment(self.part_path(start_wall), recipients)
 
     def leftover_parts(self) -> list[Path]:
         """`.part` files a crash left behind, oldest first."""
@@ -176,6 +186,16 @@ class StreamStore:
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
+
+
+def name_sealed(part: Path, final: Path) -> Path:
+    """Give a finished `.part` its final name (which carries its seq), durably."""
+    try:
+        os.replace(part, final)
+        fsync_dir(final.parent)
+    except OSError as e:
+        raise WriteError(f"cannot seal {final}: {e.strerror}; check the data dir") from e
+    return final
 
 
 def write_durably(path: Path, data: bytes) -> None:

@@ -13,19 +13,13 @@ from typing import Protocol, cast
 import av
 import av.container
 
+from .plan import EncodeSettings
+
 MP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
 
 
 class ByteSink(Protocol):
     def write(self, data: bytes) -> int: ...
-
-
-@dataclass(frozen=True)
-class EncodeSettings:
-    codec: str = "libx264"
-    preset: str = "veryfast"
-    crf: int = 23
-    gop_s: float = 2.0
 
 
 @dataclass

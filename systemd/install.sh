@@ -4,14 +4,18 @@
 #   systemd/install.sh --dry-run       print what it would do, change nothing
 # It never overwrites /etc/evgw/evgw.toml or an existing device key, and does not start a
 # service that was not running: edit the configuration first, then `systemctl start evgw`.
+# Python packages come from requirements.lock only: pinned, hash-checked, no resolver.
 set -euo pipefail
 
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 PREFIX=/opt/evgw
 VENV="$PREFIX/.venv"
+LOCK="$SRC/requirements.lock"
 CONF_DIR=/etc/evgw
+KEY_DIR="$CONF_DIR/keys"
+KEY="$KEY_DIR/device.ed25519"
 DATA_DIR=/var/lib/evgw
-KEY="$DATA_DIR/keys/device.ed25519"
+OLD_KEY="$DATA_DIR/keys/device.ed25519"
 UNIT=/etc/systemd/system/evgw.service
 USER_NAME=evgw
 APT_PACKAGES=(python3 python3-venv fonts-wqy-zenhei)
@@ -51,12 +55,14 @@ if ! getent passwd "$USER_NAME" >/dev/null; then
         --shell /usr/sbin/nologin --comment "evgw recording gateway" "$USER_NAME"
 fi
 
-# (3) The program: a root-owned virtualenv the service can read but not change.
+# (3) The program: a root-owned virtualenv the service can read but not change. Every
+# dependency (and the build backend) is pinned with its sha256 in the lock; evgw itself is
+# then built from this tree with that backend and nothing fetched.
 if [ ! -x "$VENV/bin/python" ]; then
     run python3 -m venv "$VENV"
 fi
-run "$VENV/bin/python" -m pip install -q --upgrade pip
-run "$VENV/bin/python" -m pip install -q --upgrade "$SRC"
+run "$VENV/bin/python" -m pip install -q --require-hashes --no-deps -r "$LOCK"
+run "$VENV/bin/python" -m pip install -q --no-deps --no-index --no-build-isolation "$SRC"
 
 # (4) Configuration: readable by the service's group only (it may hold camera passwords).
 run install -d -o root -g "$USER_NAME" -m 0750 "$CONF_DIR"
@@ -67,10 +73,18 @@ else
     echo "= $CONF_DIR/evgw.toml exists: left as it is"
 fi
 
-# (5) Data dir and the device signing key, owned by the service user only.
-run install -d -o "$USER_NAME" -g "$USER_NAME" -m 0700 "$DATA_DIR" "$DATA_DIR/keys"
-if [ ! -e "$KEY" ]; then
-    run runuser -u "$USER_NAME" -- "$VENV/bin/evgw" keygen --out "$DATA_DIR/keys"
+# (5) The data dir, the service user's. The device signing key is root's, outside every
+# path the service may write; the unit hands the service a copy (LoadCredential=). A key
+# from an older install in the data dir is moved there, keeping the device's identity.
+run install -d -o "$USER_NAME" -g "$USER_NAME" -m 0700 "$DATA_DIR"
+run install -d -o root -g root -m 0700 "$KEY_DIR"
+if [ ! -e "$KEY" ] && [ -e "$OLD_KEY" ]; then
+    run mv "$OLD_KEY" "$OLD_KEY.pub" "$KEY_DIR/"
+    run chown root:root "$KEY" "$KEY.pub"
+    run chmod 0600 "$KEY"
+    echo "= moved the device key to $KEY: set [keys] signing_key = \"$KEY\" in $CONF_DIR/evgw.toml"
+elif [ ! -e "$KEY" ]; then
+    run "$VENV/bin/evgw" keygen --out "$KEY_DIR"
 else
     echo "= $KEY exists: left as it is (public key: $KEY.pub)"
 fi

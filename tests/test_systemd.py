@@ -20,6 +20,8 @@ from tests.support.recording import Cam, make_config
 
 UNIT = REPO / "systemd" / "evgw.service"
 INSTALL = REPO / "systemd" / "install.sh"
+ALLOWLIST = REPO / "systemd" / "ip-allowlist.conf.example"
+KEY = "/etc/evgw/keys/device.ed25519"
 EXEC_START = "/opt/evgw/.venv/bin/evgw"
 MAX_EXPOSURE = 2.0
 
@@ -39,11 +41,31 @@ def settings() -> list[tuple[str, str]]:
     ]
 
 
-def verifiable_unit(tmp_path: Path) -> Path:
+def verifiable_unit(tmp_path: Path, *drop_ins: Path) -> Path:
     """The unit with ExecStart pointing at a binary that exists here, as verify demands."""
     path = tmp_path / "evgw.service"
     path.write_text(UNIT.read_text().replace(EXEC_START, shutil.which("true") or "/bin/true"))
+    for drop_in in drop_ins:
+        folder = tmp_path / "evgw.service.d"
+        folder.mkdir(exist_ok=True)
+        (folder / drop_in.name.removesuffix(".example")).write_text(drop_in.read_text())
     return path
+
+
+def exposure(unit: Path) -> float:
+    """`systemd-analyze security --offline` of `unit`: the overall exposure (lower is better)."""
+    done = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", "--no-pager", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if "--offline" in done.stderr and "unrecognized" in done.stderr:
+        pytest.skip("this systemd-analyze has no --offline (needs systemd 250+)")
+    match = re.search(r"Overall exposure level for evgw\.service: ([\d.]+) (\w+)", done.stdout)
+    assert match, done.stdout + done.stderr
+    print(f"systemd-analyze security: {match.group(1)} {match.group(2)}")
+    return float(match.group(1))
 
 
 def test_unit_has_the_required_settings() -> None:
@@ -57,7 +79,12 @@ def test_unit_has_the_required_settings() -> None:
         ("Group", "evgw"),
         ("ExecStart", f"{EXEC_START} run --config /etc/evgw/evgw.toml"),
         ("StateDirectory", "evgw"),
+        ("ConfigurationDirectory", "evgw"),
+        ("ConfigurationDirectoryMode", "0750"),
         ("ReadWritePaths", "/var/lib/evgw"),
+        ("LoadCredential", f"device.ed25519:{KEY}"),
+        ("MemoryMax", "2G"),
+        ("TasksMax", "512"),
         ("ProtectSystem", "strict"),
         ("NoNewPrivileges", "yes"),
         ("CapabilityBoundingSet", ""),
@@ -67,12 +94,24 @@ def test_unit_has_the_required_settings() -> None:
     ]:
         assert expected in found, expected
     filters = [v for k, v in found if k == "SystemCallFilter"]
-    assert filters[-1] == "clock_adjtime adjtimex", "re-allowed after the ~@privileged deny list"
+    deny = filters.index("~@privileged @resources")
+    assert "clock_adjtime adjtimex" in filters[deny + 1 :], "re-allowed after the deny list"
+    landlock = "landlock_create_ruleset landlock_add_rule landlock_restrict_self"
+    assert landlock in filters[deny + 1 :], "camera processes confine themselves"
+
+
+def test_the_signing_key_is_outside_every_writable_path() -> None:
+    found = settings()
+    writable = [v for k, v in found if k == "ReadWritePaths"]
+    writable += [f"/var/lib/{v}" for k, v in found if k == "StateDirectory"]
+    assert writable and not any(KEY.startswith(w.rstrip("/") + "/") for w in writable)
+    assert ("InaccessiblePaths", "-/etc/evgw/keys") in found
 
 
 @needs_analyze
-def test_systemd_analyze_verify_is_clean(tmp_path: Path) -> None:
-    unit = verifiable_unit(tmp_path)
+@pytest.mark.parametrize("drop_ins", [(), (ALLOWLIST,)], ids=["unit", "with the allow-list"])
+def test_systemd_analyze_verify_is_clean(tmp_path: Path, drop_ins: tuple[Path, ...]) -> None:
+    unit = verifiable_unit(tmp_path, *drop_ins)
     done = subprocess.run(
         ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
     )
@@ -84,19 +123,15 @@ def test_systemd_analyze_verify_is_clean(tmp_path: Path) -> None:
 
 @needs_analyze
 def test_systemd_analyze_security_exposure(tmp_path: Path) -> None:
-    unit = verifiable_unit(tmp_path)
-    done = subprocess.run(
-        ["systemd-analyze", "security", "--offline=yes", "--no-pager", str(unit)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if "--offline" in done.stderr and "unrecognized" in done.stderr:
-        pytest.skip("this systemd-analyze has no --offline (needs systemd 250+)")
-    match = re.search(r"Overall exposure level for evgw\.service: ([\d.]+) (\w+)", done.stdout)
-    assert match, done.stdout + done.stderr
-    print(f"systemd-analyze security: {match.group(1)} {match.group(2)}")
-    assert float(match.group(1)) <= MAX_EXPOSURE, done.stdout
+    assert exposure(verifiable_unit(tmp_path)) <= MAX_EXPOSURE
+
+
+@needs_analyze
+def test_the_ip_allow_list_drop_in_lowers_the_exposure(tmp_path: Path) -> None:
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "allow").mkdir()
+    plain = exposure(verifiable_unit(tmp_path / "plain"))
+    assert exposure(verifiable_unit(tmp_path / "allow", ALLOWLIST)) < plain
 
 
 def test_install_script_dry_run_changes_nothing(tmp_path: Path) -> None:
@@ -107,8 +142,14 @@ def test_install_script_dry_run_changes_nothing(tmp_path: Path) -> None:
     out = done.stdout
     assert "+ install -m 0644" in out and "/etc/systemd/system/evgw.service" in out
     assert "+ systemctl enable evgw.service" in out
-    if not Path("/var/lib/evgw/keys/device.ed25519").exists():
-        assert "evgw keygen --out /var/lib/evgw/keys" in out
+    lock = REPO / "requirements.lock"
+    assert f"pip install -q --require-hashes --no-deps -r {lock}" in out
+    assert f"pip install -q --no-deps --no-index --no-build-isolation {REPO}" in out
+    assert "--upgrade" not in out, "nothing unpinned"
+    assert "+ install -d -o root -g root -m 0700 /etc/evgw/keys" in out
+    if not Path(KEY).exists() and not Path("/var/lib/evgw/keys/device.ed25519").exists():
+        assert "+ /opt/evgw/.venv/bin/evgw keygen --out /etc/evgw/keys" in out
+    assert "runuser" not in out, "the key is root's"
     if subprocess.run(["getent", "passwd", "evgw"], capture_output=True).returncode:
         assert "+ useradd --system" in out
     assert before == {p: p.exists() for p in before}

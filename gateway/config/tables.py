@@ -32,9 +32,11 @@ class KeysTable:
     """``[keys]`` as written; recipients_file adds to recipients."""
 
     signing_key: Path = setting(
-        help="The device's Ed25519 signing key (mode 0600). Create it once with `evgw keygen "
-        "--out /var/lib/evgw/keys`; its public key is printed and goes to the archive.",
-        example="/var/lib/evgw/keys/device.ed25519",
+        help="The device's Ed25519 signing key (root's, mode 0600), outside every folder the "
+        "service may write. Create it once with `evgw keygen --out /etc/evgw/keys`; its public "
+        "key is printed and goes to the archive. Under systemd the unit passes this file as "
+        "the credential device.ed25519 (LoadCredential=), which the daemon reads instead.",
+        example="/etc/evgw/keys/device.ed25519",
     )
     recipients: tuple[str, ...] = setting(
         default=(),

@@ -1,9 +1,12 @@
 """The child side of a camera process: one camera recorded until told to stop, then sealed.
 
-The child is spawned (not forked: it inherits no threads, locks or decoder state) with its own
-`CameraPlan` only, and runs the resolver, recorder, ledger and `CameraWorker` with its own
-index connection. It reports over a one-way pipe of small messages: a health snapshot about
-once a second, every record it appends, gap and frozen-picture changes.
+The child is spawned (not forked: it inherits no threads, locks, decoder state or memory)
+with its own `CameraJob` only: its camera's plan and credentials, no signing key, no other
+secret. Before it touches the camera it confines itself (`confine`: its own stream folder to
+write, the program to read, nothing else) and turns off memory dumps and tracing. It runs
+the resolver, recorder and `CameraWorker`; its records are signed by the daemon over the pipe
+(`parent_link`), to which it also reports a health snapshot about once a second, gaps and
+frozen-picture changes. It opens no index and no ledger.
 """
 
 from __future__ import annotations
@@ -15,23 +18,22 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from cameras.health import HealthCounter
-from segments.index import Index
 from segments.recorder import StreamRecorder
-from segments.signing import load_signer
 from segments.store import DataDir
 
-from ..keys import GatewayKeys
+from ..camera_plan import CameraPlan
 from ..logs import setup_logging
-from ..wiring import CameraPlan, open_ledger
 from .camera_worker import CameraWorker
+from .child_protocol import CameraJob, Event, Frozen, GapOpened, Health
+from .confine import READABLE_ENV, ConfineError, confine
 from .directory import CameraDirectory
+from .parent_link import ParentLink, RemoteLog
 from .resolver import CameraResolver
 
 if TYPE_CHECKING:
@@ -41,86 +43,66 @@ log = logging.getLogger(__name__)
 
 HEALTH_PERIOD_S = 1.0
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_NAME = 15
 
 
-@dataclass(frozen=True)
-class CameraJob:
-    """What a camera process is started with, picklable: its plan and how this run began."""
-
-    plan: CameraPlan
-    started: float
-    crash: str | None = None
-    log_level: int = logging.INFO
-
-
-class _Outbox:
-    """The child's end of the pipe; worker, recorder and health threads all send through it."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._lock = threading.Lock()
-
-    def send(self, *message: object) -> None:
-        # A parent that is gone cannot listen; PR_SET_PDEATHSIG ends this process anyway.
-        with self._lock, contextlib.suppress(OSError, ValueError):
-            self._conn.send(message)
-
-
-def camera_main(
-    job: CameraJob, conn: Connection, halt: Event, disk_full: Event, parent_pid: int
-) -> None:
-    """Entry point of a camera process: record until `halt` (or SIGTERM), then seal and exit."""
+def camera_main(job: CameraJob, conn: Connection, parent_pid: int) -> None:
+    """Entry point of a camera process: record until told to stop (or SIGTERM), then seal."""
     _die_with_parent(parent_pid)
+    _name_process(f"cam-{job.plan.camera.id}")
     setup_logging(job.log_level <= logging.DEBUG)
+    halt, disk_full = threading.Event(), threading.Event()
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         halt.set()
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
-    out = _Outbox(conn)
-    index = Index.open(job.plan.index_path)
-    try:
-        worker = _camera_worker(job, index, out, halt, disk_full)
-        worker.start()
-        while worker.is_alive():
-            _report_health(worker, out)
-            worker.join(HEALTH_PERIOD_S)
-        _report_health(worker, out)
-    finally:
-        index.close()
-        conn.close()
+    link = ParentLink(conn, halt, disk_full).start()
+    worker = _camera_worker(job, link, halt, disk_full)
+    _confine(job.plan)
+    worker.start()
+    while worker.is_alive():
+        _report_health(worker, link)
+        worker.join(HEALTH_PERIOD_S)
+    _report_health(worker, link)
     if not halt.is_set():
         raise SystemExit(1)  # the loop ended on its own: the parent restarts it
 
 
-def _report_health(worker: CameraWorker, out: _Outbox) -> None:
-    out.send("health", worker.health.snapshot(), worker.recorder.identity, worker.resolver.identity)
+def _report_health(worker: CameraWorker, link: ParentLink) -> None:
+    camera = worker.resolver.identity
+    link.send(
+        Health(
+            worker.health.snapshot(),
+            worker.recorder.identity.camera_serial,
+            None if camera is None else camera.clock_offset_s,
+        )
+    )
 
 
 def _camera_worker(
-    job: CameraJob, index: Index, out: _Outbox, halt: Event, disk_full: Event
+    job: CameraJob, link: ParentLink, halt: threading.Event, disk_full: threading.Event
 ) -> CameraWorker:
     plan = job.plan
-    keys = GatewayKeys(load_signer(plan.signing_key), plan.recording.recipients)
     recorder = StreamRecorder(
         plan.recording,
         plan.identity,
         DataDir(plan.data_dir).store(plan.camera.id),
-        open_ledger(plan, keys, index),
-        on_record=lambda record: out.send("record", record),
-        start_wall=job.started,
-        on_picture=_freeze_watch(plan, out),
+        RemoteLog(link),
+        on_picture=_freeze_watch(plan, link),
         picture_interval_s=plan.picture_interval_s,
     )
-    recorder.begin(keys.signer.public_key_text(), crash=job.crash)
+    recorder.begin(job.started)
     health = HealthCounter(plan.camera.id)
 
     def rejected(source: str, reason: str, first: bool) -> None:
+        """Hostile input from the camera network: counted always, reported once per sender."""
         health.rejected()
         if first:
-            fields = {"camera": plan.camera.id, "source": source, "reason": reason}
-            out.send("event", "input_rejected", fields)
+            facts = {"camera": plan.camera.id, "source": source, "reason": reason}
+            link.send(Event("input_rejected", facts))
 
     # The parent follows WS-Discovery announcements; the child probes when it must.
     directory = CameraDirectory(plan.discovery, on_reject=rejected)
@@ -135,12 +117,12 @@ def _camera_worker(
         health,
         halt,
         disk_full=disk_full,
-        on_gap=lambda cam, reason: out.send("event", "gap_open", {"camera": cam, "reason": reason}),
-        on_event=lambda kind, fields: out.send("event", kind, fields),
+        on_gap=lambda camera, reason: link.send(GapOpened(reason)),
+        on_event=lambda kind, facts: link.send(Event(kind, facts)),
     )
 
 
-def _freeze_watch(plan: CameraPlan, out: _Outbox) -> Callable[[float, av.VideoFrame], None]:
+def _freeze_watch(plan: CameraPlan, link: ParentLink) -> Callable[[float, av.VideoFrame], None]:
     """A picture callback that tells the parent when the picture freezes or moves again."""
     from cameras.freeze import FreezeDetector, thumbnail
 
@@ -151,13 +133,36 @@ def _freeze_watch(plan: CameraPlan, out: _Outbox) -> Callable[[float, av.VideoFr
         frozen = detector.update(wall, thumbnail(frame)).frozen
         if frozen != verdict[0]:
             verdict[0] = frozen
-            out.send("frozen", frozen)
+            link.send(Frozen(frozen))
 
     return picture
 
 
+def _confine(plan: CameraPlan) -> None:
+    """From here on: no memory dumps or traces of this process, no file but what recording
+    needs (`confine`): what FFmpeg might be tricked into doing is kept to this camera."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    font, ca_file = plan.recording.font_path, plan.camera.onvif_ca_file
+    readable = [Path(font)] if font else []
+    readable += [Path(ca_file)] if ca_file else []
+    readable += [Path(p) for p in os.environ.get(READABLE_ENV, "").split(os.pathsep) if p]
+    try:
+        abi = confine(DataDir(plan.data_dir).stream(plan.camera.id), readable)
+        log.info("%s: camera process confined (Landlock ABI %d)", plan.camera.id, abi)
+    except ConfineError as e:
+        log.warning("%s: camera process not confined: %s", plan.camera.id, e)
+
+
+def _name_process(name: str) -> None:
+    """`ps`, `top` and the journal show which camera a process records (15 bytes at most)."""
+    with contextlib.suppress(OSError, AttributeError):
+        short = name.encode()[:15].decode(errors="ignore").encode()
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, ctypes.c_char_p(short), 0, 0, 0)
+
+
 def _die_with_parent(parent_pid: int) -> None:
-    """A parent killed outright (power loss in tests) must not leave a second ledger writer."""
+    """A parent killed outright (power loss in tests) must not leave an orphan recording."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -1,15 +1,20 @@
-"""The parent's side of a camera process: spawn it, read its messages, restart it.
+"""The parent's side of a camera process: spawn it, answer and read its messages, restart it.
 
 Each camera records in its own process, so a crash or hang in one cannot stall or kill
 another (the child side is `camera_child`). The parent keeps one `CameraProcess` per camera
 with the read surface the progress tracker and the health reports use; the camera supervisor
-restarts a child that died or that the liveness rules find hung, with capped backoff. The
-restarted child seals the leftover `.part` as `truncated`, and its `boot` record names the
-cause (`worker_crash`, `worker_hang`), so the lost time is a declared gap.
+restarts a child that died or that the liveness rules find hung, with capped backoff.
+
+The child holds no signing key: its `LedgerService` here signs what it asks over the pipe
+(JSON, `child_protocol`; a message that is not one of ours kills the child). Before each child
+starts, the service seals the leftover `.part` as `truncated` and writes the `boot` record,
+which names the cause the parent saw (`worker_crash`, `worker_hang`): the lost time is a
+declared gap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -20,25 +25,66 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
-from multiprocessing.synchronize import Event
-from typing import Any
 
 from cameras.health import CameraHealth
 from evgw.backoff import Backoff
-from segments.recorder import RecordingPlan
+from segments.errors import SegmentError
+from segments.ledger import Ledger
+from segments.plan import RecordingPlan
 from segments.records import Record, StreamIdentity
+from segments.store import DataDir
 
-from .camera_child import CameraJob, camera_main
-from .camera_identity import CameraIdentity
+from .child_protocol import (
+    MAX_MESSAGE,
+    CameraJob,
+    DiskFull,
+    Event,
+    FromChild,
+    Frozen,
+    GapOpened,
+    Health,
+    MessageError,
+    Stop,
+    ToChild,
+    encode,
+    from_child,
+)
+from .ledger_service import LedgerService
 
 log = logging.getLogger(__name__)
 
 WORKER_CRASH = "worker_crash"
 WORKER_HANG = "worker_hang"
+WRITE_ERROR = "write_error"
 SILENCE_S = 15.0  # no message at all for this long: the child is hung even if it looked fine
 STABLE_S = 60.0  # a child that ran this long before dying restarts after the shortest delay
 
 EventSink = Callable[..., None]
+
+
+class DiskFullFlag(threading.Event):
+    """Set while recording must pause for space; each camera process is told by message.
+
+    A shared semaphore would let one compromised child pause every camera: a child can only
+    read this flag's news, never set it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._listeners: list[Callable[[bool], None]] = []
+
+    def listen(self, listener: Callable[[bool], None]) -> None:
+        self._listeners.append(listener)
+
+    def set(self) -> None:
+        super().set()
+        for listener in self._listeners:
+            listener(True)
+
+    def clear(self) -> None:
+        super().clear()
+        for listener in self._listeners:
+            listener(False)
 
 
 class HealthView:
@@ -94,7 +140,9 @@ class RecorderView:
 
 @dataclass
 class ResolverView:
-    identity: CameraIdentity | None = None
+    """What the child reported of the camera itself: its clock's offset from ours."""
+
+    clock_offset_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -113,16 +161,23 @@ class CameraProcess:
     def __init__(
         self,
         job: CameraJob,
-        disk_full: Event,
+        ledger: Ledger,
+        public_key: str,
+        disk_full: DiskFullFlag,
         callbacks: Callbacks,
         context: SpawnContext,
         backoff: Backoff | None = None,
     ) -> None:
-        self.camera = job.plan.camera.id
+        plan = job.plan
+        self.camera = plan.camera.id
         self.name = f"camera-{self.camera}"
         self.health = HealthView(self.camera)
-        self.recorder = RecorderView(job.plan.identity, job.plan.recording)
+        self.recorder = RecorderView(plan.identity, plan.recording)
         self.resolver = ResolverView()
+        self.ledger = LedgerService(
+            ledger, DataDir(plan.data_dir).store(self.camera), plan.identity, public_key,
+            self._on_record,
+        )  # fmt: skip
         self.restarts = 0
         self._job = job
         self._disk_full = disk_full
@@ -130,12 +185,15 @@ class CameraProcess:
         self._ctx = context
         self._backoff = backoff or Backoff(initial_s=1.0, cap_s=30.0)
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
         self._proc: SpawnProcess | None = None
-        self._halt: Event | None = None
+        self._conn: Connection | None = None
         self._spawned_at = 0.0
         self._stopping = False
         self._restart_at: float | None = None
         self._cause: str | None = WORKER_CRASH  # None: it sealed and exited when told to
+        self._crash: str | None = None  # why the last child ended, for the next run's records
+        disk_full.listen(lambda on: self._tell(DiskFull(on)))
 
     @property
     def pid(self) -> int | None:
@@ -144,59 +202,83 @@ class CameraProcess:
 
     def start(self) -> None:
         with self._lock:
-            self._spawn(self._job)
+            self._launch(time.monotonic())
 
-    def _spawn(self, job: CameraJob) -> None:
-        halt = self._ctx.Event()
-        receive, send = self._ctx.Pipe(duplex=False)
+    def _launch(self, now: float) -> None:
+        """Spawn a child; if its run cannot be opened in the ledger, try again after a delay."""
+        try:
+            self._spawn(self._crash)
+        except (SegmentError, OSError) as e:
+            delay = self._backoff.next_delay()
+            self._restart_at = now + delay
+            self.health.failed(WRITE_ERROR)
+            log.error("%s: cannot start recording: %s; trying again in %.1f s",
+                      self.camera, e, delay)  # fmt: skip
+
+    def _spawn(self, crash: str | None) -> None:
+        """Open the run in the ledger (leftovers, `boot`), then start a child to record it."""
+        job = replace(self._job, started=self.ledger.open_run(crash))
+        conn, theirs = self._ctx.Pipe(duplex=True)
         proc = self._ctx.Process(
-            target=camera_main,
-            args=(job, send, halt, self._disk_full, os.getpid()),
-            name=self.name,
-            daemon=True,
+            target=_child_main, args=(job, theirs, os.getpid()), name=self.name, daemon=True
         )
         proc.start()
-        send.close()  # the child holds the only writer: its death reads as EOF here
-        threading.Thread(
-            target=self._read, args=(receive,), name=f"{self.name}-pipe", daemon=True
-        ).start()
-        self._proc, self._halt, self._spawned_at = proc, halt, time.monotonic()
+        theirs.close()  # the child holds the only other end: its death reads as EOF here
+        self._proc, self._conn, self._spawned_at = proc, conn, time.monotonic()
         self._cause = WORKER_CRASH
+        if self._disk_full.is_set():
+            self._tell(DiskFull(True))
+        threading.Thread(
+            target=self._read, args=(conn, proc), name=f"{self.name}-pipe", daemon=True
+        ).start()
 
-    def _read(self, conn: Connection) -> None:
+    def _read(self, conn: Connection, proc: SpawnProcess) -> None:
         try:
             while True:
-                message = conn.recv()
+                message = from_child(conn.recv_bytes(MAX_MESSAGE))
                 try:
                     self._handle(message)
                 except Exception:
-                    log.exception("%s: message %r not handled", self.camera, message[0])
-        except (EOFError, OSError):
+                    log.exception("%s: message %s not handled", self.camera, type(message).__name__)
+        except EOFError:
             pass
-        except Exception:
-            log.exception("%s: unreadable message from the camera process", self.camera)
+        except (MessageError, OSError) as e:
+            log.error("%s: camera process %s broke the protocol (%s); killing it",
+                      self.camera, proc.pid, e)  # fmt: skip
+            proc.kill()
         finally:
             conn.close()
 
-    def _handle(self, message: tuple[Any, ...]) -> None:
-        kind, *body = message
+    def _handle(self, message: FromChild) -> None:
         cb = self._callbacks
-        if kind == "health":
-            health, identity, camera_identity = body
-            self.health.update(health)
-            self.resolver.identity = camera_identity
+        if isinstance(message, Health):
+            self.health.update(replace(message.health, camera_id=self.camera))
+            self.resolver.clock_offset_s = message.clock_offset_s
+            identity = self.ledger.learn_serial(message.serial)
             if identity != self.recorder.identity:
                 self.recorder.identity = identity
                 cb.on_identity(identity)
-        elif kind == "record":
-            record: Record = body[0]
-            if record.kind == "segment":
-                self.recorder.last_sealed = record
-            cb.on_record(record)
-        elif kind == "event":
-            cb.emit(body[0], **body[1])
-        elif kind == "frozen":
-            cb.on_frozen(self.camera, body[0])
+        elif isinstance(message, GapOpened):
+            cb.emit("gap_open", camera=self.camera, reason=message.reason)
+        elif isinstance(message, Frozen):
+            cb.on_frozen(self.camera, message.frozen)
+        elif isinstance(message, Event):
+            cb.emit(message.kind, **{**message.facts, "camera": self.camera})
+        else:
+            self._tell(self.ledger.handle(message))
+
+    def _on_record(self, record: Record) -> None:
+        if record.kind == "segment":
+            self.recorder.last_sealed = record
+        self._callbacks.on_record(record)
+
+    def _tell(self, message: ToChild) -> None:
+        """To the running child, if any: one that is gone needs no answer."""
+        conn = self._conn
+        if conn is None:
+            return
+        with self._send_lock, contextlib.suppress(OSError, ValueError):
+            conn.send_bytes(encode(message))
 
     def is_alive(self) -> bool:
         """True while supervised (a dead child is a declared gap being restarted); after `stop`,
@@ -214,26 +296,28 @@ class CameraProcess:
         """Supervisor round: notice a dead child, restart it when its backoff delay is over."""
         with self._lock:
             proc = self._proc
-            if self._stopping or proc is None or proc.is_alive():
+            if self._stopping or (proc is not None and proc.is_alive()):
                 return
             if self._restart_at is None:
-                self._died(proc, now)
+                if proc is not None:
+                    self._died(proc, now)
             elif now >= self._restart_at:
                 self._restart_at = None
                 self.restarts += 1
-                log.warning("%s: restarting its camera process (%s)", self.camera, self._cause)
-                self._spawn(replace(self._job, crash=self._cause, started=time.time()))
+                log.warning("%s: restarting its camera process", self.camera)
+                self._launch(now)
 
     def _died(self, proc: SpawnProcess, now: float) -> None:
         proc.join(0)
         code = proc.exitcode
         how = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
-        if code == 0 and self._halt is not None and self._halt.is_set():
-            self._cause = None  # SIGTERM to the child alone: it sealed; not a crash
+        if code == 0:
+            self._cause = None  # told to stop (SIGTERM to the child alone): it sealed
         if now - self._spawned_at >= STABLE_S:
             self._backoff.reset()
         delay = self._backoff.next_delay()
         self._restart_at = now + delay
+        self._crash = self._cause
         reason = self._cause or "worker_stopped"
         self.health.failed(reason)
         log.error(
@@ -264,8 +348,7 @@ class CameraProcess:
         """Ask the child to seal and exit; no restart after this."""
         with self._lock:
             self._stopping = True
-            if self._halt is not None:
-                self._halt.set()
+        self._tell(Stop())
 
     def join(self, timeout: float | None = None) -> None:
         proc = self._proc
@@ -281,3 +364,10 @@ class CameraProcess:
 
 def spawn_context() -> SpawnContext:
     return multiprocessing.get_context("spawn")
+
+
+def _child_main(job: CameraJob, conn: Connection, parent_pid: int) -> None:
+    """The camera process's entry: only the child imports the video stack, never the daemon."""
+    from .camera_child import camera_main
+
+    camera_main(job, conn, parent_pid)

@@ -49,7 +49,6 @@ def gateway_facts(
 def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts:
     health = camera.health.snapshot()
     sealed = camera.recorder.last_sealed
-    identity = camera.resolver.identity
     sealed_end = None if sealed is None else (sealed.end_ts or now)
     moved = health.identity_event
     return CameraFacts(
@@ -60,7 +59,7 @@ def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts
         last_frame_age_s=health.last_frame_age_s,
         last_segment_age_s=None if sealed_end is None else now - sealed_end,
         reconnects=health.reconnects,
-        clock_offset_s=None if identity is None else identity.clock_offset_s,
+        clock_offset_s=camera.resolver.clock_offset_s,
         last_error=health.last_error,
         frozen=frozen,
         segment_seconds=camera.recorder.plan.segment_seconds,

@@ -1,13 +1,16 @@
 """The recording daemon: one process per enabled camera, one stop event, clean sealing on exit.
 
-`Gateway.start` opens the index and a ledger writer per camera (for the parent's own records:
-purges, holds), then starts retention, uploads, monitoring and the camera processes under the
-camera supervisor; `Gateway.stop` seals and stops them in reverse. `run` is `evgw run`.
+`Gateway.start` loads the device key and opens the index and the only ledger writer of each
+camera (which signs for its camera process, and the daemon's own records: purges, holds),
+then starts retention, uploads, monitoring and the camera processes under the camera
+supervisor; `Gateway.stop` seals and stops them in reverse. `run` is `evgw run`.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import signal
 import threading
 import time
@@ -25,11 +28,11 @@ from uplink.uploader import Uploader
 
 from .. import wiring
 from ..config import Config
-from ..keys import operator_keyring
+from ..keys import CREDENTIALS_ENV, operator_keyring
 from . import commands
 from .alarms import GatewayFacts
-from .camera_child import CameraJob
-from .camera_process import Callbacks, CameraProcess, spawn_context
+from .camera_process import Callbacks, CameraProcess, DiskFullFlag, spawn_context
+from .child_protocol import CameraJob
 from .command_gate import CommandGate
 from .directory import CameraDirectory
 from .events import EventRouter, log_record
@@ -42,6 +45,8 @@ from .supervisor import CameraSupervisor
 from .watchdog import supervise
 
 log = logging.getLogger(__name__)
+
+PR_SET_DUMPABLE = 4
 
 
 class Gateway:
@@ -73,9 +78,10 @@ class Gateway:
         config = self.config
         self.started_at = time.time()
         keys = wiring.gateway_keys(config)
+        os.environ.pop(CREDENTIALS_ENV, None)  # camera processes inherit the environment
         self.index = index = Index.open(wiring.index_path(config))
         self.directory = CameraDirectory(config.discovery, on_reject=self._rejected).start()
-        disk_full = spawn_context().Event()
+        disk_full = DiskFullFlag()
         for camera in config.cameras:
             if not camera.enabled:
                 log.info("%s: disabled in the configuration", camera.id)
@@ -86,11 +92,18 @@ class Gateway:
             on_identity=self._on_identity,
         )
         level = logging.getLogger().level
+        public_key = keys.signer.public_key_text()
         for plan in wiring.camera_plans(config, keys.recipients, self.boot_id):
-            self.ledgers[plan.camera.id] = wiring.open_ledger(plan, keys, index)
-            self.identities[plan.camera.id] = plan.identity
+            stream = plan.camera.id
+            ledger = wiring.open_ledger(
+                config, stream, keys.signer, index.add_record, index.add_checkpoint
+            )
+            self.ledgers[stream] = ledger
+            self.identities[stream] = plan.identity
             job = CameraJob(plan, self.started_at, log_level=level)
-            self.workers.append(CameraProcess(job, disk_full, callbacks, spawn_context()))
+            self.workers.append(
+                CameraProcess(job, ledger, public_key, disk_full, callbacks, spawn_context())
+            )
         self.retention = Retention(
             index,
             config.gateway.data_dir,
@@ -242,6 +255,7 @@ class Gateway:
 
 def run(config: Config) -> int:
     """Record until SIGTERM/SIGINT; every open segment is sealed before returning."""
+    _no_dumps()
     gateway = Gateway(config)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -265,3 +279,12 @@ def run(config: Config) -> int:
     finally:
         gateway.stop()
     return 0
+
+
+def _no_dumps() -> None:
+    """The daemon holds the signing key: no process of the same user may read its memory
+    (/proc/PID/mem, ptrace) or find it in a core dump, whatever became of a camera process."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        log.warning("cannot turn off memory dumps of the daemon (prctl unavailable)")

@@ -11,7 +11,6 @@ instead of purging unconfirmed segments, and lowers it when space returns.
 from __future__ import annotations
 
 import logging
-import multiprocessing.synchronize
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -66,9 +65,9 @@ class Retention:
         free_bytes: Callable[[Path], int] = free_bytes,
         clock: Callable[[], float] = time.time,
         clock_status: Callable[[], ClockStatus] = kernel_clock_status,
-        disk_full: threading.Event | multiprocessing.synchronize.Event | None = None,
+        disk_full: threading.Event | None = None,
     ) -> None:
-        """`disk_full` may be a multiprocessing Event when camera processes read it."""
+        """`disk_full` is the daemon's `DiskFullFlag` when camera processes must hear of it."""
         self.index = index
         self.data_dir = data_dir
         self.limits = limits

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,13 +33,17 @@ from cameras.errors import StreamError
 from cameras.rtsp import RtspStream, StreamSettings
 from segments.age_reader import decrypt_stream
 from segments.agekeys import generate_identity, parse_identities, parse_recipient
+from segments.clock import kernel_clock_status
 from segments.ledger import Ledger
 from segments.overlay import DEBIAN_FONT, Overlay, OverlaySpec, font_size_for
-from segments.recorder import BURN_IN, PASSTHROUGH, RecordingPlan, StreamRecorder
+from segments.plan import EncodeSettings, RecordingPlan
+from segments.recorder import BURN_IN, PASSTHROUGH, StreamRecorder
 from segments.records import StreamIdentity
+from segments.runs import open_run
 from segments.signing import generate_signing_key
 from segments.store import StreamStore
-from segments.writer import MP4_OPTIONS, EncodeSettings
+from segments.stream_log import LocalLog
+from segments.writer import MP4_OPTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SIZES = {"720p": (1280, 720, "2M"), "1080p": (1920, 1080, "4M")}
@@ -153,8 +158,10 @@ def record_file(source: Path, out_dir: Path, mode: str, preset: str) -> float:
     identity = StreamIdentity("bench", "site", "loc", "cam", "cam", "boot")
     store = StreamStore(out_dir, "cam")
     ledger = Ledger.open(store.root, "cam", "bench", signer)
-    recorder = StreamRecorder(plan, identity, store, ledger)
-    recorder.begin(signer.public_key_text())
+    draft = partial(identity.draft, clock=kernel_clock_status())
+    run = open_run(ledger, store, draft, signer.public_key_text())
+    recorder = StreamRecorder(plan, identity, store, LocalLog(ledger, store))
+    recorder.begin(run.began)
     with RtspStream(StreamSettings(str(source))) as stream:
         assert stream.video is not None
         recorder.connect(stream.video, stream.audio)

@@ -6,6 +6,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,13 +17,16 @@ from cameras.errors import StreamError
 from cameras.rtsp import RtspStream, StreamSettings
 from segments.age_reader import decrypt_stream
 from segments.agekeys import X25519Identity, generate_identity, parse_identity, parse_recipient
+from segments.clock import kernel_clock_status
 from segments.ledger import Ledger, read_records, signature_ok
 from segments.overlay import OverlaySpec
-from segments.recorder import RecordingPlan, StreamIdentity, StreamRecorder
-from segments.records import Record
+from segments.plan import EncodeSettings, RecordingPlan
+from segments.recorder import StreamRecorder
+from segments.records import Record, StreamIdentity
+from segments.runs import open_run
 from segments.signing import Ed25519Signer, generate_signing_key
 from segments.store import StreamStore
-from segments.writer import EncodeSettings
+from segments.stream_log import LocalLog
 
 ANCHOR = 1_800_000_001.0  # odd second: the first segment is 1 s, then 2 s slots
 FPS = 25
@@ -77,8 +81,10 @@ def make_rig(tmp_path: Path, mode: str, max_drift_s: float = 2.0) -> Rig:
     signer = generate_signing_key(tmp_path / "k" / "device.ed25519")
     ledger = Ledger.open(store.root, "cam", "gw", signer)
     ident = StreamIdentity("gw", "site", "loc", "cam", "cam", "boot-1")
-    rec = StreamRecorder(plan, ident, store, ledger)
-    rec.begin(signer.public_key_text())
+    draft = partial(ident.draft, clock=kernel_clock_status())
+    run = open_run(ledger, store, draft, signer.public_key_text())
+    rec = StreamRecorder(plan, ident, store, LocalLog(ledger, store))
+    rec.begin(run.began)
     return Rig(rec, store, signer, parse_identity(identity))
 
 

@@ -40,11 +40,17 @@ def heavy_after(code: str) -> list[str]:
         "segments.ledger, segments.records, segments.checkpoint, segments.merkle",
         "segments.signing, segments.agekeys, segments.age, segments.hashing",
         "segments.overlay",
+        "segments.plan, segments.stream_log, segments.runs",
         "cameras",
     ],
 )
 def test_verification_modules_load_no_video_stack(modules: str) -> None:
     assert heavy_after(f"import {modules}") == []
+
+
+def test_the_daemon_loads_no_video_stack() -> None:
+    """It plans, signs and supervises; only its camera processes decode, encode and draw."""
+    assert heavy_after("import gateway.daemon.lifecycle, gateway.wiring") == []
 
 
 def test_describing_an_overlay_loads_no_imaging() -> None:

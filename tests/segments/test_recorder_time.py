@@ -19,6 +19,7 @@ import pytest
 from segments.recorder import BURN_IN, CAMERA_DRIFT, PASSTHROUGH
 from segments.records import Record
 from segments.settle import NO_VIDEO_PACKETS, NoVideoError
+from segments.trust import TrustedKeys
 from segments.verify import DirMediaSource, Verdict, verify
 from tests.segments.recorder_rig import (
     ANCHOR,
@@ -74,7 +75,8 @@ def play(rig: Rig, path: Path, timing: Timing) -> None:
 
 
 def trusted_verdict(rig: Rig) -> tuple[Verdict, list[str]]:
-    report = verify([("cam", DirMediaSource(rig.store.root))], pubkey=rig.signer.verifier())
+    trusted = TrustedKeys.single(rig.signer.verifier())
+    report = verify([("cam", DirMediaSource(rig.store.root))], trust=trusted)
     [stream] = report.streams
     return report.verdict, [f"{f.seq} {f.verdict} {f.detail}" for f in stream.findings]
 

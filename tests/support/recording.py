@@ -32,6 +32,17 @@ class Cam:
     id: str
     url: str
     overlay: str = "burn_in"
+    username: str | None = None
+    password: str | None = None
+
+    def toml(self) -> str:
+        text = (
+            f'[[cameras]]\nid = "{self.id}"\nname = "{self.id}号"\n'
+            f'rtsp = "{self.url}"\noverlay = "{self.overlay}"\n'
+        )
+        if self.username is not None:
+            text += f'username = "{self.username}"\npassword = "{self.password}"\n'
+        return text
 
 
 def make_config(
@@ -43,11 +54,7 @@ def make_config(
     extra: str = "",
 ) -> Config:
     """A config for `cams`; `extra` is TOML appended as it is (e.g. [upload], [storage])."""
-    cameras = "\n".join(
-        f'[[cameras]]\nid = "{c.id}"\nname = "{c.id}号"\n'
-        f'rtsp = "{c.url}"\noverlay = "{c.overlay}"\n'
-        for c in cams
-    )
+    cameras = "\n".join(c.toml() for c in cams)
     device_key, recipient = make_keys(tmp_path)
     text = f"""
 [keys]

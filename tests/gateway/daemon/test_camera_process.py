@@ -17,6 +17,7 @@ from gateway.config import Config
 from gateway.daemon import camera_process
 from gateway.daemon.camera_process import WORKER_CRASH, WORKER_HANG, CameraProcess, HealthView
 from gateway.daemon.lifecycle import Gateway
+from segments.agekeys import parse_recipient
 from segments.store import DataDir
 from testbeds.rtsp import RtspTestServer
 from tests.conftest import RtspServerFactory
@@ -142,3 +143,36 @@ def test_a_hung_camera_is_killed_and_restarted(
 
     config = faulted_run(two_cameras, tmp_path, freeze)
     check_isolated_and_declared(config, WORKER_HANG)
+
+
+@pytest.mark.integration
+def test_a_camera_whose_run_cannot_open_retries_and_stalls_no_other(
+    two_cameras: tuple[RtspTestServer, ...], tmp_path: Path
+) -> None:
+    """The daemon opens each run (leftovers, boot) before the child starts: a stream that
+    cannot be written then is retried with backoff, and the other camera records on."""
+    broken, steady = two_cameras
+    config = make_config(
+        tmp_path, [Cam("broken", broken.url("cam1")), Cam("steady", steady.url("cam1"))]
+    )
+    store = DataDir(config.gateway.data_dir).store("broken")
+    start = 1_800_000_000.0
+    leftover = store.open_segment(start, [parse_recipient(config.keys.recipients[0])])
+    leftover.sink.write(b"cut short")
+    leftover.finish()
+    blocker = store.final_path(1, start)  # where the leftover would be sealed (after the key)
+    blocker.mkdir(parents=True)
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        wait_until("steady records", lambda: bool(records(config, "steady", "segment")), 30)
+        victim = worker(gateway, "broken")
+        assert victim.pid is None and victim.health.snapshot().last_error == "write_error"
+        blocker.rmdir()
+        wait_until("broken records", lambda: bool(records(config, "broken", "segment")), 40)
+        assert victim.restarts >= 1
+    finally:
+        gateway.stop()
+    kinds = [(r.kind, r.reason) for r in records(config, "broken")]
+    assert kinds[:3] == [("key", None), ("truncated", "power_loss"), ("boot", "power_loss")], kinds
+    assert worker(gateway, "steady").restarts == 0

@@ -16,6 +16,7 @@ from gateway.daemon.directory import CameraDirectory
 from gateway.daemon.resolver import CameraResolver
 from segments.ledger import signature_ok
 from segments.recorder import PASSTHROUGH
+from segments.trust import TrustedKeys
 from segments.verify import DirMediaSource, Verdict, verify
 from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_device import OnvifDevice
@@ -79,7 +80,8 @@ def test_a_moved_camera_is_declared_before_its_video_is_used(
     assert snapshot.identity_event is not None and snapshot.identity_event.event == "moved"
     assert [k for k, _ in events] == ["camera_moved"]
     assert events[0][1]["camera"] == "cam" and events[0][1]["new_address"] == device.xaddr
-    report = verify([("cam", DirMediaSource(rig.store.root))], pubkey=rig.signer.verifier())
+    trusted = TrustedKeys.single(rig.signer.verifier())
+    report = verify([("cam", DirMediaSource(rig.store.root))], trust=trusted)
     assert report.verdict is Verdict.AUTHENTIC_WITH_DECLARED_GAPS
     [row] = [f for f in report.streams[0].findings if f.seq == declared.seq]
     assert row.verdict == "OK" and "declared camera moved" in row.detail

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from gateway.config import Config
+from gateway.daemon.confine import READABLE_ENV
 from gateway.daemon.lifecycle import Gateway
 from gateway.wiring import index_path
 from segments.index import Index
@@ -361,6 +362,7 @@ def faketime_env(offset_file: Path) -> dict[str, str]:
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
         "FAKETIME_NO_CACHE": "1",
         "FAKETIME_TIMESTAMP_FILE": str(offset_file),
+        READABLE_ENV: str(offset_file),  # camera processes read nothing they are not told to
     }
 
 
