@@ -109,14 +109,6 @@ def decrypted(config: Config, record: Record) -> Path:
     return out
 
 
-def record_for(config: Config, seconds: float) -> Gateway:
-    gateway = Gateway(config)
-    gateway.start()
-    try:
-        time.sleep(seconds)
-    finally:
-        gateway.stop()
-    return gateway
 
 
 def record_until(config: Config, camera: str, segments: int, timeout: float = 60.0) -> Gateway:

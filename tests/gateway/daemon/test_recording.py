@@ -23,12 +23,12 @@ from tests.support.recording import (
     decrypted,
     make_config,
     media_path,
-    record_for,
     record_until,
     records,
     sha256_file,
     wall,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -40,9 +40,9 @@ def test_burn_in_segments_are_continuous_aligned_and_decodable(
     rtsp_server: RtspTestServer, tmp_path
 ) -> None:
     config = make_config(tmp_path, [Cam("gate-1", rtsp_server.url("cam1"))])
-    record_for(config, 7.5)
+    record_until(config, "gate-1", segments=4)
     segs = records(config, "gate-1", "segment")
-    assert len(segs) >= 3, segs
+    assert len(segs) >= 4, segs
     startup = records(config, "gate-1", "gap")
     assert [g.reason for g in startup] == ["startup"], "only the wait for the first frame"
     assert startup[0].end == segs[0].start
@@ -80,7 +80,7 @@ def test_burn_in_changes_only_the_overlay_region(
     config = make_config(tmp_path, [Cam("gate-1", server.url("still"))])
     with av.open(server.url("still"), options={"rtsp_transport": "tcp"}, timeout=5) as c:
         source = next(iter(c.decode(video=0)))
-    record_for(config, 3.5)
+    record_until(config, "gate-1", segments=2)
     longest = max(records(config, "gate-1", "segment"), key=lambda r: r.media.frames)  # type: ignore[union-attr]
     recorded = decoded_frames(decrypted(config, longest))[10]
 
@@ -182,17 +182,24 @@ def _gaps_and_isolation(servers, tmp_path, fault: str) -> None:
 
     gateway = Gateway(config)
     gateway.start()
+    camera = next(w for w in gateway.workers if w.camera == "flaky")
+
+    def resumed() -> bool:
+        gap = [g for g in records(config, "flaky", "gap") if g.reason != "startup"]
+        return bool(gap) and any(s.seq > gap[0].seq for s in records(config, "flaky", "segment"))
+
     try:
-        time.sleep(3)
+        wait_until("flaky records", lambda: bool(records(config, "flaky", "segment")), 60)
         if fault == "kill":
             flaky.kill()
-            time.sleep(3)
+        else:
+            flaky.stall()  # PyAV notices a stall after about two read timeouts (2 s each)
+        wait_until("the fault is noticed", lambda: not camera.health.snapshot().online, 60)
+        if fault == "kill":
             flaky.start()
         else:
-            flaky.stall()
-            time.sleep(6)  # PyAV notices a stall after about two read timeouts (2 s each)
             flaky.resume()
-        time.sleep(7)
+        wait_until("recording resumes after a declared gap", resumed, 90)
     finally:
         gateway.stop()
 
@@ -228,7 +235,7 @@ def test_stalled_camera_gives_timeout_gap_and_resumes(two_cameras, tmp_path) -> 
 def test_audio_is_kept(rtsp_server_factory: RtspServerFactory, tmp_path, mode: str) -> None:
     server = rtsp_server_factory(["av:320x240@25:audio"])
     config = make_config(tmp_path, [Cam("mic", server.url("av"), overlay=mode)])
-    record_for(config, 5.0)
+    record_until(config, "mic", segments=2)
     segs = records(config, "mic", "segment")
     assert segs
     for r in segs:
