@@ -109,8 +109,6 @@ def decrypted(config: Config, record: Record) -> Path:
     return out
 
 
-
-
 def record_until(config: Config, camera: str, segments: int, timeout: float = 60.0) -> Gateway:
     """Record until `camera` has sealed `segments` segments (a condition, not a duration)."""
     gateway = Gateway(config)

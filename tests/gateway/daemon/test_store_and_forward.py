@@ -9,7 +9,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -23,12 +22,25 @@ from testbeds.seaweedfs import SeaweedServer
 from tests.support.paths import REPO
 from tests.support.recording import Cam, make_config, media_path, records
 from tests.support.seaweed import raw_client, unique_bucket, upload_section
+from tests.support.waiting import wait_until
 from uplink.object_keys import media_key, record_key
 from uplink.objectstore import ObjectStore
 
 pytestmark = pytest.mark.integration
 
 SITE = "测试检查站"
+
+
+def segment_count(config: Config) -> int:
+    return len(records(config, "gate-1", "segment"))
+
+
+def confirmed(config: Config) -> int:
+    index = Index.open(index_path(config))
+    try:
+        return len(index.confirmed_uploads())
+    finally:
+        index.close()
 
 
 def locked_bucket(config: Config) -> str:
@@ -82,11 +94,14 @@ def test_everything_arrives_across_a_store_outage(
     gateway = Gateway(config)
     gateway.start()
     try:
-        time.sleep(4)
+        wait_until("a segment is confirmed", lambda: confirmed(config) > 0, 60)
         server.kill()
-        time.sleep(5)
+        sealed = segment_count(config)
+        wait_until(
+            "two segments sealed in the outage", lambda: segment_count(config) >= sealed + 2, 60
+        )
         server.restart()
-        time.sleep(2)
+        wait_until("four segments in all", lambda: segment_count(config) >= 4, 60)
     finally:
         gateway.stop(drain_s=60)
     assert backlog(config) == 0
@@ -109,15 +124,16 @@ def test_sigkill_mid_upload_confirms_every_segment_exactly_once(
     bucket = locked_bucket(config)
     command = [sys.executable, "-m", "gateway", "run", "--config", str(config.path)]
     proc = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
-    time.sleep(7)
+    wait_until("three segments sealed", lambda: segment_count(config) >= 3, 60)
     proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
+    proc.wait(30)
     assert backlog(config) > 0, "the throttle should leave uploads in flight"
+    boots = len(records(config, "gate-1", "boot"))
     proc = subprocess.Popen(command, cwd=REPO, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(2)
+        wait_until("the restart", lambda: len(records(config, "gate-1", "boot")) > boots, 60)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
+        assert proc.wait(60) == 0
     finally:
         proc.kill()
     unthrottled = make_config(
@@ -146,9 +162,10 @@ def test_wrong_credentials_keep_the_backlog_and_status_shows_it(
     gateway = Gateway(config)
     gateway.start()
     try:
-        time.sleep(5)
-        assert gateway.uploader is not None
-        assert gateway.uploader.status().state == "auth_failed"
+        uploader = gateway.uploader
+        assert uploader is not None
+        wait_until("auth_failed", lambda: uploader.status().state == "auth_failed", 60)
+        wait_until("a segment waits", lambda: segment_count(config) >= 1, 60)
     finally:
         gateway.stop()
     done = subprocess.run(
@@ -179,7 +196,9 @@ def test_quota_pressure_evicts_confirmed_first_and_signs_every_purge(
     gateway = Gateway(config)
     gateway.start()
     try:
-        time.sleep(14)
+        wait_until(
+            "the quota forces purges", lambda: len(records(config, "gate-1", "purge")) >= 2, 120
+        )
     finally:
         gateway.stop()
     ledger = records(config, "gate-1")
