@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 
-def wait_until(what: str, ok: Callable[[], bool], timeout: float = 20.0) -> float:
+def wait_until(what: str, ok: Callable[[], bool], timeout: float = 60.0) -> float:
     """Poll `ok` until it holds; the seconds it took, or AssertionError naming `what`."""
     start = time.monotonic()
     while not ok():
