@@ -599,7 +599,7 @@ def test_declared_camera_drift_backward_and_forward(tmp_path: Path) -> None:
     s.ledger.append(s.draft("clock", s.t, s.t + 5.0, reason="camera_drift"))  # camera behind
     s.t += 5.0
     s.segment()
-    assert check(s, pubkey=SIGNER.verifier()).verdict is Verdict.AUTHENTIC
+    assert check(s).verdict is Verdict.AUTHENTIC
 
     short = Stream(tmp_path / "short")
     short.start()
@@ -622,7 +622,7 @@ def test_a_camera_record_is_a_declared_event(stream: Stream) -> None:
     )
     record = stream.ledger.append(moved)  # its time is after the segment written next
     stream.segment()
-    report = check(stream, pubkey=SIGNER.verifier())
+    report = check(stream)
     assert report.verdict is Verdict.AUTHENTIC
     [row] = [f for f in report.streams[0].findings if f.seq == record.seq]
     assert (row.verdict, row.kind, row.steps) == ("OK", "camera", ("V6",))
