@@ -23,3 +23,11 @@ class UsageError(EvgwError):
     """The caller asked for something that cannot work as asked: fix the arguments."""
 
     exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A configuration file is missing, malformed or invalid.
+
+    The message names the file, the key path and the reason, e.g.
+    ``/etc/evgw/evgw.toml: cameras[1].rtsp: must be an rtsp:// or rtsps:// URL, got 'http://x'``.
+    """

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from evgw.errors import ConfigError
 from segments.agekeys import X25519Recipient, generate_identity, parse_recipient
 from segments.signing import (
     Ed25519Signer,
@@ -31,7 +32,6 @@ from segments.signing import (
 from uplink.command_check import Keyring
 
 from .config import AGE_IDENTITY_MARK, KeysConfig
-from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 

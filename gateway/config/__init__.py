@@ -7,8 +7,9 @@ its type, default, bounds, help text and example (`fields.setting`); the example
 gateway.config.example`).
 """
 
+from uplink.config_tables import MqttConfig, UploadConfig
+
 from .commands import CommandsConfig
-from .links import MqttConfig, UploadConfig
 from .load import AGE_IDENTITY_MARK, config_from_mapping, load_config, parse_config
 from .model import (
     CameraConfig,

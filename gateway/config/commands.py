@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evgw.config import checks
+from evgw.config.checks import Check, Invalid
+from evgw.config.fields import Scope, read_table, setting, table
 from segments.errors import CryptoFormatError
 from segments.signing import parse_public_key
-
-from . import checks
-from .checks import Check, Invalid
-from .fields import Scope, read_table, setting, table
 
 MAX_OPERATORS_FILE_BYTES = 64 * 1024
 

@@ -10,18 +10,14 @@ introduction and the extra illustrative cameras are written here.
 
 from __future__ import annotations
 
-import json
 import sys
-import textwrap
 from collections.abc import Mapping
-from dataclasses import MISSING
-from pathlib import Path
 from typing import Any
 
-from .fields import Key, keys
-from .tables import SECTIONS, Section
+from evgw.config.example import comment, render_section, toml_value
 
-WIDTH = 96
+from .tables import SECTIONS
+
 INTRODUCTION = """\
 evgw example configuration: every key, with its meaning and default.
 Generated from the declarations in gateway/config/ by `python -m gateway.config.example`: change \
@@ -54,66 +50,15 @@ EXTRA_CAMERAS: tuple[tuple[str, Mapping[str, Any]], ...] = (
 
 def render() -> str:
     """The whole example file."""
-    parts = [_comment(INTRODUCTION), *(render_section(s) for s in SECTIONS)]
-    parts += [_camera(comment, values) for comment, values in EXTRA_CAMERAS]
+    parts = [comment(INTRODUCTION), *(render_section(s) for s in SECTIONS)]
+    parts += [_camera(note, values) for note, values in EXTRA_CAMERAS]
     return "\n\n".join(parts) + "\n"
 
 
-def render_section(section: Section) -> str:
-    header = f"[[{section.name}]]" if section.array else f"[{section.name}]"
-    lines = [_comment(section.help), header]
-    lines += [_key(key) for key in keys(section.declared)]
+def _camera(note: str, values: Mapping[str, Any]) -> str:
+    lines = [comment(note), "[[cameras]]"]
+    lines += [f"{name} = {toml_value(value)}" for name, value in values.items()]
     return "\n".join(lines)
-
-
-def _key(key: Key) -> str:
-    shown = key.default if key.setting.example is MISSING else key.setting.example
-    if shown is MISSING or shown is None:
-        raise TypeError(f"{key.name}: declare an example value to show in the example file")
-    line = f"{key.name} = {_toml(shown)}"
-    if key.setting.commented:
-        line = "\n".join(f"# {part}" for part in line.splitlines())
-    return "\n".join([_comment(key.setting.help), _comment(_facts(key)), line])
-
-
-def _facts(key: Key) -> str:
-    """The key's type, rule and default in one line, e.g. ``Integer, 0..51; default 23.``"""
-    what = key.kind.name.capitalize() + (f", {key.rule}" if key.rule else "")
-    if key.required:
-        return f"{what}; required."
-    if key.default is None:
-        return f"{what}; optional."
-    return f"{what}; default {_toml(key.default)}."
-
-
-def _camera(comment: str, values: Mapping[str, Any]) -> str:
-    lines = [_comment(comment), "[[cameras]]"]
-    lines += [f"{name} = {_toml(value)}" for name, value in values.items()]
-    return "\n".join(lines)
-
-
-def _comment(text: str) -> str:
-    lines: list[str] = []
-    for paragraph in text.splitlines():
-        lines += textwrap.wrap(paragraph, WIDTH - 2, break_long_words=False, break_on_hyphens=False)
-    return "\n".join(f"# {line}" for line in lines)
-
-
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:_}" if abs(value) >= 1_000_000 else str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str | Path):
-        return json.dumps(str(value), ensure_ascii=False)
-    if isinstance(value, tuple | list):
-        items = [_toml(item) for item in value]
-        if len(items) < 2:
-            return f"[{', '.join(items)}]"
-        return "[\n" + "".join(f"    {item},\n" for item in items) + "]"
-    raise TypeError(f"no TOML form for {value!r}")
 
 
 def main() -> None:

@@ -18,12 +18,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gateway.errors import ConfigError
+from evgw.config.checks import Invalid
+from evgw.config.fields import Scope, describe, read_table, section, unknown_key
+from evgw.config.secret_files import optional_secret, read_secret
+from evgw.errors import ConfigError
+from uplink.config_tables import mqtt_config, upload_config
 
-from .checks import Invalid, recipient_list
 from .commands import commands_config
-from .fields import Scope, describe, read_table, section, unknown_key
-from .links import mqtt_config, upload_config
 from .model import (
     CameraConfig,
     Config,
@@ -35,7 +36,7 @@ from .model import (
     RecordingConfig,
     StorageConfig,
 )
-from .secret_files import optional_secret, read_secret
+from .recipients import recipient_list
 from .tables import SECTIONS, CameraTable, DiscoveryTable, KeysTable
 
 AGE_IDENTITY_MARK = "AGE-SECRET-KEY-1"

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from . import checks
+from evgw.config import checks
+from evgw.config.fields import setting, table
+from uplink.config_tables import MqttConfig, UploadConfig
+
 from .commands import CommandsConfig
-from .fields import setting, table
-from .links import MqttConfig, UploadConfig
 
 Overlay = Literal["burn_in", "passthrough"]
 Preset = Literal[

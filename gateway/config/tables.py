@@ -9,14 +9,13 @@ their builders in `load` turn them into `KeysConfig`, `DiscoveryConfig` and `Cam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from . import checks
+from evgw.config import checks
+from evgw.config.fields import Section, secret, secret_file, setting, table, user_name
+from uplink.config_tables import MqttTable, UploadTable
+
 from .commands import CommandsTable
-from .fields import secret, secret_file, setting, table, user_name
-from .links import MqttTable, UploadTable
 from .model import (
     GatewayConfig,
     LedgerConfig,
@@ -25,6 +24,7 @@ from .model import (
     RecordingConfig,
     StorageConfig,
 )
+from .recipients import recipient_list
 
 
 @table
@@ -45,7 +45,7 @@ class KeysTable:
         "(here: archive first, escrow second). Only public keys: the gateway refuses to start "
         "if it finds an age identity (AGE-SECRET-KEY-…) in this file, beside it, or in "
         "data_dir.",
-        check=checks.recipient_list,
+        check=recipient_list,
         example=(
             "age1psu0mkw66qv2eje4tvzh4he0wvx7ylk8snut8mmuwd6n7zzt8a4q4zhyzm",
             "age1an47medwu6yuvw2d72vtsuhqpm6thluwz8tnlfvr7ggz6fzduazst2egy5",
@@ -225,17 +225,6 @@ class CameraTable:
     enabled: bool = setting(
         default=True, help="Record this camera; false keeps the entry but does not record it."
     )
-
-
-@dataclass(frozen=True)
-class Section:
-    """A top-level table of the file; `array` marks an array of tables (``[[cameras]]``)."""
-
-    name: str
-    declared: type[Any]
-    help: str
-    required: bool = False
-    array: bool = False
 
 
 SECTIONS = (

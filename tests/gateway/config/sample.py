@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from evgw.errors import ConfigError
 from gateway.config import config_from_mapping
-from gateway.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG_DIR = REPO / "config"

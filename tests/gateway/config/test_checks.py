@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.config import checks
+from evgw.config import checks
 from tests.gateway.config.sample import FAKE, error_of, with_camera, with_section
 
 SLUG = "must be 1-64 characters of A-Z a-z 0-9 . _ - (not . or ..), got"

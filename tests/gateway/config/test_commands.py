@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from evgw.errors import ConfigError
 from gateway.config import CommandsConfig, config_from_mapping
-from gateway.errors import ConfigError
 from gateway.keys import operator_keyring
 from segments.signing import Ed25519Signer
 from tests.gateway.config.sample import FAKE, base, error_of, with_section

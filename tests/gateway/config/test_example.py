@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import GatewayConfig, LocationConfig, RecordingConfig, checks, parse_config
+from evgw.config import checks
+from evgw.config.fields import keys, setting, table
+from gateway.config import GatewayConfig, LocationConfig, RecordingConfig, parse_config
 from gateway.config.example import render, render_section
-from gateway.config.fields import keys, setting, table
 from gateway.config.tables import SECTIONS, Section
 from tests.gateway.config.sample import CONFIG_DIR
 

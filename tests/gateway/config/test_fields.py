@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 import pytest
 
-from gateway.config import LedgerConfig, RecordingConfig, checks, config_from_mapping, load_config
-from gateway.config.fields import (
+from evgw.config import checks
+from evgw.config.fields import (
     INTEGER,
     NUMBER,
     PATH,
@@ -20,7 +20,8 @@ from gateway.config.fields import (
     setting,
     table,
 )
-from gateway.errors import ConfigError
+from evgw.errors import ConfigError
+from gateway.config import LedgerConfig, RecordingConfig, config_from_mapping, load_config
 from tests.gateway.config.sample import (
     FAKE,
     VALID_TEXT,

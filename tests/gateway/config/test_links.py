@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evgw.config.fields import keys
+from evgw.errors import ConfigError
 from gateway.config import Config, config_from_mapping, load_config
-from gateway.config.fields import keys
-from gateway.config.links import MqttTable, UploadTable
-from gateway.errors import ConfigError
 from tests.gateway.config.sample import FAKE, VALID_TEXT, base, error_of, with_section
+from uplink.config_tables import MqttTable, UploadTable
 from uplink.errors import SettingsError
 from uplink.settings import MqttSettings
 

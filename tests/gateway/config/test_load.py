@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evgw.errors import ConfigError, EvgwError
 from gateway.cli.demo import prepare_keys
 from gateway.config import (
     CameraConfig,
@@ -21,7 +22,6 @@ from gateway.config import (
     load_config,
     parse_config,
 )
-from gateway.errors import ConfigError, EvgwError
 from tests.gateway.config.sample import (
     CONFIG_DIR,
     FAKE,

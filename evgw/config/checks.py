@@ -19,9 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from segments.agekeys import parse_recipient
-from segments.errors import CryptoFormatError
-
 _SECONDS_PER_DAY = 86_400
 _SLUG = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -198,16 +195,6 @@ def serial(value: str) -> str:
     if not value.strip() or len(value) > 128 or not value.isprintable():
         raise Invalid(f"must be the camera's serial number (1-128 characters), got {value!r}")
     return value.strip()
-
-
-@rule("age1… public keys")
-def recipient_list(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    for value in values:
-        try:
-            parse_recipient(value)
-        except CryptoFormatError as e:
-            raise Invalid(f"{value[:12]!r}…: {e}") from e
-    return tuple(values)
 
 
 @rule("http:// or https://, without credentials")

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from uplink.errors import SettingsError
-from uplink.settings import MqttSettings, ObjectStoreSettings
+from evgw.config import checks
+from evgw.config.fields import Scope, read_table, secret, secret_file, setting, table, user_name
+from evgw.config.secret_files import optional_secret, required_secret
 
-from . import checks
-from .fields import Scope, read_table, secret, secret_file, setting, table, user_name
-from .secret_files import optional_secret, required_secret
+from .errors import SettingsError
+from .settings import MqttSettings, ObjectStoreSettings
 
 
 @table

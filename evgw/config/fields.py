@@ -31,8 +31,7 @@ from typing import (
     get_type_hints,
 )
 
-from gateway.errors import ConfigError
-
+from ..errors import ConfigError
 from .checks import Check, Invalid, one_of, path, text
 
 T = TypeVar("T")
@@ -274,3 +273,14 @@ def describe(value: object) -> str:
 def _anchor(base: Path, path: Path) -> Path:
     """Resolve a relative path against the config file's folder, lexically (no file access)."""
     return Path(os.path.normpath(base.absolute() / path))
+
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level table of the file; `array` marks an array of tables (``[[cameras]]``)."""
+
+    name: str
+    declared: type[Any]
+    help: str
+    required: bool = False
+    array: bool = False
