@@ -44,7 +44,7 @@ def run(seconds: int) -> None:
         assert broker.pid is not None
         link = GatewayLink(MqttSettings(broker.host, broker.port), "bench")
         with link:
-            if not link.wait_connected(10):
+            if not link.wait_connected(60):
                 sys.exit(f"cannot connect: {link.last_error}")
             cpu0, broker0, wall0 = time.process_time(), _proc_cpu_s(broker.pid), time.monotonic()
             for tick in range(seconds):

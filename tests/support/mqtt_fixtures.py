@@ -91,7 +91,7 @@ class Probe:
         self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
 
     def wait_for(
-        self, predicate: Callable[[list[tuple[str, bytes, bool]]], bool], timeout: float = 10.0
+        self, predicate: Callable[[list[tuple[str, bytes, bool]]], bool], timeout: float = 60.0
     ) -> list[tuple[str, bytes, bool]]:
         deadline = time.monotonic() + timeout
         with self._cond:

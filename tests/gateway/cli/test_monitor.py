@@ -337,7 +337,7 @@ def test_once_json_shows_two_gateways(mqtt_broker: MosquittoServer) -> None:
     settings = settings_for(mqtt_broker)
     now = time.time()
     with GatewayLink(settings, "post-01") as one, GatewayLink(settings, "post-02") as two:
-        assert one.wait_connected(10) and two.wait_connected(10)
+        assert one.wait_connected(60) and two.wait_connected(60)
         one.publish_retained("health", _health(now))
         one.publish_retained("cameras/gate-1/health", _camera(now, frozen=True))
         one.publish_retained("cameras/yard/health", _camera(now, "yard"))
@@ -380,7 +380,7 @@ from uplink.mqtt import GatewayLink
 from uplink.settings import MqttSettings
 link = GatewayLink(MqttSettings("127.0.0.1", int(sys.argv[1]), keepalive_s=5), "gw-killed")
 link.start()
-assert link.wait_connected(10)
+assert link.wait_connected(60)
 link.publish_retained("health", {"ts": time.time(), "upload": {"backlog_count": 0}})
 print("CONNECTED", flush=True)
 time.sleep(60)

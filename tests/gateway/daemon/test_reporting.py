@@ -127,14 +127,14 @@ def test_broker_restart_loses_no_events_and_recording_goes_on(
     gateway = Gateway(config)
     gateway.start()
     try:
-        assert gateway.link is not None and gateway.link.wait_connected(10)
+        assert gateway.link is not None and gateway.link.wait_connected(60)
         time.sleep(2)
         mqtt_broker.kill()
         killed = time.time()
         time.sleep(5)
         mqtt_broker.restart()
         probe = probe_factory(settings_for(mqtt_broker), [f"{ROOT}/#"])
-        assert gateway.link.wait_connected(20)
+        assert gateway.link.wait_connected(60)
         time.sleep(INTERVAL_S + 1)
     finally:
         gateway.stop()
