@@ -233,15 +233,18 @@ class StreamRecorder:
     def _finish(self) -> None:
         """Record packets still settling, flush the decoder, then seal at the last frame.
 
-        The connection's streams are forgotten: their decoder is freed when it closes.
+        The connection's streams are forgotten even when sealing fails: their decoder and
+        muxer template are freed when the connection closes, and must never be read again.
         """
-        if self._clock is None and self._settling is not None:
-            self._settle()
-        if self.plan.mode == BURN_IN and self._video is not None and self._clock is not None:
-            self._decode(None)
-        self._seal(end_wall=None)
-        self._video = self._audio = None
-        self._clock = None
+        try:
+            if self._clock is None and self._settling is not None:
+                self._settle()
+            if self.plan.mode == BURN_IN and self._video is not None and self._clock is not None:
+                self._decode(None)
+            self._seal(end_wall=None)
+        finally:
+            self._video = self._audio = None
+            self._clock = None
 
     def _feed_passthrough(self, packet: av.Packet) -> None:
         assert self._clock is not None and self._video is not None and packet.pts is not None

@@ -1,5 +1,6 @@
 """A StreamRecorder on a temporary data dir, fed from a local MP4 as a live camera would."""
 
+import contextlib
 import io
 import itertools
 import subprocess
@@ -88,14 +89,25 @@ def make_rig(tmp_path: Path, mode: str, max_drift_s: float = 2.0) -> Rig:
     return Rig(rec, store, signer, parse_identity(identity))
 
 
+OPEN_SOURCES: list[RtspStream] = []
+
+
 def file_packets(path: Path) -> Iterator[tuple[av.Packet, RtspStream]]:
-    with RtspStream(StreamSettings(str(path))) as s:
-        assert s.video is not None
-        try:
-            for p in s.packets():
-                yield p, s
-        except StreamError:
-            pass
+    """Every packet of `path`; the stream stays open until the test ends (see conftest).
+
+    As in the camera worker, the recorder flushes and seals while its connection is open:
+    closing the container first frees the streams the decoder and muxer still read.
+    """
+    s = RtspStream(StreamSettings(str(path))).__enter__()
+    OPEN_SOURCES.append(s)
+    assert s.video is not None
+    with contextlib.suppress(StreamError):
+        yield from ((p, s) for p in s.packets())
+
+
+def close_sources() -> None:
+    while OPEN_SOURCES:
+        OPEN_SOURCES.pop().__exit__(None, None, None)
 
 
 def live_arrival(anchor: float, packet: av.Packet, latest: list[float]) -> float:

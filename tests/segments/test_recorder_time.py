@@ -273,6 +273,6 @@ def test_a_failing_feed_never_leaves_a_half_settled_connection(
         with contextlib.suppress(NoVideoError):
             for n in range(NO_VIDEO_PACKETS):
                 rig.recorder.feed(audio[n % len(audio)], ANCHOR, ANCHOR)
-    rig.recorder.interrupt("no_video", ANCHOR + 1)
-    rig.recorder.close(ANCHOR + 2)
+        rig.recorder.interrupt("no_video", ANCHOR + 1)
+        rig.recorder.close(ANCHOR + 2)
     assert [r.reason for r in rig.records("gap")] == ["no_video"]
