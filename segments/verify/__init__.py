@@ -35,7 +35,11 @@ V10 Plaintext, given age identities: the file decrypts and its plaintext's size 
     match the record (HASH_MISMATCH); a truncated segment reports its authenticated prefix.
 V11 Verdicts: a seq's verdict is its worst finding; a stream's is the worst impact of its
     seqs and issues (INTEGRITY_ONLY instead of a passing one when V2 found no trusted key);
-    the report's is the worst of its streams'.
+    the report's is the worst of its streams' and of the report's own issues.
+
+Given witnessed checkpoints (`witness`), steps W1-W4 (`witness_checks`) run after V8 and
+hold each stream to what the central witness cosigned: a cut tail, a rewritten record or a
+fork is NOT_AUTHENTIC even when the box's own checkpoints were cut or re-signed too.
 """
 
 from __future__ import annotations
@@ -61,11 +65,14 @@ from .report import (
     StreamIssue,
     StreamReport,
     Verdict,
+    WitnessFinding,
+    WitnessSummary,
     exit_code,
     with_origin,
     worst,
 )
 from .source import DirMediaSource, MediaSource
+from .witness_checks import WitnessInput, assign, check_witness
 
 Progress = Callable[[int, int], None]  # (bytes processed so far, total bytes)
 
@@ -86,6 +93,9 @@ __all__ = [
     "StreamIssue",
     "StreamReport",
     "Verdict",
+    "WitnessFinding",
+    "WitnessInput",
+    "WitnessSummary",
     "exit_code",
     "verify",
     "with_origin",
@@ -98,9 +108,14 @@ def verify(
     trust: TrustedKeys | None = None,
     identities: Sequence[X25519Identity] = (),
     progress: Progress | None = None,
+    witness: WitnessInput | None = None,
 ) -> Report:
-    """Verify each named stream; `trust` holds the caller's trusted keys (origin) if any."""
+    """Verify each named stream; `trust` holds the caller's trusted keys (origin) if any,
+    `witness` the witnessed checkpoints to hold the streams to and the witness key."""
     ledgers = [(name, source, check_ledger(name, source, trust)) for name, source in streams]
+    assigned, issues = (
+        ({}, []) if witness is None else assign(witness, [(n, r) for n, _, r in ledgers])
+    )
     total = sum(media_bytes(result, decrypt=bool(identities)) for _, _, result in ledgers)
     done = [0]
 
@@ -111,21 +126,26 @@ def verify(
 
     reports = []
     for name, source, result in ledgers:
+        summary = None
+        if witness is not None:
+            summary = check_witness(name, source, result, assigned.get(name, []), witness)
         check_media(result, source, identities, advance)
-        reports.append(_stream_report(name, result))
+        reports.append(_stream_report(name, result, summary))
     fingerprints = {r.fingerprint for r in reports}
     sources = {r.key_source for r in reports}
+    own = [i.impact for i in issues]
     return Report(  # V11
-        verdict=worst([r.verdict for r in reports], Verdict.INCOMPLETE),
-        integrity=worst([r.integrity for r in reports], Verdict.INCOMPLETE),
+        verdict=worst([*(r.verdict for r in reports), *own], Verdict.INCOMPLETE),
+        integrity=worst([*(r.integrity for r in reports), *own], Verdict.INCOMPLETE),
         streams=tuple(reports),
         key_source=sources.pop() if len(sources) == 1 else "mixed",
         fingerprint=fingerprints.pop() if len(fingerprints) == 1 else None,
         checkpoints_used=sum(r.checkpoints_used for r in reports),
+        issues=tuple(issues),
     )
 
 
-def _stream_report(name: str, result: LedgerResult) -> StreamReport:
+def _stream_report(name: str, result: LedgerResult, witness: WitnessSummary | None) -> StreamReport:
     """V11 for one stream."""
     found = result.findings
     integrity = found.verdict()
@@ -141,4 +161,5 @@ def _stream_report(name: str, result: LedgerResult) -> StreamReport:
         records=result.records,
         checkpoints_used=result.checkpoints_used,
         pinned=result.pinned,
+        witness=witness,
     )
