@@ -18,6 +18,7 @@ from uplink.object_keys import (
     media_key,
     object_key,
     record_key,
+    witness_key,
 )
 
 SITE = "某某检查站"
@@ -53,6 +54,9 @@ def test_record_sits_beside_its_segment_and_checkpoints_in_their_folder() -> Non
         f"{SITE}/gw1/cam1/2026/11/27/00000042_20261127T235959Z.json"
     )
     assert checkpoint_key(SITE, "gw1", "cam1", 120) == f"{SITE}/gw1/cam1/checkpoints/00000120.json"
+    assert witness_key(SITE, "gw1", "cam1", 120) == (
+        f"{SITE}/gw1/cam1/checkpoints/00000120.witnessed"
+    )
 
 
 def test_object_key_by_kind_of_item() -> None:
