@@ -49,9 +49,7 @@ def witnessed(cp: Checkpoint | None = None) -> bytes:
 
 def test_note_body_is_a_c2sp_checkpoint_of_the_stream() -> None:
     cp = checkpoint()
-    assert checkpoint_body(cp) == (
-        f"evgw/gw-01/gate-1\n3\n{base64.b64encode(ROOT).decode()}\n"
-    )
+    assert checkpoint_body(cp) == (f"evgw/gw-01/gate-1\n3\n{base64.b64encode(ROOT).decode()}\n")
     # One origin per stream, stable, and no name can pose as another path.
     assert origin("gw-01", "门口 1") == "evgw/gw-01/%E9%97%A8%E5%8F%A3%201"
     assert origin("gw-01", "a/b") != origin("gw-01/a", "b")
