@@ -207,6 +207,8 @@ def _render_stream(s: StreamReport, *, per_stream_key: bool) -> list[str]:
 
 def _witness_line(w: WitnessSummary) -> str:
     head = f"  witness {w.witness} (key {w.fingerprint}): {w.used} of {w.files} witnessed file(s)"
+    if not w.files:
+        return "  witness: no witnessed checkpoint given for this stream"
     if not w.used:
         return head + " usable: the witness check could not be made"
     verdict = "FAILED, see below" if w.findings else "the ledger holds them unchanged"

@@ -94,7 +94,9 @@ def check_witness(
                 f"size {size} ({_when(newest)}) covers them; the ledger ends at seq {last}",
             )
         )
-        result.findings.missing("W2", last + 1, size - 1, f"witnessed at size {size}")
+        result.findings.missing(
+            "W2", last + 1, size - 1, f"not in the ledger; the witnessed size {size} covers it"
+        )
     matched = _history(lines, heads, found)  # W3
     _forks(name, source, result, heads, matched, found)  # W4
     for f in found:
@@ -192,8 +194,8 @@ def _history(
                 lo,
                 size - 1,
                 size,
-                f"[W3] records {lo}..{size - 1} rewritten: the ledger's first {size} records "
-                f"differ from the witnessed checkpoint of size {size} ({heads[size][1]}); "
+                f"[W3] rewritten within records {lo}..{size - 1}: the ledger's first {size} "
+                f"records differ from the witnessed checkpoint of size {size} ({heads[size][1]}); "
                 f"{still}",
             )
         )
@@ -233,7 +235,7 @@ def _forks(
                 cp.size,
                 f"[W4] fork: the box's checkpoint {j} of size {cp.size} has root "
                 f"{cp.root[:16]}…, the witnessed one {head[0][:16]}… ({head[1]}): the gateway "
-                f"signed two histories; records {lo}..{cp.size - 1} differ",
+                f"signed two histories, parting within records {lo}..{cp.size - 1}",
             )
         )
 
