@@ -128,7 +128,7 @@ def verify(
     for name, source, result in ledgers:
         summary = None
         if witness is not None:
-            summary = check_witness(name, source, result, assigned.get(name, []), witness)
+            summary = check_witness(name, source, result, assigned.get(name, []), witness, trust)
         check_media(result, source, identities, advance)
         reports.append(_stream_report(name, result, summary))
     fingerprints = {r.fingerprint for r in reports}

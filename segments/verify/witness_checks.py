@@ -6,7 +6,8 @@ copies live at headquarters: what they cover, the box must still hold, unchanged
 
 W1  Trust: each witnessed file parses, carries a cosignature by the caller's trusted witness
     key (under `--witness-name`, if given) over exactly its checkpoint's tree head, and that
-    checkpoint verifies with the stream's device key (V2) and names this stream and
+    checkpoint verifies with the stream's device key (V2; for a ledger emptied of every
+    record, the caller's trusted key of the gateway it names) and names this stream and
     gateway. A file that fails is unusable (INCOMPLETE); a witnessed checkpoint the device
     key did not sign means the box's key is not the one headquarters trusted
     (NOT_AUTHENTIC). Files naming no verified stream are reported on the whole report.
@@ -29,6 +30,7 @@ from ..checkpoint import Checkpoint
 from ..errors import SegmentError
 from ..ledger import CHECKPOINTS_NAME, LEDGER_NAME
 from ..signing import Verifier, fingerprint
+from ..trust import TrustedKeys
 from ..witness import DeviceSignatureError, Witnessed, WitnessedCheckpoint, open_witnessed
 from .ledger_checks import LedgerResult, roots_at, split_lines
 from .report import StreamIssue, Verdict, WitnessFinding, WitnessSummary
@@ -73,30 +75,21 @@ def assign(
 
 
 def check_witness(
-    name: str, source: MediaSource, result: LedgerResult, files: Files, witness: WitnessInput
+    name: str,
+    source: MediaSource,
+    result: LedgerResult,
+    files: Files,
+    witness: WitnessInput,
+    trust: TrustedKeys | None = None,
 ) -> WitnessSummary:
     """W1-W4 for one stream; every finding goes to `result.findings`."""
     lines = split_lines(source.read_bytes(LEDGER_NAME))[0]
-    seen = _trusted(result, files, witness)  # W1
+    seen = _trusted(result, files, witness, trust)  # W1
     found: list[WitnessFinding] = []
     heads = _heads(seen, found)  # W4 (the witness's own)
     newest = max(seen, key=lambda w: w.checkpoint.size, default=None)
-    if newest is not None and newest.checkpoint.size > len(lines):  # W2
-        size, last = newest.checkpoint.size, len(lines) - 1
-        found.append(
-            WitnessFinding(
-                "W2",
-                "cut",
-                last + 1,
-                size - 1,
-                size,
-                f"[W2] records {last + 1}..{size - 1} missing: the witnessed checkpoint of "
-                f"size {size} ({_when(newest)}) covers them; the ledger ends at seq {last}",
-            )
-        )
-        result.findings.missing(
-            "W2", last + 1, size - 1, f"not in the ledger; the witnessed size {size} covers it"
-        )
+    if newest is not None:
+        _tail(result, len(lines), newest, found)  # W2
     matched = _history(lines, heads, found)  # W3
     _forks(name, source, result, heads, matched, found)  # W4
     for f in found:
@@ -114,18 +107,26 @@ def check_witness(
     )
 
 
-def _trusted(result: LedgerResult, files: Files, witness: WitnessInput) -> list[Witnessed]:
-    """W1: the witnessed checkpoints that hold for this stream's key, stream and gateway."""
-    found, verifier = result.findings, result.verifier
-    if verifier is None:
-        if files:
-            found.issue("W1", Verdict.INCOMPLETE, "witnessed files unchecked: no device key (V2)")
-        return []
-    first = found.first_record()
+def _trusted(
+    result: LedgerResult, files: Files, witness: WitnessInput, trust: TrustedKeys | None
+) -> list[Witnessed]:
+    """W1: the witnessed checkpoints that hold for this stream's key, stream and gateway.
+
+    The device key is the one V2 chose; for a ledger emptied of every record, the caller's
+    trusted key of the gateway the witnessed checkpoint names.
+    """
+    found, first = result.findings, result.findings.first_record()
     seen: list[Witnessed] = []
     for label, data in files:
         try:
-            w = open_witnessed(data, verifier, witness.key, witness.name)
+            cp = WitnessedCheckpoint.from_bytes(data).checkpoint
+            key = result.verifier
+            if key is None and trust is not None:
+                key = trust.for_subject(cp.gateway, cp.key_id)
+            if key is None:
+                found.issue("W1", Verdict.INCOMPLETE, f"{label}: unchecked: no device key (V2)")
+                continue
+            w = open_witnessed(data, key, witness.key, witness.name)
         except DeviceSignatureError as e:
             found.issue(
                 "W1",
@@ -146,6 +147,28 @@ def _trusted(result: LedgerResult, files: Files, witness: WitnessInput) -> list[
             continue
         seen.append(w)
     return seen
+
+
+def _tail(result: LedgerResult, held: int, newest: Witnessed, found: list[WitnessFinding]) -> None:
+    """W2: the ledger's `held` lines reach the newest witnessed size, else the rest is cut."""
+    size, last = newest.checkpoint.size, held - 1
+    if size <= held:
+        return
+    ends = f"the ledger ends at seq {last}" if last >= 0 else "the ledger is empty"
+    found.append(
+        WitnessFinding(
+            "W2",
+            "cut",
+            last + 1,
+            size - 1,
+            size,
+            f"[W2] records {last + 1}..{size - 1} missing: the witnessed checkpoint of size "
+            f"{size} ({_when(newest)}) covers them; {ends}",
+        )
+    )
+    result.findings.missing(
+        "W2", last + 1, size - 1, f"not in the ledger; the witnessed size {size} covers it"
+    )
 
 
 def _heads(seen: list[Witnessed], found: list[WitnessFinding]) -> dict[int, tuple[str, str]]:

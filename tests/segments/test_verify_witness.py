@@ -246,3 +246,15 @@ def test_hostile_witnessed_bytes_are_reported_not_raised(box: Stream, tmp_path: 
     report = check(box, [junk])
     assert report.verdict is Verdict.INCOMPLETE
     assert report.issues[0].detail.startswith("[W1] junk.witnessed: unusable: ")
+
+
+def test_an_emptied_ledger_misses_everything_the_witness_saw(box: Stream, tmp_path: Path) -> None:
+    files = witness_all(box, tmp_path / "w")
+    box.write_lines([])
+    (box.root / CHECKPOINTS_NAME).write_bytes(b"")
+    report = check(box, files)
+    assert report.verdict is Verdict.NOT_AUTHENTIC
+    assert any(
+        i.startswith("[W2] records 0..19 missing") and i.endswith("the ledger is empty")
+        for i in issues(report)
+    )
