@@ -8,9 +8,9 @@ W1  Trust: each witnessed file parses, carries a cosignature by the caller's tru
     key (under `--witness-name`, if given) over exactly its checkpoint's tree head, and that
     checkpoint verifies with the stream's device key (V2; for a ledger emptied of every
     record, the caller's trusted key of the gateway it names) and names this stream and
-    gateway. A file that fails is unusable (INCOMPLETE); a witnessed checkpoint the device
-    key did not sign means the box's key is not the one headquarters trusted
-    (NOT_AUTHENTIC). Files naming no verified stream are reported on the whole report.
+    gateway. A file that fails is unusable (INCOMPLETE), never a verdict on the box: an
+    altered file must not frame an honest one (a box whose key was swapped fails V2/V3).
+    Files naming no verified stream are reported on the whole report.
 W2  Tail: the ledger holds at least the newest witnessed size's records; the missing seqs
     are MISSING and the stream NOT_AUTHENTIC (the witness saw them).
 W3  History: the RFC 6962 root over the ledger's first `size` lines equals every witnessed
@@ -31,7 +31,7 @@ from ..errors import SegmentError
 from ..ledger import CHECKPOINTS_NAME, LEDGER_NAME
 from ..signing import Verifier, fingerprint
 from ..trust import TrustedKeys
-from ..witness import DeviceSignatureError, Witnessed, WitnessedCheckpoint, open_witnessed
+from ..witness import Witnessed, WitnessedCheckpoint, open_witnessed
 from .ledger_checks import LedgerResult, roots_at, split_lines
 from .report import StreamIssue, Verdict, WitnessFinding, WitnessSummary
 from .source import MediaSource
@@ -127,13 +127,6 @@ def _trusted(
                 found.issue("W1", Verdict.INCOMPLETE, f"{label}: unchecked: no device key (V2)")
                 continue
             w = open_witnessed(data, key, witness.key, witness.name)
-        except DeviceSignatureError as e:
-            found.issue(
-                "W1",
-                Verdict.NOT_AUTHENTIC,
-                f"{label}: {e}: the box's key is not the one headquarters trusted",
-            )
-            continue
         except SegmentError as e:
             found.issue("W1", Verdict.INCOMPLETE, f"{label}: unusable: {e}")
             continue

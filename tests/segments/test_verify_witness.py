@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gateway.cli.main import main
 from segments.checkpoint import Checkpoint
@@ -204,20 +206,28 @@ def test_another_witness_key_or_name_makes_the_files_unusable(
     assert "0 of 5 witnessed file(s) usable" in out
 
 
-def test_a_witnessed_checkpoint_the_box_key_never_signed_is_not_authentic(
+def test_a_witnessed_file_altered_or_of_another_key_never_frames_the_box(
     box: Stream, tmp_path: Path
 ) -> None:
-    """The box's key was swapped (the ledger re-made under a new key): headquarters knows."""
+    """Its checkpoint not signed by the trusted device key: the file is unusable, the box is
+    not judged on it (a box whose key was swapped fails V2/V3 on its own records)."""
+    files = witness_all(box, tmp_path / "w")
+    doc = json.loads(files[0].read_bytes())
+    doc["checkpoint"]["time"] = "2026-11-27T09:00:00.000000+00:00"
+    files[0].write_text(json.dumps(doc))
     stranger = Ed25519Signer(Ed25519PrivateKey.generate())
     cp = Checkpoint(
         stream="cam1", gateway="gw1", size=4, root="cd" * 32, time="2026-11-27T06:00:40+00:00"
     ).signed_by(stranger)
-    path = tmp_path / "odd.witnessed"
-    path.write_bytes(cosign(cp, NAME, WITNESS, T).to_bytes())
-    report = check(box, [path])
-    assert report.verdict is Verdict.NOT_AUTHENTIC
-    [issue] = issues(report)
-    assert issue.startswith("[W1] odd.witnessed") and "headquarters trusted" in issue
+    odd = tmp_path / "odd.witnessed"
+    odd.write_bytes(cosign(cp, NAME, WITNESS, T).to_bytes())
+    report = check(box, [files[0], odd])
+    assert report.verdict is Verdict.INCOMPLETE
+    assert [i.split(": ")[0] for i in issues(report)] == [
+        f"[W1] {files[0].name}",
+        "[W1] odd.witnessed",
+    ]
+    assert all("does not verify with the device key" in i for i in issues(report))
 
 
 def test_a_witnessed_stream_missing_from_the_box_is_reported(
@@ -258,3 +268,21 @@ def test_an_emptied_ledger_misses_everything_the_witness_saw(box: Stream, tmp_pa
         i.startswith("[W2] records 0..19 missing") and i.endswith("the ledger is empty")
         for i in issues(report)
     )
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(at=st.integers(0, 10_000), value=st.integers(0, 255), cut=st.integers(0, 3))
+def test_no_altered_witnessed_file_frames_an_honest_box(
+    box: Stream, tmp_path: Path, at: int, value: int, cut: int
+) -> None:
+    """Any byte of the newest witnessed file changed: a finding at most, never NOT_AUTHENTIC."""
+    files = witness_all(box, tmp_path / "w")
+    data = bytearray(files[-1].read_bytes())
+    data[at % len(data)] = value
+    files[-1].write_bytes(bytes(data[: len(data) - cut]))
+    report = check(box, files)
+    assert report.verdict in (Verdict.AUTHENTIC, Verdict.INCOMPLETE)
