@@ -127,7 +127,9 @@ def _read(path: Path) -> bytes:
     except OSError as e:
         raise UsageError(f"--witnessed {path}: cannot read it ({e.strerror})") from e
     if len(data) > MAX_WITNESSED_BYTES:
-        raise UsageError(f"--witnessed {path}: over {MAX_WITNESSED_BYTES} bytes, not one")
+        raise UsageError(
+            f"--witnessed {path}: over {MAX_WITNESSED_BYTES} bytes: not a witnessed checkpoint"
+        )
     return data
 
 
