@@ -4,8 +4,8 @@ The sealed originals are decrypted afresh (the package's own `decrypted/` copies
 used), each plaintext is compared with the SHA-256 its signed record holds, and the remux the
 exporter used (`package_derive`, deterministic) is run on them with the signed range and
 note. The result must be the signed derived copy, byte for byte; when only the container
-bytes differ (another FFmpeg build) and every video packet is the same, that is reported as
-a note. Loads PyAV: `package_check` imports this module only when an identity is given.
+bytes differ (another FFmpeg build) and every video and audio packet is the same, that is
+reported as a note. Loads PyAV: `package_check` imports this module only when an identity is given.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .age_reader import decrypt_stream
 from .agekeys import X25519Identity
 from .errors import CryptoFormatError
 from .package import ORIGINAL, decrypted_name, original_name
-from .package_derive import DeriveError, derive_mp4, same_video_packets
+from .package_derive import DeriveError, derive_mp4, same_packets
 from .package_signature import PackageSignature
 from .records import MEDIA_KINDS, Record
 from .timeline import parse_iso
@@ -60,12 +60,12 @@ def rederive(
         if again.sha256 == derived.sha256:
             return
         packaged = root.joinpath(*PurePosixPath(derived.file).parts)
-        if packaged.is_file() and same_video_packets(out, packaged):
+        if packaged.is_file() and same_packets(out, packaged):
             found.issue(
                 "P8",
                 Verdict.AUTHENTIC,
                 "re-derived copy has other container bytes (another FFmpeg build) but the "
-                "same video packets and times as the signed copy",
+                "same video and audio packets and times as the signed copy",
             )
         else:
             found.issue(

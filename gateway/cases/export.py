@@ -42,7 +42,9 @@ from segments.package import (
     manifest_text,
 )
 from segments.package_derive import derive_mp4
+from segments.package_report import Fetched, ReportHead, build_report, render_report
 from segments.package_signature import SIGNER_GATEWAY, PackageSignature, SignerId
+from segments.package_statement import sign_package
 from segments.records import Record, StreamIdentity, canonical_json
 from segments.signing import Ed25519Signer
 from segments.slice_check import SliceCheck, check_slice
@@ -51,10 +53,8 @@ from uplink.object_keys import ObjectKeyError, check_part
 
 from .errors import ExportError
 from .lookup import Selection, Stream, load_stream, select
-from .originals import Fetched, confirmed_versions, decrypt, fetch
-from .report import ReportHead, build_report, render_report
+from .originals import confirmed_versions, decrypt, fetch
 from .sources import CaseSources
-from .statement import sign_package
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
 MAX_OPERATOR = 200

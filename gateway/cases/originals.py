@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from segments.age_reader import decrypt_stream
@@ -14,18 +13,13 @@ from segments.errors import CryptoFormatError
 from segments.hashing import hash_file
 from segments.index import Index
 from segments.package import DECRYPTED, ORIGINAL, decrypted_name, original_name
+from segments.package_report import Fetched
 from segments.records import Record
 from uplink.errors import UplinkError
 
 from .errors import ExportError
 from .lookup import CENTRAL
 from .sources import CaseSources
-
-
-@dataclass(frozen=True)
-class Fetched:
-    record: Record
-    origin: str  # local path or central object key it came from
 
 
 def confirmed_versions(sources: CaseSources, camera: str) -> dict[int, str | None]:

@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.cases.statement import sign_package
 from gateway.cli.main import main
 from segments.age_reader import decrypt_stream
 from segments.agekeys import X25519Identity
@@ -42,6 +41,7 @@ from segments.package import (
 )
 from segments.package_check import PackageCheck, verify_package
 from segments.package_signature import SIGNATURE_NAME, SIGNER_GATEWAY, SignerId
+from segments.package_statement import sign_package
 from segments.records import MEDIA_KINDS, Record
 from segments.signing import Ed25519Signer
 from segments.timeline import iso_utc

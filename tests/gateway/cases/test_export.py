@@ -21,7 +21,6 @@ from pathlib import Path
 import av
 import pytest
 
-from gateway.cases.statement import sign_package
 from gateway.cli.main import main
 from gateway.config import Config
 from gateway.daemon.lifecycle import Gateway
@@ -31,6 +30,7 @@ from segments.package import MANIFEST_NAME, manifest_text
 from segments.package_check import verify_package
 from segments.package_derive import derive_mp4
 from segments.package_signature import SIGNATURE_NAME, read_signature
+from segments.package_statement import sign_package
 from segments.records import Record
 from segments.signing import load_signer, load_verifier
 from segments.store import DataDir

@@ -1,19 +1,22 @@
 """The report of a case package: `report.json` for tools, `report.txt` for people.
 
-Both say the same: who exported what and when, the signing key, the checkpoint the slice is
+Both say the same: who exported what and when, the records' key, the checkpoint the slice is
 proven against, every segment with its hashes and verdict, the gaps, and the derived copy.
+The box and the archive write the same report; the archive adds `witness` (which checkpoint
+the proofs hold against, and whether the witness cosigned it) and `archive` (its export key).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from segments.checkpoint import Checkpoint
-from segments.package import (
+from .case_range import Hole
+from .checkpoint import Checkpoint
+from .package import (
     DECRYPTED,
     ORIGINAL,
     PACKAGE_VERSION,
@@ -22,13 +25,21 @@ from segments.package import (
     decrypted_name,
     original_name,
 )
-from segments.package_derive import Derived
-from segments.package_signature import SIGNATURE_NAME
-from segments.signing import Ed25519Signer, fingerprint
-from segments.slice_check import SliceCheck
+from .package_signature import SIGNATURE_NAME
+from .records import Record
+from .signing import Signer, Verifier, fingerprint
+from .slice_check import SliceCheck
 
-from .lookup import Hole
-from .originals import Fetched
+if TYPE_CHECKING:
+    from .package_derive import Derived  # loads PyAV: only for its type here
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A sealed original in the package and where it was copied from."""
+
+    record: Record
+    origin: str  # local path or central object key (and version) it came from
 
 
 @dataclass(frozen=True)
@@ -57,15 +68,20 @@ def tool_version() -> str:
 
 def build_report(
     head: ReportHead,
-    signer: Ed25519Signer,
+    records_key: Signer | Verifier,
     checkpoint: Checkpoint,
     check: SliceCheck,
     fetched: Sequence[Fetched],
     gaps: Sequence[Hole],
     derived: Derived,
     proofs: Sequence[InclusionProof],
+    more: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`report.json`'s content; its keys are the package format (version PACKAGE_VERSION)."""
+    """`report.json`'s content; its keys are the package format (version PACKAGE_VERSION).
+
+    `records_key` is the key the records were checked with (the box's own device key, the
+    archive's trusted key for the gateway); `more` adds the archive's sections.
+    """
     return {
         "package_version": PACKAGE_VERSION,
         "case": head.case,
@@ -81,13 +97,17 @@ def build_report(
         "tool": tool_version(),
         "source": head.source,
         "verdict": str(check.verdict),
-        "key": {"fingerprint": fingerprint(signer), "public_key": signer.public_key_text()},
+        "key": {
+            "fingerprint": fingerprint(records_key),
+            "public_key": records_key.public_key_text(),
+        },
         "checkpoint": json.loads(checkpoint.to_json()),
         "segments": [_segment_entry(f, check) for f in fetched],
         "gaps": [asdict(h) for h in gaps],
         "issues": [asdict(i) for i in check.issues],
         "derived": asdict(derived),
         "inclusion_proofs": [asdict(p) for p in proofs],
+        **(more or {}),
     }
 
 
@@ -121,6 +141,7 @@ def render_report(report: dict[str, Any]) -> str:
         f"exported {report['created']} by {report['operator']} with {report['tool']}",
         f"signing key {report['key']['fingerprint']} ({report['key']['public_key']})",
         f"checkpoint: tree size {cp['size']}, root {cp['root']}, signed {cp['time']}",
+        *_archive_lines(report),
         "",
         f"{'seq':>6}  {'start':<32}  {'verdict':<12}  sha256 (sealed file)",
     ]
@@ -140,9 +161,40 @@ def render_report(report: dict[str, Any]) -> str:
         f"{report['inclusion_proofs'][-1]['seq']} against the checkpoint: see {REPORT_JSON}",
         "",
         f"verdict: {report['verdict']}",
-        f"signed: {SIGNATURE_NAME} (by the key above) covers the manifest, so every file, the "
-        "labels and the derived copy",
-        "re-check offline: evgw verify-export <this folder> --pubkey <the gateway's enrolled "
-        "device key> (or --trust FILE); add --identity <archive identity> to re-derive the copy",
+        *_signed_lines(report),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _archive_lines(report: dict[str, Any]) -> list[str]:
+    """Which checkpoint an archive export is proven against, and whether it was witnessed."""
+    witness = report.get("witness")
+    if witness is None:
+        return []
+    if witness["witnessed"]:
+        return [
+            f"witnessed: cosigned by {witness['name']} ({witness['fingerprint']}) at "
+            f"{witness['time']}; file {witness['file']}"
+        ]
+    return [f"NOT witnessed: {witness['why']}"]
+
+
+def _signed_lines(report: dict[str, Any]) -> list[str]:
+    archive = report.get("archive")
+    if archive is None:
+        return [
+            f"signed: {SIGNATURE_NAME} (by the key above) covers the manifest, so every file, "
+            "the labels and the derived copy",
+            "re-check offline: evgw verify-export <this folder> --pubkey <the gateway's enrolled "
+            "device key> (or --trust FILE); add --identity <archive identity> to re-derive the "
+            "copy",
+        ]
+    return [
+        f"signed: {SIGNATURE_NAME} by archive {archive['id']}'s export key "
+        f"{archive['fingerprint']} ({archive['public_key']}); it covers the manifest, so every "
+        "file, the labels and the derived copy",
+        "re-check offline: evgw verify-export <this folder> --pubkey <the gateway's enrolled "
+        "device key> --archive-pubkey <this archive's export key> (or --trust FILE with "
+        f"'archive:{archive['id']} <key>'); add --identity <archive identity> to re-derive the "
+        "copy",
+    ]

@@ -1,7 +1,7 @@
 """The package's signed statement: what the exporter vouches for, written as `SIGNATURE.json`.
 
 Written last, over the finished manifest: the box signs with its device key as the gateway
-the records name; the central archive will sign its exports with its own export key (signer
+the records name; the central archive signs its exports with its own export key (signer
 kind `archive`), in the same format.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from segments.hashing import hash_file
-from segments.package import MANIFEST_NAME, PACKAGE_VERSION
-from segments.package_signature import (
+from .hashing import hash_file
+from .package import MANIFEST_NAME, PACKAGE_VERSION
+from .package_signature import (
     LABELS,
     REMUX_METHOD,
     SIGNATURE_NAME,
@@ -21,8 +21,8 @@ from segments.package_signature import (
     PackageStatement,
     SignerId,
 )
-from segments.signing import Signer
-from segments.store import write_durably
+from .signing import Signer
+from .store import write_durably
 
 
 def sign_package(
