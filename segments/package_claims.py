@@ -17,7 +17,13 @@ from .errors import CryptoFormatError
 from .hashing import hash_file
 from .ledger import LEDGER_NAME, signature_ok
 from .package import MANIFEST_NAME
-from .package_signature import LABELS, SIGNATURE_NAME, SIGNER_GATEWAY, PackageSignature
+from .package_signature import (
+    LABELS,
+    SIGNATURE_NAME,
+    SIGNER_ARCHIVE,
+    SIGNER_GATEWAY,
+    PackageSignature,
+)
 from .records import MEDIA_KINDS, Record
 from .signing import Verifier, fingerprint
 from .timeline import parse_iso
@@ -47,10 +53,16 @@ def check_signature(
         )
     ok = True
     if key is None:
+        how = (
+            "pass --archive-pubkey with the archive's export key, or a trust file line "
+            f"'archive:{st.signer.id} ed25519:<base64>'"
+            if st.signer.kind == SIGNER_ARCHIVE
+            else "pass --pubkey with the gateway's device key"
+        )
         found.issue(
             "P5",
             Verdict.INCOMPLETE,
-            f"{SIGNATURE_NAME} not checked: no key for {st.signer.kind} {st.signer.id!r}",
+            f"{SIGNATURE_NAME} not checked: no key for {st.signer.kind} {st.signer.id!r}; {how}",
         )
         ok = False
     elif not signature.verify(key):

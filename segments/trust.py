@@ -74,12 +74,15 @@ class TrustedKeys:
     """The keys the caller trusts, by the subject they speak for (gateway id, `archive:<id>`).
 
     `any_gateway` is a single key given with --pubkey: trusted for whichever gateway the
-    records name, never for an archive.
+    records name, never for an archive. `any_archive` is a single key given with
+    --archive-pubkey: trusted as the export key of whichever archive signed a package, never
+    for a gateway's records.
     """
 
     origin: str  # where the keys came from, for messages: "--pubkey" or the file's path
     subjects: Mapping[str, tuple[Verifier, ...]] = field(default_factory=dict)
     any_gateway: Verifier | None = None
+    any_archive: Verifier | None = None
 
     @classmethod
     def single(cls, key: Verifier) -> TrustedKeys:
@@ -93,8 +96,11 @@ class TrustedKeys:
         """
         if subject is None:
             return None
-        if self.any_gateway is not None and not subject.startswith(ARCHIVE_PREFIX):
+        archive = subject.startswith(ARCHIVE_PREFIX)
+        if self.any_gateway is not None and not archive:
             return self.any_gateway
+        if self.any_archive is not None and archive:
+            return self.any_archive
         keys = self.subjects.get(subject, ())
         return next((k for k in keys if k.key_id == key_id), keys[0] if keys else None)
 

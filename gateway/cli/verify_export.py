@@ -2,7 +2,9 @@
 
 Only public material is used: the manifest and its signed statement, the records and their
 signatures, the signed checkpoint and the inclusion proofs, the sealed and decrypted files.
-Origin is proven only by a key the caller trusts (--pubkey or --trust). With --identity the
+Origin is proven only by a key the caller trusts (--pubkey or --trust); a package the central
+archive exported is signed by the archive's export key, which --archive-pubkey (or a trust file
+line `archive:<id> <key>`) trusts. With --identity the
 originals are decrypted afresh and the derived copy re-derived (this alone loads the video
 stack); with --ledger the box's or the archive's ledger copy, taken after the export, must
 hold the signed `export` record of this package. Exit 0 for AUTHENTIC and
@@ -13,12 +15,15 @@ errors and packages written by a newer evgw.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from evgw.errors import UsageError
 from segments.agekeys import load_identities
+from segments.errors import SegmentError
 from segments.package_check import PackageCheck, verify_package
-from segments.trust import ORIGIN_HINT
+from segments.signing import load_verifier
+from segments.trust import ORIGIN_HINT, TrustedKeys
 from segments.verify import KEY_FROM_CALLER, Verdict, exit_code
 
 from . import args as common
@@ -27,6 +32,11 @@ from . import args as common
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", type=Path, help="the package folder (<out>/<case>)")
     common.add_trust(p)
+    p.add_argument(
+        "--archive-pubkey",
+        help="the central archive's export key 'ed25519:<base64>' or a file holding it: "
+        "trusted for packages the archive signed (evgw archive export), never for records",
+    )
     p.add_argument(
         "--identity",
         type=Path,
@@ -47,11 +57,23 @@ def run(args: argparse.Namespace) -> int:
     if args.ledger is not None and not args.ledger.exists():
         raise UsageError(f"--ledger {args.ledger}: no such file or folder")
     identities = load_identities(args.identity) if args.identity else []
-    check = verify_package(
-        args.path, common.trusted(args), identities=identities, ledger=args.ledger
-    )
+    check = verify_package(args.path, _trusted(args), identities=identities, ledger=args.ledger)
     print(check.to_json() if args.json else render(check))
     return exit_code(check.verdict)
+
+
+def _trusted(args: argparse.Namespace) -> TrustedKeys | None:
+    """--pubkey/--trust for the records, plus --archive-pubkey for an archive's signature."""
+    trust = common.trusted(args)
+    if args.archive_pubkey is None:
+        return trust
+    try:
+        archive = load_verifier(args.archive_pubkey)
+    except SegmentError as e:
+        raise UsageError(f"--archive-pubkey: {e}") from e
+    if trust is None:
+        return TrustedKeys(origin="--archive-pubkey", any_archive=archive)
+    return replace(trust, any_archive=archive)
 
 
 def render(check: PackageCheck) -> str:
