@@ -138,12 +138,18 @@ def make_proofs(
     ledger_lines: Sequence[bytes], wanted: Sequence[int], tree_size: int
 ) -> list[InclusionProof]:
     """Proofs for ledger line indexes `wanted` (line i holds seq i) in the first `tree_size`."""
-    hashes = [leaf_hash(line) for line in ledger_lines[:tree_size]]
+    return proofs_from_leaves([leaf_hash(line) for line in ledger_lines[:tree_size]], wanted)
+
+
+def proofs_from_leaves(leaves: Sequence[bytes], wanted: Sequence[int]) -> list[InclusionProof]:
+    """Proofs for seqs `wanted` in the tree of `leaves` (the leaf hashes of seqs 0, 1, …): the
+    archive holds the catalogued leaf hashes, not the box's ledger file."""
+    hashes = list(leaves)
     return [
         InclusionProof(
             seq=i,
             index=i,
-            tree_size=tree_size,
+            tree_size=len(hashes),
             leaf_hash=hashes[i].hex(),
             path=tuple(p.hex() for p in inclusion_proof_from_leaf_hashes(i, hashes)),
         )

@@ -10,55 +10,33 @@ SHA-256 checksum equal to the signed one, for the object version the upload conf
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
+from segments.case_found import (
+    CONFIRMED,
+    EVICTED,
+    HELD,
+    MISSING,
+    PURGED,
+    FindResult,
+    found_segment,
+    whole_sha256,
+)
 from segments.hashing import hash_file
 from segments.index import Index
 from segments.ledger import signature_ok
 from segments.package import ORIGINAL, make_proofs, original_name
-from segments.records import MEDIA_KINDS, Record
+from segments.records import MEDIA_KINDS
 from segments.signing import Verifier, fingerprint
 from segments.slice_check import FileHash, check_slice
 from segments.trust import TrustedKeys
 from segments.verify import SeqFinding, StreamIssue, Verdict, with_origin
 from segments.verify.purges import Removal, removals
 
-from .lookup import LOCAL, Hole, Selection, Stream, load_stream, select
+from .lookup import LOCAL, Selection, Stream, load_stream, select
 from .originals import confirmed_versions
 from .sources import CaseSources
-
-HELD, CONFIRMED, EVICTED, PURGED, MISSING = "held", "confirmed", "evicted", "purged", "missing"
-
-
-@dataclass(frozen=True)
-class FoundSegment:
-    seq: int
-    kind: str
-    start: str | None
-    end: str | None
-    file: str | None
-    state: str  # local | confirmed | held | evicted | purged | missing
-    verdict: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class FindResult:
-    camera: str
-    start: str
-    end: str
-    source: str
-    verdict: str
-    integrity: str
-    key: str | None  # fingerprint of the key the records were checked with
-    origin: str
-    segments: tuple[FoundSegment, ...]
-    gaps: tuple[Hole, ...]
-    issues: tuple[StreamIssue, ...]
 
 
 def find(
@@ -95,7 +73,7 @@ def find(
         )
         findings = {f.seq: f for f in check.findings}
         issues, integrity = check.issues, check.verdict
-    segments = tuple(_found(r, states, findings.get(r.seq)) for r in chosen.media)
+    segments = tuple(found_segment(r, states, findings.get(r.seq)) for r in chosen.media)
     return FindResult(
         camera, start.isoformat(), end.isoformat(), source,
         str(with_origin(integrity, trusted)), str(integrity), fingerprint(verifier), origin,
@@ -174,24 +152,6 @@ def _file_hasher(sources: CaseSources, stream: Stream, chosen: Selection, source
         info = sources.central.head(sources.central_key(r), version_id=versions.get(r.seq))
         if info is None:
             return None
-        return info.size, _whole_sha256(info.checksum_sha256)
+        return info.size, whole_sha256(info.checksum_sha256)
 
     return file_hash
-
-
-def _whole_sha256(checksum: str | None) -> str | None:
-    """The store's full-object SHA-256 as hex; None for none or a multipart composite."""
-    if not checksum or "-" in checksum:
-        return None
-    try:
-        raw = base64.b64decode(checksum, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return raw.hex() if len(raw) == 32 else None
-
-
-def _found(r: Record, states: dict[int, str], finding: SeqFinding | None) -> FoundSegment:
-    return FoundSegment(
-        r.seq, r.kind, r.start, r.end, r.file, states.get(r.seq, MISSING),
-        finding.verdict if finding else "-", finding.detail if finding else "",
-    )  # fmt: skip
