@@ -22,14 +22,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from evgw.errors import UsageError
 
 from .errors import CryptoFormatError
 from .hashing import hash_file
 from .merkle import inclusion_proof_from_leaf_hashes, leaf_hash, verify_inclusion
 from .package_signature import SIGNATURE_NAME
 from .records import Record
+from .timeline import compact_utc
 
 PACKAGE_VERSION = 1
 MANIFEST_NAME = "MANIFEST.sha256"
@@ -38,6 +42,7 @@ REPORT_TEXT = "report.txt"
 RECORDS_NAME = "original/records.jsonl"
 PUBKEY_NAME = "keys/device.pub"
 ORIGINAL, DECRYPTED, DERIVED, LEDGER_DIR = "original", "decrypted", "derived", "ledger"
+MAX_OPERATOR = 200
 
 
 def original_name(record: Record) -> str:
@@ -48,6 +53,18 @@ def original_name(record: Record) -> str:
 
 def decrypted_name(record: Record) -> str:
     return original_name(record).removesuffix(".age")
+
+
+def derived_name(case: str, camera: str, start: datetime, end: datetime) -> str:
+    """`<case>_<camera>_<from>_<to>.mp4`, the derived copy's name in `derived/`."""
+    return f"{case}_{camera}_{compact_utc(start.timestamp())}_{compact_utc(end.timestamp())}.mp4"
+
+
+def check_operator(operator: str) -> str:
+    """Who exports, as the package labels and signs it: 1-MAX_OPERATOR characters."""
+    if not operator.strip() or len(operator) > MAX_OPERATOR:
+        raise UsageError(f"--operator must name who exports (1-{MAX_OPERATOR} characters)")
+    return operator
 
 
 # --- manifest ---

@@ -37,11 +37,13 @@ from segments.package import (
     REPORT_JSON,
     REPORT_TEXT,
     InclusionProof,
+    check_operator,
     decrypted_name,
+    derived_name,
     make_proofs,
     manifest_text,
 )
-from segments.package_derive import derive_mp4
+from segments.package_derive import DERIVED_NOTE, derive_mp4
 from segments.package_report import Fetched, ReportHead, build_report, render_report
 from segments.package_signature import SIGNER_GATEWAY, PackageSignature, SignerId
 from segments.package_statement import sign_package
@@ -57,11 +59,6 @@ from .originals import confirmed_versions, decrypt, fetch
 from .sources import CaseSources
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)
-MAX_OPERATOR = 200
-DERIVED_NOTE = (
-    "DERIVED COPY for viewing, not an original: remuxed without re-encoding from the "
-    "decrypted originals of case {case}; cut at keyframes; gaps are kept as gaps"
-)
 
 
 @dataclass(frozen=True)
@@ -97,8 +94,7 @@ def export(
         check_part(request.case, "case id")
     except ObjectKeyError as e:
         raise UsageError(str(e)) from e
-    if not request.operator.strip() or len(request.operator) > MAX_OPERATOR:
-        raise UsageError(f"--operator must name who exports (1-{MAX_OPERATOR} characters)")
+    check_operator(request.operator)
     package = _plan(sources, request, signer)
     final = request.out / request.case
     staging = request.out / f".{request.case}.partial-{uuid.uuid4().hex[:8]}"
@@ -151,7 +147,7 @@ def _write(
         [(staging / DECRYPTED / decrypted_name(r), r.start_ts or 0.0) for r in chosen.media],
         request.start.timestamp(),
         request.end.timestamp(),
-        staging / DERIVED / derived_name(request),
+        staging / DERIVED / derived_name(request.case, request.camera, request.start, request.end),
         note,
     )
     (staging / RECORDS_NAME).write_bytes(b"".join(line + b"\n" for line in chosen.lines))
@@ -235,11 +231,6 @@ def _head(sources: CaseSources, package: _Package) -> ReportHead:
         created=iso_utc(time.time()),
         source=request.source,
     )
-
-
-def derived_name(request: ExportRequest) -> str:
-    start, end = compact_utc(request.start.timestamp()), compact_utc(request.end.timestamp())
-    return f"{request.case}_{request.camera}_{start}_{end}.mp4"
 
 
 def _log_export(

@@ -11,12 +11,12 @@ from datetime import datetime
 from pathlib import Path
 
 from evgw.errors import UsageError
+from evgw.times import parse_range
 from segments.errors import SegmentError
 from segments.signing import load_verifier
 from segments.trust import TrustedKeys, load_trust_file
 
 from ..config import Config, load_config
-from ..times import parse_range
 
 PUBKEY_HELP = (
     "the gateway's trusted device key 'ed25519:<base64>' (as recorded at its enrolment) or a "

@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from evgw.errors import EvgwError
+from evgw.times import parse_range
 from segments.clock import kernel_clock_status
 from segments.index import Index
 from segments.ledger import Ledger
@@ -27,7 +28,6 @@ from uplink.mqtt import GatewayLink, error_reply
 from uplink.signed_command import Refusal
 
 from ..config import CommandsConfig
-from ..times import parse_range
 from .command_gate import CommandGate
 
 log = logging.getLogger(__name__)

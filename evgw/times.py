@@ -1,14 +1,15 @@
 """The one parser for times a person types: `--from`/`--to` and the commands' `from`/`to`.
 
-A time without an offset is refused rather than guessed: on a box that shows +08:00 in the
-picture and keeps UTC in its ledger, "14:00" could mean either.
+Shared by the box's and the archive's commands. A time without an offset is refused rather
+than guessed: on a box that shows +08:00 in the picture and keeps UTC in its ledger, "14:00"
+could mean either.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from evgw.errors import UsageError
+from .errors import UsageError
 
 EXAMPLE = "2026-11-27T14:00:00+08:00"
 

@@ -1,0 +1,119 @@
+"""The records of a camera's time range as the archive holds them, fetched at the versions
+the catalogue pinned, then selected exactly as the box selects (`segments.case_range`).
+
+Only what the range needs is read: the catalogued rows that may overlap it, the contiguous
+slice of records spanning it, and the stream's `purge` and `hold` records. Each record's
+bytes must hash to the leaf hash the catalogue checked; the signatures are checked again by
+the slice check with the trusted key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from segments.case_range import Selection, choose, slice_seqs, stream_end
+from segments.errors import CryptoFormatError
+from segments.merkle import leaf_hash
+from segments.records import Record
+from segments.signing import Verifier
+from segments.timeline import parse_iso
+
+from . import catalogued
+from .catalogued import CheckpointRow, RecordRow
+from .source import ArchiveSource, RetrievalError
+
+
+@dataclass(frozen=True)
+class ArchiveStream:
+    """One camera's records around a range, with the catalogue rows they came from."""
+
+    gateway: str
+    camera: str
+    key: Verifier  # the gateway's trusted device key
+    records: dict[int, Record]  # seq -> record: the slice, and every purge and hold
+    lines: dict[int, bytes]
+    rows: dict[int, RecordRow]
+    checkpoints: tuple[CheckpointRow, ...]  # consistent ones, largest first
+    selection: Selection
+
+    @property
+    def notes(self) -> list[Record]:
+        return [r for r in self.records.values() if r.kind in catalogued.NOTES]
+
+
+def load_range(
+    source: ArchiveSource, gateway: str, camera: str, start: datetime, end: datetime, now: datetime
+) -> ArchiveStream:
+    """Fetch and select the records of [start, end); raises RetrievalError with the fix."""
+    key = source.device_key(gateway)
+    with source.catalogue.transaction() as tx:
+        first, last, count = catalogued.timeline_bounds(tx, gateway, camera)
+        if count == 0:
+            raise RetrievalError(
+                f"the catalogue holds no records of gateway {gateway!r}, camera {camera!r}",
+                hint=f"check --gateway and --camera; run `evgw archive sync --config "
+                f"{source.config_path}` to catalogue what the bucket holds",
+            )
+        candidates = catalogued.range_rows(tx, gateway, camera, start, end)
+        notes = catalogued.note_rows(tx, gateway, camera)
+        checkpoints = tuple(catalogued.consistent_checkpoints(tx, gateway, camera))
+        fetched = _fetch(source, candidates)
+        span = slice_seqs([r for r, _ in fetched.values()], start, end)
+        rows = {r.seq: r for r in (*candidates, *notes)}
+        if span is not None:
+            sliced = catalogued.seq_rows(tx, gateway, camera, span[0], span[-1])
+            rows.update((r.seq, r) for r in sliced)
+    missing = [] if span is None else [seq for seq in span if seq not in rows]
+    if missing:
+        raise RetrievalError(
+            f"records {_seqs(missing)} of gateway {gateway!r}, camera {camera!r} lie inside the "
+            "range but are not in the catalogue: the slice cannot be proven whole",
+            hint="run `evgw archive sync`; its findings (missing or refused records) say why",
+        )
+    both = _fetch(source, [rows[s] for s in sorted(rows)], fetched)
+    records = {seq: record for seq, (record, _) in both.items()}
+    lines = {seq: line for seq, (_, line) in both.items()}
+    stopped = bool(checkpoints) and checkpoints[0].size == count
+    tail = stream_end(_timeline(first, last), stopped, now)
+    selection = choose(list(records.values()), lines, start, end, tail)
+    return ArchiveStream(gateway, camera, key, records, lines, rows, checkpoints, selection)
+
+
+def _fetch(
+    source: ArchiveSource,
+    rows: Sequence[RecordRow],
+    have: dict[int, tuple[Record, bytes]] | None = None,
+) -> dict[int, tuple[Record, bytes]]:
+    """Each row's record (and its bytes) at its catalogued version, checked against its leaf
+    hash."""
+    found = dict(have or {})
+    for row in rows:
+        if row.seq in found:
+            continue
+        data = source.read(row.object_key, row.version_id)
+        if leaf_hash(data).hex() != row.leaf_hash:
+            raise RetrievalError(
+                f"{row.object_key} (version {row.version_id}) is not the record the catalogue "
+                "checked (its leaf hash differs): the object was replaced",
+                hint="run `evgw archive sync` and read its findings (overwrite)",
+            )
+        try:
+            found[row.seq] = (Record.from_json(data), data)
+        except CryptoFormatError as e:
+            raise RetrievalError(f"{row.object_key}: not a ledger record: {e}") from e
+    return found
+
+
+def _timeline(first: str | None, last: str | None) -> list[tuple[datetime, datetime]]:
+    try:
+        a, b = parse_iso(first), parse_iso(last)
+    except CryptoFormatError:
+        return []
+    return [] if a is None or b is None else [(a, b)]
+
+
+def _seqs(seqs: Sequence[int]) -> str:
+    shown = ", ".join(map(str, seqs[:10]))
+    return f"seq {shown}" + (f" and {len(seqs) - 10} more" if len(seqs) > 10 else "")
