@@ -64,7 +64,7 @@ def archive_find(
 ) -> ArchiveFind:
     stream = load_range(source, gateway, camera, start, end, now or datetime.now(UTC))
     chosen = stream.selection
-    removed = _removals(stream)
+    removed = stream_removals(stream)
     objects = segment_objects(source, stream, chosen.media)
     hashes = {seq: stored_hash(source, obj) for seq, obj in objects.items()}
     states = segment_states(stream, objects, hashes, removed)
@@ -115,7 +115,7 @@ def segment_states(
     return states
 
 
-def _removals(stream: ArchiveStream) -> dict[int, Removal]:
+def stream_removals(stream: ArchiveStream) -> dict[int, Removal]:
     """Removals declared by purge records signed with the trusted key (V7's rule)."""
     purges = [r for r in stream.notes if r.kind == "purge" and signature_ok(r, stream.key)]
     return removals(stream.records, purges)
