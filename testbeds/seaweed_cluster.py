@@ -106,6 +106,22 @@ class WeedMaster(_WeedPart):
             for node in rack.get("DataNodes") or []
         }
 
+    def volume_locations(self, collection: str) -> dict[int, set[str]]:
+        """Volume id -> the volume servers holding a copy, for one collection (an S3 bucket)."""
+        body = http_get(self.port, "/vol/status")
+        try:
+            centers = json.loads(body)["Volumes"]["DataCenters"] if body is not None else {}
+            found: dict[int, set[str]] = {}
+            for racks in centers.values():
+                for nodes in racks.values():
+                    for node, volumes in nodes.items():
+                        for volume in volumes or []:
+                            if volume["Collection"] == collection:
+                                found.setdefault(int(volume["Id"]), set()).add(node)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return {}
+        return found
+
 
 class WeedVolume(_WeedPart):
     name = "SeaweedFS volume server"
