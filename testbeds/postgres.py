@@ -13,6 +13,7 @@ Durability is traded for speed (`fsync=off`): the data is thrown away after the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -58,7 +59,7 @@ def run_as_prefix() -> list[str]:
     """What to put before a PostgreSQL command so it does not run as root (nothing if not root)."""
     if os.geteuid() != 0:
         return []
-    user = pwd.getpwnam(UNPRIVILEGED_USER)
+    user = _unprivileged()
     return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--"]
 
 
@@ -108,7 +109,7 @@ class PostgresServer(LocalServer):
         root = Path(tempfile.mkdtemp(prefix="evgw-pg-", dir=parent))
         if os.geteuid() == 0:
             _check_reachable(root.parent)
-            user = pwd.getpwnam(UNPRIVILEGED_USER)
+            user = _unprivileged()
             os.chown(root, user.pw_uid, user.pw_gid)
         self.log_path = root / "postgres.log"
         return root
@@ -166,20 +167,21 @@ class PostgresServer(LocalServer):
     def stop(self) -> None:
         """`pg_ctl stop -m fast`: roll back open transactions, cut connections, shut down."""
         if self.running:
-            subprocess.run(
-                [
-                    *run_as_prefix(),
-                    str(self.bindir / "pg_ctl"),
-                    "stop",
-                    "--pgdata",
-                    str(self._folder("data")),
-                    "--mode=fast",
-                    "--wait",
-                    f"--timeout={int(self.stop_timeout)}",
-                ],
-                capture_output=True,
-                timeout=self.stop_timeout + 5,
-            )
+            with contextlib.suppress(subprocess.TimeoutExpired):  # then SIGTERM, SIGKILL below
+                subprocess.run(
+                    [
+                        *run_as_prefix(),
+                        str(self.bindir / "pg_ctl"),
+                        "stop",
+                        "--pgdata",
+                        str(self._folder("data")),
+                        "--mode=fast",
+                        "--wait",
+                        f"--timeout={int(self.stop_timeout)}",
+                    ],
+                    capture_output=True,
+                    timeout=self.stop_timeout + 5,
+                )
         super().stop()
 
     def remove(self) -> None:
@@ -223,6 +225,16 @@ class PostgresServer(LocalServer):
             connect_timeout=30,
         ) as conn:
             conn.execute(statement)
+
+
+def _unprivileged() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(UNPRIVILEGED_USER)
+    except KeyError as e:
+        raise ServerError(
+            f"we are root and PostgreSQL refuses root, but there is no user {UNPRIVILEGED_USER!r} "
+            "to run it as: create one (`useradd --system nobody`) or run the tests as a user"
+        ) from e
 
 
 def _owner(path: Path) -> tuple[int, int]:

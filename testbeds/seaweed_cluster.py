@@ -33,6 +33,9 @@ from .seaweedfs import find_weed
 
 REPLICATION = "001"
 PROBE_BUCKET = "testbed-probe"
+# Every S3 bucket is a collection that grows volumes of its own (several at a time, each on
+# 2 servers): with weed's default of 8 volumes per server a cluster runs out of slots after a
+# couple of buckets. Small volumes, many slots; nothing is preallocated.
 VOLUME_SIZE_LIMIT_MB = 64
 MAX_VOLUMES = 100
 
