@@ -75,9 +75,7 @@ class TsaClient:
         assert nonce is not None, "the request builder always adds a nonce when asked"
         reply = self._post(request.as_bytes())
         try:
-            stamp = accept_reply(
-                reply, message, nonce, self.settings.anchors, self.settings.policy
-            )
+            stamp = accept_reply(reply, message, nonce, self.settings.anchors, self.settings.policy)
         except TimestampError as e:
             raise TsaReplyRefused(f"TSA {self.settings.url}: reply refused: {e}") from e
         return Timestamped(reply, stamp)

@@ -1,7 +1,8 @@
 """`evgw verify PATH`: check recorded streams offline and print a verdict an expert can cite.
 
 PATH is a data dir (or a copy), its `streams` folder, or one `streams/<camera>` folder.
-Origin is proven only by a key the caller trusts (--pubkey or --trust). Exit 0 for
+Origin is proven only by a key the caller trusts (--pubkey or --trust); a checkpoint's
+RFC 3161 time only by a TSA CA the caller trusts (--tsa-ca), else its token is listed unchecked. Exit 0 for
 AUTHENTIC and AUTHENTIC_WITH_DECLARED_GAPS, 3 for INTEGRITY_ONLY (consistent, but no trusted
 key), 1 for a failing verdict, 2 for usage errors.
 """
@@ -13,10 +14,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from cryptography import x509
+
 from evgw.errors import UsageError
 from segments.agekeys import X25519Identity, load_identities
 from segments.ledger import LEDGER_NAME
 from segments.store import DataDir
+from segments.timestamp import MISSING, TimestampError, TimestampFinding, load_anchors
 from segments.trust import ORIGIN_HINT, TrustedKeys
 from segments.verify import (
     KEY_FROM_CALLER,
@@ -41,11 +45,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     common.add_trust(p)
     p.add_argument("--camera", help="verify only this camera's stream")
+    p.add_argument(
+        "--tsa-ca",
+        type=Path,
+        help="PEM CA certificate(s) of the time-stamping authorities you trust: check each "
+        "checkpoint's RFC 3161 token against them (without: tokens are listed, unchecked)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     identities = load_identities(args.identity) if args.identity else []
-    report = verify_path(args.path, args.camera, common.trusted(args), identities)
+    anchors = tsa_anchors(args.tsa_ca) if args.tsa_ca else None
+    report = verify_path(args.path, args.camera, common.trusted(args), identities, anchors)
     print(report.to_json() if args.json else render(report))
     return exit_code(report.verdict)
 
@@ -55,6 +66,7 @@ def verify_path(
     camera: str | None,
     trust: TrustedKeys | None,
     identities: Sequence[X25519Identity],
+    anchors: Sequence[x509.Certificate] | None = None,
 ) -> Report:
     """Verify every stream under `path` (or `camera`'s), with a progress line on stderr."""
     streams = find_streams(path, camera)
@@ -65,9 +77,20 @@ def verify_path(
             trust=trust,
             identities=identities,
             progress=progress,
+            tsa_anchors=anchors,
         )
     finally:
         progress.finish()
+
+
+def tsa_anchors(path: Path) -> tuple[x509.Certificate, ...]:
+    """The CA certificates in `path` (--tsa-ca), or a UsageError saying what is wrong."""
+    try:
+        return load_anchors(path.read_bytes(), f"--tsa-ca {path}")
+    except OSError as e:
+        raise UsageError(f"--tsa-ca {path}: cannot read: {e.strerror or e}") from e
+    except TimestampError as e:
+        raise UsageError(str(e)) from e
 
 
 def find_streams(path: Path, camera: str | None) -> list[tuple[str, Path]]:
@@ -121,8 +144,22 @@ def _render_stream(s: StreamReport, *, per_stream_key: bool) -> list[str]:
             f"  {seq:>8}  {f.kind or '-':<9}  {f.start or '-':<32}  {f.verdict:<28}  {f.detail}"
         )
     lines += [f"  ! {i.impact}: {i.detail}" for i in s.issues]
+    lines += _render_timestamps(s.timestamps)
     if per_stream_key:
         lines.append(f"  key {s.fingerprint or '-'} ({_key_note(s.key_source)}; {s.origin})")
+    return lines
+
+
+def _render_timestamps(stamps: Sequence[TimestampFinding]) -> list[str]:
+    """The RFC 3161 time per checkpoint (V12); a stream without any token says so once."""
+    if not stamps:
+        return []
+    if all(t.status == MISSING for t in stamps):
+        return [f"  timestamps: none for its {len(stamps)} checkpoint(s)"]
+    lines = [f"  {'checkpoint':>10}  {'timestamp':<9}  {'time (TSA)':<25}  detail"]
+    for t in stamps:
+        by = f"by {t.tsa}; " if t.tsa else ""
+        lines.append(f"  {t.size:>10}  {t.status:<9}  {t.time or '-':<25}  {by}{t.detail}")
     return lines
 
 

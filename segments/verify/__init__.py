@@ -36,14 +36,21 @@ V10 Plaintext, given age identities: the file decrypts and its plaintext's size 
 V11 Verdicts: a seq's verdict is its worst finding; a stream's is the worst impact of its
     seqs and issues (INTEGRITY_ONLY instead of a passing one when V2 found no trusted key);
     the report's is the worst of its streams'.
+V12 Timestamps (checked before V11 sums up): the RFC 3161 token beside each checkpoint
+    (`checkpoints/<size>.tsr`) is over that checkpoint's exact bytes and, given TSA trust
+    anchors, signed by a TSA chaining to them; a refused token is NOT_AUTHENTIC, a missing
+    one only listed (`StreamReport.timestamps`), one without anchors listed as UNCHECKED.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from cryptography import x509
+
 from ..agekeys import X25519Identity
 from ..signing import fingerprint
+from ..timestamp import TimestampFinding
 from ..trust import TrustedKeys
 from .ledger_checks import LedgerResult, check_ledger
 from .media_checks import check_media, media_bytes
@@ -66,6 +73,7 @@ from .report import (
     worst,
 )
 from .source import DirMediaSource, MediaSource
+from .timestamps import check_timestamps
 
 Progress = Callable[[int, int], None]  # (bytes processed so far, total bytes)
 
@@ -98,8 +106,10 @@ def verify(
     trust: TrustedKeys | None = None,
     identities: Sequence[X25519Identity] = (),
     progress: Progress | None = None,
+    tsa_anchors: Sequence[x509.Certificate] | None = None,
 ) -> Report:
-    """Verify each named stream; `trust` holds the caller's trusted keys (origin) if any."""
+    """Verify each named stream; `trust` holds the caller's trusted keys (origin) if any,
+    `tsa_anchors` the CA certificates of the time-stamping authorities the caller trusts."""
     ledgers = [(name, source, check_ledger(name, source, trust)) for name, source in streams]
     total = sum(media_bytes(result, decrypt=bool(identities)) for _, _, result in ledgers)
     done = [0]
@@ -112,7 +122,8 @@ def verify(
     reports = []
     for name, source, result in ledgers:
         check_media(result, source, identities, advance)
-        reports.append(_stream_report(name, result))
+        stamps = check_timestamps(source, result.findings, tsa_anchors)  # V12
+        reports.append(_stream_report(name, result, stamps))
     fingerprints = {r.fingerprint for r in reports}
     sources = {r.key_source for r in reports}
     return Report(  # V11
@@ -125,7 +136,9 @@ def verify(
     )
 
 
-def _stream_report(name: str, result: LedgerResult) -> StreamReport:
+def _stream_report(
+    name: str, result: LedgerResult, stamps: tuple[TimestampFinding, ...]
+) -> StreamReport:
     """V11 for one stream."""
     found = result.findings
     integrity = found.verdict()
@@ -141,4 +154,5 @@ def _stream_report(name: str, result: LedgerResult) -> StreamReport:
         records=result.records,
         checkpoints_used=result.checkpoints_used,
         pinned=result.pinned,
+        timestamps=stamps,
     )

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..records import Record
+from ..timestamp import TimestampFinding
 
 
 class SeqVerdict(StrEnum):
@@ -132,6 +133,7 @@ class StreamReport:
     records: int  # ledger lines
     checkpoints_used: int  # valid checkpoints whose root matched the ledger
     pinned: int  # ledger lines covered by the newest matching checkpoint
+    timestamps: tuple[TimestampFinding, ...] = ()  # V12: one per checkpoint, by size
 
 
 @dataclass(frozen=True)
