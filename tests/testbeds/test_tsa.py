@@ -27,9 +27,7 @@ def test_it_answers_goes_offline_and_comes_back_on_the_same_port(tsa_server: Tsa
     assert token_for(tsa_server, b"first")
     port = tsa_server.port
     tsa_server.stop()
-    query = urllib.request.Request(
-        tsa_server.url, data=b"x", headers={"Content-Type": QUERY_TYPE}
-    )
+    query = urllib.request.Request(tsa_server.url, data=b"x", headers={"Content-Type": QUERY_TYPE})
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(query, timeout=5)
     tsa_server.start()

@@ -44,9 +44,7 @@ def test_a_reply_for_another_hash_is_refused(tsa_server: TsaServer) -> None:
         TsaClient(tsa_settings(tsa_server)).timestamp(CHECKPOINT)
 
 
-def test_a_tsa_under_another_ca_is_refused(
-    other_tsa_server: TsaServer, tsa_pki: TsaPki
-) -> None:
+def test_a_tsa_under_another_ca_is_refused(other_tsa_server: TsaServer, tsa_pki: TsaPki) -> None:
     client = TsaClient(tsa_settings(other_tsa_server, trusted=tsa_pki))
     with pytest.raises(TsaReplyRefused, match="does not verify"):
         client.timestamp(CHECKPOINT)
