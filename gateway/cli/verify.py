@@ -2,9 +2,10 @@
 
 PATH is a data dir (or a copy), its `streams` folder, or one `streams/<camera>` folder.
 Origin is proven only by a key the caller trusts (--pubkey or --trust); a checkpoint's
-RFC 3161 time only by a TSA CA the caller trusts (--tsa-ca), else its token is listed unchecked. Exit 0 for
-AUTHENTIC and AUTHENTIC_WITH_DECLARED_GAPS, 3 for INTEGRITY_ONLY (consistent, but no trusted
-key), 1 for a failing verdict, 2 for usage errors.
+RFC 3161 time only by a TSA CA the caller trusts (--tsa-ca), else its token is listed
+unchecked. Exit 0 for AUTHENTIC and AUTHENTIC_WITH_DECLARED_GAPS, 3 for INTEGRITY_ONLY
+(consistent, but no trusted key), 1 for a failing verdict (a refused timestamp token is
+NOT_AUTHENTIC), 2 for usage errors.
 """
 
 from __future__ import annotations
