@@ -11,6 +11,7 @@ Nothing here is installed with evgw; it runs from a checkout (the tests, `./dev 
   `onvif_discovery` (the WS-Discovery responder).
 - `mosquitto`: `MosquittoServer`, the MQTT broker; `pki`: `write_test_pki` for its TLS.
 - `seaweedfs`: `SeaweedServer`, the S3 central store with object lock; `find_weed`.
+- `tsa`: `TsaServer`, an RFC 3161 TSA made of `openssl ts -reply`, and `write_tsa_pki`.
 - `errors`: `ServerError`.
 
 Modules are imported by name, so a test that needs one server loads nothing of the others.
