@@ -116,10 +116,14 @@ class Timestamper:
     def status(self) -> TimestamperStatus:
         return TimestamperStatus(self._online, self._last_error, self._stamped)
 
+    def run_once(self) -> float:
+        """Try the oldest due request, if any; the seconds the loop then waits (0: go on)."""
+        item = self.queue.next_due(self._clock())
+        return self.policy.idle_s if item is None else self._handle(item)
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            item = self.queue.next_due(self._clock())
-            wait = self.policy.idle_s if item is None else self._handle(item)
+            wait = self.run_once()
             if wait > 0 and not self._stop.is_set():
                 self._wake.wait(wait)
                 self._wake.clear()

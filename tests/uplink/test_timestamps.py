@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from segments.checkpoint import Checkpoint
 from segments.index import Index
@@ -25,7 +27,7 @@ from segments.timeline import iso_utc
 from segments.timestamp import TRUSTED, check_token, token_relpath
 from segments.timestamp_queue import TimestampQueue
 from testbeds.seaweedfs import SeaweedServer
-from testbeds.tsa import TsaServer
+from testbeds.tsa import TsaPki, TsaServer
 from tests.support.seaweed import raw_client
 from tests.support.tsa_fixtures import tsa_settings
 from tests.support.waiting import wait_until
@@ -177,3 +179,49 @@ def test_hostile_replies_lose_nothing_and_an_honest_one_is_kept(
         assert box.stamper.status().stamped == 1
     finally:
         box.stop()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(reply=st.binary(max_size=1500))
+def test_hostile_reply_bytes_never_crash_the_loop_nor_lose_the_request(
+    parked: tuple[Timestamper, TsaServer, Path], reply: bytes
+) -> None:
+    stamper, tsa, data_dir = parked
+    tsa.answer = lambda query: reply
+    assert stamper.run_once() == 0.0
+    backlog = stamper.queue.backlog()
+    assert backlog.count == 1 and "reply refused" in (backlog.last_error or "")
+    assert not (DataDir(data_dir).stream(STREAM) / token_relpath(2)).exists()
+
+
+@pytest.fixture(scope="module")
+def parked(
+    tmp_path_factory: pytest.TempPathFactory, tsa_pki: TsaPki
+) -> Iterator[tuple[Timestamper, TsaServer, Path]]:
+    """One queued checkpoint, a TSA that the test makes lie, a loop driven step by step; at
+    the end an honest reply must still be taken for the same request."""
+    data_dir = tmp_path_factory.mktemp("parked") / "data"
+    tsa = TsaServer(tsa_pki).start()
+    index = Index.open(DataDir(data_dir).index)
+    queue = TimestampQueue(index)
+    retry_at_once = TimestampPolicy(item_initial_s=0.0, item_cap_s=0.0, idle_s=0.0)
+    stamper = Timestamper(
+        queue, TsaClient(tsa_settings(tsa, timeout_s=5.0)), data_dir, policy=retry_at_once
+    )
+    signer = generate_signing_key(data_dir.parent / "device.ed25519")
+    ledger = Ledger.open(
+        DataDir(data_dir).stream(STREAM), STREAM, GATEWAY, signer, every_records=2,
+        on_checkpoint=lambda cp: index.add_checkpoint(cp, timestamp=True),
+    )  # fmt: skip
+    ledger.append(gap(0))
+    ledger.append(gap(1))
+    try:
+        yield stamper, tsa, data_dir
+        tsa.answer = None
+        assert stamper.run_once() == 0.0 and queue.backlog().count == 0
+        token = (DataDir(data_dir).stream(STREAM) / token_relpath(2)).read_bytes()
+        found = check_token(token, checkpoint_lines(data_dir)[2], 2, tsa_settings(tsa).anchors)
+        assert found.status == TRUSTED
+    finally:
+        index.close()
+        tsa.stop()
