@@ -6,12 +6,14 @@ configuration that signs with them. `TsaServer` answers each POSTed request by p
 through `openssl ts -reply` and returning `application/timestamp-reply`, like a public TSA.
 
 For the tests it can go offline (`stop`: the port refuses connections) and come back on the
-same port (`start`), and `answer` replaces how it answers a request (a reply for another
-nonce or another hash, garbage), so a client's checks can be attacked with real replies.
+same port (`start`); it serves https when given a server certificate; and `answer` replaces
+how it answers a request (a reply for another nonce or another hash, garbage), so a client's
+checks can be attacked with real replies.
 """
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -117,10 +119,14 @@ def write_tsa_pki(directory: Path, ca: str = "evgw test TSA CA") -> TsaPki:
 class TsaServer:
     """`openssl ts -reply` behind HTTP on 127.0.0.1:`port`; `url` is what clients POST to."""
 
-    def __init__(self, pki: TsaPki, port: int | None = None) -> None:
+    def __init__(
+        self, pki: TsaPki, port: int | None = None, tls: tuple[Path, Path] | None = None
+    ) -> None:
+        """`tls` = (certificate, key) serves https with that server certificate."""
         self.pki = pki
         self.port = port or find_free_port()
-        self.url = f"http://{HOST}:{self.port}/tsa"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://{HOST}:{self.port}/tsa"
         self.answer: Callable[[bytes], bytes] | None = None
         self.requests = 0
         self._lock = threading.Lock()  # openssl ts -reply updates one serial file
@@ -145,6 +151,10 @@ class TsaServer:
             self._httpd = ThreadingHTTPServer((HOST, self.port), _handler(self))
         except OSError as e:
             raise ServerError(f"test TSA cannot listen on {HOST}:{self.port}: {e}") from e
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name=f"tsa-{self.port}", daemon=True
         )

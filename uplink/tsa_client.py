@@ -99,7 +99,10 @@ class TsaClient:
             ) from e
         except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
             reason = getattr(e, "reason", e)
-            raise TsaUnavailable(f"TSA {url} unreachable: {reason}; retrying later") from e
+            hint = "check [tsa] ca_file and url" if isinstance(reason, ssl.SSLError) else ""
+            raise TsaUnavailable(
+                f"TSA {url} unreachable: {reason}; retrying later{'; ' if hint else ''}{hint}"
+            ) from e
         if kind != REPLY_TYPE:
             raise TsaReplyRefused(f"TSA {url} answered {kind!r}, not {REPLY_TYPE}: check [tsa] url")
         if len(body) > MAX_REPLY:

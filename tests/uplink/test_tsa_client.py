@@ -8,16 +8,18 @@ refused before anything is kept. Then an offline TSA, and the honest round trip.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from rfc3161_client import TimestampRequestBuilder, decode_timestamp_response
 from rfc3161_client.base import HashAlgorithm
 
-from segments.timestamp import TRUSTED, check_token
+from segments.timestamp import TRUSTED, check_token, load_anchors
+from testbeds.pki import write_test_pki
 from testbeds.tsa import POLICY, TsaPki, TsaServer
 from tests.support.tsa_fixtures import tsa_settings
 from uplink.errors import TsaReplyRefused, TsaUnavailable
-from uplink.tsa_client import TsaClient
+from uplink.tsa_client import TsaClient, TsaSettings
 
 CHECKPOINT = b'{"size":10,"stream":"cam1"}'
 
@@ -90,3 +92,20 @@ def test_a_token_over_the_exact_bytes_round_trips(tsa_server: TsaServer, tsa_pki
     assert info.nonce is not None
     assert stamped.stamp.policy == POLICY
     assert check_token(stamped.token, CHECKPOINT, 10, client.settings.anchors).status == TRUSTED
+
+
+def test_an_https_tsa_is_reached_with_the_ca_file_and_refused_without(
+    tsa_pki: TsaPki, tmp_path: Path
+) -> None:
+    tls_ca, cert, key = write_test_pki(tmp_path / "tls", ca="TSA web server CA")
+    server = TsaServer(tsa_pki, tls=(cert, key)).start()
+    try:
+        with pytest.raises(TsaUnavailable, match=r"CERTIFICATE_VERIFY_FAILED.*ca_file"):
+            TsaClient(tsa_settings(server, timeout_s=5.0)).timestamp(CHECKPOINT)
+        both = tmp_path / "tsa-and-tls-ca.pem"
+        both.write_bytes(tsa_pki.ca_file.read_bytes() + tls_ca.read_bytes())
+        settings = TsaSettings(server.url, both, load_anchors(both.read_bytes(), "ca"), 5.0)
+        stamped = TsaClient(settings).timestamp(CHECKPOINT)
+        assert check_token(stamped.token, CHECKPOINT, 10, settings.anchors).status == TRUSTED
+    finally:
+        server.stop()
