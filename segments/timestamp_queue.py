@@ -17,8 +17,6 @@ from .index import Index, queue_upload
 from .index_rows import TIMESTAMP
 from .timestamp import token_name
 
-PENDING, DONE = "pending", "done"
-
 
 @dataclass(frozen=True)
 class TimestampItem:

@@ -72,11 +72,11 @@ class TsaPki:
     config_file: Path
 
 
-def openssl(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> bytes:
+def openssl(*args: str, cwd: Path | None = None) -> bytes:
     """Run `openssl args...`; its stdout, or ServerError with what it printed."""
     try:
         done = subprocess.run(
-            ["openssl", *args], cwd=cwd, input=stdin, capture_output=True, timeout=60, check=False
+            ["openssl", *args], cwd=cwd, capture_output=True, timeout=60, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise ServerError(
@@ -170,10 +170,6 @@ class TsaServer:
             httpd.server_close()
         if thread is not None:
             thread.join(10)
-
-    @property
-    def online(self) -> bool:
-        return self._httpd is not None
 
 
 def _handler(server: TsaServer) -> type[BaseHTTPRequestHandler]:
