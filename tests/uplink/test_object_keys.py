@@ -19,6 +19,7 @@ from uplink.object_keys import (
     object_key,
     record_key,
     timestamp_key,
+    witness_key,
 )
 
 SITE = "某某检查站"
@@ -55,6 +56,9 @@ def test_record_sits_beside_its_segment_and_checkpoints_in_their_folder() -> Non
     )
     assert checkpoint_key(SITE, "gw1", "cam1", 120) == f"{SITE}/gw1/cam1/checkpoints/00000120.json"
     assert timestamp_key(SITE, "gw1", "cam1", 120) == f"{SITE}/gw1/cam1/checkpoints/00000120.tsr"
+    assert witness_key(SITE, "gw1", "cam1", 120) == (
+        f"{SITE}/gw1/cam1/checkpoints/00000120.witnessed"
+    )
 
 
 def test_object_key_by_kind_of_item() -> None:
