@@ -15,6 +15,7 @@ Nothing here is installed with evgw; it runs from a checkout (the tests, `./dev 
   kept twice), filer and S3 gateway, for tests that lose a volume server.
 - `postgres`: `PostgresServer`, a throw-away PostgreSQL for the archive catalogue;
   `find_pg_bindir`.
+- `tsa`: `TsaServer`, an RFC 3161 TSA made of `openssl ts -reply`, and `write_tsa_pki`.
 - `errors`: `ServerError`.
 
 Modules are imported by name, so a test that needs one server loads nothing of the others.

@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.support.mqtt_fixtures",
     "tests.support.postgres_fixtures",
     "tests.support.seaweed_fixtures",
+    "tests.support.tsa_fixtures",
 ]
 
 RtspServerFactory = Callable[..., RtspTestServer]
