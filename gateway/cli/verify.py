@@ -4,9 +4,11 @@ PATH is a data dir (or a copy), its `streams` folder, or one `streams/<camera>` 
 Origin is proven only by a key the caller trusts (--pubkey or --trust). With --witnessed
 FILE (the archive's `.witnessed` copies of the gateway's checkpoints) and the witness's
 public key (--witness-key), each stream is also held to what the central witness saw:
-a cut tail, a rewritten record or a fork is NOT_AUTHENTIC (steps W1-W4). Exit 0 for
-AUTHENTIC and AUTHENTIC_WITH_DECLARED_GAPS, 3 for INTEGRITY_ONLY (consistent, but no trusted
-key), 1 for a failing verdict, 2 for usage errors.
+a cut tail, a rewritten record or a fork is NOT_AUTHENTIC (steps W1-W4). A checkpoint's
+RFC 3161 time is trusted only by a TSA CA the caller trusts (--tsa-ca), else its token is
+listed unchecked; a refused token is NOT_AUTHENTIC (step V12). Exit 0 for AUTHENTIC and
+AUTHENTIC_WITH_DECLARED_GAPS, 3 for INTEGRITY_ONLY (consistent, but no trusted key), 1 for
+a failing verdict, 2 for usage errors.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from cryptography import x509
+
 from evgw.errors import UsageError
 from segments.agekeys import X25519Identity, load_identities
 from segments.errors import SegmentError
@@ -23,6 +27,7 @@ from segments.ledger import LEDGER_NAME
 from segments.note import check_key_name
 from segments.signing import load_verifier
 from segments.store import DataDir
+from segments.timestamp import MISSING, TimestampError, TimestampFinding, load_anchors
 from segments.trust import ORIGIN_HINT, TrustedKeys
 from segments.verify import (
     KEY_FROM_CALLER,
@@ -64,12 +69,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "required with --witnessed",
     )
     p.add_argument("--witness-name", help="accept only cosignatures under this witness name")
+    p.add_argument(
+        "--tsa-ca",
+        type=Path,
+        help="PEM CA certificate(s) of the time-stamping authorities you trust: check each "
+        "checkpoint's RFC 3161 token against them (without: tokens are listed, unchecked)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     identities = load_identities(args.identity) if args.identity else []
     witness = witness_input(args.witnessed, args.witness_key, args.witness_name)
-    report = verify_path(args.path, args.camera, common.trusted(args), identities, witness)
+    anchors = tsa_anchors(args.tsa_ca) if args.tsa_ca else None
+    report = verify_path(args.path, args.camera, common.trusted(args), identities, witness, anchors)
     print(report.to_json() if args.json else render(report))
     return exit_code(report.verdict)
 
@@ -80,6 +92,7 @@ def verify_path(
     trust: TrustedKeys | None,
     identities: Sequence[X25519Identity],
     witness: WitnessInput | None = None,
+    anchors: Sequence[x509.Certificate] | None = None,
 ) -> Report:
     """Verify every stream under `path` (or `camera`'s), with a progress line on stderr."""
     streams = find_streams(path, camera)
@@ -91,6 +104,7 @@ def verify_path(
             identities=identities,
             progress=progress,
             witness=_only(witness, camera),
+            tsa_anchors=anchors,
         )
     finally:
         progress.finish()
@@ -148,6 +162,16 @@ def _only(witness: WitnessInput | None, camera: str | None) -> WitnessInput | No
     return WitnessInput(tuple(kept), witness.key, witness.name)
 
 
+def tsa_anchors(path: Path) -> tuple[x509.Certificate, ...]:
+    """The CA certificates in `path` (--tsa-ca), or a UsageError saying what is wrong."""
+    try:
+        return load_anchors(path.read_bytes(), f"--tsa-ca {path}")
+    except OSError as e:
+        raise UsageError(f"--tsa-ca {path}: cannot read: {e.strerror or e}") from e
+    except TimestampError as e:
+        raise UsageError(str(e)) from e
+
+
 def find_streams(path: Path, camera: str | None) -> list[tuple[str, Path]]:
     """(name, folder) of every stream under PATH, optionally only `camera`'s."""
     if not path.is_dir():
@@ -202,6 +226,7 @@ def _render_stream(s: StreamReport, *, per_stream_key: bool) -> list[str]:
     if s.witness is not None:
         lines.append(_witness_line(s.witness))
     lines += [f"  ! {i.impact}: {i.detail}" for i in s.issues]
+    lines += _render_timestamps(s.timestamps)
     if per_stream_key:
         lines.append(f"  key {s.fingerprint or '-'} ({_key_note(s.key_source)}; {s.origin})")
     return lines
@@ -218,6 +243,19 @@ def _witness_line(w: WitnessSummary) -> str:
         f"{head}, newest size {w.newest_size} cosigned {w.newest_time}; ledger matches up to "
         f"size {w.matched}: {verdict}"
     )
+
+
+def _render_timestamps(stamps: Sequence[TimestampFinding]) -> list[str]:
+    """The RFC 3161 time per checkpoint (V12); a stream without any token says so once."""
+    if not stamps:
+        return []
+    if all(t.status == MISSING for t in stamps):
+        return [f"  timestamps: none for its {len(stamps)} checkpoint(s)"]
+    lines = [f"  {'checkpoint':>10}  {'timestamp':<9}  {'time (TSA)':<25}  detail"]
+    for t in stamps:
+        by = f"by {t.tsa}; " if t.tsa else ""
+        lines.append(f"  {t.size:>10}  {t.status:<9}  {t.time or '-':<25}  {by}{t.detail}")
+    return lines
 
 
 def _key_note(source: str) -> str:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..records import Record
+from ..timestamp import TimestampFinding
 
 
 class SeqVerdict(StrEnum):
@@ -163,6 +164,7 @@ class StreamReport:
     checkpoints_used: int  # valid checkpoints whose root matched the ledger
     pinned: int  # ledger lines covered by the newest matching checkpoint
     witness: WitnessSummary | None = None  # given witnessed checkpoints only
+    timestamps: tuple[TimestampFinding, ...] = ()  # V12: one per checkpoint, by size
 
 
 @dataclass(frozen=True)
