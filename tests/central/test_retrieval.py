@@ -15,6 +15,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ import pytest
 
 from central.catalogue.db import Catalogue
 from central.config import load_central_config
+from central.retrieval.export import ArchiveExportRequest, archive_export
 from central.retrieval.objects import SegmentObject, download
-from central.retrieval.setup import archive_source
+from central.retrieval.setup import archive_keys, archive_source
 from central.retrieval.source import RetrievalError
 from gateway.cli.main import main
 from segments.case_range import DECLARED
@@ -80,6 +82,10 @@ def evgw(*args: object) -> int:
 
 def at(ts: float) -> str:
     return iso_utc(ts)
+
+
+def utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
 
 
 @pytest.fixture(scope="module")
@@ -307,3 +313,23 @@ def test_an_archive_without_a_witness_says_the_proof_is_not_witnessed(
     assert "NOT witnessed" in (tmp_path / "out" / "A-1" / "report.txt").read_text()
     key = load_signer(tmp_path / "hq" / "export.ed25519").public_key_text()
     assert verify(tmp_path / "out" / "A-1", archive, key) == 0
+
+
+def test_export_progress_counts_fetch_decrypt_and_derive_to_the_end(
+    archive: Archive, tmp_path: Path
+) -> None:
+    config = load_central_config(archive.config)
+    catalogue = Catalogue.open(config.database)
+    seen: list[tuple[int, int]] = []
+    try:
+        request = ArchiveExportRequest(
+            GATEWAY, CAMERA, utc(ANCHOR + 3), utc(RESUMED + 4), "P-1", tmp_path, "张警官"
+        )
+        archive_export(archive_source(config, catalogue), request, archive_keys(config),
+                       lambda done, total: seen.append((done, total)))  # fmt: skip
+    finally:
+        catalogue.close()
+    totals = {total for _, total in seen}
+    assert len(totals) == 1 and seen[-1][0] == seen[-1][1]  # one total, reached at the end
+    dones = [done for done, _ in seen]
+    assert dones == sorted(dones) and len(dones) >= 2 * 5  # every segment fetched, decrypted
