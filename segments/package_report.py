@@ -171,12 +171,14 @@ def _archive_lines(report: dict[str, Any]) -> list[str]:
     witness = report.get("witness")
     if witness is None:
         return []
+    ignored = [f"ignored witnessed file: {why}" for why in witness.get("ignored", [])]
     if witness["witnessed"]:
         return [
             f"witnessed: cosigned by {witness['name']} ({witness['fingerprint']}) at "
-            f"{witness['time']}; file {witness['file']}"
+            f"{witness['time']}; file {witness['file']}",
+            *ignored,
         ]
-    return [f"NOT witnessed: {witness['why']}"]
+    return [f"NOT witnessed: {witness['why']}", *ignored]
 
 
 def _signed_lines(report: dict[str, Any]) -> list[str]:

@@ -5,7 +5,8 @@ Steps, numbered as in the code:
      that cover the slice's last seq, largest first;
  (2) of those, the largest whose `.witnessed` object beside it holds: the archive's witness
      key cosigned exactly this checkpoint and the trusted device key signed it
-     (`segments.witness.open_witnessed`); a witnessed file that does not hold is named;
+     (`segments.witness.open_witnessed`); a witnessed file that does not hold is named in the
+     report (`witness.ignored`) and never used;
  (3) when none is witnessed, the largest covering consistent checkpoint, marked NOT
      witnessed with the reason (the report says so; the package still verifies offline);
  (4) the catalogued leaf hashes of seqs 0..size-1 give the checkpoint's root, and the
@@ -14,7 +15,7 @@ Steps, numbered as in the code:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from segments.checkpoint import Checkpoint
@@ -57,10 +58,12 @@ def pin(source: ArchiveSource, stream: ArchiveStream, seqs: range) -> Pinned | N
         data = source.read(row.object_key, row.version_id)
         checkpoint = _checkpoint(stream, row, data)
         newest = f"checkpoint size {row.size}"
-        why = "; ".join(problems) or _unwitnessed_reason(source, newest, seqs[-1])
-        return _pinned(source, stream, seqs, checkpoint, data, None, {"witnessed": False,
-                       "why": why, "checkpoint_size": row.size})  # fmt: skip
-    return chosen
+        why = _unwitnessed_reason(source, newest, seqs[-1])
+        section = {"witnessed": False, "why": why, "checkpoint_size": row.size}
+        return _pinned(
+            source, stream, seqs, checkpoint, data, None, {**section, "ignored": problems}
+        )
+    return replace(chosen, witness={**chosen.witness, "ignored": problems})
 
 
 def _witnessed(
@@ -78,10 +81,10 @@ def _witnessed(
     for row, key in zip(covering, keys, strict=True):
         if key not in held:
             continue
-        data = source.read(key, held[key])
         try:
+            data = source.read(key, held[key])
             opened = open_witnessed(data, stream.key, source.witness.key, source.witness.name)
-        except SegmentError as e:
+        except (RetrievalError, SegmentError) as e:
             problems.append(f"{key} does not hold: {e}")
             continue
         cp = opened.checkpoint

@@ -31,6 +31,7 @@ from central.retrieval.setup import archive_keys, archive_source
 from central.retrieval.source import RetrievalError
 from gateway.cli.main import main
 from segments.case_range import DECLARED
+from segments.checkpoint import Checkpoint
 from segments.hashing import hash_file
 from segments.records import Record
 from segments.signing import generate_signing_key, load_signer
@@ -63,6 +64,7 @@ class Archive:
     config: Path
     database: str
     records: list[Record]  # the box's records, read before its data dir was deleted
+    checkpoints: list[Checkpoint]  # and its checkpoints
 
     def segment(self, index: int) -> Record:
         return [r for r in self.records if r.kind == "segment"][index]
@@ -102,9 +104,9 @@ def archive(seaweed: SeaweedServer, tmp_path_factory: pytest.TempPathFactory) ->
     witness = load_signer(config.parent / "witness.ed25519")
     witness_checkpoint(recorded, witness, checkpoint, int(ANCHOR) + 60)
     assert evgw("archive", "sync", "--config", config) == 0
-    records = recorded.records()
+    records, checkpoints = recorded.records(), recorded.checkpoints()
     shutil.rmtree(recorded.data_dir)  # the box is gone: stolen, burned, or far away
-    yield Archive(recorded, config, database, records)
+    yield Archive(recorded, config, database, records, checkpoints)
 
 
 def export(
@@ -333,3 +335,20 @@ def test_export_progress_counts_fetch_decrypt_and_derive_to_the_end(
     assert len(totals) == 1 and seen[-1][0] == seen[-1][1]  # one total, reached at the end
     dones = [done for done, _ in seen]
     assert dones == sorted(dones) and len(dones) >= 2 * 5  # every segment fetched, decrypted
+
+
+def test_a_witnessed_file_the_witness_did_not_sign_is_named_and_never_used(
+    archive: Archive, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Someone with write access puts a `.witnessed` file by another key beside the newest
+    checkpoint: the proof falls back to the checkpoint the archive's witness did cosign."""
+    newest = max(archive.checkpoints, key=lambda c: c.size)
+    impostor = generate_signing_key(tmp_path / "impostor.ed25519")
+    witness_checkpoint(archive.recorded, impostor, newest, int(ANCHOR) + 120)
+    evgw("archive", "sync", "--config", archive.config)
+    assert export(archive, tmp_path / "out", ANCHOR + 3, RESUMED + 4) == 0
+    witness = report(tmp_path / "out" / "A-1")["witness"]
+    assert witness["witnessed"] is True and witness["checkpoint_size"] == WITNESSED_SIZE
+    assert len(witness["ignored"]) == 1 and f"{newest.size:08d}.witnessed" in witness["ignored"][0]
+    assert "ignored witnessed file" in (tmp_path / "out" / "A-1" / "report.txt").read_text()
+    assert verify(tmp_path / "out" / "A-1", archive) == 0
