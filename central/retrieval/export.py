@@ -107,6 +107,12 @@ def archive_export(
     if final.exists():
         raise UsageError(f"{final} exists: choose another --out or --case; nothing written")
     package = _plan(source, request)
+    if keys.signer.public_key_text() == package.stream.key.public_key_text():
+        raise RetrievalError(
+            f"[export] signing_key is gateway {request.gateway!r}'s device key: a package the "
+            "archive signs must not look like one the box signed; nothing written",
+            hint="make the archive its own export key with `evgw keygen --out DIR`",
+        )
     staging = request.out / f".{request.case}.partial-{uuid.uuid4().hex[:8]}"
     try:
         report = _write(staging, source, package, keys, progress)
