@@ -90,14 +90,24 @@ def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The catalogue's URL: every retrieval test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'catalog.db'}"
+    server = request.getfixturevalue("postgres")
+    return str(server.create_database("retrieval").render_as_string(hide_password=False))
+
+
 @pytest.fixture(scope="module")
-def archive(seaweed: SeaweedServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
+def archive(
+    seaweed: SeaweedServer, database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Archive]:
     """Record, upload, sync, witness the clean stop's checkpoint, sync, delete the box."""
     folder = tmp_path_factory.mktemp("retrieval")
     store = ObjectStore(settings_for(seaweed, unique_bucket()))
     store.ensure_bucket(object_lock=True)
     recorded = record_and_upload(folder / "box", store)
-    database = f"sqlite:///{folder / 'catalog.db'}"
     config = archive_toml(folder / "hq", seaweed, recorded, database)
     assert evgw("archive", "sync", "--config", config) == 0
     checkpoint = next(c for c in recorded.checkpoints() if c.size == WITNESSED_SIZE)
