@@ -362,3 +362,19 @@ def test_a_witnessed_file_the_witness_did_not_sign_is_named_and_never_used(
     assert len(witness["ignored"]) == 1 and f"{newest.size:08d}.witnessed" in witness["ignored"][0]
     assert "ignored witnessed file" in (tmp_path / "out" / "A-1" / "report.txt").read_text()
     assert verify(tmp_path / "out" / "A-1", archive) == 0
+
+
+def test_a_camera_the_archive_never_saw_and_an_empty_range_are_told_apart(
+    archive: Archive, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def find(camera: str, start: float, end: float) -> int:
+        return evgw(
+            "archive", "find", "--config", archive.config, "--gateway", GATEWAY,
+            "--camera", camera, "--from", at(start), "--to", at(end),
+        )  # fmt: skip
+
+    capsys.readouterr()
+    assert find("cam9", ANCHOR, ANCHOR + 5) == 1
+    assert "holds no records of gateway 'gw-rec', camera 'cam9'" in capsys.readouterr().err
+    assert find(CAMERA, ANCHOR - 3600, ANCHOR - 1800) == 1
+    assert "no recording in this range" in capsys.readouterr().out
