@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evgw.errors import UsageError
+from evgw.progress import Progress
 from segments.agekeys import X25519Identity, load_identities
 from segments.ledger import LEDGER_NAME
 from segments.store import DataDir
@@ -30,7 +31,6 @@ from segments.verify import (
 )
 
 from . import args as common
-from .progress import Progress
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
