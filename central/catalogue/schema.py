@@ -1,0 +1,119 @@
+"""The catalogue's tables, version 1 (SQLAlchemy Core; portable types, no dialect SQL).
+
+- `object_versions`: every object version (and delete marker) sync has listed, so a second
+  run skips what it has seen; `judged` marks a segment object already matched to its record
+  or reported without one.
+- `records`: each accepted record (signature checked against the trusted key), its leaf
+  and line hashes for the tree and the chain, and the state of its segment object.
+- `checkpoints`: each signed checkpoint seen, with its signature verdict and whether it
+  was found consistent with the records and the checkpoint before it.
+- `findings`: what sync reported, each once (`first_seen`), never duplicated by re-runs.
+
+Absent values that take part in a uniqueness rule are stored as '' or -1, never NULL,
+because SQL treats NULLs as distinct and the rule would not hold.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+KEY = 1024  # S3's longest key, in bytes of UTF-8
+HEX = 64
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", Float, nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+object_versions = Table(
+    "object_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(KEY), nullable=False),
+    Column("version_id", String(255), nullable=False),
+    Column("gateway", String(64), nullable=False),
+    Column("what", String(16), nullable=False),  # record|checkpoint|media|companion|other
+    Column("size", BigInteger, nullable=False),
+    Column("last_modified", Float, nullable=False),
+    Column("delete_marker", Boolean, nullable=False),
+    Column("judged", Boolean, nullable=False),
+    Column("seen_at", Float, nullable=False),
+    UniqueConstraint("key", "version_id", name="object_versions_key_version"),
+)
+Index("object_versions_open", object_versions.c.gateway, object_versions.c.judged)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("gateway", String(64), nullable=False),
+    Column("stream", String(255), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("start", String(64), nullable=True),
+    Column("end", String(64), nullable=True),
+    Column("leaf_hash", String(HEX), nullable=False),
+    Column("record_hash", String(HEX), nullable=False),
+    Column("prev", String(HEX), nullable=False),
+    Column("object_key", String(KEY), nullable=False),
+    Column("version_id", String(255), nullable=False),
+    Column("uploaded_at", Float, nullable=False),
+    Column("media_key", String(KEY), nullable=True),
+    Column("sha256_cipher", String(HEX), nullable=True),
+    Column("size_cipher", BigInteger, nullable=True),
+    Column("media_state", String(16), nullable=False),  # none|pending|ok|missing|mismatch
+    UniqueConstraint("gateway", "stream", "seq", name="records_seq"),
+)
+Index("records_media", records.c.media_key)
+Index("records_media_state", records.c.gateway, records.c.media_state)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("gateway", String(64), nullable=False),
+    Column("stream", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("root", String(HEX), nullable=False),
+    Column("time", String(64), nullable=False),
+    Column("time_ts", Float, nullable=False),
+    Column("object_key", String(KEY), nullable=False),
+    Column("version_id", String(255), nullable=False),
+    Column("signature_ok", Boolean, nullable=False),
+    Column("state", String(16), nullable=False),  # pending|consistent|inconsistent|unsigned
+    Column("consistent_with", BigInteger, nullable=True),  # size of the previous one
+    UniqueConstraint("object_key", "version_id", name="checkpoints_object"),
+)
+Index("checkpoints_stream", checkpoints.c.gateway, checkpoints.c.stream, checkpoints.c.size)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("gateway", String(64), nullable=False),
+    Column("stream", String(255), nullable=False),  # '' when none
+    Column("seq", BigInteger, nullable=False),  # -1 when none
+    Column("object_key", String(KEY), nullable=False),  # '' when none
+    Column("detail", Text, nullable=False),
+    Column("first_seen", Float, nullable=False),
+    UniqueConstraint("kind", "gateway", "stream", "seq", "object_key", name="findings_once"),
+)
+Index("findings_gateway", findings.c.gateway)

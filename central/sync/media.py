@@ -1,0 +1,64 @@
+"""Pair segment objects with the records that name them, once both had time to arrive.
+
+The gateway uploads a segment and its record as separate objects, in parallel, so either may
+arrive first. A record without its segment object, or a segment object without a record, is
+pending until it is `settle_s` old, then reported. A pair is compared once: size from the
+listing, SHA-256 from the store's own checksum where it keeps one (a HEAD, no download).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..catalogue.db import Tx
+from ..findings import MISSING_SEGMENT, ORPHAN_OBJECT, SEGMENT_MISMATCH, Finding
+from .bucket import Bucket
+from .records import PENDING
+
+OK, MISSING, MISMATCH = "ok", "missing", "mismatch"
+
+
+def settle_media(
+    tx: Tx, bucket: Bucket, gateway: str, settle_s: float, now: float
+) -> list[Finding]:
+    """Judge the gateway's records still waiting for their segment, then unpaired segments."""
+    found = []
+    for row in tx.records_waiting_for_media(gateway):
+        versions = [v for v in tx.object_versions_of(row.media_key) if not v.delete_marker]
+        if not versions:
+            if now - row.uploaded_at >= settle_s:
+                tx.set_media_state(row.id, MISSING)
+                found.append(Finding(MISSING_SEGMENT, gateway, f"no object {row.media_key} "
+                                     "holds this record's segment", row.stream, row.seq,
+                                     row.media_key))  # fmt: skip
+            continue
+        first = min(versions, key=lambda v: v.last_modified)
+        problem = _compare(bucket, row, first.key, first.version_id, first.size)
+        tx.set_media_state(row.id, MISMATCH if problem else OK)
+        for version in versions:
+            tx.judge(version.key, version.version_id)
+        if problem:
+            found.append(Finding(SEGMENT_MISMATCH, gateway, problem, row.stream, row.seq,
+                                 row.media_key))  # fmt: skip
+    for version in tx.unjudged_media(gateway):
+        named_by = tx.record_naming_media(version.key)
+        if named_by is not None:
+            if named_by.media_state != PENDING:  # a later version; overwrites are reported
+                tx.judge(version.key, version.version_id)
+            continue
+        if now - version.last_modified >= settle_s:
+            tx.judge(version.key, version.version_id)
+            found.append(Finding(ORPHAN_OBJECT, gateway, "a segment object no catalogued record "
+                                 "names", key=version.key))  # fmt: skip
+    return found
+
+
+def _compare(bucket: Bucket, row: Any, key: str, version_id: str, size: int) -> str | None:
+    """Why the stored segment is not the one the record signed; None when it is."""
+    want_size, want_sha = row.size_cipher, row.sha256_cipher
+    if want_size is not None and size != want_size:
+        return f"the segment object holds {size} bytes, the signed record {want_size}"
+    stored = bucket.sha256(key, version_id)
+    if stored is not None and want_sha is not None and stored != want_sha:
+        return f"the store's SHA-256 of the segment is {stored}, the signed record's {want_sha}"
+    return None

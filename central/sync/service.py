@@ -1,0 +1,183 @@
+"""Run a sync: for each gateway prefix, list new object versions, judge them, settle the rest.
+
+Incremental by construction: a listed version already in the catalogue is skipped before
+anything is fetched or verified, so a second run over an unchanged bucket only lists. What
+waits for a partner (a checkpoint for its records, a record for its segment) is judged again
+from the catalogue alone. Each gateway's work commits in one transaction: a crash mid-sync
+leaves that gateway as it was, and the next run redoes it.
+
+Checkpoints newly found consistent are handed to `on_consistent` after their gateway's
+work is committed: the one place where the witness step co-signs them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..catalogue.db import Catalogue, SeenVersion, Tx
+from ..config import CentralConfig
+from ..findings import DELETED, OVERSIZED, OVERWRITE, UNKNOWN_OBJECT, UNTRUSTED_GATEWAY, Finding
+from .bucket import Bucket, Version
+from .checkpoints import ConsistentCheckpoint, catalogue_checkpoint, judge_checkpoint, settle_stream
+from .media import settle_media
+from .object_names import CHECKPOINT, MEDIA, OTHER, RECORD, ObjectName, gateway_of, parse_key
+from .records import Accepted, catalogue_record, judge_record
+
+ProgressFn = Callable[[str, int, int], None]
+"""(gateway, done, total) as new versions of that gateway are judged."""
+
+
+@dataclass
+class SyncCounts:
+    gateways: int = 0
+    listed: int = 0
+    new_versions: int = 0
+    fetched: int = 0
+    records: int = 0
+    checkpoints: int = 0
+    consistent: int = 0
+    pending_checkpoints: int = 0
+    waiting_segments: int = 0
+    new_findings: int = 0
+
+
+@dataclass
+class SyncResult:
+    counts: SyncCounts
+    gateways: list[str]
+    findings: list[tuple[Finding, float]]
+    new_findings: list[Finding] = field(default_factory=list)
+    consistent: list[ConsistentCheckpoint] = field(default_factory=list)
+
+
+class ArchiveSync:
+    def __init__(
+        self,
+        config: CentralConfig,
+        catalogue: Catalogue,
+        bucket: Bucket,
+        *,
+        progress: ProgressFn | None = None,
+        on_consistent: Callable[[Sequence[ConsistentCheckpoint]], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.catalogue = catalogue
+        self.bucket = bucket
+        self._progress = progress
+        self._on_consistent = on_consistent
+        self._clock = clock
+
+    def run(self, gateway: str | None = None) -> SyncResult:
+        """Sync every gateway prefix in the bucket, or only `gateway`'s."""
+        counts = SyncCounts()
+        result = SyncResult(counts, [], [])
+        for prefix in self.bucket.gateway_prefixes(gateway):
+            where = gateway_of(prefix)
+            assert where is not None
+            counts.gateways += 1
+            if where[1] not in result.gateways:
+                result.gateways.append(where[1])
+            with self.catalogue.transaction() as tx:
+                new, consistent = self._gateway(tx, prefix, where[1], counts)
+            result.new_findings += new
+            result.consistent += consistent
+            if consistent and self._on_consistent is not None:
+                self._on_consistent(consistent)
+        counts.new_findings = len(result.new_findings)
+        counts.consistent = len(result.consistent)
+        result.findings = self.catalogue.findings(result.gateways)
+        return result
+
+    def _gateway(
+        self, tx: Tx, prefix: str, gateway: str, counts: SyncCounts
+    ) -> tuple[list[Finding], list[ConsistentCheckpoint]]:
+        found: list[Finding] = []
+        if self.config.trust.for_subject(gateway) is None:
+            why = f"{self.config.trust.unlisted(gateway)}; its objects under {prefix} are not read"
+            finding = Finding(UNTRUSTED_GATEWAY, gateway, why, key=prefix)
+            return ([finding] if tx.add_finding(finding) else []), []
+        new = self._new_versions(tx, prefix, counts)
+        for done, version in enumerate(new, 1):
+            found += self._judge(tx, version, counts)
+            if self._progress is not None:
+                self._progress(gateway, done, len(new))
+        found += [
+            Finding(OVERWRITE, gateway, f"{n} versions of a key the gateway writes once", key=k)
+            for k, n in sorted(tx.version_counts(v.key for v in new).items())
+        ]
+        now = self._clock()
+        found += settle_media(tx, self.bucket, gateway, self.config.archive.settle_s, now)
+        consistent: list[ConsistentCheckpoint] = []
+        for stream in tx.pending_streams(gateway):
+            more, ok = settle_stream(tx, gateway, stream)
+            found += more
+            consistent += ok
+        counts.pending_checkpoints += tx.count_checkpoints(gateway, "pending")
+        counts.waiting_segments += len(tx.records_waiting_for_media(gateway))
+        return [f for f in found if tx.add_finding(f)], consistent
+
+    def _new_versions(self, tx: Tx, prefix: str, counts: SyncCounts) -> list[Version]:
+        """The prefix's versions not yet catalogued, each key's oldest version first."""
+        new: list[tuple[int, Version]] = []
+        for page in self.bucket.versions(prefix):
+            counts.listed += len(page)
+            known = tx.known((v.key, v.version_id) for v in page)
+            start = counts.listed - len(page)
+            new += [
+                (start + i, v) for i, v in enumerate(page) if (v.key, v.version_id) not in known
+            ]
+        counts.new_versions += len(new)
+        # S3 lists a key's versions newest first; delete markers come after the versions.
+        new.sort(key=lambda iv: (iv[1].key, iv[1].delete_marker, -iv[0]))
+        return [v for _, v in new]
+
+    def _judge(self, tx: Tx, version: Version, counts: SyncCounts) -> list[Finding]:
+        name = parse_key(version.key)
+        assert name is not None  # listed under <site>/<gateway>/
+        tx.add_version(_seen(version, name))
+        if version.delete_marker:
+            hidden = "a delete marker hides this evidence object (its versions remain)"
+            return [Finding(DELETED, name.gateway, hidden, name.stream or "", key=version.key)]
+        if name.what == OTHER:
+            return [Finding(UNKNOWN_OBJECT, name.gateway, f"{version.size} bytes at a key evgw "
+                            "never writes", key=version.key)]  # fmt: skip
+        if name.what not in (RECORD, CHECKPOINT):
+            return []
+        limit = self.config.archive.max_object_bytes
+        data = (
+            None
+            if version.size > limit
+            else self.bucket.read(version.key, version.version_id, limit)
+        )
+        counts.fetched += version.size <= limit
+        if data is None:
+            return [Finding(OVERSIZED, name.gateway, f"{version.size} bytes, over [archive] "
+                            f"max_object_bytes = {limit}; not read", name.stream or "",
+                            name.seq if name.seq is not None else -1, version.key)]  # fmt: skip
+        if name.what == RECORD:
+            judged = judge_record(data, name, self.config.trust)
+            if not isinstance(judged, Accepted):
+                return [judged]
+            counts.records += 1
+            return catalogue_record(tx, judged, name, version)
+        checkpoint = judge_checkpoint(data, name)
+        if isinstance(checkpoint, Finding):
+            return [checkpoint]
+        counts.checkpoints += 1
+        return catalogue_checkpoint(tx, checkpoint, name, version, self.config.trust)
+
+
+def _seen(version: Version, name: ObjectName) -> SeenVersion:
+    return SeenVersion(
+        key=version.key,
+        version_id=version.version_id,
+        gateway=name.gateway,
+        what=name.what,
+        size=version.size,
+        last_modified=version.last_modified,
+        delete_marker=version.delete_marker,
+        judged=name.what != MEDIA or version.delete_marker,
+    )
