@@ -22,6 +22,7 @@ from uplink.s3_errors import MISSING_CODES, error_code, store_error
 from uplink.settings import ObjectStoreSettings
 
 PAGE = 1000
+NULL_VERSION = "null"
 READ_CHUNK = 64 * 1024
 
 
@@ -34,6 +35,18 @@ class Version:
     size: int
     last_modified: float
     delete_marker: bool
+    etag: str = ""
+
+    @property
+    def catalogued_as(self) -> str:
+        """The version's identity in the catalogue.
+
+        A bucket without versioning lists every object as version "null", and an overwrite
+        keeps that id: there the content's ETag tells one object from its replacement.
+        """
+        if self.version_id != NULL_VERSION:
+            return self.version_id
+        return f"{NULL_VERSION}:{self.etag}"
 
 
 class Bucket:
@@ -59,7 +72,7 @@ class Bucket:
 
     def read(self, key: str, version_id: str, limit: int) -> bytes | None:
         """The version's bytes; None when it holds more than `limit` (reading stops there)."""
-        answer = self._call("reading", key, self._s3.get_object, VersionId=version_id)
+        answer = self._call("reading", key, self._s3.get_object, **_pinned(version_id))
         body = answer["Body"]
         data = bytearray()
         try:
@@ -77,7 +90,7 @@ class Bucket:
         """The SHA-256 (hex) the store keeps for a single-part object; None if it keeps none."""
         try:
             answer = self._s3.head_object(
-                Bucket=self.settings.bucket, Key=key, VersionId=version_id, ChecksumMode="ENABLED"
+                Bucket=self.settings.bucket, Key=key, ChecksumMode="ENABLED", **_pinned(version_id)
             )
         except ClientError as e:
             if error_code(e) in MISSING_CODES:
@@ -119,8 +132,16 @@ def _version(listed: dict[str, Any], delete_marker: bool) -> Version:
     modified = listed.get("LastModified")
     return Version(
         key=listed["Key"],
-        version_id=str(listed.get("VersionId") or "null"),
+        version_id=str(listed.get("VersionId") or NULL_VERSION),
         size=int(listed.get("Size", 0)),
         last_modified=modified.timestamp() if isinstance(modified, datetime) else 0.0,
         delete_marker=delete_marker,
+        etag=str(listed.get("ETag", "")).strip('"'),
     )
+
+
+def _pinned(version_id: str) -> dict[str, str]:
+    """The version to read, listed or as catalogued; none for an unversioned bucket's "null"."""
+    if version_id.partition(":")[0] == NULL_VERSION:
+        return {}
+    return {"VersionId": version_id}

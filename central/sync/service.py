@@ -124,10 +124,10 @@ class ArchiveSync:
         new: list[tuple[int, Version]] = []
         for page in self.bucket.versions(prefix):
             counts.listed += len(page)
-            known = tx.known((v.key, v.version_id) for v in page)
+            known = tx.known((v.key, v.catalogued_as) for v in page)
             start = counts.listed - len(page)
             new += [
-                (start + i, v) for i, v in enumerate(page) if (v.key, v.version_id) not in known
+                (start + i, v) for i, v in enumerate(page) if (v.key, v.catalogued_as) not in known
             ]
         counts.new_versions += len(new)
         # S3 lists a key's versions newest first; delete markers come after the versions.
@@ -173,7 +173,7 @@ class ArchiveSync:
 def _seen(version: Version, name: ObjectName) -> SeenVersion:
     return SeenVersion(
         key=version.key,
-        version_id=version.version_id,
+        version_id=version.catalogued_as,
         gateway=name.gateway,
         what=name.what,
         size=version.size,
