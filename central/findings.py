@@ -19,6 +19,7 @@ DUPLICATE_SEQ = "duplicate_seq"
 OVERWRITE = "overwrite"
 DELETED = "deleted"
 MISSING_SEGMENT = "missing_segment"
+MISSING_RECORD = "missing_record"
 SEGMENT_MISMATCH = "segment_mismatch"
 ORPHAN_OBJECT = "orphan_object"
 UNKNOWN_OBJECT = "unknown_object"
@@ -40,6 +41,8 @@ MEANING = {
     "the first version is the one catalogued",
     DELETED: "a delete marker on evidence: someone deleted it (the versions are still there)",
     MISSING_SEGMENT: "a segment record whose segment object is not in the bucket",
+    MISSING_RECORD: "a signed checkpoint covers a seq no accepted record object holds: records "
+    "deleted or never uploaded (check the gateway's upload backlog)",
     SEGMENT_MISMATCH: "a segment object whose size or SHA-256 differs from its signed record",
     ORPHAN_OBJECT: "a segment object no record names",
     UNKNOWN_OBJECT: "an object under a gateway's prefix that is no evgw object key",

@@ -11,8 +11,9 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, func, select, update
+from sqlalchemy import Connection, Engine, and_, create_engine, func, or_, select, update
 from sqlalchemy.engine import URL, Row
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -206,6 +207,28 @@ class Tx:
             checkpoints.c.gateway == gateway, checkpoints.c.stream == stream
         )
         return list(self.c.execute(query.order_by(checkpoints.c.size, checkpoints.c.id)))
+
+    def other_roots(self, gateway: str, stream: str, size: int, root: str) -> list[Row[Any]]:
+        """Signed checkpoints of the same size with another root: a fork."""
+        query = select(checkpoints).where(
+            checkpoints.c.gateway == gateway,
+            checkpoints.c.stream == stream,
+            checkpoints.c.size == size,
+            checkpoints.c.root != root,
+            checkpoints.c.signature_ok.is_(True),
+        )
+        return list(self.c.execute(query.order_by(checkpoints.c.id)))
+
+    def out_of_order(self, gateway: str, stream: str, size: int, time_ts: float) -> list[Row[Any]]:
+        """Signed checkpoints signed earlier but larger, or later but smaller: a rollback."""
+        c = checkpoints.c
+        query = select(checkpoints).where(
+            c.gateway == gateway,
+            c.stream == stream,
+            c.signature_ok.is_(True),
+            or_(and_(c.time_ts < time_ts, c.size > size), and_(c.time_ts > time_ts, c.size < size)),
+        )
+        return list(self.c.execute(query.order_by(c.id)))
 
     def pending_streams(self, gateway: str) -> list[str]:
         query = (

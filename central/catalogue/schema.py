@@ -96,6 +96,7 @@ checkpoints = Table(
     Column("time_ts", Float, nullable=False),
     Column("object_key", String(KEY), nullable=False),
     Column("version_id", String(255), nullable=False),
+    Column("uploaded_at", Float, nullable=False),
     Column("signature_ok", Boolean, nullable=False),
     Column("state", String(16), nullable=False),  # pending|consistent|inconsistent|unsigned
     Column("consistent_with", BigInteger, nullable=True),  # size of the previous one

@@ -31,7 +31,16 @@ from segments.timeline import parse_iso
 from segments.trust import TrustedKeys
 
 from ..catalogue.db import Tx
-from ..findings import BAD_SIGNATURE, FORK, MISPLACED, ROLLBACK, ROOT_MISMATCH, UNPARSABLE, Finding
+from ..findings import (
+    BAD_SIGNATURE,
+    FORK,
+    MISPLACED,
+    MISSING_RECORD,
+    ROLLBACK,
+    ROOT_MISMATCH,
+    UNPARSABLE,
+    Finding,
+)
 from .bucket import Version
 from .object_names import ObjectName
 
@@ -82,55 +91,53 @@ def catalogue_checkpoint(
     # (3) the device signature, with the trusted key only
     key = trust.for_subject(gateway, checkpoint.key_id)
     signed = key is not None and checkpoint.verify(key)
-    earlier = [row for row in tx.checkpoints_of(gateway, stream) if row.signature_ok]
     tx.add_checkpoint(
         gateway=gateway, stream=stream, size=size, root=checkpoint.root, time=checkpoint.time,
         time_ts=when.timestamp(), object_key=name.key, version_id=version.version_id,
-        signature_ok=signed, state=PENDING if signed else UNSIGNED,
+        uploaded_at=version.last_modified, signature_ok=signed,
+        state=PENDING if signed else UNSIGNED,
     )  # fmt: skip
     if not signed:
         return [Finding(BAD_SIGNATURE, gateway, f"checkpoint of size {size} is not signed by "
                         f"the trusted key of {gateway}", stream, size, name.key)]  # fmt: skip
-    found = []
     # (4) one root per size
-    for row in earlier:
-        if row.size == size and row.root != checkpoint.root:
-            found.append(Finding(FORK, gateway, f"checkpoints {row.object_key} and this one "
-                                 f"both sign size {size} with different roots", stream, size,
-                                 name.key))  # fmt: skip
+    found = [
+        Finding(FORK, gateway, f"checkpoints {row.object_key} and this one both sign size "
+                f"{size} with different roots", stream, size, name.key)
+        for row in tx.other_roots(gateway, stream, size, checkpoint.root)
+    ]  # fmt: skip
     # (5) a later signature never covers fewer records
-    t = when.timestamp()
-    for row in earlier:
-        newer, older = ((name.key, size, t), (row.object_key, row.size, row.time_ts))
-        if older[2] > newer[2]:
-            newer, older = older, newer
-        if newer[2] > older[2] and newer[1] < older[1]:
-            found.append(
-                Finding(
-                    ROLLBACK,
-                    gateway,
-                    f"signed after the checkpoint of size "
-                    f"{older[1]} ({older[0]}) but covers only {newer[1]} records: "
-                    "the history was cut back",
-                    stream,
-                    newer[1],
-                    newer[0],
-                )
-            )
+    this = (name.key, size, when.timestamp())
+    for row in tx.out_of_order(gateway, stream, size, when.timestamp()):
+        other = (row.object_key, row.size, row.time_ts)
+        newer, older = (this, other) if this[2] > other[2] else (other, this)
+        found.append(Finding(ROLLBACK, gateway, f"signed after the checkpoint of size "
+                             f"{older[1]} ({older[0]}) but covers only {newer[1]} records: "
+                             "the history was cut back", stream, newer[1], newer[0]))  # fmt: skip
     return found
 
 
 def settle_stream(
-    tx: Tx, gateway: str, stream: str
+    tx: Tx, gateway: str, stream: str, missing_after: float
 ) -> tuple[list[Finding], list[ConsistentCheckpoint]]:
-    """Steps (6)-(7) for the stream's pending checkpoints, smallest first."""
+    """Steps (6)-(7) for the stream's pending checkpoints, smallest first.
+
+    A checkpoint uploaded before `missing_after` (a time) whose records have still not all
+    arrived reports the first seq it lacks: the records were deleted or never uploaded.
+    """
     rows = [row for row in tx.checkpoints_of(gateway, stream) if row.signature_ok]
     leaves = tx.leaf_prefix(gateway, stream)
     found: list[Finding] = []
     consistent: list[ConsistentCheckpoint] = []
     accepted: list[Any] = [row for row in rows if row.state == CONSISTENT]
     for row in rows:
-        if row.state != PENDING or row.size > len(leaves):
+        if row.state != PENDING:
+            continue
+        if row.size > len(leaves):
+            if row.uploaded_at < missing_after:
+                found.append(Finding(MISSING_RECORD, gateway, f"checkpoint size {row.size} covers "
+                                     f"seq {len(leaves)}, which no accepted record object holds",
+                                     stream, len(leaves)))  # fmt: skip
             continue
         tree = leaves[: row.size]
         # (6) the root over the catalogued records

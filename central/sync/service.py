@@ -108,11 +108,11 @@ class ArchiveSync:
             Finding(OVERWRITE, gateway, f"{n} versions of a key the gateway writes once", key=k)
             for k, n in sorted(tx.version_counts(v.key for v in new).items())
         ]
-        now = self._clock()
-        found += settle_media(tx, self.bucket, gateway, self.config.archive.settle_s, now)
+        now, settle_s = self._clock(), self.config.archive.settle_s
+        found += settle_media(tx, self.bucket, gateway, settle_s, now)
         consistent: list[ConsistentCheckpoint] = []
         for stream in tx.pending_streams(gateway):
-            more, ok = settle_stream(tx, gateway, stream)
+            more, ok = settle_stream(tx, gateway, stream, now - settle_s)
             found += more
             consistent += ok
         counts.pending_checkpoints += tx.count_checkpoints(gateway, "pending")

@@ -23,6 +23,7 @@ from central.findings import (
     DELETED,
     DUPLICATE_SEQ,
     FORK,
+    MISSING_RECORD,
     MISSING_SEGMENT,
     ORPHAN_OBJECT,
     OVERSIZED,
@@ -159,6 +160,19 @@ def test_a_deleted_segment_object_is_missing(rig: Any, seaweed: SeaweedServer) -
     result = archive.sync()
     assert kinds(result) == [(MISSING_SEGMENT, "cam1", 1)]
     assert result.findings[0][0].key == key
+
+
+def test_a_deleted_record_object_is_missing_from_its_checkpoint(
+    rig: Any, seaweed: SeaweedServer
+) -> None:
+    (box,), archive, store = rig(object_lock=False)
+    box.record(4)
+    box.upload(store)
+    key = record_object(box, box.records[1])
+    raw_client(seaweed).delete_object(Bucket=store.settings.bucket, Key=key)
+    result = archive.sync()
+    assert kinds(result) == [(MISSING_RECORD, "cam1", 1), (ORPHAN_OBJECT, "", -1)]
+    assert result.counts.pending_checkpoints == 1
 
 
 def test_a_delete_marker_on_evidence_is_reported(rig: Any, seaweed: SeaweedServer) -> None:
