@@ -208,6 +208,17 @@ class Tx:
         )
         return list(self.c.execute(query.order_by(checkpoints.c.size, checkpoints.c.id)))
 
+    def same_checkpoint(self, gateway: str, stream: str, size: int, root: str) -> bool:
+        """Whether a signed checkpoint with this size and root is catalogued already."""
+        query = select(checkpoints.c.id).where(
+            checkpoints.c.gateway == gateway,
+            checkpoints.c.stream == stream,
+            checkpoints.c.size == size,
+            checkpoints.c.root == root,
+            checkpoints.c.signature_ok.is_(True),
+        )
+        return self.c.execute(query).first() is not None
+
     def other_roots(self, gateway: str, stream: str, size: int, root: str) -> list[Row[Any]]:
         """Signed checkpoints of the same size with another root: a fork."""
         query = select(checkpoints).where(

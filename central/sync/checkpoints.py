@@ -91,6 +91,8 @@ def catalogue_checkpoint(
     # (3) the device signature, with the trusted key only
     key = trust.for_subject(gateway, checkpoint.key_id)
     signed = key is not None and checkpoint.verify(key)
+    if signed and tx.same_checkpoint(gateway, stream, size, checkpoint.root):
+        return []  # the same head uploaded again: an overwrite, reported as one
     tx.add_checkpoint(
         gateway=gateway, stream=stream, size=size, root=checkpoint.root, time=checkpoint.time,
         time_ts=when.timestamp(), object_key=name.key, version_id=version.version_id,

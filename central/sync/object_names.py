@@ -41,10 +41,6 @@ class ObjectName:
     stream: str | None = None
     seq: int | None = None
 
-    @property
-    def stream_prefix(self) -> str:
-        return f"{self.site}/{self.gateway}/{self.stream}/"
-
 
 def gateway_of(key: str) -> tuple[str, str] | None:
     """(site, gateway) of a key with at least ``<site>/<gateway>/…``; None otherwise."""

@@ -3,7 +3,7 @@
 Steps, numbered as in the code:
  (1) the bytes parse as a ledger record and are its canonical JSON (what the device signed
      and chained is exactly these bytes);
- (2) the record names the gateway, stream and seq its key names;
+ (2) its key is the one the uploader derives from it (site, gateway, stream, seq, start);
  (3) its signature verifies with the gateway's trusted key (never the key it names itself);
  (4) no other record holds its seq;
  (5) its `prev` is the hash of the catalogued record before it, and the catalogued record
@@ -21,6 +21,7 @@ from segments.ledger import line_hash, signature_ok
 from segments.merkle import leaf_hash
 from segments.records import GENESIS_PREV, MEDIA_KINDS, Record
 from segments.trust import TrustedKeys
+from uplink.object_keys import ObjectKeyError, media_key, record_key
 
 from ..catalogue.db import Tx
 from ..findings import (
@@ -59,11 +60,10 @@ def judge_record(data: bytes, name: ObjectName, trust: TrustedKeys) -> Accepted 
         return refuse(UNPARSABLE, f"not a ledger record: {e}")
     if record.to_json() != data:
         return refuse(UNPARSABLE, "not in canonical JSON: not the bytes the device chained")
-    # (2) where its key says
-    said = (record.gateway, record.stream, record.seq)
-    if said != (name.gateway, name.stream, name.seq):
-        shown = f"{record.gateway}/{record.stream}/#{record.seq}"
-        return refuse(MISPLACED, f"the record names {shown}, its key another place")
+    # (2) where its key says: the key the uploader derives from the record itself
+    if _key_of(record, name.site) != name.key:
+        shown = f"{record.gateway}/{record.stream}/#{record.seq} ({record.start})"
+        return refuse(MISPLACED, f"the record names {shown}, not the place of its key")
     # (3) signed by the trusted key of its gateway
     key = trust.for_subject(name.gateway, record.key_id)
     if key is None or not signature_ok(record, key):
@@ -97,16 +97,14 @@ def catalogue_record(
                 name.key,
             )
         ]
-    media_key = (
-        f"{name.stream_prefix}{record.file}" if record.kind in MEDIA_KINDS and record.file else None
-    )
+    segment_key = _media_key_of(record, name.site) if record.kind in MEDIA_KINDS else None
     tx.add_record(
         gateway=gateway, stream=record.stream, seq=record.seq, kind=record.kind,
         start=record.start, end=record.end, leaf_hash=leaf_hash(accepted.line).hex(),
         record_hash=here, prev=record.prev, object_key=name.key, version_id=version.version_id,
-        uploaded_at=version.last_modified, media_key=media_key,
+        uploaded_at=version.last_modified, media_key=segment_key,
         sha256_cipher=record.sha256_cipher, size_cipher=record.size_cipher,
-        media_state=PENDING if media_key else NONE,
+        media_state=PENDING if segment_key else NONE,
     )  # fmt: skip
     # (5) chained both ways
     found = []
@@ -119,6 +117,28 @@ def catalogue_record(
     if after is not None and after.prev != here:
         found.append(_break(gateway, record.stream, record.seq + 1, after.object_key))
     return found
+
+
+def _key_of(record: Record, site: str) -> str | None:
+    """The record object's key as the uploader makes it; None when the record has none."""
+    try:
+        start = record.start_ts
+        if start is None:
+            return None
+        return record_key(site, record.gateway, record.stream, record.seq, start)
+    except (CryptoFormatError, ObjectKeyError, ValueError, OverflowError):
+        return None
+
+
+def _media_key_of(record: Record, site: str) -> str | None:
+    """The key of the segment object the uploader sends with this record."""
+    start = record.start_ts
+    if start is None or not record.file:
+        return None
+    try:
+        return media_key(site, record.gateway, record.stream, record.seq, start)
+    except ObjectKeyError:
+        return None  # a name too long for a segment key: no object can hold it
 
 
 def _hash_of(tx: Tx, gateway: str, stream: str, seq: int) -> str | None:
