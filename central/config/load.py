@@ -46,6 +46,7 @@ class CentralConfig:
 
     path: Path
     store: ObjectStoreSettings
+    workers: int  # parallel requests to the store
     archive: ArchiveTable
     trust: TrustedKeys
     database: URL
@@ -89,13 +90,14 @@ def parse_central_config(text: str, path: Path) -> CentralConfig:
     def optional(name: str, cls: type[Any]) -> Any:
         return read_table(*part(name), cls) if name in data else None
 
-    store = upload_config(*part("store")).store
+    store = upload_config(*part("store"))
     archive = read_table(*part("archive"), ArchiveTable)
     trust_scope, trust_raw = part("trust")
     trust = trusted_keys(trust_scope, read_table(trust_scope, trust_raw, TrustTable))
     return CentralConfig(
         path=path,
-        store=store,
+        store=store.store,
+        workers=store.workers,
         archive=archive,
         trust=trust,
         database=_database(*part("database")),

@@ -134,8 +134,9 @@ SECTIONS = (
         UploadTable,
         "Central object storage (S3 API): the bucket the gateways upload to, with the same keys "
         "as a gateway's [upload]. The archive only reads it (and writes co-signatures beside "
-        "checkpoints); give it read-only credentials where the store allows. retention_days, "
-        "max_bytes_per_second and workers apply to what the archive writes.",
+        "checkpoints); give it read-only credentials where the store allows. workers is the number "
+        "of parallel requests; retention_days and max_bytes_per_second apply to what the "
+        "archive writes.",
         required=True,
     ),
     Section("archive", ArchiveTable, "This archive.", required=True),

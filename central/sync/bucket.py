@@ -2,7 +2,8 @@
 
 The only S3 code of the catalogue. Listing is paginated (1000 versions a page) and yields
 page by page, so memory stays flat whatever the bucket holds; reads are capped, so a huge
-object at a record's key costs a bounded read, never the archive's memory. The client is
+object at a record's key costs a bounded read, never the archive's memory. Each request is
+a round trip of milliseconds, so batches of reads and HEADs run on a pool of threads. The client is
 set up exactly as the gateway's uploader sets it up (`uplink.s3_client`).
 """
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -85,6 +87,16 @@ class Bucket:
         finally:
             body.close()
         return bytes(data)
+
+    def read_many(
+        self, wanted: Sequence[Version], limit: int, pool: Executor
+    ) -> list[bytes | None]:
+        """`read` of each version, `pool`'s workers in parallel, in the order given."""
+        return list(pool.map(lambda v: self.read(v.key, v.version_id, limit), wanted))
+
+    def sha256_many(self, wanted: Sequence[tuple[str, str]], pool: Executor) -> list[str | None]:
+        """`sha256` of each (key, version id), in parallel, in the order given."""
+        return list(pool.map(lambda kv: self.sha256(*kv), wanted))
 
     def sha256(self, key: str, version_id: str) -> str | None:
         """The SHA-256 (hex) the store keeps for a single-part object; None if it keeps none."""

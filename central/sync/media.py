@@ -8,9 +8,10 @@ listing, SHA-256 from the store's own checksum where it keeps one (a HEAD, no do
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from typing import Any
 
-from ..catalogue.db import Tx
+from ..catalogue.db import SeenVersion, Tx
 from ..findings import MISSING_SEGMENT, ORPHAN_OBJECT, SEGMENT_MISMATCH, Finding
 from .bucket import Bucket
 from .records import PENDING
@@ -19,21 +20,22 @@ OK, MISSING, MISMATCH = "ok", "missing", "mismatch"
 
 
 def settle_media(
-    tx: Tx, bucket: Bucket, gateway: str, settle_s: float, now: float
+    tx: Tx, bucket: Bucket, pool: Executor, gateway: str, settle_s: float, now: float
 ) -> list[Finding]:
     """Judge the gateway's records still waiting for their segment, then unpaired segments."""
     found = []
+    pairs: list[tuple[Any, SeenVersion, list[SeenVersion]]] = []
     for row in tx.records_waiting_for_media(gateway):
         versions = [v for v in tx.object_versions_of(row.media_key) if not v.delete_marker]
-        if not versions:
-            if now - row.uploaded_at >= settle_s:
-                tx.set_media_state(row.id, MISSING)
-                found.append(Finding(MISSING_SEGMENT, gateway, f"no object {row.media_key} "
-                                     "holds this record's segment", row.stream, row.seq,
-                                     row.media_key))  # fmt: skip
-            continue
-        first = min(versions, key=lambda v: v.last_modified)
-        problem = _compare(bucket, row, first.key, first.version_id, first.size)
+        if versions:
+            pairs.append((row, min(versions, key=lambda v: v.last_modified), versions))
+        elif now - row.uploaded_at >= settle_s:
+            tx.set_media_state(row.id, MISSING)
+            why = f"no object {row.media_key} holds this record's segment"
+            found.append(Finding(MISSING_SEGMENT, gateway, why, row.stream, row.seq, row.media_key))
+    stored = bucket.sha256_many([(first.key, first.version_id) for _, first, _ in pairs], pool)
+    for (row, first, versions), sha256 in zip(pairs, stored, strict=True):
+        problem = _compare(row, first.size, sha256)
         tx.set_media_state(row.id, MISMATCH if problem else OK)
         for version in versions:
             tx.judge(version.key, version.version_id)
@@ -53,12 +55,13 @@ def settle_media(
     return found
 
 
-def _compare(bucket: Bucket, row: Any, key: str, version_id: str, size: int) -> str | None:
+def _compare(row: Any, size: int, stored_sha256: str | None) -> str | None:
     """Why the stored segment is not the one the record signed; None when it is."""
     want_size, want_sha = row.size_cipher, row.sha256_cipher
     if want_size is not None and size != want_size:
         return f"the segment object holds {size} bytes, the signed record {want_size}"
-    stored = bucket.sha256(key, version_id)
-    if stored is not None and want_sha is not None and stored != want_sha:
-        return f"the store's SHA-256 of the segment is {stored}, the signed record's {want_sha}"
+    if stored_sha256 is not None and want_sha is not None and stored_sha256 != want_sha:
+        return (
+            f"the store's SHA-256 of the segment is {stored_sha256}, the signed record's {want_sha}"
+        )
     return None

@@ -13,7 +13,8 @@ work is committed: the one place where the witness step co-signs them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..catalogue.db import Catalogue, SeenVersion, Tx
@@ -25,6 +26,9 @@ from .media import settle_media
 from .object_names import CHECKPOINT, MEDIA, OTHER, RECORD, ObjectName, gateway_of, parse_key
 from .records import Accepted, catalogue_record, judge_record
 
+CHUNK = 256
+"""New versions judged per batch: their reads run in parallel, their bytes (at most
+CHUNK x max_object_bytes) are all that is held at once."""
 ProgressFn = Callable[[str, int, int], None]
 """(gateway, done, total) as new versions of that gateway are judged."""
 
@@ -69,11 +73,22 @@ class ArchiveSync:
         self._progress = progress
         self._on_consistent = on_consistent
         self._clock = clock
+        self._pool: Executor
 
     def run(self, gateway: str | None = None) -> SyncResult:
         """Sync every gateway prefix in the bucket, or only `gateway`'s."""
         counts = SyncCounts()
         result = SyncResult(counts, [], [])
+        with ThreadPoolExecutor(self.config.workers, thread_name_prefix="archive-read") as pool:
+            self._pool = pool
+            self._sync(gateway, result)
+        counts.new_findings = len(result.new_findings)
+        counts.consistent = len(result.consistent)
+        result.findings = self.catalogue.findings(result.gateways)
+        return result
+
+    def _sync(self, gateway: str | None, result: SyncResult) -> None:
+        counts = result.counts
         for prefix in self.bucket.gateway_prefixes(gateway):
             where = gateway_of(prefix)
             assert where is not None
@@ -86,10 +101,6 @@ class ArchiveSync:
             result.consistent += consistent
             if consistent and self._on_consistent is not None:
                 self._on_consistent(consistent)
-        counts.new_findings = len(result.new_findings)
-        counts.consistent = len(result.consistent)
-        result.findings = self.catalogue.findings(result.gateways)
-        return result
 
     def _gateway(
         self, tx: Tx, prefix: str, gateway: str, counts: SyncCounts
@@ -100,16 +111,24 @@ class ArchiveSync:
             finding = Finding(UNTRUSTED_GATEWAY, gateway, why, key=prefix)
             return ([finding] if tx.add_finding(finding) else []), []
         new = self._new_versions(tx, prefix, counts)
-        for done, version in enumerate(new, 1):
-            found += self._judge(tx, version, counts)
-            if self._progress is not None:
-                self._progress(gateway, done, len(new))
+        for start in range(0, len(new), CHUNK):
+            chunk = new[start : start + CHUNK]
+            readable = [v for v in chunk if self._readable(v)]
+            limit = self.config.archive.max_object_bytes
+            data = dict(
+                zip(readable, self.bucket.read_many(readable, limit, self._pool), strict=True)
+            )
+            counts.fetched += len(readable)
+            for done, version in enumerate(chunk, start + 1):
+                found += self._judge(tx, version, data, counts)
+                if self._progress is not None:
+                    self._progress(gateway, done, len(new))
         found += [
             Finding(OVERWRITE, gateway, f"{n} versions of a key the gateway writes once", key=k)
             for k, n in sorted(tx.version_counts(v.key for v in new).items())
         ]
         now, settle_s = self._clock(), self.config.archive.settle_s
-        found += settle_media(tx, self.bucket, gateway, settle_s, now)
+        found += settle_media(tx, self.bucket, self._pool, gateway, settle_s, now)
         consistent: list[ConsistentCheckpoint] = []
         for stream in tx.pending_streams(gateway):
             more, ok = settle_stream(tx, gateway, stream, now - settle_s)
@@ -134,7 +153,19 @@ class ArchiveSync:
         new.sort(key=lambda iv: (iv[1].key, iv[1].delete_marker, -iv[0]))
         return [v for _, v in new]
 
-    def _judge(self, tx: Tx, version: Version, counts: SyncCounts) -> list[Finding]:
+    def _readable(self, version: Version) -> bool:
+        """A record or checkpoint object small enough to read (others are never fetched)."""
+        name = parse_key(version.key)
+        return (
+            name is not None
+            and name.what in (RECORD, CHECKPOINT)
+            and not version.delete_marker
+            and version.size <= self.config.archive.max_object_bytes
+        )
+
+    def _judge(
+        self, tx: Tx, version: Version, data: Mapping[Version, bytes | None], counts: SyncCounts
+    ) -> list[Finding]:
         name = parse_key(version.key)
         assert name is not None  # listed under <site>/<gateway>/
         tx.add_version(_seen(version, name))
@@ -146,24 +177,19 @@ class ArchiveSync:
                             "never writes", key=version.key)]  # fmt: skip
         if name.what not in (RECORD, CHECKPOINT):
             return []
-        limit = self.config.archive.max_object_bytes
-        data = (
-            None
-            if version.size > limit
-            else self.bucket.read(version.key, version.version_id, limit)
-        )
-        counts.fetched += version.size <= limit
-        if data is None:
+        body = data.get(version)
+        if body is None:
+            limit = self.config.archive.max_object_bytes
             return [Finding(OVERSIZED, name.gateway, f"{version.size} bytes, over [archive] "
                             f"max_object_bytes = {limit}; not read", name.stream or "",
                             name.seq if name.seq is not None else -1, version.key)]  # fmt: skip
         if name.what == RECORD:
-            judged = judge_record(data, name, self.config.trust)
+            judged = judge_record(body, name, self.config.trust)
             if not isinstance(judged, Accepted):
                 return [judged]
             counts.records += 1
             return catalogue_record(tx, judged, name, version)
-        checkpoint = judge_checkpoint(data, name)
+        checkpoint = judge_checkpoint(body, name)
         if isinstance(checkpoint, Finding):
             return [checkpoint]
         counts.checkpoints += 1
