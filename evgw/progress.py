@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from .text import printable, terminal
+
 SHOW_AFTER_S = 1.0
 REFRESH_S = 0.2
 
@@ -31,8 +33,10 @@ class Progress:
         if now - self._started < SHOW_AFTER_S or now - self._shown < REFRESH_S or not total:
             return
         self._shown = now
-        self._out.write(f"\r{self._verb}: {100 * done // total:3d}% of {self._unit(total)}")
-        self._out.flush()
+        line = printable(f"{self._verb}: {100 * done // total:3d}% of {self._unit(total)}")
+        screen = terminal(self._out)
+        screen.write("\r" + line)  # the line itself is made printable: a verb may name a gateway
+        screen.flush()
 
     def finish(self) -> None:
         if self._shown:

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 
 from evgw.errors import EvgwError
+from evgw.text import SafeText
 
 from ..logs import setup_logging
-from .terminal import SafeText
 
 COMMANDS = {
     "run": "record the configured cameras until SIGTERM",

@@ -4,6 +4,7 @@ and the gateway's command line reaches the archive only by module path."""
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from evgw import progress
 from gateway.cli.main import COMMANDS, ELSEWHERE, main
 from testbeds.seaweedfs import SeaweedServer
 from tests.central.boxes import SITE, Box, central_toml
@@ -76,6 +78,31 @@ def test_sync_reports_clean_then_an_overwrite(
     assert "findings: 1 (0 new)" in out and "overwrite attempt" in out
     assert main(["archive", "sync", "--config", str(config), "--gateway", "gw-9"]) == 0
     assert "no objects of gateway gw-9" in capsys.readouterr().out
+    box.close()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.integration
+def test_a_terminal_sees_progress_per_gateway(
+    tmp_path: Path, seaweed: SeaweedServer, catalogue_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ObjectStore(settings_for(seaweed, unique_bucket()))
+    store.ensure_bucket(object_lock=True)
+    box = Box(tmp_path)
+    box.record(2)
+    box.upload(store)
+    url = catalogue_url.render_as_string(hide_password=False)
+    config = central_toml(tmp_path, seaweed, store.settings.bucket, url, {"gw-1": box.public_key})
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
+    monkeypatch.setattr(progress, "REFRESH_S", 0.0)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["archive", "sync", "--config", str(config)]) == 0
+    assert terminal.getvalue().endswith("\rsyncing gw-1: 100% of 4 new objects\n")
     box.close()
 
 
