@@ -29,26 +29,42 @@ ROOT_MISMATCH = "root_mismatch"
 
 MEANING = {
     UNTRUSTED_GATEWAY: "objects of a gateway [trust] lists no key for: nothing of it accepted; "
-    "enrol its device key if the gateway is ours, else investigate who writes there",
-    BAD_SIGNATURE: "a record or checkpoint not signed by the gateway's trusted key: forged or "
-    "written by another key; not accepted",
-    CHAIN_BREAK: "a record's prev is not the hash of the record before it: history rewritten",
-    UNPARSABLE: "an object at a record or checkpoint key that is not one: investigate the writer",
-    OVERSIZED: "a record or checkpoint object larger than [archive] max_object_bytes: not read",
-    MISPLACED: "an object whose content names another gateway, stream or seq than its key",
-    DUPLICATE_SEQ: "two different signed records with one seq: the device signed two histories",
+    "if the gateway is ours, add its device key to [trust] and sync again, else find out who "
+    "writes there",
+    BAD_SIGNATURE: "a record or checkpoint not signed by the gateway's trusted key: forged, or "
+    "the device key was replaced; not accepted. Check the gateway's enrolment and the bucket's "
+    "write permissions",
+    CHAIN_BREAK: "a record's prev is not the hash of the record before it: history rewritten. "
+    "Compare both records with the box's ledger (`evgw verify`) and preserve the bucket versions",
+    UNPARSABLE: "an object at a record or checkpoint key that is not one: find who wrote it "
+    "(store access logs); it is kept, not read again",
+    OVERSIZED: "a record or checkpoint object larger than [archive] max_object_bytes: not read; "
+    "find who wrote it",
+    MISPLACED: "an object whose content names another gateway, stream, seq or start than its "
+    "key: a copy or a move; find who wrote it",
+    DUPLICATE_SEQ: "two different signed records with one seq: the device key signed two "
+    "histories (a stolen or cloned box); the first one is catalogued",
     OVERWRITE: "more than one version of a key the uploader writes once: an overwrite attempt; "
-    "the first version is the one catalogued",
-    DELETED: "a delete marker on evidence: someone deleted it (the versions are still there)",
-    MISSING_SEGMENT: "a segment record whose segment object is not in the bucket",
+    "the first version is the one catalogued. Check the bucket's object lock and who holds "
+    "write keys",
+    DELETED: "a delete marker on evidence: someone deleted it (the versions are still there); "
+    "check who holds delete rights on the bucket",
+    MISSING_SEGMENT: "a segment record whose segment object is not in the bucket: check the "
+    "gateway's upload backlog (`evgw status`), else the segment was deleted",
     MISSING_RECORD: "a signed checkpoint covers a seq no accepted record object holds: records "
-    "deleted or never uploaded (check the gateway's upload backlog)",
-    SEGMENT_MISMATCH: "a segment object whose size or SHA-256 differs from its signed record",
-    ORPHAN_OBJECT: "a segment object no record names",
-    UNKNOWN_OBJECT: "an object under a gateway's prefix that is no evgw object key",
-    FORK: "two checkpoints of one stream and size with different roots: two histories",
-    ROLLBACK: "a checkpoint newer than, but smaller than or inconsistent with, an earlier one",
-    ROOT_MISMATCH: "a checkpoint whose root is not the RFC 6962 root of the catalogued records",
+    "deleted or never uploaded; check the gateway's upload backlog (`evgw status`)",
+    SEGMENT_MISMATCH: "a segment object whose size or SHA-256 differs from its signed record: "
+    "the stored segment was replaced; retrieve the first version, preserve the others",
+    ORPHAN_OBJECT: "a segment object no catalogued record names: its record is missing, refused "
+    "or was never written; see the other findings for that seq",
+    UNKNOWN_OBJECT: "an object under a gateway's prefix that is no evgw object key: find who "
+    "wrote it",
+    FORK: "two signed checkpoints of one stream and size with different roots: two histories "
+    "signed by one device key; treat the gateway's key as compromised",
+    ROLLBACK: "a checkpoint newer than, but smaller than or inconsistent with, an earlier one: "
+    "the box's history was cut back or rewritten (a wiped or restored box); verify the box",
+    ROOT_MISMATCH: "a checkpoint whose root is not the RFC 6962 root of the catalogued records: "
+    "the records or the checkpoint belong to another history",
 }
 
 NO_SEQ = -1
