@@ -7,6 +7,7 @@ same finding without adding it again.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 UNTRUSTED_GATEWAY = "untrusted_gateway"
@@ -68,6 +69,8 @@ MEANING = {
 }
 
 NO_SEQ = -1
+MAX_DETAIL = 500
+MAX_KEY_BYTES = 1024  # S3's longest key; a longer one (a hostile store) is shown cut
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,20 @@ class Finding:
     def __post_init__(self) -> None:
         if self.kind not in MEANING:
             raise ValueError(f"unknown finding kind {self.kind!r}")
+        # Details and keys may quote hostile bytes: keep what is stored and shown bounded.
+        if len(self.detail) > MAX_DETAIL:
+            object.__setattr__(self, "detail", self.detail[: MAX_DETAIL - 1] + "…")
+        for name in ("gateway", "stream", "key"):
+            value = getattr(self, name)
+            if len(value.encode("utf-8")) > MAX_KEY_BYTES:
+                cut = value.encode("utf-8")[: MAX_KEY_BYTES - 3].decode("utf-8", "ignore")
+                object.__setattr__(self, name, cut + "…")
+
+    @property
+    def fingerprint(self) -> str:
+        """What makes a finding the same finding: kind, gateway, stream, seq and key."""
+        fields = [self.kind, self.gateway, self.stream, str(self.seq), self.key]
+        return hashlib.sha256("\n".join(fields).encode("utf-8")).hexdigest()
 
     def where(self) -> str:
         """Gateway, stream and seq as one short label for a report line."""

@@ -266,17 +266,12 @@ class Tx:
 
     def add_finding(self, finding: Finding) -> bool:
         """Store `finding` unless the same one is stored; True when it is new."""
-        same = select(findings.c.id).where(
-            findings.c.kind == finding.kind,
-            findings.c.gateway == finding.gateway,
-            findings.c.stream == finding.stream,
-            findings.c.seq == finding.seq,
-            findings.c.object_key == finding.key,
-        )
+        same = select(findings.c.id).where(findings.c.fingerprint == finding.fingerprint)
         if self.c.execute(same).first() is not None:
             return False
         self.c.execute(
             findings.insert().values(
+                fingerprint=finding.fingerprint,
                 kind=finding.kind,
                 gateway=finding.gateway,
                 stream=finding.stream,

@@ -7,10 +7,11 @@
   and line hashes for the tree and the chain, and the state of its segment object.
 - `checkpoints`: each signed checkpoint seen, with its signature verdict and whether it
   was found consistent with the records and the checkpoint before it.
-- `findings`: what sync reported, each once (`first_seen`), never duplicated by re-runs.
+- `findings`: what sync reported, each once (`first_seen`), never duplicated by re-runs:
+  unique by the SHA-256 of kind, gateway, stream, seq and key, a bounded index whatever
+  hostile names the bucket holds. Absent values are stored as '' or -1, never NULL.
 
-Absent values that take part in a uniqueness rule are stored as '' or -1, never NULL,
-because SQL treats NULLs as distinct and the rule would not hold.
+Gateway and stream names come from object keys, so their columns are as wide as a key.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ object_versions = Table(
     Column("id", Integer, primary_key=True),
     Column("key", String(KEY), nullable=False),
     Column("version_id", String(255), nullable=False),
-    Column("gateway", String(64), nullable=False),
+    Column("gateway", String(KEY), nullable=False),
     Column("what", String(16), nullable=False),  # record|checkpoint|media|companion|other
     Column("size", BigInteger, nullable=False),
     Column("last_modified", Float, nullable=False),
@@ -64,11 +65,11 @@ records = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("gateway", String(64), nullable=False),
-    Column("stream", String(255), nullable=False),
+    Column("stream", String(KEY), nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("kind", String(32), nullable=False),
-    Column("start", String(64), nullable=True),
-    Column("end", String(64), nullable=True),
+    Column("start", Text, nullable=True),
+    Column("end", Text, nullable=True),
     Column("leaf_hash", String(HEX), nullable=False),
     Column("record_hash", String(HEX), nullable=False),
     Column("prev", String(HEX), nullable=False),
@@ -89,10 +90,10 @@ checkpoints = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("gateway", String(64), nullable=False),
-    Column("stream", String(255), nullable=False),
+    Column("stream", String(KEY), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("root", String(HEX), nullable=False),
-    Column("time", String(64), nullable=False),
+    Column("time", Text, nullable=False),
     Column("time_ts", Float, nullable=False),
     Column("object_key", String(KEY), nullable=False),
     Column("version_id", String(255), nullable=False),
@@ -108,13 +109,13 @@ findings = Table(
     "findings",
     metadata,
     Column("id", Integer, primary_key=True),
+    Column("fingerprint", String(HEX), nullable=False, unique=True),  # Finding.fingerprint
     Column("kind", String(32), nullable=False),
-    Column("gateway", String(64), nullable=False),
-    Column("stream", String(255), nullable=False),  # '' when none
+    Column("gateway", String(KEY), nullable=False),
+    Column("stream", String(KEY), nullable=False),  # '' when none
     Column("seq", BigInteger, nullable=False),  # -1 when none
     Column("object_key", String(KEY), nullable=False),  # '' when none
     Column("detail", Text, nullable=False),
     Column("first_seen", Float, nullable=False),
-    UniqueConstraint("kind", "gateway", "stream", "seq", "object_key", name="findings_once"),
 )
 Index("findings_gateway", findings.c.gateway)

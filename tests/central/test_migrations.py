@@ -57,3 +57,15 @@ def test_a_database_of_something_else_is_refused(catalogue_url: URL) -> None:
     engine.dispose()
     with pytest.raises(SchemaError, match="holds tables but no evgw catalogue version"):
         Catalogue.open(catalogue_url)
+
+
+def test_hostile_names_are_stored_bounded(catalogue_url: URL) -> None:
+    catalogue = Catalogue.open(catalogue_url)
+    huge = Finding(OVERWRITE, "gw-" + "界" * 2000, "x" * 10_000, "cam" * 900, 7, "k" * 5000)
+    assert len(huge.detail) == 500 and len(huge.key.encode()) <= 1024
+    assert len(huge.gateway.encode()) <= 1024 and len(huge.stream.encode()) <= 1024
+    with catalogue.transaction() as tx:
+        assert tx.add_finding(huge) is True
+        assert tx.add_finding(huge) is False
+    assert [f for f, _ in catalogue.findings()] == [huge]
+    catalogue.close()
