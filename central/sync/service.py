@@ -124,9 +124,10 @@ class ArchiveSync:
                 if self._progress is not None:
                     self._progress(gateway, done, len(new))
         found += [
-            Finding(OVERWRITE, gateway, f"{n} versions of a key the gateway writes once", key=k)
+            Finding(OVERWRITE, gateway, f"{n} versions of a key the gateway writes once",
+                    _stream_of(k), key=k)
             for k, n in sorted(tx.version_counts(v.key for v in new).items())
-        ]
+        ]  # fmt: skip
         now, settle_s = self._clock(), self.config.archive.settle_s
         found += settle_media(tx, self.bucket, self._pool, gateway, settle_s, now)
         consistent: list[ConsistentCheckpoint] = []
@@ -194,6 +195,11 @@ class ArchiveSync:
             return [checkpoint]
         counts.checkpoints += 1
         return catalogue_checkpoint(tx, checkpoint, name, version, self.config.trust)
+
+
+def _stream_of(key: str) -> str:
+    name = parse_key(key)
+    return "" if name is None or name.stream is None else name.stream
 
 
 def _seen(version: Version, name: ObjectName) -> SeenVersion:

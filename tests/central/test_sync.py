@@ -143,7 +143,7 @@ def test_an_overwritten_record_object_is_flagged(rig: Any, seaweed: SeaweedServe
     rewritten = sign(replace(target, location="别处", sig=""), box.signer)
     put(seaweed, store, record_object(box, target), rewritten.to_json())
     again = archive.sync()
-    assert kinds(again) == [(DUPLICATE_SEQ, "cam1", 2), (OVERWRITE, "", -1)]
+    assert kinds(again) == [(DUPLICATE_SEQ, "cam1", 2), (OVERWRITE, "cam1", -1)]
     overwrite = next(f for f, _ in again.findings if f.kind == OVERWRITE)
     assert overwrite.key == record_object(box, target) and "2 versions" in overwrite.detail
     assert (again.counts.new_versions, again.counts.fetched) == (1, 1)
@@ -240,7 +240,7 @@ def test_a_fork_and_a_rollback_signed_with_the_device_key(rig: Any, seaweed: Sea
     result = archive.sync()
     found = kinds(result)
     assert (FORK, "cam1", 4) in found and (ROOT_MISMATCH, "cam1", 4) in found
-    assert (ROLLBACK, "cam1", 2) in found and (OVERWRITE, "", -1) in found
+    assert (ROLLBACK, "cam1", 2) in found and (OVERWRITE, "cam1", -1) in found
 
 
 def box_root(box: Box, size: int) -> str:
