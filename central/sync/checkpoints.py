@@ -11,6 +11,8 @@ Then, for every signed checkpoint still pending, as soon as records 0..size-1 ar
  (6) its root is the RFC 6962 root over those records' leaf hashes;
  (7) a consistency proof built from the catalogued leaves, from the newest consistent
      checkpoint smaller than it, verifies (`verify_consistency`); it is then consistent.
+The tree over the stream's leaves is hashed once per sync (`MerkleTree`), so judging many
+checkpoints costs O(n + checkpoints x log^2 n), not O(n x checkpoints).
 A checkpoint whose records have not all arrived stays pending, judged again by a later sync
 from the catalogue alone (nothing is fetched twice).
 """
@@ -22,11 +24,8 @@ from typing import Any
 
 from segments.checkpoint import Checkpoint
 from segments.errors import CryptoFormatError
-from segments.merkle import (
-    consistency_proof_from_leaf_hashes,
-    root_from_leaf_hashes,
-    verify_consistency,
-)
+from segments.merkle import verify_consistency
+from segments.merkle_tree import MerkleTree
 from segments.timeline import parse_iso
 from segments.trust import TrustedKeys
 
@@ -129,6 +128,7 @@ def settle_stream(
     """
     rows = [row for row in tx.checkpoints_of(gateway, stream) if row.signature_ok]
     leaves = tx.leaf_prefix(gateway, stream)
+    tree = MerkleTree(leaves)
     found: list[Finding] = []
     consistent: list[ConsistentCheckpoint] = []
     accepted: list[Any] = [row for row in rows if row.state == CONSISTENT]
@@ -141,9 +141,8 @@ def settle_stream(
                                      f"seq {len(leaves)}, which no accepted record object holds",
                                      stream, len(leaves)))  # fmt: skip
             continue
-        tree = leaves[: row.size]
         # (6) the root over the catalogued records
-        if root_from_leaf_hashes(tree).hex() != row.root:
+        if tree.root(row.size).hex() != row.root:
             tx.set_checkpoint(row.id, INCONSISTENT, None)
             found.append(Finding(ROOT_MISMATCH, gateway, f"the root of checkpoint size {row.size} "
                                  f"is not the root of catalogued records 0..{row.size - 1}",
@@ -152,7 +151,7 @@ def settle_stream(
         # (7) consistent with the newest consistent checkpoint below it
         below = [r for r in accepted if r.size < row.size]
         old_size, old_root = (below[-1].size, below[-1].root) if below else (0, "")
-        proof = consistency_proof_from_leaf_hashes(old_size, tree)
+        proof = tree.consistency_proof(old_size, row.size)
         old = bytes.fromhex(old_root) if old_root else b""
         if not verify_consistency(old_size, row.size, old, bytes.fromhex(row.root), proof):
             tx.set_checkpoint(row.id, INCONSISTENT, old_size)
