@@ -19,6 +19,7 @@ MISPLACED = "misplaced"
 DUPLICATE_SEQ = "duplicate_seq"
 OVERWRITE = "overwrite"
 DELETED = "deleted"
+VANISHED = "vanished"
 MISSING_SEGMENT = "missing_segment"
 MISSING_RECORD = "missing_record"
 SEGMENT_MISMATCH = "segment_mismatch"
@@ -50,6 +51,9 @@ MEANING = {
     "write keys",
     DELETED: "a delete marker on evidence: someone deleted it (the versions are still there); "
     "check who holds delete rights on the bucket",
+    VANISHED: "an object version catalogued earlier is no longer in the bucket: deleted for "
+    "good, which only a bucket without object lock (or a privileged key) allows; the catalogue "
+    "keeps its hashes. Enable object lock and find who deleted it",
     MISSING_SEGMENT: "a segment record whose segment object is not in the bucket: check the "
     "gateway's upload backlog (`evgw status`), else the segment was deleted",
     MISSING_RECORD: "a signed checkpoint covers a seq no accepted record object holds: records "

@@ -34,6 +34,7 @@ class CatalogueError(EvgwError):
 class SeenVersion:
     key: str
     version_id: str
+    prefix: str
     gateway: str
     what: str
     size: int
@@ -114,14 +115,37 @@ class Tx:
             object_versions.insert().values(
                 key=seen.key,
                 version_id=seen.version_id,
+                prefix=seen.prefix,
                 gateway=seen.gateway,
                 what=seen.what,
                 size=seen.size,
                 last_modified=seen.last_modified,
                 delete_marker=seen.delete_marker,
                 judged=seen.judged,
+                vanished=False,
                 seen_at=time.time(),
             )
+        )
+
+    def count_present(self, prefix: str) -> int:
+        """Catalogued versions under `prefix` not yet found gone."""
+        query = select(func.count()).where(
+            object_versions.c.prefix == prefix, object_versions.c.vanished.is_(False)
+        )
+        return int(self.c.scalar(query) or 0)
+
+    def present(self, prefix: str) -> list[tuple[str, str]]:
+        """(key, catalogued version id) of every version under `prefix` not found gone."""
+        query = select(object_versions.c.key, object_versions.c.version_id).where(
+            object_versions.c.prefix == prefix, object_versions.c.vanished.is_(False)
+        )
+        return [(k, v) for k, v in self.c.execute(query)]
+
+    def mark_vanished(self, key: str, version_id: str) -> None:
+        self.c.execute(
+            update(object_versions)
+            .where(object_versions.c.key == key, object_versions.c.version_id == version_id)
+            .values(vanished=True)
         )
 
     def version_counts(self, keys: Iterable[str]) -> dict[str, int]:
@@ -287,6 +311,6 @@ class Tx:
 def _seen(row: Row[tuple[object, ...]]) -> SeenVersion:
     m = row._mapping
     return SeenVersion(
-        m["key"], m["version_id"], m["gateway"], m["what"], m["size"],
+        m["key"], m["version_id"], m["prefix"], m["gateway"], m["what"], m["size"],
         m["last_modified"], m["delete_marker"], m["judged"],
     )  # fmt: skip

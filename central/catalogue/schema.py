@@ -2,7 +2,7 @@
 
 - `object_versions`: every object version (and delete marker) sync has listed, so a second
   run skips what it has seen; `judged` marks a segment object already matched to its record
-  or reported without one.
+  or reported without one; `vanished` one no longer listed (deleted for good).
 - `records`: each accepted record (signature checked against the trusted key), its leaf
   and line hashes for the tree and the chain, and the state of its segment object.
 - `checkpoints`: each signed checkpoint seen, with its signature verdict and whether it
@@ -49,16 +49,19 @@ object_versions = Table(
     Column("id", Integer, primary_key=True),
     Column("key", String(KEY), nullable=False),
     Column("version_id", String(255), nullable=False),
+    Column("prefix", String(KEY), nullable=False),  # <site>/<gateway>/ it was listed under
     Column("gateway", String(KEY), nullable=False),
     Column("what", String(16), nullable=False),  # record|checkpoint|media|companion|other
     Column("size", BigInteger, nullable=False),
     Column("last_modified", Float, nullable=False),
     Column("delete_marker", Boolean, nullable=False),
     Column("judged", Boolean, nullable=False),
+    Column("vanished", Boolean, nullable=False),
     Column("seen_at", Float, nullable=False),
     UniqueConstraint("key", "version_id", name="object_versions_key_version"),
 )
 Index("object_versions_open", object_versions.c.gateway, object_versions.c.judged)
+Index("object_versions_prefix", object_versions.c.prefix, object_versions.c.vanished)
 
 records = Table(
     "records",

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 
 from ..catalogue.db import Catalogue, SeenVersion, Tx
 from ..config import CentralConfig
-from ..findings import DELETED, OVERSIZED, OVERWRITE, UNKNOWN_OBJECT, UNTRUSTED_GATEWAY, Finding
+from ..findings import (
+    DELETED,
+    OVERSIZED,
+    OVERWRITE,
+    UNKNOWN_OBJECT,
+    UNTRUSTED_GATEWAY,
+    VANISHED,
+    Finding,
+)
 from .bucket import Bucket, Version
 from .checkpoints import ConsistentCheckpoint, catalogue_checkpoint, judge_checkpoint, settle_stream
 from .media import settle_media
@@ -110,7 +118,7 @@ class ArchiveSync:
             why = f"{self.config.trust.unlisted(gateway)}; its objects under {prefix} are not read"
             finding = Finding(UNTRUSTED_GATEWAY, gateway, why, key=prefix)
             return ([finding] if tx.add_finding(finding) else []), []
-        new = self._new_versions(tx, prefix, counts)
+        new, listed = self._new_versions(tx, prefix, counts)
         for start in range(0, len(new), CHUNK):
             chunk = new[start : start + CHUNK]
             readable = [v for v in chunk if self._readable(v)]
@@ -120,7 +128,7 @@ class ArchiveSync:
             )
             counts.fetched += len(readable)
             for done, version in enumerate(chunk, start + 1):
-                found += self._judge(tx, version, data, counts)
+                found += self._judge(tx, prefix, version, data, counts)
                 if self._progress is not None:
                     self._progress(gateway, done, len(new))
         found += [
@@ -128,6 +136,8 @@ class ArchiveSync:
                     _stream_of(k), key=k)
             for k, n in sorted(tx.version_counts(v.key for v in new).items())
         ]  # fmt: skip
+        if tx.count_present(prefix) > listed:
+            found += self._vanished(tx, prefix)
         now, settle_s = self._clock(), self.config.archive.settle_s
         found += settle_media(tx, self.bucket, self._pool, gateway, settle_s, now)
         consistent: list[ConsistentCheckpoint] = []
@@ -139,10 +149,13 @@ class ArchiveSync:
         counts.waiting_segments += len(tx.records_waiting_for_media(gateway))
         return [f for f in found if tx.add_finding(f)], consistent
 
-    def _new_versions(self, tx: Tx, prefix: str, counts: SyncCounts) -> list[Version]:
-        """The prefix's versions not yet catalogued, each key's oldest version first."""
+    def _new_versions(self, tx: Tx, prefix: str, counts: SyncCounts) -> tuple[list[Version], int]:
+        """The prefix's versions not yet catalogued, each key's oldest version first, and how
+        many versions the prefix lists in all."""
         new: list[tuple[int, Version]] = []
+        listed = 0
         for page in self.bucket.versions(prefix):
+            listed += len(page)
             counts.listed += len(page)
             known = tx.known((v.key, v.catalogued_as) for v in page)
             start = counts.listed - len(page)
@@ -152,7 +165,23 @@ class ArchiveSync:
         counts.new_versions += len(new)
         # S3 lists a key's versions newest first; delete markers come after the versions.
         new.sort(key=lambda iv: (iv[1].key, iv[1].delete_marker, -iv[0]))
-        return [v for _, v in new]
+        return [v for _, v in new], listed
+
+    def _vanished(self, tx: Tx, prefix: str) -> list[Finding]:
+        """Catalogued versions the bucket no longer lists: found by a second listing, which
+        runs only when the prefix lists fewer versions than the catalogue holds."""
+        listed = {(v.key, v.catalogued_as) for page in self.bucket.versions(prefix) for v in page}
+        found = []
+        for key, version_id in tx.present(prefix):
+            if (key, version_id) in listed:
+                continue
+            tx.mark_vanished(key, version_id)
+            name = parse_key(key)
+            assert name is not None
+            found.append(Finding(VANISHED, name.gateway, f"version {version_id} is gone",
+                                 name.stream or "", name.seq if name.seq is not None else -1,
+                                 key))  # fmt: skip
+        return found
 
     def _readable(self, version: Version) -> bool:
         """A record or checkpoint object small enough to read (others are never fetched)."""
@@ -165,11 +194,16 @@ class ArchiveSync:
         )
 
     def _judge(
-        self, tx: Tx, version: Version, data: Mapping[Version, bytes | None], counts: SyncCounts
+        self,
+        tx: Tx,
+        prefix: str,
+        version: Version,
+        data: Mapping[Version, bytes | None],
+        counts: SyncCounts,
     ) -> list[Finding]:
         name = parse_key(version.key)
         assert name is not None  # listed under <site>/<gateway>/
-        tx.add_version(_seen(version, name))
+        tx.add_version(_seen(prefix, version, name))
         if version.delete_marker:
             hidden = "a delete marker hides this evidence object (its versions remain)"
             return [Finding(DELETED, name.gateway, hidden, name.stream or "", key=version.key)]
@@ -202,10 +236,11 @@ def _stream_of(key: str) -> str:
     return "" if name is None or name.stream is None else name.stream
 
 
-def _seen(version: Version, name: ObjectName) -> SeenVersion:
+def _seen(prefix: str, version: Version, name: ObjectName) -> SeenVersion:
     return SeenVersion(
         key=version.key,
         version_id=version.catalogued_as,
+        prefix=prefix,
         gateway=name.gateway,
         what=name.what,
         size=version.size,

@@ -33,6 +33,7 @@ from central.findings import (
     UNKNOWN_OBJECT,
     UNPARSABLE,
     UNTRUSTED_GATEWAY,
+    VANISHED,
 )
 from central.sync.bucket import Bucket
 from central.sync.checkpoints import ConsistentCheckpoint
@@ -160,6 +161,28 @@ def test_a_deleted_segment_object_is_missing(rig: Any, seaweed: SeaweedServer) -
     result = archive.sync()
     assert kinds(result) == [(MISSING_SEGMENT, "cam1", 1)]
     assert result.findings[0][0].key == key
+
+
+def test_evidence_deleted_for_good_after_cataloguing_has_vanished(
+    rig: Any, seaweed: SeaweedServer
+) -> None:
+    (box,), archive, store = rig(object_lock=False)
+    box.record(4)
+    box.upload(store)
+    assert archive.sync().findings == []
+    record = box.records[2]
+    assert record.start_ts is not None
+    gone = [
+        record_object(box, record),
+        media_key(SITE, box.gateway, box.stream, record.seq, record.start_ts),
+    ]
+    for key in gone:
+        raw_client(seaweed).delete_object(Bucket=store.settings.bucket, Key=key)
+    result = archive.sync()
+    assert sorted((f.kind, f.key) for f, _ in result.findings) == [
+        (VANISHED, k) for k in sorted(gone)
+    ]
+    assert archive.sync().counts.new_findings == 0  # reported once, not looked for again
 
 
 def test_a_deleted_record_object_is_missing_from_its_checkpoint(
