@@ -66,6 +66,10 @@ def _objects(total: int) -> str:
     return f"{total} new objects"
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def _json(result: SyncResult) -> str:
     findings = [
         {**asdict(f), "first_seen": seen, "new": f in result.new_findings}
@@ -81,15 +85,16 @@ def _human(result: SyncResult, gateway: str | None) -> str:
         where = f"gateway {gateway}" if gateway else "any gateway"
         return f"no objects of {where} in the bucket; check [store] bucket and --gateway"
     lines = [
-        f"gateways {c.gateways}: listed {c.listed} object versions, {c.new_versions} new, "
-        f"fetched {c.fetched}",
-        f"catalogued {c.records} records and {c.checkpoints} checkpoints; {c.consistent} "
-        f"checkpoints newly consistent",
+        f"{_n(c.gateways, 'gateway')}: listed {_n(c.listed, 'object version')}, "
+        f"{c.new_versions} new, fetched {c.fetched}",
+        f"catalogued {_n(c.records, 'record')} and {_n(c.checkpoints, 'checkpoint')}; "
+        f"{_n(c.consistent, 'checkpoint')} newly consistent",
     ]
     if c.pending_checkpoints or c.waiting_segments:
         lines.append(
-            f"waiting: {c.pending_checkpoints} checkpoints for their records, "
-            f"{c.waiting_segments} records for their segment objects (judged by a later sync)"
+            f"waiting: {_n(c.pending_checkpoints, 'checkpoint')} for their records, "
+            f"{_n(c.waiting_segments, 'record')} for their segment objects (judged by a later "
+            "sync)"
         )
     if not result.findings:
         return "\n".join([*lines, "findings: none"])

@@ -61,7 +61,8 @@ def test_sync_reports_clean_then_an_overwrite(
     config = central_toml(tmp_path, seaweed, store.settings.bucket, url, {"gw-1": box.public_key})
     assert main(["archive", "sync", "--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert "catalogued 4 records and 1 checkpoints; 1 checkpoints newly consistent" in out
+    assert "1 gateway: listed 9 object versions, 9 new, fetched 5" in out
+    assert "catalogued 4 records and 1 checkpoint; 1 checkpoint newly consistent" in out
     assert "findings: none" in out
     first = box.records[0]
     assert first.start_ts is not None
