@@ -204,6 +204,19 @@ class Tx:
         )
         return list(self.c.execute(query.order_by(records.c.id)))
 
+    def count_media_state(self, gateway: str, state: str) -> int:
+        query = select(func.count()).where(
+            records.c.gateway == gateway, records.c.media_state == state
+        )
+        return int(self.c.scalar(query) or 0)
+
+    def purge_of(self, gateway: str, stream: str, seq: int) -> Row[Any] | None:
+        """The first catalogued `purge` record that names segment `seq`."""
+        query = select(records).where(
+            records.c.gateway == gateway, records.c.stream == stream, records.c.purge_seq == seq
+        )
+        return self.c.execute(query.order_by(records.c.seq)).first()
+
     def set_media_state(self, record_id: int, state: str) -> None:
         self.c.execute(update(records).where(records.c.id == record_id).values(media_state=state))
 

@@ -82,11 +82,16 @@ records = Table(
     Column("media_key", String(KEY), nullable=True),
     Column("sha256_cipher", String(HEX), nullable=True),
     Column("size_cipher", BigInteger, nullable=True),
-    Column("media_state", String(16), nullable=False),  # none|pending|ok|missing|mismatch
+    Column("media_state", String(16), nullable=False),  # none|pending|ok|missing|mismatch|purged
+    # a `purge` record: the earlier segment it declares removed before upload, as it names it
+    Column("purge_seq", BigInteger, nullable=True),
+    Column("purge_sha256", String(HEX), nullable=True),
+    Column("purge_size", BigInteger, nullable=True),
     UniqueConstraint("gateway", "stream", "seq", name="records_seq"),
 )
 Index("records_media", records.c.media_key)
 Index("records_media_state", records.c.gateway, records.c.media_state)
+Index("records_purges", records.c.gateway, records.c.stream, records.c.purge_seq)
 
 checkpoints = Table(
     "checkpoints",

@@ -96,6 +96,11 @@ def _human(result: SyncResult, gateway: str | None) -> str:
             f"{_n(c.waiting_segments, 'record')} for their segment objects (judged by a later "
             "sync)"
         )
+    if c.purged_segments:
+        lines.append(
+            f"declared: {_n(c.purged_segments, 'segment')} evicted before upload by the "
+            "gateway's ring buffer (signed purge records; not findings)"
+        )
     if not result.findings:
         return "\n".join([*lines, "findings: none"])
     lines.append(f"findings: {len(result.findings)} ({c.new_findings} new)")

@@ -2,8 +2,11 @@
 
 The gateway uploads a segment and its record as separate objects, in parallel, so either may
 arrive first. A record without its segment object, or a segment object without a record, is
-pending until it is `settle_s` old, then reported. A pair is compared once: size from the
-listing, SHA-256 from the store's own checksum where it keeps one (a HEAD, no download).
+pending until it is `settle_s` old, then reported; unless a signed `purge` record names that
+segment by its hash and size: the ring buffer evicted it before it could be uploaded, a
+declared loss the gateway already alarmed about, counted but not a finding. A pair is
+compared once: size from the listing, SHA-256 from the store's own checksum where it keeps
+one (a HEAD, no download).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from ..findings import MISSING_SEGMENT, ORPHAN_OBJECT, SEGMENT_MISMATCH, Finding
 from .bucket import Bucket
 from .records import PENDING
 
-OK, MISSING, MISMATCH = "ok", "missing", "mismatch"
+OK, MISSING, MISMATCH, PURGED = "ok", "missing", "mismatch", "purged"
 
 
 def settle_media(
@@ -30,9 +33,12 @@ def settle_media(
         if versions:
             pairs.append((row, min(versions, key=lambda v: v.last_modified), versions))
         elif now - row.uploaded_at >= settle_s:
-            tx.set_media_state(row.id, MISSING)
-            why = f"no object {row.media_key} holds this record's segment"
-            found.append(Finding(MISSING_SEGMENT, gateway, why, row.stream, row.seq, row.media_key))
+            why = _undeclared(tx, gateway, row)
+            tx.set_media_state(row.id, MISSING if why else PURGED)
+            if why:
+                found.append(
+                    Finding(MISSING_SEGMENT, gateway, why, row.stream, row.seq, row.media_key)
+                )
     stored = bucket.sha256_many([(first.key, first.version_id) for _, first, _ in pairs], pool)
     for (row, first, versions), sha256 in zip(pairs, stored, strict=True):
         problem = _compare(row, first.size, sha256)
@@ -53,6 +59,21 @@ def settle_media(
             found.append(Finding(ORPHAN_OBJECT, gateway, "a segment object no catalogued record "
                                  "names", key=version.key))  # fmt: skip
     return found
+
+
+def _undeclared(tx: Tx, gateway: str, row: Any) -> str | None:
+    """Why the absent segment is a finding; None when a signed `purge` record declares it
+    evicted before upload (the ring buffer ran full), with its exact hash and size."""
+    purge = tx.purge_of(gateway, row.stream, row.seq)
+    missing = f"no object {row.media_key} holds this record's segment"
+    if purge is None:
+        return missing
+    if (purge.purge_sha256, purge.purge_size) != (row.sha256_cipher, row.size_cipher):
+        return (
+            f"{missing}; purge record {purge.seq} names it with another SHA-256/size, so it "
+            "declares nothing"
+        )
+    return None
 
 
 def _compare(row: Any, size: int, stored_sha256: str | None) -> str | None:

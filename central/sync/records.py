@@ -104,7 +104,7 @@ def catalogue_record(
         record_hash=here, prev=record.prev, object_key=name.key, version_id=version.version_id,
         uploaded_at=version.last_modified, media_key=segment_key,
         sha256_cipher=record.sha256_cipher, size_cipher=record.size_cipher,
-        media_state=PENDING if segment_key else NONE,
+        media_state=PENDING if segment_key else NONE, **_purge_target(record),
     )  # fmt: skip
     # (5) chained both ways
     found = []
@@ -139,6 +139,23 @@ def _media_key_of(record: Record, site: str) -> str | None:
         return media_key(site, record.gateway, record.stream, record.seq, start)
     except ObjectKeyError:
         return None  # a name too long for a segment key: no object can hold it
+
+
+def _purge_target(record: Record) -> dict[str, object]:
+    """What a `purge` record declares removed: an earlier seq with its ciphertext hash and size.
+
+    Anything else it holds declares nothing (the gateway's verifier reads purges the same way,
+    `segments.verify.purges`).
+    """
+    extra = record.extra if record.kind == "purge" else {}
+    seq, sha256, size = extra.get("seq"), extra.get("sha256_cipher"), extra.get("size_cipher")
+    if not (
+        isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < record.seq
+        and isinstance(sha256, str) and len(sha256) == 64
+        and isinstance(size, int) and not isinstance(size, bool)
+    ):  # fmt: skip
+        return {"purge_seq": None, "purge_sha256": None, "purge_size": None}
+    return {"purge_seq": seq, "purge_sha256": sha256, "purge_size": size}
 
 
 def _hash_of(tx: Tx, gateway: str, stream: str, seq: int) -> str | None:

@@ -52,6 +52,7 @@ class SyncCounts:
     consistent: int = 0
     pending_checkpoints: int = 0
     waiting_segments: int = 0
+    purged_segments: int = 0  # declared evicted before upload by a signed purge record
     new_findings: int = 0
 
 
@@ -146,7 +147,8 @@ class ArchiveSync:
             found += more
             consistent += ok
         counts.pending_checkpoints += tx.count_checkpoints(gateway, "pending")
-        counts.waiting_segments += len(tx.records_waiting_for_media(gateway))
+        counts.waiting_segments += tx.count_media_state(gateway, "pending")
+        counts.purged_segments += tx.count_media_state(gateway, "purged")
         return [f for f in found if tx.add_finding(f)], consistent
 
     def _new_versions(self, tx: Tx, prefix: str, counts: SyncCounts) -> tuple[list[Version], int]:

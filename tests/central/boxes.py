@@ -9,6 +9,7 @@ from pathlib import Path
 
 from segments.agekeys import generate_identity, parse_recipient
 from segments.index import Index
+from segments.index_rows import PURGED
 from segments.ledger import Ledger
 from segments.records import Record
 from segments.signing import Ed25519Signer, generate_signing_key
@@ -53,6 +54,27 @@ class Box:
     def record(self, n: int) -> list[Record]:
         """`n` more 2-second segments, each sealed with a few KiB of random payload."""
         return [self._segment(T0 + 2 * len(self.records)) for _ in range(n)]
+
+    def purge_before_upload(self, record: Record, sha256_cipher: str | None = None) -> Record:
+        """Evict `record`'s segment before it was uploaded, as a full ring buffer does: the
+        upload is dropped, the file deleted, a signed `purge` record names it (by its own
+        hash, or by `sha256_cipher` to forge the declaration)."""
+        (row,) = [r for r in self.index.local_segments() if r.seq == record.seq]
+        self.index.mark_removed(row, PURGED)
+        assert record.file is not None
+        (self.files.root / record.file).unlink()
+        extra = {
+            "seq": record.seq,
+            "file": record.file,
+            "sha256_cipher": sha256_cipher or record.sha256_cipher,
+            "size_cipher": record.size_cipher,
+        }
+        start = T0 + 2 * len(self.records)
+        draft = replace(self._draft(start), kind="purge", reason="evicted_unuploaded", extra=extra)
+        purge = self.ledger.append(draft)
+        self.index.add_record(purge)
+        self.records.append(purge)
+        return purge
 
     def upload(self, store: ObjectStore) -> None:
         """Upload everything queued with the real uploader, until the store confirmed it all."""

@@ -198,6 +198,18 @@ def test_a_deleted_record_object_is_missing_from_its_checkpoint(
     assert result.counts.pending_checkpoints == 1
 
 
+def test_a_segment_purged_before_upload_is_declared_not_missing(rig: Any) -> None:
+    (box,), archive, store = rig()
+    first, second, _ = box.record(3)
+    box.purge_before_upload(first)
+    box.purge_before_upload(second, sha256_cipher="ab" * 32)
+    box.upload(store)
+    result = archive.sync()
+    assert kinds(result) == [(MISSING_SEGMENT, "cam1", 1)]
+    assert "purge record 4 names it with another SHA-256/size" in result.findings[0][0].detail
+    assert result.counts.purged_segments == 1
+
+
 def test_a_delete_marker_on_evidence_is_reported(rig: Any, seaweed: SeaweedServer) -> None:
     (box,), archive, store = rig()
     box.record(2)
