@@ -109,18 +109,33 @@ class Index:
                     (record.stream, record.seq, record.kind, start, end, record.file,
                      record.size_cipher, record.sha256_cipher),
                 )  # fmt: skip
-                _queue(db, record.stream, record.seq, MEDIA, start, end, name, path=record.file,
-                       size=record.size_cipher, sha256=record.sha256_cipher)  # fmt: skip
+                queue_upload(db, record.stream, record.seq, MEDIA, start, end, name,
+                             path=record.file, size=record.size_cipher,
+                             sha256=record.sha256_cipher)  # fmt: skip
             data = record.to_json()
-            _queue(db, record.stream, record.seq, RECORD, start, end, name, data=data)
+            queue_upload(db, record.stream, record.seq, RECORD, start, end, name, data=data)
 
-    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+    def add_checkpoint(self, checkpoint: Checkpoint, *, timestamp: bool = False) -> None:
+        """Queue a checkpoint for upload and, with `timestamp`, for a TSA token (one commit)."""
         signed = parse_iso(checkpoint.time)
         when = time.time() if signed is None else signed.timestamp()
         name = f"checkpoint-{checkpoint.size:08d}"
+        data = checkpoint.to_json()
         with self._tx() as db:
-            _queue(db, checkpoint.stream, checkpoint.size, CHECKPOINT, when, when, name,
-                   data=checkpoint.to_json())  # fmt: skip
+            queue_upload(db, checkpoint.stream, checkpoint.size, CHECKPOINT, when, when, name,
+                         data=data)  # fmt: skip
+            if timestamp:
+                db.execute(
+                    "INSERT INTO timestamps (stream, size, time_ts, data, created)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream, size) DO NOTHING",
+                    (checkpoint.stream, checkpoint.size, when, data, time.time()),
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction, for the queues kept beside this one (`timestamp_queue`)."""
+        with self._tx() as db:
+            yield db
 
     # -- upload queue -----------------------------------------------------------------------
 
@@ -345,7 +360,7 @@ class Index:
             return cur.rowcount == 1
 
 
-def _queue(
+def queue_upload(
     db: sqlite3.Connection,
     stream: str,
     seq: int,

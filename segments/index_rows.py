@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MEDIA, RECORD, CHECKPOINT = "media", "record", "checkpoint"
+TIMESTAMP = "timestamp"  # a checkpoint's RFC 3161 token; its seq is the checkpoint's size
 LOCAL, EVICTED, PURGED, MISSING = "local", "evicted", "purged", "missing"
 """Segment states: on disk; removed by a signed purge after (EVICTED) or before (PURGED) its
 upload was confirmed; gone from disk without a purge record, not by us (MISSING)."""

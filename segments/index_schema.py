@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS command_nonces (
     PRIMARY KEY (key_id, nonce)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS command_nonces_age ON command_nonces (issued_ts);
+CREATE TABLE IF NOT EXISTS timestamps (
+    stream TEXT NOT NULL, size INTEGER NOT NULL, time_ts REAL NOT NULL, data BLOB,
+    state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL DEFAULT 0, last_error TEXT, created REAL NOT NULL, done_at REAL,
+    PRIMARY KEY (stream, size)
+);
+CREATE INDEX IF NOT EXISTS timestamps_queue ON timestamps (state, next_try);
 """
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -79,7 +86,23 @@ def _dropped_uploads(db: sqlite3.Connection) -> None:
     )
 
 
-SCHEMA = Schema(version=3, create=_CREATE, migrations={1: _add_command_nonces, 2: _dropped_uploads})
+def _add_timestamps(db: sqlite3.Connection) -> None:
+    """v3 -> v4: checkpoints waiting for an RFC 3161 token from the TSA (`timestamp_queue`),
+    so a TSA offline for days, or a restart, loses no request."""
+    db.execute(
+        "CREATE TABLE timestamps (stream TEXT NOT NULL, size INTEGER NOT NULL,"
+        " time_ts REAL NOT NULL, data BLOB, state TEXT NOT NULL DEFAULT 'pending',"
+        " attempts INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0,"
+        " last_error TEXT, created REAL NOT NULL, done_at REAL, PRIMARY KEY (stream, size))"
+    )
+    db.execute("CREATE INDEX timestamps_queue ON timestamps (state, next_try)")
+
+
+SCHEMA = Schema(
+    version=4,
+    create=_CREATE,
+    migrations={1: _add_command_nonces, 2: _dropped_uploads, 3: _add_timestamps},
+)
 
 
 def prepare_schema(db: sqlite3.Connection, path: Path, schema: Schema = SCHEMA) -> None:

@@ -3,7 +3,7 @@
 Nothing here is installed with evgw; it runs from a checkout (the tests, `./dev demo`).
 
 - `process`: `LocalServer`, the one way a server process is spawned, awaited, stalled,
-  killed and restarted; `find_free_port`, `free_ports`, `port_accepts`.
+  killed and restarted; `find_free_port`, `free_ports`, `port_accepts`, `http_get`.
 - `rtsp`: `RtspTestServer`, the RTSP camera (`rtsp_server.py`, run by Debian's
   /usr/bin/python3), and `gst_rtsp_available`.
 - `onvif_device`: `OnvifDevice`, the ONVIF device emulator; its parts `onvif_config`
@@ -11,6 +11,11 @@ Nothing here is installed with evgw; it runs from a checkout (the tests, `./dev 
   `onvif_discovery` (the WS-Discovery responder).
 - `mosquitto`: `MosquittoServer`, the MQTT broker; `pki`: `write_test_pki` for its TLS.
 - `seaweedfs`: `SeaweedServer`, the S3 central store with object lock; `find_weed`.
+- `seaweed_cluster`: `SeaweedCluster`, SeaweedFS as master, 3 volume servers (every volume
+  kept twice), filer and S3 gateway, for tests that lose a volume server.
+- `postgres`: `PostgresServer`, a throw-away PostgreSQL for the archive catalogue;
+  `find_pg_bindir`.
+- `tsa`: `TsaServer`, an RFC 3161 TSA made of `openssl ts -reply`, and `write_tsa_pki`.
 - `errors`: `ServerError`.
 
 Modules are imported by name, so a test that needs one server loads nothing of the others.

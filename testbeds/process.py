@@ -15,6 +15,7 @@ reading) and bring it back on the same port. `LocalServer` does that once for ev
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -58,6 +59,20 @@ def port_accepts(port: int, host: str = HOST) -> bool:
             return True
     except OSError:
         return False
+
+
+def http_get(port: int, path: str) -> bytes | None:
+    """The body of a 200 answer to GET http://127.0.0.1:port/path; None for anything else."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=1.0)
+    try:
+        conn.request("GET", path)
+        answer = conn.getresponse()
+        body = answer.read()
+    except (OSError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+    return body if answer.status == 200 else None
 
 
 class LocalServer(ABC):

@@ -10,7 +10,6 @@ identity; they never appear on its command line.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ServerError
-from .process import HOST, LocalServer, free_ports
+from .process import HOST, LocalServer, free_ports, http_get
 
 LOG_NAME = "weed.log"
 
@@ -142,26 +141,12 @@ class SeaweedServer(LocalServer):
         return _healthy(self.ports.s3) and _volumes_registered(self.ports.master)
 
 
-def _get(port: int, path: str) -> bytes | None:
-    """The body of a 200 answer to GET http://127.0.0.1:port/path; None for anything else."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=1.0)
-    try:
-        conn.request("GET", path)
-        answer = conn.getresponse()
-        body = answer.read()
-    except (OSError, http.client.HTTPException):
-        return None
-    finally:
-        conn.close()
-    return body if answer.status == 200 else None
-
-
 def _healthy(s3_port: int) -> bool:
-    return _get(s3_port, "/healthz") is not None
+    return http_get(s3_port, "/healthz") is not None
 
 
 def _volumes_registered(master_port: int) -> bool:
-    body = _get(master_port, "/dir/status")
+    body = http_get(master_port, "/dir/status")
     try:
         status = json.loads(body) if body is not None else {}
     except ValueError:

@@ -15,7 +15,12 @@ if REPO_ROOT not in sys.path:
 from testbeds.process import find_free_port  # noqa: E402
 from testbeds.rtsp import RtspTestServer, gst_rtsp_available  # noqa: E402
 
-pytest_plugins = ["tests.support.mqtt_fixtures", "tests.support.seaweed_fixtures"]
+pytest_plugins = [
+    "tests.support.mqtt_fixtures",
+    "tests.support.postgres_fixtures",
+    "tests.support.seaweed_fixtures",
+    "tests.support.tsa_fixtures",
+]
 
 RtspServerFactory = Callable[..., RtspTestServer]
 

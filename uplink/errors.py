@@ -60,3 +60,15 @@ class BrokerError(UplinkError):
     """The MQTT broker refused us or cannot be reached: check its address and credentials."""
 
     exit_code = 2
+
+
+class TsaError(UplinkError):
+    """A time-stamping authority gave no token we can keep; the request stays queued."""
+
+
+class TsaUnavailable(TsaError):
+    """The TSA cannot be reached or answered with a server error; retry later."""
+
+
+class TsaReplyRefused(TsaError):
+    """The TSA answered, but not with a token for our request (nonce, imprint, signer)."""

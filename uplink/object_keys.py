@@ -3,6 +3,11 @@
     <site>/<gateway>/<camera>/<YYYY>/<MM>/<DD>/<seq:08d>_<startUTC>.mp4.age   sealed segment
     <site>/<gateway>/<camera>/<YYYY>/<MM>/<DD>/<seq:08d>_<startUTC>.json      its ledger record
     <site>/<gateway>/<camera>/checkpoints/<size:08d>.json                     signed checkpoint
+    <site>/<gateway>/<camera>/checkpoints/<size:08d>.tsr                      its RFC 3161 token
+    <site>/<gateway>/<camera>/checkpoints/<size:08d>.witnessed                witness cosignature
+
+The archive writes the `.witnessed` file (`segments.witness`) beside the checkpoint it
+cosigned; the gateway never writes one.
 
 Below the camera, a key is the local name (`segments.store.DataDir`), so a media key ends
 in the same path as the sealed file under `streams/<camera>/`. Keys are UTF-8 (a Chinese
@@ -14,8 +19,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from segments.index_rows import CHECKPOINT, MEDIA, RECORD, UploadItem
+from segments.index_rows import CHECKPOINT, MEDIA, RECORD, TIMESTAMP, UploadItem
 from segments.store import DataDir
+from segments.timestamp import token_relpath
+from segments.witness import WITNESSED_SUFFIX
 from uplink.errors import UplinkError
 
 MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
@@ -55,6 +62,16 @@ def checkpoint_key(site: str, gateway: str, camera: str, size: int) -> str:
     return _checked(f"{_base(site, gateway, camera)}/checkpoints/{size:08d}.json")
 
 
+def timestamp_key(site: str, gateway: str, camera: str, size: int) -> str:
+    """The TSA token of checkpoint `size`, beside it (the DER TimeStampResp, public)."""
+    return _checked(f"{_base(site, gateway, camera)}/{token_relpath(size)}")
+
+
+def witness_key(site: str, gateway: str, camera: str, size: int) -> str:
+    """Where the archive puts its witnessed copy of the checkpoint of `size`."""
+    return _checked(f"{_base(site, gateway, camera)}/checkpoints/{size:08d}{WITNESSED_SUFFIX}")
+
+
 def object_key(item: UploadItem, site: str, gateway: str) -> str:
     """Where `item` goes; its stream is the camera id (a checkpoint's seq is its tree size)."""
     if item.what == MEDIA:
@@ -63,6 +80,8 @@ def object_key(item: UploadItem, site: str, gateway: str) -> str:
         return record_key(site, gateway, item.stream, item.seq, item.start_ts)
     if item.what == CHECKPOINT:
         return checkpoint_key(site, gateway, item.stream, item.seq)
+    if item.what == TIMESTAMP:
+        return timestamp_key(site, gateway, item.stream, item.seq)
     raise ObjectKeyError(f"upload item {item.id} is a {item.what!r}, which has no object key")
 
 

@@ -17,11 +17,14 @@ import re
 from dataclasses import dataclass
 
 from segments.store import SEGMENT_SUFFIX, SIDECAR_SUFFIX
+from segments.timestamp import TOKEN_SUFFIX
+from segments.witness import WITNESSED_SUFFIX
 
 RECORD, MEDIA, CHECKPOINT, COMPANION, OTHER = "record", "media", "checkpoint", "companion", "other"
-COMPANION_SUFFIXES = (".tsr", ".witnessed")
-"""Objects others write beside a checkpoint: RFC 3161 tokens, witness co-signatures; judged
-by their own checks, not by the catalogue."""
+COMPANION_SUFFIXES = (TOKEN_SUFFIX, WITNESSED_SUFFIX)
+"""Objects written beside a checkpoint: the gateway's RFC 3161 token (`uplink.object_keys.
+timestamp_key`), the archive's witnessed copy (`witness_key`); judged by their own checks
+(`segments.timestamp`, `segments.witness`), not by the catalogue."""
 
 _DAY = r"\d{4}/\d{2}/\d{2}"
 _STEM = r"(?P<seq>\d{8,18})_\d{8}T\d{6}Z"

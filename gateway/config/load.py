@@ -38,6 +38,7 @@ from .model import (
 )
 from .recipients import recipient_list
 from .tables import SECTIONS, CameraTable, DiscoveryTable, KeysTable
+from .tsa import tsa_settings
 
 AGE_IDENTITY_MARK = "AGE-SECRET-KEY-1"
 _NAMES = tuple(s.name for s in SECTIONS)
@@ -114,6 +115,7 @@ def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
     upload = upload_config(*part("upload")) if "upload" in data else None
     mqtt = mqtt_config(*part("mqtt"), gateway.id) if "mqtt" in data else None
     commands = commands_config(*part("commands"))
+    tsa = tsa_settings(*part("tsa")) if "tsa" in data else None
     return Config(
         path,
         gateway,
@@ -127,6 +129,7 @@ def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
         upload,
         mqtt,
         commands,
+        tsa,
     )
 
 

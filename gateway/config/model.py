@@ -15,6 +15,7 @@ from typing import Literal
 from evgw.config import checks
 from evgw.config.fields import setting, table
 from uplink.config_tables import MqttConfig, UploadConfig
+from uplink.tsa_client import TsaSettings
 
 from .commands import CommandsConfig
 
@@ -243,3 +244,4 @@ class Config:
     upload: UploadConfig | None
     mqtt: MqttConfig | None
     commands: CommandsConfig
+    tsa: TsaSettings | None = None  # [tsa]: timestamp every new checkpoint

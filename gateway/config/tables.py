@@ -25,6 +25,7 @@ from .model import (
     StorageConfig,
 )
 from .recipients import recipient_list
+from .tsa import TsaTable
 
 
 @table
@@ -250,6 +251,13 @@ SECTIONS = (
         "Central monitoring over MQTT: state, health, camera health, events, alarms and signed "
         "commands under <topic_root>/<gateway id>/. Leave the whole section out to report "
         "nothing.",
+    ),
+    Section(
+        "tsa",
+        TsaTable,
+        "RFC 3161 trusted time for checkpoints: each new checkpoint is timestamped by this "
+        "time-stamping authority and the token uploaded beside it (checkpoints/<size>.tsr). "
+        "Leave the whole section out to sign checkpoints with the gateway's clock only.",
     ),
     Section(
         "commands",

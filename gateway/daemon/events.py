@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from segments.records import Record
+from uplink.timestamps import STAMPED, TimestampEvent
 from uplink.uploader import UploadEvent
 
 from .reporting import Reporter
@@ -74,6 +75,15 @@ class EventRouter:
                 event.kind, camera=event.stream, seq=event.seq, what=event.what,
                 key=event.key, detail=event.detail,
             )  # fmt: skip
+
+    def on_timestamp(self, event: TimestampEvent) -> None:
+        """The timestamper's news (already logged there): a stored token goes up next."""
+        if event.kind == STAMPED:
+            self.wake_uploads()
+        if self.reporter is not None:
+            self.reporter.event(
+                event.kind, camera=event.stream, size=event.size, detail=event.detail
+            )
 
     def on_frozen(self, camera: str, frozen: bool) -> None:
         """A camera process judged its picture (about once a second): is it still changing?"""

@@ -17,13 +17,17 @@ import time
 import uuid
 from types import FrameType
 
+from segments.checkpoint import Checkpoint
 from segments.index import Index
 from segments.ledger import Ledger
 from segments.records import StreamIdentity
 from segments.signing import Signer
+from segments.timestamp_queue import TimestampQueue
 from uplink.errors import UplinkError
 from uplink.mqtt import GatewayLink
 from uplink.objectstore import ObjectStore
+from uplink.timestamps import Timestamper
+from uplink.tsa_client import TsaClient
 from uplink.uploader import Uploader
 
 from .. import wiring
@@ -69,6 +73,7 @@ class Gateway:
         self.directory: CameraDirectory | None = None
         self.retention: Retention | None = None
         self.uploader: Uploader | None = None
+        self.timestamper: Timestamper | None = None
         self.link: GatewayLink | None = None
         self.reporter: Reporter | None = None
         self.supervisor: CameraSupervisor | None = None
@@ -80,6 +85,7 @@ class Gateway:
         keys = wiring.gateway_keys(config)
         os.environ.pop(CREDENTIALS_ENV, None)  # camera processes inherit the environment
         self.index = index = Index.open(wiring.index_path(config))
+        self.timestamper = self._start_timestamper(index)
         self.directory = CameraDirectory(config.discovery, on_reject=self._rejected).start()
         disk_full = DiskFullFlag()
         for camera in config.cameras:
@@ -96,7 +102,7 @@ class Gateway:
         for plan in wiring.camera_plans(config, keys.recipients, self.boot_id):
             stream = plan.camera.id
             ledger = wiring.open_ledger(
-                config, stream, keys.signer, index.add_record, index.add_checkpoint
+                config, stream, keys.signer, index.add_record, self._on_checkpoint
             )
             self.ledgers[stream] = ledger
             self.identities[stream] = plan.identity
@@ -124,6 +130,24 @@ class Gateway:
         self.supervisor = CameraSupervisor(self.workers, self.tracker, self.limits)
         self.supervisor.round()
         self.supervisor.start()
+
+    def _start_timestamper(self, index: Index) -> Timestamper | None:
+        tsa = self.config.tsa
+        if tsa is None:
+            log.info("no [tsa] section: checkpoints carry the gateway's own clock only")
+            return None
+        queue = TimestampQueue(index)
+        data_dir = self.config.gateway.data_dir
+        return Timestamper(
+            queue, TsaClient(tsa), data_dir, on_event=self.events.on_timestamp
+        ).start()
+
+    def _on_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Queue a new checkpoint's upload and, with [tsa], its timestamp, in one commit."""
+        assert self.index is not None
+        self.index.add_checkpoint(checkpoint, timestamp=self.timestamper is not None)
+        if self.timestamper is not None:
+            self.timestamper.wake()
 
     def _start_uploader(self, index: Index) -> Uploader | None:
         upload = self.config.upload
@@ -217,6 +241,8 @@ class Gateway:
             self.supervisor.stop()
         if self.retention is not None:
             self.retention.stop()
+        if self.timestamper is not None:
+            self.timestamper.stop()
         if self.uploader is not None:
             self._drain(drain_s)
             self.uploader.stop()

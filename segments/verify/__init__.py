@@ -35,15 +35,27 @@ V10 Plaintext, given age identities: the file decrypts and its plaintext's size 
     match the record (HASH_MISMATCH); a truncated segment reports its authenticated prefix.
 V11 Verdicts: a seq's verdict is its worst finding; a stream's is the worst impact of its
     seqs and issues (INTEGRITY_ONLY instead of a passing one when V2 found no trusted key);
-    the report's is the worst of its streams'.
+    the report's is the worst of its streams' and of the report's own issues.
+
+Given witnessed checkpoints (`witness`), steps W1-W4 (`witness_checks`) run after V8 and
+hold each stream to what the central witness cosigned: a cut tail, a rewritten record or a
+fork is NOT_AUTHENTIC even when the box's own checkpoints were cut or re-signed too.
+
+V12 Timestamps (checked before V11 sums up): the RFC 3161 token beside each checkpoint
+    (`checkpoints/<size>.tsr`) is over that checkpoint's exact bytes and, given TSA trust
+    anchors, signed by a TSA chaining to them; a refused token is NOT_AUTHENTIC, a missing
+    one only listed (`StreamReport.timestamps`), one without anchors listed as UNCHECKED.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from cryptography import x509
+
 from ..agekeys import X25519Identity
 from ..signing import fingerprint
+from ..timestamp import TimestampFinding
 from ..trust import TrustedKeys
 from .ledger_checks import LedgerResult, check_ledger
 from .media_checks import check_media, media_bytes
@@ -61,11 +73,15 @@ from .report import (
     StreamIssue,
     StreamReport,
     Verdict,
+    WitnessFinding,
+    WitnessSummary,
     exit_code,
     with_origin,
     worst,
 )
 from .source import DirMediaSource, MediaSource
+from .timestamps import check_timestamps
+from .witness_checks import WitnessInput, assign, check_witness
 
 Progress = Callable[[int, int], None]  # (bytes processed so far, total bytes)
 
@@ -86,6 +102,9 @@ __all__ = [
     "StreamIssue",
     "StreamReport",
     "Verdict",
+    "WitnessFinding",
+    "WitnessInput",
+    "WitnessSummary",
     "exit_code",
     "verify",
     "with_origin",
@@ -98,9 +117,16 @@ def verify(
     trust: TrustedKeys | None = None,
     identities: Sequence[X25519Identity] = (),
     progress: Progress | None = None,
+    witness: WitnessInput | None = None,
+    tsa_anchors: Sequence[x509.Certificate] | None = None,
 ) -> Report:
-    """Verify each named stream; `trust` holds the caller's trusted keys (origin) if any."""
+    """Verify each named stream; `trust` holds the caller's trusted keys (origin) if any,
+    `witness` the witnessed checkpoints to hold the streams to and the witness key,
+    `tsa_anchors` the CA certificates of the time-stamping authorities the caller trusts."""
     ledgers = [(name, source, check_ledger(name, source, trust)) for name, source in streams]
+    assigned, issues = (
+        ({}, []) if witness is None else assign(witness, [(n, r) for n, _, r in ledgers])
+    )
     total = sum(media_bytes(result, decrypt=bool(identities)) for _, _, result in ledgers)
     done = [0]
 
@@ -111,21 +137,32 @@ def verify(
 
     reports = []
     for name, source, result in ledgers:
+        summary = None
+        if witness is not None:
+            summary = check_witness(name, source, result, assigned.get(name, []), witness, trust)
         check_media(result, source, identities, advance)
-        reports.append(_stream_report(name, result))
+        stamps = check_timestamps(source, result.findings, tsa_anchors)  # V12
+        reports.append(_stream_report(name, result, summary, stamps))
     fingerprints = {r.fingerprint for r in reports}
     sources = {r.key_source for r in reports}
+    own = [i.impact for i in issues]
     return Report(  # V11
-        verdict=worst([r.verdict for r in reports], Verdict.INCOMPLETE),
-        integrity=worst([r.integrity for r in reports], Verdict.INCOMPLETE),
+        verdict=worst([*(r.verdict for r in reports), *own], Verdict.INCOMPLETE),
+        integrity=worst([*(r.integrity for r in reports), *own], Verdict.INCOMPLETE),
         streams=tuple(reports),
         key_source=sources.pop() if len(sources) == 1 else "mixed",
         fingerprint=fingerprints.pop() if len(fingerprints) == 1 else None,
         checkpoints_used=sum(r.checkpoints_used for r in reports),
+        issues=tuple(issues),
     )
 
 
-def _stream_report(name: str, result: LedgerResult) -> StreamReport:
+def _stream_report(
+    name: str,
+    result: LedgerResult,
+    witness: WitnessSummary | None,
+    stamps: tuple[TimestampFinding, ...],
+) -> StreamReport:
     """V11 for one stream."""
     found = result.findings
     integrity = found.verdict()
@@ -141,4 +178,6 @@ def _stream_report(name: str, result: LedgerResult) -> StreamReport:
         records=result.records,
         checkpoints_used=result.checkpoints_used,
         pinned=result.pinned,
+        witness=witness,
+        timestamps=stamps,
     )

@@ -45,7 +45,7 @@ class LedgerResult:
 def check_ledger(name: str, source: MediaSource, trust: TrustedKeys | None) -> LedgerResult:
     """Run V1-V8 over the stream `name`; `trust` holds the caller's trusted keys, if any."""
     found = Findings()
-    lines, torn = _split_lines(source.read_bytes(LEDGER_NAME))
+    lines, torn = split_lines(source.read_bytes(LEDGER_NAME))
     records = _parse(found, lines, torn)  # V1
     verifier, key_source, origin = _trust(found, records, trust)  # V2
     result = LedgerResult(found, verifier, key_source, origin, len(lines))
@@ -60,7 +60,7 @@ def check_ledger(name: str, source: MediaSource, trust: TrustedKeys | None) -> L
     return result
 
 
-def _split_lines(data: bytes | None) -> tuple[list[bytes], bool]:
+def split_lines(data: bytes | None) -> tuple[list[bytes], bool]:
     """Non-empty lines, and whether the last one lacks its newline (a torn append)."""
     if not data:
         return [], False
@@ -276,7 +276,7 @@ def _checkpoints(
     found = result.findings
     first = found.first_record()
     valid: list[tuple[int, Checkpoint]] = []
-    for j, line in enumerate(_split_lines(source.read_bytes(CHECKPOINTS_NAME))[0], start=1):
+    for j, line in enumerate(split_lines(source.read_bytes(CHECKPOINTS_NAME))[0], start=1):
         try:
             cp = Checkpoint.from_json(line)
         except (CryptoFormatError, RecursionError) as e:
@@ -301,7 +301,7 @@ def _checkpoints(
     # A checkpoint of size S pins seqs 0..S-1 (the writer numbers lines from 0). Its root
     # is recomputed when all of them are present; a deleted record is already MISSING.
     checkable = min(len(lines), first_absent)
-    roots = _roots_at(lines, {cp.size for _, cp in valid if cp.size <= checkable})
+    roots = roots_at(lines, {cp.size for _, cp in valid if cp.size <= checkable})
     for j, cp in valid:
         if cp.size not in roots:
             continue
@@ -327,7 +327,7 @@ def _checkpoints(
         )
 
 
-def _roots_at(lines: Sequence[bytes], sizes: set[int]) -> dict[int, str]:
+def roots_at(lines: Sequence[bytes], sizes: set[int]) -> dict[int, str]:
     """RFC 6962 roots over the first `size` lines, for each wanted size, in one pass."""
     acc = MerkleAccumulator()
     roots = {0: acc.root().hex()} if 0 in sizes else {}

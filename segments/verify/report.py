@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..records import Record
+from ..timestamp import TimestampFinding
 
 
 class SeqVerdict(StrEnum):
@@ -118,6 +119,36 @@ class StreamIssue:
 
 
 @dataclass(frozen=True)
+class WitnessFinding:
+    """A range of seqs the box does not hold as the witness saw it (`kind`: cut, rewrite, fork).
+
+    Seqs `first`..`last` are the ones in question, `size` the witnessed tree size that shows
+    it; `detail` is the issue's text, led by its `step` id.
+    """
+
+    step: str
+    kind: str
+    first: int
+    last: int
+    size: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class WitnessSummary:
+    """How a stream compares with its witnessed checkpoints (steps W1-W4)."""
+
+    witness: str  # the witness name(s) whose cosignatures verified, or "-"
+    fingerprint: str  # the trusted witness key
+    files: int  # witnessed files given for this stream
+    used: int  # of them, those that verified (W1)
+    newest_size: int  # largest verified witnessed size (0: none)
+    newest_time: str | None  # when the witness cosigned it (UTC)
+    matched: int  # largest witnessed size the ledger still matches
+    findings: tuple[WitnessFinding, ...]
+
+
+@dataclass(frozen=True)
 class StreamReport:
     """One stream's result; `verdict` is `integrity` unless origin is unproven (V2)."""
 
@@ -132,6 +163,8 @@ class StreamReport:
     records: int  # ledger lines
     checkpoints_used: int  # valid checkpoints whose root matched the ledger
     pinned: int  # ledger lines covered by the newest matching checkpoint
+    witness: WitnessSummary | None = None  # given witnessed checkpoints only
+    timestamps: tuple[TimestampFinding, ...] = ()  # V12: one per checkpoint, by size
 
 
 @dataclass(frozen=True)
@@ -142,6 +175,7 @@ class Report:
     key_source: str
     fingerprint: str | None
     checkpoints_used: int
+    issues: tuple[StreamIssue, ...] = ()  # of no one stream: an unusable witnessed file
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,7 +1,8 @@
 """The catalogue's database for tests: every test takes its URL from `catalogue_url`.
 
-SQLite in the test's tmp folder for now; PostgreSQL joins as a second parameter of this
-fixture, and every catalogue test then runs on both, so no test may rely on SQLite.
+Each catalogue test runs twice: on SQLite in the test's tmp folder, and on a fresh database
+of the session's real PostgreSQL (`tests/support/postgres_fixtures.py`), so no test may rely
+on either.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import pytest
 from sqlalchemy.engine import URL
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def catalogue_url(request: pytest.FixtureRequest, tmp_path: Path) -> URL:
-    assert request.param == "sqlite"
-    return URL.create("sqlite", database=str(tmp_path / "catalog.db"))
+    if request.param == "sqlite":
+        return URL.create("sqlite", database=str(tmp_path / "catalog.db"))
+    url: URL = request.getfixturevalue("postgres_database")
+    return url

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from segments.checkpoint import Checkpoint
 from segments.errors import UnsupportedFormatError
 from segments.index import Index
 from segments.index_schema import SCHEMA, Migration, Schema, prepare_schema
+from segments.timestamp_queue import TimestampQueue
 from tests.segments.test_index import user_version
 
 
@@ -130,3 +133,37 @@ def test_version_1_purges_stored_as_refused_become_dropped(tmp_path: Path) -> No
     finally:
         index.close()
     assert user_version(path) == SCHEMA.version
+
+
+V3_CREATE = SCHEMA.create.split("CREATE TABLE IF NOT EXISTS timestamps")[0]
+CHECKPOINT = Checkpoint(
+    stream="c", gateway="g", size=4, root="ab" * 32, time="2026-12-01T00:00:00Z"
+)
+
+
+def test_a_v3_index_gains_the_timestamp_queue_and_keeps_its_uploads(tmp_path: Path) -> None:
+    """The index every gateway wrote before trusted time opens, keeps its queue, and queues
+    timestamp requests that survive closing it."""
+    path = tmp_path / "index.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        prepare_schema(db, path, Schema(version=3, create=V3_CREATE, migrations={}))
+        db.execute(
+            "INSERT INTO uploads (stream, seq, what, start_ts, end_ts, name, size, sha256,"
+            " created) VALUES ('c', 1, 'record', 0, 1, 'n', 1, 'x', 0)"
+        )
+    finally:
+        db.close()
+    index = Index.open(path)
+    try:
+        assert user_version(path) == SCHEMA.version
+        assert index.backlog().count == 1
+        index.add_checkpoint(CHECKPOINT, timestamp=True)
+    finally:
+        index.close()
+    index = Index.open(path)
+    try:
+        item = TimestampQueue(index).next_due(time.time())
+        assert item is not None and item.data == CHECKPOINT.to_json() and item.attempts == 1
+    finally:
+        index.close()

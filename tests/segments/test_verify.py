@@ -44,11 +44,11 @@ def verdicts(report: Report) -> dict[int, str]:
     return {f.seq: f.verdict for f in report.streams[0].findings}
 
 
-STEPS = {f"V{n}" for n in range(1, 12)}
+STEPS = {f"V{n}" for n in range(1, 13)}
 
 
 def assert_steps_named(report: Report) -> None:
-    """Every finding and issue names the procedure step (V1-V11) that produced it."""
+    """Every finding and issue names the procedure step (V1-V12) that produced it."""
     for stream in report.streams:
         for f in stream.findings:
             parts = f.detail.split("; ") if f.detail else []

@@ -52,6 +52,7 @@ def make_config(
     read_timeout_s: float = 2.0,
     checkpoint_every: int = 10,
     extra: str = "",
+    gateway_id: str = "gw-test",
 ) -> Config:
     """A config for `cams`; `extra` is TOML appended as it is (e.g. [upload], [storage])."""
     cameras = "\n".join(c.toml() for c in cams)
@@ -63,7 +64,7 @@ recipients = ["{recipient}"]
 [ledger]
 checkpoint_every = {checkpoint_every}
 [gateway]
-id = "gw-test"
+id = "{gateway_id}"
 site = "测试检查站"
 data_dir = "{tmp_path / "data"}"
 timezone = "Asia/Shanghai"

@@ -1,4 +1,5 @@
-"""Helpers around a test SeaweedFS: credentials, settings, a raw boto3 client, test files."""
+"""Helpers around a test SeaweedFS (single node or cluster): credentials, settings, a raw
+boto3 client, test files."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 
 from testbeds.errors import ServerError
+from testbeds.seaweed_cluster import SeaweedCluster
 from testbeds.seaweedfs import SeaweedServer, find_weed
 from uplink.settings import ObjectStoreSettings
 
@@ -34,12 +36,19 @@ def start_seaweed(data_dir: Path, **kwargs: Any) -> SeaweedServer:
     return SeaweedServer(data_dir, ACCESS_KEY, SECRET_KEY, **kwargs).start()
 
 
+def start_cluster(root: Path, **kwargs: Any) -> SeaweedCluster:
+    """1 master (replication 001), 3 volume servers, filer and S3, with the test credentials."""
+    return SeaweedCluster(root, ACCESS_KEY, SECRET_KEY, **kwargs).start()
+
+
 def unique_bucket(prefix: str = "evidence") -> str:
     """A bucket name no other test of this session uses."""
     return f"{prefix}-{os.getpid()}-{next(_bucket_numbers)}"
 
 
-def settings_for(server: SeaweedServer, bucket: str, **overrides: Any) -> ObjectStoreSettings:
+def settings_for(
+    server: SeaweedServer | SeaweedCluster, bucket: str, **overrides: Any
+) -> ObjectStoreSettings:
     base: dict[str, Any] = {
         "endpoint_url": server.endpoint_url,
         "bucket": bucket,
@@ -52,7 +61,7 @@ def settings_for(server: SeaweedServer, bucket: str, **overrides: Any) -> Object
 
 
 def raw_client(
-    server: SeaweedServer, access_key: str = ACCESS_KEY, secret: str = SECRET_KEY
+    server: SeaweedServer | SeaweedCluster, access_key: str = ACCESS_KEY, secret: str = SECRET_KEY
 ) -> Any:
     """A plain boto3 client with the gateway's credentials (for attacks and baselines)."""
     return boto3.client(
@@ -73,7 +82,7 @@ def random_file(path: Path, size: int) -> str:
 
 
 def upload_section(
-    server: SeaweedServer, bucket: str, secret: str = SECRET_KEY, **more: object
+    server: SeaweedServer | SeaweedCluster, bucket: str, secret: str = SECRET_KEY, **more: object
 ) -> str:
     lines = [
         "[upload]",

@@ -1,7 +1,8 @@
 """Pytest plugin: a real SeaweedFS (`weed mini`) for S3 tests (add to `pytest_plugins`).
 
 `seaweed` is one server per session (start ~1 s); tests that stop or restart a store use
-`seaweed_factory` so they never disturb the shared one.
+`seaweed_factory` so they never disturb the shared one. `seaweed_cluster` is a private
+cluster (master, 3 volume servers, filer, S3; start ~2 s) for tests that lose a disk server.
 """
 
 from __future__ import annotations
@@ -11,8 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from testbeds.seaweed_cluster import SeaweedCluster
 from testbeds.seaweedfs import SeaweedServer
-from tests.support.seaweed import settings_for, start_seaweed, unique_bucket, weed_available
+from tests.support.seaweed import (
+    settings_for,
+    start_cluster,
+    start_seaweed,
+    unique_bucket,
+    weed_available,
+)
 from uplink.objectstore import ObjectStore
 
 SeaweedFactory = Callable[[], SeaweedServer]
@@ -48,6 +56,14 @@ def seaweed_factory(_weed_installed: None, tmp_path: Path) -> Iterator[SeaweedFa
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def seaweed_cluster(_weed_installed: None, tmp_path: Path) -> Iterator[SeaweedCluster]:
+    """A private SeaweedFS cluster for this test (replication 001 over 3 volume servers)."""
+    cluster = start_cluster(tmp_path / "seaweed-cluster")
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture

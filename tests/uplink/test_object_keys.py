@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segments.index_rows import CHECKPOINT, MEDIA, RECORD, UploadItem
+from segments.index_rows import CHECKPOINT, MEDIA, RECORD, TIMESTAMP, UploadItem
 from segments.store import StreamStore
 from uplink.object_keys import (
     ObjectKeyError,
@@ -18,6 +18,8 @@ from uplink.object_keys import (
     media_key,
     object_key,
     record_key,
+    timestamp_key,
+    witness_key,
 )
 
 SITE = "某某检查站"
@@ -53,6 +55,10 @@ def test_record_sits_beside_its_segment_and_checkpoints_in_their_folder() -> Non
         f"{SITE}/gw1/cam1/2026/11/27/00000042_20261127T235959Z.json"
     )
     assert checkpoint_key(SITE, "gw1", "cam1", 120) == f"{SITE}/gw1/cam1/checkpoints/00000120.json"
+    assert timestamp_key(SITE, "gw1", "cam1", 120) == f"{SITE}/gw1/cam1/checkpoints/00000120.tsr"
+    assert witness_key(SITE, "gw1", "cam1", 120) == (
+        f"{SITE}/gw1/cam1/checkpoints/00000120.witnessed"
+    )
 
 
 def test_object_key_by_kind_of_item() -> None:
@@ -60,6 +66,9 @@ def test_object_key_by_kind_of_item() -> None:
     assert object_key(item(RECORD), SITE, "gw1").endswith("/00000042_20261127T235959Z.json")
     assert object_key(item(CHECKPOINT, seq=7), SITE, "gw1") == (
         f"{SITE}/gw1/cam1/checkpoints/00000007.json"
+    )
+    assert object_key(item(TIMESTAMP, seq=7), SITE, "gw1") == (
+        f"{SITE}/gw1/cam1/checkpoints/00000007.tsr"
     )
     with pytest.raises(ObjectKeyError, match="no object key"):
         object_key(item("thumbnail"), SITE, "gw1")

@@ -12,6 +12,7 @@ from evgw.config.fields import keys, setting, table
 from gateway.config import GatewayConfig, LocationConfig, RecordingConfig, parse_config
 from gateway.config.example import render, render_section
 from gateway.config.tables import SECTIONS, Section
+from testbeds.pki import write_test_pki
 from tests.gateway.config.sample import CONFIG_DIR
 
 EXAMPLE = CONFIG_DIR / "evgw.example.toml"
@@ -29,7 +30,10 @@ def test_example_loads(tmp_path: Path) -> None:
     for name in ("s3.key", "s3.secret", "mqtt.pass"):
         (tmp_path / name).write_text(f"{name}-value\n")
         text = text.replace(f"/etc/evgw/{name}", str(tmp_path / name))
+    ca_file = write_test_pki(tmp_path / "pki")[0]
+    text = text.replace("/etc/evgw/tsa-ca.pem", str(ca_file))
     config = parse_config(text, EXAMPLE)
+    assert config.tsa is not None and config.tsa.url == "https://tsa.example.gov/tsr"
     assert config.upload is not None and config.upload.store.secret_key == "s3.secret-value"
     assert config.mqtt is not None and config.mqtt.link.password == "mqtt.pass-value"
     assert (config.mqtt.link.tls, config.mqtt.link.port) == (True, 8883)
