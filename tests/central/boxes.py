@@ -15,7 +15,6 @@ from segments.records import Record
 from segments.signing import Ed25519Signer, generate_signing_key
 from segments.store import StreamStore
 from segments.timeline import iso_utc
-from testbeds.seaweedfs import SeaweedServer
 from tests.support.seaweed import ACCESS_KEY, SECRET_KEY
 from tests.support.waiting import wait_until
 from uplink.objectstore import ObjectStore
@@ -118,20 +117,22 @@ class Box:
 
 def central_toml(
     folder: Path,
-    server: SeaweedServer,
+    endpoint_url: str,
     bucket: str,
     database: str,
     keys: dict[str, str],
     settle_s: float = 0.0,
     extra: str = "",
+    keys_dir: Path | None = None,
 ) -> Path:
-    """An archive configuration for the test bucket, trusting `keys` (gateway -> key text)."""
+    """An archive configuration for the test bucket (the test credentials), trusting `keys`
+    (gateway -> key text) and the `<gateway>.pub` files in `keys_dir`."""
     (folder / "s3.key").write_text(ACCESS_KEY + "\n")
     (folder / "s3.secret").write_text(SECRET_KEY + "\n")
     trusted = ", ".join(f'"{gw}" = "{key}"' for gw, key in keys.items())
     text = f"""
 [store]
-endpoint_url = "{server.endpoint_url}"
+endpoint_url = "{endpoint_url}"
 bucket = "{bucket}"
 access_key_file = "s3.key"
 secret_key_file = "s3.secret"
@@ -141,6 +142,7 @@ identity_file = "archive.agekey"
 settle_s = {settle_s}
 [trust]
 keys = {{ {trusted} }}
+{f'keys_dir = "{keys_dir}"' if keys_dir else ""}
 [database]
 url = "{database}"
 {extra}"""

@@ -58,7 +58,9 @@ def test_sync_reports_clean_then_an_overwrite(
     box.record(4)
     box.upload(store)
     url = catalogue_url.render_as_string(hide_password=False)
-    config = central_toml(tmp_path, seaweed, store.settings.bucket, url, {"gw-1": box.public_key})
+    config = central_toml(
+        tmp_path, seaweed.endpoint_url, store.settings.bucket, url, {"gw-1": box.public_key}
+    )
     assert main(["archive", "sync", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "1 gateway: listed 9 object versions, 9 new, fetched 5" in out
@@ -97,7 +99,9 @@ def test_a_terminal_sees_progress_per_gateway(
     box.record(2)
     box.upload(store)
     url = catalogue_url.render_as_string(hide_password=False)
-    config = central_toml(tmp_path, seaweed, store.settings.bucket, url, {"gw-1": box.public_key})
+    config = central_toml(
+        tmp_path, seaweed.endpoint_url, store.settings.bucket, url, {"gw-1": box.public_key}
+    )
     monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
     monkeypatch.setattr(progress, "REFRESH_S", 0.0)
     terminal = Terminal()

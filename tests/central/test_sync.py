@@ -101,7 +101,9 @@ def rig(tmp_path: Path, seaweed: SeaweedServer, catalogue_url: URL) -> Iterator[
         opened.extend(made)
         keys = {b.gateway: b.public_key for b in made if trusted is None or b.gateway in trusted}
         url = catalogue_url.render_as_string(hide_password=False)
-        path = central_toml(tmp_path, seaweed, store.settings.bucket, url, keys, settle_s, extra)
+        path = central_toml(
+            tmp_path, seaweed.endpoint_url, store.settings.bucket, url, keys, settle_s, extra
+        )
         archives.append(Archive(path))
         return made, archives[-1], store
 

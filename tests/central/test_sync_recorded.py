@@ -15,7 +15,6 @@ from central.sync.bucket import Bucket
 from central.sync.service import ArchiveSync
 from gateway.daemon.lifecycle import Gateway
 from segments.index import Index
-from segments.signing import load_signer
 from segments.store import INDEX_NAME
 from testbeds.seaweedfs import SeaweedServer
 from tests.central.boxes import central_toml
@@ -53,11 +52,13 @@ def test_a_recorded_and_uploaded_gateway_syncs_clean(
     finally:
         index.close()
     written = records(config, "gate-1")
-    device = load_signer(config.keys.signing_key).public_key_text()
+    # Enrolment: the device key's .pub, as `evgw keygen` wrote it, filed under the gateway id.
+    gateways = tmp_path / "hq" / "gateways"
+    gateways.mkdir(parents=True)
+    device_pub = config.keys.signing_key.with_name(config.keys.signing_key.name + ".pub")
+    (gateways / f"{config.gateway.id}.pub").write_bytes(device_pub.read_bytes())
     url = catalogue_url.render_as_string(hide_password=False)
-    archive = tmp_path / "hq"
-    archive.mkdir()
-    path = central_toml(archive, seaweed, bucket, url, {config.gateway.id: device})
+    path = central_toml(tmp_path / "hq", seaweed.endpoint_url, bucket, url, {}, keys_dir=gateways)
     central = load_central_config(path)
     catalogue = Catalogue.open(central.database)
     try:
