@@ -43,6 +43,10 @@ RECORDS_NAME = "original/records.jsonl"
 PUBKEY_NAME = "keys/device.pub"
 ORIGINAL, DECRYPTED, DERIVED, LEDGER_DIR = "original", "decrypted", "derived", "ledger"
 MAX_OPERATOR = 200
+DERIVED_NOTE = (
+    "DERIVED COPY for viewing, not an original: remuxed without re-encoding from the "
+    "decrypted originals of case {case}; cut at keyframes; gaps are kept as gaps"
+)
 
 
 def original_name(record: Record) -> str:

@@ -27,10 +27,6 @@ from .timeline import iso_utc
 OUT_TIME_BASE = Fraction(1, 90000)
 DERIVED_TITLE = "DERIVED COPY"
 MUXER_OPTIONS = {"fflags": "+bitexact"}
-DERIVED_NOTE = (
-    "DERIVED COPY for viewing, not an original: remuxed without re-encoding from the "
-    "decrypted originals of case {case}; cut at keyframes; gaps are kept as gaps"
-)
 
 
 class DeriveError(SegmentError):

@@ -206,7 +206,7 @@ def upload_config(scope: Scope, raw: Mapping[str, Any]) -> UploadConfig:
     access_key = required_secret(scope, "access_key", table.access_key, table.access_key_file)
     secret_key = required_secret(scope, "secret_key", table.secret_key, table.secret_key_file)
     files = [str(f) for f in (table.access_key_file, table.secret_key_file) if f is not None]
-    source = " / ".join(files) or f"{scope.file} [upload] access_key / secret_key"
+    source = " / ".join(files) or f"{scope.file} {scope.label} access_key / secret_key"
     try:
         store = ObjectStoreSettings(
             endpoint_url=table.endpoint_url,

@@ -18,8 +18,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from segments.hashing import hash_file
@@ -31,6 +29,7 @@ from uplink.errors import (
 
 from .checksums import HASH_CHUNK, b64, composite_checksum, hash_parts, same_checksum
 from .multipart import MultipartUpload
+from .s3_client import make_client
 from .s3_errors import MISSING_CODES, error_code, store_error
 from .settings import ObjectStoreSettings
 from .throttle import FileRange, TokenBucket
@@ -75,25 +74,7 @@ class ObjectStore:
         self._throttle = (
             TokenBucket(settings.max_bytes_per_second) if settings.max_bytes_per_second else None
         )
-        config = BotoConfig(
-            region_name=settings.region,
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            retries={"max_attempts": settings.max_attempts, "mode": "standard"},
-            max_pool_connections=settings.max_connections,
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            # Our x-amz-checksum-sha256 covers the body; hashing it again to sign is waste.
-            s3={"addressing_style": "path", "payload_signing_enabled": False},
-        )
-        self._s3: Any = boto3.session.Session().client(
-            "s3",
-            endpoint_url=settings.endpoint_url,
-            aws_access_key_id=settings.access_key or None,
-            aws_secret_access_key=settings.secret_key or None,
-            verify=settings.ca_file or True,
-            config=config,
-        )
+        self._s3: Any = make_client(settings)
 
     # -- bucket -------------------------------------------------------------------------
 

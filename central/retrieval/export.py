@@ -33,6 +33,7 @@ from segments.ledger import CHECKPOINTS_NAME
 from segments.package import (
     DECRYPTED,
     DERIVED,
+    DERIVED_NOTE,
     LEDGER_DIR,
     MANIFEST_NAME,
     ORIGINAL,
@@ -45,7 +46,6 @@ from segments.package import (
     derived_name,
     manifest_text,
 )
-from segments.package_derive import DERIVED_NOTE, derive_mp4
 from segments.package_report import Fetched, ReportHead, build_report, render_report
 from segments.package_signature import SIGNER_ARCHIVE, SignerId
 from segments.package_statement import sign_package
@@ -162,6 +162,8 @@ def _write(
     keys: ArchiveKeys,
     progress: Progress | None,
 ) -> dict[str, Any]:
+    from segments.package_derive import derive_mp4  # loads PyAV: only when exporting
+
     request, chosen, pinned = package.request, package.stream.selection, package.pinned
     (staging / ORIGINAL).mkdir(parents=True)
     fetched = _originals(staging, source, package, keys.identities, progress)

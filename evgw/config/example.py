@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Mapping
 from dataclasses import MISSING
 from pathlib import Path
 
@@ -60,6 +61,11 @@ def toml_value(value: object) -> str:
         return repr(value)
     if isinstance(value, str | Path):
         return json.dumps(str(value), ensure_ascii=False)
+    if isinstance(value, Mapping):
+        pairs = [
+            f"{json.dumps(str(k), ensure_ascii=False)} = {toml_value(v)}" for k, v in value.items()
+        ]
+        return "{ " + ", ".join(pairs) + " }" if pairs else "{}"
     if isinstance(value, tuple | list):
         items = [toml_value(item) for item in value]
         if len(items) < 2:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime, time
 from pathlib import Path
+from types import MappingProxyType
 from typing import (
     Any,
     Literal,
@@ -126,6 +127,12 @@ STRINGS = Kind(
     tuple,
 )
 BOOLEAN = Kind("a boolean (true or false)", "true or false", lambda v: isinstance(v, bool))
+NAMED_STRINGS = Kind(
+    'a table of strings ({ name = "text" })',
+    "table of name = text",
+    lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+    lambda v: MappingProxyType(dict(v)),
+)
 _KINDS: dict[object, tuple[Kind, Check | None]] = {
     str: (STRING, None),
     Path: (PATH, path),
@@ -133,6 +140,7 @@ _KINDS: dict[object, tuple[Kind, Check | None]] = {
     float: (NUMBER, None),
     tuple: (STRINGS, None),
     bool: (BOOLEAN, None),
+    Mapping: (NAMED_STRINGS, None),
 }
 
 

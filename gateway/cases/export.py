@@ -29,6 +29,7 @@ from segments.ledger import CHECKPOINTS_NAME, LEDGER_NAME, Ledger
 from segments.package import (
     DECRYPTED,
     DERIVED,
+    DERIVED_NOTE,
     LEDGER_DIR,
     MANIFEST_NAME,
     ORIGINAL,
@@ -43,7 +44,7 @@ from segments.package import (
     make_proofs,
     manifest_text,
 )
-from segments.package_derive import DERIVED_NOTE, derive_mp4
+from segments.package_derive import derive_mp4
 from segments.package_report import Fetched, ReportHead, build_report, render_report
 from segments.package_signature import SIGNER_GATEWAY, PackageSignature, SignerId
 from segments.package_statement import sign_package

@@ -10,13 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from evgw.progress import Progress
 from segments.agekeys import load_identities
 from segments.verify import PASSING
 
 from ..cases.export import ExportRequest, export
 from ..wiring import case_sources, gateway_keys
 from . import args as common
-from .progress import Progress
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 
 from evgw.errors import EvgwError
+from evgw.text import SafeText
 
 from ..logs import setup_logging
-from .terminal import SafeText
 
 COMMANDS = {
     "run": "record the configured cameras until SIGTERM",
@@ -30,7 +30,12 @@ COMMANDS = {
     "command": "send a signed command (hold, release, upload-priority, rediscover) to a gateway",
     "keygen": "make the device signing key (or an operator key, or an archive age identity)",
     "demo": "record simulated cameras for a while and show the result",
+    "archive": "headquarters: catalogue the bucket, find and export cases without the box "
+    "(archive sync, find, export)",
 }
+ELSEWHERE = {"archive": "central.cli.archive"}
+"""Commands whose module lives outside the gateway, named by path: the gateway never imports
+the archive's code, only this command line loads it when asked."""
 
 
 def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
@@ -42,7 +47,8 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name in wanted:
-            module = importlib.import_module(f"{__package__}.{name.replace('-', '_')}")
+            path = ELSEWHERE.get(name, f"{__package__}.{name.replace('-', '_')}")
+            module = importlib.import_module(path)
             module.add_arguments(p)
             p.set_defaults(handler=module.run)
     return parser

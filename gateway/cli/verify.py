@@ -21,6 +21,7 @@ from pathlib import Path
 from cryptography import x509
 
 from evgw.errors import UsageError
+from evgw.progress import Progress
 from segments.agekeys import X25519Identity, load_identities
 from segments.errors import SegmentError
 from segments.ledger import LEDGER_NAME
@@ -44,7 +45,6 @@ from segments.verify import (
 from segments.witness import MAX_WITNESSED_BYTES, WitnessedCheckpoint
 
 from . import args as common
-from .progress import Progress
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -7,7 +7,9 @@ holding most of the bucket's volumes is SIGKILLed; the gateways keep recording a
 uploading on the two left, and everything confirmed so far still reads back; the server
 comes back. At the end every sealed segment is
 confirmed in its gateway's local index, nothing is pending or refused, and every object a
-gateway confirmed reads back from the cluster with the SHA-256 it was confirmed with.
+gateway confirmed reads back from the cluster with the SHA-256 it was confirmed with. Then
+`evgw archive sync` of the bucket into PostgreSQL finds nothing wrong and holds every
+confirmed object: each record accepted, each segment paired, each checkpoint consistent.
 
 Every wait is for a condition, never a fixed time (a busy 2-core machine is slow).
 """
@@ -18,12 +20,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import URL
 
+from central.catalogue.db import Catalogue
+from central.catalogue.schema import checkpoints, records
+from central.config import load_central_config
+from gateway.cli.main import main
 from gateway.config import Config
 from testbeds.seaweed_cluster import SeaweedCluster
+from tests.central.boxes import central_toml
 from tests.conftest import RtspServerFactory
 from tests.integration.fleet_rig import (
     Fleet,
+    SealedObject,
     backlog,
     confirmed_problems,
     confirmed_segments,
@@ -61,7 +71,10 @@ def wait_all(fleet: Fleet, what: str, ok: Callable[[Config], bool], timeout: flo
 
 
 def test_three_gateways_lose_nothing_when_a_volume_server_dies(
-    rtsp_server_factory: RtspServerFactory, seaweed_cluster: SeaweedCluster, tmp_path: Path
+    rtsp_server_factory: RtspServerFactory,
+    seaweed_cluster: SeaweedCluster,
+    postgres_database: URL,
+    tmp_path: Path,
 ) -> None:
     cameras = rtsp_server_factory([f"g{n}:320x240@25" for n in range(1, GATEWAYS + 1)])
     bucket = unique_bucket("fleet")
@@ -101,3 +114,37 @@ def test_three_gateways_lose_nothing_when_a_volume_server_dies(
     objects = [o for c in configs for o in sealed_objects(c)]
     assert {o.what for o in objects} == {"media", "record", "checkpoint"}
     assert len({o.key for o in objects}) == len(objects), "two gateways wrote one key"
+    assert archive_problems(tmp_path / "hq", fleet, postgres_database, objects) == []
+
+
+def archive_problems(
+    folder: Path, fleet: Fleet, database: URL, objects: list[SealedObject]
+) -> list[str]:
+    """`evgw archive sync` of the fleet's bucket into PostgreSQL: every finding, and every
+    object a gateway confirmed that the catalogue does not hold as accepted and consistent."""
+    trusted = folder / "gateways"
+    trusted.mkdir(parents=True)
+    for config in fleet.configs:  # enrolment: each device key's .pub under its gateway id
+        device = config.keys.signing_key
+        pub = device.with_name(device.name + ".pub").read_bytes()
+        (trusted / f"{config.gateway.id}.pub").write_bytes(pub)
+    url = database.render_as_string(hide_password=False)
+    path = central_toml(folder, fleet.store.endpoint_url, fleet.bucket, url, {}, keys_dir=trusted)
+    assert main(["archive", "sync", "--config", str(path)]) == 0
+    central = load_central_config(path)
+    catalogue = Catalogue.open(central.database)
+    try:
+        with catalogue.transaction() as tx:
+            held = {
+                **{r.object_key: "record" for r in tx.c.execute(select(records))},
+                **{r.media_key: "media" for r in tx.c.execute(
+                    select(records).where(records.c.media_state == "ok"))},
+                **{c.object_key: "checkpoint" for c in tx.c.execute(
+                    select(checkpoints).where(checkpoints.c.state == "consistent"))},
+            }  # fmt: skip
+        problems = [f"{f.kind} {f.key}: {f.detail}" for f, _ in catalogue.findings()]
+    finally:
+        catalogue.close()
+    return problems + [
+        f"{o.key}: not catalogued as {o.what}" for o in objects if held.get(o.key) != o.what
+    ]

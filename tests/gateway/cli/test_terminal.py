@@ -8,8 +8,8 @@ import logging
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evgw.text import printable
-from gateway.cli.terminal import CLEAR_SCREEN, SafeText, clear_screen
+from evgw.text import SafeText, printable
+from gateway.cli.terminal import CLEAR_SCREEN, clear_screen
 from gateway.logs import setup_logging
 
 HOSTILE = "gate-1\x1b[2J\x1b]0;pwned\x07\r\x9b31m\u202eevil\u2066"

@@ -1,0 +1,129 @@
+"""The catalogue's tables, version 1 (SQLAlchemy Core; portable types, no dialect SQL).
+
+- `object_versions`: every object version (and delete marker) sync has listed, so a second
+  run skips what it has seen; `judged` marks a segment object already matched to its record
+  or reported without one; `vanished` one no longer listed (deleted for good).
+- `records`: each accepted record (signature checked against the trusted key), its leaf
+  and line hashes for the tree and the chain, and the state of its segment object.
+- `checkpoints`: each signed checkpoint seen, with its signature verdict and whether it
+  was found consistent with the records and the checkpoint before it.
+- `findings`: what sync reported, each once (`first_seen`), never duplicated by re-runs:
+  unique by the SHA-256 of kind, gateway, stream, seq and key, a bounded index whatever
+  hostile names the bucket holds. Absent values are stored as '' or -1, never NULL.
+
+Gateway and stream names come from object keys, so their columns are as wide as a key.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+KEY = 1024  # S3's longest key, in bytes of UTF-8
+HEX = 64
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", Float, nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+object_versions = Table(
+    "object_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(KEY), nullable=False),
+    Column("version_id", String(255), nullable=False),
+    Column("prefix", String(KEY), nullable=False),  # <site>/<gateway>/ it was listed under
+    Column("gateway", String(KEY), nullable=False),
+    Column("what", String(16), nullable=False),  # record|checkpoint|media|companion|other
+    Column("size", BigInteger, nullable=False),
+    Column("last_modified", Float, nullable=False),
+    Column("delete_marker", Boolean, nullable=False),
+    Column("judged", Boolean, nullable=False),
+    Column("vanished", Boolean, nullable=False),
+    Column("seen_at", Float, nullable=False),
+    UniqueConstraint("key", "version_id", name="object_versions_key_version"),
+)
+Index("object_versions_open", object_versions.c.gateway, object_versions.c.judged)
+Index("object_versions_prefix", object_versions.c.prefix, object_versions.c.vanished)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("gateway", String(64), nullable=False),
+    Column("stream", String(KEY), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("start", Text, nullable=True),
+    Column("end", Text, nullable=True),
+    Column("leaf_hash", String(HEX), nullable=False),
+    Column("record_hash", String(HEX), nullable=False),
+    Column("prev", String(HEX), nullable=False),
+    Column("object_key", String(KEY), nullable=False),
+    Column("version_id", String(255), nullable=False),
+    Column("uploaded_at", Float, nullable=False),
+    Column("media_key", String(KEY), nullable=True),
+    Column("sha256_cipher", String(HEX), nullable=True),
+    Column("size_cipher", BigInteger, nullable=True),
+    Column("media_state", String(16), nullable=False),  # none|pending|ok|missing|mismatch|purged
+    # a `purge` record: the earlier segment it declares removed before upload, as it names it
+    Column("purge_seq", BigInteger, nullable=True),
+    Column("purge_sha256", String(HEX), nullable=True),
+    Column("purge_size", BigInteger, nullable=True),
+    UniqueConstraint("gateway", "stream", "seq", name="records_seq"),
+)
+Index("records_media", records.c.media_key)
+Index("records_media_state", records.c.gateway, records.c.media_state)
+Index("records_purges", records.c.gateway, records.c.stream, records.c.purge_seq)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("gateway", String(64), nullable=False),
+    Column("stream", String(KEY), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("root", String(HEX), nullable=False),
+    Column("time", Text, nullable=False),
+    Column("time_ts", Float, nullable=False),
+    Column("object_key", String(KEY), nullable=False),
+    Column("version_id", String(255), nullable=False),
+    Column("uploaded_at", Float, nullable=False),
+    Column("signature_ok", Boolean, nullable=False),
+    Column("state", String(16), nullable=False),  # pending|consistent|inconsistent|unsigned
+    Column("consistent_with", BigInteger, nullable=True),  # size of the previous one
+    UniqueConstraint("object_key", "version_id", name="checkpoints_object"),
+)
+Index("checkpoints_stream", checkpoints.c.gateway, checkpoints.c.stream, checkpoints.c.size)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", String(HEX), nullable=False, unique=True),  # Finding.fingerprint
+    Column("kind", String(32), nullable=False),
+    Column("gateway", String(KEY), nullable=False),
+    Column("stream", String(KEY), nullable=False),  # '' when none
+    Column("seq", BigInteger, nullable=False),  # -1 when none
+    Column("object_key", String(KEY), nullable=False),  # '' when none
+    Column("detail", Text, nullable=False),
+    Column("first_seen", Float, nullable=False),
+)
+Index("findings_gateway", findings.c.gateway)

@@ -1,0 +1,39 @@
+"""`evgw archive COMMAND`: the group of headquarters commands; each lives in its own module.
+
+Only the chosen sub-command's module does work; each module has `add_arguments(parser)` and
+`run(args) -> exit code`, as the gateway's commands do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+SUBCOMMANDS = {
+    "sync": (
+        "central.cli.sync",
+        "catalogue the bucket's new object versions and check every gateway's records, "
+        "segments and checkpoints",
+    ),
+    "find": (
+        "central.cli.find",
+        "segments covering a camera's time range at the archive: state, gaps and verdicts",
+    ),
+    "export": (
+        "central.cli.export",
+        "export a camera's time range as a case package from the bucket, signed by the archive",
+    ),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="archive_command", required=True, metavar="COMMAND")
+    for name, (path, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(path)
+        q = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(q)
+        q.set_defaults(archive_handler=module.run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(args.archive_handler(args))

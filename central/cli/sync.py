@@ -1,0 +1,114 @@
+"""`evgw archive sync --config central.toml [--gateway G] [--json]`: parse, sync, print.
+
+Exit code 0 when the synced gateways have no finding, 1 when they have any (new or stored
+earlier: a finding stands until a person resolves it), 2 for a configuration mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from evgw.progress import Progress
+
+from ..catalogue.db import Catalogue
+from ..config import load_central_config
+from ..findings import MEANING
+from ..sync.bucket import Bucket
+from ..sync.service import ArchiveSync, SyncResult
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, required=True, help="the archive's TOML file")
+    p.add_argument("--gateway", help="sync only this gateway's objects")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_central_config(args.config)
+    catalogue = Catalogue.open(config.database)
+    progress = _TerminalProgress() if sys.stderr.isatty() else None
+    try:
+        sync = ArchiveSync(config, catalogue, Bucket(config.store), progress=progress)
+        result = sync.run(args.gateway)
+    finally:
+        if progress is not None:
+            progress.finish()
+        catalogue.close()
+    print(_json(result) if args.json else _human(result, args.gateway))
+    return 1 if result.findings else 0
+
+
+class _TerminalProgress:
+    """One percentage line per gateway on a terminal."""
+
+    def __init__(self) -> None:
+        self._gateway: str | None = None
+        self._line: Progress | None = None
+
+    def __call__(self, gateway: str, done: int, total: int) -> None:
+        if gateway != self._gateway:
+            self.finish()
+            self._gateway = gateway
+            self._line = Progress(sys.stderr, f"syncing {gateway}", _objects)
+        assert self._line is not None
+        self._line(done, total)
+
+    def finish(self) -> None:
+        if self._line is not None:
+            self._line.finish()
+
+
+def _objects(total: int) -> str:
+    return f"{total} new objects"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _json(result: SyncResult) -> str:
+    findings = [
+        {**asdict(f), "first_seen": seen, "new": f in result.new_findings}
+        for f, seen in result.findings
+    ]
+    body = {"counts": asdict(result.counts), "gateways": result.gateways, "findings": findings}
+    return json.dumps(body, ensure_ascii=False, indent=2)
+
+
+def _human(result: SyncResult, gateway: str | None) -> str:
+    c = result.counts
+    if not c.gateways:
+        where = f"gateway {gateway}" if gateway else "any gateway"
+        return f"no objects of {where} in the bucket; check [store] bucket and --gateway"
+    lines = [
+        f"{_n(c.gateways, 'gateway')}: listed {_n(c.listed, 'object version')}, "
+        f"{c.new_versions} new, fetched {c.fetched}",
+        f"catalogued {_n(c.records, 'record')} and {_n(c.checkpoints, 'checkpoint')}; "
+        f"{_n(c.consistent, 'checkpoint')} newly consistent",
+    ]
+    if c.pending_checkpoints or c.waiting_segments:
+        lines.append(
+            f"waiting: {_n(c.pending_checkpoints, 'checkpoint')} for their records, "
+            f"{_n(c.waiting_segments, 'record')} for their segment objects (judged by a later "
+            "sync)"
+        )
+    if c.purged_segments:
+        lines.append(
+            f"declared: {_n(c.purged_segments, 'segment')} evicted before upload by the "
+            "gateway's ring buffer (signed purge records; not findings)"
+        )
+    if not result.findings:
+        return "\n".join([*lines, "findings: none"])
+    lines.append(f"findings: {len(result.findings)} ({c.new_findings} new)")
+    for finding, _ in result.findings:
+        mark = "NEW " if finding in result.new_findings else ""
+        lines.append(f"  {mark}{finding.kind:<17} {finding.where():<28} {finding.key}")
+        lines.append(f"      {finding.detail}")
+    kinds = sorted({f.kind for f, _ in result.findings})
+    lines.append("what they mean and what to do:")
+    lines += [f"  {kind}: {MEANING[kind]}" for kind in kinds]
+    return "\n".join(lines)

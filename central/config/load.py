@@ -1,0 +1,133 @@
+"""Load the archive's TOML configuration and validate it once into a frozen `CentralConfig`.
+
+Every mistake is a `ConfigError` naming the file, the key path and the reason, as for the
+gateway: an archive that starts has a reachable-looking store, parseable trusted keys and a
+database URL it can use. Secrets (store keys, database password) may live in files, read here.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from evgw.config.checks import shown_url
+from evgw.config.fields import Scope, read_table, section, unknown_key
+from evgw.config.secret_files import read_secret
+from evgw.errors import ConfigError
+from segments.trust import TrustedKeys
+from uplink.config_tables import upload_config
+from uplink.settings import ObjectStoreSettings
+
+from .tables import (
+    SECTIONS,
+    ArchiveTable,
+    DatabaseTable,
+    ExportTable,
+    TrustTable,
+    TsaTable,
+    WitnessTable,
+)
+from .trust import trusted_keys
+
+_NAMES = tuple(s.name for s in SECTIONS)
+_REQUIRED = frozenset(s.name for s in SECTIONS if s.required)
+DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+
+
+@dataclass(frozen=True)
+class CentralConfig:
+    """The archive's whole configuration; optional sections are None when left out."""
+
+    path: Path
+    store: ObjectStoreSettings
+    workers: int  # parallel requests to the store
+    archive: ArchiveTable
+    trust: TrustedKeys
+    database: URL
+    witness: WitnessTable | None
+    export: ExportTable | None
+    tsa: TsaTable | None
+
+
+def load_central_config(path: Path) -> CentralConfig:
+    """Read and validate the configuration file at `path`."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise ConfigError(
+            f"{path}: cannot read configuration file: {reason}; check the path and permissions"
+        ) from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path}: not valid UTF-8 (byte offset {e.start}); save it as UTF-8"
+        ) from e
+    return parse_central_config(text, path)
+
+
+def parse_central_config(text: str, path: Path) -> CentralConfig:
+    """Validate TOML `text`; `path` names the file in messages and anchors relative paths."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+    except RecursionError as e:
+        raise ConfigError(f"{path}: TOML syntax error: values nested too deeply") from e
+    top = Scope(path, "", "")
+    for key in data:
+        if key not in _NAMES:
+            raise top.error(key, unknown_key(key, _NAMES))
+
+    def part(name: str) -> tuple[Scope, Mapping[str, Any]]:
+        return section(path, data, name, required=name in _REQUIRED)
+
+    def optional(name: str, cls: type[Any]) -> Any:
+        return read_table(*part(name), cls) if name in data else None
+
+    store = upload_config(*part("store"))
+    archive = read_table(*part("archive"), ArchiveTable)
+    trust_scope, trust_raw = part("trust")
+    trust = trusted_keys(trust_scope, read_table(trust_scope, trust_raw, TrustTable))
+    return CentralConfig(
+        path=path,
+        store=store.store,
+        workers=store.workers,
+        archive=archive,
+        trust=trust,
+        database=_database(*part("database")),
+        witness=optional("witness", WitnessTable),
+        export=optional("export", ExportTable),
+        tsa=optional("tsa", TsaTable),
+    )
+
+
+def _database(scope: Scope, raw: Mapping[str, Any]) -> URL:
+    """The URL with its driver made explicit, a relative SQLite path anchored at the file."""
+    table = read_table(scope, raw, DatabaseTable)
+    try:
+        url = make_url(table.url)
+    except ArgumentError as e:
+        shown = shown_url(table.url)
+        raise scope.error(
+            "url", f"not a database URL: {shown!r}; e.g. sqlite:////var/lib/evgw-central/catalog.db"
+        ) from e
+    backend = url.get_backend_name()
+    if backend not in DRIVERS:
+        raise scope.error("url", f"database {backend!r} is not supported; use sqlite or postgresql")
+    if url.drivername == backend:
+        url = url.set(drivername=DRIVERS[backend])
+    if backend == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise scope.error(
+                "url", "name the SQLite file, e.g. sqlite:////var/lib/evgw-central/catalog.db"
+            )
+        url = url.set(database=str(scope.file.parent.absolute() / url.database))
+    if table.password_file is not None:
+        url = url.set(password=read_secret(scope, "password_file", table.password_file))
+    return url

@@ -1,0 +1,167 @@
+"""The archive file's layout: its sections in order, each table's keys declared once.
+
+`SECTIONS` drives both the loader (allowed and required sections) and the example file
+(order and comments). ``[store]`` reuses the gateway's ``[upload]`` declaration: the same
+keys reach the same bucket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from evgw.config import checks
+from evgw.config.fields import Section, setting, table
+from uplink.config_tables import UploadTable
+
+MiB = 1 << 20
+EXAMPLE_KEY = "ed25519:T6KRAmGU4tE88FqpEj0zWa5xSyll4ktaYLCmWcul1GU="
+
+
+@table
+class ArchiveTable:
+    """``[archive]``: who this archive is and how sync judges what it lists."""
+
+    id: str = setting(
+        help="This archive's name: packages it signs are trusted as archive:<id>.",
+        check=checks.slug,
+        example="hq",
+    )
+    identity_file: Path = setting(
+        help="The archive's age identity (AGE-SECRET-KEY-…), mode 0600: the only key that "
+        "decrypts segments. It lives here and nowhere else; `evgw keygen --archive` makes it. "
+        "Only retrieval reads it; sync never does.",
+        example="/etc/evgw-central/archive.agekey",
+    )
+    settle_s: float = setting(
+        default=3600.0,
+        help="Seconds an object may wait for its partner before sync calls it missing: the "
+        "gateway uploads a segment and its record separately (in parallel), so a record "
+        "younger than this without its segment object, or a segment object without its "
+        "record, is pending, not yet a finding.",
+        check=checks.float_range(0, 30 * 86400),
+    )
+    max_object_bytes: int = setting(
+        default=64 * 1024,
+        help="Largest record or checkpoint object sync reads; a larger one is a finding "
+        "(records are about 1 KiB), never read into memory.",
+        check=checks.int_range(1024, 16 * MiB),
+    )
+
+
+@table
+class TrustTable:
+    """``[trust]``: the device key of every gateway whose records the archive accepts."""
+
+    keys: Mapping[str, str] | None = setting(
+        default=None,
+        help="Gateway id -> its device public key as `evgw keygen` printed it at enrolment. "
+        "A gateway listed nowhere (here or in keys_dir) is reported as untrusted and none "
+        "of its objects is accepted.",
+        example={"gw-post-01": EXAMPLE_KEY},
+    )
+    keys_dir: Path | None = setting(
+        default=None,
+        help="A folder of <gateway id>.pub files, one device public key each (added to keys; "
+        "a gateway in both keeps both keys, as after a key rotation).",
+        example="/etc/evgw-central/gateways",
+        commented=True,
+    )
+
+
+@table
+class DatabaseTable:
+    """``[database]``: the catalogue."""
+
+    url: str = setting(
+        help="SQLAlchemy URL of the catalogue: sqlite:////absolute/path.db for one archive, "
+        "postgresql+psycopg://user@host/db for a fleet (keep the password in password_file).",
+        check=checks.text,
+        example="sqlite:////var/lib/evgw-central/catalog.db",
+    )
+    password_file: Path | None = setting(
+        default=None,
+        help="File holding the database password, read at start; it replaces any password in "
+        "url, so the configuration holds none.",
+        example="/etc/evgw-central/db.pass",
+        commented=True,
+    )
+
+
+@table
+class WitnessTable:
+    """``[witness]``: the archive co-signs every consistent checkpoint as a witness."""
+
+    name: str = setting(
+        help="The witness name in co-signatures (C2SP tlog-cosignature): a stable, "
+        "schema-less URL-like name.",
+        check=checks.text,
+        example="archive.example.gov/witness",
+    )
+    signing_key: Path = setting(
+        help="The witness's Ed25519 key file (mode 0600), made with `evgw keygen --out DIR`.",
+        example="/etc/evgw-central/witness.ed25519",
+    )
+
+
+@table
+class ExportTable:
+    """``[export]``: packages exported at headquarters are signed with this key."""
+
+    signing_key: Path = setting(
+        help="The archive's Ed25519 export key file (mode 0600); court experts trust its "
+        "public key as archive:<[archive] id>.",
+        example="/etc/evgw-central/export.ed25519",
+    )
+
+
+@table
+class TsaTable:
+    """``[tsa]``: the time-stamping authority whose RFC 3161 tokens the archive checks."""
+
+    url: str = setting(
+        help="The TSA's URL.", check=checks.http_url, example="https://tsa.example.gov/tsr"
+    )
+    ca_file: Path = setting(
+        help="The TSA's CA certificate(s), PEM: tokens must chain to it.",
+        example="/etc/evgw-central/tsa-ca.pem",
+    )
+
+
+SECTIONS = (
+    Section(
+        "store",
+        UploadTable,
+        "Central object storage (S3 API): the bucket the gateways upload to, with the same keys "
+        "as a gateway's [upload]. The archive only reads it (and writes co-signatures beside "
+        "checkpoints); give it read-only credentials where the store allows. workers is the number "
+        "of parallel requests; retention_days and max_bytes_per_second apply to what the "
+        "archive writes.",
+        required=True,
+    ),
+    Section("archive", ArchiveTable, "This archive.", required=True),
+    Section(
+        "trust",
+        TrustTable,
+        "Trusted device keys, by gateway id: origin comes only from here, never from a key the "
+        "evidence names. Set keys, keys_dir or both.",
+        required=True,
+    ),
+    Section("database", DatabaseTable, "The catalogue database.", required=True),
+    Section(
+        "witness",
+        WitnessTable,
+        "Witness co-signatures over consistent checkpoints. Leave the section out to co-sign "
+        "nothing.",
+    ),
+    Section(
+        "export",
+        ExportTable,
+        "Case export at headquarters. Leave the section out and `evgw archive export` refuses.",
+    ),
+    Section(
+        "tsa",
+        TsaTable,
+        "RFC 3161 timestamps over checkpoints. Leave the section out to leave tokens unchecked.",
+    ),
+)

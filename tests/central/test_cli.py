@@ -1,0 +1,121 @@
+"""`evgw archive sync` as an operator meets it: summary, --json, exit codes, one error line;
+and the gateway's command line reaches the archive only by module path."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from evgw import progress
+from gateway.cli.main import COMMANDS, ELSEWHERE, main
+from testbeds.seaweedfs import SeaweedServer
+from tests.central.boxes import SITE, Box, central_toml
+from tests.support.paths import REPO
+from tests.support.seaweed import raw_client, settings_for, unique_bucket
+from uplink.object_keys import record_key
+from uplink.objectstore import ObjectStore
+
+
+def test_the_gateway_loads_no_archive_code_until_asked() -> None:
+    code = (
+        "import sys\n"
+        "from gateway.cli.main import build_parser\n"
+        "build_parser(['verify', 'status'])\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'central', 'sqlalchemy'}))\n"
+        "build_parser(['archive'])\n"
+        "print('central.cli.sync' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["[]", "True"], done.stderr
+
+
+def test_commands_elsewhere_are_named_by_path_and_listed() -> None:
+    for name, path in ELSEWHERE.items():
+        assert name in COMMANDS and path.startswith("central.")
+        module = importlib.import_module(path)
+        assert callable(module.add_arguments) and callable(module.run)
+
+
+@pytest.mark.integration
+def test_sync_reports_clean_then_an_overwrite(
+    tmp_path: Path,
+    seaweed: SeaweedServer,
+    catalogue_url: URL,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = ObjectStore(settings_for(seaweed, unique_bucket()))
+    store.ensure_bucket(object_lock=True)
+    box = Box(tmp_path)
+    box.record(4)
+    box.upload(store)
+    url = catalogue_url.render_as_string(hide_password=False)
+    config = central_toml(
+        tmp_path, seaweed.endpoint_url, store.settings.bucket, url, {"gw-1": box.public_key}
+    )
+    assert main(["archive", "sync", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "1 gateway: listed 9 object versions, 9 new, fetched 5" in out
+    assert "catalogued 4 records and 1 checkpoint; 1 checkpoint newly consistent" in out
+    assert "findings: none" in out
+    first = box.records[0]
+    assert first.start_ts is not None
+    key = record_key(SITE, box.gateway, box.stream, 0, first.start_ts)
+    raw_client(seaweed).put_object(Bucket=store.settings.bucket, Key=key, Body=first.to_json())
+    assert main(["archive", "sync", "--config", str(config), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["counts"]["new_versions"] == 1 and report["counts"]["fetched"] == 1
+    assert [(f["kind"], f["key"], f["new"]) for f in report["findings"]] == [
+        ("overwrite", key, True)
+    ]
+    assert main(["archive", "sync", "--config", str(config), "--gateway", "gw-1"]) == 1
+    out = capsys.readouterr().out
+    assert "findings: 1 (0 new)" in out and "overwrite attempt" in out
+    assert main(["archive", "sync", "--config", str(config), "--gateway", "gw-9"]) == 0
+    assert "no objects of gateway gw-9" in capsys.readouterr().out
+    box.close()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.integration
+def test_a_terminal_sees_progress_per_gateway(
+    tmp_path: Path, seaweed: SeaweedServer, catalogue_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ObjectStore(settings_for(seaweed, unique_bucket()))
+    store.ensure_bucket(object_lock=True)
+    box = Box(tmp_path)
+    box.record(2)
+    box.upload(store)
+    url = catalogue_url.render_as_string(hide_password=False)
+    config = central_toml(
+        tmp_path, seaweed.endpoint_url, store.settings.bucket, url, {"gw-1": box.public_key}
+    )
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
+    monkeypatch.setattr(progress, "REFRESH_S", 0.0)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["archive", "sync", "--config", str(config)]) == 0
+    assert terminal.getvalue().endswith("\rsyncing gw-1: 100% of 4 new objects\n")
+    box.close()
+
+
+def test_a_config_mistake_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "central.toml"
+    path.write_text("[store]\nendpoint_url = 'http://127.0.0.1:1'\n", encoding="utf-8")
+    assert main(["archive", "sync", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"evgw archive: error: {path}: [store] bucket: missing required key"]
