@@ -171,7 +171,7 @@ def archive_toml(
         extra += f'[witness]\nname = "{WITNESS_NAME}"\nsigning_key = "witness.ed25519"\n'
     keys = {GATEWAY: recorded.signer.public_key_text()} if trusted else {"gw-other": _other()}
     bucket = recorded.store.settings.bucket
-    return central_toml(folder, server, bucket, database, keys, 0.0, extra)
+    return central_toml(folder, server.endpoint_url, bucket, database, keys, 0.0, extra)
 
 
 def _other() -> str:
