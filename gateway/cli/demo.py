@@ -3,7 +3,8 @@
 Everything binds 127.0.0.1: an RTSP test server with two cameras, two ONVIF device emulators
 that announce them over WS-Discovery, SeaweedFS as central storage and mosquitto as the
 monitoring broker. The gateway finds the cameras by their serials, records, seals and uploads,
-and the demo ends with what the monitoring desk sees and `evgw verify`.
+and the demo shows what the monitoring desk sees and `evgw verify`. Then the box's evidence is
+deleted and headquarters retrieves a minute from the bucket alone (`demo_archive`).
 Runs from a source checkout (`./dev demo`): the simulators in `testbeds/` are not installed.
 """
 
@@ -51,12 +52,14 @@ from ..daemon.lifecycle import Gateway
 from ..keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
 from ..wiring import index_path
 from . import monitor, verify
+from .demo_archive import run_headquarters
 from .table import columns
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
 RTSP_PORT = 8554
+ARCHIVE_CAMERA = "store-1"  # the passthrough camera with sound: retrieved at headquarters
 DRAIN_S = 60.0
 
 
@@ -79,6 +82,12 @@ DEMO_CAMERAS = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=40.0, help="how long to record (default 40)")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="demo configuration file")
+    p.add_argument(
+        "--no-archive",
+        dest="archive",
+        action="store_false",
+        help="stop after the box's own verify (skip the headquarters part)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,8 +110,16 @@ def run(args: argparse.Namespace) -> int:
             log.info("interrupted: sealing open segments")
         finally:
             gateway.stop(drain_s=DRAIN_S)
-    print(render_table(config, since=started))
-    print(render_uploads(config))
+        print(render_table(config, since=started))
+        print(render_uploads(config))
+        code = verify_box(config, identity)
+        if config.upload is not None and args.archive:
+            code = max(code, run_headquarters(config, ARCHIVE_CAMERA, started))
+    return code
+
+
+def verify_box(config: Config, identity: Path) -> int:
+    """`evgw verify` of the box's own data dir, with its public key and the archive identity."""
     pubkey = config.keys.signing_key.with_name(config.keys.signing_key.name + ".pub")
     data_dir = config.gateway.data_dir
     print(f"\n$ evgw verify {data_dir} --pubkey {pubkey} --identity {identity}")
