@@ -87,10 +87,10 @@ def faulted_run(
         old_pid = victim.pid
         assert old_pid is not None and old_pid != os.getpid()
         fault(victim)
-        back = wait_until("a new child", lambda: victim.pid != old_pid and victim.restarts == 1, 25)
+        wait_until("a new child", lambda: victim.pid != old_pid and victim.restarts >= 1, 60)
         boot = len(records(config, "flaky"))
-        wait_until("the new child records", lambda: sealed_after(config, "flaky", boot), 20)
-        assert back < 25
+        wait_until("the new child records", lambda: sealed_after(config, "flaky", boot), 60)
+        assert victim.restarts == 1, "the restarted child was taken for hung as well"
         assert worker(gateway, "steady").restarts == 0
     finally:
         gateway.stop()
@@ -135,7 +135,7 @@ def test_a_segfaulting_camera_restarts_and_the_other_records_on(
 def test_a_hung_camera_is_killed_and_restarted(
     two_cameras: tuple[RtspTestServer, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(camera_process, "SILENCE_S", 2.0)
+    monkeypatch.setattr(camera_process, "SILENCE_S", 5.0)  # a busy machine's new child is slow
 
     def freeze(victim: CameraProcess) -> None:
         assert victim.pid is not None
