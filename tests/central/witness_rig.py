@@ -4,7 +4,7 @@ through the real command line: what the witness, timestamp and verify-box tests 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,6 @@ class WitnessRig:
     config: Path
     witness: Ed25519Signer
     capsys: pytest.CaptureFixture[str]
-    outputs: list[str] = field(default_factory=list)
 
     @property
     def bucket(self) -> str:
