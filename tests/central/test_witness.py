@@ -157,6 +157,23 @@ def test_cosignatures_read_back_from_the_bucket_verify_then_a_rerun_does_nothing
     assert "witness: co-signed 0 checkpoint(s)" in text and "findings: none" in text
 
 
+def test_a_rebuilt_catalogue_adopts_the_archives_own_cosignatures(rig: WitnessRig) -> None:
+    rig.box.record(8)
+    rig.box.upload(rig.store)
+    rig.sync()
+    before = {r.object_key: r.body for r in rig.witnessed_rows()}
+    # The catalogue is lost and rebuilt from the bucket with the same witness key.
+    text = re.sub(r'(?m)^url = ".*"$', f'url = "sqlite:///{rig.folder}/rebuilt.db"',
+                  rig.config.read_text())  # fmt: skip
+    rig.config.write_text(text)
+    code, summary = rig.sync()
+    assert code == 0 and summary["findings"] == []
+    assert summary["witness"]["witnessed"] == 0 and summary["witness"]["already"] == 2
+    rows = rig.witnessed_rows()
+    assert {r.object_key: r.body for r in rows} == before and all(r.adopted for r in rows)
+    assert [len(rig.versions(k)) for k in sorted(before)] == [1, 1]
+
+
 def test_a_run_stopped_between_put_and_commit_makes_no_second_cosignature(
     rig: WitnessRig,
 ) -> None:
