@@ -28,6 +28,8 @@ UNKNOWN_OBJECT = "unknown_object"
 FORK = "fork"
 ROLLBACK = "rollback"
 ROOT_MISMATCH = "root_mismatch"
+FOREIGN_WITNESS = "foreign_witness"
+TIMESTAMP_REFUSED = "timestamp_refused"
 
 MEANING = {
     UNTRUSTED_GATEWAY: "objects of a gateway [trust] lists no key for: nothing of it accepted; "
@@ -70,6 +72,13 @@ MEANING = {
     "the box's history was cut back or rewritten (a wiped or restored box); verify the box",
     ROOT_MISMATCH: "a checkpoint whose root is not the RFC 6962 root of the catalogued records: "
     "the records or the checkpoint belong to another history",
+    FOREIGN_WITNESS: "a .witnessed object this archive did not write, or that does not verify "
+    "with [witness] signing_key over the checkpoint beside it: someone forged or replaced a "
+    "cosignature; boxes are verified only against the archive's own (`evgw archive "
+    "verify-box`). Find who holds write keys to the bucket",
+    TIMESTAMP_REFUSED: "a checkpoint's RFC 3161 token that does not hold: broken, for other "
+    "bytes (another checkpoint's token), or not from the TSA of [tsa] ca_file; the checkpoint "
+    "has no trusted time. Check the gateway's [tsa] and who writes to the bucket",
 }
 
 NO_SEQ = -1

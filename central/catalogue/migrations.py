@@ -42,7 +42,14 @@ def _v1(connection: Connection) -> None:
     schema.metadata.create_all(connection, tables=tables)
 
 
-STEPS = (Step(1, "object versions, records, checkpoints, findings", _v1),)
+def _v2(connection: Connection) -> None:
+    schema.metadata.create_all(connection, tables=[schema.witnessed, schema.timestamps])
+
+
+STEPS = (
+    Step(1, "object versions, records, checkpoints, findings", _v1),
+    Step(2, "witnessed checkpoints and timestamp tokens", _v2),
+)
 CURRENT = STEPS[-1].version
 
 

@@ -11,6 +11,15 @@
   unique by the SHA-256 of kind, gateway, stream, seq and key, a bounded index whatever
   hostile names the bucket holds. Absent values are stored as '' or -1, never NULL.
 
+Version 2 adds the companions written beside checkpoints:
+- `witnessed`: each `.witnessed` object the witness step made (its bytes are kept from the
+  moment they are signed, before the put, so a crash in between re-puts the same bytes and
+  never makes a second cosignature) or adopted from the bucket; `version_id` is '' until the
+  store confirmed it.
+- `timestamps`: each `.tsr` token version listed, its bytes, and the verdict of
+  `segments.timestamp.check_token` against the checkpoint beside it ('PENDING' until that
+  checkpoint is catalogued).
+
 Gateway and stream names come from object keys, so their columns are as wide as a key.
 """
 
@@ -23,6 +32,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -127,3 +137,39 @@ findings = Table(
     Column("first_seen", Float, nullable=False),
 )
 Index("findings_gateway", findings.c.gateway)
+
+witnessed = Table(
+    "witnessed",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("gateway", String(KEY), nullable=False),
+    Column("stream", String(KEY), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("root", String(HEX), nullable=False),
+    Column("checkpoint_key", String(KEY), nullable=False),
+    Column("object_key", String(KEY), nullable=False, unique=True),  # the .witnessed key
+    Column("body", LargeBinary, nullable=False),  # the witnessed file, as put
+    Column("cosigned_at", BigInteger, nullable=False),  # the cosignature's timestamp
+    Column("witnessed_at", Float, nullable=True),  # when the store confirmed it
+    Column("version_id", String(255), nullable=False),  # '' until confirmed
+    Column("adopted", Boolean, nullable=False),  # found in the bucket, not put by this catalogue
+)
+Index("witnessed_stream", witnessed.c.gateway, witnessed.c.stream, witnessed.c.size)
+
+timestamps = Table(
+    "timestamps",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("gateway", String(KEY), nullable=False),
+    Column("stream", String(KEY), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("object_key", String(KEY), nullable=False),
+    Column("version_id", String(255), nullable=False),
+    Column("token", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),  # PENDING|TRUSTED|UNCHECKED|REFUSED
+    Column("tsa_time", Text, nullable=True),
+    Column("tsa", Text, nullable=True),
+    Column("detail", Text, nullable=False),
+    UniqueConstraint("object_key", "version_id", name="timestamps_object"),
+)
+Index("timestamps_stream", timestamps.c.gateway, timestamps.c.stream, timestamps.c.size)

@@ -13,7 +13,15 @@ SUBCOMMANDS = {
     "sync": (
         "central.cli.sync",
         "catalogue the bucket's new object versions and check every gateway's records, "
-        "segments and checkpoints",
+        "segments and checkpoints; co-sign the consistent checkpoints as witness",
+    ),
+    "verify-box": (
+        "central.cli.verify_box",
+        "verify a box's data dir against the newest checkpoints this archive co-signed",
+    ),
+    "keygen": (
+        "central.cli.keygen",
+        "make the archive's witness or export signing key",
     ),
     "find": (
         "central.cli.find",

@@ -1,5 +1,9 @@
 """`evgw archive sync --config central.toml [--gateway G] [--json]`: parse, sync, print.
 
+With [witness], each checkpoint found consistent is co-signed and written beside it
+(`central.witness.step`); the summary says how many, and the TSA time of each stream's
+newest checkpoint.
+
 Exit code 0 when the synced gateways have no finding, 1 when they have any (new or stored
 earlier: a finding stands until a person resolves it), 2 for a configuration mistake.
 """
@@ -13,12 +17,16 @@ from dataclasses import asdict
 from pathlib import Path
 
 from evgw.progress import Progress
+from uplink.objectstore import ObjectStore
 
 from ..catalogue.db import Catalogue
 from ..config import load_central_config
 from ..findings import MEANING
 from ..sync.bucket import Bucket
 from ..sync.service import ArchiveSync, SyncResult
+from ..witness.keys import companion_trust, load_witness_key
+from ..witness.step import WitnessCounts, Witnesser
+from .sync_report import companion_lines, companions_json
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,16 +37,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_central_config(args.config)
+    key = load_witness_key(config)
+    trust = companion_trust(config, key)
     catalogue = Catalogue.open(config.database)
     progress = _TerminalProgress() if sys.stderr.isatty() else None
     try:
-        sync = ArchiveSync(config, catalogue, Bucket(config.store), progress=progress)
+        bucket = Bucket(config.store)
+        witness = None
+        if key is not None:
+            store = ObjectStore(config.store)
+            witness = Witnesser(key, config.trust, catalogue, bucket, store)
+            witness.resume()
+        sync = ArchiveSync(config, catalogue, bucket, progress=progress, on_consistent=witness,
+                           companions=trust)  # fmt: skip
         result = sync.run(args.gateway)
     finally:
         if progress is not None:
             progress.finish()
         catalogue.close()
-    print(_json(result) if args.json else _human(result, args.gateway))
+    counts = None if witness is None else witness.counts
+    print(_json(result, counts) if args.json else _human(result, args.gateway, counts))
     return 1 if result.findings else 0
 
 
@@ -70,16 +88,17 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
-def _json(result: SyncResult) -> str:
+def _json(result: SyncResult, witness: WitnessCounts | None) -> str:
     findings = [
         {**asdict(f), "first_seen": seen, "new": f in result.new_findings}
         for f, seen in result.findings
     ]
-    body = {"counts": asdict(result.counts), "gateways": result.gateways, "findings": findings}
+    body = {"counts": asdict(result.counts), "gateways": result.gateways, "findings": findings,
+            **companions_json(result, witness)}  # fmt: skip
     return json.dumps(body, ensure_ascii=False, indent=2)
 
 
-def _human(result: SyncResult, gateway: str | None) -> str:
+def _human(result: SyncResult, gateway: str | None, witness: WitnessCounts | None) -> str:
     c = result.counts
     if not c.gateways:
         where = f"gateway {gateway}" if gateway else "any gateway"
@@ -96,6 +115,7 @@ def _human(result: SyncResult, gateway: str | None) -> str:
             f"{_n(c.waiting_segments, 'record')} for their segment objects (judged by a later "
             "sync)"
         )
+    lines += companion_lines(result, witness)
     if c.purged_segments:
         lines.append(
             f"declared: {_n(c.purged_segments, 'segment')} evicted before upload by the "

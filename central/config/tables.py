@@ -99,7 +99,8 @@ class WitnessTable:
         example="archive.example.gov/witness",
     )
     signing_key: Path = setting(
-        help="The witness's Ed25519 key file (mode 0600), made with `evgw keygen --out DIR`.",
+        help="The witness's Ed25519 key file (mode 0600), made with `evgw archive keygen "
+        "--witness --out DIR`.",
         example="/etc/evgw-central/witness.ed25519",
     )
 
@@ -109,8 +110,9 @@ class ExportTable:
     """``[export]``: packages exported at headquarters are signed with this key."""
 
     signing_key: Path = setting(
-        help="The archive's Ed25519 export key file (mode 0600); court experts trust its "
-        "public key as archive:<[archive] id>.",
+        help="The archive's Ed25519 export key file (mode 0600), made with `evgw archive "
+        "keygen --export --out DIR`; court experts trust its public key as archive:<[archive] "
+        "id>.",
         example="/etc/evgw-central/export.ed25519",
     )
 
@@ -123,7 +125,8 @@ class TsaTable:
         help="The TSA's URL.", check=checks.http_url, example="https://tsa.example.gov/tsr"
     )
     ca_file: Path = setting(
-        help="The TSA's CA certificate(s), PEM: tokens must chain to it.",
+        help="The TSA's CA certificate(s), PEM: tokens beside checkpoints must chain to it, "
+        "else sync reports them (timestamp_refused).",
         example="/etc/evgw-central/tsa-ca.pem",
     )
 

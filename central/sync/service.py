@@ -7,7 +7,8 @@ from the catalogue alone. Each gateway's work commits in one transaction: a cras
 leaves that gateway as it was, and the next run redoes it.
 
 Checkpoints newly found consistent are handed to `on_consistent` after their gateway's
-work is committed: the one place where the witness step co-signs them.
+work is committed: the one place where the witness step co-signs them. The objects beside
+checkpoints (the archive's `.witnessed`, the gateway's `.tsr`) are judged by `companions`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ..catalogue.companions import StreamTime, newest_times
 from ..catalogue.db import Catalogue, SeenVersion, Tx
 from ..config import CentralConfig
 from ..findings import (
@@ -30,8 +32,18 @@ from ..findings import (
 )
 from .bucket import Bucket, Version
 from .checkpoints import ConsistentCheckpoint, catalogue_checkpoint, judge_checkpoint, settle_stream
+from .companions import CompanionTrust, judge_companion, settle_tokens
 from .media import settle_media
-from .object_names import CHECKPOINT, MEDIA, OTHER, RECORD, ObjectName, gateway_of, parse_key
+from .object_names import (
+    CHECKPOINT,
+    COMPANION,
+    MEDIA,
+    OTHER,
+    RECORD,
+    ObjectName,
+    gateway_of,
+    parse_key,
+)
 from .records import Accepted, catalogue_record, judge_record
 
 CHUNK = 256
@@ -63,6 +75,7 @@ class SyncResult:
     findings: list[tuple[Finding, float]]
     new_findings: list[Finding] = field(default_factory=list)
     consistent: list[ConsistentCheckpoint] = field(default_factory=list)
+    times: list[StreamTime] = field(default_factory=list)  # newest checkpoint's token per stream
 
 
 class ArchiveSync:
@@ -74,6 +87,7 @@ class ArchiveSync:
         *,
         progress: ProgressFn | None = None,
         on_consistent: Callable[[Sequence[ConsistentCheckpoint]], None] | None = None,
+        companions: CompanionTrust | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
@@ -81,6 +95,7 @@ class ArchiveSync:
         self.bucket = bucket
         self._progress = progress
         self._on_consistent = on_consistent
+        self._companions = companions or CompanionTrust()
         self._clock = clock
         self._pool: Executor
 
@@ -94,6 +109,8 @@ class ArchiveSync:
         counts.new_findings = len(result.new_findings)
         counts.consistent = len(result.consistent)
         result.findings = self.catalogue.findings(result.gateways)
+        with self.catalogue.transaction() as tx:
+            result.times = newest_times(tx, result.gateways)
         return result
 
     def _sync(self, gateway: str | None, result: SyncResult) -> None:
@@ -141,6 +158,8 @@ class ArchiveSync:
             found += self._vanished(tx, prefix)
         now, settle_s = self._clock(), self.config.archive.settle_s
         found += settle_media(tx, self.bucket, self._pool, gateway, settle_s, now)
+        limit = self.config.archive.max_object_bytes
+        found += settle_tokens(tx, self.bucket, gateway, self._companions, limit)
         consistent: list[ConsistentCheckpoint] = []
         for stream in tx.pending_streams(gateway):
             more, ok = settle_stream(tx, gateway, stream, now - settle_s)
@@ -186,11 +205,11 @@ class ArchiveSync:
         return found
 
     def _readable(self, version: Version) -> bool:
-        """A record or checkpoint object small enough to read (others are never fetched)."""
+        """A record, checkpoint or companion small enough to read (segments are never fetched)."""
         name = parse_key(version.key)
         return (
             name is not None
-            and name.what in (RECORD, CHECKPOINT)
+            and name.what in (RECORD, CHECKPOINT, COMPANION)
             and not version.delete_marker
             and version.size <= self.config.archive.max_object_bytes
         )
@@ -212,7 +231,7 @@ class ArchiveSync:
         if name.what == OTHER:
             return [Finding(UNKNOWN_OBJECT, name.gateway, f"{version.size} bytes at a key evgw "
                             "never writes", key=version.key)]  # fmt: skip
-        if name.what not in (RECORD, CHECKPOINT):
+        if name.what not in (RECORD, CHECKPOINT, COMPANION):
             return []
         body = data.get(version)
         if body is None:
@@ -220,6 +239,8 @@ class ArchiveSync:
             return [Finding(OVERSIZED, name.gateway, f"{version.size} bytes, over [archive] "
                             f"max_object_bytes = {limit}; not read", name.stream or "",
                             name.seq if name.seq is not None else -1, version.key)]  # fmt: skip
+        if name.what == COMPANION:
+            return judge_companion(tx, name, version, body, self._companions, self.config.trust)
         if name.what == RECORD:
             judged = judge_record(body, name, self.config.trust)
             if not isinstance(judged, Accepted):

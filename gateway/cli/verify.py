@@ -24,24 +24,19 @@ from evgw.errors import UsageError
 from evgw.progress import Progress
 from segments.agekeys import X25519Identity, load_identities
 from segments.errors import SegmentError
-from segments.ledger import LEDGER_NAME
 from segments.note import check_key_name
 from segments.signing import load_verifier
-from segments.store import DataDir
-from segments.timestamp import MISSING, TimestampError, TimestampFinding, load_anchors
-from segments.trust import ORIGIN_HINT, TrustedKeys
+from segments.timestamp import TimestampError, load_anchors
+from segments.trust import TrustedKeys
 from segments.verify import (
-    KEY_FROM_CALLER,
-    KEY_FROM_LEDGER,
     DirMediaSource,
     Report,
-    StreamReport,
-    Verdict,
     WitnessInput,
-    WitnessSummary,
     exit_code,
     verify,
 )
+from segments.verify.paths import find_streams
+from segments.verify.render import render
 from segments.witness import MAX_WITNESSED_BYTES, WitnessedCheckpoint
 
 from . import args as common
@@ -170,97 +165,3 @@ def tsa_anchors(path: Path) -> tuple[x509.Certificate, ...]:
         raise UsageError(f"--tsa-ca {path}: cannot read: {e.strerror or e}") from e
     except TimestampError as e:
         raise UsageError(str(e)) from e
-
-
-def find_streams(path: Path, camera: str | None) -> list[tuple[str, Path]]:
-    """(name, folder) of every stream under PATH, optionally only `camera`'s."""
-    if not path.is_dir():
-        raise UsageError(f"{path}: no such directory; pass a data dir or a streams/<camera> folder")
-    if (path / LEDGER_NAME).is_file():
-        found = [(path.name, path)]
-    else:
-        streams = DataDir(path).streams
-        base = streams if streams.is_dir() else path
-        found = sorted(
-            (d.name, d) for d in base.iterdir() if d.is_dir() and (d / LEDGER_NAME).is_file()
-        )
-    if not found:
-        raise UsageError(
-            f"{path}: no {LEDGER_NAME} found (expected streams/<camera>/{LEDGER_NAME})"
-        )
-    if camera is not None:
-        found = [s for s in found if s[0] == camera]
-        if not found:
-            raise UsageError(f"{path}: no stream for camera {camera!r}")
-    return found
-
-
-def render(report: Report) -> str:
-    out: list[str] = []
-    for stream in report.streams:
-        out += _render_stream(stream, per_stream_key=len(report.streams) > 1)
-    key = report.fingerprint or "differs per stream"
-    origins = {s.origin for s in report.streams}
-    out.append(f"key: {key} ({_key_note(report.key_source)}; {'; '.join(sorted(origins))})")
-    out += [f"! {i.impact}: {i.detail}" for i in report.issues]
-    out.append(f"verdict: {report.verdict}")
-    if report.verdict is Verdict.INTEGRITY_ONLY:
-        out.append(
-            f"origin NOT established: the records are consistent ({report.integrity}) with the "
-            f"key they name themselves, which anyone can make; {ORIGIN_HINT}"
-        )
-    return "\n".join(out)
-
-
-def _render_stream(s: StreamReport, *, per_stream_key: bool) -> list[str]:
-    lines = [
-        f"stream {s.stream}: {s.verdict}  ({s.records} records, {s.pinned} pinned by "
-        f"{s.checkpoints_used} signed checkpoint(s))",
-        f"  {'seq':>8}  {'kind':<9}  {'start':<32}  {'verdict':<28}  detail",
-    ]
-    for f in s.findings:
-        seq = f"{f.seq}-{f.through}" if f.through is not None else str(f.seq)
-        lines.append(
-            f"  {seq:>8}  {f.kind or '-':<9}  {f.start or '-':<32}  {f.verdict:<28}  {f.detail}"
-        )
-    if s.witness is not None:
-        lines.append(_witness_line(s.witness))
-    lines += [f"  ! {i.impact}: {i.detail}" for i in s.issues]
-    lines += _render_timestamps(s.timestamps)
-    if per_stream_key:
-        lines.append(f"  key {s.fingerprint or '-'} ({_key_note(s.key_source)}; {s.origin})")
-    return lines
-
-
-def _witness_line(w: WitnessSummary) -> str:
-    head = f"  witness {w.witness} (key {w.fingerprint}): {w.used} of {w.files} witnessed file(s)"
-    if not w.files:
-        return "  witness: no witnessed checkpoint given for this stream"
-    if not w.used:
-        return head + " usable: the witness check could not be made"
-    verdict = "FAILED, see below" if w.findings else "the ledger holds them unchanged"
-    return (
-        f"{head}, newest size {w.newest_size} cosigned {w.newest_time}; ledger matches up to "
-        f"size {w.matched}: {verdict}"
-    )
-
-
-def _render_timestamps(stamps: Sequence[TimestampFinding]) -> list[str]:
-    """The RFC 3161 time per checkpoint (V12); a stream without any token says so once."""
-    if not stamps:
-        return []
-    if all(t.status == MISSING for t in stamps):
-        return [f"  timestamps: none for its {len(stamps)} checkpoint(s)"]
-    lines = [f"  {'checkpoint':>10}  {'timestamp':<9}  {'time (TSA)':<25}  detail"]
-    for t in stamps:
-        by = f"by {t.tsa}; " if t.tsa else ""
-        lines.append(f"  {t.size:>10}  {t.status:<9}  {t.time or '-':<25}  {by}{t.detail}")
-    return lines
-
-
-def _key_note(source: str) -> str:
-    if source == KEY_FROM_CALLER:
-        return "trusted"
-    if source == KEY_FROM_LEDGER:
-        return "from the ledger's own key record: proves integrity, not origin"
-    return "no key"

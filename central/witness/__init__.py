@@ -1,0 +1,1 @@
+"""The archive as witness: co-sign consistent checkpoints, hold boxes to what was co-signed."""
