@@ -5,8 +5,10 @@ Steps, numbered as in the code:
      that cover the slice's last seq, largest first;
  (2) of those, the largest whose `.witnessed` object beside it holds: the archive's witness
      key cosigned exactly this checkpoint and the trusted device key signed it
-     (`segments.witness.open_witnessed`); a witnessed file that does not hold is named in the
-     report (`witness.ignored`) and never used;
+     (`segments.witness.open_witnessed`). The version the archive's witness step wrote is
+     read (another version at that key is sync's `foreign_witness` finding); without one,
+     the key's first version; a witnessed file that does not hold is named in the report
+     (`witness.ignored`) and never used;
  (3) when none is witnessed, the largest covering consistent checkpoint, marked NOT
      witnessed with the reason (the report says so; the package still verifies offline);
  (4) the catalogued leaf hashes of seqs 0..size-1 give the checkpoint's root, and the
@@ -27,6 +29,7 @@ from segments.store import SIDECAR_SUFFIX
 from segments.timeline import iso_utc
 from segments.witness import WITNESSED_SUFFIX, open_witnessed
 
+from ..catalogue import companions
 from . import catalogued
 from .catalogued import CheckpointRow
 from .source import ArchiveSource, RetrievalError
@@ -78,6 +81,10 @@ def _witnessed(
     keys = [witnessed_key(row) for row in covering]
     with source.catalogue.transaction() as tx:
         held = catalogued.present(tx, keys)
+        for key in keys:  # the archive's own cosignature first, even before sync lists it
+            own = companions.witnessed_at_key(tx, key)
+            if own is not None and own.version_id:
+                held[key] = own.version_id
     for row, key in zip(covering, keys, strict=True):
         if key not in held:
             continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import time
 import tomllib
 from contextlib import ExitStack
@@ -58,6 +59,7 @@ from .table import columns
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
+DEMO_FOLDERS = ("demo-data", "demo-archive", "demo-objectstore", "demo-broker")
 RTSP_PORT = 8554
 ARCHIVE_CAMERA = "store-1"  # the passthrough camera with sound: retrieved at headquarters
 DRAIN_S = 60.0
@@ -91,6 +93,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.config == DEFAULT_CONFIG:
+        start_afresh()
     identity = prepare_keys(args.config)
     config = load_config(args.config)
     with ExitStack() as stack:
@@ -127,6 +131,13 @@ def verify_box(config: Config, identity: Path) -> int:
     report = verify.verify_path(data_dir, None, trusted, identities)
     print(verify.render(report))
     return exit_code(report.verdict)
+
+
+def start_afresh() -> None:
+    """Every run is a new box and a new bucket: the last run deleted its box's evidence, and a
+    box restarting its ledger under the same key is exactly the fork the archive must report."""
+    for name in DEMO_FOLDERS:
+        shutil.rmtree(DEFAULT_CONFIG.parents[1] / name, ignore_errors=True)
 
 
 def start_cameras(config: Config, stack: ExitStack) -> None:
