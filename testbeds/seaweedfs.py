@@ -21,6 +21,8 @@ from .errors import ServerError
 from .process import HOST, LocalServer, free_ports, http_get
 
 LOG_NAME = "weed.log"
+VOLUME_SIZE_LIMIT_MB = 16
+MAX_VOLUMES = 4096
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,11 @@ class SeaweedServer(LocalServer):
             f"-admin.port={p.admin}",
             f"-admin.port.grpc={p.admin_grpc}",
             "-volume.preStopSeconds=0",
+            # Each bucket is a collection that grows 7 volumes at once; the default limit
+            # (free disk / 128 MB) runs out after ~90 buckets and PutObject answers
+            # InternalError. Small volumes (not preallocated) and a fixed count avoid that.
+            f"-master.volumeSizeLimitMB={VOLUME_SIZE_LIMIT_MB}",
+            f"-volume.max={MAX_VOLUMES}",
             "-webdav=false",
             "-admin.ui=false",
             "-s3.port.iceberg=0",

@@ -14,6 +14,12 @@ from ..records import Record
 from ..timeline import parse_iso
 
 TIME_TOLERANCE_S = 1.0  # clock jitter between a segment's end and the next record's start
+STEP_TOLERANCE_S = 2.0
+"""Slack around a declared clock step. A step is read off the wall clock, while segments run
+on the camera's PTS timeline, which the recorder lets part from the wall clock by up to
+`max_camera_drift_s` (2 s by default) before it re-anchors: a busy box's clock record may
+start that much before the last segment ends, and the jump back to the next segment may
+exceed the step by as much."""
 
 OUT_OF_TIMELINE = frozenset({"purge", "hold", "export", "camera"})
 """Records about other records or other times (evictions, legal holds, exports) or about the
@@ -44,7 +50,8 @@ class TimeOrder:
         inverted = 0.0
         if record.kind != "clock" and start is not None and end is not None:
             inverted = (start - end).total_seconds()
-        problem = self._regression(back, inverted)
+        slack = STEP_TOLERANCE_S if record.kind == "clock" or self.allowance_s else TIME_TOLERANCE_S
+        problem = self._regression(back, inverted, slack)
         if not advance:
             return problem
         if record.kind == "clock":
@@ -54,11 +61,11 @@ class TimeOrder:
             self.ref = end or start or self.ref
         return problem
 
-    def _regression(self, back: float, inverted: float) -> str | None:
+    def _regression(self, back: float, inverted: float, slack: float) -> str | None:
         worst = max(back, inverted)
-        if worst <= TIME_TOLERANCE_S:
+        if worst <= TIME_TOLERANCE_S or (back <= slack and inverted <= TIME_TOLERANCE_S):
             return None
-        if worst <= self.allowance_s + TIME_TOLERANCE_S:
+        if worst <= self.allowance_s + slack:
             self.allowance_s = 0.0  # explained by the declared clock step
             return None
         if back >= inverted:

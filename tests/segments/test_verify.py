@@ -324,6 +324,22 @@ def test_time_regression_and_declared_clock_step(tmp_path: Path) -> None:
     assert check(s2).verdict is Verdict.AUTHENTIC
 
 
+@pytest.mark.parametrize(("late_s", "verdict"), [(1.5, "AUTHENTIC"), (3.0, "NOT_AUTHENTIC")])
+def test_a_clock_step_read_while_the_pts_timeline_runs_ahead(
+    tmp_path: Path, late_s: float, verdict: str
+) -> None:
+    """The reproduction (a loaded CI box): the step is read off the wall clock 1.3 s before
+    the PTS-timed segment ends, and the next segment lands 61.1 s back for a 60 s step."""
+    s = Stream(tmp_path)
+    s.start()
+    s.segment()
+    s.ledger.append(s.draft("clock", s.t - late_s, s.t - late_s - 60, reason="clock_step"))
+    s.segment()  # still on the old timeline (opened before the step)
+    s.t -= 60 + late_s
+    s.segment()
+    assert check(s).verdict.value == verdict
+
+
 def test_unfinished_last_line_is_incomplete(stream: Stream) -> None:
     with open(stream.root / LEDGER_NAME, "ab") as f:
         f.write(b'{"camera":"cam1","ki')
