@@ -4,7 +4,7 @@
 Builds a bucket of G gateways x C cameras x N minutes of 60 s segments, sealed for real
 (`tests/bench/archive_fleet.py`), in a local SeaweedFS, then times three `evgw archive sync`
 runs, each a child process (`python -m gateway archive sync --json`) whose own rusage
-(`os.wait4`: user + system CPU, peak RSS) is read when it ends:
+(`os.wait4`: user + system CPU) and peak RSS (its VmHWM, see `LAUNCH`) are read when it ends:
 
   full         the first sync of the whole bucket;
   incremental  after one new minute on every camera of every gateway;
@@ -46,6 +46,22 @@ REPO = Path(__file__).resolve().parents[2]
 TICKS = os.sysconf("SC_CLK_TCK")
 FLEET_GATEWAYS, FLEET_CAMERAS, DAY_MINUTES = 1000, 4, 1440
 SETTLE_S = 3600.0  # the archive's default [archive] settle_s
+PEAK_FILE = "EVGW_BENCH_PEAK_FILE"
+LAUNCH = f"""
+import atexit, os, runpy, sys
+def peak():
+    status = open("/proc/self/status").read()
+    with open(os.environ["{PEAK_FILE}"], "w") as f:
+        f.write(status.split("VmHWM:")[1].split()[0])
+atexit.register(peak)
+sys.argv[0] = "gateway"
+runpy.run_module("gateway", run_name="__main__", alter_sys=True)
+"""
+"""`python -m gateway` that writes its peak RSS (KiB) to $EVGW_BENCH_PEAK_FILE on exit.
+
+Not `ru_maxrss`: Linux keeps a process's high-water mark across exec, and `subprocess`
+starts the child with vfork, so the child's figure would be at least the benchmark's own
+(~100 MiB of fleet and clients). VmHWM belongs to the memory the child maps after exec."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +99,14 @@ def run_sync(
 ) -> Measured:
     """Run `archive sync --json` (of `gateway` only, when given) as a child process and
     measure it."""
-    cmd = [sys.executable, "-m", "gateway", "archive", "sync", "--config", str(config), "--json"]
+    cmd = [sys.executable, "-c", LAUNCH, "archive", "sync", "--config", str(config), "--json"]
     cmd += ["--gateway", gateway] if gateway else []
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile() as peak:  # fmt: skip
+        env = {**os.environ, PEAK_FILE: peak.name}
         db0, store0 = process_cpu_s(db_pid), process_cpu_s(store_pid)
         began = time.perf_counter()
-        child = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=err)
+        child = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - began
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -99,10 +117,11 @@ def run_sync(
             message = err.read().decode(errors="replace")
             raise SystemExit(f"archive sync exited {child.returncode}:\n{message}")
         body: dict[str, Any] = json.loads(out.read())
+        peak_kib = int(Path(peak.name).read_text())
     return Measured(
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
-        maxrss_mib=usage.ru_maxrss / 1024,
+        maxrss_mib=peak_kib / 1024,
         db_cpu_s=db1 - db0,
         store_cpu_s=store1 - store0,
         counts=body["counts"],
@@ -204,6 +223,7 @@ def project(args: argparse.Namespace, runs: dict[str, Measured]) -> None:
     list_wall = max(idle.wall_s - fixed_wall, 0.0) / idle.counts["listed"]
     day_versions = FLEET_GATEWAYS * FLEET_CAMERAS * DAY_MINUTES * versions_per_segment
     issue_judged = 100 * 4 * DAY_MINUTES * per_segment
+    wall_per = max(full.wall_s - fixed_wall, 0.0) / full.judged
     print("projection (arithmetic on the figures above, not a measurement):")
     print(
         f"  {cpu_full * 1000:.2f} ms CPU per record or checkpoint in the full sync "
@@ -223,7 +243,7 @@ def project(args: argparse.Namespace, runs: dict[str, Measured]) -> None:
     )
     print(
         f"  the issue's 100 x 4 x 1440 bucket ({issue_judged:,.0f} records+checkpoints): full "
-        f"sync ~{issue_judged * (full.wall_s - fixed_wall) / full.judged / 60:,.0f} min wall, "
+        f"sync ~{issue_judged * wall_per / 60:,.0f} min wall, "
         f"~{issue_judged * cpu_full / 60:,.0f} CPU-min at this run's rates"
     )
 
