@@ -45,6 +45,7 @@ from uplink.objectstore import ObjectStore
 REPO = Path(__file__).resolve().parents[2]
 TICKS = os.sysconf("SC_CLK_TCK")
 FLEET_GATEWAYS, FLEET_CAMERAS, DAY_MINUTES = 1000, 4, 1440
+SYNC_EVERY_S = 600.0  # how often the projection assumes a sync runs
 SETTLE_S = 3600.0  # the archive's default [archive] settle_s
 PEAK_FILE = "EVGW_BENCH_PEAK_FILE"
 LAUNCH = f"""
@@ -240,6 +241,11 @@ def project(args: argparse.Namespace, runs: dict[str, Measured]) -> None:
         f"version the bucket holds; each day kept at 1,000 gateways adds {day_versions:,.0f} "
         f"versions, {day_versions * list_cpu:,.0f} CPU-s and {day_versions * list_wall:,.0f} s "
         "wall to every sync's listing"
+    )
+    print(
+        f"  synced every {SYNC_EVERY_S / 60:.0f} min, that listing alone keeps "
+        f"{day_versions * list_cpu / SYNC_EVERY_S:.1f} cores busy per day of evidence the "
+        "bucket holds (the store's own listing CPU comes on top)"
     )
     print(
         f"  the issue's 100 x 4 x 1440 bucket ({issue_judged:,.0f} records+checkpoints): full "
