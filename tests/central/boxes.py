@@ -124,9 +124,11 @@ def central_toml(
     settle_s: float = 0.0,
     extra: str = "",
     keys_dir: Path | None = None,
+    workers: int | None = None,
 ) -> Path:
     """An archive configuration for the test bucket (the test credentials), trusting `keys`
-    (gateway -> key text) and the `<gateway>.pub` files in `keys_dir`."""
+    (gateway -> key text) and the `<gateway>.pub` files in `keys_dir`, reading with `workers`
+    parallel requests (the default when None)."""
     (folder / "s3.key").write_text(ACCESS_KEY + "\n")
     (folder / "s3.secret").write_text(SECRET_KEY + "\n")
     trusted = ", ".join(f'"{gw}" = "{key}"' for gw, key in keys.items())
@@ -136,6 +138,7 @@ endpoint_url = "{endpoint_url}"
 bucket = "{bucket}"
 access_key_file = "s3.key"
 secret_key_file = "s3.secret"
+{f"workers = {workers}" if workers else ""}
 [archive]
 id = "hq"
 identity_file = "archive.agekey"
