@@ -8,7 +8,8 @@ verification follows RFC 9162 §2.1.3.2 and §2.1.4.2 step by step.
 """
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -72,7 +73,7 @@ def _subtree_root(hashes: Sequence[bytes], lo: int, hi: int) -> bytes:
     return acc.root()
 
 
-def _split(n: int) -> int:
+def split(n: int) -> int:
     """k: the largest power of two strictly less than n (n >= 2)."""
     return 1 << ((n - 1).bit_length() - 1)
 
@@ -95,7 +96,7 @@ def inclusion_proof_from_leaf_hashes(index: int, hashes: Sequence[bytes]) -> lis
     path: list[bytes] = []
     lo, hi = 0, n
     while hi - lo > 1:
-        k = _split(hi - lo)
+        k = split(hi - lo)
         if index - lo < k:
             path.append(_subtree_root(hashes, lo + k, hi))
             hi = lo + k
@@ -113,7 +114,12 @@ def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
 
 def consistency_proof_from_leaf_hashes(m: int, hashes: Sequence[bytes]) -> list[bytes]:
     """PROOF(m, D[n]) of RFC 6962 §2.1.2; empty when m is 0 or n (nothing to prove)."""
-    n = len(hashes)
+    return consistency_path(m, len(hashes), partial(_subtree_root, hashes))
+
+
+def consistency_path(m: int, n: int, subtree_root: Callable[[int, int], bytes]) -> list[bytes]:
+    """PROOF(m, D[0:n]) with MTH(D[lo:hi]) from `subtree_root(lo, hi)`: from the leaf hashes
+    here, from stored subtrees in `merkle_tree.MerkleTree`; same walk, same bytes."""
     if not 0 <= m <= n:
         raise ValueError(f"old size {m} outside 0..{n}")
     if m in (0, n):
@@ -123,17 +129,17 @@ def consistency_proof_from_leaf_hashes(m: int, hashes: Sequence[bytes]) -> list[
     # SUBPROOF(m, D[lo:hi], complete) unrolled: every step appends after the recursive part,
     # so the hashes are collected innermost-last and reversed at the end.
     while sub_m != hi - lo:
-        k = _split(hi - lo)
+        k = split(hi - lo)
         if sub_m <= k:
-            proof.append(_subtree_root(hashes, lo + k, hi))
+            proof.append(subtree_root(lo + k, hi))
             hi = lo + k
         else:
-            proof.append(_subtree_root(hashes, lo, lo + k))
+            proof.append(subtree_root(lo, lo + k))
             lo += k
             sub_m -= k
             complete = False
     if not complete:
-        proof.append(_subtree_root(hashes, lo, hi))
+        proof.append(subtree_root(lo, hi))
     proof.reverse()
     return proof
 

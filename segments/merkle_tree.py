@@ -12,12 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .merkle import EMPTY_ROOT, node_hash
-
-
-def _split(n: int) -> int:
-    """k: the largest power of two strictly less than n (n >= 2)."""
-    return 1 << ((n - 1).bit_length() - 1)
+from .merkle import EMPTY_ROOT, consistency_path, node_hash, split
 
 
 class MerkleTree:
@@ -42,26 +37,7 @@ class MerkleTree:
     def consistency_proof(self, m: int, n: int) -> list[bytes]:
         """PROOF(m, D[0:n]) of RFC 6962 §2.1.2, as `merkle.consistency_proof_from_leaf_hashes`."""
         self._check(n)
-        if not 0 <= m <= n:
-            raise ValueError(f"old size {m} outside 0..{n}")
-        if m in (0, n):
-            return []
-        proof: list[bytes] = []
-        lo, hi, sub_m, complete = 0, n, m, True
-        while sub_m != hi - lo:
-            k = _split(hi - lo)
-            if sub_m <= k:
-                proof.append(self._range(lo + k, hi))
-                hi = lo + k
-            else:
-                proof.append(self._range(lo, lo + k))
-                lo += k
-                sub_m -= k
-                complete = False
-        if not complete:
-            proof.append(self._range(lo, hi))
-        proof.reverse()
-        return proof
+        return consistency_path(m, n, self._range)
 
     def _range(self, lo: int, hi: int) -> bytes:
         """MTH(D[lo:hi]); an aligned power-of-two range is one stored node."""
@@ -71,7 +47,7 @@ class MerkleTree:
         if n & (n - 1) == 0 and lo % n == 0:
             level = n.bit_length() - 1
             return self._levels[level][lo >> level]
-        k = _split(n)
+        k = split(n)
         return node_hash(self._range(lo, lo + k), self._range(lo + k, hi))
 
     def _check(self, size: int) -> None:
