@@ -28,6 +28,8 @@ from typing import Any
 
 from evgw.errors import UsageError
 
+from .age_reader import decrypt_stream
+from .agekeys import X25519Identity
 from .errors import CryptoFormatError
 from .hashing import hash_file
 from .merkle import inclusion_proof_from_leaf_hashes, leaf_hash, verify_inclusion
@@ -57,6 +59,15 @@ def original_name(record: Record) -> str:
 
 def decrypted_name(record: Record) -> str:
     return original_name(record).removesuffix(".age")
+
+
+def decrypt_original(staging: Path, record: Record, identities: Sequence[X25519Identity]) -> None:
+    """The plaintext of `original/<name>` into `decrypted/`; a truncated segment yields its
+    authenticated prefix. Raises CryptoFormatError when no identity opens it."""
+    target = staging / DECRYPTED / decrypted_name(record)
+    target.parent.mkdir(exist_ok=True)
+    with open(staging / ORIGINAL / original_name(record), "rb") as src, open(target, "wb") as dst:
+        decrypt_stream(src, dst, identities, allow_truncated=record.kind == "truncated")
 
 
 def derived_name(case: str, camera: str, start: datetime, end: datetime) -> str:

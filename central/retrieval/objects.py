@@ -12,11 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from segments.age_reader import decrypt_stream
 from segments.agekeys import X25519Identity, recipient_of
 from segments.case_found import whole_sha256
 from segments.errors import CryptoFormatError
-from segments.package import DECRYPTED, ORIGINAL, decrypted_name, original_name
+from segments.package import ORIGINAL, decrypt_original, original_name
 from segments.records import Record
 from uplink.errors import UplinkError
 
@@ -102,16 +101,13 @@ def decrypt(
     source: ArchiveSource, record: Record, staging: Path, identities: Sequence[X25519Identity]
 ) -> None:
     """The plaintext beside the original; a truncated segment yields its authenticated prefix."""
-    target = staging / DECRYPTED / decrypted_name(record)
-    target.parent.mkdir(exist_ok=True)
-    with open(staging / ORIGINAL / original_name(record), "rb") as src, open(target, "wb") as dst:
-        try:
-            decrypt_stream(src, dst, identities, allow_truncated=record.kind == "truncated")
-        except CryptoFormatError as e:
-            ours = ", ".join(recipient_of(i) for i in identities)
-            raise RetrievalError(
-                f"the archive identity ({ours}) cannot decrypt segment #{record.seq}: {e}; "
-                "nothing written",
-                hint=f"check [archive] identity_file in {source.config_path}: it must be the "
-                "identity whose recipient the gateways seal to",
-            ) from e
+    try:
+        decrypt_original(staging, record, identities)
+    except CryptoFormatError as e:
+        ours = ", ".join(recipient_of(i) for i in identities)
+        raise RetrievalError(
+            f"the archive identity ({ours}) cannot decrypt segment #{record.seq}: {e}; "
+            "nothing written",
+            hint=f"check [archive] identity_file in {source.config_path}: it must be the "
+            "identity whose recipient the gateways seal to",
+        ) from e

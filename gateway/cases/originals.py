@@ -7,12 +7,11 @@ import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from segments.age_reader import decrypt_stream
 from segments.agekeys import X25519Identity, recipient_of
 from segments.errors import CryptoFormatError
 from segments.hashing import hash_file
 from segments.index import Index
-from segments.package import DECRYPTED, ORIGINAL, decrypted_name, original_name
+from segments.package import ORIGINAL, decrypt_original, original_name
 from segments.package_report import Fetched
 from segments.records import Record
 from uplink.errors import UplinkError
@@ -82,16 +81,13 @@ def decrypt(
     sources: CaseSources, record: Record, staging: Path, identities: Sequence[X25519Identity]
 ) -> None:
     """The plaintext beside the original; a truncated segment yields its authenticated prefix."""
-    target = staging / DECRYPTED / decrypted_name(record)
-    target.parent.mkdir(exist_ok=True)
-    with open(staging / ORIGINAL / original_name(record), "rb") as src, open(target, "wb") as dst:
-        try:
-            decrypt_stream(src, dst, identities, allow_truncated=record.kind == "truncated")
-        except CryptoFormatError as e:
-            ours = ", ".join(recipient_of(i) for i in identities)
-            sealed_for = ", ".join(sources.sealed_for) or "unknown recipients"
-            raise ExportError(
-                f"this identity cannot decrypt segment #{record.seq}: it was sealed for "
-                f"recipients {sealed_for} (per {sources.config_path}); the identity is for "
-                f"{ours} ({e}); use the archive or escrow identity; nothing written"
-            ) from e
+    try:
+        decrypt_original(staging, record, identities)
+    except CryptoFormatError as e:
+        ours = ", ".join(recipient_of(i) for i in identities)
+        sealed_for = ", ".join(sources.sealed_for) or "unknown recipients"
+        raise ExportError(
+            f"this identity cannot decrypt segment #{record.seq}: it was sealed for "
+            f"recipients {sealed_for} (per {sources.config_path}); the identity is for "
+            f"{ours} ({e}); use the archive or escrow identity; nothing written"
+        ) from e
