@@ -7,7 +7,6 @@ database URL it can use. Secrets (store keys, database password) may live in fil
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from sqlalchemy.exc import ArgumentError
 from evgw.config.checks import shown_url
 from evgw.config.fields import Scope, read_table, section, unknown_key
 from evgw.config.secret_files import read_secret
-from evgw.errors import ConfigError
+from evgw.config.toml_file import parse_toml, read_config_text
 from segments.trust import TrustedKeys
 from uplink.config_tables import upload_config
 from uplink.settings import ObjectStoreSettings
@@ -57,28 +56,13 @@ class CentralConfig:
 
 def load_central_config(path: Path) -> CentralConfig:
     """Read and validate the configuration file at `path`."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as e:
-        reason = e.strerror or str(e)
-        raise ConfigError(
-            f"{path}: cannot read configuration file: {reason}; check the path and permissions"
-        ) from e
-    except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"{path}: not valid UTF-8 (byte offset {e.start}); save it as UTF-8"
-        ) from e
+    text = read_config_text(path)
     return parse_central_config(text, path)
 
 
 def parse_central_config(text: str, path: Path) -> CentralConfig:
     """Validate TOML `text`; `path` names the file in messages and anchors relative paths."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
-    except RecursionError as e:
-        raise ConfigError(f"{path}: TOML syntax error: values nested too deeply") from e
+    data = parse_toml(text, path)
     top = Scope(path, "", "")
     for key in data:
         if key not in _NAMES:

@@ -13,7 +13,6 @@ named in ``[discovery]``); ONVIF credentials are resolved here, camera before se
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +20,7 @@ from typing import Any, TypeVar
 from evgw.config.checks import Invalid
 from evgw.config.fields import Scope, describe, read_table, section, unknown_key
 from evgw.config.secret_files import optional_secret, read_secret
+from evgw.config.toml_file import parse_toml, read_config_text
 from evgw.errors import ConfigError
 from uplink.config_tables import mqtt_config, upload_config
 
@@ -58,19 +58,7 @@ T = TypeVar("T")
 
 def load_config(path: Path) -> Config:
     """Read and validate the configuration file at `path`."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        reason = e.strerror or str(e)
-        raise ConfigError(
-            f"{path}: cannot read configuration file: {reason}; check the path and permissions"
-        ) from e
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"{path}: not valid UTF-8 (byte offset {e.start}); save the file as UTF-8"
-        ) from e
+    text = read_config_text(path)
     return parse_config(text, path)
 
 
@@ -85,13 +73,7 @@ def parse_config(text: str, path: Path) -> Config:
             f"{path}: holds an age identity (AGE-SECRET-KEY-…): no decryption key may live "
             "on the gateway; keep it at the central archive and put only its age1… recipient here"
         )
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
-    except RecursionError as e:
-        raise ConfigError(f"{path}: TOML syntax error: values nested too deeply") from e
-    return config_from_mapping(data, path)
+    return config_from_mapping(parse_toml(text, path), path)
 
 
 def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
