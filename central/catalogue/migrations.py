@@ -46,9 +46,14 @@ def _v2(connection: Connection) -> None:
     schema.metadata.create_all(connection, tables=[schema.witnessed, schema.timestamps])
 
 
+def _v3(connection: Connection) -> None:
+    schema.metadata.create_all(connection, tables=[schema.audits])
+
+
 STEPS = (
     Step(1, "object versions, records, checkpoints, findings", _v1),
     Step(2, "witnessed checkpoints and timestamp tokens", _v2),
+    Step(3, "when each gateway prefix was last listed whole", _v3),
 )
 CURRENT = STEPS[-1].version
 

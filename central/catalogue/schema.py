@@ -20,6 +20,9 @@ Version 2 adds the companions written beside checkpoints:
   `segments.timestamp.check_token` against the checkpoint beside it ('PENDING' until that
   checkpoint is catalogued).
 
+Version 3 adds `audits`: when sync last listed a gateway's whole prefix (every other sync
+lists only from where each stream's unsettled objects begin, `central.catalogue.resume`).
+
 Gateway and stream names come from object keys, so their columns are as wide as a key.
 """
 
@@ -173,3 +176,11 @@ timestamps = Table(
     UniqueConstraint("object_key", "version_id", name="timestamps_object"),
 )
 Index("timestamps_stream", timestamps.c.gateway, timestamps.c.stream, timestamps.c.size)
+
+audits = Table(
+    "audits",
+    metadata,
+    Column("prefix", String(KEY), primary_key=True),  # <site>/<gateway>/
+    Column("audited_at", Float, nullable=False),
+    Column("versions", BigInteger, nullable=False),  # how many versions that listing held
+)

@@ -1,4 +1,9 @@
-"""`evgw archive sync --config central.toml [--gateway G] [--json]`: parse, sync, print.
+"""`evgw archive sync --config central.toml [--gateway G …] [--audit] [--json]`: parse, sync,
+print.
+
+Several `--gateway` (or a comma-separated list) let one process of several archive workers
+take its share of the fleet and pay the start-up once for all of them (README, "Several
+archive workers").
 
 With [witness], each checkpoint found consistent is co-signed and written beside it
 (`central.witness.step`); the summary says how many, and the TSA time of each stream's
@@ -31,7 +36,19 @@ from .sync_report import companion_lines, companions_json
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, required=True, help="the archive's TOML file")
-    p.add_argument("--gateway", help="sync only this gateway's objects")
+    p.add_argument(
+        "--gateway",
+        action="append",
+        type=_gateway_list,
+        metavar="G[,G…]",
+        help="sync only these gateways' objects (repeat, or separate with commas)",
+    )
+    p.add_argument(
+        "--audit",
+        action="store_true",
+        help="list each gateway's whole prefix now, as [archive] audit_interval_h does "
+        "periodically: finds new versions of settled objects, deletions, late arrivals",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -50,14 +67,25 @@ def run(args: argparse.Namespace) -> int:
             witness.resume()
         sync = ArchiveSync(config, catalogue, bucket, progress=progress, on_consistent=witness,
                            companions=trust)  # fmt: skip
-        result = sync.run(args.gateway)
+        result = sync.run(_gateways(args.gateway), audit=args.audit)
     finally:
         if progress is not None:
             progress.finish()
         catalogue.close()
     counts = None if witness is None else witness.counts
-    print(_json(result, counts) if args.json else _human(result, args.gateway, counts))
+    print(_json(result, counts) if args.json else _human(result, _gateways(args.gateway), counts))
     return 1 if result.findings else 0
+
+
+def _gateway_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"an empty gateway name in {text!r}")
+    return names
+
+
+def _gateways(given: list[list[str]] | None) -> list[str] | None:
+    return None if given is None else [name for names in given for name in names]
 
 
 class _TerminalProgress:
@@ -98,13 +126,14 @@ def _json(result: SyncResult, witness: WitnessCounts | None) -> str:
     return json.dumps(body, ensure_ascii=False, indent=2)
 
 
-def _human(result: SyncResult, gateway: str | None, witness: WitnessCounts | None) -> str:
+def _human(result: SyncResult, gateways: list[str] | None, witness: WitnessCounts | None) -> str:
     c = result.counts
     if not c.gateways:
-        where = f"gateway {gateway}" if gateway else "any gateway"
+        where = f"gateway {', '.join(gateways)}" if gateways else "any gateway"
         return f"no objects of {where} in the bucket; check [store] bucket and --gateway"
+    audited = f" ({c.audited} audited: listed whole)" if c.audited else ""
     lines = [
-        f"{_n(c.gateways, 'gateway')}: listed {_n(c.listed, 'object version')}, "
+        f"{_n(c.gateways, 'gateway')}{audited}: listed {_n(c.listed, 'object version')}, "
         f"{c.new_versions} new, fetched {c.fetched}",
         f"catalogued {_n(c.records, 'record')} and {_n(c.checkpoints, 'checkpoint')}; "
         f"{_n(c.consistent, 'checkpoint')} newly consistent",

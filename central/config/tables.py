@@ -41,6 +41,16 @@ class ArchiveTable:
         "record, is pending, not yet a finding.",
         check=checks.float_range(0, 30 * 86400),
     )
+    audit_interval_h: float = setting(
+        default=24.0,
+        help="Hours between audits of a gateway: a sync that lists the gateway's whole prefix, "
+        "the only listing that finds a new version of an object settled long ago, a deletion, "
+        "or a record or token uploaded more than settle_s after its neighbours. Other syncs "
+        "list each camera only from its oldest unsettled object, so their cost follows what "
+        "arrived, not what the bucket keeps. 0 audits on every sync; `evgw archive sync "
+        "--audit` audits now.",
+        check=checks.float_range(0, 366 * 24),
+    )
     max_object_bytes: int = setting(
         default=64 * 1024,
         help="Largest record or checkpoint object sync reads; a larger one is a finding "

@@ -1,17 +1,18 @@
-"""The archive's read side of the bucket: list every object version, read small objects.
+"""The archive's read side of the bucket: list object versions, read small objects.
 
-The only S3 code of the catalogue. Listing is paginated (1000 versions a page) and yields
-page by page, so memory stays flat whatever the bucket holds; reads are capped, so a huge
-object at a record's key costs a bounded read, never the archive's memory. Each request is
-a round trip of milliseconds, so batches of reads and HEADs run on a pool of threads. The client is
-set up exactly as the gateway's uploader sets it up (`uplink.s3_client`).
+The only S3 code of the catalogue. Listing is paginated (1000 versions a page), may start
+after a key (S3's `KeyMarker`) and stop before another, and yields page by page, so memory
+stays flat whatever the bucket holds; reads are capped, so a huge object at a record's key
+costs a bounded read, never the archive's memory. Each request is a round trip of
+milliseconds, so batches of reads and HEADs run on a pool of threads. The client is set up
+exactly as the gateway's uploader sets it up (`uplink.s3_client`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,21 +57,38 @@ class Bucket:
         self.settings = settings
         self._s3: Any = make_client(settings)
 
-    def gateway_prefixes(self, gateway: str | None = None) -> list[str]:
-        """Every ``<site>/<gateway>/`` prefix in the bucket (only `gateway`'s when given)."""
+    def gateway_prefixes(self, gateways: Collection[str] | None = None) -> list[str]:
+        """Every ``<site>/<gateway>/`` prefix in the bucket (only those of `gateways` if given)."""
         found = []
-        for site in self._folders(""):
-            for prefix in self._folders(site):
-                if gateway is None or prefix == f"{site}{gateway}/":
+        for site in self.folders(""):
+            for prefix in self.folders(site):
+                if gateways is None or prefix[len(site) : -1] in gateways:
                     found.append(prefix)
         return found
 
-    def versions(self, prefix: str) -> Iterator[list[Version]]:
-        """Pages of every version and delete marker under `prefix`, in listing order."""
-        for page in self._pages("listing object versions", prefix, Prefix=prefix):
+    def folders(self, prefix: str) -> list[str]:
+        """The ``<prefix><name>/`` folders directly under `prefix`."""
+        pages = self._pages("listing folders", prefix, Prefix=prefix, Delimiter="/")
+        return [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
+
+    def versions(
+        self, prefix: str, after: str | None = None, before: str | None = None
+    ) -> Iterator[list[Version]]:
+        """Pages of every version and delete marker under `prefix`, in listing order; only of
+        keys sorting after `after` and before `before` when given (the listing starts at
+        `after` and stops at `before`, so what lies outside costs nothing)."""
+        start = {} if after is None else {"KeyMarker": after}
+        for page in self._pages("listing object versions", prefix, Prefix=prefix, **start):
             listed = [_version(v, False) for v in page.get("Versions", [])]
             listed += [_version(v, True) for v in page.get("DeleteMarkers", [])]
-            yield listed
+            if before is None:
+                yield listed
+                continue
+            inside = [v for v in listed if v.key < before]
+            if inside:
+                yield inside
+            if len(inside) < len(listed):
+                return
 
     def read(self, key: str, version_id: str, limit: int) -> bytes | None:
         """The version's bytes; None when it holds more than `limit` (reading stops there)."""
@@ -118,10 +136,6 @@ class Bucket:
         except (binascii.Error, ValueError):
             return None
         return digest.hex() if len(digest) == 32 else None
-
-    def _folders(self, prefix: str) -> list[str]:
-        pages = self._pages("listing folders", prefix, Prefix=prefix, Delimiter="/")
-        return [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
 
     def _pages(self, action: str, prefix: str, **args: Any) -> Iterator[dict[str, Any]]:
         paginator = self._s3.get_paginator("list_object_versions")

@@ -1,7 +1,10 @@
 """Run a sync: for each gateway prefix, list new object versions, judge them, settle the rest.
 
 Incremental by construction: a listed version already in the catalogue is skipped before
-anything is fetched or verified, so a second run over an unchanged bucket only lists. What
+anything is fetched or verified, so a second run over an unchanged bucket only lists; and
+it lists each stream only from where its unsettled objects begin (`scope`), except in an
+audit, the whole-prefix listing run every `[archive] audit_interval_h` or on demand, which
+alone finds versions that vanished. What
 waits for a partner (a checkpoint for its records, a record for its segment) is judged again
 from the catalogue alone. Each gateway's work commits in one transaction: a crash mid-sync
 leaves that gateway as it was, and the next run redoes it.
@@ -14,12 +17,13 @@ checkpoints (the archive's `.witnessed`, the gateway's `.tsr`) are judged by `co
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..catalogue.companions import StreamTime, newest_times
 from ..catalogue.db import Catalogue, SeenVersion, Tx
+from ..catalogue.resume import last_audit, record_audit, resume_points
 from ..config import CentralConfig
 from ..findings import (
     DELETED,
@@ -45,6 +49,7 @@ from .object_names import (
     parse_key,
 )
 from .records import Accepted, catalogue_record, judge_record
+from .scope import Range, resumed, whole
 
 CHUNK = 256
 """New versions judged per batch: their reads run in parallel, their bytes (at most
@@ -56,6 +61,7 @@ ProgressFn = Callable[[str, int, int], None]
 @dataclass
 class SyncCounts:
     gateways: int = 0
+    audited: int = 0  # gateways whose prefix was listed whole
     listed: int = 0
     new_versions: int = 0
     fetched: int = 0
@@ -99,13 +105,14 @@ class ArchiveSync:
         self._clock = clock
         self._pool: Executor
 
-    def run(self, gateway: str | None = None) -> SyncResult:
-        """Sync every gateway prefix in the bucket, or only `gateway`'s."""
+    def run(self, gateways: Collection[str] | None = None, *, audit: bool = False) -> SyncResult:
+        """Sync every gateway prefix in the bucket, or only those of `gateways`; `audit` lists
+        each prefix whole, however recent its last audit."""
         counts = SyncCounts()
         result = SyncResult(counts, [], [])
         with ThreadPoolExecutor(self.config.workers, thread_name_prefix="archive-read") as pool:
             self._pool = pool
-            self._sync(gateway, result)
+            self._sync(gateways, audit, result)
         counts.new_findings = len(result.new_findings)
         counts.consistent = len(result.consistent)
         result.findings = self.catalogue.findings(result.gateways)
@@ -113,30 +120,34 @@ class ArchiveSync:
             result.times = newest_times(tx, result.gateways)
         return result
 
-    def _sync(self, gateway: str | None, result: SyncResult) -> None:
+    def _sync(self, gateways: Collection[str] | None, audit: bool, result: SyncResult) -> None:
         counts = result.counts
-        for prefix in self.bucket.gateway_prefixes(gateway):
+        for prefix in self.bucket.gateway_prefixes(gateways):
             where = gateway_of(prefix)
             assert where is not None
             counts.gateways += 1
             if where[1] not in result.gateways:
                 result.gateways.append(where[1])
             with self.catalogue.transaction() as tx:
-                new, consistent = self._gateway(tx, prefix, where[1], counts)
+                new, consistent = self._gateway(tx, prefix, where[1], audit, counts)
             result.new_findings += new
             result.consistent += consistent
             if consistent and self._on_consistent is not None:
                 self._on_consistent(consistent)
 
     def _gateway(
-        self, tx: Tx, prefix: str, gateway: str, counts: SyncCounts
+        self, tx: Tx, prefix: str, gateway: str, audit: bool, counts: SyncCounts
     ) -> tuple[list[Finding], list[ConsistentCheckpoint]]:
         found: list[Finding] = []
         if self.config.trust.for_subject(gateway) is None:
             why = f"{self.config.trust.unlisted(gateway)}; its objects under {prefix} are not read"
             finding = Finding(UNTRUSTED_GATEWAY, gateway, why, key=prefix)
             return ([finding] if tx.add_finding(finding) else []), []
-        new, listed = self._new_versions(tx, prefix, counts)
+        now, settle_s = self._clock(), self.config.archive.settle_s
+        audit = audit or self._audit_due(tx, prefix, now)
+        recent_since = now - max(settle_s, self.config.archive.audit_interval_h * 3600)
+        ranges = whole(prefix) if audit else self._ranges(tx, prefix, gateway, recent_since)
+        new, listed = self._new_versions(tx, ranges, counts)
         for start in range(0, len(new), CHUNK):
             chunk = new[start : start + CHUNK]
             readable = [v for v in chunk if self._readable(v)]
@@ -154,9 +165,11 @@ class ArchiveSync:
                     _stream_of(k), key=k)
             for k, n in sorted(tx.version_counts(v.key for v in new).items())
         ]  # fmt: skip
-        if tx.count_present(prefix) > listed:
-            found += self._vanished(tx, prefix)
-        now, settle_s = self._clock(), self.config.archive.settle_s
+        if audit:
+            counts.audited += 1
+            if tx.count_present(prefix) > listed:
+                found += self._vanished(tx, prefix)
+            record_audit(tx, prefix, now, listed)
         found += settle_media(tx, self.bucket, self._pool, gateway, settle_s, now)
         limit = self.config.archive.max_object_bytes
         found += settle_tokens(tx, self.bucket, gateway, self._companions, limit)
@@ -170,12 +183,23 @@ class ArchiveSync:
         counts.purged_segments += tx.count_media_state(gateway, "purged")
         return [f for f in found if tx.add_finding(f)], consistent
 
-    def _new_versions(self, tx: Tx, prefix: str, counts: SyncCounts) -> tuple[list[Version], int]:
-        """The prefix's versions not yet catalogued, each key's oldest version first, and how
-        many versions the prefix lists in all."""
+    def _audit_due(self, tx: Tx, prefix: str, now: float) -> bool:
+        last = last_audit(tx, prefix)
+        return last is None or now - last >= self.config.archive.audit_interval_h * 3600
+
+    def _ranges(self, tx: Tx, prefix: str, gateway: str, recent_since: float) -> list[Range]:
+        points = resume_points(tx, gateway, recent_since)
+        return resumed(prefix, self.bucket.folders(prefix), points)
+
+    def _new_versions(
+        self, tx: Tx, ranges: Sequence[Range], counts: SyncCounts
+    ) -> tuple[list[Version], int]:
+        """The ranges' versions not yet catalogued, each key's oldest version first, and how
+        many versions they list in all."""
         new: list[tuple[int, Version]] = []
         listed = 0
-        for page in self.bucket.versions(prefix):
+        pages = (p for r in ranges for p in self.bucket.versions(r.prefix, r.after, r.before))
+        for page in pages:
             listed += len(page)
             counts.listed += len(page)
             known = tx.known((v.key, v.catalogued_as) for v in page)

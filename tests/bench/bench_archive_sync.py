@@ -2,13 +2,14 @@
 [--cameras 4] [--minutes 60] [--workers 8] [--sync-workers 8] [--database sqlite|postgresql]`.
 
 Builds a bucket of G gateways x C cameras x N minutes of 60 s segments, sealed for real
-(`tests/bench/archive_fleet.py`), in a local SeaweedFS, then times three `evgw archive sync`
+(`tests/bench/archive_fleet.py`), in a local SeaweedFS, then times five `evgw archive sync`
 runs, each a child process (`python -m gateway archive sync --json`) whose own rusage
 (`os.wait4`: user + system CPU) and peak RSS (its VmHWM, see `LAUNCH`) are read when it ends:
 
   full         the first sync of the whole bucket;
   incremental  after one new minute on every camera of every gateway;
-  idle         nothing new: what every sync pays to list the bucket, whatever arrived;
+  idle         nothing new: what every sync pays to list from each stream's resume point;
+  audit        `--audit`: the whole bucket listed, as every `[archive] audit_interval_h`;
   start-up     `--gateway` of one not in the bucket: the fixed cost of any run, taken off
                before the per-record and per-version figures.
 
@@ -95,13 +96,10 @@ def process_cpu_s(pid: int | None) -> float:
     return sum(int(f) for f in fields[11:15]) / TICKS  # utime, stime, cutime, cstime
 
 
-def run_sync(
-    config: Path, db_pid: int | None, store_pid: int | None, gateway: str | None = None
-) -> Measured:
-    """Run `archive sync --json` (of `gateway` only, when given) as a child process and
-    measure it."""
+def run_sync(config: Path, db_pid: int | None, store_pid: int | None, *extra: str) -> Measured:
+    """Run `archive sync --json [extra …]` as a child process and measure it."""
     cmd = [sys.executable, "-c", LAUNCH, "archive", "sync", "--config", str(config), "--json"]
-    cmd += ["--gateway", gateway] if gateway else []
+    cmd += extra
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile() as peak:  # fmt: skip
         env = {**os.environ, PEAK_FILE: peak.name}
@@ -199,9 +197,12 @@ def measure(args: argparse.Namespace, root: Path) -> None:
             incremental = run_sync(config, db_pid, server.pid)
             expect(incremental, one, "the incremental")
             idle = run_sync(config, db_pid, server.pid)
-            startup = run_sync(config, db_pid, server.pid, gateway="gw-none")
+            audit = run_sync(config, db_pid, server.pid, "--audit")
+            expect(audit, Added(0, 0, 0, 0.0, 0.0), "the audit")
+            startup = run_sync(config, db_pid, server.pid, "--gateway", "gw-none")
     print(f"archive sync on {args.database}, [store] workers = {args.sync_workers}:")
-    runs = {"full": full, "incremental": incremental, "idle": idle, "start-up": startup}
+    runs = {"full": full, "incremental": incremental, "idle": idle, "audit": audit,
+            "start-up": startup}  # fmt: skip
     for name, run in runs.items():
         show(name, run)
     project(args, runs)
@@ -213,15 +214,17 @@ def project(args: argparse.Namespace, runs: dict[str, Measured]) -> None:
     Every run pays the start-up run's cost (Python, boto3, SQLAlchemy, config, connect) once;
     it is taken off before dividing, so the per-record and per-version costs are the work's.
     """
-    full, incremental, idle = runs["full"], runs["incremental"], runs["idle"]
+    full, incremental, idle, audit = runs["full"], runs["incremental"], runs["idle"], runs["audit"]
     fixed, fixed_wall = runs["start-up"].archive_cpu_s, runs["start-up"].wall_s
     per_segment = 1 + 1 / args.checkpoint_every  # a record, and a share of a checkpoint
     versions_per_segment = 1 + per_segment  # plus the segment object
     arriving = FLEET_GATEWAYS * FLEET_CAMERAS * per_segment / 60
     cpu_full = max(full.archive_cpu_s - fixed, 0.0) / full.judged
     new_cpu = max(incremental.archive_cpu_s - idle.archive_cpu_s, 0.0) / incremental.judged
-    list_cpu = max(idle.archive_cpu_s - fixed, 0.0) / idle.counts["listed"]
-    list_wall = max(idle.wall_s - fixed_wall, 0.0) / idle.counts["listed"]
+    idle_cpu = max(idle.archive_cpu_s - fixed, 0.0) / args.gateways
+    idle_wall = max(idle.wall_s - fixed_wall, 0.0) / args.gateways
+    audit_cpu = max(audit.archive_cpu_s - fixed, 0.0) / audit.counts["listed"]
+    audit_wall = max(audit.wall_s - fixed_wall, 0.0) / audit.counts["listed"]
     day_versions = FLEET_GATEWAYS * FLEET_CAMERAS * DAY_MINUTES * versions_per_segment
     issue_judged = 100 * 4 * DAY_MINUTES * per_segment
     wall_per = max(full.wall_s - fixed_wall, 0.0) / full.judged
@@ -237,15 +240,18 @@ def project(args: argparse.Namespace, runs: dict[str, Measured]) -> None:
         f"rate, {arriving * new_cpu:.2f} at the incremental rate, plus listing:"
     )
     print(
-        f"  listing costs {list_cpu * 1e6:.1f} us CPU and {list_wall * 1e6:.1f} us wall per "
-        f"version the bucket holds; each day kept at 1,000 gateways adds {day_versions:,.0f} "
-        f"versions, {day_versions * list_cpu:,.0f} CPU-s and {day_versions * list_wall:,.0f} s "
-        "wall to every sync's listing"
+        f"  a sync with nothing new lists {idle.counts['listed'] / args.gateways:.0f} versions "
+        f"a gateway: {idle_cpu * 1000:.1f} ms CPU and {idle_wall * 1000:.1f} ms wall a "
+        f"gateway, whatever the bucket keeps; 1,000 gateways synced every "
+        f"{SYNC_EVERY_S / 60:.0f} min: {FLEET_GATEWAYS * idle_cpu / SYNC_EVERY_S:.2f} cores"
     )
     print(
-        f"  synced every {SYNC_EVERY_S / 60:.0f} min, that listing alone keeps "
-        f"{day_versions * list_cpu / SYNC_EVERY_S:.1f} cores busy per day of evidence the "
-        "bucket holds (the store's own listing CPU comes on top)"
+        f"  an audit lists every version: {audit_cpu * 1e6:.1f} us CPU and "
+        f"{audit_wall * 1e6:.1f} us wall per version; each day kept at 1,000 gateways adds "
+        f"{day_versions:,.0f} versions, {day_versions * audit_cpu:,.0f} CPU-s to every audit; "
+        f"one audit a day ([archive] audit_interval_h = 24): "
+        f"{day_versions * audit_cpu / 86400:.3f} cores per day of evidence kept (the store's "
+        "own listing CPU comes on top)"
     )
     print(
         f"  the issue's 100 x 4 x 1440 bucket ({issue_judged:,.0f} records+checkpoints): full "

@@ -43,7 +43,11 @@ def test_the_benchmark_sync_catalogues_what_its_builder_sealed(
     one = add_minutes(fleet, 1, store, workers=4)
     incremental = run_sync(config, None, seaweed.pid)
     assert (incremental.counts["records"], incremental.counts["checkpoints"]) == (1, 1)
-    assert (incremental.counts["listed"], incremental.counts["new_versions"]) == (10, one.objects)
+    # listed from the resume points: the newest record and checkpoint again, then what is new
+    assert (incremental.counts["listed"], incremental.counts["new_versions"]) == (6, one.objects)
+    audit = run_sync(config, None, seaweed.pid, "--audit")
+    assert (audit.counts["listed"], audit.counts["new_versions"], audit.findings) == (10, 0, 0)
+    assert audit.counts["audited"] == 1 and incremental.counts["audited"] == 0
 
     (camera,) = fleet.gateways[0].cameras
     sealed = read_records(camera.ledger.dir)

@@ -63,24 +63,29 @@ def test_sync_reports_clean_then_an_overwrite(
     )
     assert main(["archive", "sync", "--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert "1 gateway: listed 9 object versions, 9 new, fetched 5" in out
+    assert "1 gateway (1 audited: listed whole): listed 9 object versions, 9 new, fetched 5" in out
     assert "catalogued 4 records and 1 checkpoint; 1 checkpoint newly consistent" in out
     assert "findings: none" in out
     first = box.records[0]
     assert first.start_ts is not None
     key = record_key(SITE, box.gateway, box.stream, 0, first.start_ts)
     raw_client(seaweed).put_object(Bucket=store.settings.bucket, Key=key, Body=first.to_json())
-    assert main(["archive", "sync", "--config", str(config), "--json"]) == 1
+    assert main(["archive", "sync", "--config", str(config), "--json", "--audit"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["counts"]["new_versions"] == 1 and report["counts"]["fetched"] == 1
     assert [(f["kind"], f["key"], f["new"]) for f in report["findings"]] == [
         ("overwrite", key, True)
     ]
-    assert main(["archive", "sync", "--config", str(config), "--gateway", "gw-1"]) == 1
+    assert main(["archive", "sync", "--config", str(config), "--gateway", "gw-9,gw-1"]) == 1
     out = capsys.readouterr().out
+    assert "1 gateway: listed" in out
     assert "findings: 1 (0 new)" in out and "overwrite attempt" in out
-    assert main(["archive", "sync", "--config", str(config), "--gateway", "gw-9"]) == 0
-    assert "no objects of gateway gw-9" in capsys.readouterr().out
+    nowhere = ["--gateway", "gw-9", "--gateway", "gw-8"]
+    assert main(["archive", "sync", "--config", str(config), *nowhere]) == 0
+    assert "no objects of gateway gw-9, gw-8" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as usage:
+        main(["archive", "sync", "--config", str(config), "--gateway", "gw-1,"])
+    assert usage.value.code == 2 and "an empty gateway name" in capsys.readouterr().err
     box.close()
 
 

@@ -166,7 +166,7 @@ def test_an_overwritten_segment_object_is_never_taken_for_the_segment(
     forged = os.urandom(target.size_cipher or 0)
     put = raw_client(seaweed).put_object(Bucket=bucket, Key=key, Body=forged)
     capsys.readouterr()
-    assert evgw("archive", "sync", "--config", archive.config) == 1
+    assert evgw("archive", "sync", "--config", archive.config, "--audit") == 1
     assert "overwrite" in capsys.readouterr().out
     out = tmp_path / "out"
     assert export(archive, out, target.start_ts or 0, target.end_ts or 0, "over") == 0

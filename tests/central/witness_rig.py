@@ -41,10 +41,10 @@ class WitnessRig:
     def bucket(self) -> str:
         return self.store.settings.bucket
 
-    def sync(self) -> tuple[int, dict[str, Any]]:
+    def sync(self, *extra: str) -> tuple[int, dict[str, Any]]:
         """`evgw archive sync --json` through the real CLI: exit code and the summary."""
         self.capsys.readouterr()
-        code = main(["archive", "sync", "--config", str(self.config), "--json"])
+        code = main(["archive", "sync", "--config", str(self.config), "--json", *extra])
         return code, json.loads(self.capsys.readouterr().out)
 
     def sync_text(self) -> tuple[int, str]:
