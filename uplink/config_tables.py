@@ -21,8 +21,8 @@ from .settings import MqttSettings, ObjectStoreSettings
 
 
 @table
-class MqttTable:
-    """``[mqtt]`` as written; `mqtt_config` turns it into `MqttConfig`."""
+class MqttLinkTable:
+    """How to reach the broker: the gateway's and the desk's ``[mqtt]`` share these keys."""
 
     host: str = setting(
         help="Broker of central monitoring: host name or address.",
@@ -72,16 +72,22 @@ class MqttTable:
         help="Topics are <topic_root>/<gateway id>/...: '/'-separated levels of letters, "
         "digits and _.-",
     )
-    health_interval_s: float = setting(
-        default=10.0,
-        help="Seconds between health reports (gateway and cameras).",
-        check=checks.float_range(1, 3600),
-    )
     keepalive_s: int = setting(
         default=30,
         help="MQTT keepalive in seconds: how soon the broker notices a lost gateway and "
         "publishes its last will (state offline).",
         check=checks.int_range(5, 3600),
+    )
+
+
+@table
+class MqttTable(MqttLinkTable):
+    """The gateway's ``[mqtt]`` as written; `mqtt_config` turns it into `MqttConfig`."""
+
+    health_interval_s: float = setting(
+        default=10.0,
+        help="Seconds between health reports (gateway and cameras).",
+        check=checks.float_range(1, 3600),
     )
     frozen_after_s: float = setting(
         default=30.0,
@@ -172,12 +178,25 @@ class UploadConfig:
 
 
 def mqtt_config(scope: Scope, raw: Mapping[str, Any], gateway_id: str) -> MqttConfig:
-    """Read the password file, default the port by tls, and let `MqttSettings` judge the rest."""
+    """The gateway's ``[mqtt]``: its link (client id ``evgw-<gateway id>``) and reporting."""
     table = read_table(scope, raw, MqttTable)
+    link = _link(scope, table, f"evgw-{gateway_id}", table.event_buffer)
+    return MqttConfig(link, table.health_interval_s, table.frozen_after_s)
+
+
+def mqtt_link(scope: Scope, raw: Mapping[str, Any], client_id: str | None) -> MqttSettings:
+    """A ``[mqtt]`` of link keys only (the desk's)."""
+    return _link(scope, read_table(scope, raw, MqttLinkTable), client_id, 1000)
+
+
+def _link(
+    scope: Scope, table: MqttLinkTable, client_id: str | None, event_buffer: int
+) -> MqttSettings:
+    """Read the password file, default the port by tls, and let `MqttSettings` judge the rest."""
     password = optional_secret(scope, "password", table.password, table.password_file)
     port = table.port if table.port is not None else 8883 if table.tls else 1883
     try:
-        link = MqttSettings(
+        return MqttSettings(
             host=table.host,
             port=port,
             tls=table.tls,
@@ -187,13 +206,12 @@ def mqtt_config(scope: Scope, raw: Mapping[str, Any], gateway_id: str) -> MqttCo
             username=table.username,
             password=password,
             topic_root=table.topic_root,
-            client_id=f"evgw-{gateway_id}",
+            client_id=client_id,
             keepalive_s=table.keepalive_s,
-            event_buffer=table.event_buffer,
+            event_buffer=event_buffer,
         )
     except SettingsError as e:
         raise scope.error(e.key, e.reason) from e
-    return MqttConfig(link, table.health_interval_s, table.frozen_after_s)
 
 
 def upload_config(scope: Scope, raw: Mapping[str, Any]) -> UploadConfig:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, inspect, select
 
 from evgw.errors import EvgwError
 
-from . import schema
+from . import desk_schema, schema
 
 
 class SchemaError(EvgwError):
@@ -50,10 +50,15 @@ def _v3(connection: Connection) -> None:
     schema.metadata.create_all(connection, tables=[schema.audits])
 
 
+def _v4(connection: Connection) -> None:
+    schema.metadata.create_all(connection, tables=desk_schema.DESK_TABLES)
+
+
 STEPS = (
     Step(1, "object versions, records, checkpoints, findings", _v1),
     Step(2, "witnessed checkpoints and timestamp tokens", _v2),
     Step(3, "when each gateway prefix was last listed whole", _v3),
+    Step(4, "the desk: fleet reports, samples, alarms, events, users, sessions, audit", _v4),
 )
 CURRENT = STEPS[-1].version
 

@@ -20,13 +20,14 @@ from evgw.config.fields import Scope, read_table, section, unknown_key
 from evgw.config.secret_files import read_secret
 from evgw.config.toml_file import parse_toml, read_config_text
 from segments.trust import TrustedKeys
-from uplink.config_tables import upload_config
-from uplink.settings import ObjectStoreSettings
+from uplink.config_tables import mqtt_link, upload_config
+from uplink.settings import MqttSettings, ObjectStoreSettings
 
 from .tables import (
     SECTIONS,
     ArchiveTable,
     DatabaseTable,
+    DeskTable,
     ExportTable,
     TrustTable,
     TsaTable,
@@ -52,6 +53,8 @@ class CentralConfig:
     witness: WitnessTable | None
     export: ExportTable | None
     tsa: TsaTable | None
+    mqtt: MqttSettings | None  # the desk's link to the fleet's broker (no client id)
+    desk: DeskTable | None
 
 
 def load_central_config(path: Path) -> CentralConfig:
@@ -88,6 +91,8 @@ def parse_central_config(text: str, path: Path) -> CentralConfig:
         witness=optional("witness", WitnessTable),
         export=optional("export", ExportTable),
         tsa=optional("tsa", TsaTable),
+        mqtt=mqtt_link(*part("mqtt"), None) if "mqtt" in data else None,
+        desk=_desk(*part("desk")) if "desk" in data else None,
     )
 
 
@@ -115,3 +120,10 @@ def _database(scope: Scope, raw: Mapping[str, Any]) -> URL:
     if table.password_file is not None:
         url = url.set(password=read_secret(scope, "password_file", table.password_file))
     return url
+
+
+def _desk(scope: Scope, raw: Mapping[str, Any]) -> DeskTable:
+    desk = read_table(scope, raw, DeskTable)
+    if (desk.tls_cert is None) != (desk.tls_key is None):
+        raise scope.error("tls_key", "set tls_cert and tls_key together, or neither")
+    return desk

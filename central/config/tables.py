@@ -2,7 +2,7 @@
 
 `SECTIONS` drives both the loader (allowed and required sections) and the example file
 (order and comments). ``[store]`` reuses the gateway's ``[upload]`` declaration: the same
-keys reach the same bucket.
+keys reach the same bucket; the desk's ``[mqtt]`` the link keys of the gateway's ``[mqtt]``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from evgw.config import checks
 from evgw.config.fields import Section, setting, table
-from uplink.config_tables import UploadTable
+from uplink.config_tables import MqttLinkTable, UploadTable
 
 MiB = 1 << 20
 EXAMPLE_KEY = "ed25519:T6KRAmGU4tE88FqpEj0zWa5xSyll4ktaYLCmWcul1GU="
@@ -141,6 +141,76 @@ class TsaTable:
     )
 
 
+@table
+class DeskTable:
+    """``[desk]``: the monitoring desk web application (`evgw desk`)."""
+
+    listen: str = setting(
+        default="127.0.0.1:8080",
+        help="Address and port the desk serves on. Put it behind the site's reverse proxy or "
+        "give it tls_cert and tls_key.",
+        check=checks.listen_address,
+    )
+    tls_cert: Path | None = setting(
+        default=None,
+        help="Certificate chain (PEM) to serve HTTPS; set tls_cert and tls_key together. "
+        "Session cookies are then marked Secure.",
+        example="/etc/evgw-central/desk.pem",
+        commented=True,
+    )
+    tls_key: Path | None = setting(
+        default=None,
+        help="Private key (PEM, mode 0600) of tls_cert.",
+        example="/etc/evgw-central/desk.key",
+        commented=True,
+    )
+    operator_key: Path | None = setting(
+        default=None,
+        help="The desk's operator Ed25519 key (mode 0600, `evgw keygen --operator`): signs the "
+        "hold, release and priority-upload commands sent from the desk. Gateways obey it only "
+        "if their [commands] operators list its public key. Without it the desk sends none.",
+        example="/etc/evgw-central/desk-operator.ed25519",
+    )
+    metrics_allow: tuple[str, ...] = setting(
+        default=("127.0.0.1/32",),
+        help="Networks that may scrape /metrics (Prometheus) without a session.",
+        check=checks.networks,
+    )
+    metrics_token_file: Path | None = setting(
+        default=None,
+        help="A file holding a bearer token that also admits a /metrics scrape from anywhere.",
+        example="/etc/evgw-central/metrics.token",
+        commented=True,
+    )
+    history_days: int = setting(
+        default=30,
+        help="Days of health samples, alarms and events the desk keeps in the catalogue "
+        "database; older ones are deleted (the audit log is kept).",
+        check=checks.int_range(1, 3660),
+    )
+    stale_after_s: float = setting(
+        default=60.0,
+        help="A gateway or camera not heard from for this long is shown stale (at least 3x "
+        "the gateways' [mqtt] health_interval_s).",
+        check=checks.float_range(5, 86400),
+    )
+    ingest: bool = setting(
+        default=True,
+        help="Whether this desk subscribes to the fleet's MQTT topics and stores them. Several "
+        "desks on one PostgreSQL: let one (or a pair with ingest_group) ingest.",
+    )
+    ingest_group: str = setting(
+        default="",
+        help="With a name, ingest through an MQTT 5 shared subscription of that group, so "
+        "several ingesting desks split the messages; empty: an ordinary subscription.",
+    )
+    session_hours: float = setting(
+        default=12.0,
+        help="Hours a login lasts.",
+        check=checks.float_range(0.1, 24 * 30),
+    )
+
+
 SECTIONS = (
     Section(
         "store",
@@ -177,4 +247,11 @@ SECTIONS = (
         TsaTable,
         "RFC 3161 timestamps over checkpoints. Leave the section out to leave tokens unchecked.",
     ),
+    Section(
+        "mqtt",
+        MqttLinkTable,
+        "The fleet's MQTT broker, for the desk: the same link keys as a gateway's [mqtt]. "
+        "Leave the section out for an archive without a desk.",
+    ),
+    Section("desk", DeskTable, "The monitoring desk (`evgw desk`)."),
 )

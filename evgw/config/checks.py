@@ -240,3 +240,29 @@ def sha256_fingerprint(value: str) -> str:
             f"got {len(value)} characters"
         )
     return hexed
+
+
+@rule("host:port with an IP address or host name and a port 1-65535")
+def listen_address(value: str) -> str:
+    host_list([split_host_port(value)[0]])
+    return value
+
+
+def split_host_port(value: str) -> tuple[str, int]:
+    """("127.0.0.1", 8080) of "127.0.0.1:8080" ("[::1]:8080" for IPv6)."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        raise Invalid(f"must be host:port, e.g. 127.0.0.1:8080, got {value[:80]!r}")
+    return host, int(port)
+
+
+@rule("networks in CIDR notation, e.g. 127.0.0.1/32 or 10.0.0.0/8")
+def networks(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    found = []
+    for value in values:
+        try:
+            found.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError as e:
+            raise Invalid(f"not a network: {value[:80]!r} ({e})") from e
+    return tuple(found)

@@ -47,10 +47,14 @@ def test_committed_example_is_generated() -> None:
 
 def test_example_loads(tmp_path: Path) -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
-    for name in ("s3.key", "s3.secret"):
+    for name in ("s3.key", "s3.secret", "mqtt.pass"):
         (tmp_path / name).write_text(f"{name}-value\n")
         text = text.replace(f"/etc/evgw/{name}", str(tmp_path / name))
     config = parse_central_config(text, EXAMPLE)
+    assert config.mqtt is not None and config.mqtt.password == "mqtt.pass-value"
+    assert config.mqtt.client_id is None and "mqtt.pass-value" not in repr(config)
+    assert config.desk is not None and config.desk.listen == "127.0.0.1:8080"
+    assert config.desk.metrics_allow == ("127.0.0.1/32",) and config.desk.history_days == 30
     assert config.store.bucket == "evidence" and config.store.secret_key == "s3.secret-value"
     assert "s3.secret-value" not in repr(config)
     assert config.archive.id == "hq" and config.archive.settle_s == 3600.0
@@ -149,6 +153,14 @@ def test_a_bad_key_file_names_the_gateway_and_file(tmp_path: Path) -> None:
             minimal().replace("[database]", "[database]\nmax_object_bytes = 1"),
             r"\[database\] max_object_bytes: unknown",
         ),
+        (minimal() + "[desk]\nlisten = '8080'\n", r"\[desk\] listen: must be host:port"),
+        (minimal() + "[desk]\nmetrics_allow = ['10.0.0.300/8']\n", r"metrics_allow: not a net"),
+        (minimal() + "[desk]\ntls_cert = 'c.pem'\n", r"\[desk\] tls_key: set tls_cert and"),
+        (
+            minimal() + "[mqtt]\nhost = 'b'\nhealth_interval_s = 5\n",
+            r"\[mqtt\] health_interval_s: unknown key",
+        ),
+        (minimal() + "[mqtt]\nhost = 'b'\ntopic_root = 'a b'\n", r"\[mqtt\] topic_root: must"),
     ],
 )
 def test_mistakes_name_file_key_and_reason(tmp_path: Path, text: str, message: str) -> None:
