@@ -166,7 +166,12 @@ class UploadTable:
         help="Upload bandwidth cap in bytes per second (0 = unlimited).",
         check=checks.int_range(0, 2**40),
     )
-    workers: int = setting(default=2, help="Parallel uploads.", check=checks.int_range(1, 16))
+    workers: int = setting(
+        default=2,
+        help="Parallel requests to the store: uploads on a gateway, reads and HEADs at the "
+        "archive.",
+        check=checks.int_range(1, 16),
+    )
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,7 @@ def upload_config(scope: Scope, raw: Mapping[str, Any]) -> UploadConfig:
             retention_days=table.retention_days,
             max_bytes_per_second=table.max_bytes_per_second,
             credentials_source=source,
+            section=scope.label or "[upload]",
         )
     except SettingsError as e:
         raise scope.error(e.key, e.reason) from e

@@ -46,7 +46,7 @@ def store_error(
     what = f"{action} {key}".strip() + f" ({s.endpoint_url}, bucket {s.bucket})"
     if isinstance(e, SSLError):
         return TlsError(
-            f"TLS failed while {what}: {e}; check [upload] ca_file "
+            f"TLS failed while {what}: {e}; check {s.section} ca_file "
             f"({s.ca_file or 'system CAs'}) and the store's certificate"
         )
     if isinstance(e, BotoConnectionError | HTTPClientError):
@@ -71,7 +71,7 @@ def store_error(
     if code == "NoSuchBucket":
         return UploadError(
             f"bucket {s.bucket} does not exist at {s.endpoint_url}: create it with object "
-            "lock or fix [upload] bucket"
+            f"lock or fix {s.section} bucket"
         )
     if retention and code in ("InvalidRequest", "InvalidArgument"):
         return RetentionError(

@@ -84,6 +84,7 @@ class ObjectStoreSettings:
     retention_days: int = 365
     max_bytes_per_second: int = 0
     credentials_source: str = "[upload] access_key_file / secret_key_file"
+    section: str = "[upload]"  # the config table messages name: the archive's is [store]
     multipart_threshold: int = 16 * MiB
     part_size: int = 16 * MiB
     connect_timeout: float = 3.0

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError, SSLError
 
 from central.config import load_central_config, parse_central_config
 from central.config.example import render
@@ -15,6 +16,7 @@ from evgw.config.fields import keys
 from evgw.errors import ConfigError
 from segments.signing import generate_signing_key
 from tests.support.paths import REPO
+from uplink.s3_errors import store_error
 
 EXAMPLE = REPO / "config" / "central.example.toml"
 KEY = "ed25519:T6KRAmGU4tE88FqpEj0zWa5xSyll4ktaYLCmWcul1GU="
@@ -183,3 +185,13 @@ def test_database_password_comes_from_its_file(tmp_path: Path) -> None:
 def test_an_unreadable_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read configuration file"):
         load_central_config(tmp_path / "absent.toml")
+
+
+def test_store_errors_name_the_archives_own_section(tmp_path: Path) -> None:
+    """The archive reads the gateway's [upload] keys as [store]: its errors say [store]."""
+    config = parse_central_config(minimal(), tmp_path / "central.toml")
+    refused = ClientError({"Error": {"Code": "NoSuchBucket"}}, "ListObjectVersions")
+    message = str(store_error(config.store, refused, "listing"))
+    assert "fix [store] bucket" in message and "[upload]" not in message
+    tls = str(store_error(config.store, SSLError(endpoint_url="https://x", error="bad"), "x"))
+    assert "check [store] ca_file" in tls
