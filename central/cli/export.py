@@ -1,7 +1,9 @@
 """`evgw archive export --config central.toml --gateway G --camera C --from T --to T --case ID
 --out DIR [--operator NAME]`: the case package, made at headquarters without the box.
 
-Progress (fetch, decrypt, derive) on stderr when it takes more than a second. Exit 0 when the
+Progress (fetch, decrypt, derive) on stderr when it takes more than a second. Every export,
+and every refused one, is appended to the audit log at headquarters (`central.catalogue.audit`),
+with the operator named by `--operator`. Exit 0 when the
 package verifies (AUTHENTIC or AUTHENTIC_WITH_DECLARED_GAPS), 1 otherwise or when nothing
 could be exported, 2 for usage and configuration mistakes.
 """
@@ -12,9 +14,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from evgw.errors import EvgwError
 from evgw.progress import Progress
 from segments.verify import PASSING
 
+from ..catalogue import audit
 from ..retrieval.export import ArchiveExportRequest, archive_export
 from ..retrieval.setup import archive_keys
 from . import retrieval_args
@@ -35,10 +39,17 @@ def run(args: argparse.Namespace) -> int:
     with retrieval_args.opened(args) as (config, source):
         keys = archive_keys(config)
         progress = Progress(sys.stderr, "exporting")
+        target = f"{args.gateway}/{args.camera} {start.isoformat()}..{end.isoformat()}"
         try:
             path, report = archive_export(source, request, keys, progress)
+        except EvgwError as e:
+            audit.record(source.catalogue, args.operator, "export_failed", target,
+                         {"case": args.case, "error": str(e)})  # fmt: skip
+            raise
         finally:
             progress.finish()
+        made = {"case": args.case, "package": str(path), "verdict": report["verdict"]}
+        audit.record(source.catalogue, args.operator, "export", target, made)
     witness = report["witness"]
     print(f"package: {path}")
     print(f"segments: {len(report['segments'])}, gaps: {len(report['gaps'])}")

@@ -23,6 +23,7 @@ import av
 import numpy as np
 import pytest
 
+from central.catalogue import audit
 from central.catalogue.db import Catalogue
 from central.config import load_central_config
 from central.retrieval.export import ArchiveExportRequest, archive_export
@@ -379,3 +380,28 @@ def test_a_camera_the_archive_never_saw_and_an_empty_range_are_told_apart(
     assert "holds no records of gateway 'gw-rec', camera 'cam9'" in capsys.readouterr().err
     assert find(CAMERA, ANCHOR - 3600, ANCHOR - 1800) == 1
     assert "no recording in this range" in capsys.readouterr().out
+
+
+def test_every_export_and_every_refused_one_is_in_the_audit_log(
+    archive: Archive, package: Path, tmp_path: Path
+) -> None:
+    assert export(archive, tmp_path, ANCHOR + 3, ANCHOR + 5, case="A-audit") == 0
+    refused = evgw(
+        "archive", "export", "--config", archive.config, "--gateway", GATEWAY, "--camera",
+        "cam9", "--from", at(ANCHOR), "--to", at(ANCHOR + 5), "--case", "A-none", "--out",
+        tmp_path, "--operator", "李警官",
+    )  # fmt: skip
+    assert refused == 1
+    catalogue = Catalogue.open(load_central_config(archive.config).database)
+    try:
+        logged = {e.detail["case"]: e for e in audit.entries(catalogue)}
+    finally:
+        catalogue.close()
+    made, failed = logged["A-audit"], logged["A-none"]
+    assert (made.user, made.action, made.address) == ("张警官", "export", audit.CLI)
+    assert made.target.startswith(f"{GATEWAY}/{CAMERA} ") and made.detail["verdict"] in (
+        "AUTHENTIC", "AUTHENTIC_WITH_DECLARED_GAPS"
+    )  # fmt: skip
+    assert made.detail["package"] == str(tmp_path / "A-audit")
+    assert (failed.user, failed.action) == ("李警官", "export_failed")
+    assert "cam9" in str(failed.detail["error"])
