@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from segments.records import MEDIA_KINDS
 from segments.timeline import iso_utc
@@ -76,10 +76,14 @@ def seq_rows(tx: Tx, gateway: str, stream: str, first: int, last: int) -> list[R
     return [_row(r) for r in tx.c.execute(query.order_by(c.seq))]
 
 
-def note_rows(tx: Tx, gateway: str, stream: str) -> list[RecordRow]:
-    """Every `purge` and `hold` record of the stream."""
+def note_rows(tx: Tx, gateway: str, stream: str, first: int, last: int) -> list[RecordRow]:
+    """Every `hold` record of the stream (operators' holds and releases: few), and the `purge`
+    records naming a segment of seqs first..last: a ring buffer that evicts after upload
+    writes one per segment, so reading them all would grow with the stream's whole history."""
     c = records.c
-    query = select(records).where(c.gateway == gateway, c.stream == stream, c.kind.in_(NOTES))
+    holds = c.kind == "hold"
+    purges = and_(c.kind == "purge", c.purge_seq >= first, c.purge_seq <= last)
+    query = select(records).where(c.gateway == gateway, c.stream == stream, or_(holds, purges))
     return [_row(r) for r in tx.c.execute(query.order_by(c.seq))]
 
 

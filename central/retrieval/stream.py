@@ -2,7 +2,8 @@
 the catalogue pinned, then selected exactly as the box selects (`segments.case_range`).
 
 Only what the range needs is read: the catalogued rows that may overlap it, the contiguous
-slice of records spanning it, and the stream's `purge` and `hold` records. Each record's
+slice of records spanning it, the stream's `hold` records and the `purge` records naming a
+segment among those (not every purge: eviction writes one per segment). Each record's
 bytes must hash to the leaf hash the catalogue checked; the signatures are checked again by
 the slice check with the trusted key.
 """
@@ -35,7 +36,7 @@ class ArchiveStream:
     gateway: str
     camera: str
     key: Verifier  # the gateway's trusted device key
-    records: dict[int, Record]  # seq -> record: the slice, and every purge and hold
+    records: dict[int, Record]  # seq -> record: the slice, every hold, the purges naming it
     lines: dict[int, bytes]
     rows: dict[int, RecordRow]
     checkpoints: tuple[CheckpointRow, ...]  # consistent ones, largest first
@@ -60,14 +61,17 @@ def load_range(
                 f"{source.config_path}` to catalogue what the bucket holds",
             )
         candidates = catalogued.range_rows(tx, gateway, camera, start, end)
-        notes = catalogued.note_rows(tx, gateway, camera)
         checkpoints = tuple(catalogued.consistent_checkpoints(tx, gateway, camera))
         fetched = _fetch(source, candidates)
         span = slice_seqs([r for r, _ in fetched.values()], start, end)
-        rows = {r.seq: r for r in (*candidates, *notes)}
+        rows = {r.seq: r for r in candidates}
         if span is not None:
             sliced = catalogued.seq_rows(tx, gateway, camera, span[0], span[-1])
             rows.update((r.seq, r) for r in sliced)
+        seqs = [*rows, *(span or ())]
+        if seqs:
+            notes = catalogued.note_rows(tx, gateway, camera, min(seqs), max(seqs))
+            rows.update((r.seq, r) for r in notes)
     missing = [] if span is None else [seq for seq in span if seq not in rows]
     if missing:
         raise RetrievalError(
