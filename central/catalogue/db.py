@@ -7,6 +7,7 @@ transaction's connection, so sync commits a gateway's whole work at once or none
 
 from __future__ import annotations
 
+import fcntl
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from .migrations import migrate
 from .schema import checkpoints, findings, object_versions, records
 
 IN_CHUNK = 500  # keys per IN (...) list: well under every database's parameter limit
+MIGRATION_LOCK = 0x65766777  # "evgw": the PostgreSQL advisory lock migrations run under
 
 
 class CatalogueError(EvgwError):
@@ -54,7 +56,9 @@ class Catalogue:
         where = url.render_as_string(hide_password=True)
         try:
             engine = create_engine(url)
-            with engine.begin() as connection:
+            with _sqlite_lock(url), engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
                 migrate(connection, where)
         except SQLAlchemyError as e:
             raise CatalogueError(
@@ -82,6 +86,20 @@ class Catalogue:
         with self.transaction() as tx:
             rows = tx.c.execute(query).all()
         return [(_finding(row), row.first_seen) for row in rows]
+
+
+@contextmanager
+def _sqlite_lock(url: URL) -> Iterator[None]:
+    """Several archive workers or desks may open a new database at once: the first migrates,
+    the others wait and find the schema current. PostgreSQL serialises them with an advisory
+    lock inside the transaction; SQLite runs DDL outside the driver's transactions, so a
+    file lock beside the database does it there."""
+    if url.get_backend_name() != "sqlite" or not url.database:
+        yield
+        return
+    with open(f"{url.database}.migrate.lock", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
 
 
 def _finding(row: Row[tuple[object, ...]]) -> Finding:

@@ -3,6 +3,8 @@ from a newer evgw or holding foreign tables is refused rather than misread."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
 from sqlalchemy.engine import URL
@@ -69,3 +71,13 @@ def test_hostile_names_are_stored_bounded(catalogue_url: URL) -> None:
         assert tx.add_finding(huge) is False
     assert [f for f, _ in catalogue.findings()] == [huge]
     catalogue.close()
+
+
+def test_archives_opening_a_new_database_at_once_migrate_it_once(catalogue_url: URL) -> None:
+    """Several workers started together: each waits for the first one's migration (PostgreSQL
+    takes an advisory lock; SQLite's file lock serialises the writers)."""
+    with ThreadPoolExecutor(4) as pool:
+        opened = list(pool.map(lambda _: Catalogue.open(catalogue_url), range(4)))
+    for catalogue in opened:
+        catalogue.close()
+    assert versions(catalogue_url) == list(range(1, CURRENT + 1))
