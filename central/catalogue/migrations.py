@@ -47,7 +47,7 @@ def _v2(connection: Connection) -> None:
 
 
 def _v3(connection: Connection) -> None:
-    schema.metadata.create_all(connection, tables=[schema.audits])
+    schema.metadata.create_all(connection, tables=[schema.audits, schema.resolutions])
 
 
 def _v4(connection: Connection) -> None:
@@ -57,7 +57,7 @@ def _v4(connection: Connection) -> None:
 STEPS = (
     Step(1, "object versions, records, checkpoints, findings", _v1),
     Step(2, "witnessed checkpoints and timestamp tokens", _v2),
-    Step(3, "when each gateway prefix was last listed whole", _v3),
+    Step(3, "when each gateway prefix was last listed whole; resolved findings", _v3),
     Step(4, "the desk: fleet reports, samples, alarms, events, users, sessions, audit", _v4),
 )
 CURRENT = STEPS[-1].version

@@ -21,7 +21,9 @@ Version 2 adds the companions written beside checkpoints:
   checkpoint is catalogued).
 
 Version 3 adds `audits`: when sync last listed a gateway's whole prefix (every other sync
-lists only from where each stream's unsettled objects begin, `central.catalogue.resume`).
+lists only from where each stream's unsettled objects begin, `central.catalogue.resume`),
+and `resolutions`: a finding a person looked into and closed, who, when and why (the
+finding itself stays).
 
 Gateway and stream names come from object keys, so their columns are as wide as a key.
 """
@@ -183,4 +185,13 @@ audits = Table(
     Column("prefix", String(KEY), primary_key=True),  # <site>/<gateway>/
     Column("audited_at", Float, nullable=False),
     Column("versions", BigInteger, nullable=False),  # how many versions that listing held
+)
+
+resolutions = Table(
+    "resolutions",
+    metadata,
+    Column("fingerprint", String(HEX), primary_key=True),  # the finding's
+    Column("resolved_at", Float, nullable=False),
+    Column("operator", String(255), nullable=False),
+    Column("note", Text, nullable=False),
 )

@@ -23,6 +23,10 @@ SUBCOMMANDS = {
         "central.cli.keygen",
         "make the archive's witness or export signing key",
     ),
+    "resolve": (
+        "central.cli.resolve",
+        "close findings a person has looked into: who, when and why, kept beside them",
+    ),
     "find": (
         "central.cli.find",
         "segments covering a camera's time range at the archive: state, gaps and verdicts",

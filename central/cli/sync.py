@@ -25,8 +25,9 @@ from evgw.progress import Progress
 from uplink.objectstore import ObjectStore
 
 from ..catalogue.db import Catalogue
+from ..catalogue.resolutions import SHORT
 from ..config import load_central_config
-from ..findings import MEANING
+from ..findings import MEANING, Finding
 from ..sync.bucket import Bucket
 from ..sync.service import ArchiveSync, SyncResult
 from ..witness.keys import companion_trust, load_witness_key
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         catalogue.close()
     counts = None if witness is None else witness.counts
     print(_json(result, counts) if args.json else _human(result, _gateways(args.gateway), counts))
-    return 1 if result.findings else 0
+    return 1 if result.open_findings else 0
 
 
 def _gateway_list(text: str) -> list[str]:
@@ -118,9 +119,10 @@ def _n(count: int, noun: str) -> str:
 
 def _json(result: SyncResult, witness: WitnessCounts | None) -> str:
     findings = [
-        {**asdict(f), "first_seen": seen, "new": f in result.new_findings}
+        {**asdict(f), "id": f.fingerprint[:SHORT], "first_seen": seen,
+         "new": f in result.new_findings, "resolved": _resolution(result, f)}
         for f, seen in result.findings
-    ]
+    ]  # fmt: skip
     body = {"counts": asdict(result.counts), "gateways": result.gateways, "findings": findings,
             **companions_json(result, witness)}  # fmt: skip
     return json.dumps(body, ensure_ascii=False, indent=2)
@@ -152,12 +154,27 @@ def _human(result: SyncResult, gateways: list[str] | None, witness: WitnessCount
         )
     if not result.findings:
         return "\n".join([*lines, "findings: none"])
-    lines.append(f"findings: {len(result.findings)} ({c.new_findings} new)")
-    for finding, _ in result.findings:
+    unresolved = result.open_findings
+    lines.append(f"findings: {len(unresolved)} open ({c.new_findings} new), "
+                 f"{len(result.findings) - len(unresolved)} resolved")  # fmt: skip
+    for finding in unresolved:
         mark = "NEW " if finding in result.new_findings else ""
-        lines.append(f"  {mark}{finding.kind:<17} {finding.where():<28} {finding.key}")
+        lines.append(f"  #{finding.fingerprint[:SHORT]} {mark}{finding.kind:<17} "
+                     f"{finding.where():<28} {finding.key}")  # fmt: skip
         lines.append(f"      {finding.detail}")
-    kinds = sorted({f.kind for f, _ in result.findings})
-    lines.append("what they mean and what to do:")
-    lines += [f"  {kind}: {MEANING[kind]}" for kind in kinds]
+    for finding, _ in result.findings:
+        done = result.resolved.get(finding.fingerprint)
+        if done is not None:
+            lines.append(f"  #{finding.fingerprint[:SHORT]} resolved {finding.kind} "
+                         f"{finding.where()} by {done.operator}: {done.note}")  # fmt: skip
+    if unresolved:
+        lines.append("what they mean and what to do (then `evgw archive resolve ID --note …`):")
+        lines += [f"  {kind}: {MEANING[kind]}" for kind in sorted({f.kind for f in unresolved})]
     return "\n".join(lines)
+
+
+def _resolution(result: SyncResult, finding: Finding) -> dict[str, object] | None:
+    done = result.resolved.get(finding.fingerprint)
+    if done is None:
+        return None
+    return {"at": done.resolved_at, "operator": done.operator, "note": done.note}

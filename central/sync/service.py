@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from ..catalogue.companions import StreamTime, newest_times
 from ..catalogue.db import Catalogue, SeenVersion, Tx
+from ..catalogue.resolutions import Resolution, resolved
 from ..catalogue.resume import last_audit, record_audit, resume_points
 from ..config import CentralConfig
 from ..findings import (
@@ -82,6 +83,12 @@ class SyncResult:
     new_findings: list[Finding] = field(default_factory=list)
     consistent: list[ConsistentCheckpoint] = field(default_factory=list)
     times: list[StreamTime] = field(default_factory=list)  # newest checkpoint's token per stream
+    resolved: dict[str, Resolution] = field(default_factory=dict)  # by finding fingerprint
+
+    @property
+    def open_findings(self) -> list[Finding]:
+        """The stored findings no one has resolved: what makes a sync exit 1."""
+        return [f for f, _ in self.findings if f.fingerprint not in self.resolved]
 
 
 class ArchiveSync:
@@ -116,6 +123,7 @@ class ArchiveSync:
         counts.new_findings = len(result.new_findings)
         counts.consistent = len(result.consistent)
         result.findings = self.catalogue.findings(result.gateways)
+        result.resolved = resolved(self.catalogue, result.gateways)
         with self.catalogue.transaction() as tx:
             result.times = newest_times(tx, result.gateways)
         return result

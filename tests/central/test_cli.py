@@ -79,14 +79,37 @@ def test_sync_reports_clean_then_an_overwrite(
     assert main(["archive", "sync", "--config", str(config), "--gateway", "gw-9,gw-1"]) == 1
     out = capsys.readouterr().out
     assert "1 gateway: listed" in out
-    assert "findings: 1 (0 new)" in out and "overwrite attempt" in out
+    assert "findings: 1 open (0 new), 0 resolved" in out and "overwrite attempt" in out
     nowhere = ["--gateway", "gw-9", "--gateway", "gw-8"]
     assert main(["archive", "sync", "--config", str(config), *nowhere]) == 0
     assert "no objects of gateway gw-9, gw-8" in capsys.readouterr().out
     with pytest.raises(SystemExit) as usage:
         main(["archive", "sync", "--config", str(config), "--gateway", "gw-1,"])
     assert usage.value.code == 2 and "an empty gateway name" in capsys.readouterr().err
+    resolving_the_finding_ends_exit_1(config, report["findings"][0]["id"], capsys)
     box.close()
+
+
+def resolving_the_finding_ends_exit_1(
+    config: Path, finding: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def resolve(*ids: str) -> int:
+        note = ["--operator", "王科长", "--note", "test re-upload by the installer, see ticket 7"]
+        return main(["archive", "resolve", "--config", str(config), *ids, *note])
+
+    assert resolve("0000000000") == 2
+    assert "no finding 0000000000" in capsys.readouterr().err
+    assert resolve("xyz") == 2 and "not a finding id" in capsys.readouterr().err
+    assert resolve(finding[:8]) == 0
+    assert f"resolved #{finding} by 王科长" in capsys.readouterr().out
+    assert resolve(finding) == 2 and "resolved already" in capsys.readouterr().err
+    assert main(["archive", "sync", "--config", str(config), "--json"]) == 0
+    (kept,) = json.loads(capsys.readouterr().out)["findings"]
+    assert kept["kind"] == "overwrite" and kept["resolved"]["operator"] == "王科长"
+    assert main(["archive", "sync", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "findings: 0 open (0 new), 1 resolved" in out
+    assert f"#{finding} resolved overwrite" in out and "ticket 7" in out
 
 
 class Terminal(io.StringIO):
