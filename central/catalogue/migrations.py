@@ -48,6 +48,7 @@ def _v2(connection: Connection) -> None:
 
 def _v3(connection: Connection) -> None:
     schema.metadata.create_all(connection, tables=[schema.audits, schema.resolutions])
+    schema.records_uploaded.create(connection, checkfirst=True)
 
 
 def _v4(connection: Connection) -> None:

@@ -65,28 +65,50 @@ def record_audit(tx: Tx, prefix: str, at: float, versions: int) -> None:
 
 def _record_starts(tx: Tx, gateway: str, recent_since: float) -> dict[str, str]:
     r = records.c
-    newest = select(r.stream, func.max(r.seq)).where(r.gateway == gateway).group_by(r.stream)
+    mine = r.gateway == gateway
     starts: dict[str, list[str]] = defaultdict(list)
+    newest = select(r.stream, func.max(r.seq)).where(mine).group_by(r.stream)
     for stream, seq in tx.c.execute(newest).all():
         starts[stream].append(stem(_key_of(tx, gateway, stream, int(seq))))
-    unsettled = (
-        select(r.stream, r.seq, r.object_key, r.media_state, r.uploaded_at)
-        .where(r.gateway == gateway, (r.uploaded_at >= recent_since) | (r.media_state == "pending"))
-        .order_by(r.stream, r.seq)
-    )
-    recent: dict[str, set[int]] = defaultdict(set)
-    for stream, seq, key, media_state, uploaded_at in tx.c.execute(unsettled).all():
-        if uploaded_at >= recent_since:
-            recent[stream].add(int(seq))
-        if media_state == "pending":
-            starts[stream].append(stem(key))
-    for stream, seqs in recent.items():
-        for seq in sorted(seqs):
-            if seq > 0 and seq - 1 not in seqs and not _catalogued(tx, gateway, stream, seq - 1):
-                below = _key_below(tx, gateway, stream, seq - 1)
-                starts[stream].append("" if below is None else stem(below))
-                break
+    waiting = select(r.stream, r.object_key).where(mine, r.media_state == "pending")
+    for stream, key in tx.c.execute(waiting).all():
+        starts[stream].append(stem(key))
+    for stream in _streams_with_holes(tx, gateway, recent_since):
+        hole = _first_hole(tx, gateway, stream, recent_since)
+        if hole is not None:
+            below = _key_below(tx, gateway, stream, hole)
+            starts[stream].append("" if below is None else stem(below))
     return {stream: min(keys) for stream, keys in starts.items()}
+
+
+def _streams_with_holes(tx: Tx, gateway: str, recent_since: float) -> list[str]:
+    """Streams whose recent records may have a hole: counted in the database, so a sync
+    without one (the usual case) reads a row per stream, not a day of records."""
+    r = records.c
+    recent = (
+        select(r.stream, func.min(r.seq), func.max(r.seq), func.count())
+        .where(r.gateway == gateway, r.uploaded_at >= recent_since)
+        .group_by(r.stream)
+    )
+    found = []
+    for stream, low, high, count in tx.c.execute(recent).all():
+        whole = count == high - low + 1
+        if not whole or (low > 0 and not _catalogued(tx, gateway, stream, low - 1)):
+            found.append(stream)
+    return found
+
+
+def _first_hole(tx: Tx, gateway: str, stream: str, recent_since: float) -> int | None:
+    """The lowest seq missing just below a recent record."""
+    r = records.c
+    query = select(r.seq).where(
+        r.gateway == gateway, r.stream == stream, r.uploaded_at >= recent_since
+    )
+    seqs = set(tx.c.scalars(query))
+    for seq in sorted(seqs):
+        if seq > 0 and seq - 1 not in seqs and not _catalogued(tx, gateway, stream, seq - 1):
+            return seq - 1
+    return None
 
 
 def _checkpoint_starts(tx: Tx, gateway: str, recent_since: float) -> dict[str, int]:

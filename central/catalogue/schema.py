@@ -107,6 +107,7 @@ records = Table(
 Index("records_media", records.c.media_key)
 Index("records_media_state", records.c.gateway, records.c.media_state)
 Index("records_purges", records.c.gateway, records.c.stream, records.c.purge_seq)
+records_uploaded = Index("records_uploaded", records.c.gateway, records.c.uploaded_at)  # v3
 
 checkpoints = Table(
     "checkpoints",
