@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from .errors import SettingsError
@@ -29,11 +29,16 @@ def encode(payload: Mapping[str, Any]) -> bytes:
     return text.encode()
 
 
-def new_client(settings: MqttSettings, client_id: str) -> paho.Client:
+def new_client(
+    settings: MqttSettings,
+    client_id: str,
+    protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv311,
+) -> paho.Client:
+    """A paho client (MQTT 3.1.1 unless `protocol` says MQTTv5, e.g. for shared subscriptions)."""
     client = paho.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
-        protocol=paho.MQTTv311,
+        protocol=protocol,
     )
     client.enable_logger(logging.getLogger("uplink.mqtt.paho"))
     if settings.username is not None:

@@ -11,6 +11,8 @@ reads them and writes users, sessions, acknowledgements and the audit log.
 - `desk_alarms`: each alarm occurrence (gateway, camera, alarm, since) from raised to cleared,
   with its acknowledgement (who, when, comment); kept `history_days` after it cleared.
 - `desk_events`: the `events` topic, as received; kept `history_days`.
+- `desk_changes`: one row, a counter ingest bumps with every batch it commits, so the web app
+  (in this process or another) can tell pages to refresh by polling one number.
 - `desk_users`, `desk_sessions`: accounts (argon2id hashes, roles) and logins (the SHA-256 of
   the session token, never the token).
 - `desk_audit`: every login, acknowledgement, command and export: who, when, what. Append
@@ -125,6 +127,13 @@ desk_events = Table(
 )
 Index("desk_events_at", desk_events.c.gateway, desk_events.c.camera, desk_events.c.ts)
 
+desk_changes = Table(
+    "desk_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),  # always 1
+    Column("version", BigInteger, nullable=False),
+)
+
 desk_users = Table(
     "desk_users",
     metadata,
@@ -165,6 +174,7 @@ DESK_TABLES = [
     desk_camera_samples,
     desk_alarms,
     desk_events,
+    desk_changes,
     desk_users,
     desk_sessions,
     desk_audit,

@@ -201,8 +201,16 @@ class DeskTable:
     )
     ingest_group: str = setting(
         default="",
-        help="With a name, ingest through an MQTT 5 shared subscription of that group, so "
-        "several ingesting desks split the messages; empty: an ordinary subscription.",
+        help="With a name (letters, digits, _.-), ingest through an MQTT 5 shared subscription "
+        "$share/<name>/... so several ingesting desks split the live messages; each also reads "
+        "the retained values once at every connect. Empty: an ordinary subscription.",
+        check=checks.topic_level_or_empty,
+    )
+    sample_s: float = setting(
+        default=60.0,
+        help="Seconds between two stored samples of one gateway or camera (the history plots); "
+        "reports in between only update the current values. 0 stores every report.",
+        check=checks.float_range(0, 3600),
     )
     session_hours: float = setting(
         default=12.0,

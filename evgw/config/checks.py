@@ -54,6 +54,14 @@ def slug(value: str) -> str:
     return value
 
 
+@rule("empty, or 1-64 characters of A-Z a-z 0-9 . _ -")
+def topic_level_or_empty(value: str) -> str:
+    """One MQTT topic level without wildcards or '/' (e.g. a shared-subscription group)."""
+    if value and (not _SLUG.fullmatch(value) or value in (".", "..")):
+        raise Invalid(f"must be empty or 1-64 characters of A-Z a-z 0-9 . _ -, got {value!r}")
+    return value
+
+
 @rule("not empty")
 def text(value: str) -> str:
     if not value.strip():
