@@ -9,7 +9,8 @@ reads them and writes users, sessions, acknowledgements and the audit log.
   per gateway or camera and `sample_s` (ingest keeps the newest report and writes it then),
   deleted after `[desk] history_days`.
 - `desk_alarms`: each alarm occurrence (gateway, camera, alarm, since) from raised to cleared,
-  with its acknowledgement (who, when, comment); kept `history_days` after it cleared.
+  with its acknowledgement (who, when, comment); kept `history_days` after it cleared. At
+  most one occurrence of a gateway, camera and alarm is open (cleared_at NULL) at a time.
 - `desk_events`: the `events` topic, as received; kept `history_days`.
 - `desk_changes`: one row, a counter ingest bumps with every batch it commits, so the web app
   (in this process or another) can tell pages to refresh by polling one number.
@@ -113,6 +114,16 @@ desk_alarms = Table(
     UniqueConstraint("gateway", "camera", "alarm", "since", name="desk_alarms_occurrence"),
 )
 Index("desk_alarms_open", desk_alarms.c.cleared_at, desk_alarms.c.gateway)
+_open = desk_alarms.c.cleared_at.is_(None)
+Index(  # at most one open occurrence of an alarm, even with two desks ingesting at once
+    "desk_alarms_one_open",
+    desk_alarms.c.gateway,
+    desk_alarms.c.camera,
+    desk_alarms.c.alarm,
+    unique=True,
+    sqlite_where=_open,
+    postgresql_where=_open,
+)
 
 desk_events = Table(
     "desk_events",

@@ -35,6 +35,7 @@ keepalive_s = 5
 [desk]
 {desk}
 """
+    folder.mkdir(parents=True, exist_ok=True)
     database = url.render_as_string(hide_password=False)
     keys = {"gw-1": EXAMPLE_KEY}
     path = central_toml(folder, "http://127.0.0.1:9", "bucket", database, keys, extra=extra)
