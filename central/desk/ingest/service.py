@@ -4,17 +4,23 @@ paho's network thread only appends each message to a bounded inbox (it must stay
 answer the broker); the writer thread takes everything queued every `BATCH_S`, checks it
 (`reports`) and writes it as one transaction (`store`). A refused message is counted by
 reason and logged once per reason, never stored in part. When the database refuses a batch,
-its messages are tried one by one so one bad row cannot hold back the rest; when it refuses
-all of them it is taken to be away: the batch goes back to the inbox and the writer waits
-(doubling up to `MAX_BACKOFF_S`). While the inbox is full the oldest messages are dropped and
-counted: the retained values come again with the gateways' next report.
+its messages are tried one by one so one bad row cannot hold back the rest; when it does not
+answer at all it is away: the batch is kept (up to the inbox's capacity) and the writer waits,
+doubling up to `MAX_BACKOFF_S`, then stores it ahead of what came meanwhile. While the inbox
+is full the oldest messages are dropped and counted: retained values come again with the
+gateways' next report.
 
-Several ingesting desks (`[desk] ingest_group`): each subscribes through the MQTT 5 shared
-subscription ``$share/<group>/...``, so the broker hands every live message to one of them.
-The broker sends no retained value on a shared subscription, so at every connect each also
-subscribes ordinarily to the retained kinds and unsubscribes once the broker acknowledged it:
-the retained values queued in between arrive; a live one arriving twice meanwhile is harmless
-(current values are upserts, a sample is kept once per ``ts``).
+Several ingesting desks on one database (`[desk] ingest_group`): each subscribes through the
+MQTT 5 shared subscription ``$share/<group>/...``, so the broker hands every live message to
+one member only (events are stored once) and a member that dies leaves the others the whole
+load. The broker sends no retained value on a shared subscription, so at every connect each
+member also subscribes ordinarily to the retained kinds and unsubscribes once the broker
+acknowledged that: the retained values queued in between arrive, and a live one arriving
+twice meanwhile is harmless (current values are upserts, a sample is kept once per ``ts``, an
+alarm is open at most once: a unique index). Two members may store reports of one gateway in
+either order; the next report (one health interval) puts its current values right. Without a
+group, every ingesting desk stores every event: so either one desk ingests (``ingest = true``
+on one, ``false`` on the others) or all that ingest share one group.
 """
 
 from __future__ import annotations
@@ -239,16 +245,16 @@ class Ingest:
             self._stored_now(len(items), 1)
             return False
         except CatalogueError as e:
-            self._error(f"the catalogue refused a batch ({e}); storing one by one")
+            self._error(f"the catalogue refused a batch: {e}")
+        if not self._writer.answers():
+            self._pending = items[-self._inbox.capacity :]
+            return True
         failed = []
         for item in items:
             try:
                 self._writer.write([item])
             except CatalogueError:
                 failed.append(item)
-        if len(failed) == len(items):
-            self._pending = items
-            return True
         for item in failed:
             self._refuse("database", f"the catalogue refused a message on {item.topic}")
         stored = len(items) - len(failed)

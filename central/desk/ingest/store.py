@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Table, case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from central.catalogue.db import Catalogue
+from central.catalogue.db import Catalogue, CatalogueError
 from central.catalogue.desk_schema import (
     desk_alarms,
     desk_camera_samples,
@@ -86,6 +86,15 @@ class Writer:
                 c.execute(desk_events.insert(), events)
             note_change(c)
         self._marks.update(marks)
+
+    def answers(self) -> bool:
+        """Whether the database answers at all (a refused batch may be one bad row)."""
+        try:
+            with self.catalogue.transaction() as tx:
+                tx.c.execute(select(1))
+        except CatalogueError:
+            return False
+        return True
 
     def _sample(self, c: Connection, item: Item, marks: dict[tuple[str, str], float]) -> None:
         report, topic = item.report, item.topic

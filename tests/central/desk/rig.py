@@ -24,14 +24,15 @@ T0 = float(int(time.time()) - 86_400)  # past (never seen before it came), withi
 
 
 def desk_config(
-    folder: Path, broker: MosquittoServer, url: URL, desk: str = "sample_s = 0"
+    folder: Path, broker: MosquittoServer, url: URL, desk: str = "sample_s = 0", mqtt: str = ""
 ) -> CentralConfig:
-    """An archive configuration with [mqtt] at `broker` and a [desk] of `desk` lines."""
+    """An archive configuration with [mqtt] at `broker` (and `mqtt` lines), [desk] `desk`."""
     extra = f"""
 [mqtt]
 host = "{broker.host}"
 port = {broker.port}
 keepalive_s = 5
+{mqtt}
 [desk]
 {desk}
 """

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from central.catalogue.db import Catalogue
 from central.catalogue.desk_schema import (
     desk_alarms,
     desk_camera_samples,
@@ -20,9 +21,12 @@ from central.catalogue.desk_schema import (
     desk_gateways,
 )
 from central.desk.ingest.changes import fleet_version
+from central.desk.ingest.service import start_ingest
 from testbeds.mosquitto import MosquittoServer
+from testbeds.postgres import PostgresServer
 from tests.support.mqtt_fixtures import Probe, settings_for
 from tests.support.waiting import wait_until
+from uplink.mqtt_client import NOT_AUTHORISED
 from uplink.settings import MqttSettings
 
 from .rig import (
@@ -157,3 +161,65 @@ def test_reconnects_after_the_broker_restarts(
         gw.publish("evgw/gw-1/events", encode({"ts": T0, "kind": "gap_open", "camera": "c1"}))
         wait_handled(ingest, 1)
         assert [e["kind"] for e in rows(catalogue, desk_events)] == ["gap_open"]
+
+
+def test_ingest_uses_tls_and_the_password_file(
+    tmp_path: Path, mosquitto_factory: Callable[..., MosquittoServer], probe_factory: ProbeFactory
+) -> None:
+    broker = mosquitto_factory(tls=True, users={"desk": "s3cret-pass", "gw-1": "gw-pass"})
+    secret = tmp_path / "mqtt.pass"
+    secret.write_text("s3cret-pass\n")
+    secret.chmod(0o600)
+    url = URL.create("sqlite", database=str(tmp_path / "catalog.db"))
+    mqtt = (
+        f'tls = true\nca_file = "{broker.ca_file}"\nusername = "desk"\npassword_file = "{secret}"'
+    )
+    config = desk_config(tmp_path, broker, url, mqtt=mqtt)
+    with running_ingest(config) as (ingest, catalogue):
+        gw = probe_factory(settings_for(broker, username="gw-1", password="gw-pass"), [])
+        gw.publish("evgw/gw-1/state", b"online", retain=True)
+        wait_handled(ingest, 1)
+        assert [g["state"] for g in rows(catalogue, desk_gateways, "gateway")] == ["online"]
+
+
+def test_a_refused_password_is_said_in_words(
+    tmp_path: Path, mosquitto_factory: Callable[..., MosquittoServer]
+) -> None:
+    broker = mosquitto_factory(users={"desk": "right"})
+    url = URL.create("sqlite", database=str(tmp_path / "catalog.db"))
+    config = desk_config(tmp_path, broker, url, mqtt='username = "desk"\npassword = "wrong"')
+    catalogue = Catalogue.open(config.database)
+    ingest = start_ingest(config, catalogue)
+    try:
+        wait_until("the refusal is known", lambda: ingest.last_error is not None)
+        assert ingest.last_error == NOT_AUTHORISED and not ingest.connected.is_set()
+    finally:
+        ingest.stop()
+        catalogue.close()
+
+
+def test_what_comes_while_the_database_is_away_is_stored_when_it_is_back(
+    tmp_path: Path,
+    mqtt_broker: MosquittoServer,
+    probe_factory: ProbeFactory,
+    _postgres_installed: None,
+) -> None:
+    server = PostgresServer().start()  # its own, under /tmp: this test stops it
+    try:
+        config = desk_config(tmp_path, mqtt_broker, server.create_database("desk"))
+        with running_ingest(config) as (ingest, catalogue):
+            gw = probe_factory(settings_for(mqtt_broker), [])
+            server.stop()
+            for seq in range(20):
+                event = {"ts": T0 + seq, "kind": "segment_confirmed", "camera": "c1", "seq": seq}
+                gw.publish("evgw/gw-1/events", encode(event))
+            wait_until("the catalogue refusal is known", lambda: ingest.last_error is not None)
+            assert ingest.counts().stored == 0
+            server.start()
+            wait_handled(ingest, 20)
+            assert ingest.counts().refused == {}
+            stored = [json.loads(e["body"])["seq"] for e in rows(catalogue, desk_events)]
+            assert stored == list(range(20))
+    finally:
+        server.stop()
+        server.remove()
