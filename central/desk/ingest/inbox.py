@@ -42,6 +42,11 @@ class Inbox:
                 self._items.popleft()
                 self.dropped += 1
 
+    def count_dropped(self, count: int) -> None:
+        """Messages dropped elsewhere for want of room (a batch kept while the database is away)."""
+        with self._lock:
+            self.dropped += count
+
     def take(self) -> list[Incoming]:
         """Everything queued, oldest first."""
         with self._lock:

@@ -248,6 +248,7 @@ class Ingest:
             self._error(f"the catalogue refused a batch: {e}")
         if not self._writer.answers():
             self._pending = items[-self._inbox.capacity :]
+            self._inbox.count_dropped(len(items) - len(self._pending))
             return True
         failed = []
         for item in items:

@@ -76,14 +76,19 @@ class Writer:
                 _fold(folded, item)
             _upsert(c, desk_gateways, ("gateway",), list(folded.gateways.values()))
             _upsert(c, desk_cameras, ("gateway", "camera"), list(folded.cameras.values()))
-            events = []
+            rows: dict[Table, list[dict[str, Any]]] = {
+                desk_events: [],
+                desk_gateway_samples: [],
+                desk_camera_samples: [],
+            }
             for item in items:
                 _alarm_changes(c, item)
                 if isinstance(item.report, Event):
-                    events.append(_event_row(item, item.report))
-                self._sample(c, item, marks)
-            if events:
-                c.execute(desk_events.insert(), events)
+                    rows[desk_events].append(_event_row(item, item.report))
+                self._sample(c, item, marks, rows)
+            for table, values in rows.items():
+                if values:
+                    c.execute(table.insert(), values)
             note_change(c)
         self._marks.update(marks)
 
@@ -96,7 +101,14 @@ class Writer:
             return False
         return True
 
-    def _sample(self, c: Connection, item: Item, marks: dict[tuple[str, str], float]) -> None:
+    def _sample(
+        self,
+        c: Connection,
+        item: Item,
+        marks: dict[tuple[str, str], float],
+        rows: dict[Table, list[dict[str, Any]]],
+    ) -> None:
+        """Add a sample row when the last of its gateway or camera is `sample_s` older."""
         report, topic = item.report, item.topic
         if not isinstance(report, GatewayHealth | CameraHealth):
             return
@@ -108,14 +120,11 @@ class Writer:
         if last is not None and (ts <= last or ts - last < self.sample_s):
             return
         marks[key] = ts
+        values: dict[str, Any] = {"gateway": topic.gateway, "ts": ts, **report.sample}
         if isinstance(report, GatewayHealth):
-            c.execute(
-                desk_gateway_samples.insert().values(gateway=topic.gateway, ts=ts, **report.sample)
-            )
+            rows[desk_gateway_samples].append(values)
         else:
-            table = desk_camera_samples
-            values = dict(gateway=topic.gateway, camera=topic.camera, ts=ts, **report.sample)
-            c.execute(table.insert().values(**values))
+            rows[desk_camera_samples].append(values | {"camera": topic.camera})
 
     def _stored_mark(self, c: Connection, key: tuple[str, str]) -> float | None:
         """The newest stored sample of `key` (once per key and process: an index lookup)."""

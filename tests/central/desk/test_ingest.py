@@ -65,7 +65,7 @@ def test_a_gateways_reports_become_the_desks_rows(
         gw.publish("evgw/gw-1/alarms", encode(alarms), retain=True)
         event = {"ts": now - 3, "kind": "segment_confirmed", "camera": "gate-1", "seq": 7}
         gw.publish("evgw/gw-1/events", encode(event))
-        wait_handled(ingest, 6)
+        assert ingest.wait_stored(6, 30)
         assert fleet_version(catalogue) > version
 
         (gateway,) = rows(catalogue, desk_gateways, "gateway")
