@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from central.catalogue.desk_schema import desk_alarms
 
@@ -29,31 +29,41 @@ GATEWAY_OFFLINE = "gateway_offline"
 OFFLINE_DETAIL = "the gateway is offline: its connection to the broker ended (last will or stop)"
 
 a = desk_alarms.c
+# Built once: a fleet sends an alarm set per gateway and health interval, and building the
+# statement cost more than running it.
+_SAME = (a.gateway == bindparam("g"), a.camera == bindparam("c"), a.alarm == bindparam("n"))
+_OPEN_OF_GATEWAY = select(a.id, a.camera, a.alarm).where(
+    a.gateway == bindparam("g"), a.cleared_at.is_(None), a.alarm != GATEWAY_OFFLINE
+)
+_OPEN = select(a.id).where(*_SAME, a.cleared_at.is_(None))
+_EARLIER = select(a.id).where(*_SAME, a.since == bindparam("since"))
+_REOPEN = update(desk_alarms).where(a.id == bindparam("i")).values(cleared_at=None)
+_CLEAR_IDS = update(desk_alarms).where(a.id.in_(bindparam("ids", expanding=True)))
+_CLEAR = update(desk_alarms).where(*_SAME, a.cleared_at.is_(None))
 
 
 def apply_set(c: Connection, gateway: str, active: Iterable[ActiveAlarm], now: float) -> None:
     """Make the gateway's open occurrences match its retained set."""
     listed = {(alarm.camera, alarm.alarm): alarm for alarm in active}
-    query = select(a.id, a.camera, a.alarm).where(
-        a.gateway == gateway, a.cleared_at.is_(None), a.alarm != GATEWAY_OFFLINE
-    )
-    open_ids = {(camera, alarm): id_ for id_, camera, alarm in c.execute(query)}
+    open_ids = {
+        (camera, name): id_ for id_, camera, name in c.execute(_OPEN_OF_GATEWAY, {"g": gateway})
+    }
     for key, alarm in listed.items():
         if key not in open_ids:
             raise_alarm(c, gateway, alarm, now)
     gone = [id_ for key, id_ in open_ids.items() if key not in listed]
     if gone:
-        c.execute(update(desk_alarms).where(a.id.in_(gone)).values(cleared_at=now))
+        c.execute(_CLEAR_IDS.values(cleared_at=now), {"ids": gone})
 
 
 def raise_alarm(c: Connection, gateway: str, alarm: ActiveAlarm, now: float) -> None:
     """Open an occurrence unless one is open; the same one cleared by mistake is reopened."""
-    same = (a.gateway == gateway, a.camera == alarm.camera, a.alarm == alarm.alarm)
-    if c.execute(select(a.id).where(*same, a.cleared_at.is_(None))).first() is not None:
+    same = {"g": gateway, "c": alarm.camera, "n": alarm.alarm}
+    if c.execute(_OPEN, same).first() is not None:
         return
-    earlier = c.execute(select(a.id).where(*same, a.since == alarm.since)).first()
+    earlier = c.execute(_EARLIER, same | {"since": alarm.since}).first()
     if earlier is not None:
-        c.execute(update(desk_alarms).where(a.id == earlier.id).values(cleared_at=None))
+        c.execute(_REOPEN, {"i": earlier.id})
         return
     c.execute(
         desk_alarms.insert().values(
@@ -68,11 +78,7 @@ def raise_alarm(c: Connection, gateway: str, alarm: ActiveAlarm, now: float) -> 
 
 
 def clear_alarm(c: Connection, gateway: str, camera: str, alarm: str, now: float) -> None:
-    c.execute(
-        update(desk_alarms)
-        .where(a.gateway == gateway, a.camera == camera, a.alarm == alarm, a.cleared_at.is_(None))
-        .values(cleared_at=now)
-    )
+    c.execute(_CLEAR.values(cleared_at=now), {"g": gateway, "c": camera, "n": alarm})
 
 
 def gateway_state(c: Connection, gateway: str, online: bool, now: float) -> None:
