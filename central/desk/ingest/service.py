@@ -71,7 +71,12 @@ class IngestCounts:
 
 
 def start_ingest(config: CentralConfig, catalogue: Catalogue) -> Ingest:
-    """Subscribe to the fleet's topics (``[mqtt]``) and store them (``[desk]``) until stop()."""
+    """Subscribe to the fleet's topics (``[mqtt]``) and store them (``[desk]``) until stop().
+
+    Applies the retention once before it subscribes (so a catalogue that does not answer fails
+    here, as CatalogueError). Whether this desk should ingest at all (``[desk] ingest``) is the
+    caller's decision.
+    """
     if config.mqtt is None:
         raise ConfigError(f"{config.path}: [mqtt] is missing; the desk ingests from that broker")
     return Ingest(config.mqtt, config.desk or DeskTable(), catalogue).start()
