@@ -96,7 +96,11 @@ def add_users(config: Path, users: Mapping[str, DeskUser] = USERS) -> None:
             f.write(user.password + "\n")
         argv = ["desk", "useradd", user.name, "--role", user.role]
         argv += ["--password-file", str(password_file), "--config", str(config)]
-        assert main(argv) == 0, f"evgw {' '.join(argv)} failed"
+        try:
+            code = main(argv)
+        except SystemExit as e:  # argparse refused the command line
+            code = int(e.code or 0)
+        assert code == 0, f"evgw {' '.join(argv)} exited with {code}"
 
 
 def log_in(page: Page, desk: DeskServer, user: DeskUser) -> None:
