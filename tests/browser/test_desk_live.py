@@ -23,6 +23,7 @@ from tests.browser.fleet import CAMERA, GATEWAY, GatewayProcess, gateway_config,
 from tests.browser.pages import alarm_row, alarm_selector, cell, fleet_row, ratio
 from tests.conftest import RtspServerFactory
 from tests.support.browser import (
+    Console,
     Navigations,
     document_marked,
     first_seen_s,
@@ -71,8 +72,9 @@ def recording_gateway(
 
 
 def test_log_in_and_the_fleet_shows_the_recording_gateway(
-    desk_server: DeskServer, recording_gateway: GatewayProcess, page: Page
+    desk_server: DeskServer, recording_gateway: GatewayProcess, page: Page, console: Console
 ) -> None:
+    console.expect(r"status of 4\d\d .* at \S+/login$")  # the wrong password's answer
     page.goto(desk_server.at("/login"))
     page.locator('#login input[name="name"]').fill(USERS["investigator"].name)
     page.locator('#login input[name="password"]').fill("not the password")
@@ -114,6 +116,7 @@ def test_a_switched_off_camera_is_alarmed_on_the_open_page_and_acknowledged(
     appeared = first_seen_s(page)
     assert appeared is not None
     screenshot(page, tmp_path / "alarm-arrived.png")
+    print(f"camera_offline shown {appeared - stopped:.2f} s after the camera stopped")
     assert appeared - stopped <= ALARM_WITHIN_S, f"alarm shown {appeared - stopped:.1f} s after"
     assert navigations.count == 0, "the page was reloaded or left"
     assert document_marked(page, document), "the page is not the one that was open"

@@ -3,7 +3,7 @@
 A small suite against a tiny local web server is run in its own pytest process: a passing
 test, a failing one and one whose page logs an error. The harness must leave a screenshot of
 every page of each (the failed one too), size the phone page as a phone, show Chinese text,
-and fail the test whose page reported an error, naming it.
+and fail the test whose page reported an error it did not expect, naming it.
 """
 
 from __future__ import annotations
@@ -67,6 +67,11 @@ def test_fails(site, page):
 
 def test_logs_an_error(site, page):
     page.goto(site + "broken.html")
+
+
+def test_provokes_the_error_it_expects(site, page, console):
+    console.expect(r"boom from the page")
+    page.goto(site + "broken.html")
 """
 
 
@@ -105,6 +110,7 @@ def test_screenshots_of_passed_and_failed_tests_and_page_errors_fail(
         "test_passes": "passed",
         "test_fails": "failure",
         "test_logs_an_error": "error",
+        "test_provokes_the_error_it_expects": "passed",
     }, report
     assert "console.error 'boom from the page'" in report
 

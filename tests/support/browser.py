@@ -9,6 +9,7 @@ reported, its reloads, its screenshot, whether it fits a phone's width.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,14 @@ class Console:
     resource loads) and uncaught exceptions. A test ends with none."""
 
     errors: list[str] = field(default_factory=list)
+    expected: list[re.Pattern[str]] = field(default_factory=list)
+
+    def expect(self, pattern: str) -> None:
+        """Errors matching `pattern` (a regular expression) are what the test provokes."""
+        self.expected.append(re.compile(pattern))
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.expected)]
 
     def watch(self, page: Page) -> None:
         page.on("console", self._on_console)

@@ -45,7 +45,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def console() -> Console:
-    """The errors of every page this test opened."""
+    """The errors of every page this test opened; `console.expect(pattern)` for provoked ones."""
     return Console()
 
 
@@ -73,7 +73,8 @@ def open_page(browser: Browser, console: Console, tmp_path: Path) -> Iterator[Pa
                 screenshot(page, tmp_path / f"{name}.png")
         finally:
             context.close()
-    assert console.errors == [], "the pages reported errors:\n" + "\n".join(console.errors)
+    unexpected = console.unexpected()
+    assert unexpected == [], "the pages reported errors:\n" + "\n".join(unexpected)
 
 
 @pytest.fixture
