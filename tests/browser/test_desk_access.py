@@ -100,7 +100,7 @@ def test_the_fleet_page_fits_a_phone(
 ) -> None:
     """At 390 CSS pixels, in Chinese, the page is laid out for the phone (no 980 px desktop
     viewport), nothing makes the page scroll sideways, and each row's state can be brought on
-    screen (a wide table may scroll inside its own box, not the page)."""
+    screen (a wide table may scroll inside its own box, not the page); the search narrows it."""
     long_name = "gw-yangtze-river-bridge-north-approach-inspection-post-0042"
     with (
         simulated_gateway(mqtt_broker, GATEWAY, {CAMERA: False, "yard": True}),
@@ -119,3 +119,7 @@ def test_the_fleet_page_fits_a_phone(
             box = state.bounding_box()
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
             assert horizontal_overflow_px(phone_page) <= 0
+
+        phone_page.locator("#fleet-search").fill("yangtze")
+        expect(fleet_row(phone_page, long_name)).to_be_visible()
+        expect(fleet_row(phone_page, GATEWAY)).to_be_hidden()

@@ -111,8 +111,8 @@ def test_a_switched_off_camera_is_alarmed_on_the_open_page_and_acknowledged(
     navigations, document = Navigations(page), mark_document(page)
     record_first_match(page, alarm_selector(GATEWAY, CAMERA))
 
+    stopped = time.time()  # from the moment we begin to stop it: the strict reading
     camera.stop()
-    stopped = time.time()
     expect(row).to_be_visible(timeout=ALARM_WAIT_MS)
     appeared = first_seen_s(page)
     assert appeared is not None
