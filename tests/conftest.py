@@ -20,6 +20,8 @@ pytest_plugins = [
     "tests.support.postgres_fixtures",
     "tests.support.seaweed_fixtures",
     "tests.support.tsa_fixtures",
+    "tests.support.browser_fixtures",
+    "tests.support.desk_fixtures",
 ]
 
 RtspServerFactory = Callable[..., RtspTestServer]
