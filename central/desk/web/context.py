@@ -7,6 +7,7 @@ over MQTT or from a user is text, never markup.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ class Desk:
     metrics_token: str | None
     templates: Environment
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    stopping: threading.Event = field(default_factory=threading.Event)  # set at shutdown
 
     def now(self) -> float:
         return self.clock()

@@ -95,4 +95,4 @@ def _short(value: float) -> str:
 
 
 def _clock(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%H:%MZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%m-%d %H:%MZ")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import uvicorn
+from starlette.applications import Starlette
 
 from central.catalogue.db import Catalogue
 from central.config.load import CentralConfig
@@ -66,8 +67,9 @@ def serve(config: CentralConfig, listen: str | None, say: Callable[[str], None])
     ingest: Ingest | None = None
     try:
         ingest = _start_ingest(config, settings, catalogue)
-        server = uvicorn.Server(_uvicorn_config(config, settings, catalogue))
-        _run(server, sock, say, _url(settings, where, sock))
+        app = create_app(config, catalogue)
+        server = uvicorn.Server(_uvicorn_config(app, settings))
+        _run(server, app.state.desk.stopping, sock, say, _url(settings, where, sock))
     finally:
         if ingest is not None:
             ingest.stop()
@@ -98,11 +100,9 @@ def _start_ingest(config: CentralConfig, settings: DeskTable, catalogue: Catalog
     return service.start_ingest(config, catalogue)
 
 
-def _uvicorn_config(
-    config: CentralConfig, settings: DeskTable, catalogue: Catalogue
-) -> uvicorn.Config:
+def _uvicorn_config(app: Starlette, settings: DeskTable) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(config, catalogue),
+        app,
         log_config=None,
         access_log=False,
         proxy_headers=False,
@@ -119,8 +119,15 @@ def _url(settings: DeskTable, where: Listen, sock: socket.socket) -> str:
     return f"{scheme}://{host}:{sock.getsockname()[1]}/"
 
 
-def _run(server: uvicorn.Server, sock: socket.socket, say: Callable[[str], None], url: str) -> None:
-    """uvicorn in a thread (so the signals stay ours), this thread waiting for a signal."""
+def _run(
+    server: uvicorn.Server,
+    streams_end: threading.Event,
+    sock: socket.socket,
+    say: Callable[[str], None],
+    url: str,
+) -> None:
+    """uvicorn in a thread (so the signals stay ours), this thread waiting for a signal; at
+    the signal the event streams end first, so uvicorn finds no request left to wait for."""
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
     thread = threading.Thread(
@@ -133,6 +140,7 @@ def _run(server: uvicorn.Server, sock: socket.socket, say: Callable[[str], None]
             if server.started and not announced:
                 say(f"desk: serving {url}")
                 announced = True
+        streams_end.set()
         server.should_exit = True
         thread.join()
     finally:

@@ -5,7 +5,8 @@ The version is read from the desk tables themselves (newest report time, alarm c
 acknowledgements), so it moves whichever process ingests, this one or another desk on the
 same database. One reading per second serves every open page (`VersionCache`); each stream
 sends `event: fleet` when the version differs from the last it sent, and a comment line every
-15 s so proxies keep the connection. Starlette ends the generator when the browser leaves.
+15 s so proxies keep the connection. A stream ends when the desk shuts down (the browser
+reconnects to the next one by itself).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ async def _events(request: Request, versions: VersionCache) -> AsyncIterator[str
     sent: int | None = None
     last_write = desk.now()
     yield "retry: 3000\n\n"
-    while True:  # Starlette cancels this when the browser goes away
+    while not desk.stopping.is_set():  # Starlette cancels this when the browser leaves
         version = await desk.db(lambda _catalogue: versions.get())
         if version != sent:
             sent, last_write = version, desk.now()

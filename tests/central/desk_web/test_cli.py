@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -76,23 +79,14 @@ class Lines:
 
     def url(self) -> str | None:
         for line in self.lines:
-            if found := re.match(r"desk: serving (http://127\.0\.0\.1:\d+/)$", line.strip()):
+            if found := re.match(r"desk: serving (https?://127\.0\.0\.1:\d+/)$", line.strip()):
                 return found.group(1)
         return None
 
 
-@pytest.mark.integration
-def test_the_desk_serves_logs_in_streams_and_stops_on_sigterm(
-    tmp_path: Path, catalogue_url: URL
-) -> None:
-    config = desk_toml(tmp_path, catalogue_url)
-    secret = tmp_path / "pw"
-    secret.write_text(PASSWORD + "\n")
-    assert _useradd(config, "ivan", "investigator", secret) == 0
-    catalogue = Catalogue.open(catalogue_url)
-    add_gateway(
-        catalogue, "gw-post-01", last_seen=time.time(), health={"upload": {"backlog_count": 3}}
-    )
+@contextmanager
+def running_desk(config: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`evgw desk --config CONFIG --listen 127.0.0.1:0` and the URL it says it serves."""
     command = [sys.executable, "-m", "gateway", "desk", "--config", str(config)]
     process = subprocess.Popen(
         [*command, "--listen", "127.0.0.1:0"],
@@ -106,36 +100,109 @@ def test_the_desk_serves_logs_in_streams_and_stops_on_sigterm(
         wait_until("the desk says where it serves", lambda: lines.url() is not None, 60)
         url = lines.url()
         assert url is not None
-        with httpx.Client(base_url=url, timeout=10) as client:
-            form = client.get("/login")
-            token = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
-            assert token is not None
-            login = {"name": "ivan", "password": PASSWORD, "csrf": token.group(1)}
-            assert client.post("/login", data=login).status_code == 303
-            fleet = client.get("/")
-            assert fleet.status_code == 200 and 'data-gateway="gw-post-01"' in fleet.text
-            metrics = client.get("/metrics")
-            assert 'evgw_gateway_upload_backlog_count{gateway="gw-post-01"} 3' in metrics.text
-            _stream_tells_of_a_new_alarm(client, catalogue)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0, process.stderr.read() if process.stderr else ""
+        yield process, url
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _log_in(client: httpx.Client) -> httpx.Response:
+    form = client.get("/login")
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
+    assert token is not None
+    login = {"name": "ivan", "password": PASSWORD, "csrf": token.group(1)}
+    done = client.post("/login", data=login)
+    assert done.status_code == 303
+    return done
+
+
+def _with_user(tmp_path: Path, config: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text(PASSWORD + "\n")
+    assert _useradd(config, "ivan", "investigator", secret) == 0
+
+
+@pytest.mark.integration
+def test_the_desk_serves_logs_in_streams_and_stops_on_sigterm(
+    tmp_path: Path, catalogue_url: URL
+) -> None:
+    config = desk_toml(tmp_path, catalogue_url)
+    _with_user(tmp_path, config)
+    catalogue = Catalogue.open(catalogue_url)
+    health = {"upload": {"backlog_count": 3}}
+    add_gateway(catalogue, "gw-post-01", last_seen=time.time(), health=health)
+    try:
+        with running_desk(config) as (process, url), httpx.Client(base_url=url) as client:
+            _log_in(client)
+            fleet = client.get("/")
+            assert fleet.status_code == 200 and 'data-gateway="gw-post-01"' in fleet.text
+            metrics = client.get("/metrics")
+            assert 'evgw_gateway_upload_backlog_count{gateway="gw-post-01"} 3' in metrics.text
+            with client.stream("GET", "/events/stream") as stream:
+                assert stream.headers["content-type"].startswith("text/event-stream")
+                versions = _versions(stream.iter_lines(), catalogue, process)
+            assert versions[0] != versions[1]  # the new alarm, then the stream ended at SIGTERM
+            assert process.wait(timeout=30) == 0
+            assert process.stderr is not None
+            assert "Exception" not in process.stderr.read()
+    finally:
         catalogue.close()
 
 
-def _stream_tells_of_a_new_alarm(client: httpx.Client, catalogue: Catalogue) -> None:
+def _versions(
+    lines: Iterator[str], catalogue: Catalogue, process: subprocess.Popen[str]
+) -> list[str]:
+    """Read the stream to its end: add an alarm after the first version, stop the desk after
+    the second."""
     versions = []
-    with client.stream("GET", "/events/stream") as stream:
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        for line in stream.iter_lines():
-            if line.startswith("data: "):
-                versions.append(line.removeprefix("data: "))
-                if len(versions) == 1:
-                    add_alarm(catalogue, "gw-post-01", "gate-1", since=T0)
-                else:
-                    break
-    assert versions[0] != versions[1]
-    assert 'data-alarm="camera_offline"' in client.get("/fragments/alarms").text
+    for line in lines:
+        if line.startswith("data: "):
+            versions.append(line.removeprefix("data: "))
+            if len(versions) == 1:
+                add_alarm(catalogue, "gw-post-01", "gate-1", since=T0)
+            elif len(versions) == 2:
+                process.send_signal(signal.SIGTERM)
+    return versions
+
+
+@pytest.mark.integration
+def test_the_desk_serves_https_with_secure_cookies(tmp_path: Path) -> None:
+    cert, key = tmp_path / "desk.pem", tmp_path / "desk.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=desk",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o600)
+    database = URL.create("sqlite", database=str(tmp_path / "catalog.db"))
+    desk = f'ingest = false\ntls_cert = "{cert}"\ntls_key = "{key}"\n'
+    config = desk_toml(tmp_path, database, desk)
+    _with_user(tmp_path, config)
+    with running_desk(config) as (process, url):
+        assert url.startswith("https://")
+        with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=cert)) as client:
+            cookie = _log_in(client).headers["set-cookie"]
+            assert "secure" in cookie.lower() and "httponly" in cookie.lower()
+            assert client.get("/").status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
