@@ -6,9 +6,11 @@ same handful of queries for 5 gateways or 500.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from central.catalogue.db import Catalogue
 from central.catalogue.desk_schema import (
@@ -38,9 +40,15 @@ class GatewaySamples:
 
 
 def read_fleet(
-    catalogue: Catalogue, now: float, stale_after_s: float, gateway: str | None = None
+    catalogue: Catalogue,
+    now: float,
+    stale_after_s: float,
+    gateway: str | None = None,
+    *,
+    cameras_too: bool = True,
 ) -> Fleet:
-    """Every gateway (or only `gateway`), by name, with its cameras."""
+    """Every gateway (or only `gateway`), by name, with its cameras unless not `cameras_too`
+    (then only from gateways whose health lacks the camera counts)."""
     gateways = select(desk_gateways).order_by(desk_gateways.c.gateway)
     cameras = select(desk_cameras).order_by(desk_cameras.c.gateway, desk_cameras.c.camera)
     alarms = (
@@ -54,6 +62,8 @@ def read_fleet(
         alarms = alarms.where(desk_alarms.c.gateway == gateway)
     with catalogue.transaction() as tx:
         gateway_rows = tx.c.execute(gateways).all()
+        if not cameras_too:
+            cameras = cameras.where(desk_cameras.c.gateway.in_(_uncounted(gateway_rows)))
         camera_rows = tx.c.execute(cameras).all()
         alarm_rows = tx.c.execute(alarms).all()
     per_camera = {(gw, cam): int(n) for gw, cam, n in alarm_rows}
@@ -86,6 +96,13 @@ def read_fleet(
         for row in gateway_rows
     ]
     return Fleet(statuses, by_gateway)
+
+
+def _uncounted(gateway_rows: Sequence[Row[Any]]) -> list[str]:
+    """Gateways whose health report does not count its cameras (an old or silent gateway)."""
+    return [
+        row.gateway for row in gateway_rows if not row.health or '"cameras_total"' not in row.health
+    ]
 
 
 def read_samples(catalogue: Catalogue, gateway: str, now: float) -> GatewaySamples:

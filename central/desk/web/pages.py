@@ -12,10 +12,12 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from central.catalogue.db import Catalogue
+
 from .accounts import AuditEntry, Session, audit_log
 from .alarms import MAX_COMMENT_CHARS, AckResult, acknowledge, read_alarms
 from .context import client_address, desk_of, render
-from .fleet_data import DAY_S, read_fleet, read_samples
+from .fleet_data import DAY_S, Fleet, read_fleet, read_samples
 from .guard import csrf_ok, current_session, forbidden, read_form
 from .labels import labels
 from .plots import line_plot
@@ -57,7 +59,7 @@ def fragment(view: View) -> Callable[[Request], Awaitable[Response]]:
 
 async def _fleet(request: Request, session: Session, template: str) -> Response:
     desk = desk_of(request)
-    fleet = await desk.db(read_fleet, desk.now(), desk.settings.stale_after_s)
+    fleet = await desk.db(read_fleet_only, desk.now(), desk.settings.stale_after_s)
     search = request.query_params.get("q", "")[:200]
     sort = request.query_params.get("sort", "gateway")
     gateways = [g for g in fleet.gateways if _matches(g, search)]
@@ -71,6 +73,10 @@ async def fleet_page(request: Request, session: Session) -> Response:
 
 async def fleet_fragment(request: Request, session: Session) -> Response:
     return await _fleet(request, session, "_fleet_table.html")
+
+
+def read_fleet_only(catalogue: Catalogue, now: float, stale_after_s: float) -> Fleet:
+    return read_fleet(catalogue, now, stale_after_s, cameras_too=False)
 
 
 def _matches(g: GatewayStatus, search: str) -> bool:

@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -89,7 +89,9 @@ def _bind(where: Listen) -> socket.socket:
         ) from e
 
 
-def _start_ingest(config: CentralConfig, settings: DeskTable, catalogue: Catalogue) -> Any:
+def _start_ingest(
+    config: CentralConfig, settings: DeskTable, catalogue: Catalogue
+) -> Ingest | None:
     if not settings.ingest:
         log.info("desk: [desk] ingest = false: showing what another desk ingests")
         return None
@@ -97,7 +99,8 @@ def _start_ingest(config: CentralConfig, settings: DeskTable, catalogue: Catalog
         log.warning("desk: no [mqtt] section: nothing is ingested; add it to watch the fleet")
         return None
     service = importlib.import_module(INGEST_MODULE)
-    return service.start_ingest(config, catalogue)
+    ingest: Ingest = service.start_ingest(config, catalogue)
+    return ingest
 
 
 def _uvicorn_config(app: Starlette, settings: DeskTable) -> uvicorn.Config:

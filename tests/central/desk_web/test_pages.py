@@ -21,8 +21,8 @@ HEALTH = {
     "upload": {"backlog_count": 7, "oldest_unconfirmed_age_s": 120.0},
     "minutes_left": 5120.5,
     "clock": {"synced": True},
-    "cameras_recording": 9,
-    "cameras_total": 9,
+    "cameras_recording": 1,
+    "cameras_total": 3,
     "site": "北京 检查站",
 }
 
@@ -34,6 +34,9 @@ def _fleet(catalogue: Catalogue) -> None:
     add_gateway(catalogue, "gw-b", state="offline", last_seen=T0 - 5)
     add_gateway(catalogue, "gw-c", last_seen=T0 - 61)  # [desk] stale_after_s defaults to 60
     add_gateway(catalogue, "gw-d", health={"upload": "not an object", "minutes_left": "lots"})
+    add_gateway(catalogue, "gw-e", health={"ts": T0})  # counts no cameras: the desk counts
+    add_camera(catalogue, "gw-e", "c1", {"online": True, "recording": True})
+    add_camera(catalogue, "gw-e", "c2", {"online": True, "recording": True}, last_seen=T0 - 61)
     add_alarm(catalogue, "gw-a", "gate-2")
     add_alarm(catalogue, "gw-a", "", alarm="disk_low", detail="5 % free")
     add_alarm(catalogue, "gw-a", "gate-1", cleared_at=T0 - 1)
@@ -46,13 +49,14 @@ def test_fleet_shows_each_gateway_with_its_state_and_numbers(
     log_in(client, "vera")
     html = client.get("/").text
     a = row(html, "fleet", gateway="gw-a").cells
-    assert a["state"] == "online" and a["cameras"] == "1/2" and a["backlog"] == "7"
+    assert a["state"] == "online" and a["cameras"] == "1/3" and a["backlog"] == "7"
     assert a["minutes-left"] == "5,120" and a["alarms"] == "2" and a["site"] == "北京 检查站"
     assert row(html, "fleet", gateway="gw-b").cells["state"] == "offline"
     assert row(html, "fleet", gateway="gw-c").cells["state"] == "stale"
     d = row(html, "fleet", gateway="gw-d").cells
     assert d["state"] == "online" and d["backlog"] == "–" and d["minutes-left"] == "–"
     assert d["cameras"] == "–/–" and d["alarms"] == "0"
+    assert row(html, "fleet", gateway="gw-e").cells["cameras"] == "1/2"  # c2 is stale
     assert client.get("/fragments/fleet").text.lstrip().startswith('<table id="fleet"')
     assert 'id="fleet-search"' in html and 'data-stream="/events/stream"' in html
 

@@ -1,6 +1,8 @@
 // evgw desk: live updates without reload. The server's event stream says "fleet changed";
 // each element with data-fragment is fetched again and swapped in. No inline script, no
-// third-party code; what is typed into an acknowledgement comment survives a swap.
+// third-party code; what is typed into an acknowledgement comment survives a swap. A busy
+// fleet changes every second: each fragment has at most one fetch in flight (changes during
+// it cause one more fetch after it), and a hidden tab fetches only when shown again.
 "use strict";
 (function () {
   const body = document.body;
@@ -46,11 +48,29 @@
     applySearch();
   }
 
-  function refreshAll() {
-    document.querySelectorAll("[data-fragment]").forEach(function (holder) {
-      refresh(holder).catch(function () { body.setAttribute("data-live", "reconnecting"); });
-    });
+  const busy = new WeakMap(); // holder -> "fetching" | "again"
+  let missed = false;
+
+  function refreshOne(holder) {
+    if (busy.has(holder)) { busy.set(holder, "again"); return; }
+    busy.set(holder, "fetching");
+    refresh(holder)
+      .catch(function () { body.setAttribute("data-live", "reconnecting"); })
+      .finally(function () {
+        const again = busy.get(holder) === "again";
+        busy.delete(holder);
+        if (again) refreshOne(holder);
+      });
   }
+
+  function refreshAll() {
+    if (document.hidden) { missed = true; return; }
+    document.querySelectorAll("[data-fragment]").forEach(refreshOne);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && missed) { missed = false; refreshAll(); }
+  });
 
   const search = document.getElementById("fleet-search");
   if (search) search.addEventListener("input", applySearch);
