@@ -3,7 +3,8 @@ besides acknowledgements.
 
 A session is known by the SHA-256 of its token: whoever reads the database cannot log in with
 what is stored there. Passwords are argon2id hashes (argon2-cffi's defaults, RFC 9106's second
-recommended setting). Audit rows are only ever inserted.
+recommended setting). Audit entries go to the log shared with the archive
+(`central.catalogue.audit`), only ever inserted.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
-from central.catalogue.db import Catalogue, Tx
-from central.catalogue.desk_schema import desk_audit, desk_sessions, desk_users
+from central.catalogue.audit import CLI, AuditEntry, append
+from central.catalogue.db import Catalogue
+from central.catalogue.desk_schema import desk_sessions, desk_users
 
 ROLES = ("viewer", "investigator", "admin")
 """Each role may do what the ones before it may: read; acknowledge and act; audit and users."""
@@ -38,16 +40,6 @@ class Session:
     def may(self, role: str) -> bool:
         """Whether this session's role includes `role`'s rights."""
         return ROLES.index(self.role) >= ROLES.index(role)
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    at: float
-    user: str
-    action: str
-    target: str
-    detail: str
-    address: str
 
 
 def token_digest(token: str) -> str:
@@ -77,7 +69,7 @@ def save_user(catalogue: Catalogue, name: str, role: str, password: str, now: fl
                 .values(role=role, password_hash=digest, disabled=False)
             )
             tx.c.execute(delete(desk_sessions).where(desk_sessions.c.user == name))
-        audit(tx, AuditEntry(now, "", "useradd", name, f"role={role}", "command line"))
+        append(tx, AuditEntry(now, "", "useradd", name, {"role": role}, CLI))
     return found is None
 
 
@@ -136,31 +128,10 @@ def close_session(catalogue: Catalogue, session: Session, entry: AuditEntry) -> 
         tx.c.execute(
             delete(desk_sessions).where(desk_sessions.c.token_sha256 == session.token_sha256)
         )
-        audit(tx, entry)
-
-
-def audit(tx: Tx, entry: AuditEntry) -> None:
-    """Append one audit row (the only statement evgw runs on desk_audit besides reads)."""
-    tx.c.execute(
-        insert(desk_audit).values(
-            at=entry.at,
-            user=entry.user[:255],
-            action=entry.action,
-            target=entry.target[:1024],
-            detail=entry.detail,
-            address=entry.address[:64],
-        )
-    )
+        append(tx, entry)
 
 
 def record(catalogue: Catalogue, entry: AuditEntry) -> None:
+    """Append one entry to the audit log at headquarters, in its own transaction."""
     with catalogue.transaction() as tx:
-        audit(tx, entry)
-
-
-def audit_log(catalogue: Catalogue, limit: int = 500) -> list[AuditEntry]:
-    """The newest `limit` audit rows, newest first."""
-    query = select(desk_audit).order_by(desk_audit.c.id.desc()).limit(limit)
-    with catalogue.transaction() as tx:
-        rows = tx.c.execute(query).all()
-    return [AuditEntry(r.at, r.user, r.action, r.target, r.detail, r.address) for r in rows]
+        append(tx, entry)

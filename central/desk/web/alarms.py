@@ -12,10 +12,9 @@ from enum import Enum
 
 from sqlalchemy import select, update
 
+from central.catalogue.audit import AuditEntry, append
 from central.catalogue.db import Catalogue
 from central.catalogue.desk_schema import desk_alarms
-
-from .accounts import AuditEntry, audit
 
 ACTIVE_LIMIT = 1000
 HISTORY_LIMIT = 200
@@ -59,7 +58,7 @@ def read_alarms(catalogue: Catalogue) -> tuple[list[AlarmRow], list[AlarmRow]]:
 
 def acknowledge(catalogue: Catalogue, alarm_id: int, comment: str, entry: AuditEntry) -> AckResult:
     """Acknowledge the alarm as `entry.user` at `entry.at`, and audit it (`entry.target` and
-    `entry.detail` are filled in here)."""
+    `entry.detail` are filled in here: the alarm, and the comment)."""
     a = desk_alarms.c
     with catalogue.transaction() as tx:
         row = tx.c.execute(select(desk_alarms).where(a.id == alarm_id)).first()
@@ -73,7 +72,13 @@ def acknowledge(catalogue: Catalogue, alarm_id: int, comment: str, entry: AuditE
         if done.rowcount != 1:
             return AckResult.ALREADY
         target = f"alarm {alarm_id}: {row.alarm} {row.gateway}/{row.camera}"
-        audit(tx, AuditEntry(entry.at, entry.user, "ack", target, comment, entry.address))
+        detail = {
+            "comment": comment,
+            "alarm": row.alarm,
+            "gateway": row.gateway,
+            "camera": row.camera,
+        }
+        append(tx, AuditEntry(entry.at, entry.user, "ack", target, detail, entry.address))
     return AckResult.DONE
 
 

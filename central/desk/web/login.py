@@ -8,7 +8,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from .accounts import AuditEntry, check_password, close_session, open_session, record
+from central.catalogue.audit import AuditEntry
+
+from .accounts import check_password, close_session, open_session, record
 from .context import client_address, desk_of, render
 from .guard import (
     LOGIN_COOKIE,
@@ -52,11 +54,11 @@ async def login_submit(request: Request) -> Response:
     name, password = name.strip()[:MAX_NAME_CHARS], password[:MAX_PASSWORD_CHARS]
     if not name or not await desk.db(check_password, name, password):
         desk.limiter.failed(address, now)
-        entry = AuditEntry(now, "", "login_failed", name, "wrong name or password", address)
+        entry = AuditEntry(now, "", "login_failed", name, {}, address)
         await desk.db(record, entry)
         return _form(request, error=_failed(request), status=401)
     token, _ = await desk.db(open_session, name, now, desk.settings.session_hours)
-    await desk.db(record, AuditEntry(now, name, "login", name, "", address))
+    await desk.db(record, AuditEntry(now, name, "login", name, {}, address))
     response = RedirectResponse("/", status_code=303)
     set_cookie(request, response, SESSION_COOKIE, token)
     clear_cookie(request, response, LOGIN_COOKIE, path="/login")
@@ -72,7 +74,7 @@ async def logout(request: Request) -> Response:
         return forbidden(request, session, "Missing or wrong CSRF token: reload the page.")
     desk = desk_of(request)
     entry = AuditEntry(
-        desk.now(), session.user, "logout", session.user, "", client_address(request)
+        desk.now(), session.user, "logout", session.user, {}, client_address(request)
     )
     await desk.db(close_session, session, entry)
     response = RedirectResponse("/login", status_code=303)

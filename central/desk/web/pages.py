@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from central.catalogue.audit import AuditEntry, entries
 from central.catalogue.db import Catalogue
 
-from .accounts import AuditEntry, Session, audit_log
+from .accounts import Session
 from .alarms import MAX_COMMENT_CHARS, AckResult, acknowledge, read_alarms
 from .context import client_address, desk_of, render
 from .fleet_data import DAY_S, Fleet, read_fleet, read_samples
@@ -112,7 +113,7 @@ async def ack(request: Request) -> Response:
         message = f"A comment has at most {MAX_COMMENT_CHARS} characters."
         return render(request, "error.html", session=session, status=400, message=message)
     desk = desk_of(request)
-    entry = AuditEntry(desk.now(), session.user, "ack", "", "", client_address(request))
+    entry = AuditEntry(desk.now(), session.user, "ack", "", {}, client_address(request))
     alarm_id = int(request.path_params["alarm_id"])
     result = await desk.db(acknowledge, alarm_id, comment.strip(), entry)
     if result is AckResult.UNKNOWN:
@@ -173,5 +174,5 @@ async def audit_page(request: Request, session: Session) -> Response:
         return forbidden(
             request, session, f"Your role ({session.role}) may not read the audit log."
         )
-    entries = await desk_of(request).db(audit_log)
-    return render(request, "audit.html", session=session, entries=entries)
+    log = await desk_of(request).db(entries)
+    return render(request, "audit.html", session=session, entries=log)

@@ -143,11 +143,16 @@ def test_gateway_page_lists_its_cameras_and_plots_a_day(
     assert rows(client.get("/fragments/gateways/gw-a").text, "cameras")[0].cells["fps"] == "25.0"
 
 
-def test_audit_page_is_for_admins(client: TestClient) -> None:
-    log_in(client, "ada")
+def test_audit_page_is_for_admins(client: TestClient, catalogue: Catalogue) -> None:
+    alarm = add_alarm(catalogue, "gw-a", "gate-1")
+    csrf = log_in(client, "ada")
+    client.post(f"/alarms/{alarm}/ack", data={"comment": "已通知 <b>", "csrf": csrf})
     html = client.get("/audit").text
-    actions = [r.cells["action"] for r in rows(html, "audit")]
-    assert actions[0] == "login" and actions.count("useradd") == 3
+    log = rows(html, "audit")
+    assert [r.cells["action"] for r in log] == ["ack", "login", "useradd", "useradd", "useradd"]
+    assert log[0].cells["user"] == "ada" and "comment: 已通知 <b>" in log[0].cells["detail"]
+    assert log[0].cells["target"] == f"alarm {alarm}: camera_offline gw-a/gate-1"
+    assert log[-1].cells["address"] == "cli" and log[-1].cells["detail"] == "role: viewer"
     assert 'href="/audit"' in html
 
 
