@@ -51,7 +51,7 @@ def parse_report(text: str | None) -> Mapping[str, Any]:
         return {}
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return {}
     return _object(value)
 
