@@ -43,7 +43,7 @@ def create_app(
     desk = Desk(settings, catalogue, clock, tls, token, template_environment())
     app = Starlette(routes=_routes(), middleware=[Middleware(SecurityHeaders, tls=tls)])
     app.state.desk = desk
-    app.state.versions = VersionCache(catalogue, clock)
+    app.state.versions = VersionCache(catalogue, clock, settings.stale_after_s)
     return app
 
 

@@ -31,11 +31,13 @@ CHECK_EVERY_S = 1.0
 KEEPALIVE_S = 15.0
 
 
-def desk_version(catalogue: Catalogue) -> int:
-    """A number that changes whenever what the fleet and alarm pages show changes."""
-    a = desk_alarms.c
+def desk_version(catalogue: Catalogue, stale_before: float) -> int:
+    """A number that changes whenever what the fleet and alarm pages show changes, also when
+    a gateway goes stale (not heard since `stale_before`) without any report arriving."""
+    a, g = desk_alarms.c, desk_gateways.c
     with catalogue.transaction() as tx:
-        gateways = tx.c.execute(select(func.count(), func.max(desk_gateways.c.last_seen))).one()
+        stale = func.count().filter(g.last_seen < stale_before)
+        gateways = tx.c.execute(select(func.count(), func.max(g.last_seen), stale)).one()
         cameras = tx.c.execute(select(func.count(), func.max(desk_cameras.c.last_seen))).one()
         alarms = tx.c.execute(
             select(func.count(), func.max(a.id), func.count(a.cleared_at), func.count(a.acked_at))
@@ -50,6 +52,7 @@ class VersionCache:
 
     catalogue: Catalogue
     clock: Callable[[], float]
+    stale_after_s: float
     max_age_s: float = CHECK_EVERY_S
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _value: int | None = None
@@ -59,7 +62,7 @@ class VersionCache:
         with self._lock:
             now = self.clock()
             if self._value is None or now - self._read_at >= self.max_age_s:
-                self._value = desk_version(self.catalogue)
+                self._value = desk_version(self.catalogue, now - self.stale_after_s)
                 self._read_at = now
             return self._value
 

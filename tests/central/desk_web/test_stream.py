@@ -13,10 +13,11 @@ from .conftest import T0, Clock, add_alarm, add_camera, add_gateway
 
 
 def test_the_version_moves_with_reports_alarms_clears_and_acks(catalogue: Catalogue) -> None:
-    seen = [desk_version(catalogue)]
+    stale_before = T0 - 60
+    seen = [desk_version(catalogue, stale_before)]
 
     def changed() -> bool:
-        seen.append(desk_version(catalogue))
+        seen.append(desk_version(catalogue, stale_before))
         return seen[-1] != seen[-2]
 
     add_gateway(catalogue, "gw-1")
@@ -35,12 +36,14 @@ def test_the_version_moves_with_reports_alarms_clears_and_acks(catalogue: Catalo
         tx.c.execute(update(desk_alarms).where(desk_alarms.c.id == alarm).values(cleared_at=T0))
     assert changed()
     assert not changed()
+    stale_before = T0 + 1  # time passes: gw-1 goes stale without a word
+    assert changed()
     assert all(0 <= v < 2**53 for v in seen)
 
 
 def test_one_reading_per_second_serves_every_stream(catalogue: Catalogue) -> None:
     clock = Clock()
-    cache = VersionCache(catalogue, clock)
+    cache = VersionCache(catalogue, clock, 60.0)
     first = cache.get()
     add_gateway(catalogue, "gw-1")
     assert cache.get() == first
