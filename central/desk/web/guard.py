@@ -12,6 +12,7 @@ import hmac
 import secrets
 
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,6 +23,7 @@ SESSION_COOKIE = "desk_session"
 LOGIN_COOKIE = "desk_login"
 MAX_FORM_FIELDS = 20
 MAX_FIELD_BYTES = 64 * 1024
+MAX_FORM_BYTES = 64 * 1024
 
 
 async def current_session(request: Request) -> Session | None:
@@ -34,6 +36,11 @@ async def current_session(request: Request) -> Session | None:
 
 
 async def read_form(request: Request) -> FormData:
+    """The posted form; a body without a length or over `MAX_FORM_BYTES` is refused (413)
+    before it is read, so nobody fills the desk's memory through the login form."""
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+        raise HTTPException(413, f"a form is at most {MAX_FORM_BYTES} bytes, with its length")
     return await request.form(
         max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES
     )

@@ -221,3 +221,14 @@ def test_logins_and_logouts_are_audited(client: TestClient, catalogue: Catalogue
     client.post("/logout", data={"csrf": csrf})
     assert _audit(catalogue)[-2:] == [("ada", "login", "ada"), ("ada", "logout", "ada")]
     assert _audit(catalogue)[0] == ("", "useradd", "vera")
+
+
+def test_an_oversized_form_is_refused_unread(client: TestClient, catalogue: Catalogue) -> None:
+    alarm = add_alarm(catalogue, "gw-1", "gate-1")
+    csrf = log_in(client, "ivan")
+    huge = {"comment": "x" * 70_000, "csrf": csrf}
+    assert client.post(f"/alarms/{alarm}/ack", data=huge).status_code == 413
+    token = login_form_token(client)
+    big_login = {"name": "ivan", "password": "p" * 70_000, "csrf": token}
+    assert client.post("/login", data=big_login).status_code == 413
+    assert _acked_by(catalogue, alarm) is None
