@@ -32,8 +32,9 @@ COMMANDS = {
     "demo": "record simulated cameras for a while and show the result",
     "archive": "headquarters: catalogue the bucket, find and export cases without the box "
     "(archive sync, find, export)",
+    "desk": "headquarters: serve the monitoring desk web application (desk useradd: add a user)",
 }
-ELSEWHERE = {"archive": "central.cli.archive"}
+ELSEWHERE = {"archive": "central.cli.archive", "desk": "central.cli.desk"}
 """Commands whose module lives outside the gateway, named by path: the gateway never imports
 the archive's code, only this command line loads it when asked."""
 
