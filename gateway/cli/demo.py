@@ -54,6 +54,7 @@ from ..keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
 from ..wiring import index_path
 from . import monitor, verify
 from .demo_archive import run_headquarters
+from .demo_desk import DemoDesk
 from .table import columns
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=40.0, help="how long to record (default 40)")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="demo configuration file")
     p.add_argument(
+        "--desk",
+        action="store_true",
+        help="also serve the monitoring desk on http://127.0.0.1:8080/ and record until Ctrl-C",
+    )
+    p.add_argument(
         "--no-archive",
         dest="archive",
         action="store_false",
@@ -103,11 +109,13 @@ def run(args: argparse.Namespace) -> int:
             start_object_store(config.upload.store, args.config, stack)
         if config.mqtt is not None:
             start_broker(config.mqtt.link, args.config, stack)
+        if args.desk:
+            stack.enter_context(DemoDesk(config))
         started = time.time()
         gateway = Gateway(config)
         try:
             gateway.start()
-            gateway.wait(args.seconds)
+            gateway.wait(None if args.desk else args.seconds)
             if config.mqtt is not None:
                 show_monitor(config.mqtt.link)
         except KeyboardInterrupt:
