@@ -217,6 +217,13 @@ class DeskTable:
         help="Hours a login lasts.",
         check=checks.float_range(0.1, 24 * 30),
     )
+    exports_dir: Path | None = setting(
+        default=None,
+        help="Folder the desk writes case packages into, one sub-folder per export (downloaded "
+        "as a .tar). Unset: desk-exports beside a SQLite catalogue; with PostgreSQL set it.",
+        example="/var/lib/evgw-central/desk-exports",
+        commented=True,
+    )
 
 
 SECTIONS = (

@@ -22,7 +22,7 @@ from central.config.tables import DeskTable
 from evgw.config.fields import Scope
 from evgw.config.secret_files import read_secret
 
-from . import login, pages
+from . import cases, login, pages
 from .context import Desk, template_environment
 from .headers import SecurityHeaders
 from .metrics import metrics
@@ -43,6 +43,7 @@ def create_app(
     desk = Desk(settings, catalogue, clock, tls, token, template_environment())
     app = Starlette(routes=_routes(), middleware=[Middleware(SecurityHeaders, tls=tls)])
     app.state.desk = desk
+    app.state.cases = cases.case_desk(config, catalogue)
     app.state.versions = VersionCache(catalogue, clock, settings.stale_after_s)
     return app
 
@@ -60,6 +61,11 @@ def _routes() -> list[Route | Mount]:
         Route("/gateways/{gateway}", pages.page(pages.gateway_page)),
         Route("/fragments/gateways/{gateway}", pages.fragment(pages.gateway_fragment)),
         Route("/audit", pages.page(pages.audit_page)),
+        Route("/cases", pages.page(cases.cases_page)),
+        Route("/cases/export", cases.export_start, methods=["POST"]),
+        Route("/cases/exports/{export_id}", cases.export_page),
+        Route("/cases/exports/{export_id}/status", cases.export_status),
+        Route("/cases/exports/{export_id}/download", cases.export_download),
         Route("/events/stream", event_stream),
         Route("/metrics", metrics),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),

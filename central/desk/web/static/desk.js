@@ -84,3 +84,72 @@
     source.addEventListener("fleet", refreshAll);
   }
 })();
+
+// The Cases page: times typed in the browser's local time travel as ISO 8601 with its UTC
+// offset (hidden fields from/to), and an export's progress is polled until it ends, when the
+// download link is put in place; no reload.
+(function () {
+  function pad(n) { return String(n).padStart(2, "0"); }
+
+  function localText(d) {
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+  }
+
+  function withOffset(d) {
+    const minutes = -d.getTimezoneOffset();
+    const sign = minutes >= 0 ? "+" : "-";
+    const a = Math.abs(minutes);
+    return localText(d) + sign + pad(Math.floor(a / 60)) + ":" + pad(a % 60);
+  }
+
+  const search = document.getElementById("case-search");
+  if (search) {
+    search.querySelectorAll("input[data-iso-for]").forEach(function (local) {
+      const hidden = search.querySelector('input[name="' + local.getAttribute("data-iso-for") + '"]');
+      const given = hidden.value ? new Date(hidden.value) : null;
+      if (given && !isNaN(given.getTime())) local.value = localText(given);
+      const sync = function () {
+        const d = new Date(local.value);
+        hidden.value = local.value && !isNaN(d.getTime()) ? withOffset(d) : "";
+      };
+      local.addEventListener("change", sync);
+      local.addEventListener("input", sync);
+    });
+    search.addEventListener("submit", function () {
+      search.querySelectorAll("input[data-iso-for]").forEach(function (local) {
+        local.dispatchEvent(new Event("change"));
+      });
+    });
+  }
+
+  const box = document.querySelector("[data-export-status]");
+  if (!box) return;
+  function show(status) {
+    box.setAttribute("data-state", status.state);
+    box.querySelector("#export-progress").value = status.percent;
+    box.querySelector('[data-field="progress"]').textContent = status.percent + " %";
+    box.querySelector('[data-field="export-state"]').textContent = status.state_label;
+    box.querySelector('[data-field="verdict"]').textContent = status.verdict || "–";
+    box.querySelector('[data-field="error"]').textContent = status.error || "";
+    if (status.download && !document.getElementById("download")) {
+      const link = document.getElementById("download-link").content.firstElementChild.cloneNode(true);
+      link.setAttribute("href", status.download);
+      box.querySelector('[data-field="download"]').appendChild(link);
+    }
+  }
+  async function poll() {
+    const state = box.getAttribute("data-state");
+    if (state === "done" || state === "failed") return;
+    try {
+      const response = await fetch(box.getAttribute("data-export-status"),
+        { credentials: "same-origin", cache: "no-store" });
+      if (response.status === 401 || response.status === 403) return;
+      if (response.ok) show(await response.json());
+    } catch (e) {
+      // the desk is restarting or the network dropped: keep asking
+    }
+    window.setTimeout(poll, 1000);
+  }
+  poll();
+})();
