@@ -22,7 +22,7 @@ from central.config.tables import DeskTable
 from evgw.config.fields import Scope
 from evgw.config.secret_files import read_secret
 
-from . import cases, login, pages
+from . import cases, commands, login, pages
 from .context import Desk, template_environment
 from .headers import SecurityHeaders
 from .metrics import metrics
@@ -63,6 +63,7 @@ def _routes() -> list[Route | Mount]:
         Route("/audit", pages.page(pages.audit_page)),
         Route("/cases", pages.page(cases.cases_page)),
         Route("/cases/export", cases.export_start, methods=["POST"]),
+        Route("/cases/command", commands.send, methods=["POST"]),
         Route("/cases/exports/{export_id}", cases.export_page),
         Route("/cases/exports/{export_id}/status", cases.export_status),
         Route("/cases/exports/{export_id}/download", cases.export_download),

@@ -10,6 +10,7 @@ team); each download is audited with who and from where.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -65,6 +66,9 @@ class CaseQuery:
     start_text: str
     end_text: str
 
+    def range(self) -> tuple[datetime, datetime]:
+        return parse_range(self.start_text, self.end_text, ("from", "to"))
+
 
 def read_query(values: Any) -> CaseQuery:
     """The range asked for; `UsageError` names the field that cannot be used."""
@@ -99,7 +103,7 @@ def check_case(case: object) -> str:
 
 
 def _find(catalogue: Catalogue, config: CentralConfig, query: CaseQuery) -> ArchiveFind:
-    start, end = parse_range(query.start_text, query.end_text, ("from", "to"))
+    start, end = query.range()
     source = archive_source(config, catalogue)
     return archive_find(source, query.gateway, query.camera, start, end)
 
@@ -120,7 +124,7 @@ async def cases_page(request: Request, session: Session) -> Response:
                   found=found, error=error)  # fmt: skip
 
 
-async def _investigator(request: Request, form: bool) -> tuple[Session, FormData] | Response:
+async def investigator(request: Request, form: bool) -> tuple[Session, FormData] | Response:
     """The session and posted form of an investigator or admin; else the 403 page. A POST's
     CSRF token is checked before its role, as for every state-changing request."""
     session = await current_session(request)
@@ -137,7 +141,7 @@ async def _investigator(request: Request, form: bool) -> tuple[Session, FormData
 
 async def export_start(request: Request) -> Response:
     """POST /cases/export: CSRF, role, then a valid range and case id, then the job."""
-    allowed = await _investigator(request, form=True)
+    allowed = await investigator(request, form=True)
     if isinstance(allowed, Response):
         return allowed
     session, form = allowed
@@ -146,7 +150,7 @@ async def export_start(request: Request) -> Response:
         query = read_query(form)
         case = check_case(form.get("case"))
         check_operator(session.user)
-        start, end = parse_range(query.start_text, query.end_text, ("from", "to"))
+        start, end = query.range()
         export_id, folder = exports.new_folder()
         ask = ArchiveExportRequest(
             query.gateway, query.camera, start, end, case, folder, session.user
@@ -175,7 +179,7 @@ def _status(request: Request, export_id: str) -> dict[str, Any] | None:
 
 
 async def export_page(request: Request) -> Response:
-    allowed = await _investigator(request, form=False)
+    allowed = await investigator(request, form=False)
     if isinstance(allowed, Response):
         return allowed
     session = allowed[0]
@@ -187,7 +191,7 @@ async def export_page(request: Request) -> Response:
 
 
 async def export_status(request: Request) -> Response:
-    if isinstance(allowed := await _investigator(request, form=False), Response):
+    if isinstance(allowed := await investigator(request, form=False), Response):
         return JSONResponse({"error": "forbidden"}, status_code=allowed.status_code)
     status = _status(request, request.path_params["export_id"])
     if status is None:
@@ -196,7 +200,7 @@ async def export_status(request: Request) -> Response:
 
 
 async def export_download(request: Request) -> Response:
-    allowed = await _investigator(request, form=False)
+    allowed = await investigator(request, form=False)
     if isinstance(allowed, Response):
         return allowed
     session = allowed[0]
@@ -212,7 +216,7 @@ async def export_download(request: Request) -> Response:
     detail = {"case": package.name, "export": export_id, "package": str(package)}
     entry = AuditEntry(desk_of(request).now(), session.user, "export_download",
                        f"export {export_id}", detail, client_address(request))  # fmt: skip
-    await desk_of(request).db(_audit, entry)
+    await desk_of(request).db(audit_now, entry)
     name = quote(f"{package.name}.tar")
     headers = {
         "Content-Disposition": f'attachment; filename="export-{export_id}.tar"; '
@@ -223,6 +227,6 @@ async def export_download(request: Request) -> Response:
     return StreamingResponse(tar_stream(members), media_type="application/x-tar", headers=headers)
 
 
-def _audit(catalogue: Catalogue, entry: AuditEntry) -> None:
+def audit_now(catalogue: Catalogue, entry: AuditEntry) -> None:
     with catalogue.transaction() as tx:
         append(tx, entry)

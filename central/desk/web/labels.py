@@ -91,6 +91,14 @@ EN = {
     "progress": "Progress",
     "download": "Download package (.tar)",
     "read_only": "Your role may search but not export or send commands.",
+    "commands": "Commands to the gateway (signed)",
+    "hold": "Legal hold",
+    "release": "Release hold",
+    "hold_id": "Hold id",
+    "upload_priority": "Upload first",
+    "command_ok": "The gateway carried it out.",
+    "command_failed": "The gateway did not carry it out",
+    "back_to_cases": "Back to Cases",
 }
 
 ZH = {
@@ -178,6 +186,14 @@ ZH = {
     "progress": "进度",
     "download": "下载证据包（.tar）",
     "read_only": "您的角色可以查找，但不能导出或发送命令。",
+    "commands": "向网关发送命令（已签名）",
+    "hold": "证据保全",
+    "release": "解除保全",
+    "hold_id": "保全编号",
+    "upload_priority": "优先上传",
+    "command_ok": "网关已执行。",
+    "command_failed": "网关未执行",
+    "back_to_cases": "返回案件页",
 }
 
 LANGUAGES = {"en": EN, "zh": ZH}
