@@ -4,27 +4,33 @@ The archive holds a real recording (two runs around a declared camera outage), u
 synced; `evgw desk` serves it. An investigator logs in, searches a one-minute range typed in
 the browser's local time, starts the export, and watches the progress until the download
 link appears without a reload; the tar Playwright downloads is unpacked and
-`evgw verify-export` accepts it with the gateway's and the archive's public keys only.
+`evgw verify-export` accepts it with the gateway's and the archive's public keys only. A
+viewer sees the same search without the export and command forms, and gets 403 when its
+page posts them anyway with its own CSRF token, and on the download.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from segments.timeline import iso_utc
 from testbeds.seaweedfs import SeaweedServer
 from tests.central.desk_web.case_rig import CaseArchive, case_archive, untar, verify_export
 from tests.central.recorded import ANCHOR, CAMERA, GATEWAY
 from tests.support.browser import document_marked, mark_document, screenshot
 from tests.support.browser_fixtures import PageFactory
-from tests.support.desk import USERS, DeskServer, add_users, log_in
+from tests.support.desk import USERS, DeskServer, add_users, csrf_token, log_in
 
 pytestmark = pytest.mark.integration
 
 CASE = "案-2026-0042"
+FROM, TO = iso_utc(ANCHOR), iso_utc(ANCHOR + 60)
+FORBIDDEN = 403
 EXPORT_WAIT_MS = 180_000  # fetch, decrypt and remux on a busy two-core machine
 
 
@@ -88,3 +94,21 @@ def test_export_a_case_in_the_browser_and_verify_the_download(
     info.value.save_as(tar)
     untar(tar.read_bytes(), tmp_path / "expert")
     assert verify_export(tmp_path / "expert" / CASE, archive) == 0
+    export_page = page.url
+
+    viewer = open_page("viewer")
+    log_in(viewer, desk, USERS["viewer"])
+    search = urlencode({"gateway": GATEWAY, "camera": CAMERA, "from": FROM, "to": TO})
+    viewer.goto(desk.at(f"/cases?{search}"))
+    expect(viewer.locator("table#segments tr[data-seq]").first).to_be_visible()
+    expect(viewer.locator("#case-export, #case-command, #case-release")).to_have_count(0)
+    token = csrf_token(viewer)
+    asked = {"gateway": GATEWAY, "camera": CAMERA, "from": FROM, "to": TO, "csrf": token}
+    for path, form in (
+        ("/cases/export", {"case": "V-1"}),
+        ("/cases/command", {"action": "hold", "case": "V-1"}),
+        ("/cases/command", {"action": "release", "hold_id": "1"}),
+    ):
+        refused = viewer.request.post(desk.at(path), form={**asked, **form})
+        assert refused.status == FORBIDDEN, (path, form, refused.status)
+    assert viewer.request.get(export_page + "/download").status == FORBIDDEN
