@@ -9,8 +9,10 @@ team); each download is audited with who and from where.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -26,7 +28,7 @@ from central.retrieval.find import ArchiveFind, archive_find
 from central.retrieval.setup import archive_source
 from evgw.errors import EvgwError, UsageError
 from evgw.times import parse_range
-from segments.package import check_operator
+from segments.package import REPORT_JSON, check_operator
 from uplink.object_keys import ObjectKeyError, check_part
 
 from .accounts import Session
@@ -169,13 +171,23 @@ def _status(request: Request, export_id: str) -> dict[str, Any] | None:
     if job is not None:
         status = job.status()
     elif (package := exports.package(export_id)) is not None:
-        status = {"id": export_id, "state": "done", "percent": 100, "verdict": None,
+        status = {"id": export_id, "state": "done", "percent": 100, "verdict": _verdict(package),
                   "error": None, "case": package.name,
                   "download": f"/cases/exports/{export_id}/download"}  # fmt: skip
     else:
         return None
     status["state_label"] = t[f"export_{status['state']}"]
     return status
+
+
+def _verdict(package: Path) -> str | None:
+    """The verdict the package's own report states (an export finished before a restart)."""
+    try:
+        report = json.loads((package / REPORT_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    verdict = report.get("verdict") if isinstance(report, dict) else None
+    return verdict if isinstance(verdict, str) else None
 
 
 async def export_page(request: Request) -> Response:

@@ -228,12 +228,17 @@ def test_export_progress_download_and_verify(
     report = json.loads((package / "report.json").read_text(encoding="utf-8"))
     assert report["operator"] == "ivan"
 
+    restarted, _ = session(create_app(load_central_config(archive.config), catalogue), "ivan")
+    again = restarted.get(f"/cases/exports/{export_id}/status").json()
+    assert again["state"] == "done" and again["verdict"] == status["verdict"]
+    assert restarted.get(status["download"]).content == download.content
+
     trail = audit(catalogue, before)
     exported = [a for a in trail if a[1] == "export"]
     assert len(exported) == 1 and exported[0][0] == "ivan" and exported[0][3] == "testclient"
     assert exported[0][2]["case"] == "案-2026-001" and exported[0][2]["export"] == export_id
     downloads = [a for a in trail if a[1] == "export_download"]
-    assert [(a[0], a[2]["export"]) for a in downloads] == [("ada", export_id)]
+    assert [(a[0], a[2]["export"]) for a in downloads] == [("ada", export_id), ("ivan", export_id)]
 
 
 def test_a_failed_export_is_shown_and_audited(
