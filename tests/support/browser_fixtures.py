@@ -51,15 +51,19 @@ def console() -> Console:
 
 @pytest.fixture
 def open_page(browser: Browser, console: Console, tmp_path: Path) -> Iterator[PageFactory]:
-    """``open_page(name, *, phone=False, locale="en-US")``: a page in a fresh context (its
+    """``open_page(name, *, phone=False, locale="en-US", timezone=None)``: a page in a fresh
+    context (its time zone `timezone`, e.g. "Asia/Shanghai", else the machine's; its
     Accept-Language from `locale`), saved as ``<tmp_path>/<name>.png`` at teardown.
 
     Request it after the servers the page talks to, so it closes before they stop.
     """
     opened: list[tuple[str, BrowserContext, Page]] = []
 
-    def open_(name: str, *, phone: bool = False, locale: str = "en-US") -> Page:
-        context = browser.new_context(locale=locale, **(PHONE if phone else DESKTOP))
+    def open_(
+        name: str, *, phone: bool = False, locale: str = "en-US", timezone: str | None = None
+    ) -> Page:
+        zone = {} if timezone is None else {"timezone_id": timezone}
+        context = browser.new_context(locale=locale, **zone, **(PHONE if phone else DESKTOP))
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
         console.watch(page)
