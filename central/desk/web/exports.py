@@ -34,6 +34,7 @@ from evgw.errors import EvgwError, UsageError
 log = logging.getLogger("central.desk.exports")
 
 MAX_QUEUED = 4
+MAX_KEPT = 200  # finished jobs remembered; older ones are still found on disk when finished
 EXPORT_ID = re.compile(r"[0-9a-f]{16}")
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
@@ -126,10 +127,16 @@ class Exports:
                     f"{MAX_QUEUED} exports are waiting already: try again when one has finished"
                 ) from None
             self._jobs[export_id] = job
+            self._forget_old()
             if self._worker is None:
                 self._worker = threading.Thread(target=self._work, name="desk-exports", daemon=True)
                 self._worker.start()
         return job
+
+    def _forget_old(self) -> None:
+        ended = [k for k, j in self._jobs.items() if j.state in (DONE, FAILED)]
+        for export_id in ended[: max(0, len(self._jobs) - MAX_KEPT)]:
+            del self._jobs[export_id]
 
     def job(self, export_id: str) -> ExportJob | None:
         with self._lock:
