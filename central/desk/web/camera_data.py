@@ -15,6 +15,7 @@ does, then exactly; a record whose times do not parse is left out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +34,7 @@ from central.catalogue.schema import records
 from segments.errors import CryptoFormatError
 from segments.records import MEDIA_KINDS
 from segments.timeline import iso_utc, parse_iso
+from segments.verify.time_order import TIME_TOLERANCE_S
 
 from .alarms import AlarmRow, alarm_row
 from .timeline import Entry
@@ -41,6 +43,8 @@ DECLARING = ("gap", "boot")
 ALARMS_LIMIT = 50
 EVENTS_LIMIT = 100
 SLACK_S = timedelta(days=1).total_seconds()
+DETAIL_CHARS = 300
+SHOWN = ("camera", "kind", "ts", "gateway")
 MEDIA_STATES = {"ok": "confirmed", "pending": "waiting"}  # else as sync named it
 _r = records.c
 COLUMNS = (_r.seq, _r.kind, _r.start, _r.end, _r.media_state, _r.reason, _r.purge_seq)
@@ -58,6 +62,18 @@ class EventRow:
     ts: float
     kind: str
     body: str
+
+    @property
+    def detail(self) -> str:
+        """The event's own fields (not the camera, kind and time the row shows), `k: v`."""
+        try:
+            fields = json.loads(self.body)
+        except (ValueError, RecursionError):
+            return self.body[:DETAIL_CHARS]
+        if not isinstance(fields, dict):
+            return self.body[:DETAIL_CHARS]
+        shown = (f"{k}: {v}" for k, v in fields.items() if k not in SHOWN and v is not None)
+        return " · ".join(shown)[:DETAIL_CHARS]
 
 
 @dataclass(frozen=True)
@@ -140,6 +156,8 @@ def timeline_entries(rows: Sequence[Row[Any]]) -> list[Entry]:
     held = [span for span, on in holds.items() if on]
     entries = []
     for r, s, e in spans:
+        if r.kind == "boot" and e - s <= TIME_TOLERANCE_S:
+            continue  # a first start or a quick restart leaves no hole (`time_order.lasts`)
         if r.kind in DECLARING:
             entries.append(Entry(s, e, reason=r.reason or r.kind))
         else:

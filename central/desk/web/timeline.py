@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 
+from segments.verify.time_order import TIME_TOLERANCE_S
+
 WIDTH, HEIGHT = 600, 112
 LEFT, RIGHT, TOP, BAR_H = 8, 8, 26, 30
 MIN_GAP_PX = 3.0
-TOLERANCE_S = 1.0  # segments closer than this are continuous (rounding of ISO times)
+TOLERANCE_S = TIME_TOLERANCE_S  # closer than this is continuous, as the ledger checks judge
 UNDECLARED = "undeclared"
 STATES = ("confirmed", "waiting", "held", "evicted", "purged", "missing", "mismatch")
 _PLAIN = re.compile(r"^[a-z][a-z0-9_]{0,40}$")

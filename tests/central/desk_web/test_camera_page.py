@@ -69,6 +69,7 @@ def _camera_with_history(catalogue: Catalogue) -> None:
         seg(-6 * H, -5 * H, "missing"),  # an hour no record explains before it
         declared("boot", -5 * H, -4 * H, "power_loss"),
         seg(-4 * H, -3 * H, "pending"),
+        declared("boot", -3 * H, -3 * H + 0.02, None),  # a quick restart: no hole
     )
     with catalogue.transaction() as tx:
         for i in range(5):
@@ -133,7 +134,8 @@ def test_the_camera_page_has_plots_alarms_and_events(
     ]
     assert alarms[0].cells["cleared"] == "active"
     [event] = rows(html, "camera-events")
-    assert event.attrs["data-kind"] == "segment_sealed" and "<b>bold</b>" in event.cells["detail"]
+    assert event.attrs["data-kind"] == "segment_sealed"
+    assert event.cells["detail"] == "note: <b>bold</b>"
     assert "&lt;b&gt;bold" in html
     gateway = client.get(f"/gateways/{GW}").text
     assert f'href="{PAGE}"' in gateway

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from central.desk.web.camera_data import EventRow
 from central.desk.web.labels import EN, ZH
 from central.desk.web.timeline import MIN_GAP_PX, Entry, Gap, build, timeline_svg
 
@@ -106,3 +107,10 @@ def test_hostile_reasons_and_states_are_escaped_and_kept_out_of_class_names() ->
         if "tl-run" in r.attrib.get("class", "")
     ]
     assert states[0] == "missing"  # an unknown state is drawn as the worst known one
+
+
+def test_an_events_detail_is_its_own_fields_and_any_body_makes_one() -> None:
+    body = '{"camera": "gate-1", "kind": "gap_open", "ts": 1.0, "reason": "camera_offline"}'
+    assert EventRow(1.0, "gap_open", body).detail == "reason: camera_offline"
+    assert EventRow(1.0, "x", "[" * 100_000).detail == "[" * 300  # nested past the recursion
+    assert EventRow(1.0, "x", '"just text"').detail == '"just text"'
