@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, or_, select
+from sqlalchemy import Select, or_, select
 
 from central.catalogue.db import Catalogue
 from central.catalogue.desk_schema import (
@@ -86,18 +86,25 @@ class CameraData:
 
 
 def read_camera(
-    catalogue: Catalogue, gateway: str, camera: str, start: float, end: float
+    catalogue: Catalogue, gateway: str, camera: str, start: float, end: float, timeline: bool
 ) -> CameraData:
+    """The camera's data in [start, end]; its records only with `timeline` (the page's live
+    refresh leaves them out: they change when sync runs, not with each report)."""
+    rows: list[Any] = []
     with catalogue.transaction() as tx:
-        rows = list(tx.c.execute(_records_query(gateway, camera, start, end)))
+        if timeline:
+            rows = list(tx.c.execute(_records_query(gateway, camera, start, end)).all())
         if rows:
             first, last = rows[0].seq, rows[-1].seq
             rows += tx.c.execute(_purges_query(gateway, camera, first, last)).all()
         samples = tx.c.execute(_samples_query(gateway, camera, start, end)).all()
         alarms = tx.c.execute(_alarms_query(gateway, camera)).all()
         events = tx.c.execute(_events_query(gateway, camera, start, end)).all()
-        c = desk_cameras.c
+        c, r = desk_cameras.c, records.c
         heard = tx.c.scalar(select(c.last_seen).where(c.gateway == gateway, c.camera == camera))
+        archived = tx.c.scalar(
+            select(r.id).where(r.gateway == gateway, r.stream == camera).limit(1)
+        )
     return CameraData(
         entries=timeline_entries(rows),
         samples=CameraSamples(
@@ -107,7 +114,7 @@ def read_camera(
         ),
         alarms=[alarm_row(r) for r in alarms],
         events=[EventRow(r.ts, r.kind, r.body) for r in events],
-        known=bool(rows or samples or alarms or events or heard is not None),
+        known=heard is not None or archived is not None or bool(samples or alarms or events),
     )
 
 
@@ -139,41 +146,36 @@ def _purges_query(gateway: str, camera: str, first: int, last: int) -> Select[An
     )
 
 
-def timeline_entries(rows: Sequence[Row[Any]]) -> list[Entry]:
+def timeline_entries(rows: Sequence[Sequence[Any]]) -> list[Entry]:
     """Catalogue rows (COLUMNS) as timeline entries: segments with their state, declared holes
-    with their reason (or kind when they give none)."""
-    evicted = {r.purge_seq for r in rows if r.kind == "purge"}
+    with their reason (or kind when they give none). A day of 2 s segments is 43 200 rows:
+    they are unpacked as tuples, once."""
+    evicted: set[int] = set()
     holds: dict[tuple[float, float], bool] = {}
-    spans: list[tuple[Row[Any], float, float]] = []
-    for r in rows:
-        times = _span(r.start, r.end)
-        if times is None or r.kind == "purge":
+    spans: list[tuple[int, str, float, float, str, str | None]] = []
+    for seq, kind, start, end, media, reason, purge_seq in rows:
+        if kind == "purge":
+            evicted.add(purge_seq)
             continue
-        if r.kind == "hold":
-            holds[times] = r.reason != "release"
-        else:
-            spans.append((r, *times))
+        times = _span(start, end)
+        if times is None:
+            continue
+        if kind == "hold":
+            holds[times] = reason != "release"
+        elif kind != "boot" or times[1] - times[0] > TIME_TOLERANCE_S:
+            spans.append((seq, kind, *times, media, reason))  # a quick boot leaves no hole
     held = [span for span, on in holds.items() if on]
     entries = []
-    for r, s, e in spans:
-        if r.kind == "boot" and e - s <= TIME_TOLERANCE_S:
-            continue  # a first start or a quick restart leaves no hole (`time_order.lasts`)
-        if r.kind in DECLARING:
-            entries.append(Entry(s, e, reason=r.reason or r.kind))
+    for seq, kind, s, e, media, reason in spans:
+        if kind in DECLARING:
+            entries.append(Entry(s, e, reason=reason or kind))
+        elif media != "ok":
+            entries.append(Entry(s, e, state=MEDIA_STATES.get(media, media)))
+        elif held and any(a < e and b > s for a, b in held):
+            entries.append(Entry(s, e, state="held"))
         else:
-            entries.append(Entry(s, e, state=_state(r, s, e, evicted, held)))
+            entries.append(Entry(s, e, state="evicted" if seq in evicted else "confirmed"))
     return entries
-
-
-def _state(
-    r: Row[Any], s: float, e: float, evicted: set[int], held: list[tuple[float, float]]
-) -> str:
-    media: str = r.media_state
-    if media != "ok":
-        return MEDIA_STATES.get(media, media)
-    if any(a < e and b > s for a, b in held):
-        return "held"
-    return "evicted" if r.seq in evicted else "confirmed"
 
 
 def _span(start: str | None, end: str | None) -> tuple[float, float] | None:

@@ -1,6 +1,8 @@
 """The camera page: its recording timeline from the archive catalogue with the gaps listed and
-explained, its fps and bitrate plots, its alarms and events; and the same body as a fragment
-for the page's live refresh.
+explained, its fps and bitrate plots, its alarms and events. The page's live refresh fetches
+only the plots, alarms and events (a fragment): the desk's reports change them every few
+seconds, while the timeline changes only when sync runs, and reading a day of 2 s segments
+takes a few hundred milliseconds.
 
 The window is the viewer's: `?hours=` (1 to MAX_HOURS, default 24) ending at `?end=` (an ISO
 8601 time; default now), so an investigator can look at the night of an incident.
@@ -62,10 +64,11 @@ async def _camera(request: Request, session: Session, template: str) -> Response
     chosen = window(request, desk.now())
     if isinstance(chosen, str):
         return render(request, "error.html", session=session, status=400, message=chosen)
-    data: CameraData = await desk.db(read_camera, gateway, camera, chosen.start, chosen.end)
+    whole = template == "camera.html"
+    data: CameraData = await desk.db(read_camera, gateway, camera, chosen.start, chosen.end, whole)
     if not data.known:
         return render(request, "error.html", session=session, status=404, message=t["not_found"])
-    timeline = build(data.entries, chosen.start, chosen.end)
+    timeline = build(data.entries, chosen.start, chosen.end)  # empty for the fragment
     title = t["timeline"].format(hours=chosen.hours)
     plots = [
         line_plot(data.samples.ts, values, start=chosen.start, end=chosen.end,
@@ -94,4 +97,4 @@ async def camera_page(request: Request, session: Session) -> Response:
 
 
 async def camera_fragment(request: Request, session: Session) -> Response:
-    return await _camera(request, session, "_camera_body.html")
+    return await _camera(request, session, "_camera_live.html")

@@ -5,6 +5,7 @@ states, fps/bitrate plots, the camera's alarms and events, the viewer's window, 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -140,7 +141,8 @@ def test_the_camera_page_has_plots_alarms_and_events(
     gateway = client.get(f"/gateways/{GW}").text
     assert f'href="{PAGE}"' in gateway
     fragment = client.get(f"/fragments{PAGE}").text
-    assert fragment.startswith('<div class="timeline-box">') and 'id="gaps"' in fragment
+    assert fragment.startswith('<div class="plots">') and 'id="camera-alarms"' in fragment
+    assert 'id="gaps"' not in fragment  # the timeline changes with sync, not with reports
 
 
 def test_the_window_is_the_viewers(client: TestClient, catalogue: Catalogue) -> None:
@@ -174,6 +176,7 @@ def test_a_gap_from_a_record_without_a_reason_shows_its_kind_and_hostile_reasons
     assert [r.attrs["data-reason"] for r in rows(html, "gaps")] == ["boot", hostile]
     assert row(html, "gaps", reason="boot").cells["reason"] == "gateway down"
     assert "<img" not in html and "&lt;img src=x" in html
+    assert client.get(f"/fragments{PAGE}").status_code == 200  # known from the archive alone
 
 
 def test_unknown_cameras_and_strangers(client: TestClient, catalogue: Catalogue) -> None:
@@ -194,3 +197,25 @@ def test_chinese_labels(client: TestClient, catalogue: Catalogue) -> None:
     html = client.get(PAGE, headers={"Accept-Language": "zh-CN,zh;q=0.9"}).text
     assert "录像时间线（最近 24 小时）" in html and "录像缺口" in html
     assert row(html, "gaps", reason="camera_offline").cells["reason"] == "摄像机离线"
+
+
+def test_segment_states_follow_the_archive(client: TestClient, catalogue: Catalogue) -> None:
+    """Evicted: a purge record names an uploaded segment; held: a hold record (not released
+    by a release of the same span) covers it; purged: sync found it declared lost."""
+    add_gateway(catalogue, GW)
+    add_records(
+        catalogue,
+        seg(-4 * H, -3 * H),  # 0: evicted by the purge at seq 5
+        seg(-3 * H, -2 * H),  # 1: held
+        seg(-2 * H, -1 * H),  # 2: held, then released
+        seg(-1 * H, -0.5 * H, "purged"),  # 3
+        {"kind": "hold", "start": -3 * H, "end": -2 * H, "reason": "hold"},
+        {"kind": "purge", "start": -0.4 * H, "purge_seq": 0},
+        {"kind": "hold", "start": -2 * H, "end": -1 * H, "reason": "hold"},
+        {"kind": "hold", "start": -2 * H, "end": -1 * H, "reason": "release"},
+    )
+    log_in(client, "vera")
+    html = client.get(PAGE).text
+    drawn = re.findall(r'<rect class="tl-run tl-(\w+)" data-state="\w+"', html)
+    assert drawn == ["evicted", "held", "confirmed", "purged"]
+    assert rows(html, "gaps") == []
