@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, inspect, select, text
 
 from evgw.errors import EvgwError
 
@@ -53,13 +53,16 @@ def _v3(connection: Connection) -> None:
 
 def _v4(connection: Connection) -> None:
     schema.metadata.create_all(connection, tables=desk_schema.DESK_TABLES)
+    # v1 creates `records` from today's table, reason included; an older database lacks it
+    if "reason" not in {c["name"] for c in inspect(connection).get_columns("records")}:
+        connection.execute(text("ALTER TABLE records ADD COLUMN reason TEXT"))
 
 
 STEPS = (
     Step(1, "object versions, records, checkpoints, findings", _v1),
     Step(2, "witnessed checkpoints and timestamp tokens", _v2),
     Step(3, "when each gateway prefix was last listed whole; resolved findings", _v3),
-    Step(4, "the desk: fleet reports, samples, alarms, events, users, sessions, audit", _v4),
+    Step(4, "the desk: reports, samples, alarms, events, users, sessions, audit; reasons", _v4),
 )
 CURRENT = STEPS[-1].version
 

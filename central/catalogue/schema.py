@@ -20,6 +20,8 @@ Version 2 adds the companions written beside checkpoints:
   `segments.timestamp.check_token` against the checkpoint beside it ('PENDING' until that
   checkpoint is catalogued).
 
+Version 4 adds the desk's tables (`central.catalogue.desk_schema`) and `records.reason`.
+
 Version 3 adds `audits`: when sync last listed a gateway's whole prefix (every other sync
 lists only from where each stream's unsettled objects begin, `central.catalogue.resume`),
 and `resolutions`: a finding a person looked into and closed, who, when and why (the
@@ -102,6 +104,9 @@ records = Table(
     Column("purge_seq", BigInteger, nullable=True),
     Column("purge_sha256", String(HEX), nullable=True),
     Column("purge_size", BigInteger, nullable=True),
+    # v4: a gap or boot record's signed `reason` (camera_offline, startup…), for the desk's
+    # timeline; NULL for other kinds and for records catalogued before v4
+    Column("reason", Text, nullable=True),
     UniqueConstraint("gateway", "stream", "seq", name="records_seq"),
 )
 Index("records_media", records.c.media_key)

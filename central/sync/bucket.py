@@ -20,11 +20,15 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from uplink.errors import UploadError
 from uplink.s3_client import make_client
 from uplink.s3_errors import MISSING_CODES, error_code, store_error
 from uplink.settings import ObjectStoreSettings
 
 PAGE = 1000
+BOUNDED_FIRST_PAGE = 50
+"""A listing bounded by `before` usually ends within a few entries (what arrived since the
+last sync): asking for 50 first spares parsing up to a thousand entries past the bound."""
 NULL_VERSION = "null"
 READ_CHUNK = 64 * 1024
 
@@ -78,7 +82,8 @@ class Bucket:
         keys sorting after `after` and before `before` when given (the listing starts at
         `after` and stops at `before`, so what lies outside costs nothing)."""
         start = {} if after is None else {"KeyMarker": after}
-        for page in self._pages("listing object versions", prefix, Prefix=prefix, **start):
+        first = PAGE if before is None else BOUNDED_FIRST_PAGE
+        for page in self._pages("listing object versions", prefix, first, Prefix=prefix, **start):
             listed = [_version(v, False) for v in page.get("Versions", [])]
             listed += [_version(v, True) for v in page.get("DeleteMarkers", [])]
             if before is None:
@@ -137,15 +142,32 @@ class Bucket:
             return None
         return digest.hex() if len(digest) == 32 else None
 
-    def _pages(self, action: str, prefix: str, **args: Any) -> Iterator[dict[str, Any]]:
-        paginator = self._s3.get_paginator("list_object_versions")
-        pages = paginator.paginate(
-            Bucket=self.settings.bucket, PaginationConfig={"PageSize": PAGE}, **args
-        )
-        try:
-            yield from pages
-        except (ClientError, BotoCoreError) as e:
-            raise store_error(self.settings, e, action, prefix) from e
+    def _pages(
+        self, action: str, prefix: str, first: int = PAGE, **args: Any
+    ) -> Iterator[dict[str, Any]]:
+        """`ListObjectVersions` pages, the first of `first` entries (a small one where the
+        listing is expected to stop early: parsing entries is what a listing costs)."""
+        size = first
+        while True:
+            try:
+                page = self._s3.list_object_versions(
+                    Bucket=self.settings.bucket, MaxKeys=size, **args
+                )
+            except (ClientError, BotoCoreError) as e:
+                raise store_error(self.settings, e, action, prefix) from e
+            yield page
+            if not page.get("IsTruncated"):
+                return
+            if not page.get("NextKeyMarker"):
+                raise UploadError(
+                    f"{action} {prefix}: the store said the listing goes on but not where "
+                    f"({self.settings.endpoint_url}, bucket {self.settings.bucket})"
+                )
+            args["KeyMarker"] = page["NextKeyMarker"]
+            args.pop("VersionIdMarker", None)
+            if page.get("NextVersionIdMarker"):
+                args["VersionIdMarker"] = page["NextVersionIdMarker"]
+            size = PAGE
 
     def _call(self, action: str, key: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
         try:

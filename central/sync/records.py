@@ -104,7 +104,8 @@ def catalogue_record(
         record_hash=here, prev=record.prev, object_key=name.key, version_id=version.version_id,
         uploaded_at=version.last_modified, media_key=segment_key,
         sha256_cipher=record.sha256_cipher, size_cipher=record.size_cipher,
-        media_state=PENDING if segment_key else NONE, **_purge_target(record),
+        media_state=PENDING if segment_key else NONE, reason=record.reason,
+        **_purge_target(record),
     )  # fmt: skip
     # (5) chained both ways
     found = []

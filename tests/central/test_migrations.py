@@ -6,7 +6,17 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    delete,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import URL
 
 from central.catalogue.db import Catalogue
@@ -80,4 +90,18 @@ def test_archives_opening_a_new_database_at_once_migrate_it_once(catalogue_url: 
         opened = list(pool.map(lambda _: Catalogue.open(catalogue_url), range(4)))
     for catalogue in opened:
         catalogue.close()
+    assert versions(catalogue_url) == list(range(1, CURRENT + 1))
+
+
+def test_a_version_3_catalogue_gets_the_records_reason_column(catalogue_url: URL) -> None:
+    """v1 makes `records` from today's table; a catalogue made before v4 lacks `reason`."""
+    Catalogue.open(catalogue_url).close()
+    engine = create_engine(catalogue_url)
+    with engine.begin() as c:
+        c.execute(text("ALTER TABLE records DROP COLUMN reason"))
+        c.execute(delete(schema_version).where(schema_version.c.version == 4))
+    Catalogue.open(catalogue_url).close()
+    with engine.connect() as c:
+        assert "reason" in {col["name"] for col in inspect(c).get_columns("records")}
+    engine.dispose()
     assert versions(catalogue_url) == list(range(1, CURRENT + 1))

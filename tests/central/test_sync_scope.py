@@ -17,14 +17,16 @@ from central.catalogue.companions import add_token as add_token_row
 from central.catalogue.db import Catalogue, Tx
 from central.catalogue.resume import ResumePoint, resume_points, stem
 from central.catalogue.schema import checkpoints, records
+from central.sync import bucket as bucket_module
 from central.sync.bucket import Bucket
 from central.sync.scope import Range, resumed
 from central.sync.service import ArchiveSync
 from testbeds.seaweedfs import SeaweedServer
 from tests.central.boxes import SITE
 from tests.central.test_sync import record_object, rig  # noqa: F401  (the rig fixture)
-from tests.support.seaweed import raw_client
+from tests.support.seaweed import raw_client, settings_for, unique_bucket
 from uplink.object_keys import media_key
+from uplink.objectstore import ObjectStore
 
 NOW = 2_000_000_000.0
 RECENT = NOW - 3600
@@ -214,3 +216,27 @@ def test_the_audit_falls_due_after_audit_interval_h(rig: Any) -> None:  # noqa: 
     assert sync_at(23) == 0
     assert sync_at(24.1) == 1
     assert sync_at(24.2) == 0  # the last audit is now "24.1 h from now"
+
+
+def test_listing_pages_through_versions_and_stops_at_the_bound(
+    seaweed: SeaweedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small pages, a key with two versions split across pages: every version once, in
+    order; a bounded listing starts after its marker and ends before its bound."""
+    monkeypatch.setattr(bucket_module, "PAGE", 3)
+    monkeypatch.setattr(bucket_module, "BOUNDED_FIRST_PAGE", 2)
+    store = ObjectStore(settings_for(seaweed, unique_bucket()))
+    store.ensure_bucket(object_lock=True)
+    s3 = raw_client(seaweed)
+    keys = [f"{CAM}2027/01/15/{seq:08d}_x.json" for seq in range(6)]
+    keys += [f"{CAM}checkpoints/{size:08d}.json" for size in (2, 4)]
+    for key in keys:
+        s3.put_object(Bucket=store.settings.bucket, Key=key, Body=b"1")
+    s3.put_object(Bucket=store.settings.bucket, Key=keys[2], Body=b"2")
+    bucket = Bucket(store.settings)
+    listed = [v.key for page in bucket.versions(CAM) for v in page]
+    assert sorted(listed) == sorted([*keys, keys[2]]) and len(listed) == 9
+    bounded = bucket.versions(CAM, stem(keys[3]), f"{CAM}checkpoints/")
+    assert [v.key for page in bounded for v in page] == keys[3:6]
+    tail = bucket.versions(f"{CAM}checkpoints/", f"{CAM}checkpoints/00000004")
+    assert [v.key for page in tail for v in page] == [keys[7]]

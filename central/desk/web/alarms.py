@@ -51,8 +51,8 @@ def read_alarms(catalogue: Catalogue) -> tuple[list[AlarmRow], list[AlarmRow]]:
     history = history.order_by(a.cleared_at.desc(), a.id.desc()).limit(HISTORY_LIMIT)
     with catalogue.transaction() as tx:
         return (
-            [_alarm(r) for r in tx.c.execute(active).all()],
-            [_alarm(r) for r in tx.c.execute(history).all()],
+            [alarm_row(r) for r in tx.c.execute(active).all()],
+            [alarm_row(r) for r in tx.c.execute(history).all()],
         )
 
 
@@ -82,6 +82,6 @@ def acknowledge(catalogue: Catalogue, alarm_id: int, comment: str, entry: AuditE
     return AckResult.DONE
 
 
-def _alarm(r: object) -> AlarmRow:
+def alarm_row(r: object) -> AlarmRow:
     m = r._mapping  # type: ignore[attr-defined]
     return AlarmRow(**{name: m[name] for name in AlarmRow.__dataclass_fields__})

@@ -22,7 +22,7 @@ from central.config.tables import DeskTable
 from evgw.config.fields import Scope
 from evgw.config.secret_files import read_secret
 
-from . import cases, commands, login, pages
+from . import camera_page, cases, commands, login, pages
 from .context import Desk, template_environment
 from .headers import SecurityHeaders
 from .metrics import metrics
@@ -60,6 +60,11 @@ def _routes() -> list[Route | Mount]:
         Route("/alarms/{alarm_id:int}/ack", pages.ack, methods=["POST"]),
         Route("/gateways/{gateway}", pages.page(pages.gateway_page)),
         Route("/fragments/gateways/{gateway}", pages.fragment(pages.gateway_fragment)),
+        Route("/gateways/{gateway}/cameras/{camera}", pages.page(camera_page.camera_page)),
+        Route(
+            "/fragments/gateways/{gateway}/cameras/{camera}",
+            pages.fragment(camera_page.camera_fragment),
+        ),
         Route("/audit", pages.page(pages.audit_page)),
         Route("/cases", pages.page(cases.cases_page)),
         Route("/cases/export", cases.export_start, methods=["POST"]),
