@@ -114,12 +114,26 @@ def test_the_fleet_page_fits_a_phone(
         assert phone_page.evaluate("innerWidth") == 390
         assert horizontal_overflow_px(phone_page) <= 0
         for gateway in (GATEWAY, long_name):
-            state = cell(fleet_row(phone_page, gateway), "state")
-            state.scroll_into_view_if_needed()
-            box = state.bounding_box()
-            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+            box = scrolled_into_view(phone_page, f'table#fleet tr[data-gateway="{gateway}"] '
+                                     'td[data-field="state"]')  # fmt: skip
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
             assert horizontal_overflow_px(phone_page) <= 0
 
         phone_page.locator("#fleet-search").fill("yangtze")
         expect(fleet_row(phone_page, long_name)).to_be_visible()
         expect(fleet_row(phone_page, GATEWAY)).to_be_hidden()
+
+
+def scrolled_into_view(page: Page, selector: str) -> dict[str, float]:
+    """Scroll the element into view and read its box in one script: the live refresh may swap
+    the table between two separate steps (a detached element), never inside one task."""
+    box: dict[str, float] = page.evaluate(
+        """selector => {
+            const el = document.querySelector(selector);
+            el.scrollIntoView({block: "nearest", inline: "nearest"});
+            const r = el.getBoundingClientRect();
+            return {x: r.x, y: r.y, width: r.width, height: r.height};
+        }""",
+        selector,
+    )
+    return box
