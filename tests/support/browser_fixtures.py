@@ -29,8 +29,12 @@ from tests.support.browser import (
 PageFactory = Callable[..., Page]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not for the session: Playwright's sync API keeps an
+    asyncio loop running in the main thread while it is open, and every later test that runs
+    `asyncio.run` there (the ONVIF client) would fail with "cannot be called from a running
+    event loop"."""
     reason = chromium_missing()
     if reason is not None:
         if os.environ.get("CI"):
