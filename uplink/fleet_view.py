@@ -8,12 +8,12 @@ however old. Payloads are untrusted JSON: a value of the wrong type reads as abs
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .fleet import FleetSnapshot, GatewayView, Received
+from .report_fields import flag, integer, number, text
 
 DEFAULT_STALE_AFTER_S = 30.0  # three missed updates at the gateway's 10 s health interval
 
@@ -69,28 +69,6 @@ class FleetView:
         return asdict(self)
 
 
-def _number(obj: Mapping[str, Any], key: str) -> float | None:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def _integer(obj: Mapping[str, Any], key: str) -> int | None:
-    value = obj.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(obj: Mapping[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _flag(obj: Mapping[str, Any], key: str) -> bool | None:
-    value = obj.get(key)
-    return value if isinstance(value, bool) else None
-
-
 def _object(value: Any) -> Mapping[str, Any]:
     """Untrusted JSON: anything but an object reads as an empty one."""
     return value if isinstance(value, Mapping) else {}
@@ -110,8 +88,8 @@ def _is_stale(age: float | None, stale_after: float) -> bool:
 
 def camera_row(camera: str, received: Received, now: float, stale_after: float) -> CameraRow:
     p = _object(received.payload)
-    age = _age(_number(p, "ts"), now)
-    online, frozen, recording = _flag(p, "online"), _flag(p, "frozen"), _flag(p, "recording")
+    age = _age(number(p, "ts"), now)
+    online, frozen, recording = flag(p, "online"), flag(p, "frozen"), flag(p, "recording")
     # The worst fact wins; a stale payload's other facts are history, so STALE comes first.
     if _is_stale(age, stale_after):
         status = STALE
@@ -129,11 +107,11 @@ def camera_row(camera: str, received: Received, now: float, stale_after: float) 
         camera=camera,
         status=status,
         age_s=age,
-        fps=_number(p, "fps"),
-        last_segment_age_s=_number(p, "last_segment_age_s"),
-        last_frame_age_s=_number(p, "last_frame_age_s"),
-        reconnects=_integer(p, "reconnects"),
-        last_error=_text(p, "last_error"),
+        fps=number(p, "fps"),
+        last_segment_age_s=number(p, "last_segment_age_s"),
+        last_frame_age_s=number(p, "last_frame_age_s"),
+        reconnects=integer(p, "reconnects"),
+        last_error=text(p, "last_error"),
     )
 
 
@@ -143,10 +121,10 @@ def _alarms(received: Received | None) -> tuple[Alarm, ...]:
         return ()
     return tuple(
         Alarm(
-            alarm=_text(a, "alarm") or "?",
-            camera=_text(a, "camera"),
-            since=_number(a, "since"),
-            detail=_text(a, "detail"),
+            alarm=text(a, "alarm") or "?",
+            camera=text(a, "camera"),
+            since=number(a, "since"),
+            detail=text(a, "detail"),
         )
         for a in map(_object, active)
     )
@@ -155,8 +133,8 @@ def _alarms(received: Received | None) -> tuple[Alarm, ...]:
 def gateway_row(view: GatewayView, now: float, stale_after: float) -> GatewayRow:
     health = _payload(view.health)
     upload, clock = _object(health.get("upload")), _object(health.get("clock"))
-    stamps = [_number(_payload(r), "ts") for r in (view.health, view.alarms)]
-    stamps += [_number(_object(r.payload), "ts") for r in view.cameras.values()]
+    stamps = [number(_payload(r), "ts") for r in (view.health, view.alarms)]
+    stamps += [number(_object(r.payload), "ts") for r in view.cameras.values()]
     newest = max((ts for ts in stamps if ts is not None), default=None)
     age = _age(newest, now)
     said = view.state.payload if view.state is not None else None
@@ -174,12 +152,12 @@ def gateway_row(view: GatewayView, now: float, stale_after: float) -> GatewayRow
         gateway=view.gateway,
         state=state,
         age_s=age,
-        version=_text(health, "version"),
-        backlog_count=_integer(upload, "backlog_count"),
-        backlog_bytes=_integer(upload, "backlog_bytes"),
-        oldest_unconfirmed_age_s=_number(upload, "oldest_unconfirmed_age_s"),
-        minutes_left=_number(health, "minutes_left"),
-        clock_synced=_flag(clock, "synced"),
+        version=text(health, "version"),
+        backlog_count=integer(upload, "backlog_count"),
+        backlog_bytes=integer(upload, "backlog_bytes"),
+        oldest_unconfirmed_age_s=number(upload, "oldest_unconfirmed_age_s"),
+        minutes_left=number(health, "minutes_left"),
+        clock_synced=flag(clock, "synced"),
         alarm_count=len(alarms),
         alarms=alarms,
         cameras=tuple(

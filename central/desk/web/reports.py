@@ -8,10 +8,11 @@ absent, and text that is not JSON reads as an empty report. A gateway whose last
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from uplink.report_fields import flag, integer, number, text
 
 ONLINE, OFFLINE, STALE = "online", "offline", "stale"
 MAX_REPORT_CHARS = 256 * 1024
@@ -46,11 +47,11 @@ class GatewayStatus:
     active_alarms: int
 
 
-def parse_report(text: str | None) -> Mapping[str, Any]:
-    if not text or len(text) > MAX_REPORT_CHARS:
+def parse_report(stored: str | None) -> Mapping[str, Any]:
+    if not stored or len(stored) > MAX_REPORT_CHARS:
         return {}
     try:
-        value = json.loads(text)
+        value = json.loads(stored)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return {}
     return _object(value)
@@ -74,7 +75,7 @@ def camera_status(
     stale_after_s: float,
 ) -> CameraStatus:
     health = parse_report(health_text)
-    online = _flag(health, "online")
+    online = flag(health, "online")
     if now - last_seen > stale_after_s:
         state = STALE
     elif online is False:
@@ -85,11 +86,11 @@ def camera_status(
         gateway=gateway,
         camera=camera,
         state=state,
-        recording=_flag(health, "recording"),
-        fps=_number(health, "fps"),
-        bitrate_bps=_number(health, "bitrate_bps"),
-        last_frame_age_s=_number(health, "last_frame_age_s"),
-        last_error=_text(health, "last_error"),
+        recording=flag(health, "recording"),
+        fps=number(health, "fps"),
+        bitrate_bps=number(health, "bitrate_bps"),
+        last_frame_age_s=number(health, "last_frame_age_s"),
+        last_error=text(health, "last_error"),
         last_seen=last_seen,
         active_alarms=alarms,
     )
@@ -110,51 +111,25 @@ def gateway_status(
     page passes no cameras, so it never parses thousands of camera reports."""
     health = parse_report(health_text)
     upload, clock = _object(health.get("upload")), _object(health.get("clock"))
-    recording = _integer(health, "cameras_recording")
-    total = _integer(health, "cameras_total")
+    recording = integer(health, "cameras_recording")
+    total = integer(health, "cameras_total")
     if (recording is None or total is None) and cameras:
         recording = sum(1 for c in cameras if c.recording and c.state == ONLINE)
         total = len(cameras)
     return GatewayStatus(
         gateway=gateway,
-        site=_text(health, "site") or "",
+        site=text(health, "site") or "",
         state=gateway_state(said, last_seen, now, stale_after_s),
         last_seen=last_seen,
         cameras_recording=recording,
         cameras_total=total,
-        backlog_count=_integer(upload, "backlog_count"),
-        oldest_unconfirmed_age_s=_number(upload, "oldest_unconfirmed_age_s"),
-        minutes_left=_number(health, "minutes_left"),
-        clock_synced=_flag(clock, "synced"),
+        backlog_count=integer(upload, "backlog_count"),
+        oldest_unconfirmed_age_s=number(upload, "oldest_unconfirmed_age_s"),
+        minutes_left=number(health, "minutes_left"),
+        clock_synced=flag(clock, "synced"),
         active_alarms=alarms,
     )
 
 
 def _object(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}  # JSON objects are dicts (faster than ABCs)
-
-
-def _number(obj: Mapping[str, Any], key: str) -> float | None:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # an integer beyond any float
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _integer(obj: Mapping[str, Any], key: str) -> int | None:
-    value = obj.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(obj: Mapping[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    return value[:1000] if isinstance(value, str) else None
-
-
-def _flag(obj: Mapping[str, Any], key: str) -> bool | None:
-    value = obj.get(key)
-    return value if isinstance(value, bool) else None
