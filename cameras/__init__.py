@@ -3,7 +3,8 @@
     rtsp          RTSP input via PyAV (`RtspStream`, `StreamSettings`)
     backoff       the reconnect policy (`Backoff`)
     health        per-camera health counters (`CameraHealth`, `HealthCounter`)
-    freeze        frozen-picture detection (OpenCV loads on first use)
+    freeze        frozen is not still: a stuck camera vs a motionless scene (pure)
+    picture       what the freeze check keeps of a picture: motion grid, luma tiles
     discovery     WS-Discovery probes and the Hello/Bye listener (capped, never fatal)
     wsd           WS-Discovery messages (pure parsing)
     safe_xml      size-, depth- and DTD-capped XML parsing of untrusted messages

@@ -60,10 +60,10 @@ def aac_encoder() -> str:
     raise SystemExit(f"no AAC encoder found (tried {tried}): install gstreamer1.0-libav")
 
 
-def launch_line(mount: Mount, pattern: str, speed: int) -> str:
+def launch_line(mount: Mount, pattern: str, speed: int, noise: float = 0.0) -> str:
     """gst-launch description; one-second GOP and SPS/PPS on every IDR so late joiners decode."""
     video = (
-        f"videotestsrc is-live=true pattern={pattern} horizontal-speed={speed} "
+        f"{picture_source(mount, pattern, speed, noise)} "
         f"! video/x-raw,format=I420,width={mount.width},height={mount.height},"
         f"framerate={mount.fps}/1 "
         f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={mount.fps} threads=1 "
@@ -78,6 +78,19 @@ def launch_line(mount: Mount, pattern: str, speed: int) -> str:
         f"! {aac_encoder()} ! rtpmp4gpay name=pay1 pt=97"
     )
     return f"( {video} {audio} )"
+
+
+def picture_source(mount: Mount, pattern: str, speed: int, noise: float) -> str:
+    """The test pattern; with `noise` > 0, snow blended over it at that opacity: a still scene
+    as a live sensor sees it (0.03 gives about 1.5 grey levels of temporal noise)."""
+    source = f"videotestsrc is-live=true pattern={pattern} horizontal-speed={speed}"
+    if noise <= 0:
+        return source
+    raw = f"video/x-raw,width={mount.width},height={mount.height},framerate={mount.fps}/1"
+    return (
+        f"{source} ! {raw} ! compositor name=sensor sink_1::alpha={noise:.4f} "
+        f"videotestsrc is-live=true pattern=snow ! {raw} ! sensor.sink_1 sensor."
+    )
 
 
 def make_auth(user: str, password: str, method: str = "digest") -> GstRtspServer.RTSPAuth:
@@ -120,6 +133,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="horizontal scroll in pixels per frame; 0 with a noise-free pattern (colors) "
         "gives a frozen picture (smpte has a noise patch)",
     )
+    p.add_argument(
+        "--noise",
+        type=float,
+        default=0.0,
+        help="opacity (0..1) of snow blended over the pattern: temporal sensor noise "
+        "(default 0: a noise-free pattern with --speed 0 is a stuck camera)",
+    )
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument(
@@ -150,7 +170,7 @@ def main(argv: list[str]) -> int:
     mounts = server.get_mount_points()
     for mount in args.mount:
         factory = GstRtspServer.RTSPMediaFactory()
-        factory.set_launch(launch_line(mount, args.pattern, args.speed))
+        factory.set_launch(launch_line(mount, args.pattern, args.speed, args.noise))
         factory.set_shared(True)
         if args.user is not None:
             allow_role(factory)

@@ -39,7 +39,7 @@ def rtsp_server_factory(_gst_rtsp: None) -> Iterator[RtspServerFactory]:
     """Start simulated cameras; each is stopped at teardown.
 
     ``factory(mounts, user=None, password=None, *, port=None, pattern="smpte", speed=4,
-    auth="digest")``
+    auth="digest", noise=0.0)``
     """
     started: list[RtspTestServer] = []
 
@@ -52,6 +52,7 @@ def rtsp_server_factory(_gst_rtsp: None) -> Iterator[RtspServerFactory]:
         pattern: str = "smpte",
         speed: int = 4,
         auth: str = "digest",
+        noise: float = 0.0,
     ) -> RtspTestServer:
         server = RtspTestServer(
             port or find_free_port(),
@@ -61,6 +62,7 @@ def rtsp_server_factory(_gst_rtsp: None) -> Iterator[RtspServerFactory]:
             pattern=pattern,
             speed=speed,
             auth=auth,
+            noise=noise,
         )
         started.append(server)
         return server.start()

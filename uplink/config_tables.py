@@ -91,7 +91,9 @@ class MqttTable(MqttLinkTable):
     )
     frozen_after_s: float = setting(
         default=30.0,
-        help="Seconds a camera's picture may stay unchanged before it is reported frozen.",
+        help="Seconds a camera may repeat its picture bit for bit (nothing moves and no "
+        "sensor noise) before it is reported frozen; a motionless scene whose sensor is alive "
+        "is reported as scene_still after as long, never as an alarm.",
         check=checks.float_range(2, 3600),
     )
     event_buffer: int = setting(

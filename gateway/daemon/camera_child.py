@@ -5,8 +5,8 @@ with its own `CameraJob` only: its camera's plan and credentials, no signing key
 secret. Before it touches the camera it confines itself (`confine`: its own stream folder to
 write, the program to read, nothing else) and turns off memory dumps and tracing. It runs
 the resolver, recorder and `CameraWorker`; its records are signed by the daemon over the pipe
-(`parent_link`), to which it also reports a health snapshot about once a second, gaps and
-frozen-picture changes. It opens no index and no ledger.
+(`parent_link`), to which it also reports a health snapshot about once a second (with
+`scene_still`), gaps and frozen-picture changes. It opens no index and no ledger.
 """
 
 from __future__ import annotations
@@ -86,16 +86,16 @@ def _camera_worker(
     job: CameraJob, link: ParentLink, halt: threading.Event, disk_full: threading.Event
 ) -> CameraWorker:
     plan = job.plan
+    health = HealthCounter(plan.camera.id)
     recorder = StreamRecorder(
         plan.recording,
         plan.identity,
         DataDir(plan.data_dir).store(plan.camera.id),
         RemoteLog(link),
-        on_picture=_freeze_watch(plan, link),
+        on_picture=_freeze_watch(plan, link, health),
         picture_interval_s=plan.picture_interval_s,
     )
     recorder.begin(job.started)
-    health = HealthCounter(plan.camera.id)
 
     def rejected(source: str, reason: str, first: bool) -> None:
         """Hostile input from the camera network: counted always, reported once per sender."""
@@ -122,15 +122,21 @@ def _camera_worker(
     )
 
 
-def _freeze_watch(plan: CameraPlan, link: ParentLink) -> Callable[[float, av.VideoFrame], None]:
-    """A picture callback that tells the parent when the picture freezes or moves again."""
-    from cameras.freeze import FreezeDetector, thumbnail
+def _freeze_watch(
+    plan: CameraPlan, link: ParentLink, health: HealthCounter
+) -> Callable[[float, av.VideoFrame], None]:
+    """A picture callback that tells the parent when the camera sticks or moves again, and
+    marks a still scene (alive, nothing moving) in the health it reports."""
+    from cameras.freeze import FreezeDetector
+    from cameras.picture import sample_picture
 
     detector = FreezeDetector(frozen_after_s=plan.frozen_after_s)
     verdict: list[bool | None] = [None]
 
     def picture(wall: float, frame: av.VideoFrame) -> None:
-        frozen = detector.update(wall, thumbnail(frame)).frozen
+        state = detector.update(wall, sample_picture(frame))
+        health.scene_still(state.scene_still)
+        frozen = state.frozen
         if frozen != verdict[0]:
             verdict[0] = frozen
             link.send(Frozen(frozen))

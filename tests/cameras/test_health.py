@@ -98,3 +98,12 @@ def test_frames_from_several_threads_are_all_counted() -> None:
     for t in threads:
         t.join()
     assert h.snapshot().frames == 20000
+
+
+def test_a_still_scene_is_reported_until_the_detector_says_otherwise() -> None:
+    h = HealthCounter("cam")
+    assert h.snapshot(now=1.0).scene_still is False
+    h.scene_still(True)
+    assert h.snapshot(now=2.0).scene_still is True
+    h.scene_still(False)
+    assert h.snapshot(now=3.0).scene_still is False

@@ -10,7 +10,8 @@ from pathlib import Path
 import av
 import pytest
 
-from cameras.freeze import FreezeDetector, thumbnail
+from cameras.freeze import FreezeDetector
+from cameras.picture import sample_picture
 from cameras.rtsp import RtspStream, StreamSettings
 from segments.clock import ClockStep
 from segments.ledger import Ledger, signature_ok
@@ -274,7 +275,7 @@ def _live_freeze(url: str, tmp_path: Path, mode: str, seconds: float) -> list[tu
     states: list[tuple[float, bool]] = []
 
     def check(wall: float, frame: av.VideoFrame) -> None:
-        states.append((wall, detector.update(wall, thumbnail(frame)).frozen))
+        states.append((wall, detector.update(wall, sample_picture(frame)).frozen))
 
     rig = _picture_rig(tmp_path, mode, check, 1.0)
     with RtspStream(StreamSettings(url)) as s:

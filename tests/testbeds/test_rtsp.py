@@ -182,3 +182,14 @@ def test_restart_serves_new_clients_on_the_same_port(rtsp_server: RtspTestServer
     rtsp_server.restart()
     assert rtsp_server.port == port
     assert len(video_packets(rtsp_server.url("cam1"), 1.0)) >= 10
+
+
+def test_noise_makes_a_still_picture_live_without_moving_it(
+    rtsp_server_factory: RtspServerFactory,
+) -> None:
+    """--noise blends snow over the pattern: fresh sensor noise in every frame, no motion."""
+    still = rtsp_server_factory(["s:320x240@25"], pattern="colors", speed=0, noise=0.03)
+    first, *_, last = gray_frames(still.url("s"), 10)
+    diff = np.abs(last - first)
+    assert np.count_nonzero(diff) > 0.5 * diff.size
+    assert 0.5 < diff.mean() < 5

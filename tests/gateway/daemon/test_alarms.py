@@ -66,3 +66,9 @@ def test_the_tracker_raises_then_clears() -> None:
     assert [a.alarm for a in raised] == ["camera_moved"]
     _, cleared = tracker.update(evaluate(replace(GATEWAY, cameras=(CAMERA,))), 5000.0)
     assert [a.alarm for a in cleared] == ["camera_moved"]
+
+
+def test_a_still_scene_is_information_never_an_alarm() -> None:
+    assert alarms(replace(CAMERA, scene_still=True)) == []
+    frozen = alarms(replace(CAMERA, frozen=True))
+    assert frozen == [("camera_frozen", "gate-1", "the picture has stopped changing")]

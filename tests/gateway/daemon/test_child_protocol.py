@@ -53,6 +53,7 @@ CHILD_MESSAGES: list[FromChild] = [
     Append(1, IDENTITY.draft(kind="gap", start=1.0, end=2.0, clock=CLOCK, reason="startup")),
     Seal(2, DRAFT, 1_800_000_000.0),
     Checkpoint(3),
+    Health(CameraHealth("gate-1", True, 9, 25.0, 1e6, 0.04, 0, None, scene_still=True), None, None),
 ]
 PARENT_MESSAGES: list[ToChild] = [
     Reply(1, record=DRAFT),
@@ -111,6 +112,8 @@ HOSTILE = [
     json.dumps({**body(CHILD_MESSAGES[5]), "draft": {"kind": "segment"}}).encode(),
     json.dumps({**body(CHILD_MESSAGES[5]), "start_wall": 1e300}).encode(),
     encode(CHILD_MESSAGES[5])[:-7],  # truncated
+    json.dumps({**body(CHILD_MESSAGES[0]),
+                "health": {**body(CHILD_MESSAGES[0])["health"], "scene_still": 1}}).encode(),
 ]  # fmt: skip
 
 

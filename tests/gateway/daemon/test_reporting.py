@@ -78,7 +78,8 @@ def test_health_alarms_and_events_for_a_killed_camera(
     assert health["cameras_total"] == 1
     cam = probe.json_on(f"{ROOT}/cameras/gate-1/health")[-1]
     expected = {"online", "recording", "fps", "bitrate_bps", "last_frame_age_s", "frozen",
-                "last_segment_age_s", "reconnects", "clock_offset_s", "last_error"}  # fmt: skip
+                "last_segment_age_s", "reconnects", "clock_offset_s", "last_error",
+                "scene_still"}  # fmt: skip
     assert expected <= set(cam)
     assert cam["reconnects"] >= 1
     events = probe.json_on(f"{ROOT}/events")
@@ -90,32 +91,59 @@ def test_health_alarms_and_events_for_a_killed_camera(
     assert not any(a["alarm"] == "camera_offline" for a in alarms[-1]["active"]), alarms
 
 
-def test_a_frozen_picture_raises_camera_frozen(
+def test_a_stuck_camera_raises_camera_frozen_and_a_still_scene_only_says_so(
     rtsp_server_factory, mqtt_broker: MosquittoServer, probe_factory, tmp_path
 ) -> None:
-    still = rtsp_server_factory(["still:320x240@25"], pattern="colors", speed=0)
+    """Stuck: a noise-free pattern standing still. Still: the same with sensor noise."""
+    stuck = rtsp_server_factory(["stuck:320x240@25"], pattern="colors", speed=0)
+    still = rtsp_server_factory(["still:320x240@25"], pattern="colors", speed=0, noise=0.03)
     moving = rtsp_server_factory(["cam1:320x240@25"])
     config = make_config(
         tmp_path,
-        [Cam("frozen-1", still.url("still")), Cam("moving-1", moving.url("cam1"))],
+        [
+            Cam("frozen-1", stuck.url("stuck")),
+            Cam("still-1", still.url("still")),
+            Cam("moving-1", moving.url("cam1")),
+        ],
         extra=mqtt_section(mqtt_broker) + "frozen_after_s = 3.0\n",
     )
     probe = probe_factory(settings_for(mqtt_broker), [f"{ROOT}/#"])
     gateway = Gateway(config)
     gateway.start()
+    cameras = ("frozen-1", "still-1", "moving-1")
     try:
+        probe.wait_for(  # three camera processes starting on a busy box: no timing asked here
+            lambda m: all(
+                any(t == f"{ROOT}/cameras/{c}/health" and json.loads(p)["online"] for t, p, _ in m)
+                for c in cameras
+            ),
+            timeout=60,
+        )
+        seen = len(probe.messages)
         probe.wait_for(
             lambda m: any(_is_event(t, p, "alarm_raised", "camera_frozen") for t, p, _ in m),
-            timeout=15,
+            timeout=20,
         )
-        time.sleep(INTERVAL_S)
+        probe.wait_for(
+            lambda m: any(
+                t == f"{ROOT}/cameras/still-1/health" and json.loads(p)["scene_still"]
+                for t, p, _ in m[seen:]
+            ),
+            timeout=20,
+        )
     finally:
         gateway.stop()
     raised = [e for e in probe.json_on(f"{ROOT}/events") if e.get("alarm") == "camera_frozen"]
-    assert {e["camera"] for e in raised} == {"frozen-1"}, "only the still camera froze"
+    assert {e["camera"] for e in raised} == {"frozen-1"}, "only the stuck camera froze"
     health = probe.json_on(f"{ROOT}/cameras/frozen-1/health")[-1]
     assert health["frozen"] is True and health["online"] is True
-    assert probe.json_on(f"{ROOT}/cameras/moving-1/health")[-1]["frozen"] is False
+    assert health["scene_still"] is False
+    still_health = probe.json_on(f"{ROOT}/cameras/still-1/health")
+    assert not any(h["frozen"] for h in still_health)
+    moving_health = probe.json_on(f"{ROOT}/cameras/moving-1/health")
+    assert not any(h["frozen"] or h["scene_still"] for h in moving_health)
+    alarms = {a["alarm"] for r in probe.json_on(f"{ROOT}/alarms") for a in r["active"]}
+    assert "camera_frozen" in alarms and not any("still" in a for a in alarms)
 
 
 def test_broker_restart_loses_no_events_and_recording_goes_on(
