@@ -1,9 +1,9 @@
 """Cost and evidence of the freeze check: `python3 -m tests.bench.bench_freeze [--scenes]`.
 
 Cost: µs per picture at 720p and 1080p on decoded frames (best of a few rounds, the cores are
-shared) for the grid (160x90 area average), the full-resolution tiles, the detector's update,
-and the whole check; the daemon runs it once a second per camera (once per keyframe, about
-every 3 s, in passthrough).
+shared) for the former check's 64x36 thumbnail (for comparison), the grid (160x90 area
+average), the full-resolution tiles, the detector's update, and the whole check; the daemon
+runs it once a second per camera (once per keyframe, about every 3 s, in passthrough).
 
 --scenes: the signals the detector relies on, for simulated 720p cameras (a still room with
 sensor noise, a stuck camera fed one frame, a 10-pixel ball) through libx264 in several rate
@@ -60,6 +60,7 @@ def cost(width: int, height: int) -> dict[str, float]:
         return detector.update(float(next(clock)), sample_picture(frame))
 
     return {
+        "old 64x36 thumbnail": _best_us(lambda f: thumbnail(f, (64, 36)), frames),
         "grid": _best_us(thumbnail, frames),
         "tiles": _best_us(luma_tiles, frames),
         "update": _best_us(update, frames),

@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import pytest
 
-from cameras.freeze import FreezeDetector
+from cameras.freeze import FreezeDetector, FreezeState
 from cameras.picture import sample_picture
 from cameras.rtsp import RtspStream, StreamSettings
 from segments.clock import ClockStep
@@ -269,13 +269,15 @@ def test_a_failing_picture_callback_does_not_disturb_recording(
     assert len(failures) == 1, "one traceback per run of failures, not one per second"
 
 
-def _live_freeze(url: str, tmp_path: Path, mode: str, seconds: float) -> list[tuple[float, bool]]:
-    """(seconds since the first picture, frozen) for the recorder's pictures of a live stream."""
+def _live_freeze(
+    url: str, tmp_path: Path, mode: str, seconds: float
+) -> list[tuple[float, FreezeState]]:
+    """(seconds since the first picture, verdict) for the recorder's pictures of a live stream."""
     detector = FreezeDetector(frozen_after_s=2)
-    states: list[tuple[float, bool]] = []
+    states: list[tuple[float, FreezeState]] = []
 
     def check(wall: float, frame: av.VideoFrame) -> None:
-        states.append((wall, detector.update(wall, sample_picture(frame)).frozen))
+        states.append((wall, detector.update(wall, sample_picture(frame))))
 
     rig = _picture_rig(tmp_path, mode, check, 1.0)
     with RtspStream(StreamSettings(url)) as s:
@@ -286,28 +288,31 @@ def _live_freeze(url: str, tmp_path: Path, mode: str, seconds: float) -> list[tu
             if states and states[-1][0] - states[0][0] >= seconds:
                 break
     rig.recorder.close(time.time())
-    return [(wall - states[0][0], frozen) for wall, frozen in states]
+    return [(wall - states[0][0], state) for wall, state in states]
 
 
 @pytest.mark.parametrize("mode", [PASSTHROUGH, BURN_IN])
-def test_a_live_still_camera_freezes_and_a_moving_one_does_not(
+def test_a_live_stuck_camera_freezes_and_a_moving_or_noisy_one_does_not(
     rtsp_server_factory: RtspServerFactory, tmp_path: Path, mode: str
 ) -> None:
     still = rtsp_server_factory(["still:320x240@25"], pattern="colors", speed=0)
     moving = rtsp_server_factory(["moving:320x240@25"])  # smpte scrolling 4 px a frame
-    results: dict[str, list[tuple[float, bool]]] = {}
+    noisy = rtsp_server_factory(["noisy:320x240@25"], pattern="colors", speed=0, noise=0.03)
+    results: dict[str, list[tuple[float, FreezeState]]] = {}
 
     def run(name: str, url: str) -> None:
         results[name] = _live_freeze(url, tmp_path / name, mode, 5.0)
 
     threads = [
-        threading.Thread(target=run, args=("still", still.url("still")), name="still"),
-        threading.Thread(target=run, args=("moving", moving.url("moving")), name="moving"),
+        threading.Thread(target=run, args=(name, server.url(name)), name=name)
+        for name, server in [("still", still), ("moving", moving), ("noisy", noisy)]
     ]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
-    first_frozen = next(t for t, frozen in results["still"] if frozen)
+    first_frozen = next(t for t, state in results["still"] if state.frozen)
     assert first_frozen <= 2 + 2
-    assert len(results["moving"]) >= 5 and not any(f for _, f in results["moving"])
+    moving, noisy = [s for _, s in results["moving"]], [s for _, s in results["noisy"]]
+    assert len(moving) >= 5 and not any(s.frozen or s.scene_still for s in moving)
+    assert len(noisy) >= 5 and not any(s.frozen for s in noisy) and noisy[-1].scene_still
