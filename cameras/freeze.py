@@ -9,7 +9,9 @@ feeds `(wall time, PictureSample)` about once a second (or once per keyframe) an
 
 - motion: a grid cell moved by `motion_level` grey levels or more since the first picture of
   the current still run (comparing with the run's start, not the previous sample, lets a slow
-  drift such as dawn light add up and end the run);
+  drift such as dawn light add up and end the run). The top and bottom eighth are left out:
+  cameras draw their clock and name there (ONVIF's OSD positions UpperLeft .. LowerRight), and
+  a ticking clock is neither motion nor life; a clock drawn mid-picture reads as motion;
 - life: at least `life_tiles` full-resolution tiles differ in any pixel from the previous
   picture (one tile may hold a ticking OSD clock or a small moving object);
 - `frozen` once neither was seen for `frozen_after_s`; `scene_still` (information, never an
@@ -41,6 +43,7 @@ from .picture import PictureSample
 
 MOTION_LEVEL = 20.0  # grey levels on one grid cell (0..255)
 LIFE_TILES = 3  # tiles that must differ for the sensor to count as alive
+OSD_BAND = 1 / 8  # of the height, at the top and at the bottom: not looked at for motion
 UNIFORM_SPREAD = 6  # grid cells all this close are one colour: lens cap, black or blue screen
 
 
@@ -84,7 +87,9 @@ class FreezeDetector:
             self._moved(ts, picture)
             return FreezeState(False, False, 0.0, 0.0, 0.0, 0, uniform)
         self._last_ts, self._previous = ts, picture
-        score = float(np.abs(ref.grid.astype(np.int16) - picture.grid).max())
+        band = round(len(picture.grid) * OSD_BAND)
+        rows = slice(band, len(picture.grid) - band)
+        score = float(np.abs(ref.grid[rows].astype(np.int16) - picture.grid[rows]).max())
         live = int(np.count_nonzero((prev.tiles != picture.tiles).any(axis=(1, 2))))
         if score >= self.motion_level:
             self._moved(ts, picture)

@@ -1,8 +1,9 @@
 """Frozen is not still: synthetic samples, then simulated cameras encoded and decoded by x264.
 
-The scenes are the three a site shows: a still room with sensor noise (must be `scene_still`,
-never frozen), a stuck camera sending the same frame (must freeze within `frozen_after_s`),
-and a small ball moving over a still background (neither).
+The scenes are the three a site shows: a still room with sensor noise and the camera's ticking
+clock (must be `scene_still`, never frozen), a stuck camera sending the same frame, bare or with
+its clock still ticking (must freeze within `frozen_after_s`), and a small ball moving over a
+still background (neither).
 """
 
 from collections.abc import Callable, Iterator
@@ -80,6 +81,21 @@ def test_motion_ends_a_still_run_and_a_frozen_one() -> None:
     assert again[-1].frozen and again[-1].stuck_for_s == 3.0
 
 
+def test_changes_in_the_osd_bands_are_not_motion() -> None:
+    """The top and bottom eighth hold the camera's clock and name: ticking there is no motion."""
+    d = FreezeDetector(frozen_after_s=3)
+    states = []
+    for t in range(5):
+        grid = GRID.copy()
+        grid[2:6, 4:40] = 40 * t  # the clock, top left
+        grid[-5:-2, 100:150] = 255 - 40 * t  # a changing caption, bottom right
+        states.append(d.update(float(t), _sample(grid)))
+    assert all(s.score == 0.0 for s in states) and states[-1].frozen
+    grid = GRID.copy()
+    grid[12, 4] ^= 0x80  # just below the top band
+    assert d.update(5.0, _sample(grid)).score >= MOTION_LEVEL
+
+
 def test_a_slow_drift_adds_up_and_is_motion() -> None:
     """Dawn light: each second changes less than the motion level, the minute changes a lot."""
     d = FreezeDetector(frozen_after_s=10)
@@ -142,12 +158,25 @@ def _room() -> np.ndarray:
     return np.asarray(room + np.random.default_rng(1).normal(0, 4, (h, w)), np.float32)
 
 
+def _clock(scene: np.ndarray, i: int) -> np.ndarray:
+    """The camera's own OSD clock, top left: six 14x20 digits, one shade per value."""
+    ticking = scene.copy()
+    for place, digit in enumerate(f"{i // FPS:06d}"):
+        x = 10 + 16 * place
+        ticking[8:28, x : x + 14] = 30 + 20 * int(digit)
+    return ticking
+
+
 def noisy_static(room: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
-    return room + rng.normal(0, 1.5, room.shape)  # temporal sensor noise
+    return _clock(room + rng.normal(0, 1.5, room.shape), i)  # temporal sensor noise
 
 
 def bit_identical(room: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
     return room  # the stuck camera: the same buffer encoded again and again
+
+
+def stuck_with_clock(room: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
+    return _clock(room, i)  # the sensor is stuck, the camera's clock is drawn after it
 
 
 def small_motion(room: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
@@ -200,7 +229,12 @@ def _judge(frames: list[av.VideoFrame], keyframes_only: bool) -> list[tuple[floa
 @pytest.fixture(scope="module", params=list(ENCODERS))
 def cameras(request: pytest.FixtureRequest) -> dict[str, list[av.VideoFrame]]:
     options = ENCODERS[request.param]
-    scenes = {"noisy": noisy_static, "stuck": bit_identical, "ball": small_motion}
+    scenes = {
+        "noisy": noisy_static,
+        "stuck": bit_identical,
+        "stuck_clock": stuck_with_clock,
+        "ball": small_motion,
+    }
     return {name: _camera(scene, options) for name, scene in scenes.items()}
 
 
@@ -214,11 +248,12 @@ def test_a_noisy_still_room_is_scene_still_and_never_frozen(
 
 
 @pytest.mark.parametrize("keyframes_only", [False, True], ids=["burn_in", "passthrough"])
+@pytest.mark.parametrize("scene", ["stuck", "stuck_clock"])
 def test_a_stuck_camera_freezes_within_frozen_after_s(
-    cameras: dict[str, list[av.VideoFrame]], keyframes_only: bool
+    cameras: dict[str, list[av.VideoFrame]], scene: str, keyframes_only: bool
 ) -> None:
     """Stuck from the first frame: frozen once x264 has settled (SETTLE_S), no later."""
-    states = _judge(cameras["stuck"], keyframes_only)
+    states = _judge(cameras[scene], keyframes_only)
     first = next(i for i, (_, s) in enumerate(states) if s.frozen)
     assert states[first][0] <= SETTLE_S + FROZEN_AFTER_S + 1.0
     assert all(s.frozen and not s.scene_still for _, s in states[first:])
