@@ -100,5 +100,5 @@ class HealthCounter:
                 last_error=self._last_error,
                 rejected_input=self._rejected,
                 identity_event=self._identity_event,
-                scene_still=self._scene_still,
+                scene_still=self._scene_still and self._online,  # an offline camera shows nothing
             )

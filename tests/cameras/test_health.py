@@ -102,8 +102,12 @@ def test_frames_from_several_threads_are_all_counted() -> None:
 
 def test_a_still_scene_is_reported_until_the_detector_says_otherwise() -> None:
     h = HealthCounter("cam")
+    h.connected()
     assert h.snapshot(now=1.0).scene_still is False
     h.scene_still(True)
     assert h.snapshot(now=2.0).scene_still is True
     h.scene_still(False)
     assert h.snapshot(now=3.0).scene_still is False
+    h.scene_still(True)
+    h.failed("rtsp_timeout")
+    assert h.snapshot(now=4.0).scene_still is False, "an offline camera shows no scene"
