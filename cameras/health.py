@@ -29,6 +29,8 @@ class CameraHealth:
     last_error: str | None
     rejected_input: int = 0  # messages from the camera network refused as malformed
     identity_event: IdentityEvent | None = None
+    event_service: str | None = None  # "subscribed", "unsupported", "error: ..."; None: none
+    tamper: str | None = None  # the tamper topic the camera reports active
 
 
 class HealthCounter:
@@ -46,6 +48,8 @@ class HealthCounter:
         self._last_error: str | None = None
         self._rejected = 0
         self._identity_event: IdentityEvent | None = None
+        self._event_service: str | None = None
+        self._tamper: str | None = None
 
     def connected(self) -> None:
         with self._lock:
@@ -66,14 +70,24 @@ class HealthCounter:
             self._last_error = error
             self._reconnects += 1
 
-    def rejected(self) -> None:
-        """One malformed message from the camera network (WS-Discovery, ONVIF) refused."""
+    def rejected(self, count: int = 1) -> None:
+        """Malformed messages from the camera network (WS-Discovery, ONVIF) refused."""
         with self._lock:
-            self._rejected += 1
+            self._rejected += count
 
     def identity_changed(self, event: IdentityEvent) -> None:
         with self._lock:
             self._identity_event = event
+
+    def event_service(self, status: str) -> None:
+        """How the camera's event subscription stands (`onvif_events` statuses)."""
+        with self._lock:
+            self._event_service = status
+
+    def tamper(self, topic: str | None) -> None:
+        """The camera reports tamper on `topic` (None: no tamper active)."""
+        with self._lock:
+            self._tamper = topic
 
     def snapshot(self, now: float | None = None) -> CameraHealth:
         now = time.monotonic() if now is None else now
@@ -93,4 +107,6 @@ class HealthCounter:
                 last_error=self._last_error,
                 rejected_input=self._rejected,
                 identity_event=self._identity_event,
+                event_service=self._event_service,
+                tamper=self._tamper,
             )

@@ -28,6 +28,7 @@ from cameras.wsd import WSD_PORT
 
 from .onvif_config import DeviceConfig, default_profiles
 from .onvif_discovery import DiscoveryResponder
+from .onvif_events import EventBroker, SimNotification
 from .onvif_soap import MAX_REQUEST, SoapFault, envelope, fault_body, respond
 from .process import HOST
 
@@ -62,6 +63,7 @@ class OnvifDevice:
         self._responder: DiscoveryResponder | None = None
         self._metadata_version = 1
         self.credentialed_requests = 0  # requests that carried a UsernameToken: tests count
+        self.events = EventBroker(self.now)
 
     @property
     def xaddr(self) -> str:
@@ -73,6 +75,7 @@ class OnvifDevice:
         return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.config.clock_skew_s)
 
     def start(self) -> OnvifDevice:
+        self.events.reopen()
         handler = type("Handler", (_SoapHandler,), {"device": self})
         self._http = ThreadingHTTPServer((self.host, self.port), handler)
         self._http.daemon_threads = True
@@ -97,6 +100,7 @@ class OnvifDevice:
         if self._responder is not None:
             self._responder.stop(announce=announce)
             self._responder = None
+        self.events.close()
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
@@ -104,6 +108,19 @@ class OnvifDevice:
         if self._http_thread is not None:
             self._http_thread.join(timeout=5)
             self._http_thread = None
+
+    def raise_event(
+        self,
+        topic: str,
+        data: dict[str, str] | None = None,
+        source: dict[str, str] | None = None,
+        operation: str = "Changed",
+    ) -> None:
+        """Queue a notification (``tns1:VideoSource/ImageTooDark``, data ``{"State": "true"}``)
+        for every live PullPoint subscription, stamped with the camera's clock."""
+        self.events.publish(
+            SimNotification(topic, self.now(), dict(source or {}), dict(data or {}), operation)
+        )
 
     def restart(self, port: int = 0) -> OnvifDevice:
         """Come back on another port (a new address) with the same identity."""
@@ -141,7 +158,10 @@ class _SoapHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/soap+xml; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            log.debug("onvif sim %s: the client left before the answer", self.device.port)
 
 
 def main(argv: list[str]) -> int:
