@@ -26,7 +26,9 @@ MAX_MESSAGE_XML = 16 * 1024
 STATE_ITEMS = ("State", "IsMotion", "IsTamper", "LogicalState", "IsInside", "Value")
 """The Data items that carry a notification's on/off state, by preference."""
 
-_TAMPER_TAILS = frozenset({"ImageTooDark", "ImageTooBlurry", "ImageTooBright", "SignalLoss"})
+_TAMPER_TAILS = frozenset(
+    {"GlobalSceneChange", "ImageTooDark", "ImageTooBlurry", "ImageTooBright", "SignalLoss"}
+)
 _TAMPER_WORDS = re.compile(r"tamper|defocus|scenechange|blocked|covered|masked", re.IGNORECASE)
 _MOTION_WORDS = re.compile(r"motion", re.IGNORECASE)
 _TRUE = frozenset({"true", "1", "active", "on"})
@@ -64,9 +66,8 @@ def classify(topic: str) -> str:
     if not parts:
         return OTHER
     lowered = [p.lower() for p in parts]
-    if parts[0] == "VideoSource" and len(parts) > 1:
-        if parts[1] == "GlobalSceneChange" or parts[1] in _TAMPER_TAILS:
-            return TAMPER
+    if parts[0] == "VideoSource" and parts[1:2] and parts[1] in _TAMPER_TAILS:
+        return TAMPER
     if any(_TAMPER_WORDS.search(p) for p in parts):
         return TAMPER
     if lowered[:3] == ["device", "trigger", "digitalinput"]:

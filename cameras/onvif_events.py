@@ -92,9 +92,7 @@ class PullPoint:
 
     async def _make(self, xaddr: str, wsdl: str, binding: str) -> ONVIFService:
         t = self.target
-        svc = await _service(
-            xaddr, wsdl, binding, t.username, t.password, t.clock_offset_s, t.tls
-        )
+        svc = await _service(xaddr, wsdl, binding, t.username, t.password, t.clock_offset_s, t.tls)
         self._services.append(svc)
         return svc
 
@@ -109,7 +107,9 @@ class PullPoint:
         url = text(getattr(caps, "Events", None), "XAddr", wsd.MAX_URI)
         if not wsd.valid_xaddr(url):
             raise EventServiceUnsupported("the camera lists no event service")
-        events = await self._make(rehost(url, t.xaddr), "events.wsdl", f"{{{NS_EVENTS}}}EventBinding")
+        events = await self._make(
+            rehost(url, t.xaddr), "events.wsdl", f"{{{NS_EVENTS}}}EventBinding"
+        )
         lease = f"PT{int(s.lease_s)}S"
         try:
             reply = await self._call(

@@ -9,6 +9,10 @@ Example::
 
     python3 -m testbeds.onvif_device --rtsp rtsp://127.0.0.1:8554/cam2 --port 8080 \\
         --uuid urn:uuid:6f1c... --serial SIM001 --user admin --password secret
+
+With ``--events-from-stdin`` each line read raises a notification (demo), e.g.
+``tns1:VideoSource/GlobalSceneChange/ImagingService State=true source.Source=vs0``;
+``--no-events`` plays a camera without the event service.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from cameras.wsd import WSD_PORT
 
 from .onvif_config import DeviceConfig, default_profiles
 from .onvif_discovery import DiscoveryResponder
-from .onvif_events import EventBroker, SimNotification
+from .onvif_events import EventBroker, SimNotification, parse_event_line
 from .onvif_soap import MAX_REQUEST, SoapFault, envelope, fault_body, respond
 from .process import HOST
 
@@ -176,6 +180,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--clock-skew", type=float, default=0.0, help="seconds added to the clock")
+    p.add_argument("--no-events", action="store_true", help="offer no event service")
+    p.add_argument(
+        "--events-from-stdin",
+        action="store_true",
+        help="raise a notification per line read: TOPIC [Name=Value ...] [source.Name=Value ...]",
+    )
     args = p.parse_args(argv)
     config = DeviceConfig(
         profiles=default_profiles(args.rtsp, args.rtsp_sub),
@@ -186,15 +196,31 @@ def main(argv: list[str]) -> int:
         username=args.user,
         password=args.password,
         clock_skew_s=args.clock_skew,
+        events=not args.no_events,
     )
     device = OnvifDevice(config, args.port).start()
     print(f"READY {device.xaddr} {config.uuid}", flush=True)
+    if args.events_from_stdin:
+        threading.Thread(
+            target=_events_from, args=(device,), name="onvif-stdin", daemon=True
+        ).start()
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
     done.wait()
     device.stop()
     return 0
+
+
+def _events_from(device: OnvifDevice) -> None:
+    """Raise a notification for each line of stdin (until it closes); report bad lines."""
+    for line in sys.stdin:
+        parsed = parse_event_line(line)
+        if parsed is None:
+            print(f"not an event line: {line.strip()[:80]!r}", file=sys.stderr, flush=True)
+            continue
+        device.raise_event(parsed.topic, dict(parsed.data), dict(parsed.source))
+        print(f"RAISED {parsed.topic}", flush=True)
 
 
 if __name__ == "__main__":

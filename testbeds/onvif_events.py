@@ -238,3 +238,21 @@ def capabilities_xml(xaddr: str) -> str:
         "<tt:WSPausableSubscriptionManagerInterfaceSupport>false"
         "</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>"
     )
+
+
+def parse_event_line(line: str) -> SimNotification | None:
+    """``TOPIC [Name=Value ...] [source.Name=Value ...]`` → a notification (demo input)."""
+    words = line.split()
+    if not words or "=" in words[0]:
+        return None
+    data: dict[str, str] = {}
+    source: dict[str, str] = {}
+    for word in words[1:]:
+        name, eq, value = word.partition("=")
+        if not eq or not name:
+            return None
+        if name.startswith("source."):
+            source[name.removeprefix("source.")] = value
+        else:
+            data[name] = value
+    return SimNotification(words[0], dt.datetime.now(dt.UTC), source, data)

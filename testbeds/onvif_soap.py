@@ -250,7 +250,9 @@ OPERATIONS: dict[str, Callable[[ServedDevice, ET.Element], str]] = {
 
 # --- event service (testbeds/onvif_events.py) --------------------------------------------------
 
-EVENT_OPERATIONS = frozenset({"CreatePullPointSubscription", "PullMessages", "Renew", "Unsubscribe"})
+EVENT_OPERATIONS = frozenset(
+    {"CreatePullPointSubscription", "PullMessages", "Renew", "Unsubscribe"}
+)
 
 
 def event_namespaces(device: ServedDevice) -> tuple[str, ...]:

@@ -115,7 +115,9 @@ class CameraEvents:
                         self.throttle.max_per_minute, self._dropped)  # fmt: skip
 
 
-def event_target(camera: CameraConfig, resolver: CameraResolver) -> Callable[[], EventTarget | None]:
+def event_target(
+    camera: CameraConfig, resolver: CameraResolver
+) -> Callable[[], EventTarget | None]:
     """Where the camera's device service is now (None until resolved, and for rtsp cameras)."""
     tls = OnvifTls(camera.onvif_ca_file, camera.onvif_cert_sha256)
 

@@ -66,3 +66,15 @@ def test_the_tracker_raises_then_clears() -> None:
     assert [a.alarm for a in raised] == ["camera_moved"]
     _, cleared = tracker.update(evaluate(replace(GATEWAY, cameras=(CAMERA,))), 5000.0)
     assert [a.alarm for a in cleared] == ["camera_moved"]
+
+
+def test_a_tamper_the_camera_reports_raises_camera_tamper() -> None:
+    tampered = replace(CAMERA, tamper="tns1:VideoSource/ImageTooDark/ImagingService")
+    assert alarms(tampered) == [
+        (
+            "camera_tamper",
+            "gate-1",
+            "the camera reports tns1:VideoSource/ImageTooDark/ImagingService",
+        )
+    ]
+    assert alarms(replace(CAMERA, event_service="unsupported")) == [], "no events: no alarm"
