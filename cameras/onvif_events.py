@@ -103,8 +103,7 @@ class PullPoint:
         """Find the event service and subscribe; `EventServiceUnsupported` when there is none."""
         t, s = self.target, self.settings
         device = await self._make(t.xaddr, "devicemgmt.wsdl", f"{{{NS_DEVICE}}}DeviceBinding")
-        caps = await self._call(device, "GetCapabilities", {"Category": "Events"})
-        url = text(getattr(caps, "Events", None), "XAddr", wsd.MAX_URI)
+        url = await self._events_xaddr(device)
         if not wsd.valid_xaddr(url):
             raise EventServiceUnsupported("the camera lists no event service")
         events = await self._make(
@@ -120,7 +119,7 @@ class PullPoint:
                 raise EventServiceUnsupported(f"CreatePullPointSubscription: {e.message}") from e
             raise
         address = getattr(getattr(reply, "SubscriptionReference", None), "Address", None)
-        sub = text(address, "_value_1", wsd.MAX_URI) or text(reply, "SubscriptionReference")
+        sub = text(address, "_value_1", wsd.MAX_URI)
         if not wsd.valid_xaddr(sub):
             raise OnvifReplyError("CreatePullPointSubscription returned no subscription address")
         sub = rehost(sub, t.xaddr)
@@ -131,6 +130,22 @@ class PullPoint:
             sub, "events.wsdl", f"{{{NS_EVENTS}}}SubscriptionManagerBinding"
         )
         self._renew_at = time.monotonic() + s.lease_s / 2
+
+    async def _events_xaddr(self, device: ONVIFService) -> str:
+        """The event service's address by GetCapabilities, else by GetServices (a camera
+        without an Events category answers the first with a NoSuchService fault)."""
+        try:
+            caps = await self._call(device, "GetCapabilities", {"Category": "Events"})
+            return text(getattr(caps, "Events", None), "XAddr", wsd.MAX_URI)
+        except zeep.exceptions.Fault as e:
+            if not fault_codes(e) & NOT_SUPPORTED_CODES:
+                raise
+        services = await self._call(device, "GetServices", {"IncludeCapability": False})
+        listed = services if isinstance(services, list) else []
+        for service in listed[: wsd.MAX_ITEMS]:
+            if text(service, "Namespace", wsd.MAX_URI) == NS_EVENTS:
+                return text(service, "XAddr", wsd.MAX_URI)
+        return ""
 
     async def pull(self) -> tuple[list[Notification], int]:
         """Notifications of one PullMessages (renewing first when due), and how many of the

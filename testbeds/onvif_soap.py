@@ -197,7 +197,9 @@ def get_device_information(device: ServedDevice, _: ET.Element) -> str:
     )
 
 
-def get_capabilities(device: ServedDevice, _: ET.Element) -> str:
+def get_capabilities(device: ServedDevice, request: ET.Element) -> str:
+    if text_of(child(request, "Category")) == "Events" and not device.config.events:
+        raise SoapFault("Receiver", "ter:NoSuchService", "no event service")
     x = device.xaddr
     return (
         "<tds:GetCapabilitiesResponse><tds:Capabilities>"

@@ -129,6 +129,10 @@ def test_a_camera_without_events_does_not_offer_them() -> None:
     cam = camera(events=False)
     _, caps = ask(cam, "<tds:GetCapabilities/>")
     assert "<tt:Events>" not in caps
+    status, reply = ask(
+        cam, "<tds:GetCapabilities><tds:Category>Events</tds:Category></tds:GetCapabilities>"
+    )
+    assert status == 400 and "NoSuchService" in reply
     status, reply = ask(cam, "<tev:CreatePullPointSubscription/>")
     assert status == 400 or status == 500
     assert "ActionNotSupported" in reply
