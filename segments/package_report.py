@@ -108,13 +108,18 @@ def build_report(
         "issues": [asdict(i) for i in check.issues],
         "derived": asdict(derived),
         "inclusion_proofs": [asdict(p) for p in proofs],
-        "camera_events": [
-            {"seq": f.seq, "start": f.start, "detail": f.detail}
-            for f in check.findings
-            if f.kind == EVENT_KIND
-        ],
+        "camera_events": camera_event_entries(check),
         **(more or {}),
     }
+
+
+def camera_event_entries(check: SliceCheck) -> list[dict[str, Any]]:
+    """The camera's own notifications (`event` records) in the slice, listed as events."""
+    return [
+        {"seq": f.seq, "start": f.start, "detail": f.detail}
+        for f in check.findings
+        if f.kind == EVENT_KIND
+    ]
 
 
 def _segment_entry(f: Fetched, check: SliceCheck) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import pytest
 from segments.hashing import hash_file
 from segments.ledger import read_checkpoints
 from segments.package import ORIGINAL, make_proofs, original_name
+from segments.package_report import camera_event_entries
 from segments.records import Record
 from segments.slice_check import check_slice
 from segments.trust import TrustedKeys
@@ -82,3 +83,5 @@ def test_event_records_are_listed_not_gaps_nor_time_regressions(tmp_path: Path) 
     [found] = [f for f in check.findings if f.kind == "event"]
     assert found.verdict == "OK" and "camera tamper" in found.detail
     assert check.verdict is Verdict.AUTHENTIC, check
+    [entry] = camera_event_entries(check)
+    assert entry["seq"] == found.seq and entry["start"] == found.start

@@ -31,28 +31,42 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.integration
 ROOT = "evgw/gw-test"
 CAMERA = "gate-1"
+PLAIN = "gate-2"  # its camera has no event service
 TAMPER = "tns1:VideoSource/GlobalSceneChange/ImagingService"
 MOTION = "tns1:VideoSource/MotionAlarm"
 WITHIN_S = 5.0
 
 
 @pytest.fixture
-def camera(rtsp_server_factory: RtspServerFactory) -> Iterator[OnvifDevice]:
-    rtsp = rtsp_server_factory(["cam1:320x240@25"])
-    config = DeviceConfig(
-        default_profiles(rtsp.url("cam1")), username="admin", password="s3cret", serial="EV-1"
+def cameras(rtsp_server_factory: RtspServerFactory) -> Iterator[tuple[OnvifDevice, OnvifDevice]]:
+    """A camera with the event service, and one without it."""
+    rtsp = rtsp_server_factory(["cam1:320x240@25", "cam2:320x240@25"])
+    devices = tuple(
+        OnvifDevice(
+            DeviceConfig(default_profiles(rtsp.url(mount)), username="admin", password="s3cret",
+                         serial=serial, events=events),
+            discovery=False,
+        ).start()
+        for mount, serial, events in (("cam1", "EV-1", True), ("cam2", "EV-2", False))
+    )  # fmt: skip
+    yield devices[0], devices[1]
+    for device in devices:
+        device.stop()
+
+
+def camera_toml(camera: str, device: OnvifDevice) -> str:
+    return (
+        f'[[cameras]]\nid = "{camera}"\nname = "{camera}"\nonvif = "{device.xaddr}"\n'
+        'onvif_username = "admin"\nonvif_password = "s3cret"\noverlay = "passthrough"\n'
     )
-    device = OnvifDevice(config, discovery=False).start()
-    yield device
-    device.stop()
 
 
-def gateway_config(tmp_path: Any, device: OnvifDevice, broker: MosquittoServer) -> Config:
+def gateway_config(
+    tmp_path: Any, devices: tuple[OnvifDevice, OnvifDevice], broker: MosquittoServer
+) -> Config:
     extra = (
         f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nhealth_interval_s = 30\n'
-        f'keepalive_s = 5\n[[cameras]]\nid = "{CAMERA}"\nname = "{CAMERA}"\n'
-        f'onvif = "{device.xaddr}"\nonvif_username = "admin"\nonvif_password = "s3cret"\n'
-        'overlay = "passthrough"\n'
+        "keepalive_s = 5\n" + camera_toml(CAMERA, devices[0]) + camera_toml(PLAIN, devices[1])
     )
     return make_config(tmp_path, [], extra=extra)
 
@@ -61,15 +75,25 @@ def events_of(probe: Any, kind: str) -> list[dict[str, Any]]:
     return [e for e in probe.json_on(f"{ROOT}/events") if e.get("kind") == kind]
 
 
+def _health(probe: Any, camera: str) -> dict[str, Any]:
+    found = probe.json_on(f"{ROOT}/cameras/{camera}/health")
+    return found[-1] if found else {}
+
+
 def active_alarms(probe: Any) -> set[str]:
     latest = probe.json_on(f"{ROOT}/alarms")
     return {a["alarm"] for a in latest[-1]["active"]} if latest else set()
 
 
 def test_tamper_reaches_ledger_mqtt_and_monitor_within_5_s(
-    camera: OnvifDevice, mqtt_broker: MosquittoServer, probe_factory, tmp_path, capsys
+    cameras: tuple[OnvifDevice, OnvifDevice],
+    mqtt_broker: MosquittoServer,
+    probe_factory,
+    tmp_path,
+    capsys,
 ) -> None:
-    config = gateway_config(tmp_path, camera, mqtt_broker)
+    camera = cameras[0]
+    config = gateway_config(tmp_path, cameras, mqtt_broker)
     probe = probe_factory(settings_for(mqtt_broker), [f"{ROOT}/#"])
     gateway = Gateway(config)
     gateway.start()
@@ -96,6 +120,10 @@ def test_tamper_reaches_ledger_mqtt_and_monitor_within_5_s(
         wait_until(
             "the cleared tamper recorded", lambda: len(records(config, CAMERA, "event")) >= 3
         )
+        plain = next(w for w in gateway.workers if w.camera == PLAIN)
+        wait_until("the plain camera unsupported", lambda: plain.health.snapshot().event_service
+                   == "unsupported", 20)  # fmt: skip
+        assert plain.health.snapshot().last_error is None, "unsupported is no error"
     finally:
         gateway.stop()
     assert camera.events.unsubscribed >= 1, "stopping unsubscribes"
@@ -115,8 +143,10 @@ def test_tamper_reaches_ledger_mqtt_and_monitor_within_5_s(
     assert (published["camera"], published["topic"], published["event"], published["state"]) == (
         CAMERA, TAMPER, "tamper", True,
     )  # fmt: skip
-    health = probe.json_on(f"{ROOT}/cameras/{CAMERA}/health")[-1]
-    assert health["event_service"] == "subscribed"
+    assert _health(probe, CAMERA)["event_service"] == "subscribed"
+    assert not records(config, PLAIN, "event")
+    assert "camera_tamper" not in {e["alarm"] for e in events_of(probe, "alarm_raised")
+                                   if e["camera"] == PLAIN}  # fmt: skip
 
     done = subprocess.run(
         [sys.executable, "-m", "gateway", "verify", str(config.gateway.data_dir), "--json",
