@@ -5,7 +5,8 @@ envelope to send, so the HTTP server stays a thin shell and faults are easy to t
 answers the operations the gateway uses (GetSystemDateAndTime, GetDeviceInformation,
 GetCapabilities, GetServices, GetProfiles, GetStreamUri) and checks WS-Security
 UsernameToken digests against the camera's own, optionally skewed, clock, as real cameras
-do, which is why the gateway must read the camera's clock before it authenticates.
+do, which is why the gateway must read the camera's clock before it authenticates. The event
+service (PullPoint subscriptions) is answered by `onvif_events`.
 """
 
 from __future__ import annotations
@@ -197,13 +198,15 @@ def get_device_information(device: ServedDevice, _: ET.Element) -> str:
     )
 
 
-def get_capabilities(device: ServedDevice, request: ET.Element) -> str:
-    if text_of(child(request, "Category")) == "Events" and not device.config.events:
+def get_capabilities(device: ServedDevice, request: ET.Element | None) -> str:
+    category = text_of(child(request, "Category")) if request is not None else ""
+    if category == "Events" and not device.config.events:
         raise SoapFault("Receiver", "ter:NoSuchService", "no event service")
     x = device.xaddr
+    events = events_capabilities(device) if category in ("Events", "All") else ""
     return (
         "<tds:GetCapabilitiesResponse><tds:Capabilities>"
-        f"<tt:Device><tt:XAddr>{x}</tt:XAddr></tt:Device>{events_capabilities(device)}"
+        f"<tt:Device><tt:XAddr>{x}</tt:XAddr></tt:Device>{events}"
         f"<tt:Media><tt:XAddr>{x}</tt:XAddr><tt:StreamingCapabilities>"
         "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
         "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"

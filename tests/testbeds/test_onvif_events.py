@@ -22,6 +22,7 @@ SUBSCRIBE = (
     "<tev:CreatePullPointSubscription><tev:InitialTerminationTime>PT10S"
     "</tev:InitialTerminationTime></tev:CreatePullPointSubscription>"
 )
+EVENTS_CAPS = "<tds:GetCapabilities><tds:Category>Events</tds:Category></tds:GetCapabilities>"
 RENEW = "<wsnt:Renew><wsnt:TerminationTime>PT10S</wsnt:TerminationTime></wsnt:Renew>"
 XADDR = "http://127.0.0.1:8080/onvif/device_service"
 
@@ -60,7 +61,7 @@ def subscribe(cam: Camera) -> str:
 
 def test_events_are_listed_and_pulled_with_their_topic_source_and_data() -> None:
     cam = camera()
-    _, caps = ask(cam, "<tds:GetCapabilities/>")
+    _, caps = ask(cam, EVENTS_CAPS)
     assert "<tt:Events><tt:XAddr>http://127.0.0.1:8080/onvif/event_service" in caps
     _, services = ask(cam, "<tds:GetServices/>")
     assert "http://www.onvif.org/ver10/events/wsdl" in services
@@ -127,11 +128,11 @@ def test_expiry_renewal_and_unsubscribe() -> None:
 
 def test_a_camera_without_events_does_not_offer_them() -> None:
     cam = camera(events=False)
-    _, caps = ask(cam, "<tds:GetCapabilities/>")
-    assert "<tt:Events>" not in caps
-    status, reply = ask(
-        cam, "<tds:GetCapabilities><tds:Category>Events</tds:Category></tds:GetCapabilities>"
+    _, caps = ask(
+        cam, "<tds:GetCapabilities><tds:Category>All</tds:Category></tds:GetCapabilities>"
     )
+    assert "<tt:Events>" not in caps
+    status, reply = ask(cam, EVENTS_CAPS)
     assert status == 400 and "NoSuchService" in reply
     status, reply = ask(cam, "<tev:CreatePullPointSubscription/>")
     assert status == 400 or status == 500
