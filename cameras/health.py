@@ -30,6 +30,8 @@ class CameraHealth:
     rejected_input: int = 0  # messages from the camera network refused as malformed
     identity_event: IdentityEvent | None = None
     scene_still: bool = False  # nothing moves but the sensor is alive (information, no alarm)
+    event_service: str | None = None  # "subscribed", "unsupported", "error: ..."; None: none
+    tamper: str | None = None  # the tamper topic the camera reports active
 
 
 class HealthCounter:
@@ -48,6 +50,8 @@ class HealthCounter:
         self._rejected = 0
         self._identity_event: IdentityEvent | None = None
         self._scene_still = False
+        self._event_service: str | None = None
+        self._tamper: str | None = None
 
     def connected(self) -> None:
         with self._lock:
@@ -68,10 +72,10 @@ class HealthCounter:
             self._last_error = error
             self._reconnects += 1
 
-    def rejected(self) -> None:
-        """One malformed message from the camera network (WS-Discovery, ONVIF) refused."""
+    def rejected(self, count: int = 1) -> None:
+        """Malformed messages from the camera network (WS-Discovery, ONVIF) refused."""
         with self._lock:
-            self._rejected += 1
+            self._rejected += count
 
     def identity_changed(self, event: IdentityEvent) -> None:
         with self._lock:
@@ -81,6 +85,17 @@ class HealthCounter:
         """The freeze detector's verdict on the last picture: still scene, live sensor."""
         with self._lock:
             self._scene_still = still
+
+
+    def event_service(self, status: str) -> None:
+        """How the camera's event subscription stands (`onvif_events` statuses)."""
+        with self._lock:
+            self._event_service = status
+
+    def tamper(self, topic: str | None) -> None:
+        """The camera reports tamper on `topic` (None: no tamper active)."""
+        with self._lock:
+            self._tamper = topic
 
     def snapshot(self, now: float | None = None) -> CameraHealth:
         now = time.monotonic() if now is None else now
@@ -101,4 +116,6 @@ class HealthCounter:
                 rejected_input=self._rejected,
                 identity_event=self._identity_event,
                 scene_still=self._scene_still and self._online,  # an offline camera shows nothing
+                event_service=self._event_service,
+                tamper=self._tamper,
             )

@@ -98,3 +98,11 @@ def media_xaddr(capabilities: Any, device_xaddr: str) -> str:
         return device_xaddr
     parts, device = urlsplit(url), urlsplit(device_xaddr)
     return urlunsplit((device.scheme, device.netloc, parts.path or "/", parts.query, ""))
+
+
+def rehost(url: str, device_xaddr: str) -> str:
+    """`url`'s path on the device service's own scheme, host and port (as `media_xaddr`): a
+    camera naming another host for its event service or subscription is asked at the address
+    we reached it at."""
+    parts, device = urlsplit(url), urlsplit(device_xaddr)
+    return urlunsplit((device.scheme, device.netloc, parts.path or "/", parts.query, ""))

@@ -29,6 +29,7 @@ from .package_signature import SIGNATURE_NAME
 from .records import Record
 from .signing import Signer, Verifier, fingerprint
 from .slice_check import SliceCheck
+from .verify.camera_events import EVENT_KIND
 
 if TYPE_CHECKING:
     from .package_derive import Derived  # loads PyAV: only for its type here
@@ -107,8 +108,18 @@ def build_report(
         "issues": [asdict(i) for i in check.issues],
         "derived": asdict(derived),
         "inclusion_proofs": [asdict(p) for p in proofs],
+        "camera_events": camera_event_entries(check),
         **(more or {}),
     }
+
+
+def camera_event_entries(check: SliceCheck) -> list[dict[str, Any]]:
+    """The camera's own notifications (`event` records) in the slice, listed as events."""
+    return [
+        {"seq": f.seq, "start": f.start, "detail": f.detail}
+        for f in check.findings
+        if f.kind == EVENT_KIND
+    ]
 
 
 def _segment_entry(f: Fetched, check: SliceCheck) -> dict[str, Any]:
@@ -152,6 +163,7 @@ def render_report(report: dict[str, Any]) -> str:
         for g in report["gaps"]
     ]
     lines += [f"! {i['impact']}: {i['detail']}" for i in report["issues"]]
+    lines += [f"camera event {e['start']}: {e['detail']}" for e in report.get("camera_events", [])]
     d = report["derived"]
     lines += [
         "",

@@ -16,10 +16,24 @@ from .timeline import iso_utc, parse_iso
 RECORD_VERSION = 1
 GENESIS_PREV = "0" * 64
 KINDS = frozenset(
-    {"segment", "truncated", "gap", "boot", "clock", "key", "purge", "hold", "export", "camera"}
+    {
+        "segment",
+        "truncated",
+        "gap",
+        "boot",
+        "clock",
+        "key",
+        "purge",
+        "hold",
+        "export",
+        "camera",
+        "event",
+    }
 )
 """`camera`: the camera was found at a new address or answered as another device (new
-WS-Discovery endpoint or certificate); `extra.event` is `moved` or `identity_changed`."""
+WS-Discovery endpoint or certificate); `extra.event` is `moved` or `identity_changed`.
+`event`: a notification from the camera's own event service (tamper, motion, digital input);
+`start` is when it arrived, `extra` holds `topic`, `kind`, `state`, `source`, `camera_time`."""
 MEDIA_KINDS = ("segment", "truncated")
 """The kinds whose record names a sealed media file (`truncated`: a crash leftover)."""
 

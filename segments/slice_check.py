@@ -35,6 +35,7 @@ from .package import (
 )
 from .records import MEDIA_KINDS, Record
 from .signing import Verifier, fingerprint
+from .verify.camera_events import EVENT_KIND, camera_notification
 from .verify.purges import Removal
 from .verify.report import Findings, SeqFinding, SeqVerdict, StreamIssue, Verdict
 from .verify.time_order import lasts
@@ -112,6 +113,8 @@ def check_slice(
         elif record.kind in MEDIA_KINDS and record.file:
             removal = (removed or {}).get(seq)
             _check_files(found, record, file_hash, check_plain, removal)
+        elif record.kind == EVENT_KIND:
+            found.add("S6", seq, SeqVerdict.OK, camera_notification(record))
     return SliceCheck(found.verdict(), found.findings(), tuple(found.issues))
 
 

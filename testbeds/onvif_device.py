@@ -9,6 +9,10 @@ Example::
 
     python3 -m testbeds.onvif_device --rtsp rtsp://127.0.0.1:8554/cam2 --port 8080 \\
         --uuid urn:uuid:6f1c... --serial SIM001 --user admin --password secret
+
+With ``--events-from-stdin`` each line read raises a notification (demo), e.g.
+``tns1:VideoSource/GlobalSceneChange/ImagingService State=true source.Source=vs0``;
+``--no-events`` plays a camera without the event service.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from cameras.wsd import WSD_PORT
 
 from .onvif_config import DeviceConfig, default_profiles
 from .onvif_discovery import DiscoveryResponder
+from .onvif_events import EventBroker, SimNotification, parse_event_line
 from .onvif_soap import MAX_REQUEST, SoapFault, envelope, fault_body, respond
 from .process import HOST
 
@@ -62,6 +67,7 @@ class OnvifDevice:
         self._responder: DiscoveryResponder | None = None
         self._metadata_version = 1
         self.credentialed_requests = 0  # requests that carried a UsernameToken: tests count
+        self.events = EventBroker(self.now)
 
     @property
     def xaddr(self) -> str:
@@ -73,6 +79,7 @@ class OnvifDevice:
         return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.config.clock_skew_s)
 
     def start(self) -> OnvifDevice:
+        self.events.reopen()
         handler = type("Handler", (_SoapHandler,), {"device": self})
         self._http = ThreadingHTTPServer((self.host, self.port), handler)
         self._http.daemon_threads = True
@@ -97,6 +104,7 @@ class OnvifDevice:
         if self._responder is not None:
             self._responder.stop(announce=announce)
             self._responder = None
+        self.events.close()
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
@@ -104,6 +112,19 @@ class OnvifDevice:
         if self._http_thread is not None:
             self._http_thread.join(timeout=5)
             self._http_thread = None
+
+    def raise_event(
+        self,
+        topic: str,
+        data: dict[str, str] | None = None,
+        source: dict[str, str] | None = None,
+        operation: str = "Changed",
+    ) -> None:
+        """Queue a notification (``tns1:VideoSource/ImageTooDark``, data ``{"State": "true"}``)
+        for every live PullPoint subscription, stamped with the camera's clock."""
+        self.events.publish(
+            SimNotification(topic, self.now(), dict(source or {}), dict(data or {}), operation)
+        )
 
     def restart(self, port: int = 0) -> OnvifDevice:
         """Come back on another port (a new address) with the same identity."""
@@ -141,7 +162,10 @@ class _SoapHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/soap+xml; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            log.debug("onvif sim %s: the client left before the answer", self.device.port)
 
 
 def main(argv: list[str]) -> int:
@@ -156,6 +180,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--clock-skew", type=float, default=0.0, help="seconds added to the clock")
+    p.add_argument("--no-events", action="store_true", help="offer no event service")
+    p.add_argument(
+        "--events-from-stdin",
+        action="store_true",
+        help="raise a notification per line read: TOPIC [Name=Value ...] [source.Name=Value ...]",
+    )
     args = p.parse_args(argv)
     config = DeviceConfig(
         profiles=default_profiles(args.rtsp, args.rtsp_sub),
@@ -166,15 +196,31 @@ def main(argv: list[str]) -> int:
         username=args.user,
         password=args.password,
         clock_skew_s=args.clock_skew,
+        events=not args.no_events,
     )
     device = OnvifDevice(config, args.port).start()
     print(f"READY {device.xaddr} {config.uuid}", flush=True)
+    if args.events_from_stdin:
+        threading.Thread(
+            target=_events_from, args=(device,), name="onvif-stdin", daemon=True
+        ).start()
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
     done.wait()
     device.stop()
     return 0
+
+
+def _events_from(device: OnvifDevice) -> None:
+    """Raise a notification for each line of stdin (until it closes); report bad lines."""
+    for line in sys.stdin:
+        parsed = parse_event_line(line)
+        if parsed is None:
+            print(f"not an event line: {line.strip()[:80]!r}", file=sys.stderr, flush=True)
+            continue
+        device.raise_event(parsed.topic, dict(parsed.data), dict(parsed.source))
+        print(f"RAISED {parsed.topic}", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ envelope to send, so the HTTP server stays a thin shell and faults are easy to t
 answers the operations the gateway uses (GetSystemDateAndTime, GetDeviceInformation,
 GetCapabilities, GetServices, GetProfiles, GetStreamUri) and checks WS-Security
 UsernameToken digests against the camera's own, optionally skewed, clock, as real cameras
-do, which is why the gateway must read the camera's clock before it authenticates.
+do, which is why the gateway must read the camera's clock before it authenticates. The event
+service (PullPoint subscriptions) is answered by `onvif_events`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from cameras.errors import MalformedMessageError
 from cameras.safe_xml import child, local, parse_xml, text_of
 from cameras.wsd import NS_SOAP
 
+from . import onvif_events
 from .onvif_config import DeviceConfig, SimProfile
 
 MAX_REQUEST = 64 * 1024
@@ -111,6 +113,8 @@ def answer(device: ServedDevice, data: bytes) -> str:
         check_auth(device, child(root, "Header"))
     if operation == device.config.fail_operation:
         raise SoapFault("Receiver", "ter:Action", f"{operation} failed (simulated)", 500)
+    if operation in EVENT_OPERATIONS:
+        return event_operation(device, operation, request, child(root, "Header"))
     handler = OPERATIONS.get(operation)
     if handler is None:
         raise SoapFault("Receiver", "ter:ActionNotSupported", f"{operation} not supported")
@@ -194,11 +198,15 @@ def get_device_information(device: ServedDevice, _: ET.Element) -> str:
     )
 
 
-def get_capabilities(device: ServedDevice, _: ET.Element) -> str:
+def get_capabilities(device: ServedDevice, request: ET.Element | None) -> str:
+    category = text_of(child(request, "Category")) if request is not None else ""
+    if category == "Events" and not device.config.events:
+        raise SoapFault("Receiver", "ter:NoSuchService", "no event service")
     x = device.xaddr
+    events = events_capabilities(device) if category in ("Events", "All") else ""
     return (
         "<tds:GetCapabilitiesResponse><tds:Capabilities>"
-        f"<tt:Device><tt:XAddr>{x}</tt:XAddr></tt:Device>"
+        f"<tt:Device><tt:XAddr>{x}</tt:XAddr></tt:Device>{events}"
         f"<tt:Media><tt:XAddr>{x}</tt:XAddr><tt:StreamingCapabilities>"
         "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
         "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
@@ -212,7 +220,7 @@ def get_services(device: ServedDevice, _: ET.Element) -> str:
         f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{x}</tds:XAddr>"
         "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version>"
         "</tds:Service>"
-        for ns in (NS_TDS, NS_TRT)
+        for ns in (NS_TDS, NS_TRT, *event_namespaces(device))
     )
     return f"<tds:GetServicesResponse>{services}</tds:GetServicesResponse>"
 
@@ -243,3 +251,41 @@ OPERATIONS: dict[str, Callable[[ServedDevice, ET.Element], str]] = {
     "GetProfiles": get_profiles,
     "GetStreamUri": get_stream_uri,
 }
+
+
+# --- event service (testbeds/onvif_events.py) --------------------------------------------------
+
+EVENT_OPERATIONS = frozenset(
+    {"CreatePullPointSubscription", "PullMessages", "Renew", "Unsubscribe"}
+)
+
+
+def event_namespaces(device: ServedDevice) -> tuple[str, ...]:
+    return (onvif_events.NS_TEV,) if device.config.events else ()
+
+
+def events_capabilities(device: ServedDevice) -> str:
+    if not device.config.events:
+        return ""
+    return onvif_events.capabilities_xml(device.xaddr.replace("device_service", "event_service"))
+
+
+def event_operation(
+    device: ServedDevice, operation: str, request: ET.Element, header: ET.Element | None
+) -> str:
+    """The event service's answer; ActionNotSupported when the camera offers no events."""
+    broker = getattr(device, "events", None)
+    if not device.config.events or not isinstance(broker, onvif_events.EventBroker):
+        raise SoapFault("Receiver", "ter:ActionNotSupported", f"{operation} not supported")
+    base = device.xaddr.split("/onvif/", 1)[0]
+    try:
+        if operation == "CreatePullPointSubscription":
+            return onvif_events.create_pull_point_subscription(broker, base, device.now(), request)
+        sub_id = onvif_events.subscription_id(header)
+        if operation == "PullMessages":
+            return onvif_events.pull_messages(broker, device.now, request, sub_id)
+        if operation == "Renew":
+            return onvif_events.renew(broker, device.now(), request, sub_id)
+        return onvif_events.unsubscribe(broker, sub_id)
+    except onvif_events.EventFault as f:
+        raise SoapFault("Sender", f.subcode, f.reason) from f

@@ -32,6 +32,8 @@ class CameraFacts:
     identity_detail: str | None = None
     identity_event_age_s: float | None = None
     scene_still: bool = False  # information only: never an alarm
+    event_service: str | None = None  # the camera's event subscription: subscribed, unsupported…
+    tamper: str | None = None  # tamper topic the camera reports active -> camera_tamper
 
     @property
     def recording(self) -> bool:
@@ -122,7 +124,7 @@ def _camera_alarms(c: CameraFacts, facts: GatewayFacts, limits: Thresholds) -> l
         found.append(
             Alarm("clock_drift", c.camera, f"camera clock off by {c.clock_offset_s:+.1f} s")
         )
-    return found + _identity_alarms(c, limits)
+    return found + _identity_alarms(c, limits) + _tamper_alarms(c)
 
 
 def _identity_alarms(c: CameraFacts, limits: Thresholds) -> list[Alarm]:
@@ -133,6 +135,13 @@ def _identity_alarms(c: CameraFacts, limits: Thresholds) -> list[Alarm]:
     if alarm is None or since is None or since >= limits.identity_change_s:
         return []
     return [Alarm(alarm, c.camera, c.identity_detail or alarm)]
+
+
+def _tamper_alarms(c: CameraFacts) -> list[Alarm]:
+    """The camera's own tamper detection (scene changed, lens covered, too dark…) is active."""
+    if not c.tamper:
+        return []
+    return [Alarm("camera_tamper", c.camera, f"the camera reports {c.tamper}")]
 
 
 @dataclass

@@ -6,7 +6,9 @@ secret. Before it touches the camera it confines itself (`confine`: its own stre
 write, the program to read, nothing else) and turns off memory dumps and tracing. It runs
 the resolver, recorder and `CameraWorker`; its records are signed by the daemon over the pipe
 (`parent_link`), to which it also reports a health snapshot about once a second (with
-`scene_still`), gaps and frozen-picture changes. It opens no index and no ledger.
+`scene_still`), gaps and frozen-picture changes. It opens no index and no ledger. An ONVIF
+camera's own events (tamper, motion, inputs) are followed in a thread beside the recording
+(`camera_events`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from segments.store import DataDir
 
 from ..camera_plan import CameraPlan
 from ..logs import setup_logging
+from .camera_events import CameraEvents, start_events
 from .camera_worker import CameraWorker
 from .child_protocol import CameraJob, Event, Frozen, GapOpened, Health
 from .confine import READABLE_ENV, ConfineError, confine
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEALTH_PERIOD_S = 1.0
+EVENTS_JOIN_S = 5.0  # the subscriber sees stop within 0.2 s, then unsubscribes (3 s at most)
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NAME = 15
@@ -63,9 +67,14 @@ def camera_main(job: CameraJob, conn: Connection, parent_pid: int) -> None:
     worker = _camera_worker(job, link, halt, disk_full)
     _confine(job.plan)
     worker.start()
+    events_done = threading.Event()
+    events = _camera_events(job, worker, link, events_done)
     while worker.is_alive():
         _report_health(worker, link)
         worker.join(HEALTH_PERIOD_S)
+    events_done.set()
+    if events is not None:
+        events.join(EVENTS_JOIN_S)
     _report_health(worker, link)
     if not halt.is_set():
         raise SystemExit(1)  # the loop ended on its own: the parent restarts it
@@ -79,6 +88,26 @@ def _report_health(worker: CameraWorker, link: ParentLink) -> None:
             worker.recorder.identity.camera_serial,
             None if camera is None else camera.clock_offset_s,
         )
+    )
+
+
+def _camera_events(
+    job: CameraJob, worker: CameraWorker, link: ParentLink, done: threading.Event
+) -> threading.Thread | None:
+    """The camera's event subscription (ONVIF cameras only), recorded through the daemon."""
+    events = CameraEvents(
+        lambda: worker.recorder.identity,
+        RemoteLog(link),
+        worker.health,
+        lambda: _report_health(worker, link),
+    )
+    return start_events(
+        f"cam-{job.plan.camera.id}",
+        job.plan.camera,
+        worker.resolver,
+        events,
+        done,
+        on_reject=worker.health.rejected,
     )
 
 

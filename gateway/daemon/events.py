@@ -56,9 +56,25 @@ class EventRouter:
                 kind, camera=record.stream, seq=record.seq, start=record.start, end=record.end,
                 reason=record.reason, file=record.file,
             )  # fmt: skip
+        if record.kind == "event":
+            self._camera_event(record)
         self.wake_uploads()
         if record.kind == "segment":
             self.poke_retention()
+
+    def _camera_event(self, record: Record) -> None:
+        """A camera notification (signed): an MQTT event; tamper news is reported at once."""
+        extra = record.extra
+        if self.reporter is None:
+            return
+        self.reporter.event(
+            "camera_event", camera=record.stream, seq=record.seq, at=record.start,
+            topic=extra.get("topic"), event=extra.get("kind"), state=extra.get("state"),
+            source=extra.get("source"), camera_time=extra.get("camera_time"),
+            coalesced=extra.get("coalesced"),
+        )  # fmt: skip
+        if extra.get("kind") == "tamper":
+            self.reporter.poke()
 
     def on_retention(self, *, kind: str, **fields: object) -> None:
         if kind == "purge":

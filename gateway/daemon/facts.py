@@ -68,4 +68,6 @@ def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts
         identity_detail=None if moved is None else moved.detail,
         identity_event_age_s=None if moved is None else now - moved.at,
         scene_still=health.scene_still,
+        event_service=health.event_service,
+        tamper=health.tamper,
     )

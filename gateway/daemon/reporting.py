@@ -36,6 +36,7 @@ class Reporter:
         self._thresholds = thresholds
         self._tracker = AlarmTracker()
         self._halt = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> Reporter:
@@ -43,8 +44,13 @@ class Reporter:
         self._thread.start()
         return self
 
+    def poke(self) -> None:
+        """Report now, not at the next interval (news that raises or clears an alarm)."""
+        self._wake.set()
+
     def stop(self) -> None:
         self._halt.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(10)
         self.report()
@@ -58,7 +64,8 @@ class Reporter:
                 self.report()
             except Exception:
                 log.exception("health report failed; trying again next interval")
-            self._halt.wait(self._interval_s)
+            self._wake.wait(self._interval_s)
+            self._wake.clear()
 
     def report(self) -> None:
         facts = self._facts()

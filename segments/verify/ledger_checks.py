@@ -17,6 +17,7 @@ from ..merkle import MerkleAccumulator, leaf_hash
 from ..records import GENESIS_PREV, MEDIA_KINDS, Record
 from ..signing import Verifier, fingerprint
 from ..trust import TrustedKeys, declared_key
+from .camera_events import EVENT_KIND, camera_notification
 from .purges import Removal, declared_removals
 from .report import KEY_FROM_CALLER, KEY_FROM_LEDGER, KEY_NONE, Findings, SeqVerdict, Verdict
 from .source import MediaSource
@@ -226,6 +227,8 @@ class _Walk:
             self.found.add("V6", seq, SeqVerdict.GAP, f"declared {record.kind}", reason)
         elif record.kind == "camera":
             self.found.add("V6", seq, SeqVerdict.OK, camera_event(record))
+        elif record.kind == EVENT_KIND:
+            self.found.add("V6", seq, SeqVerdict.OK, camera_notification(record))
         elif record.kind in MEDIA_KINDS:
             if record.kind == "truncated":
                 self.found.add("V6", seq, SeqVerdict.TRUNCATED, f"crash leftover ({record.reason})")

@@ -21,11 +21,11 @@ on the camera's PTS timeline, which the recorder lets part from the wall clock b
 start that much before the last segment ends, and the jump back to the next segment may
 exceed the step by as much."""
 
-OUT_OF_TIMELINE = frozenset({"purge", "hold", "export", "camera"})
+OUT_OF_TIMELINE = frozenset({"purge", "hold", "export", "camera", "event"})
 """Records about other records or other times (evictions, legal holds, exports) or about the
-camera (found at a new address, answering as another device): they are appended whenever
-they happen, also while a segment is open or a gap is, so they stand outside the recording
-timeline."""
+camera (found at a new address, answering as another device, its own notifications): they are
+appended whenever they happen, also while a segment is open or a gap is, so they stand outside
+the recording timeline."""
 
 
 class TimeOrder:

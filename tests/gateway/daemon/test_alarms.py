@@ -72,3 +72,15 @@ def test_a_still_scene_is_information_never_an_alarm() -> None:
     assert alarms(replace(CAMERA, scene_still=True)) == []
     frozen = alarms(replace(CAMERA, frozen=True))
     assert frozen == [("camera_frozen", "gate-1", "the picture has stopped changing")]
+
+
+def test_a_tamper_the_camera_reports_raises_camera_tamper() -> None:
+    tampered = replace(CAMERA, tamper="tns1:VideoSource/ImageTooDark/ImagingService")
+    assert alarms(tampered) == [
+        (
+            "camera_tamper",
+            "gate-1",
+            "the camera reports tns1:VideoSource/ImageTooDark/ImagingService",
+        )
+    ]
+    assert alarms(replace(CAMERA, event_service="unsupported")) == [], "no events: no alarm"
