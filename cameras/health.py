@@ -29,6 +29,7 @@ class CameraHealth:
     last_error: str | None
     rejected_input: int = 0  # messages from the camera network refused as malformed
     identity_event: IdentityEvent | None = None
+    osd: str | None = None  # what the camera's OSD shows as we set it, or "refused: ..."
 
 
 class HealthCounter:
@@ -46,6 +47,7 @@ class HealthCounter:
         self._last_error: str | None = None
         self._rejected = 0
         self._identity_event: IdentityEvent | None = None
+        self._osd: str | None = None
 
     def connected(self) -> None:
         with self._lock:
@@ -75,6 +77,11 @@ class HealthCounter:
         with self._lock:
             self._identity_event = event
 
+    def osd_state(self, state: str | None) -> None:
+        """The camera's OSD as last applied (a short description), or why it was not."""
+        with self._lock:
+            self._osd = state
+
     def snapshot(self, now: float | None = None) -> CameraHealth:
         now = time.monotonic() if now is None else now
         with self._lock:
@@ -93,4 +100,5 @@ class HealthCounter:
                 last_error=self._last_error,
                 rejected_input=self._rejected,
                 identity_event=self._identity_event,
+                osd=self._osd,
             )

@@ -28,6 +28,7 @@ from cameras.wsd import WSD_PORT
 
 from .onvif_config import DeviceConfig, default_profiles
 from .onvif_discovery import DiscoveryResponder
+from .onvif_osd import OsdStore
 from .onvif_soap import MAX_REQUEST, SoapFault, envelope, fault_body, respond
 from .process import HOST
 
@@ -62,6 +63,7 @@ class OnvifDevice:
         self._responder: DiscoveryResponder | None = None
         self._metadata_version = 1
         self.credentialed_requests = 0  # requests that carried a UsernameToken: tests count
+        self.osd = OsdStore()
 
     @property
     def xaddr(self) -> str:
@@ -110,6 +112,12 @@ class OnvifDevice:
         self.stop()
         self.port = port
         self._metadata_version += 1
+        return self.start()
+
+    def reboot(self) -> OnvifDevice:
+        """Come back at the same address, with what a reboot forgets (the OSDs) gone."""
+        self.stop()
+        self.osd.clear()
         return self.start()
 
 

@@ -31,6 +31,7 @@ class CameraFacts:
     identity_event: str | None = None  # `moved` or `identity_changed`, as last declared
     identity_detail: str | None = None
     identity_event_age_s: float | None = None
+    osd: str | None = None  # the camera's OSD as set over ONVIF, or "refused: ..."
 
     @property
     def recording(self) -> bool:

@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -24,6 +25,8 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from cameras.health import HealthCounter
+from cameras.osd_plan import OsdWanted, osd_text
+from segments.clock import kernel_clock_status
 from segments.recorder import StreamRecorder
 from segments.store import DataDir
 
@@ -33,6 +36,7 @@ from .camera_worker import CameraWorker
 from .child_protocol import CameraJob, Event, Frozen, GapOpened, Health
 from .confine import READABLE_ENV, ConfineError, confine
 from .directory import CameraDirectory
+from .osd_keeper import OsdKeeper
 from .parent_link import ParentLink, RemoteLog
 from .resolver import CameraResolver
 
@@ -60,12 +64,16 @@ def camera_main(job: CameraJob, conn: Connection, parent_pid: int) -> None:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     link = ParentLink(conn, halt, disk_full).start()
-    worker = _camera_worker(job, link, halt, disk_full)
+    worker, osd = _camera_worker(job, link, halt, disk_full)
     _confine(job.plan)
     worker.start()
+    if osd is not None:
+        osd.start()
     while worker.is_alive():
         _report_health(worker, link)
         worker.join(HEALTH_PERIOD_S)
+    if osd is not None:
+        osd.stop()
     _report_health(worker, link)
     if not halt.is_set():
         raise SystemExit(1)  # the loop ended on its own: the parent restarts it
@@ -84,13 +92,14 @@ def _report_health(worker: CameraWorker, link: ParentLink) -> None:
 
 def _camera_worker(
     job: CameraJob, link: ParentLink, halt: threading.Event, disk_full: threading.Event
-) -> CameraWorker:
+) -> tuple[CameraWorker, OsdKeeper | None]:
     plan = job.plan
+    remote = RemoteLog(link)
     recorder = StreamRecorder(
         plan.recording,
         plan.identity,
         DataDir(plan.data_dir).store(plan.camera.id),
-        RemoteLog(link),
+        remote,
         on_picture=_freeze_watch(plan, link),
         picture_interval_s=plan.picture_interval_s,
     )
@@ -106,19 +115,57 @@ def _camera_worker(
 
     # The parent follows WS-Discovery announcements; the child probes when it must.
     directory = CameraDirectory(plan.discovery, on_reject=rejected)
-    return CameraWorker(
-        CameraResolver(
-            plan.camera,
-            plan.timeouts,
-            directory,
-            on_reject=lambda source, reason: rejected(source, reason, False),
-        ),
+    resolver = CameraResolver(
+        plan.camera,
+        plan.timeouts,
+        directory,
+        on_reject=lambda source, reason: rejected(source, reason, False),
+    )
+    osd = _osd_keeper(plan, remote, recorder, health, link)
+    worker = CameraWorker(
+        resolver,
         recorder,
         health,
         halt,
         disk_full=disk_full,
         on_gap=lambda camera, reason: link.send(GapOpened(reason)),
         on_event=lambda kind, facts: link.send(Event(kind, facts)),
+        on_resolved=None if osd is None else lambda: osd.resolved(resolver.identity),
+    )
+    return worker, osd
+
+
+def _osd_keeper(
+    plan: CameraPlan,
+    remote: RemoteLog,
+    recorder: StreamRecorder,
+    health: HealthCounter,
+    link: ParentLink,
+) -> OsdKeeper | None:
+    """For `osd` cameras: the thread that sets and checks the camera's own OSD."""
+    if not plan.camera.osd:
+        return None
+
+    def declare(event: str, extra: dict[str, object]) -> None:
+        now = time.time()
+        draft = recorder.identity.draft(
+            kind="camera",
+            start=now,
+            end=now,
+            clock=kernel_clock_status(),
+            reason=event,
+            extra={"event": event, **extra},
+        )
+        remote.append(draft)
+
+    identity = plan.identity
+    return OsdKeeper(
+        plan.camera,
+        OsdWanted(osd_text(identity.site, identity.location)),
+        declare,
+        health,
+        lambda kind, facts: link.send(Event(kind, facts)),
+        plan.timeouts.open_timeout_s,
     )
 
 

@@ -60,7 +60,9 @@ class CameraWorker(threading.Thread):
         disk_full: Flag | None = None,
         on_gap: Callable[[str, str], None] | None = None,
         on_event: EventSink | None = None,
+        on_resolved: Callable[[], None] | None = None,
     ) -> None:
+        """`on_resolved()` runs after each successful resolve, before the stream opens."""
         super().__init__(name=f"camera-{recorder.identity.camera}", daemon=True)
         self.resolver = resolver
         self.recorder = recorder
@@ -72,6 +74,7 @@ class CameraWorker(threading.Thread):
         self._last_unexpected: str | None = None
         self._backoff = backoff or Backoff()
         self._steps = StepDetector()
+        self._on_resolved = on_resolved
 
     def run(self) -> None:
         camera = self.recorder.identity.camera
@@ -104,6 +107,8 @@ class CameraWorker(threading.Thread):
             settings = self.resolver.resolve(self._declare)
             if self.resolver.identity is not None:
                 self.recorder.identify(self.resolver.identity.serial)
+            if self._on_resolved is not None:
+                self._on_resolved()
             with RtspStream(settings) as stream:
                 assert stream.video is not None
                 self.health.connected()
