@@ -184,7 +184,7 @@ def _media_service(services: Any, device_xaddr: str) -> str:
 def _capability(caps: Any, name: str) -> bool | None:
     """A boolean attribute of the (untyped) service capabilities; None when not said."""
     found = getattr(caps, "_value_1", None)
-    elements = list(found) if isinstance(found, list | tuple) else [found]
+    elements: list[Any] = list(found) if isinstance(found, list | tuple) else [found]
     for element in elements[:4]:
         value = element.get(name) if hasattr(element, "get") else getattr(element, name, None)
         if isinstance(value, str) and value.strip() in ("true", "1", "false", "0"):

@@ -67,6 +67,8 @@ class Osd:
             shown["date_format"] = self.date_format
         if self.time_format:
             shown["time_format"] = self.time_format
+        if self.x is not None and self.y is not None:
+            shown["x"], shown["y"] = self.x, self.y
         return shown
 
 
