@@ -38,10 +38,10 @@ from .errors import (
     OsdRefusedError,
 )
 from .onvif_client import NS_DEVICE, NS_MEDIA, _call, _fault_is_auth, _service
-from .onvif_replies import text
+from .onvif_replies import media_xaddr, text
 from .onvif_transport import OnvifTls, ReplyTooLargeError
 from .osd_plan import OsdPlan, OsdWanted, differences, plan_osd
-from .osd_replies import Osd, options_from_reply, osds_from_reply
+from .osd_replies import PLAIN, Osd, options_from_reply, osds_from_reply
 from .rtsp import redact
 
 log = logging.getLogger(__name__)
@@ -121,13 +121,9 @@ async def _apply(
     if problems:
         raise OsdRefusedError("the camera reads back otherwise than set: " + "; ".join(problems))
     by_token = {o.token: o for o in read}
-    return OsdOutcome(
-        site,
-        tuple(by_token[o.token] for o in set_now),
-        plan.refused,
-        plan.changes,
-        plan.truncated,
-    )
+    applied = tuple(by_token[o.token] for o in set_now)
+    cut = any(o.text_type == PLAIN and o.plain_text != wanted.text.strip() for o in applied)
+    return OsdOutcome(site, applied, plan.refused, plan.changes, plan.truncated or cut)
 
 
 async def _site(target: OsdTarget) -> OsdSite:
@@ -142,10 +138,17 @@ async def _site(target: OsdTarget) -> OsdSite:
         target.tls,
     )
     try:
-        services = await _call(device, "GetServices", target.username, {"IncludeCapability": True})
+        asked = {"IncludeCapability": True}
+        try:
+            services = await _call(device, "GetServices", target.username, asked)
+            media_url = _media_service(services, target.xaddr)
+        except zeep.exceptions.Fault as e:  # an older camera: GetCapabilities names media
+            if _fault_is_auth(e):
+                raise
+            caps = await _call(device, "GetCapabilities", target.username, {"Category": "Media"})
+            media_url = media_xaddr(caps, target.xaddr)
     finally:
         await device.close()
-    media_url = _media_service(services, target.xaddr)
     media = await _media(target, media_url)
     try:
         profiles = await _call(media, "GetProfiles", target.username) or []

@@ -17,6 +17,8 @@ from .osd_replies import CUSTOM, DATE_AND_TIME, PLAIN, Osd, OsdOptions
 
 MAX_OSD_TEXT = 64
 """Characters of site text sent: ONVIF names no limit, and cameras cut or refuse long text."""
+MIN_CUT = 8
+"""A camera that cuts our text keeps at least this much of it (or all of a shorter text)."""
 DATE_FORMATS = ("yyyy-MM-dd", "yyyy/MM/dd")  # year first: unambiguous in court
 TIME_FORMATS = ("HH:mm:ss", "H:mm:ss")
 DATE_POSITIONS = ("UpperLeft", "UpperRight", "LowerLeft", "LowerRight")
@@ -99,9 +101,16 @@ def differences(wanted: Sequence[Osd], read: Sequence[Osd]) -> list[str]:
             continue
         for name in ("text_type", "position", "plain_text", "date_format", "time_format"):
             expected, actual = getattr(want, name), getattr(got, name)
+            if name == "plain_text" and shows(expected, actual):
+                continue
             if expected and actual != expected:
                 found.append(f"OSD {want.token!r} {name} is {actual[:64]!r}, not {expected!r}")
     return found
+
+
+def shows(text: str, shown: str) -> bool:
+    """Whether a camera showing `shown` shows `text`, whole or cut to what it can fit."""
+    return shown == text or (bool(shown) and text.startswith(shown) and len(shown) >= MIN_CUT)
 
 
 class _Builder:
@@ -192,12 +201,16 @@ def _site_text(
     text = text[:MAX_OSD_TEXT]
     plain = [o for o in mine if o.text_type == PLAIN]
     copies = [o for o in plain if o.plain_text == text]
-    earlier = [o for o in plain if o.token in ours and o not in copies]
-    found = (copies + earlier)[:1]
+    cut = [o for o in plain if o not in copies and shows(text, o.plain_text)]
+    earlier = [o for o in plain if o.token in ours and o not in copies and o not in cut]
+    found = [*copies, *cut, *earlier]
     if found:
         have = found[0]
-        plan.settle(have, replace(have, source=have.source or source, plain_text=text))
-        plan.delete.extend(o.token for o in [*copies, *earlier] if o is not have)
+        if have in cut:  # the camera shows what it can of our text: leave it so
+            plan.keep.append(have)
+        else:
+            plan.settle(have, replace(have, source=have.source or source, plain_text=text))
+        plan.delete.extend(o.token for o in found[1:])
         return
     refusal = counts.room(PLAIN)
     position = _position(options, TEXT_POSITIONS, CUSTOM_TEXT, avoid)

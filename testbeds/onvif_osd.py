@@ -77,6 +77,7 @@ class OsdStore:
         self._next = 1
         self.creates = 0
         self.sets = 0
+        self.cut_text_at: int | None = None  # show only this much of a text, as some cameras do
 
     def clear(self) -> None:
         """A reboot: the OSDs are gone and tokens count from 1 again."""
@@ -108,7 +109,7 @@ class OsdStore:
         return f"<trt:GetOSDsResponse>{osds}</trt:GetOSDsResponse>"
 
     def create(self, request: ET.Element) -> str:
-        osd = _osd(request)
+        osd = self._cut(_osd(request))
         with self._lock:
             others = list(self._osds.values())
             _check_room(others, osd)
@@ -121,7 +122,7 @@ class OsdStore:
         )
 
     def set(self, request: ET.Element) -> str:
-        osd = _osd(request)
+        osd = self._cut(_osd(request))
         with self._lock:
             if osd.token not in self._osds:
                 raise OsdRequestError("ter:NoConfig", f"no OSD {osd.token!r}")
@@ -129,6 +130,10 @@ class OsdStore:
             self._osds[osd.token] = osd
             self.sets += 1
         return "<trt:SetOSDResponse/>"
+
+    def _cut(self, osd: SimOsd) -> SimOsd:
+        limit = self.cut_text_at
+        return osd if limit is None else replace(osd, plain_text=osd.plain_text[:limit])
 
     def delete(self, request: ET.Element) -> str:
         token = text_of(child(request, "OSDToken"))

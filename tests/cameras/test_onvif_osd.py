@@ -135,3 +135,17 @@ def test_media_service_choice() -> None:
 def test_emulator_osd_xml_escapes_text() -> None:
     osd = SimOsd("t<1>", "vsc0", "LowerLeft", "Plain", "a</tt:PlainText><x>")
     assert "&lt;/tt:PlainText&gt;" in osd.xml("trt:OSDs") and 'token="t&lt;1&gt;"' in osd.xml("x")
+
+
+def test_a_camera_that_cuts_the_text_keeps_one_copy(device: OnvifDevice) -> None:
+    device.osd.cut_text_at = 8
+    first = apply_osd(target(device), WANTED)
+    assert first.truncated and first.applied[-1].plain_text == SITE[:8]
+    assert not apply_osd(target(device), WANTED, earlier=first).changed
+    fresh = apply_osd(target(device), WANTED)
+    assert not fresh.changed and device.osd.creates == 2
+
+
+def test_a_camera_without_get_services_is_asked_by_get_capabilities(device: OnvifDevice) -> None:
+    device.config = replace(device.config, fail_operation="GetServices")
+    assert apply_osd(target(device), WANTED).changed and len(device.osd.snapshot()) == 2

@@ -193,3 +193,14 @@ def test_fuzz_hostile_osd_replies_give_bounded_values_or_the_declared_error(
         assert len(options.positions) <= 16 and all(len(p) <= 64 for p in options.positions)
         plan = plan_osd(options, osds, WANTED, "vsc0")
         assert len(plan.create) <= 2 and len(plan.update) <= 2
+
+
+def test_our_text_cut_by_the_camera_is_ours_and_left_as_it_is() -> None:
+    cut = label("t1", SITE[:8])
+    plan = plan_osd(FULL, [cut], WANTED, "vsc0")
+    assert cut in plan.keep and not (plan.update or plan.delete)
+    assert [o.text_type for o in plan.create] == ["DateAndTime"]
+    plan = plan_osd(FULL, [cut, label("t2", SITE)], WANTED, "vsc0")
+    assert label("t2") in plan.keep and plan.delete == ("t1",)
+    assert differences([label("t1")], [cut]) == []
+    assert differences([label("t1")], [label("t1", SITE[:3])]) != []
