@@ -107,6 +107,7 @@ def build_report(
         "issues": [asdict(i) for i in check.issues],
         "derived": asdict(derived),
         "inclusion_proofs": [asdict(p) for p in proofs],
+        "camera_records": _camera_records(check),
         **(more or {}),
     }
 
@@ -131,6 +132,15 @@ def _segment_entry(f: Fetched, check: SliceCheck) -> dict[str, Any]:
     }
 
 
+def _camera_records(check: SliceCheck) -> list[dict[str, Any]]:
+    """Signed `camera` records in the slice (moves, identity, the camera's own OSD), in words."""
+    return [
+        {"seq": f.seq, "start": f.start, "detail": f.detail}
+        for f in check.findings
+        if f.kind == "camera"
+    ]
+
+
 def render_report(report: dict[str, Any]) -> str:
     cp = report["checkpoint"]
     lines = [
@@ -152,6 +162,10 @@ def render_report(report: dict[str, Any]) -> str:
         for g in report["gaps"]
     ]
     lines += [f"! {i['impact']}: {i['detail']}" for i in report["issues"]]
+    lines += [
+        f"camera record {c['seq']} at {c['start']}: {c['detail']}"
+        for c in report.get("camera_records", [])
+    ]
     d = report["derived"]
     lines += [
         "",

@@ -35,6 +35,7 @@ from .package import (
 )
 from .records import MEDIA_KINDS, Record
 from .signing import Verifier, fingerprint
+from .verify.ledger_checks import camera_event
 from .verify.purges import Removal
 from .verify.report import Findings, SeqFinding, SeqVerdict, StreamIssue, Verdict
 from .verify.time_order import lasts
@@ -112,6 +113,8 @@ def check_slice(
         elif record.kind in MEDIA_KINDS and record.file:
             removal = (removed or {}).get(seq)
             _check_files(found, record, file_hash, check_plain, removal)
+        elif record.kind == "camera":
+            found.add("S6", seq, SeqVerdict.OK, camera_event(record))
     return SliceCheck(found.verdict(), found.findings(), tuple(found.issues))
 
 

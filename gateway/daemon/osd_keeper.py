@@ -104,7 +104,11 @@ class OsdKeeper(threading.Thread):
                 target, earlier = self._target, self._earlier
             if self._halt.is_set() or target is None:
                 continue
-            delay = self.check(target, earlier)
+            try:
+                delay = self.check(target, earlier)
+            except Exception:  # a bug here must not end the checks (recording is apart)
+                log.exception("%s: OSD check failed unexpectedly; retrying", self.camera.id)
+                delay = RETRY_S
 
     def check(self, target: OsdTarget, earlier: OsdOutcome | None) -> float:
         """One check or apply; the delay until the next periodic one."""

@@ -26,6 +26,7 @@ def test_osd_records_read_sensibly() -> None:
     assert detail(applied) == (
         "camera OSD set: DateAndTime at UpperLeft, Plain '一号卡口' at LowerLeft"
     )
+    assert detail(applied | {"reapplied": True}).startswith("camera OSD set again (it had lost")
     refused = {"event": "osd_refused", "reason": "the camera refused: locked"}
     assert detail(refused) == "camera OSD not set (camera refused): the camera refused: locked"
 

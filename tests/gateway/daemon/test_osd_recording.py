@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli.main import main
 from gateway.config import Config
 from gateway.daemon.camera_process import CameraProcess
 from gateway.daemon.lifecycle import Gateway
@@ -19,7 +20,7 @@ from testbeds.onvif_device import OnvifDevice
 from testbeds.rtsp import RtspTestServer
 from tests.conftest import RtspServerFactory
 from tests.support.paths import REPO
-from tests.support.recording import make_config, records
+from tests.support.recording import archive_identity, make_config, records
 from tests.support.waiting import wait_until
 
 SITE_TEXT = "测试检查站 一号卡口"  # make_config's site is part of its location name
@@ -100,6 +101,12 @@ def test_osd_is_set_signed_reapplied_after_reboot_and_a_refusal_does_not_stop_re
             60,
         )
         assert len(device.osd.snapshot()) == 2
+        again = osd_records(config, "osd", "osd_applied")[1]
+        wait_until(
+            "a segment after the OSD is set again",
+            lambda: any(r.seq > again.seq for r in records(config, "osd", "segment")),
+            60,
+        )
     finally:
         gateway.stop()
 
@@ -119,3 +126,17 @@ def test_osd_is_set_signed_reapplied_after_reboot_and_a_refusal_does_not_stop_re
         done.stdout
     )
     assert "camera OSD not set (camera refused)" in done.stdout
+
+    # (4) an export across the reboot names the camera's OSD in its report
+    before = [r for r in records(config, "osd", "segment") if r.seq < again.seq][-1]
+    after = next(r for r in records(config, "osd", "segment") if r.seq > again.seq)
+    out = tmp_path / "out"
+    args = [
+        "export", "--config", config.path, "--camera", "osd", "--from", before.start,
+        "--to", after.end, "--identity", archive_identity(config), "--case", "c-1",
+        "--out", out, "--operator", "tester",
+    ]  # fmt: skip
+    assert main([str(a) for a in args]) == 0
+    text = (out / "c-1" / "report.txt").read_text(encoding="utf-8")
+    assert f"camera record {again.seq} at {again.start}: " in text
+    assert "camera OSD set again (it had lost it): DateAndTime at UpperLeft" in text
