@@ -164,6 +164,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--clock-skew", type=float, default=0.0, help="seconds added to the clock")
+    p.add_argument("--osd-refusal", help="refuse to change the OSD, with this reason")
     args = p.parse_args(argv)
     config = DeviceConfig(
         profiles=default_profiles(args.rtsp, args.rtsp_sub),
@@ -174,6 +175,7 @@ def main(argv: list[str]) -> int:
         username=args.user,
         password=args.password,
         clock_skew_s=args.clock_skew,
+        osd_refusal=args.osd_refusal,
     )
     device = OnvifDevice(config, args.port).start()
     print(f"READY {device.xaddr} {config.uuid}", flush=True)

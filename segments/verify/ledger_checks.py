@@ -272,7 +272,7 @@ def osd_event(record: Record) -> str:
         shown.append(f"{part} at {where[:24] if isinstance(where, str) else '?'}")
     refused = extra.get("refused")
     missing = f"; not set: {len(refused)} item(s)" if isinstance(refused, list) and refused else ""
-    again = " again (it had lost it)" if extra.get("reapplied") is True else ""
+    again = " again (the camera had lost or changed it)" if extra.get("reapplied") is True else ""
     return f"camera OSD set{again}: {', '.join(shown) or 'nothing'}{missing}"
 
 

@@ -26,7 +26,9 @@ def test_osd_records_read_sensibly() -> None:
     assert detail(applied) == (
         "camera OSD set: DateAndTime at UpperLeft, Plain '一号卡口' at LowerLeft"
     )
-    assert detail(applied | {"reapplied": True}).startswith("camera OSD set again (it had lost")
+    assert detail(applied | {"reapplied": True}).startswith(
+        "camera OSD set again (the camera had lost"
+    )
     refused = {"event": "osd_refused", "reason": "the camera refused: locked"}
     assert detail(refused) == "camera OSD not set (camera refused): the camera refused: locked"
 

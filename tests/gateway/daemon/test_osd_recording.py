@@ -139,4 +139,6 @@ def test_osd_is_set_signed_reapplied_after_reboot_and_a_refusal_does_not_stop_re
     assert main([str(a) for a in args]) == 0
     text = (out / "c-1" / "report.txt").read_text(encoding="utf-8")
     assert f"camera record {again.seq} at {again.start}: " in text
-    assert "camera OSD set again (it had lost it): DateAndTime at UpperLeft" in text
+    assert (
+        "camera OSD set again (the camera had lost or changed it): DateAndTime at UpperLeft" in text
+    )
