@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from cameras.errors import OnvifAuthError, OnvifFaultError, OnvifReplyError, OsdRefusedError
+from cameras.errors import (
+    OnvifAuthError,
+    OnvifFaultError,
+    OnvifReplyError,
+    OnvifTlsError,
+    OsdRefusedError,
+)
 from cameras.onvif_osd import NS_MEDIA2, OsdTarget, _media_service, apply_osd
+from cameras.onvif_transport import OnvifTls
 from cameras.osd_plan import OsdWanted
 from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_device import OnvifDevice
 from testbeds.onvif_osd import SimOsd
+from testbeds.pki import write_test_pki
 
 SITE = "测试检查站 一号卡口"
 WANTED = OsdWanted(SITE)
@@ -149,3 +158,19 @@ def test_a_camera_that_cuts_the_text_keeps_one_copy(device: OnvifDevice) -> None
 def test_a_camera_without_get_services_is_asked_by_get_capabilities(device: OnvifDevice) -> None:
     device.config = replace(device.config, fail_operation="GetServices")
     assert apply_osd(target(device), WANTED).changed and len(device.osd.snapshot()) == 2
+
+
+def test_over_https_only_a_trusted_camera_gets_credentials(tmp_path: Path) -> None:
+    ca, cert, key = write_test_pki(tmp_path / "a")
+    other_ca = write_test_pki(tmp_path / "b", ca="evgw other CA")[0]
+    config = DeviceConfig(default_profiles("rtsp://127.0.0.1:1/cam"), username="u", password="p")
+    d = OnvifDevice(config, discovery=False, tls=(cert, key)).start()
+    try:
+        ok = OsdTarget(d.xaddr, "main", "u", "p", 0.0, OnvifTls(ca_file=ca))
+        assert apply_osd(ok, WANTED).changed
+        sent = d.credentialed_requests
+        with pytest.raises(OnvifTlsError):
+            apply_osd(replace(ok, tls=OnvifTls(ca_file=other_ca)), WANTED)
+        assert d.credentialed_requests == sent
+    finally:
+        d.stop()
