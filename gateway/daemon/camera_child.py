@@ -94,12 +94,11 @@ def _camera_worker(
     job: CameraJob, link: ParentLink, halt: threading.Event, disk_full: threading.Event
 ) -> tuple[CameraWorker, OsdKeeper | None]:
     plan = job.plan
-    remote = RemoteLog(link)
     recorder = StreamRecorder(
         plan.recording,
         plan.identity,
         DataDir(plan.data_dir).store(plan.camera.id),
-        remote,
+        RemoteLog(link),
         on_picture=_freeze_watch(plan, link),
         picture_interval_s=plan.picture_interval_s,
     )
@@ -115,36 +114,32 @@ def _camera_worker(
 
     # The parent follows WS-Discovery announcements; the child probes when it must.
     directory = CameraDirectory(plan.discovery, on_reject=rejected)
-    resolver = CameraResolver(
-        plan.camera,
-        plan.timeouts,
-        directory,
-        on_reject=lambda source, reason: rejected(source, reason, False),
-    )
-    osd = _osd_keeper(plan, remote, recorder, health, link)
+    osd = _osd_keeper(plan, recorder, health, link)
     worker = CameraWorker(
-        resolver,
+        CameraResolver(
+            plan.camera,
+            plan.timeouts,
+            directory,
+            on_reject=lambda source, reason: rejected(source, reason, False),
+        ),
         recorder,
         health,
         halt,
         disk_full=disk_full,
         on_gap=lambda camera, reason: link.send(GapOpened(reason)),
         on_event=lambda kind, facts: link.send(Event(kind, facts)),
-        on_resolved=None if osd is None else lambda: osd.resolved(resolver.identity),
+        on_resolved=None if osd is None else osd.resolved,
     )
     return worker, osd
 
 
 def _osd_keeper(
-    plan: CameraPlan,
-    remote: RemoteLog,
-    recorder: StreamRecorder,
-    health: HealthCounter,
-    link: ParentLink,
+    plan: CameraPlan, recorder: StreamRecorder, health: HealthCounter, link: ParentLink
 ) -> OsdKeeper | None:
     """For `osd` cameras: the thread that sets and checks the camera's own OSD."""
     if not plan.camera.osd:
         return None
+    remote = RemoteLog(link)
 
     def declare(event: str, extra: dict[str, object]) -> None:
         now = time.time()
