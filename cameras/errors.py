@@ -52,3 +52,8 @@ class OnvifConnectionError(OnvifError):
 
 class OnvifTlsError(OnvifError):
     """An https ONVIF service's certificate is not the pinned one or not trusted."""
+
+
+class OsdRefusedError(OnvifError):
+    """The camera cannot or will not show the OSD asked for (unsupported, or read back
+    otherwise than set): reported, never fatal to recording."""

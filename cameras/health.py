@@ -32,6 +32,7 @@ class CameraHealth:
     scene_still: bool = False  # nothing moves but the sensor is alive (information, no alarm)
     event_service: str | None = None  # "subscribed", "unsupported", "error: ..."; None: none
     tamper: str | None = None  # the tamper topic the camera reports active
+    osd: str | None = None  # what the camera's OSD shows as we set it, or "refused: ..."
 
 
 class HealthCounter:
@@ -52,6 +53,7 @@ class HealthCounter:
         self._scene_still = False
         self._event_service: str | None = None
         self._tamper: str | None = None
+        self._osd: str | None = None
 
     def connected(self) -> None:
         with self._lock:
@@ -86,7 +88,6 @@ class HealthCounter:
         with self._lock:
             self._scene_still = still
 
-
     def event_service(self, status: str) -> None:
         """How the camera's event subscription stands (`onvif_events` statuses)."""
         with self._lock:
@@ -96,6 +97,11 @@ class HealthCounter:
         """The camera reports tamper on `topic` (None: no tamper active)."""
         with self._lock:
             self._tamper = topic
+
+    def osd_state(self, state: str | None) -> None:
+        """The camera's OSD as last applied (a short description), or why it was not."""
+        with self._lock:
+            self._osd = state
 
     def snapshot(self, now: float | None = None) -> CameraHealth:
         now = time.monotonic() if now is None else now
@@ -118,4 +124,5 @@ class HealthCounter:
                 scene_still=self._scene_still and self._online,  # an offline camera shows nothing
                 event_service=self._event_service,
                 tamper=self._tamper,
+                osd=self._osd,
             )

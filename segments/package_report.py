@@ -109,6 +109,7 @@ def build_report(
         "derived": asdict(derived),
         "inclusion_proofs": [asdict(p) for p in proofs],
         "camera_events": camera_event_entries(check),
+        "camera_records": _camera_records(check),
         **(more or {}),
     }
 
@@ -142,6 +143,15 @@ def _segment_entry(f: Fetched, check: SliceCheck) -> dict[str, Any]:
     }
 
 
+def _camera_records(check: SliceCheck) -> list[dict[str, Any]]:
+    """Signed `camera` records in the slice (moves, identity, the camera's own OSD), in words."""
+    return [
+        {"seq": f.seq, "start": f.start, "detail": f.detail}
+        for f in check.findings
+        if f.kind == "camera"
+    ]
+
+
 def render_report(report: dict[str, Any]) -> str:
     cp = report["checkpoint"]
     lines = [
@@ -164,6 +174,10 @@ def render_report(report: dict[str, Any]) -> str:
     ]
     lines += [f"! {i['impact']}: {i['detail']}" for i in report["issues"]]
     lines += [f"camera event {e['start']}: {e['detail']}" for e in report.get("camera_events", [])]
+    lines += [
+        f"camera record {c['seq']} at {c['start']}: {c['detail']}"
+        for c in report.get("camera_records", [])
+    ]
     d = report["derived"]
     lines += [
         "",

@@ -36,6 +36,7 @@ from .package import (
 from .records import MEDIA_KINDS, Record
 from .signing import Verifier, fingerprint
 from .verify.camera_events import EVENT_KIND, camera_notification
+from .verify.ledger_checks import camera_event
 from .verify.purges import Removal
 from .verify.report import Findings, SeqFinding, SeqVerdict, StreamIssue, Verdict
 from .verify.time_order import lasts
@@ -115,6 +116,8 @@ def check_slice(
             _check_files(found, record, file_hash, check_plain, removal)
         elif record.kind == EVENT_KIND:
             found.add("S6", seq, SeqVerdict.OK, camera_notification(record))
+        elif record.kind == "camera":
+            found.add("S6", seq, SeqVerdict.OK, camera_event(record))
     return SliceCheck(found.verdict(), found.findings(), tuple(found.issues))
 
 

@@ -41,6 +41,8 @@ class DeviceConfig:
     clock_skew_s: float = 0.0
     fail_operation: str | None = None  # answer this operation with a Receiver fault
     events: bool = True  # offer the event service (PullPoint); False: a camera without it
+    osd: bool = True  # the media service offers OSD operations (`onvif_osd`)
+    osd_refusal: str | None = None  # refuse CreateOSD/SetOSD/DeleteOSD with this reason
 
 
 def default_profiles(main_uri: str, sub_uri: str | None = None) -> tuple[SimProfile, ...]:

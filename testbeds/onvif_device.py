@@ -33,6 +33,7 @@ from cameras.wsd import WSD_PORT
 from .onvif_config import DeviceConfig, default_profiles
 from .onvif_discovery import DiscoveryResponder
 from .onvif_events import EventBroker, SimNotification, parse_event_line
+from .onvif_osd import OsdStore
 from .onvif_soap import MAX_REQUEST, SoapFault, envelope, fault_body, respond
 from .process import HOST
 
@@ -68,6 +69,7 @@ class OnvifDevice:
         self._metadata_version = 1
         self.credentialed_requests = 0  # requests that carried a UsernameToken: tests count
         self.events = EventBroker(self.now)
+        self.osd = OsdStore()
 
     @property
     def xaddr(self) -> str:
@@ -133,6 +135,12 @@ class OnvifDevice:
         self._metadata_version += 1
         return self.start()
 
+    def reboot(self) -> OnvifDevice:
+        """Come back at the same address, with what a reboot forgets (the OSDs) gone."""
+        self.stop()
+        self.osd.clear()
+        return self.start()
+
 
 class _SoapHandler(BaseHTTPRequestHandler):
     """HTTP shell around `onvif_soap.respond`: size limit, headers, nothing else."""
@@ -186,6 +194,7 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="raise a notification per line read: TOPIC [Name=Value ...] [source.Name=Value ...]",
     )
+    p.add_argument("--osd-refusal", help="refuse to change the OSD, with this reason")
     args = p.parse_args(argv)
     config = DeviceConfig(
         profiles=default_profiles(args.rtsp, args.rtsp_sub),
@@ -197,6 +206,7 @@ def main(argv: list[str]) -> int:
         password=args.password,
         clock_skew_s=args.clock_skew,
         events=not args.no_events,
+        osd_refusal=args.osd_refusal,
     )
     device = OnvifDevice(config, args.port).start()
     print(f"READY {device.xaddr} {config.uuid}", flush=True)

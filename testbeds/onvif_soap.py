@@ -26,6 +26,7 @@ from cameras.wsd import NS_SOAP
 
 from . import onvif_events
 from .onvif_config import DeviceConfig, SimProfile
+from .onvif_osd import OsdRequestError, OsdStore
 
 MAX_REQUEST = 64 * 1024
 MAX_CLOCK_DRIFT_S = 300.0
@@ -50,6 +51,9 @@ class ServedDevice(Protocol):
     def xaddr(self) -> str: ...
 
     def now(self) -> dt.datetime: ...
+
+    @property
+    def osd(self) -> OsdStore: ...
 
 
 class SoapFault(Exception):
@@ -218,11 +222,20 @@ def get_services(device: ServedDevice, _: ET.Element) -> str:
     x = device.xaddr
     services = "".join(
         f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{x}</tds:XAddr>"
+        f"{service_capabilities(device, ns)}"
         "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version>"
         "</tds:Service>"
         for ns in (NS_TDS, NS_TRT, *event_namespaces(device))
     )
     return f"<tds:GetServicesResponse>{services}</tds:GetServicesResponse>"
+
+
+def service_capabilities(device: ServedDevice, namespace: str) -> str:
+    """The media service's capabilities (GetServices IncludeCapability): OSD support."""
+    if namespace != NS_TRT:
+        return ""
+    osd = "true" if device.config.osd else "false"
+    return f'<tds:Capabilities><trt:Capabilities OSD="{osd}" Rotation="false"/></tds:Capabilities>'
 
 
 def get_profiles(device: ServedDevice, _: ET.Element) -> str:
@@ -243,6 +256,27 @@ def get_stream_uri(device: ServedDevice, request: ET.Element) -> str:
     )
 
 
+def osd_operation(device: ServedDevice, request: ET.Element) -> str:
+    """The OSD operations (`onvif_osd`): refused when the camera has no OSD or refuses to
+    change it (`DeviceConfig.osd`, `osd_refusal`)."""
+    operation, store, config = local(request.tag), device.osd, device.config
+    if not config.osd:
+        raise SoapFault("Receiver", "ter:ActionNotSupported", f"{operation} not supported")
+    if config.osd_refusal and operation in ("CreateOSD", "SetOSD", "DeleteOSD"):
+        raise SoapFault("Receiver", "ter:Action", config.osd_refusal, 500)
+    calls = {
+        "GetOSDOptions": store.options_xml,
+        "GetOSDs": store.osds_xml,
+        "CreateOSD": store.create,
+        "SetOSD": store.set,
+        "DeleteOSD": store.delete,
+    }
+    try:
+        return calls[operation](request)
+    except OsdRequestError as e:
+        raise SoapFault("Sender", e.subcode, e.reason) from e
+
+
 OPERATIONS: dict[str, Callable[[ServedDevice, ET.Element], str]] = {
     "GetSystemDateAndTime": get_system_date_and_time,
     "GetDeviceInformation": get_device_information,
@@ -250,6 +284,11 @@ OPERATIONS: dict[str, Callable[[ServedDevice, ET.Element], str]] = {
     "GetServices": get_services,
     "GetProfiles": get_profiles,
     "GetStreamUri": get_stream_uri,
+    "GetOSDOptions": osd_operation,
+    "GetOSDs": osd_operation,
+    "CreateOSD": osd_operation,
+    "SetOSD": osd_operation,
+    "DeleteOSD": osd_operation,
 }
 
 

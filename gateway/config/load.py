@@ -265,7 +265,18 @@ def _camera(
         allow_basic_auth=table.allow_basic_auth,
         onvif_ca_file=table.onvif_ca_file,
         onvif_cert_sha256=table.onvif_cert_sha256,
+        osd=_osd(scope, table, recording, uses_onvif),
     )
+
+
+def _osd(scope: Scope, table: CameraTable, recording: RecordingConfig, uses_onvif: bool) -> bool:
+    """[recording] osd for the cameras it can apply to; a camera's own osd = true must fit."""
+    passthrough = _or(table.overlay, recording.overlay) == "passthrough"
+    if table.osd and not uses_onvif:
+        raise scope.error("osd", "needs a camera set by onvif or serial: OSD is set over ONVIF")
+    if table.osd and not passthrough:
+        raise scope.error("osd", 'applies to overlay = "passthrough" (burn_in draws its own)')
+    return _or(table.osd, recording.osd) and uses_onvif and passthrough
 
 
 def _or(value: T | None, fallback: T) -> T:

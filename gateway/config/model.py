@@ -130,6 +130,13 @@ class RecordingConfig:
         "the size of the jump). A jump in the camera's timestamps also ends the segment.",
         check=checks.float_range(0.5, 3600),
     )
+    osd: bool = setting(
+        default=False,
+        help="For passthrough cameras reached over ONVIF (onvif or serial): set the camera's "
+        "own OSD to show date and time and the site/location text, read it back and sign a "
+        "camera record (osd_applied) of what it shows; re-applied after the camera reboots. A "
+        "camera that refuses is reported (osd_refused, health osd), and recorded all the same.",
+    )
 
 
 @table
@@ -221,6 +228,7 @@ class CameraConfig:
     allow_basic_auth: bool = False
     onvif_ca_file: Path | None = None
     onvif_cert_sha256: str | None = None
+    osd: bool = False  # set the camera's OSD over ONVIF (passthrough ONVIF cameras only)
 
     @property
     def uses_onvif(self) -> bool:

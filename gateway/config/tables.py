@@ -226,6 +226,13 @@ class CameraTable:
     enabled: bool = setting(
         default=True, help="Record this camera; false keeps the entry but does not record it."
     )
+    osd: bool | None = setting(
+        default=None,
+        help="Per-camera override of [recording] osd (passthrough cameras set by onvif or "
+        "serial only).",
+        example=True,
+        commented=True,
+    )
 
 
 SECTIONS = (

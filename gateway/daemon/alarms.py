@@ -34,6 +34,7 @@ class CameraFacts:
     scene_still: bool = False  # information only: never an alarm
     event_service: str | None = None  # the camera's event subscription: subscribed, unsupported…
     tamper: str | None = None  # tamper topic the camera reports active -> camera_tamper
+    osd: str | None = None  # the camera's OSD as set over ONVIF, or "refused: ..."
 
     @property
     def recording(self) -> bool:

@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -26,6 +27,8 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from cameras.health import HealthCounter
+from cameras.osd_plan import OsdWanted, osd_text
+from segments.clock import kernel_clock_status
 from segments.recorder import StreamRecorder
 from segments.store import DataDir
 
@@ -36,6 +39,7 @@ from .camera_worker import CameraWorker
 from .child_protocol import CameraJob, Event, Frozen, GapOpened, Health
 from .confine import READABLE_ENV, ConfineError, confine
 from .directory import CameraDirectory
+from .osd_keeper import OsdKeeper
 from .parent_link import ParentLink, RemoteLog
 from .resolver import CameraResolver
 
@@ -64,15 +68,19 @@ def camera_main(job: CameraJob, conn: Connection, parent_pid: int) -> None:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     link = ParentLink(conn, halt, disk_full).start()
-    worker = _camera_worker(job, link, halt, disk_full)
+    worker, osd = _camera_worker(job, link, halt, disk_full)
     _confine(job.plan)
     worker.start()
     events_done = threading.Event()
     events = _camera_events(job, worker, link, events_done)
+    if osd is not None:
+        osd.start()
     while worker.is_alive():
         _report_health(worker, link)
         worker.join(HEALTH_PERIOD_S)
     events_done.set()
+    if osd is not None:
+        osd.stop()
     if events is not None:
         events.join(EVENTS_JOIN_S)
     _report_health(worker, link)
@@ -113,7 +121,7 @@ def _camera_events(
 
 def _camera_worker(
     job: CameraJob, link: ParentLink, halt: threading.Event, disk_full: threading.Event
-) -> CameraWorker:
+) -> tuple[CameraWorker, OsdKeeper | None]:
     plan = job.plan
     health = HealthCounter(plan.camera.id)
     recorder = StreamRecorder(
@@ -135,7 +143,8 @@ def _camera_worker(
 
     # The parent follows WS-Discovery announcements; the child probes when it must.
     directory = CameraDirectory(plan.discovery, on_reject=rejected)
-    return CameraWorker(
+    osd = _osd_keeper(plan, recorder, health, link)
+    worker = CameraWorker(
         CameraResolver(
             plan.camera,
             plan.timeouts,
@@ -148,6 +157,39 @@ def _camera_worker(
         disk_full=disk_full,
         on_gap=lambda camera, reason: link.send(GapOpened(reason)),
         on_event=lambda kind, facts: link.send(Event(kind, facts)),
+        on_resolved=None if osd is None else osd.resolved,
+    )
+    return worker, osd
+
+
+def _osd_keeper(
+    plan: CameraPlan, recorder: StreamRecorder, health: HealthCounter, link: ParentLink
+) -> OsdKeeper | None:
+    """For `osd` cameras: the thread that sets and checks the camera's own OSD."""
+    if not plan.camera.osd:
+        return None
+    remote = RemoteLog(link)
+
+    def declare(event: str, extra: dict[str, object]) -> None:
+        now = time.time()
+        draft = recorder.identity.draft(
+            kind="camera",
+            start=now,
+            end=now,
+            clock=kernel_clock_status(),
+            reason=event,
+            extra={"event": event, **extra},
+        )
+        remote.append(draft)
+
+    identity = plan.identity
+    return OsdKeeper(
+        plan.camera,
+        OsdWanted(osd_text(identity.site, identity.location)),
+        declare,
+        health,
+        lambda kind, facts: link.send(Event(kind, facts)),
+        plan.timeouts.open_timeout_s,
     )
 
 

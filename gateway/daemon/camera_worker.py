@@ -24,7 +24,7 @@ from segments.errors import SegmentError
 from segments.recorder import StreamRecorder
 from segments.settle import NoVideoError
 
-from .camera_identity import CameraChange
+from .camera_identity import CameraChange, CameraIdentity
 from .resolver import CameraResolver
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,10 @@ class CameraWorker(threading.Thread):
         disk_full: Flag | None = None,
         on_gap: Callable[[str, str], None] | None = None,
         on_event: EventSink | None = None,
+        on_resolved: Callable[[CameraIdentity | None], None] | None = None,
     ) -> None:
+        """`on_resolved(identity)` runs after each successful resolve, before the stream
+        opens (identity None for an rtsp camera)."""
         super().__init__(name=f"camera-{recorder.identity.camera}", daemon=True)
         self.resolver = resolver
         self.recorder = recorder
@@ -72,6 +75,7 @@ class CameraWorker(threading.Thread):
         self._last_unexpected: str | None = None
         self._backoff = backoff or Backoff()
         self._steps = StepDetector()
+        self._on_resolved = on_resolved
 
     def run(self) -> None:
         camera = self.recorder.identity.camera
@@ -104,6 +108,8 @@ class CameraWorker(threading.Thread):
             settings = self.resolver.resolve(self._declare)
             if self.resolver.identity is not None:
                 self.recorder.identify(self.resolver.identity.serial)
+            if self._on_resolved is not None:
+                self._on_resolved(self.resolver.identity)
             with RtspStream(settings) as stream:
                 assert stream.video is not None
                 self.health.connected()

@@ -134,7 +134,9 @@ _TAGS: dict[type, str] = {
     DiskFull: "disk_full",
 }
 _CHILD_TAGS = {"health", "gap", "frozen", "event", "append", "seal", "checkpoint"}
-EVENT_KINDS = frozenset({"input_rejected", "camera_moved", "camera_identity_changed"})
+EVENT_KINDS = frozenset(
+    {"input_rejected", "camera_moved", "camera_identity_changed", "osd_applied", "osd_refused"}
+)
 MAX_FACTS = 16
 _PARENT_TAGS = {"reply", "stop", "disk_full"}
 

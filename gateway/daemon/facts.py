@@ -70,4 +70,5 @@ def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts
         scene_still=health.scene_still,
         event_service=health.event_service,
         tamper=health.tamper,
+        osd=health.osd,
     )

@@ -248,10 +248,35 @@ def camera_event(record: Record) -> str:
         return value[:120] if isinstance(value, str) and value else "?"
 
     event = field("event")
+    if event in ("osd_applied", "osd_refused"):
+        return osd_event(record)
     text = f"declared camera {event}: {field('old_address')} -> {field('new_address')}"
     if event == "identity_changed":
         text += f", endpoint {field('endpoint')}, certificate {field('cert_sha256')[:16]}"
     return f"{text}, serial {field('serial')}"
+
+
+def osd_event(record: Record) -> str:
+    """An `osd_applied`/`osd_refused` record in words: what the camera's own OSD shows."""
+    extra = record.extra
+    reason = extra.get("reason")
+    if extra.get("event") == "osd_refused":
+        why = reason[:160] if isinstance(reason, str) else "?"
+        return f"camera OSD not set (camera refused): {why}"
+    osds = extra.get("osds")
+    shown = []
+    for osd in osds[:8] if isinstance(osds, list) else []:
+        if not isinstance(osd, dict):
+            continue
+        kind, where, text = osd.get("type"), osd.get("position"), osd.get("text")
+        part = f"{kind if isinstance(kind, str) else '?'}"[:24]
+        if isinstance(text, str) and text:
+            part += f" {text[:64]!r}"
+        shown.append(f"{part} at {where[:24] if isinstance(where, str) else '?'}")
+    refused = extra.get("refused")
+    missing = f"; not set: {len(refused)} item(s)" if isinstance(refused, list) and refused else ""
+    again = " again (the camera had lost or changed it)" if extra.get("reapplied") is True else ""
+    return f"camera OSD set{again}: {', '.join(shown) or 'nothing'}{missing}"
 
 
 def _media_claim_problem(record: Record) -> str | None:
