@@ -29,6 +29,8 @@ class CameraHealth:
     last_error: str | None
     rejected_input: int = 0  # messages from the camera network refused as malformed
     identity_event: IdentityEvent | None = None
+    camera_signed: bool | None = None  # the last sealed segment carried Media Signing SEIs
+    signing_lost: bool = False  # signed segments, then an unsigned one, in this run
 
 
 class HealthCounter:
@@ -46,6 +48,8 @@ class HealthCounter:
         self._last_error: str | None = None
         self._rejected = 0
         self._identity_event: IdentityEvent | None = None
+        self._camera_signed: bool | None = None
+        self._signed_seen = False
 
     def connected(self) -> None:
         with self._lock:
@@ -75,6 +79,18 @@ class HealthCounter:
         with self._lock:
             self._identity_event = event
 
+    def segment_signing(self, signed: bool) -> bool:
+        """A passthrough segment was sealed with (or without) the camera's signatures.
+
+        Returns True when `signing_lost` changed: a camera that signed this run and stopped
+        may have been swapped or reconfigured; it clears when signing resumes.
+        """
+        with self._lock:
+            before = self._signed_seen and self._camera_signed is False
+            self._camera_signed = signed
+            self._signed_seen = self._signed_seen or signed
+            return before != (self._signed_seen and not signed)
+
     def snapshot(self, now: float | None = None) -> CameraHealth:
         now = time.monotonic() if now is None else now
         with self._lock:
@@ -93,4 +109,6 @@ class HealthCounter:
                 last_error=self._last_error,
                 rejected_input=self._rejected,
                 identity_event=self._identity_event,
+                camera_signed=self._camera_signed,
+                signing_lost=self._signed_seen and self._camera_signed is False,
             )

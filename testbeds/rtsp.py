@@ -49,6 +49,7 @@ class RtspTestServer(LocalServer):
         speed: int = 4,
         auth: str = "digest",
         ready_timeout: float = 15.0,
+        file_mounts: Sequence[str] = (),
     ) -> None:
         super().__init__(log_path=None, ready_timeout=ready_timeout)
         self.port = port
@@ -58,6 +59,7 @@ class RtspTestServer(LocalServer):
         self.pattern = pattern
         self.speed = speed
         self.auth = auth
+        self.file_mounts = tuple(file_mounts)  # NAME:PATH@FPS (see `rtsp_server.py`)
 
     def command(self) -> list[str]:
         cmd = [
@@ -75,6 +77,8 @@ class RtspTestServer(LocalServer):
         ]
         for mount in self.mounts:
             cmd += ["--mount", mount]
+        for file_mount in self.file_mounts:
+            cmd += ["--file-mount", file_mount]
         if self.user is not None and self.password is not None:
             cmd += ["--user", self.user, "--password", self.password, "--auth", self.auth]
         return cmd

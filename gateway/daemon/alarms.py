@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 SEGMENT_MARGIN_S = 15.0
 FRAME_STALE_S = 5.0
 IDENTITY_ALARMS = {"moved": "camera_moved", "identity_changed": "camera_identity_changed"}
+SIGNING_LOST = (
+    "the camera signed its video earlier in this run and its last segment is unsigned "
+    "(ONVIF Media Signing SEIs stopped): swapped, reset or reconfigured?"
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class CameraFacts:
     identity_event: str | None = None  # `moved` or `identity_changed`, as last declared
     identity_detail: str | None = None
     identity_event_age_s: float | None = None
+    camera_signed: bool | None = None  # passthrough: the last segment had Media Signing SEIs
+    signing_lost: bool = False  # it signed earlier in this run and stopped
 
     @property
     def recording(self) -> bool:
@@ -121,6 +127,8 @@ def _camera_alarms(c: CameraFacts, facts: GatewayFacts, limits: Thresholds) -> l
         found.append(
             Alarm("clock_drift", c.camera, f"camera clock off by {c.clock_offset_s:+.1f} s")
         )
+    if c.signing_lost:
+        found.append(Alarm("camera_signing_lost", c.camera, SIGNING_LOST))
     return found + _identity_alarms(c, limits)
 
 

@@ -67,4 +67,6 @@ def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts
         identity_event=None if moved is None else moved.event,
         identity_detail=None if moved is None else moved.detail,
         identity_event_age_s=None if moved is None else now - moved.at,
+        camera_signed=health.camera_signed,
+        signing_lost=health.signing_lost,
     )
