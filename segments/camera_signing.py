@@ -106,7 +106,7 @@ def summary_lines(claims: Sequence[tuple[int, SigningClaim]]) -> list[str]:
         certs = runs[-1][3]
         if claim.cert_sha256 is not None and claim.cert_sha256 not in certs:
             certs.append(claim.cert_sha256)
-    lines = [f"camera signatures ({NOT_VERIFIED}):"]
+    lines = [f"camera signatures: {NOT_VERIFIED}"]
     for first, last, signed, certs in runs:
         seqs = f"segment seq {first}" if first == last else f"segments seq {first}..{last}"
         what = "signed by the camera" if signed else "NOT signed by the camera"

@@ -25,7 +25,7 @@ def recorded_seis(rig, record) -> list[bytes]:
 def test_passthrough_keeps_signing_seis_byte_identical_in_order_and_records_them(
     tmp_path: Path,
 ) -> None:
-    stream = signed_stream(seconds=5)
+    stream = signed_stream(seconds=4)
     rig = make_rig(tmp_path, PASSTHROUGH)
     feed_all(rig, write_ts(stream, tmp_path / "signed.ts"))
     rig.recorder.close(time.time())
@@ -41,7 +41,7 @@ def test_passthrough_keeps_signing_seis_byte_identical_in_order_and_records_them
 
 
 def test_a_camera_that_stops_signing_gives_unsigned_segments(tmp_path: Path) -> None:
-    stream = signed_stream(seconds=5, unsigned_from=2.0)
+    stream = signed_stream(seconds=4, unsigned_from=2.0)
     rig = make_rig(tmp_path, PASSTHROUGH)
     feed_all(rig, write_ts(stream, tmp_path / "lapsing.ts"))
     rig.recorder.close(time.time())
@@ -51,7 +51,7 @@ def test_a_camera_that_stops_signing_gives_unsigned_segments(tmp_path: Path) -> 
 
 
 def test_burn_in_records_no_signing_claim(tmp_path: Path) -> None:
-    stream = signed_stream(seconds=3)
+    stream = signed_stream(seconds=2)
     rig = make_rig(tmp_path, BURN_IN)
     feed_all(rig, write_ts(stream, tmp_path / "signed.ts"))
     rig.recorder.close(time.time())

@@ -1,0 +1,95 @@
+"""A camera that signs its video, through RTSP and passthrough recording in camera processes."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from gateway.daemon.alarms import evaluate
+from gateway.daemon.lifecycle import Gateway
+from segments.camera_signing import CERT_SHA256, SIGNED
+from testbeds.process import find_free_port
+from testbeds.rtsp import RtspTestServer
+from testbeds.signed_stream import FAKE_CHAIN, SignedStream, signed_stream, signing_nals
+from tests.support.recording import Cam, decrypted, make_config, record_until, records
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+CHAIN_SHA256 = hashlib.sha256(FAKE_CHAIN).hexdigest()
+
+
+@dataclass(frozen=True)
+class SigningCamera:
+    server: RtspTestServer
+    signed: SignedStream  # 2 s looped, every access unit signed, a certificate SEI first
+    lapsing: SignedStream  # 6 s looped: signed for 3 s, then not
+
+
+@pytest.fixture
+def camera(_gst_rtsp: None, tmp_path: Path) -> Iterator[SigningCamera]:
+    signed, lapsing = signed_stream(seconds=2), signed_stream(seconds=6, unsigned_from=3)
+    mounts = [
+        f"signed:{signed.write(tmp_path / 'signed.h264')}@{signed.fps}",
+        f"lapsing:{lapsing.write(tmp_path / 'lapsing.h264')}@{lapsing.fps}",
+    ]
+    server = RtspTestServer(find_free_port(), [], file_mounts=mounts).start()
+    yield SigningCamera(server, signed, lapsing)
+    server.stop()
+
+
+def test_signing_seis_come_out_of_passthrough_identical_and_in_order(
+    camera: SigningCamera, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path, [Cam("store-1", camera.server.url("signed"), "passthrough")])
+    record_until(config, "store-1", segments=3)
+    segs = records(config, "store-1", "segment")
+    recorded: list[bytes] = []
+    for r in segs:
+        with av.open(str(decrypted(config, r))) as c:
+            for p in c.demux(video=0):
+                recorded += signing_nals(bytes(p), length_prefixed=True)
+    sent = camera.signed.seis
+    first = sent.index(recorded[0])
+    assert len(recorded) > len(sent), "the loop came round: the certificate SEI again"
+    assert recorded == [sent[(first + i) % len(sent)] for i in range(len(recorded))]
+    assert all(r.extra[SIGNED] is True for r in segs)
+    certs = {r.extra.get(CERT_SHA256) for r in segs}
+    assert CHAIN_SHA256 in certs and certs <= {CHAIN_SHA256, None}
+
+
+def test_a_camera_that_stops_signing_raises_the_alarm_until_it_signs_again(
+    camera: SigningCamera, tmp_path: Path
+) -> None:
+    url = camera.server.url("lapsing")
+    config = make_config(tmp_path, [Cam("store-1", url, "passthrough")], segment_seconds=1)
+    gateway = Gateway(config)
+    events: list[tuple[str, dict[str, Any]]] = []
+    emit = gateway.events.emit
+
+    def heard(kind: str, **fields: Any) -> None:  # what the reporter would publish on MQTT
+        events.append((kind, fields))
+        emit(kind, **fields)
+
+    gateway.events.emit = heard  # type: ignore[method-assign]
+
+    def alarmed() -> bool:
+        return any(a.alarm == "camera_signing_lost" for a in evaluate(gateway.facts()))
+
+    gateway.start()
+    try:
+        wait_until("camera_signing_lost raised", alarmed, timeout=30)
+        wait_until("camera_signing_lost cleared", lambda: not alarmed(), timeout=30)
+    finally:
+        gateway.stop()
+    kinds = [k for k, _ in events if k.startswith("camera_signing")]
+    assert kinds[:2] == ["camera_signing_lost", "camera_signing_resumed"]
+    claims = [r.extra[SIGNED] for r in records(config, "store-1", "segment")]
+    assert any(a and not b for a, b in itertools.pairwise(claims))
