@@ -262,8 +262,9 @@ class StreamRecorder:
             self._seal(end_wall=wall)
             seg = self._start(wall, packet.pts)
         seg.track(wall)
-        if self._signing is not None:
-            self._signing.packet(bytes(packet))  # before muxing, which takes the packet's data
+        if self._signing is not None:  # before muxing, which takes the packet's data
+            with memoryview(packet) as view:
+                self._signing.packet(view)
         assert isinstance(seg.writer, RemuxSegment)
         seg.writer.add_video(packet)
 

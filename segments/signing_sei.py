@@ -9,14 +9,17 @@ version (1 byte), a "user provisioned" flag (1 byte), then the camera's certific
 (PEM text, leaf first, in the ONVIF reference implementation).
 
 evgw never checks the camera's signature: it keeps these SEIs byte for byte (passthrough
-remuxes packets untouched) and records the camera's claim. `scan` costs one substring search
-per packet; only a packet that holds the UUID is split into NAL units and parsed, and that
-parse is bounded (`MAX_SEI_BYTES`, `MAX_SEIS`) and never raises on hostile bytes.
+remuxes packets untouched) and records the camera's claim. Per packet, `h264_sei_prefix` walks
+only the NAL headers before the first slice (where H.264 puts every SEI of an access unit), and
+`scan` does one substring search; only bytes that hold the UUID are split into NAL units and
+parsed, and that parse is bounded (`MAX_NALS`, `MAX_SEI_BYTES`, `MAX_SEIS`) and never raises on
+hostile bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -26,10 +29,12 @@ CERTIFICATES_TAG = 6
 CERTIFICATE_SEI_FLAG = 0x80
 MAX_SEI_BYTES = 256 * 1024  # a SEI NAL unit larger than this is not parsed
 MAX_SEIS = 16  # Media Signing SEIs read per packet at most
+MAX_NALS = 1024  # NAL units looked at per packet at most
 H264_SEI = 6
 H265_SEIS = (39, 40)
 _START = b"\x00\x00\x01"
 _EPB = b"\x00\x00\x03"
+_START_RE = re.compile(re.escape(_START))
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,8 @@ def scan(data: bytes, codec: str, length_prefixed: bool = False) -> tuple[Signin
     if data.find(MEDIA_SIGNING_UUID) < 0:
         return ()
     found: list[SigningSei] = []
-    for start, end in nal_units(data, length_prefixed):
-        if len(found) >= MAX_SEIS:
+    for count, (start, end) in enumerate(nal_units(data, length_prefixed)):
+        if len(found) >= MAX_SEIS or count >= MAX_NALS:
             break
         if end - start > MAX_SEI_BYTES or data.find(MEDIA_SIGNING_UUID, start, end) < 0:
             continue
@@ -62,6 +67,23 @@ def scan(data: bytes, codec: str, length_prefixed: bool = False) -> tuple[Signin
         if header:
             found += _signing_messages(data[start + header : end])
     return tuple(found[:MAX_SEIS])
+
+
+def h264_sei_prefix(view: memoryview) -> int:
+    """How many leading bytes of an H.264 access unit (Annex B) can hold its SEIs: up to its
+    first slice when an SEI precedes it (H.264 7.4.1.2.3), else 0; all when it has no slice
+    or more than `MAX_NALS` NAL units before one. Reads the buffer in place (no copy)."""
+    pos, seen, size = 0, False, len(view)
+    for _ in range(MAX_NALS):
+        found = _START_RE.search(view, pos)
+        if found is None or found.end() >= size:
+            return size if seen else 0
+        kind = view[found.end()] & 0x1F
+        if 1 <= kind <= 5:  # a slice: the picture data, never searched
+            return found.start() if seen else 0
+        seen = seen or kind == H264_SEI
+        pos = found.end()
+    return size
 
 
 def nal_units(data: bytes, length_prefixed: bool = False) -> Iterator[tuple[int, int]]:

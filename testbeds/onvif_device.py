@@ -9,6 +9,9 @@ Example::
 
     python3 -m testbeds.onvif_device --rtsp rtsp://127.0.0.1:8554/cam2 --port 8080 \\
         --uuid urn:uuid:6f1c... --serial SIM001 --user admin --password secret
+
+A camera that signs its video: `--rtsp` names a `--file-mount` of the RTSP test server
+serving a `testbeds.signed_stream` file (Media-Signing-style SEIs).
 """
 
 from __future__ import annotations

@@ -247,7 +247,7 @@ def file_factory(mount: FileMount) -> GstRtspServer.RTSPMediaFactory:
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(
         f"( appsrc name=src is-live=true format=time do-timestamp=true caps={caps} "
-        "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        "! rtph264pay name=pay0 pt=96 config-interval=0 )"  # the file has SPS/PPS in-band
     )
     factory.set_shared(True)
     feeders: list[UnitFeeder] = []

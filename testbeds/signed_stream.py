@@ -156,7 +156,7 @@ def signing_nals(packet: bytes, length_prefixed: bool) -> list[bytes]:
 def write_ts(stream: SignedStream, path: Path) -> Path:
     """The same access units in MPEG-TS with timestamps (as a file a recorder can read)."""
     with (
-        av.open(io.BytesIO(b"".join(stream.units)), format="h264") as src,
+        av.open(io.BytesIO(b"".join(stream.units)), "r", format="h264") as src,
         av.open(str(path), "w", format="mpegts") as out,
     ):
         video_in = src.streams.video[0]

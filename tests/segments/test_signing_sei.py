@@ -5,7 +5,16 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segments.signing_sei import MAX_SEI_BYTES, MAX_SEIS, MEDIA_SIGNING_UUID, nal_units, scan
+from segments.camera_signing import SegmentSigning, SigningClaim
+from segments.signing_sei import (
+    MAX_NALS,
+    MAX_SEI_BYTES,
+    MAX_SEIS,
+    MEDIA_SIGNING_UUID,
+    h264_sei_prefix,
+    nal_units,
+    scan,
+)
 from testbeds.signed_stream import (
     CERTIFICATES_TAG,
     FAKE_CHAIN,
@@ -123,3 +132,32 @@ def test_escaping_round_trips_and_leaves_no_start_code(rbsp: bytes) -> None:
     assert escaped.replace(b"\x00\x00\x03", b"\x00\x00") == rbsp
     for code in (b"\x00\x00\x00", b"\x00\x00\x01", b"\x00\x00\x02"):
         assert code not in escaped
+
+
+def test_the_prefix_walk_stops_at_the_first_slice() -> None:
+    aud, sps = b"\x09\x10", b"\x67\x42\xc0\x1f\xda"
+    with_sei = annex_b(aud, sps, document_sei(1), SLICE, document_sei(2))
+    end = h264_sei_prefix(memoryview(with_sei))
+    assert with_sei[end:].startswith(b"\x00\x00\x01" + SLICE)
+    assert len(scan(with_sei[:end], "h264")) == 1, "an SEI after the slice is not H.264's"
+    assert h264_sei_prefix(memoryview(annex_b(aud, sps, SLICE))) == 0, "no SEI: nothing copied"
+    assert h264_sei_prefix(memoryview(annex_b(SLICE, document_sei(1)))) == 0
+    only_seis = annex_b(aud, certificate_sei())
+    assert h264_sei_prefix(memoryview(only_seis)) == len(only_seis)
+    assert h264_sei_prefix(memoryview(b"")) == 0
+
+
+def test_the_prefix_walk_is_bounded_by_max_nals() -> None:
+    many = annex_b(*[b"\x06\x05\x00\x80"] * (MAX_NALS + 10), SLICE)
+    assert h264_sei_prefix(memoryview(many)) == len(many), "too many to walk: search it all"
+
+
+def test_a_segment_tally_reads_packets_in_place() -> None:
+    tally = SegmentSigning("h264")
+    for packet in (annex_b(b"\x09\x10", certificate_sei(), document_sei(1), SLICE), annex_b(SLICE)):
+        tally.packet(memoryview(packet))
+    assert tally.claim() == SigningClaim(True, CHAIN_SHA256)
+    hevc = SegmentSigning("hevc")
+    hevc.packet(memoryview(annex_b(b"\x26\x01\xaf", b"\x50\x01" + document_sei(1)[1:])))
+    assert hevc.claim() == SigningClaim(True, None), "HEVC suffix SEIs after the slices count"
+    assert SegmentSigning("h264").claim() == SigningClaim(False, None)
