@@ -37,12 +37,32 @@ FAKE_CHAIN = (
 
 
 @dataclass(frozen=True)
+class Syntax:
+    """What differs between H.264 and H.265 here: encoder, NAL header, which units are what."""
+
+    codec: str  # PyAV's decoder and raw format name
+    encoder: str
+    params: str  # the encoder's option holding its own parameters
+    sei_header: bytes  # H.265: a prefix SEI (type 39), as the ONVIF reference signer writes
+    aud: int
+    vcl: range
+
+    def nal_type(self, nal: bytes) -> int:
+        return nal[0] & 0x1F if self.codec == "h264" else (nal[0] >> 1) & 0x3F
+
+
+H264 = Syntax("h264", "libx264", "x264-params", b"\x06", 9, range(1, 6))
+H265 = Syntax("hevc", "libx265", "x265-params", b"\x4e\x01", 35, range(32))
+
+
+@dataclass(frozen=True)
 class SignedStream:
     """The access units as served, and the SEI NAL units (header first) inserted, in order."""
 
     units: tuple[bytes, ...]
     seis: tuple[bytes, ...]
     fps: int
+    syntax: Syntax = H264
 
     def write(self, path: Path) -> Path:
         path.write_bytes(b"".join(self.units))
@@ -66,39 +86,40 @@ def escape(rbsp: bytes) -> bytes:
     return bytes(out)
 
 
-def signing_sei(tlvs: bytes, certificate: bool = False) -> bytes:
-    """An H.264 SEI NAL unit (header byte first) with one Media Signing message."""
+def signing_sei(tlvs: bytes, certificate: bool = False, syntax: Syntax = H264) -> bytes:
+    """An SEI NAL unit (header first) with one Media Signing message."""
     reserved = (0x80 if certificate else 0) | 0x40  # certificate SEI flag, epb applied
     body = MEDIA_SIGNING_UUID + bytes([reserved]) + tlvs
     size = len(body)
     coded_size = b"\xff" * (size // 255) + bytes([size % 255])
     rbsp = bytes([USER_DATA_UNREGISTERED]) + coded_size + body + b"\x80"
-    return b"\x06" + escape(rbsp)
+    return syntax.sei_header + escape(rbsp)
 
 
-def certificate_sei(chain: bytes = FAKE_CHAIN) -> bytes:
-    return signing_sei(tlv(CERTIFICATES_TAG, b"\x01\x00" + chain), certificate=True)
+def certificate_sei(chain: bytes = FAKE_CHAIN, syntax: Syntax = H264) -> bytes:
+    return signing_sei(tlv(CERTIFICATES_TAG, b"\x01\x00" + chain), True, syntax)
 
 
-def document_sei(counter: int) -> bytes:
+def document_sei(counter: int, syntax: Syntax = H264) -> bytes:
     """A signing SEI whose fake hash and signature hold runs of zeros (escaped on the wire)."""
     general = b"\x02" + counter.to_bytes(4, "big") + b"\x00\x00\x00\x01\x00\x00\x03" * 3
     signature = b"\x30\x45" + b"\x00\x00\x02" * 8 + counter.to_bytes(4, "big") * 8
-    return signing_sei(tlv(GENERAL_TAG, general) + tlv(SIGNATURE_TAG, signature))
+    return signing_sei(tlv(GENERAL_TAG, general) + tlv(SIGNATURE_TAG, signature), False, syntax)
 
 
-def encode(width: int, height: int, fps: int, frames: int) -> list[list[bytes]]:
+def encode(
+    width: int, height: int, fps: int, frames: int, syntax: Syntax = H264
+) -> list[list[bytes]]:
     """Access units as lists of NAL units (no start codes): a moving bar, 1 s GOP, no B."""
     out = io.BytesIO()
-    with av.open(out, "w", format="h264") as container:
+    params = f"aud=1:repeat-headers=1:keyint={fps}:min-keyint={fps}:bframes=0"
+    if syntax is H265:
+        params += ":log-level=error:info=0"
+    with av.open(out, "w", format=syntax.codec) as container:
         stream = container.add_stream(
-            "libx264",
+            syntax.encoder,
             rate=fps,
-            options={
-                "preset": "ultrafast",
-                "tune": "zerolatency",
-                "x264-params": f"aud=1:repeat-headers=1:keyint={fps}:min-keyint={fps}:bframes=0",
-            },
+            options={"preset": "ultrafast", "tune": "zerolatency", syntax.params: params},
         )
         assert isinstance(stream, av.VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -110,16 +131,16 @@ def encode(width: int, height: int, fps: int, frames: int) -> list[list[bytes]]:
             frame.pts = i
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
-    return _access_units(out.getvalue())
+    return _access_units(out.getvalue(), syntax)
 
 
-def _access_units(data: bytes) -> list[list[bytes]]:
+def _access_units(data: bytes, syntax: Syntax) -> list[list[bytes]]:
     units: list[list[bytes]] = []
     for chunk in data.split(b"\x00\x00\x01"):
         nal = chunk.rstrip(b"\x00")
         if not nal:
             continue
-        if nal[0] & 0x1F == 9 or not units:  # an access unit delimiter opens each unit
+        if syntax.nal_type(nal) == syntax.aud or not units:  # a delimiter opens each unit
             units.append([])
         units[-1].append(nal)
     return units
@@ -131,32 +152,33 @@ def signed_stream(
     fps: int = 25,
     seconds: float = 2.0,
     unsigned_from: float | None = None,
+    syntax: Syntax = H264,
 ) -> SignedStream:
     """Every access unit signed (the first also carries the certificate SEI) until
     `unsigned_from` seconds, none after: a camera whose signing stops."""
     frames = round(seconds * fps)
     last_signed = frames if unsigned_from is None else round(unsigned_from * fps)
     units, seis = [], []
-    for i, nals in enumerate(encode(width, height, fps, frames)):
-        added = [certificate_sei()] if i == 0 else []
-        added += [document_sei(i)] if i < last_signed else []
-        first_slice = next(k for k, nal in enumerate(nals) if nal[0] & 0x1F in (1, 5))
+    for i, nals in enumerate(encode(width, height, fps, frames, syntax)):
+        added = [certificate_sei(syntax=syntax)] if i == 0 else []
+        added += [document_sei(i, syntax)] if i < last_signed else []
+        first_slice = next(k for k, nal in enumerate(nals) if syntax.nal_type(nal) in syntax.vcl)
         nals = nals[:first_slice] + added + nals[first_slice:]
         units.append(b"".join(START_CODE + nal for nal in nals))
         seis += added
-    return SignedStream(tuple(units), tuple(seis), fps)
+    return SignedStream(tuple(units), tuple(seis), fps, syntax)
 
 
-def signing_nals(packet: bytes, length_prefixed: bool) -> list[bytes]:
+def signing_nals(packet: bytes, length_prefixed: bool, codec: str = "h264") -> list[bytes]:
     """The SEI NAL units holding the Media Signing UUID in one packet, as stored, in order."""
     nals = (packet[a:b] for a, b in nal_units(packet, length_prefixed))
-    return [nal for nal in nals if is_sei(nal, "h264") and MEDIA_SIGNING_UUID in nal]
+    return [nal for nal in nals if is_sei(nal, codec) and MEDIA_SIGNING_UUID in nal]
 
 
 def write_ts(stream: SignedStream, path: Path) -> Path:
     """The same access units in MPEG-TS with timestamps (as a file a recorder can read)."""
     with (
-        av.open(io.BytesIO(b"".join(stream.units)), "r", format="h264") as src,
+        av.open(io.BytesIO(b"".join(stream.units)), "r", format=stream.syntax.codec) as src,
         av.open(str(path), "w", format="mpegts") as out,
     ):
         video_in = src.streams.video[0]
@@ -177,9 +199,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--fps", type=int, default=25)
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--unsigned-from", type=float, help="seconds after which SEIs stop")
+    p.add_argument("--hevc", action="store_true", help="H.265 (prefix SEIs) instead of H.264")
     args = p.parse_args(argv)
     width, height = (int(n) for n in args.size.split("x"))
-    stream = signed_stream(width, height, args.fps, args.seconds, args.unsigned_from)
+    syntax = H265 if args.hevc else H264
+    stream = signed_stream(width, height, args.fps, args.seconds, args.unsigned_from, syntax)
     print(stream.write(args.out))
     return 0
 

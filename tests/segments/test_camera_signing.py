@@ -10,28 +10,37 @@ import pytest
 
 from segments.camera_signing import CERT_SHA256, SIGNED, SigningClaim, check_extra, summary_lines
 from segments.recorder import BURN_IN, PASSTHROUGH
-from testbeds.signed_stream import FAKE_CHAIN, signed_stream, signing_nals, write_ts
+from testbeds.signed_stream import (
+    FAKE_CHAIN,
+    H264,
+    H265,
+    Syntax,
+    signed_stream,
+    signing_nals,
+    write_ts,
+)
 from tests.segments.recorder_rig import feed_all, make_rig
 
 CHAIN_SHA256 = hashlib.sha256(FAKE_CHAIN).hexdigest()
 
 
-def recorded_seis(rig, record) -> list[bytes]:
+def recorded_seis(rig, record, codec: str) -> list[bytes]:
     with av.open(io.BytesIO(rig.plaintext(record)), "r") as c:
         packets = [bytes(p) for p in c.demux(c.streams.video[0]) if p.size]
-    return [nal for p in packets for nal in signing_nals(p, length_prefixed=True)]
+    return [nal for p in packets for nal in signing_nals(p, True, codec)]
 
 
+@pytest.mark.parametrize("syntax", [H264, H265], ids=["h264", "hevc"])
 def test_passthrough_keeps_signing_seis_byte_identical_in_order_and_records_them(
-    tmp_path: Path,
+    tmp_path: Path, syntax: Syntax
 ) -> None:
-    stream = signed_stream(seconds=4)
+    stream = signed_stream(seconds=4, syntax=syntax)
     rig = make_rig(tmp_path, PASSTHROUGH)
     feed_all(rig, write_ts(stream, tmp_path / "signed.ts"))
     rig.recorder.close(time.time())
     segs = rig.records("segment")
     assert len(segs) >= 3
-    recorded = [nal for r in segs for nal in recorded_seis(rig, r)]
+    recorded = [nal for r in segs for nal in recorded_seis(rig, r, syntax.codec)]
     # the first access unit (certificate SEI, then a signing SEI) is kept too; the SEIs carry
     # emulation prevention bytes, which stay as the camera wrote them
     assert recorded == list(stream.seis)

@@ -12,7 +12,7 @@ from typing import Any
 import av
 import pytest
 
-from gateway.daemon.alarms import evaluate
+from gateway.daemon.alarms import GatewayFacts, evaluate
 from gateway.daemon.lifecycle import Gateway
 from segments.camera_signing import CERT_SHA256, SIGNED
 from testbeds.process import find_free_port
@@ -84,12 +84,17 @@ def test_a_camera_that_stops_signing_raises_the_alarm_until_it_signs_again(
 
     gateway.events.emit = heard  # type: ignore[method-assign]
 
+    seen: list[GatewayFacts] = []
+
     def alarmed() -> bool:
-        return any(a.alarm == "camera_signing_lost" for a in evaluate(gateway.facts()))
+        seen.append(gateway.facts())
+        return any(a.alarm == "camera_signing_lost" for a in evaluate(seen[-1]))
 
     gateway.start()
     try:
         wait_until("camera_signing_lost raised", alarmed, timeout=30)
+        health = seen[-1].cameras[0]  # what cameras/<id>/health carries over MQTT
+        assert health.signing_lost and health.camera_signed is False
         wait_until("camera_signing_lost cleared", lambda: not alarmed(), timeout=30)
     finally:
         gateway.stop()
