@@ -12,9 +12,13 @@ from typing import Any
 import av
 import pytest
 
+from gateway.cli.main import main
 from gateway.daemon.alarms import GatewayFacts, evaluate
 from gateway.daemon.lifecycle import Gateway
+from gateway.wiring import gateway_keys
 from segments.camera_signing import CERT_SHA256, SIGNED
+from testbeds.onvif_config import DeviceConfig, default_profiles
+from testbeds.onvif_device import OnvifDevice
 from testbeds.process import find_free_port
 from testbeds.rtsp import RtspTestServer
 from testbeds.signed_stream import FAKE_CHAIN, SignedStream, signed_stream, signing_nals
@@ -46,10 +50,16 @@ def camera(_gst_rtsp: None, tmp_path: Path) -> Iterator[SigningCamera]:
 
 
 def test_signing_seis_come_out_of_passthrough_identical_and_in_order(
-    camera: SigningCamera, tmp_path: Path
+    camera: SigningCamera, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = make_config(tmp_path, [Cam("store-1", camera.server.url("signed"), "passthrough")])
-    record_until(config, "store-1", segments=3)
+    """Over real SOAP and RTSP: the emulated ONVIF camera names the signed mount."""
+    profiles = default_profiles(camera.server.url("signed"))
+    device = OnvifDevice(DeviceConfig(profiles, serial="SN-SIGNED"), discovery=False).start()
+    try:
+        config = make_config(tmp_path, [], extra=onvif_camera("store-1", device.xaddr))
+        record_until(config, "store-1", segments=3)
+    finally:
+        device.stop()
     segs = records(config, "store-1", "segment")
     sent = camera.signed.seis
     runs = [[]]  # SEIs of segments recorded without a gap between them (one connection)
@@ -67,6 +77,20 @@ def test_signing_seis_come_out_of_passthrough_identical_and_in_order(
     assert all(r.extra[SIGNED] is True for r in segs)
     certs = {r.extra.get(CERT_SHA256) for r in segs}
     assert CHAIN_SHA256 in certs and certs <= {CHAIN_SHA256, None}
+    assert all(r.camera_serial == "SN-SIGNED" for r in segs)
+    pubkey = gateway_keys(config).signer.public_key_text()
+    assert main(["verify", str(config.gateway.data_dir), "--pubkey", pubkey]) == 0
+    shown = capsys.readouterr().out
+    assert "camera signatures: the camera's own claim" in shown
+    assert "evgw does not verify the camera's signature" in shown
+    assert f"signed by the camera; certificate chain sha256 {CHAIN_SHA256}" in shown
+
+
+def onvif_camera(camera_id: str, xaddr: str) -> str:
+    return (
+        f'[[cameras]]\nid = "{camera_id}"\nname = "{camera_id}"\nonvif = "{xaddr}"\n'
+        'overlay = "passthrough"\n'
+    )
 
 
 def test_a_camera_that_stops_signing_raises_the_alarm_until_it_signs_again(
