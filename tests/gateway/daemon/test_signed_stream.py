@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,14 @@ from testbeds.onvif_device import OnvifDevice
 from testbeds.process import find_free_port
 from testbeds.rtsp import RtspTestServer
 from testbeds.signed_stream import FAKE_CHAIN, SignedStream, signed_stream, signing_nals
-from tests.support.recording import Cam, decrypted, make_config, record_until, records
+from tests.support.recording import (
+    Cam,
+    archive_identity,
+    decrypted,
+    make_config,
+    record_until,
+    records,
+)
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -84,6 +92,15 @@ def test_signing_seis_come_out_of_passthrough_identical_and_in_order(
     assert "camera signatures: the camera's own claim" in shown
     assert "evgw does not verify the camera's signature" in shown
     assert f"signed by the camera; certificate chain sha256 {CHAIN_SHA256}" in shown
+    package = tmp_path / "exports" / "C-7"
+    export = ["export", "--config", config.path, "--camera", "store-1", "--from", segs[0].start,
+              "--to", segs[-1].end, "--identity", archive_identity(config), "--case", "C-7",
+              "--out", package.parent, "--operator", "officer"]  # fmt: skip
+    assert main([str(a) for a in export]) == 0
+    entries = json.loads((package / "report.json").read_text(encoding="utf-8"))["segments"]
+    assert entries and all(e[SIGNED] is True for e in entries)
+    assert CHAIN_SHA256 in {e[CERT_SHA256] for e in entries}
+    assert "evgw does not verify the camera's signature" in (package / "report.txt").read_text()
 
 
 def onvif_camera(camera_id: str, xaddr: str) -> str:
