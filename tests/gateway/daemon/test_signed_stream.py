@@ -101,6 +101,10 @@ def test_signing_seis_come_out_of_passthrough_identical_and_in_order(
     assert entries and all(e[SIGNED] is True for e in entries)
     assert CHAIN_SHA256 in {e[CERT_SHA256] for e in entries}
     assert "evgw does not verify the camera's signature" in (package / "report.txt").read_text()
+    (derived,) = (package / "derived").glob("*.mp4")
+    with av.open(str(derived)) as c:
+        kept = [n for p in c.demux(video=0) for n in signing_nals(bytes(p), length_prefixed=True)]
+    assert len(kept) > len(sent) and set(kept) <= set(sent), "the derived copy keeps them too"
 
 
 def onvif_camera(camera_id: str, xaddr: str) -> str:
