@@ -7,6 +7,8 @@ from pathlib import Path
 
 import av
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from segments.camera_signing import CERT_SHA256, SIGNED, SigningClaim, check_extra, summary_lines
 from segments.recorder import BURN_IN, PASSTHROUGH
@@ -102,3 +104,17 @@ def test_the_summary_groups_runs_and_says_it_is_not_verified() -> None:
         "  segment seq 7: signed by the camera",
     ]
     assert summary_lines([]) == []
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=70),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(st.sampled_from([SIGNED, CERT_SHA256, "other"]), JSON))
+def test_any_extra_is_read_or_refused_without_raising(extra: dict) -> None:
+    claim = SigningClaim.from_extra(extra)
+    if check_extra(extra) is None and extra:
+        assert claim is not None and claim.to_extra() == extra
