@@ -33,6 +33,8 @@ class CameraHealth:
     event_service: str | None = None  # "subscribed", "unsupported", "error: ..."; None: none
     tamper: str | None = None  # the tamper topic the camera reports active
     osd: str | None = None  # what the camera's OSD shows as we set it, or "refused: ..."
+    camera_signed: bool | None = None  # the last sealed segment carried Media Signing SEIs
+    signing_lost: bool = False  # signed segments, then an unsigned one, in this run
 
 
 class HealthCounter:
@@ -54,6 +56,8 @@ class HealthCounter:
         self._event_service: str | None = None
         self._tamper: str | None = None
         self._osd: str | None = None
+        self._camera_signed: bool | None = None
+        self._signed_seen = False
 
     def connected(self) -> None:
         with self._lock:
@@ -103,6 +107,18 @@ class HealthCounter:
         with self._lock:
             self._osd = state
 
+    def segment_signing(self, signed: bool) -> bool:
+        """A passthrough segment was sealed with (or without) the camera's signatures.
+
+        Returns True when `signing_lost` changed: a camera that signed this run and stopped
+        may have been swapped or reconfigured; it clears when signing resumes.
+        """
+        with self._lock:
+            before = self._signed_seen and self._camera_signed is False
+            self._camera_signed = signed
+            self._signed_seen = self._signed_seen or signed
+            return before != (self._signed_seen and not signed)
+
     def snapshot(self, now: float | None = None) -> CameraHealth:
         now = time.monotonic() if now is None else now
         with self._lock:
@@ -125,4 +141,6 @@ class HealthCounter:
                 event_service=self._event_service,
                 tamper=self._tamper,
                 osd=self._osd,
+                camera_signed=self._camera_signed,
+                signing_lost=self._signed_seen and self._camera_signed is False,
             )

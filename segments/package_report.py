@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from .camera_signing import CERT_SHA256, SIGNED, SigningClaim, summary_lines
 from .case_range import Hole
 from .checkpoint import Checkpoint
 from .package import (
@@ -140,6 +141,7 @@ def _segment_entry(f: Fetched, check: SliceCheck) -> dict[str, Any]:
         "fetched_from": f.origin,
         "verdict": finding.verdict if finding else "-",
         "detail": finding.detail if finding else "",
+        **_signing_entry(r),
     }
 
 
@@ -150,6 +152,14 @@ def _camera_records(check: SliceCheck) -> list[dict[str, Any]]:
         for f in check.findings
         if f.kind == "camera"
     ]
+
+
+def _signing_entry(r: Record) -> dict[str, Any]:
+    """The camera's signing claim as recorded (absent in burn-in); evgw did not verify it."""
+    claim = SigningClaim.from_extra(r.extra)
+    if claim is None:
+        return {}
+    return {SIGNED: claim.signed, CERT_SHA256: claim.cert_sha256}
 
 
 def render_report(report: dict[str, Any]) -> str:
@@ -172,6 +182,7 @@ def render_report(report: dict[str, Any]) -> str:
         f"gap {g['start']} .. {g['end']}: {g['reason']} ({g['status'].replace('_', ' ')})"
         for g in report["gaps"]
     ]
+    lines += _signing_lines(report)
     lines += [f"! {i['impact']}: {i['detail']}" for i in report["issues"]]
     lines += [f"camera event {e['start']}: {e['detail']}" for e in report.get("camera_events", [])]
     lines += [
@@ -226,3 +237,12 @@ def _signed_lines(report: dict[str, Any]) -> list[str]:
         f"'archive:{archive['id']} <key>'); add --identity <archive identity> to re-derive the "
         "copy",
     ]
+
+
+def _signing_lines(report: dict[str, Any]) -> list[str]:
+    claims = [
+        (s["seq"], SigningClaim(s[SIGNED], s.get(CERT_SHA256)))
+        for s in report["segments"]
+        if isinstance(s.get(SIGNED), bool)
+    ]
+    return summary_lines(claims)

@@ -18,6 +18,7 @@ from fractions import Fraction
 import av
 
 from .burn_in import BurnIn
+from .camera_signing import SegmentSigning
 from .clock import ClockStep, kernel_clock_status
 from .drift import Drift, DriftWatch
 from .open_segment import SegmentInProgress, segment_writer
@@ -74,6 +75,7 @@ class StreamRecorder:
         self._drift = DriftWatch(plan.max_camera_drift_s)
         self._await_key = False
         self.last_sealed: Record | None = None
+        self._signing: SegmentSigning | None = None  # passthrough: the camera's signing SEIs
         self._pictures = (
             None
             if on_picture is None
@@ -260,6 +262,9 @@ class StreamRecorder:
             self._seal(end_wall=wall)
             seg = self._start(wall, packet.pts)
         seg.track(wall)
+        if self._signing is not None:  # before muxing, which takes the packet's data
+            with memoryview(packet) as view:
+                self._signing.packet(view)
         assert isinstance(seg.writer, RemuxSegment)
         seg.writer.add_video(packet)
 
@@ -297,6 +302,8 @@ class StreamRecorder:
             file, self._video, self._audio, self._tb, self.plan.encode, pts, frame
         )
         self._open = SegmentInProgress.open(wall, self.plan.segment_seconds, file, writer)
+        if self.plan.mode == PASSTHROUGH:
+            self._signing = SegmentSigning(self._video.codec_context.name)
         return self._open
 
     def _seal(self, end_wall: float | None) -> None:
@@ -305,6 +312,7 @@ class StreamRecorder:
             return
         media, end = seg.finish(end_wall)
         sealed = seg.file.finish()
+        signing, self._signing = self._signing, None  # burn_in: not applicable, not recorded
         draft = self._draft(
             kind="segment",
             start=seg.start_wall,
@@ -315,6 +323,7 @@ class StreamRecorder:
             size_cipher=sealed.size_cipher,
             sha256_cipher=sealed.sha256_cipher,
             overlay=self.plan.overlay.template if self.plan.mode == BURN_IN else None,
+            extra={} if signing is None else signing.claim().to_extra(),
         )
         record = self.ledger.seal(draft, seg.start_wall)
         self._last_end = end

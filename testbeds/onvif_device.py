@@ -13,6 +13,8 @@ Example::
 With ``--events-from-stdin`` each line read raises a notification (demo), e.g.
 ``tns1:VideoSource/GlobalSceneChange/ImagingService State=true source.Source=vs0``;
 ``--no-events`` plays a camera without the event service.
+A camera that signs its video: `--rtsp` names a `--file-mount` of the RTSP test server
+serving a `testbeds.signed_stream` file (Media-Signing-style SEIs).
 """
 
 from __future__ import annotations

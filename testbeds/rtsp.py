@@ -50,6 +50,7 @@ class RtspTestServer(LocalServer):
         auth: str = "digest",
         ready_timeout: float = 15.0,
         noise: float = 0.0,
+        file_mounts: Sequence[str] = (),
     ) -> None:
         super().__init__(log_path=None, ready_timeout=ready_timeout)
         self.port = port
@@ -60,6 +61,7 @@ class RtspTestServer(LocalServer):
         self.speed = speed
         self.auth = auth
         self.noise = noise
+        self.file_mounts = tuple(file_mounts)  # NAME:PATH@FPS (see `rtsp_server.py`)
 
     def command(self) -> list[str]:
         cmd = [
@@ -79,6 +81,8 @@ class RtspTestServer(LocalServer):
             cmd += ["--mount", mount]
         if self.noise > 0:
             cmd += ["--noise", str(self.noise)]
+        for file_mount in self.file_mounts:
+            cmd += ["--file-mount", file_mount]
         if self.user is not None and self.password is not None:
             cmd += ["--user", self.user, "--password", self.password, "--auth", self.auth]
         return cmd

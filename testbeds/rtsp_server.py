@@ -9,6 +9,10 @@ Example::
 
     /usr/bin/python3 rtsp_server.py --port 8554 --mount cam1:640x360@25 \\
         --mount cam2:1280x720@25:audio --user admin --password secret [--auth basic]
+
+`--file-mount NAME:PATH@FPS` serves an H.264 Annex B file instead, access unit by access unit
+in a loop at FPS, bytes unchanged (no parser in between): a camera whose stream carries
+Media Signing SEIs (`testbeds.signed_stream` writes such a file).
 """
 
 from __future__ import annotations
@@ -122,7 +126,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--mount",
         type=parse_mount,
         action="append",
-        required=True,
+        default=[],
         help="NAME:WIDTHxHEIGHT@FPS[:audio], repeatable",
     )
     p.add_argument("--pattern", default="smpte", help="videotestsrc pattern (default smpte)")
@@ -149,6 +153,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="authentication the server asks for with --user (default digest)",
     )
     p.add_argument(
+        "--file-mount",
+        type=parse_file_mount,
+        action="append",
+        default=[],
+        help="NAME:PATH@FPS: an H.264 Annex B file served in a loop, repeatable",
+    )
+    p.add_argument(
         "--exit-on-stdin-eof",
         action="store_true",
         help="quit when stdin closes, so the server dies with its parent",
@@ -156,6 +167,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     if (args.user is None) != (args.password is None):
         p.error("--user and --password go together")
+    if not args.mount and not args.file_mount:
+        p.error("at least one --mount or --file-mount")
     return args
 
 
@@ -175,6 +188,11 @@ def main(argv: list[str]) -> int:
         if args.user is not None:
             allow_role(factory)
         mounts.add_factory(f"/{mount.name}", factory)
+    for file_mount in args.file_mount:
+        factory = file_factory(file_mount)
+        if args.user is not None:
+            allow_role(factory)
+        mounts.add_factory(f"/{file_mount.name}", factory)
     if server.attach(None) == 0:
         print(f"cannot listen on {args.address}:{args.port}: port in use?", file=sys.stderr)
         return 1
@@ -191,6 +209,75 @@ def main(argv: list[str]) -> int:
     print(f"READY rtsp://{args.address}:{args.port}", flush=True)
     loop.run()
     return 0
+
+
+FILE_MOUNT_RE = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+):(?P<path>[^@]+)@(?P<fps>\d+)$")
+AUD = b"\x00\x00\x00\x01\x09"  # 4-byte start code + access unit delimiter: a new unit
+
+
+@dataclass(frozen=True)
+class FileMount:
+    name: str
+    path: str
+    fps: int
+
+
+def parse_file_mount(text: str) -> FileMount:
+    m = FILE_MOUNT_RE.match(text)
+    if m is None or int(m["fps"]) <= 0:
+        raise argparse.ArgumentTypeError(f"bad file mount {text!r}: use NAME:PATH@FPS")
+    return FileMount(m["name"], m["path"], int(m["fps"]))
+
+
+def access_units(data: bytes) -> list[bytes]:
+    """The file split before each access unit delimiter (4-byte start code, NAL type 9)."""
+    cuts = [m.start() for m in re.finditer(re.escape(AUD), data)]
+    if not cuts or cuts[0] != 0:
+        raise SystemExit("a --file-mount file must open every access unit with a delimiter")
+    return [data[a:b] for a, b in zip(cuts, [*cuts[1:], len(data)], strict=True)]
+
+
+class UnitFeeder:
+    """Pushes one access unit per frame period into an appsrc, looping, from the main loop."""
+
+    def __init__(self, src: Gst.Element, units: list[bytes], fps: int) -> None:
+        self.src, self.units, self.fps = src, units, fps
+        self.next = 0
+        self.started = False
+        src.connect("need-data", self._need)
+
+    def _need(self, src: Gst.Element, length: int) -> None:
+        if not self.started:  # streaming began: the clock runs, timestamps mean something
+            self.started = True
+            GLib.timeout_add(max(1, round(1000 / self.fps)), self._push)
+
+    def _push(self) -> bool:
+        unit = self.units[self.next % len(self.units)]
+        self.next += 1
+        buffer = Gst.Buffer.new_wrapped(unit)
+        buffer.duration = Gst.SECOND // self.fps
+        return self.src.emit("push-buffer", buffer) == Gst.FlowReturn.OK
+
+
+def file_factory(mount: FileMount) -> GstRtspServer.RTSPMediaFactory:
+    """A shared mount whose appsrc is fed the file's access units, untouched."""
+    with open(mount.path, "rb") as f:
+        units = access_units(f.read())
+    caps = f"video/x-h264,stream-format=byte-stream,alignment=au,framerate={mount.fps}/1"
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(
+        f"( appsrc name=src is-live=true format=time do-timestamp=true caps={caps} "
+        "! rtph264pay name=pay0 pt=96 config-interval=0 )"  # the file has SPS/PPS in-band
+    )
+    factory.set_shared(True)
+    feeders: list[UnitFeeder] = []
+
+    def configure(factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RTSPMedia) -> None:
+        src = media.get_element().get_by_name("src")
+        feeders[:] = [UnitFeeder(src, units, mount.fps)]  # one media at a time (shared)
+
+    factory.connect("media-configure", configure)
+    return factory
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 SEGMENT_MARGIN_S = 15.0
 FRAME_STALE_S = 5.0
 IDENTITY_ALARMS = {"moved": "camera_moved", "identity_changed": "camera_identity_changed"}
+SIGNING_LOST = (
+    "the camera signed its video earlier in this run and its last segment is unsigned "
+    "(ONVIF Media Signing SEIs stopped): swapped, reset or reconfigured?"
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class CameraFacts:
     event_service: str | None = None  # the camera's event subscription: subscribed, unsupported…
     tamper: str | None = None  # tamper topic the camera reports active -> camera_tamper
     osd: str | None = None  # the camera's OSD as set over ONVIF, or "refused: ..."
+    camera_signed: bool | None = None  # passthrough: the last segment had Media Signing SEIs
+    signing_lost: bool = False  # it signed earlier in this run and stopped
 
     @property
     def recording(self) -> bool:
@@ -125,6 +131,8 @@ def _camera_alarms(c: CameraFacts, facts: GatewayFacts, limits: Thresholds) -> l
         found.append(
             Alarm("clock_drift", c.camera, f"camera clock off by {c.clock_offset_s:+.1f} s")
         )
+    if c.signing_lost:
+        found.append(Alarm("camera_signing_lost", c.camera, SIGNING_LOST))
     return found + _identity_alarms(c, limits) + _tamper_alarms(c)
 
 

@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING
 
 from cameras.health import HealthCounter
 from cameras.osd_plan import OsdWanted, osd_text
+from segments.camera_signing import SigningClaim
 from segments.clock import kernel_clock_status
 from segments.recorder import StreamRecorder
+from segments.records import Record
 from segments.store import DataDir
 
 from ..camera_plan import CameraPlan
@@ -129,6 +131,7 @@ def _camera_worker(
         plan.identity,
         DataDir(plan.data_dir).store(plan.camera.id),
         RemoteLog(link),
+        on_record=_signing_watch(plan, health, link),
         on_picture=_freeze_watch(plan, link, health),
         picture_interval_s=plan.picture_interval_s,
     )
@@ -247,3 +250,20 @@ def _die_with_parent(parent_pid: int) -> None:
         log.warning("cannot ask to die with the daemon (prctl unavailable)")
     if os.getppid() != parent_pid:
         os._exit(1)
+
+
+def _signing_watch(
+    plan: CameraPlan, health: HealthCounter, link: ParentLink
+) -> Callable[[Record], None]:
+    """Each sealed passthrough segment says whether the camera signed it; signing that stops
+    (or resumes) within this run is an event now and `signing_lost` in health."""
+
+    def sealed(record: Record) -> None:
+        claim = SigningClaim.from_extra(record.extra) if record.kind == "segment" else None
+        if claim is None or not health.segment_signing(claim.signed):
+            return
+        kind = "camera_signing_resumed" if claim.signed else "camera_signing_lost"
+        facts = {"camera": plan.camera.id, "seq": record.seq, "file": record.file}
+        link.send(Event(kind, facts))
+
+    return sealed

@@ -9,7 +9,8 @@ bytes. The records a child asks the daemon to sign are checked again by `ledger_
       health      snapshot, serial, clock         reply      id, signed record or error
       gap         reason (a gap opened)           stop       seal and exit
       frozen      the picture froze / moves       disk_full  pause / resume recording
-      event       kind, flat facts (input_rejected, camera_moved, camera_identity_changed)
+      event       kind, flat facts (input_rejected, camera_moved, camera_identity_changed,
+                  camera_signing_lost, camera_signing_resumed)
       append      id, draft record
       seal        id, draft segment, start_wall
       checkpoint  id
@@ -135,7 +136,15 @@ _TAGS: dict[type, str] = {
 }
 _CHILD_TAGS = {"health", "gap", "frozen", "event", "append", "seal", "checkpoint"}
 EVENT_KINDS = frozenset(
-    {"input_rejected", "camera_moved", "camera_identity_changed", "osd_applied", "osd_refused"}
+    {
+        "input_rejected",
+        "camera_moved",
+        "camera_identity_changed",
+        "osd_applied",
+        "osd_refused",
+        "camera_signing_lost",
+        "camera_signing_resumed",
+    }
 )
 MAX_FACTS = 16
 _PARENT_TAGS = {"reply", "stop", "disk_full"}

@@ -71,4 +71,6 @@ def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts
         event_service=health.event_service,
         tamper=health.tamper,
         osd=health.osd,
+        camera_signed=health.camera_signed,
+        signing_lost=health.signing_lost,
     )

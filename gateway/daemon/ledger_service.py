@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from evgw.errors import EvgwError
+from segments.camera_signing import check_extra
 from segments.clock import kernel_clock_status
 from segments.errors import CryptoFormatError, SegmentError
 from segments.ledger import Ledger
@@ -124,6 +125,9 @@ class LedgerService:
             raise RequestRefused(f"{part.name} is not a regular file")
         if found.st_size != draft.size_cipher:
             raise RequestRefused(f"{part.name} has {found.st_size} bytes, not {draft.size_cipher}")
+        wrong = check_extra(draft.extra)  # the camera's signing claim, nothing else
+        if wrong is not None:
+            raise RequestRefused(wrong)
 
     def _draft(self, *, kind: str, start: float, end: float | None, **fields: object) -> Record:
         return self.identity.draft(

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..camera_signing import SigningClaim, summary_lines
 from ..timestamp import MISSING, TimestampFinding
 from ..trust import ORIGIN_HINT
-from .report import KEY_FROM_CALLER, KEY_FROM_LEDGER, Report, StreamReport, Verdict, WitnessSummary
+from .report import (
+    KEY_FROM_CALLER,
+    KEY_FROM_LEDGER,
+    Report,
+    SeqFinding,
+    StreamReport,
+    Verdict,
+    WitnessSummary,
+)
 
 
 def render(report: Report) -> str:
@@ -47,6 +56,7 @@ def _render_stream(s: StreamReport, *, per_stream_key: bool) -> list[str]:
     lines += _render_timestamps(s.timestamps)
     if per_stream_key:
         lines.append(f"  key {s.fingerprint or '-'} ({_key_note(s.key_source)}; {s.origin})")
+    lines += [f"  {line}" for line in _camera_signing(s.findings)]
     return lines
 
 
@@ -82,3 +92,13 @@ def _key_note(source: str) -> str:
     if source == KEY_FROM_LEDGER:
         return "from the ledger's own key record: proves integrity, not origin"
     return "no key"
+
+
+def _camera_signing(findings: Sequence[SeqFinding]) -> list[str]:
+    """Which segments the camera says it signed (recorded by the gateway, not verified)."""
+    claims = [
+        (f.seq, SigningClaim(f.camera_signed, f.camera_cert_sha256))
+        for f in findings
+        if f.camera_signed is not None
+    ]
+    return summary_lines(claims)

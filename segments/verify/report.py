@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..camera_signing import SigningClaim
 from ..records import Record
 from ..timestamp import TimestampFinding
 
@@ -104,6 +105,10 @@ class SeqFinding:
     file: str | None
     through: int | None = None  # last seq of a collapsed run of MISSING seqs
     steps: tuple[str, ...] = ()
+    # The camera's claim as the gateway recorded it (never verified by evgw): None when the
+    # record holds none (burn-in, not a segment, older records).
+    camera_signed: bool | None = None
+    camera_cert_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -264,6 +269,7 @@ def _finding(seq: int, row: _Row) -> SeqFinding:
     top = row.worst()
     ordered = sorted(row.entries, key=lambda e: -_SEVERITY[e.verdict])
     record = row.record
+    claim = None if record is None else SigningClaim.from_extra(record.extra)
     return SeqFinding(
         seq=seq,
         verdict=f"GAP({top.reason})" if top.verdict is SeqVerdict.GAP else str(top.verdict),
@@ -274,4 +280,6 @@ def _finding(seq: int, row: _Row) -> SeqFinding:
         file=record.file if record else None,
         through=row.through,
         steps=tuple(dict.fromkeys(e.step for e in ordered)),
+        camera_signed=None if claim is None else claim.signed,
+        camera_cert_sha256=None if claim is None else claim.cert_sha256,
     )

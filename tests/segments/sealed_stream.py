@@ -57,7 +57,13 @@ class Stream:
         )
         self.ledger.append(self.draft("boot", self.t, self.t, reason="operator_stop"))
 
-    def segment(self, payload: bytes | None = None, *, sha256_plain: str | None = None) -> Record:
+    def segment(
+        self,
+        payload: bytes | None = None,
+        *,
+        sha256_plain: str | None = None,
+        extra: dict[str, object] | None = None,
+    ) -> Record:
         start, self.t = self.t, self.t + SEG_S
         data = payload if payload is not None else os.urandom(3000) + start.hex().encode()
 
@@ -76,6 +82,7 @@ class Stream:
                 sha256_plain=sha256_plain or stats.plaintext_sha256,
                 size_cipher=stats.ciphertext_size,
                 sha256_cipher=stats.ciphertext_sha256,
+                extra=extra or {},
             )
 
         return self.ledger.append_numbered(make)
