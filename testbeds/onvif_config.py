@@ -40,6 +40,7 @@ class DeviceConfig:
     password: str | None = field(default=None, repr=False)
     clock_skew_s: float = 0.0
     fail_operation: str | None = None  # answer this operation with a Receiver fault
+    dialect: str = "evgw"  # "vendor": another stack's way of writing the same (onvif_dialect)
 
 
 def default_profiles(main_uri: str, sub_uri: str | None = None) -> tuple[SimProfile, ...]:

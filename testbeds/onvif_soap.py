@@ -24,6 +24,7 @@ from cameras.safe_xml import child, local, parse_xml, text_of
 from cameras.wsd import NS_SOAP
 
 from .onvif_config import DeviceConfig, SimProfile
+from .onvif_dialect import SOAP_PREFIXES, VENDOR, vendor
 
 MAX_REQUEST = 64 * 1024
 MAX_CLOCK_DRIFT_S = 300.0
@@ -89,11 +90,14 @@ def parse_created(text: str) -> dt.datetime:
 
 
 def respond(device: ServedDevice, data: bytes) -> tuple[int, bytes]:
-    """HTTP status and SOAP envelope answering the request body `data`."""
+    """HTTP status and SOAP envelope answering the request body `data`, in its dialect."""
     try:
-        return 200, envelope(answer(device, data))
+        status, reply = 200, envelope(answer(device, data))
     except SoapFault as f:
-        return f.status, envelope(fault_body(f))
+        status, reply = f.status, envelope(fault_body(f))
+    if device.config.dialect == VENDOR:
+        reply = vendor(reply, SOAP_PREFIXES)
+    return status, reply
 
 
 def answer(device: ServedDevice, data: bytes) -> str:

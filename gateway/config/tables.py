@@ -89,6 +89,47 @@ class DiscoveryTable:
         help="Seconds to listen for WS-Discovery answers per probe.",
         check=checks.float_range(0.5, 30),
     )
+    max_devices: int = setting(
+        default=32,
+        help="With auto_enroll: at most this many cameras are enrolled; further devices are "
+        "refused (logged once and reported as a camera_refused event), so a stray device "
+        "cannot fill the box.",
+        check=checks.int_range(1, 256),
+    )
+    allow_scopes: tuple[str, ...] = setting(
+        default=(),
+        help="With auto_enroll: enrol only devices announcing one of these WS-Discovery scopes "
+        "(each a scope or its beginning, compared ignoring case); empty allows any.",
+        example=("onvif://www.onvif.org/location/store-room",),
+        commented=True,
+    )
+    allow_manufacturers: tuple[str, ...] = setting(
+        default=(),
+        help="With auto_enroll: enrol only devices whose GetDeviceInformation manufacturer is "
+        "one of these (ignoring case); empty allows any.",
+        example=("Hikvision", "Dahua"),
+        commented=True,
+    )
+    allow_addresses: tuple[str, ...] = setting(
+        default=(),
+        help="With auto_enroll: enrol only devices whose ONVIF service is in one of these "
+        "networks (CIDR); empty allows any. Checked before any credential is sent.",
+        check=checks.networks,
+        example=("192.0.2.0/24",),
+        commented=True,
+    )
+    rescan_interval_s: float = setting(
+        default=60.0,
+        help="With auto_enroll: seconds between probes for new, lost and returning cameras "
+        "(a Hello from an unknown device is followed at once).",
+        check=checks.float_range(1, 3600),
+    )
+    lost_after_s: float = setting(
+        default=300.0,
+        help="With auto_enroll: an enrolled camera that answers no probe for this long (or "
+        "says Bye) is declared lost; it is declared re-found when it answers again.",
+        check=checks.float_range(1, 86400),
+    )
     username: str | None = user_name(
         help="Default ONVIF user name for cameras without their own credentials (and for "
         "auto-enrolled cameras).",
@@ -277,8 +318,8 @@ SECTIONS = (
     Section(
         "cameras",
         CameraTable,
-        "One [[cameras]] table per camera; at least one is required.",
-        required=True,
+        "One [[cameras]] table per camera; at least one is required unless [discovery] "
+        "auto_enroll = true.",
         array=True,
     ),
 )

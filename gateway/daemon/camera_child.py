@@ -6,7 +6,9 @@ secret. Before it touches the camera it confines itself (`confine`: its own stre
 write, the program to read, nothing else) and turns off memory dumps and tracing. It runs
 the resolver, recorder and `CameraWorker`; its records are signed by the daemon over the pipe
 (`parent_link`), to which it also reports a health snapshot about once a second, gaps and
-frozen-picture changes. It opens no index and no ledger.
+frozen-picture changes. It opens no index and no ledger, and listens to no multicast: the
+daemon passes on the WS-Discovery Hello/Bye it hears (`Announced`), so a camera that
+announces a new address is followed at once.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from cameras.health import HealthCounter
+from cameras.wsd import Announcement, normalise_endpoint
 from segments.recorder import StreamRecorder
 from segments.store import DataDir
 
 from ..camera_plan import CameraPlan
 from ..logs import setup_logging
 from .camera_worker import CameraWorker
-from .child_protocol import CameraJob, Event, Frozen, GapOpened, Health
+from .child_protocol import Announced, CameraJob, Event, Frozen, GapOpened, Health
 from .confine import READABLE_ENV, ConfineError, confine
 from .directory import CameraDirectory
 from .parent_link import ParentLink, RemoteLog
@@ -104,9 +107,10 @@ def _camera_worker(
             facts = {"camera": plan.camera.id, "source": source, "reason": reason}
             link.send(Event("input_rejected", facts))
 
-    # The parent follows WS-Discovery announcements; the child probes when it must.
+    # The parent hears WS-Discovery announcements and passes them on; the child probes when
+    # it must.
     directory = CameraDirectory(plan.discovery, on_reject=rejected)
-    return CameraWorker(
+    worker = CameraWorker(
         CameraResolver(
             plan.camera,
             plan.timeouts,
@@ -120,6 +124,21 @@ def _camera_worker(
         on_gap=lambda camera, reason: link.send(GapOpened(reason)),
         on_event=lambda kind, facts: link.send(Event(kind, facts)),
     )
+    link.on_announced = _follower(directory, worker)
+    return worker
+
+
+def _follower(directory: CameraDirectory, worker: CameraWorker) -> Callable[[Announced], None]:
+    """What the child does with a Hello/Bye the daemon heard: note it; follow a move."""
+
+    def announced(message: Announced) -> None:
+        a = Announcement(message.kind, normalise_endpoint(message.endpoint), message.xaddrs)
+        directory.on_announcement(a)
+        if worker.resolver.announced_elsewhere(a):
+            log.info("%s: camera announced %s", worker.name, ", ".join(a.xaddrs))
+            worker.moved()
+
+    return announced
 
 
 def _freeze_watch(plan: CameraPlan, link: ParentLink) -> Callable[[float, av.VideoFrame], None]:

@@ -1,18 +1,26 @@
-"""Cameras found on the camera network but not configured: enrolled with defaults, or reported."""
+"""Cameras found on the camera network but not configured: who may be enrolled, and as what.
+
+Pure rules for auto-enrolment (`auto_enroll`): the id a serial becomes, the allow-list and
+device limit (checked in two steps: address, scopes and the limit before any credential is
+sent to the device; the manufacturer once it has answered), and the camera entry an enrolled
+device records as: default settings, its identity (serial, WS-Discovery endpoint, address,
+certificate) pinned as a configured camera's is after its first connection.
+"""
 
 from __future__ import annotations
 
-import logging
+import ipaddress
 import re
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 
-from cameras import onvif_client
 from cameras.onvif_client import DeviceInfo
-from cameras.rtsp import redact
+from cameras.wsd import Announcement
 
-from ..config import CameraConfig, Config
+from ..config import CameraConfig, Config, DiscoveryConfig
+from .camera_identity import host_of
 
-log = logging.getLogger(__name__)
+MAX_FIELD = 256
 
 
 def camera_id_for(serial: str, taken: Iterable[str]) -> str:
@@ -25,77 +33,103 @@ def camera_id_for(serial: str, taken: Iterable[str]) -> str:
     return candidate
 
 
-class Enrollment:
-    """Cameras found on the network but not configured: enrolled with defaults or reported.
+@dataclass(frozen=True)
+class Enrolled:
+    """One auto-enrolled camera as remembered across restarts (`enrolled_store`)."""
 
-    Each such camera is returned (or logged) once; with ``auto_enroll = false`` nothing is
-    returned and an operator sees a log line saying how to add the camera.
-    """
+    id: str
+    serial: str
+    endpoint: str
+    xaddr: str
+    name: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    cert_sha256: str = ""
 
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self._handled: set[str] = set()
-        self._ids = {c.id for c in config.cameras}
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, str) or len(value) > MAX_FIELD:
+                raise ValueError(f"{name} must be text of at most {MAX_FIELD} characters")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", self.id):
+            raise ValueError(f"id {self.id[:80]!r} is not a camera id")
+        if not self.serial or not self.xaddr.startswith(("http://", "https://")):
+            raise ValueError("an enrolled camera has a serial and an http(s) ONVIF address")
 
-    def review(
-        self, devices: Iterable[DeviceInfo], known_serials: Iterable[str] = ()
-    ) -> list[CameraConfig]:
-        """New camera entries to record now (only when auto_enroll is on)."""
-        serials = {c.serial for c in self.config.cameras if c.serial} | set(known_serials)
-        xaddrs = {c.onvif for c in self.config.cameras if c.onvif}
-        urls = {redact(c.rtsp) for c in self.config.cameras if c.rtsp}
-        enrolled: list[CameraConfig] = []
-        for d in devices:
-            key = d.serial or d.endpoint
-            configured = d.serial in serials or d.xaddr in xaddrs or redact(d.stream_uri) in urls
-            if configured or key in self._handled:
-                continue
-            self._handled.add(key)
-            what = f"{d.manufacturer} {d.model} serial {d.serial or '?'} at {redact(d.xaddr)}"
-            if not self.config.discovery.auto_enroll:
-                log.warning(
-                    "camera found but not configured: %s; add a [[cameras]] table with "
-                    'serial = "%s" or set [discovery] auto_enroll = true to record it',
-                    what,
-                    d.serial,
-                )
-            elif not d.serial:
-                log.warning("camera %s reports no serial number; not enrolled", what)
-            else:
-                camera = self._entry(d)
-                self._ids.add(camera.id)
-                log.info("enrolled camera %s as %s", what, camera.id)
-                enrolled.append(camera)
-        return enrolled
-
-    def scan(self, known_serials: Iterable[str] = ()) -> list[CameraConfig]:
-        """Probe the camera network, query what answers, and `review` it."""
-        d = self.config.discovery
-        if not d.enabled:
-            return []
-        result = onvif_client.discover(
-            d.address or "",
-            d.probe_timeout_s,
-            d.username,
-            d.password,
-            interface=d.interface,
-            query_timeout_s=self.config.recording.open_timeout_s,
+    @classmethod
+    def of(cls, device: DeviceInfo, taken: Iterable[str]) -> Enrolled:
+        return cls(
+            id=camera_id_for(device.serial, taken),
+            serial=device.serial[:MAX_FIELD],
+            endpoint=device.endpoint[:MAX_FIELD],
+            xaddr=device.xaddr,
+            name=(device.name or f"{device.model} {device.serial}".strip())[:MAX_FIELD],
+            manufacturer=device.manufacturer[:MAX_FIELD],
+            model=device.model[:MAX_FIELD],
+            cert_sha256=device.cert_sha256,
         )
-        return self.review(result.devices, known_serials)
 
-    def _entry(self, d: DeviceInfo) -> CameraConfig:
-        c, rec = self.config, self.config.recording
-        return CameraConfig(
-            id=camera_id_for(d.serial, self._ids),
-            name=d.name or f"{d.model} {d.serial}".strip(),
-            rtsp=None,
-            username=c.discovery.username,
-            password=c.discovery.password,
-            location=c.location.name,
-            overlay=rec.overlay,
-            segment_seconds=rec.segment_seconds,
-            enabled=True,
-            serial=d.serial,
-            onvif_username=c.discovery.username,
-            onvif_password=c.discovery.password,
+    def facts(self) -> dict[str, object]:
+        """What a `camera` found/lost/refound record and its event say about the device."""
+        return {
+            "serial": self.serial,
+            "endpoint": self.endpoint or None,
+            "address": self.xaddr,
+            "manufacturer": self.manufacturer or None,
+            "model": self.model or None,
+        }
+
+
+def camera_config(config: Config, entry: Enrolled) -> CameraConfig:
+    """The camera entry an enrolled device records as: the defaults, its identity pinned."""
+    d, rec = config.discovery, config.recording
+    return CameraConfig(
+        id=entry.id,
+        name=entry.name or entry.id,
+        rtsp=None,
+        username=d.username,
+        password=d.password,
+        location=config.location.name,
+        overlay=rec.overlay,
+        segment_seconds=rec.segment_seconds,
+        enabled=True,
+        onvif=entry.xaddr,
+        serial=entry.serial,
+        onvif_username=d.username,
+        onvif_password=d.password,
+        onvif_cert_sha256=entry.cert_sha256 or None,
+        onvif_endpoint=entry.endpoint or None,
+    )
+
+
+def refusal_before_query(policy: DiscoveryConfig, a: Announcement, enrolled: int) -> str | None:
+    """Why a device that announced itself gets no query (and so no credentials), or None."""
+    if policy.allow_addresses and not _in_networks(a.xaddrs[0], policy.allow_addresses):
+        return f"its address {host_of(a.xaddrs[0]) or '?'} is not in [discovery] allow_addresses"
+    if policy.allow_scopes and not any(
+        s.lower().startswith(allowed.lower()) for s in a.scopes for allowed in policy.allow_scopes
+    ):
+        return "it announces none of the scopes in [discovery] allow_scopes"
+    if enrolled >= policy.max_devices:
+        return f"the device limit is reached ([discovery] max_devices = {policy.max_devices})"
+    return None
+
+
+def refusal_after_query(policy: DiscoveryConfig, device: DeviceInfo) -> str | None:
+    """Why a device that answered is not enrolled, or None."""
+    if not device.serial:
+        return "it reports no serial number"
+    allowed = {m.lower() for m in policy.allow_manufacturers}
+    if allowed and device.manufacturer.lower() not in allowed:
+        return (
+            f"its manufacturer {device.manufacturer[:80]!r} is not in [discovery] "
+            "allow_manufacturers"
         )
+    return None
+
+
+def _in_networks(xaddr: str, networks: tuple[str, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(host_of(xaddr))
+    except ValueError:
+        return False  # a host name: the allow-list names networks, not names
+    return any(address in ipaddress.ip_network(n) for n in networks)
