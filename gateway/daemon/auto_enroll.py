@@ -26,7 +26,7 @@ from cameras.onvif_client import DeviceInfo
 from cameras.rtsp import redact
 from cameras.wsd import Announcement
 
-from ..config import DiscoveryConfig
+from ..config import Config, DiscoveryConfig
 from .directory import CameraDirectory
 from .enrolled_store import EnrolledStore
 from .enrollment import Enrolled, refusal_after_query, refusal_before_query
@@ -237,6 +237,38 @@ class AutoEnroll(threading.Thread):
             ]
         for camera in silent:
             self._declare_lost(camera)
+
+
+def for_gateway(
+    config: Config,
+    directory: CameraDirectory,
+    enrol: Enrol,
+    presence: Presence,
+    refused: Refused,
+) -> AutoEnroll:
+    """Auto-enrolment for the daemon, with the cameras it enrolled before (unless configured
+    now); not started."""
+    configured = [(c.serial, c.onvif) for c in config.cameras]
+    ids = {c.id for c in config.cameras}
+    serials = {c.serial for c in config.cameras if c.serial}
+    store = EnrolledStore(config.gateway.data_dir)
+    enroller = AutoEnroll(
+        config.discovery,
+        directory,
+        store,
+        onvif_query(config.discovery, config.recording.open_timeout_s),
+        enrol,
+        presence,
+        refused,
+        configured=configured,
+        taken_ids=ids,
+    )
+    before = [e for e in store.load() if e.id not in ids and e.serial not in serials]
+    enroller.remember(before)
+    if before:
+        log.info("recording %d camera(s) enrolled before: %s", len(before),
+                 ", ".join(e.id for e in before))  # fmt: skip
+    return enroller
 
 
 def onvif_query(policy: DiscoveryConfig, timeout_s: float) -> Query:

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 
 from cameras.onvif_client import DeviceInfo
 from cameras.wsd import Announcement
+from segments.clock import kernel_clock_status
+from segments.records import Record, StreamIdentity
 
 from ..config import CameraConfig, Config, DiscoveryConfig
 from .camera_identity import host_of
@@ -99,6 +101,16 @@ def camera_config(config: Config, entry: Enrolled) -> CameraConfig:
         onvif_cert_sha256=entry.cert_sha256 or None,
         onvif_endpoint=entry.endpoint or None,
     )
+
+
+def presence_draft(
+    identity: StreamIdentity, event: str, facts: dict[str, object], now: float
+) -> Record:
+    """The daemon's `camera` record declaring an enrolled camera found, lost or re-found."""
+    return identity.draft(
+        kind="camera", start=now, end=now, clock=kernel_clock_status(), reason=event,
+        extra={"event": event, **facts},
+    )  # fmt: skip
 
 
 def refusal_before_query(policy: DiscoveryConfig, a: Announcement, enrolled: int) -> str | None:

@@ -5,11 +5,10 @@ camera (which signs for its camera process, and the daemon's own records: purges
 then starts retention, uploads, monitoring and the camera processes under the camera
 supervisor; `Gateway.stop` seals and stops them in reverse. `run` is `evgw run`.
 
-The daemon's WS-Discovery listener passes every Hello/Bye on to the camera processes (a
-camera that announces a new address is followed at once) and, with ``auto_enroll``, to
-auto-enrolment, which adds a camera process while the daemon runs (`enrol`) and has the
-daemon declare found, lost and re-found cameras in their ledgers (`_presence`). Cameras
-enrolled before are recorded again at start, before any probe.
+The WS-Discovery listener passes each Hello/Bye on to the camera processes (a camera that
+announces a new address is followed at once) and to auto-enrolment, which adds cameras while
+the daemon runs (`_enrol`; those enrolled before are recorded again at start, before any
+probe) and has found, lost and re-found cameras declared in their ledgers (`_presence`).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from types import FrameType
 
 from cameras.wsd import Announcement
 from segments.checkpoint import Checkpoint
-from segments.clock import kernel_clock_status
 from segments.errors import SegmentError
 from segments.index import Index
 from segments.ledger import Ledger
@@ -46,13 +44,12 @@ from ..config import Config
 from ..keys import CREDENTIALS_ENV, GatewayKeys, operator_keyring
 from . import commands
 from .alarms import GatewayFacts
-from .auto_enroll import AutoEnroll, onvif_query
+from .auto_enroll import AutoEnroll, for_gateway
 from .camera_process import Callbacks, CameraProcess, DiskFullFlag, spawn_context
 from .child_protocol import Announced, CameraJob, MessageError, encode, to_child
 from .command_gate import CommandGate
 from .directory import CameraDirectory
-from .enrolled_store import EnrolledStore
-from .enrollment import Enrolled, camera_config
+from .enrollment import Enrolled, camera_config, presence_draft
 from .events import EventRouter, log_record
 from .facts import gateway_facts
 from .liveness import ProgressLimits
@@ -120,7 +117,13 @@ class Gateway:
         for plan in wiring.camera_plans(config, keys.recipients, self.boot_id):
             self.workers.append(self._camera_process(plan))
         if config.discovery.auto_enroll:
-            self.enroller = self._auto_enroll(self.directory)
+            self.enroller = for_gateway(
+                config,
+                self.directory,
+                self._enrol,
+                self._presence,
+                lambda facts: self.events.emit("camera_refused", **facts),
+            )
             for entry in self.enroller.enrolled:
                 self.workers.append(self._camera_process(self._enrolled_plan(entry)))
         self.retention = Retention(
@@ -167,31 +170,6 @@ class Gateway:
         plan = wiring.camera_plan(self.config, camera, self._keys.recipients, self.boot_id)
         return replace(plan, identity=replace(plan.identity, camera_serial=entry.serial))
 
-    def _auto_enroll(self, directory: CameraDirectory) -> AutoEnroll:
-        """Auto-enrolment, with the cameras it enrolled before (unless now configured)."""
-        config = self.config
-        configured = [(c.serial, c.onvif) for c in config.cameras]
-        ids = {c.id for c in config.cameras}
-        serials = {c.serial for c in config.cameras if c.serial}
-        store = EnrolledStore(config.gateway.data_dir)
-        enroller = AutoEnroll(
-            config.discovery,
-            directory,
-            store,
-            onvif_query(config.discovery, config.recording.open_timeout_s),
-            self._enrol,
-            self._presence,
-            lambda facts: self.events.emit("camera_refused", **facts),
-            configured=configured,
-            taken_ids=ids,
-        )
-        before = [e for e in store.load() if e.id not in ids and e.serial not in serials]
-        enroller.remember(before)
-        if before:
-            log.info("recording %d camera(s) enrolled before: %s", len(before),
-                     ", ".join(e.id for e in before))  # fmt: skip
-        return enroller
-
     def _enrol(self, entry: Enrolled) -> bool:
         """Record a camera auto-enrolment admitted, while the daemon runs."""
         with self._workers_lock:
@@ -211,13 +189,8 @@ class Gateway:
         ledger, identity = self.ledgers.get(camera), self.identities.get(camera)
         if ledger is None or identity is None:
             return
-        now = time.time()
-        draft = identity.draft(
-            kind="camera", start=now, end=now, clock=kernel_clock_status(), reason=event,
-            extra={"event": event, **facts},
-        )  # fmt: skip
         try:
-            log_record(ledger.append(draft))
+            log_record(ledger.append(presence_draft(identity, event, facts, time.time())))
         except SegmentError as e:
             log.error("%s: cannot declare the camera %s: %s", camera, event, e)
         self.events.emit(f"camera_{event}", camera=camera, **facts)
