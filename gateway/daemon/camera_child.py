@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -37,6 +38,7 @@ from .child_protocol import Announced, CameraJob, Event, Frozen, GapOpened, Heal
 from .confine import READABLE_ENV, ConfineError, confine
 from .directory import CameraDirectory
 from .parent_link import ParentLink, RemoteLog
+from .rate_limit import RateLimiter
 from .resolver import CameraResolver
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ HEALTH_PERIOD_S = 1.0
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NAME = 15
+FOLLOWS_PER_MINUTE = 6.0  # announced moves that drop the stream at once (2 in a burst)
 
 
 def camera_main(job: CameraJob, conn: Connection, parent_pid: int) -> None:
@@ -129,14 +132,24 @@ def _camera_worker(
 
 
 def _follower(directory: CameraDirectory, worker: CameraWorker) -> Callable[[Announced], None]:
-    """What the child does with a Hello/Bye the daemon heard: note it; follow a move."""
+    """What the child does with a Hello/Bye the daemon heard: note it; follow a move.
+
+    Anyone on the camera network can send a Hello with the camera's endpoint: following costs
+    a short gap, so it is rate-limited (a forged address is then refused by the serial check).
+    """
+    limit = RateLimiter(FOLLOWS_PER_MINUTE, burst=2)
 
     def announced(message: Announced) -> None:
         a = Announcement(message.kind, normalise_endpoint(message.endpoint), message.xaddrs)
         directory.on_announcement(a)
-        if worker.resolver.announced_elsewhere(a):
+        if not worker.resolver.announced_elsewhere(a):
+            return
+        if limit.allow("moves", time.monotonic()):
             log.info("%s: camera announced %s", worker.name, ", ".join(a.xaddrs))
             worker.moved()
+        else:
+            log.warning("%s: camera announced %s again; followed at the next reconnect",
+                        worker.name, ", ".join(a.xaddrs))  # fmt: skip
 
     return announced
 
