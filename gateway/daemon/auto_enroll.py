@@ -27,9 +27,9 @@ from cameras.rtsp import redact
 from cameras.wsd import Announcement
 
 from ..config import Config, DiscoveryConfig
+from ..enrolled import Enrolled, EnrolledStore
 from .directory import CameraDirectory
-from .enrolled_store import EnrolledStore
-from .enrollment import Enrolled, refusal_after_query, refusal_before_query
+from .enrollment import refusal_after_query, refusal_before_query
 
 log = logging.getLogger(__name__)
 

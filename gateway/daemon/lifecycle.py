@@ -41,6 +41,7 @@ from uplink.uploader import Uploader
 from .. import wiring
 from ..camera_plan import CameraPlan
 from ..config import Config
+from ..enrolled import Enrolled, camera_config
 from ..keys import CREDENTIALS_ENV, GatewayKeys, operator_keyring
 from . import commands
 from .alarms import GatewayFacts
@@ -49,7 +50,7 @@ from .camera_process import Callbacks, CameraProcess, DiskFullFlag, spawn_contex
 from .child_protocol import Announced, CameraJob, MessageError, encode, to_child
 from .command_gate import CommandGate
 from .directory import CameraDirectory
-from .enrollment import Enrolled, camera_config, presence_draft
+from .enrollment import presence_draft
 from .events import EventRouter, log_record
 from .facts import gateway_facts
 from .liveness import ProgressLimits

@@ -14,8 +14,8 @@ import pytest
 
 from gateway import wiring
 from gateway.config import Config, parse_config
-from gateway.daemon.enrolled_store import EnrolledStore
 from gateway.daemon.lifecycle import Gateway
+from gateway.enrolled import EnrolledStore
 from segments.ledger import signature_ok
 from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_device import OnvifDevice
@@ -135,6 +135,8 @@ def test_cameras_found_on_the_network_are_recorded_and_survive_a_restart(
     # A restart records the same cameras under the same ids before any probe answers.
     remembered = [e.id for e in EnrolledStore(config.gateway.data_dir).load()]
     assert sorted(remembered) == sorted(ids)
+    assert sorted(wiring.status_scope(config).cameras) == sorted(ids)  # evgw status
+    assert wiring.case_sources(config).cameras[ids[1]].name == "HIKVISION"  # find, export
     again = Gateway(config)
     again.start()
     try:

@@ -15,15 +15,9 @@ from cameras.onvif_replies import MediaProfile
 from cameras.wsd import Announcement
 from gateway.config import Config, DiscoveryConfig, config_from_mapping
 from gateway.daemon.auto_enroll import FOUND, LOST, REFOUND, AutoEnroll
-from gateway.daemon.enrolled_store import FILE_NAME, EnrolledStore
-from gateway.daemon.enrollment import (
-    Enrolled,
-    camera_config,
-    camera_id_for,
-    refusal_after_query,
-    refusal_before_query,
-)
+from gateway.daemon.enrollment import refusal_after_query, refusal_before_query
 from gateway.daemon.resolver import CameraResolver
+from gateway.enrolled import FILE_NAME, Enrolled, EnrolledStore, camera_config, camera_id_for
 from tests.gateway.config.sample import FAKE, base
 
 POLICY = DiscoveryConfig(None, "127.0.0.1", True, 1.0, "admin", "pw", max_devices=2)
