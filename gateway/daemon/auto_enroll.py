@@ -3,8 +3,8 @@ whether they are still there.
 
 At start and every `rescan_interval_s` (at once after a Hello from an unknown endpoint) it
 probes through the shared `CameraDirectory`, asks each new device who it is, and enrols what
-the allow-list and device limit admit (`enrollment`), remembered in data_dir first
-(`enrolled_store`), then recorded by the daemon (`enrol`). A device that is not admitted is
+the allow-list and device limit admit (`enrollment`): the daemon records it (`enrol`), and it
+is remembered in data_dir (`gateway.enrolled`). A device that is not admitted is
 logged once and reported once (`refused`), and not asked again while the daemon runs.
 
 An enrolled camera not heard of (no probe answer, no Hello) for `lost_after_s`, or that
@@ -146,7 +146,11 @@ class AutoEnroll(threading.Thread):
                 self._seen(camera)
             elif not skip:
                 new.setdefault(a.endpoint, a)
-        for a in list(new.values())[:MAX_QUERIES_PER_ROUND]:
+        fresh = [a for a in new.values() if a.endpoint not in self._failed]
+        again = [a for a in new.values() if a.endpoint in self._failed]
+        if len(fresh) > MAX_QUERIES_PER_ROUND:
+            self._wake.set()  # more new devices than one round asks: the next round at once
+        for a in (fresh + again)[:MAX_QUERIES_PER_ROUND]:
             if self._halt.is_set():
                 return
             self._consider(a)
@@ -182,9 +186,9 @@ class AutoEnroll(threading.Thread):
             return
         with self._lock:
             entry = Enrolled.of(device, self._taken)
-        self._store.add(entry)
         if not self._enrol(entry):
             return
+        self._store.add(entry)
         with self._lock:
             self._add(entry, self._clock())
         log.info("enrolled camera %s %s serial %s at %s as %s", entry.manufacturer,

@@ -14,7 +14,7 @@ from cameras.onvif_client import DeviceInfo
 from cameras.onvif_replies import MediaProfile
 from cameras.wsd import Announcement
 from gateway.config import Config, DiscoveryConfig, config_from_mapping
-from gateway.daemon.auto_enroll import FOUND, LOST, REFOUND, AutoEnroll
+from gateway.daemon.auto_enroll import FOUND, LOST, MAX_QUERIES_PER_ROUND, REFOUND, AutoEnroll
 from gateway.daemon.enrollment import refusal_after_query, refusal_before_query
 from gateway.daemon.resolver import CameraResolver
 from gateway.enrolled import FILE_NAME, Enrolled, EnrolledStore, camera_config, camera_id_for
@@ -210,3 +210,16 @@ def test_cameras_enrolled_before_are_lost_only_after_a_while(tmp_path: Path) -> 
     rig.now += POLICY.lost_after_s + 1
     rig.auto.round()
     assert rig.presence == [("SN-1", LOST)]
+
+
+def test_more_new_devices_than_one_round_asks_bring_the_next_round_forward(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(tmp_path, replace(POLICY, max_devices=32))
+    for n in range(MAX_QUERIES_PER_ROUND + 3):
+        rig.net.add(announced(n), f"SN-{n}")
+    rig.auto.round()
+    assert len(rig.enrolled) == MAX_QUERIES_PER_ROUND and rig.auto._wake.is_set()
+    rig.auto._wake.clear()
+    rig.auto.round()
+    assert len(rig.enrolled) == MAX_QUERIES_PER_ROUND + 3 and not rig.auto._wake.is_set()
