@@ -5,7 +5,8 @@ At start and every `rescan_interval_s` (at once after a Hello from an unknown en
 probes through the shared `CameraDirectory`, asks each new device who it is, and enrols what
 the allow-list and device limit admit (`enrollment`): the daemon records it (`enrol`), and it
 is remembered in data_dir (`gateway.enrolled`). A device that is not admitted is
-logged once and reported once (`refused`), and not asked again while the daemon runs.
+logged and reported once (`refused`, rate-limited) and not asked again while the daemon runs;
+what forged announcements can make it remember or report is bounded.
 
 An enrolled camera not heard of (no probe answer, no Hello) for `lost_after_s`, or that
 says Bye, is `lost`; heard of again, it is `refound`. `presence(camera, event, facts)`
@@ -30,11 +31,15 @@ from ..config import Config, DiscoveryConfig
 from ..enrolled import Enrolled, EnrolledStore
 from .directory import CameraDirectory
 from .enrollment import refusal_after_query, refusal_before_query
+from .rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
 
 FOUND, LOST, REFOUND = "found", "lost", "refound"
 MAX_QUERIES_PER_ROUND = 8  # new devices asked per probe; the rest wait for the next round
+MAX_PENDING = 256  # Hellos of strangers (and probe answers) taken in per round
+MAX_REMEMBERED = 4096  # endpoints refused or failing, remembered so as not to ask again
+REPORTS_PER_MINUTE, REPORTS_BURST = 10.0, 40  # refusals logged and reported
 
 Query = Callable[[Announcement], DeviceInfo]
 Enrol = Callable[[Enrolled], bool]
@@ -74,14 +79,15 @@ class AutoEnroll(threading.Thread):
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._halt = threading.Event()
-        self._pending: list[Announcement] = []
+        self._pending: dict[str, Announcement] = {}  # Hellos of strangers, by endpoint
         self._cameras: dict[str, Enrolled] = {}  # by id
         self._by_endpoint: dict[str, str] = {}
         self._by_serial: dict[str, str] = {}
         self._last_seen: dict[str, float] = {}
         self._lost: set[str] = set()
-        self._ignored: set[str] = set()  # endpoints refused or configured: not asked again
-        self._failed: set[str] = set()  # endpoints whose query failed (logged once)
+        self._ignored = Bounded()  # endpoints refused or configured: not asked again
+        self._failed = Bounded()  # endpoints whose query failed (logged once)
+        self._reports = RateLimiter(REPORTS_PER_MINUTE, burst=REPORTS_BURST)
 
     def remember(self, entries: Iterable[Enrolled]) -> None:
         """Cameras enrolled before this run: recorded again, judged lost only after a while."""
@@ -111,7 +117,8 @@ class AutoEnroll(threading.Thread):
             camera = self._by_endpoint.get(a.endpoint)
             if camera is None:
                 if a.kind == "Hello" and a.endpoint not in self._ignored:
-                    self._pending.append(a)
+                    if len(self._pending) < MAX_PENDING:
+                        self._pending[a.endpoint] = a
                     self._wake.set()
                 return
         if a.kind == "Bye":
@@ -131,14 +138,14 @@ class AutoEnroll(threading.Thread):
     def round(self) -> None:
         """One probe: note who answered, consider new devices, declare the long silent lost."""
         with self._lock:
-            pending, self._pending = self._pending, []
+            pending, self._pending = list(self._pending.values()), {}
         try:
             found = self._directory.probe()
         except CameraError as e:
             log.warning("auto-enrolment: WS-Discovery probe failed: %s", e)
             found = []
         new: dict[str, Announcement] = {}
-        for a in [*found, *pending]:
+        for a in [*found[:MAX_PENDING], *pending]:
             with self._lock:
                 camera = self._by_endpoint.get(a.endpoint)
                 skip = a.endpoint in self._ignored or not a.xaddrs
@@ -148,21 +155,24 @@ class AutoEnroll(threading.Thread):
                 new.setdefault(a.endpoint, a)
         fresh = [a for a in new.values() if a.endpoint not in self._failed]
         again = [a for a in new.values() if a.endpoint in self._failed]
-        if len(fresh) > MAX_QUERIES_PER_ROUND:
-            self._wake.set()  # more new devices than one round asks: the next round at once
-        for a in (fresh + again)[:MAX_QUERIES_PER_ROUND]:
+        queries = 0
+        for a in fresh + again:
             if self._halt.is_set():
                 return
-            self._consider(a)
+            with self._lock:
+                count = len(self._cameras)
+            reason = refusal_before_query(self.policy, a, count)
+            if reason is not None:
+                self._refuse(a, reason)
+            elif queries < MAX_QUERIES_PER_ROUND:
+                queries += 1
+                self._consider(a)
+            elif a.endpoint not in self._failed:
+                self._wake.set()  # more new devices than one round asks: the next at once
         self._check_lost()
 
     def _consider(self, a: Announcement) -> None:
-        with self._lock:
-            count = len(self._cameras)
-        reason = refusal_before_query(self.policy, a, count)
-        if reason is not None:
-            self._refuse(a, reason)
-            return
+        """Ask an admitted device who it is; enrol it if that is admitted too."""
         try:
             device = self._query(a)
         except OnvifError as e:
@@ -206,6 +216,10 @@ class AutoEnroll(threading.Thread):
     def _refuse(self, a: Announcement, reason: str, device: DeviceInfo | None = None) -> None:
         with self._lock:
             self._ignored.add(a.endpoint)
+        if not self._reports.allow("refused", self._clock()):
+            log.debug("auto-enrolment: device %s refused (%s); reports rate-limited",
+                      a.endpoint[:80], reason)  # fmt: skip
+            return
         address = redact(a.xaddrs[0]) if a.xaddrs else "?"
         log.warning("auto-enrolment: device %s at %s not enrolled: %s", a.endpoint[:80],
                     address, reason)  # fmt: skip
@@ -241,6 +255,22 @@ class AutoEnroll(threading.Thread):
             ]
         for camera in silent:
             self._declare_lost(camera)
+
+
+class Bounded:
+    """A set of at most `MAX_REMEMBERED` endpoints, the oldest forgotten first: forged
+    announcements with ever new endpoints cannot grow the daemon's memory."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, None] = {}
+
+    def add(self, item: str) -> None:
+        if len(self._items) >= MAX_REMEMBERED:
+            del self._items[next(iter(self._items))]
+        self._items[item] = None
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
 
 
 def for_gateway(

@@ -14,7 +14,16 @@ from cameras.onvif_client import DeviceInfo
 from cameras.onvif_replies import MediaProfile
 from cameras.wsd import Announcement
 from gateway.config import Config, DiscoveryConfig, config_from_mapping
-from gateway.daemon.auto_enroll import FOUND, LOST, MAX_QUERIES_PER_ROUND, REFOUND, AutoEnroll
+from gateway.daemon.auto_enroll import (
+    FOUND,
+    LOST,
+    MAX_PENDING,
+    MAX_QUERIES_PER_ROUND,
+    MAX_REMEMBERED,
+    REFOUND,
+    REPORTS_BURST,
+    AutoEnroll,
+)
 from gateway.daemon.enrollment import refusal_after_query, refusal_before_query
 from gateway.daemon.resolver import CameraResolver
 from gateway.enrolled import FILE_NAME, Enrolled, EnrolledStore, camera_config, camera_id_for
@@ -223,3 +232,15 @@ def test_more_new_devices_than_one_round_asks_bring_the_next_round_forward(
     rig.auto._wake.clear()
     rig.auto.round()
     assert len(rig.enrolled) == MAX_QUERIES_PER_ROUND + 3 and not rig.auto._wake.is_set()
+
+
+def test_a_flood_of_forged_hellos_is_bounded(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, replace(POLICY, allow_addresses=("192.0.2.0/24",)))
+    for n in range(MAX_PENDING * 3):
+        rig.auto.on_announcement(announced(n, "198.51.100.9"))
+    rig.auto.round()
+    assert rig.enrolled == [] and rig.net.asked == []
+    assert len(rig.refused) == REPORTS_BURST, "refusal reports are rate-limited"
+    for n in range(MAX_REMEMBERED + 10):
+        rig.auto._ignored.add(str(n))
+    assert "0" not in rig.auto._ignored and str(MAX_REMEMBERED + 9) in rig.auto._ignored
