@@ -124,7 +124,7 @@ class AutoEnroll(threading.Thread):
         if a.kind == "Bye":
             self._declare_lost(camera)
         else:
-            self._seen(camera)
+            self._seen(camera, a)
 
     def run(self) -> None:
         while not self._halt.is_set():
@@ -150,7 +150,7 @@ class AutoEnroll(threading.Thread):
                 camera = self._by_endpoint.get(a.endpoint)
                 skip = a.endpoint in self._ignored or not a.xaddrs
             if camera is not None:
-                self._seen(camera)
+                self._seen(camera, a)
             elif not skip:
                 new.setdefault(a.endpoint, a)
         fresh = [a for a in new.values() if a.endpoint not in self._failed]
@@ -228,12 +228,19 @@ class AutoEnroll(threading.Thread):
             facts |= {"serial": device.serial[:256], "manufacturer": device.manufacturer[:256]}
         self._refused_cb({**facts, "reason": reason})
 
-    def _seen(self, camera: str) -> None:
+    def _seen(self, camera: str, a: Announcement | None = None) -> None:
+        """Heard of `camera`; at another address, that one is remembered for the next start
+        (tried first there; the camera process checks the serial before using it)."""
         with self._lock:
             self._last_seen[camera] = self._clock()
             back = camera in self._lost
             self._lost.discard(camera)
             entry = self._cameras[camera]
+            moved = _moved(entry, a)
+            if moved is not None:
+                entry = self._cameras[camera] = moved
+        if moved is not None:
+            self._store.add(moved)
         if back:
             self._presence(camera, REFOUND, entry.facts())
 
@@ -255,6 +262,16 @@ class AutoEnroll(threading.Thread):
             ]
         for camera in silent:
             self._declare_lost(camera)
+
+
+def _moved(entry: Enrolled, a: Announcement | None) -> Enrolled | None:
+    """`entry` at the address `a` announces, if that is another one (and a storable one)."""
+    if a is None or not a.xaddrs or entry.xaddr in a.xaddrs:
+        return None
+    try:
+        return replace(entry, xaddr=a.xaddrs[0])
+    except ValueError:
+        return None
 
 
 class Bounded:

@@ -244,3 +244,14 @@ def test_a_flood_of_forged_hellos_is_bounded(tmp_path: Path) -> None:
     for n in range(MAX_REMEMBERED + 10):
         rig.auto._ignored.add(str(n))
     assert "0" not in rig.auto._ignored and str(MAX_REMEMBERED + 9) in rig.auto._ignored
+
+
+def test_a_camera_heard_at_another_address_is_remembered_there(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.net.add(announced(1), "SN-1")
+    rig.auto.round()
+    rig.auto.on_announcement(announced(1, "192.0.2.77"))
+    [entry] = rig.store.load()
+    assert entry.xaddr == "http://192.0.2.77/onvif/device_service" and rig.presence == [
+        ("SN-1", FOUND)
+    ]
