@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 FILE_NAME = "enrolled.json"
 VERSION = 1
 MAX_FILE = 1024 * 1024
-MAX_FIELD = 256
+MAX_FIELD = 2048  # an ONVIF address may be as long as WS-Discovery allows (wsd.MAX_URI)
+MAX_LABEL = 128  # names shown in the overlay and in records
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def camera_id_for(serial: str, taken: Iterable[str]) -> str:
@@ -68,15 +70,17 @@ class Enrolled:
 
     @classmethod
     def of(cls, device: DeviceInfo, taken: Iterable[str]) -> Enrolled:
+        """What the device said of itself, cut to size and without control characters (its
+        name is burnt into the picture and its words go into signed records)."""
         return cls(
             id=camera_id_for(device.serial, taken),
-            serial=device.serial[:MAX_FIELD],
+            serial=device.serial,  # as the camera says it: checked on every connect
             endpoint=device.endpoint[:MAX_FIELD],
-            xaddr=device.xaddr,
-            name=(device.name or f"{device.model} {device.serial}".strip())[:MAX_FIELD],
-            manufacturer=device.manufacturer[:MAX_FIELD],
-            model=device.model[:MAX_FIELD],
-            cert_sha256=device.cert_sha256,
+            xaddr=device.xaddr[:MAX_FIELD],
+            name=_label(device.name or f"{device.model} {device.serial}"),
+            manufacturer=_label(device.manufacturer),
+            model=_label(device.model),
+            cert_sha256=device.cert_sha256[:MAX_FIELD],
         )
 
     def facts(self) -> dict[str, object]:
@@ -88,6 +92,14 @@ class Enrolled:
             "manufacturer": self.manufacturer or None,
             "model": self.model or None,
         }
+
+
+def printable_serial(serial: str) -> bool:
+    return 0 < len(serial) <= MAX_LABEL and not _CONTROL.search(serial)
+
+
+def _label(text: str) -> str:
+    return _CONTROL.sub(" ", text)[:MAX_LABEL].strip()
 
 
 def camera_config(config: Config, entry: Enrolled) -> CameraConfig:

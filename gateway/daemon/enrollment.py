@@ -16,6 +16,7 @@ from segments.clock import kernel_clock_status
 from segments.records import Record, StreamIdentity
 
 from ..config import DiscoveryConfig
+from ..enrolled import MAX_LABEL, printable_serial
 from .camera_identity import host_of
 
 
@@ -46,6 +47,8 @@ def refusal_after_query(policy: DiscoveryConfig, device: DeviceInfo) -> str | No
     """Why a device that answered is not enrolled, or None."""
     if not device.serial:
         return "it reports no serial number"
+    if not printable_serial(device.serial):
+        return f"its serial number is not printable text of at most {MAX_LABEL} characters"
     allowed = {m.lower() for m in policy.allow_manufacturers}
     if allowed and device.manufacturer.lower() not in allowed:
         return (

@@ -255,3 +255,12 @@ def test_a_camera_heard_at_another_address_is_remembered_there(tmp_path: Path) -
     assert entry.xaddr == "http://192.0.2.77/onvif/device_service" and rig.presence == [
         ("SN-1", FOUND)
     ]
+
+
+def test_what_a_device_says_of_itself_is_cut_to_size_and_cleaned() -> None:
+    a = announced(1)
+    info = replace(device(a, "SN 1"), name="yard\n" + "x" * 500, model="M\x00")
+    entry = Enrolled.of(info, ())
+    assert (entry.serial, entry.id) == ("SN 1", "SN-1")
+    assert "not printable" in str(refusal_after_query(POLICY, device(a, "SN\x1b[31m")))
+    assert entry.name.startswith("yard x") and len(entry.name) == 128 and entry.model == "M"
