@@ -155,6 +155,12 @@ def _discovery(scope: Scope, raw: Mapping[str, Any]) -> DiscoveryConfig:
     password = optional_secret(scope, "password", table.password, table.password_file)
     if password is not None and table.username is None:
         raise scope.error("username", "missing; a password needs a username")
+    if table.lost_after_s <= table.rescan_interval_s:
+        raise scope.error(
+            "lost_after_s",
+            f"must be longer than rescan_interval_s ({table.rescan_interval_s:g}), or every "
+            "camera would be declared lost between two probes",
+        )
     return DiscoveryConfig(
         interface=table.interface,
         address=table.address,

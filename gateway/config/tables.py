@@ -81,8 +81,10 @@ class DiscoveryTable:
     auto_enroll: bool = setting(
         default=False,
         help="Record ONVIF cameras found on the camera network that no [[cameras]] table "
-        "names, with default settings, as camera id = their serial number (false: found "
-        "cameras are only reported in the log).",
+        "names, with default settings, as camera id = their serial number (remembered in "
+        "data_dir/enrolled.json, so the ids survive a restart); found, lost and re-found "
+        "cameras are signed camera records and events. false: found cameras are only reported "
+        "in the log. With it, the file may have no [[cameras]] table.",
     )
     probe_timeout_s: float = setting(
         default=3.0,
@@ -127,7 +129,8 @@ class DiscoveryTable:
     lost_after_s: float = setting(
         default=300.0,
         help="With auto_enroll: an enrolled camera that answers no probe for this long (or "
-        "says Bye) is declared lost; it is declared re-found when it answers again.",
+        "says Bye) is declared lost; it is declared re-found when it answers again. Longer "
+        "than rescan_interval_s.",
         check=checks.float_range(1, 86400),
     )
     username: str | None = user_name(

@@ -581,6 +581,7 @@ def test_auto_enroll_needs_no_camera_table() -> None:
         ("allow_addresses", ["10.0.0.0/33"], "not a network: '10.0.0.0/33'"),
         ("max_devices", 0, "max_devices"),
         ("allow_scopes", "onvif://x", "must be an array of strings"),
+        ("lost_after_s", 30, "must be longer than rescan_interval_s (60)"),
     ],
 )
 def test_bad_discovery_keys_name_file_and_key(key: str, value: Any, reason: str) -> None:
