@@ -111,7 +111,6 @@ class Gateway:
         self.directory = CameraDirectory(config.discovery, on_reject=self._rejected)
         self.directory.listen(self._on_announcement)
         self.directory.start()
-        disk_full = self._disk_full
         for camera in config.cameras:
             if not camera.enabled:
                 log.info("%s: disabled in the configuration", camera.id)
@@ -135,7 +134,7 @@ class Gateway:
             wiring.storage_limits(config),
             on_event=self.events.on_retention,
             on_record=log_record,
-            disk_full=disk_full,
+            disk_full=self._disk_full,
         )
         self.events.poke_retention = self.retention.poke
         self.uploader = self._start_uploader(index)
