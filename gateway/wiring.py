@@ -28,6 +28,7 @@ from uplink.objectstore import ObjectStore
 from .camera_plan import CameraPlan
 from .cases.sources import CameraLabel, CaseSources
 from .config import CameraConfig, Config, MqttConfig
+from .enrolled import enrolled_cameras
 from .keys import GatewayKeys, load_keys, signing_key_path
 from .status import StatusScope
 
@@ -123,7 +124,7 @@ def status_scope(config: Config) -> StatusScope:
     return StatusScope(
         gateway=config.gateway.id,
         data_dir=config.gateway.data_dir,
-        cameras=tuple(c.id for c in config.cameras),
+        cameras=tuple(c.id for c in (*config.cameras, *enrolled_cameras(config))),
         limits=storage_limits(config),
         uploading=config.upload is not None,
     )
@@ -146,7 +147,10 @@ def case_sources(config: Config) -> CaseSources:
         index_path=index_path(config),
         site=config.gateway.site,
         gateway=config.gateway.id,
-        cameras={c.id: CameraLabel(c.id, c.name, c.location) for c in config.cameras},
+        cameras={
+            c.id: CameraLabel(c.id, c.name, c.location)
+            for c in (*config.cameras, *enrolled_cameras(config))
+        },
         sealed_for=config.keys.recipients,
         central=central_store(config),
         central_bucket=config.upload.store.bucket if config.upload else "",

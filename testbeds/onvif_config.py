@@ -43,6 +43,7 @@ class DeviceConfig:
     events: bool = True  # offer the event service (PullPoint); False: a camera without it
     osd: bool = True  # the media service offers OSD operations (`onvif_osd`)
     osd_refusal: str | None = None  # refuse CreateOSD/SetOSD/DeleteOSD with this reason
+    dialect: str = "evgw"  # "vendor": another stack's way of writing the same (onvif_dialect)
 
 
 def default_profiles(main_uri: str, sub_uri: str | None = None) -> tuple[SimProfile, ...]:

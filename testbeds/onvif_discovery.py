@@ -33,6 +33,7 @@ from cameras.wsd import (
 )
 
 from .onvif_config import DeviceConfig
+from .onvif_dialect import VENDOR, WSD_PREFIXES, vendor, vendor_endpoint, vendor_scopes
 from .process import HOST
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ def probe_id(data: bytes) -> str:
 
 def scopes(config: DeviceConfig) -> str:
     """The ONVIF scopes a camera announces: type, profile, name, location, hardware."""
+    if config.dialect == VENDOR:
+        return vendor_scopes(config)
     return " ".join(
         [
             "onvif://www.onvif.org/type/video_encoder",
@@ -132,8 +135,11 @@ class DiscoveryResponder(threading.Thread):
             f"<d:Scopes>{escape(scopes(self.config))}</d:Scopes>"
             f"<d:XAddrs>{self.xaddr}</d:XAddrs>"
         )
+        endpoint = self.config.uuid
+        if self.config.dialect == VENDOR:
+            endpoint = vendor_endpoint(endpoint)
         inner = (
-            f"<a:EndpointReference><a:Address>{escape(self.config.uuid)}</a:Address>"
+            f"<a:EndpointReference><a:Address>{escape(endpoint)}</a:Address>"
             f"</a:EndpointReference>{'' if tag == 'Bye' else details}"
             f"<d:MetadataVersion>{self.metadata_version}</d:MetadataVersion>"
         )
@@ -142,11 +148,12 @@ class DiscoveryResponder(threading.Thread):
             if tag == "ProbeMatch"
             else f"<d:{tag}>{inner}</d:{tag}>"
         )
-        return (
+        message = (
             f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{NS_SOAP}" '
             f'xmlns:a="{NS_WSA}" xmlns:d="{NS_WSD}" xmlns:dn="{NS_DN}">'
             f"<s:Header>{header}</s:Header><s:Body>{body}</s:Body></s:Envelope>"
         ).encode()
+        return vendor(message, WSD_PREFIXES) if self.config.dialect == VENDOR else message
 
     def run(self) -> None:
         sock = self._sock

@@ -26,6 +26,7 @@ from cameras.wsd import NS_SOAP
 
 from . import onvif_events
 from .onvif_config import DeviceConfig, SimProfile
+from .onvif_dialect import SOAP_PREFIXES, VENDOR, vendor
 from .onvif_osd import OsdRequestError, OsdStore
 
 MAX_REQUEST = 64 * 1024
@@ -95,11 +96,14 @@ def parse_created(text: str) -> dt.datetime:
 
 
 def respond(device: ServedDevice, data: bytes) -> tuple[int, bytes]:
-    """HTTP status and SOAP envelope answering the request body `data`."""
+    """HTTP status and SOAP envelope answering the request body `data`, in its dialect."""
     try:
-        return 200, envelope(answer(device, data))
+        status, reply = 200, envelope(answer(device, data))
     except SoapFault as f:
-        return f.status, envelope(fault_body(f))
+        status, reply = f.status, envelope(fault_body(f))
+    if device.config.dialect == VENDOR:
+        reply = vendor(reply, SOAP_PREFIXES)
+    return status, reply
 
 
 def answer(device: ServedDevice, data: bytes) -> str:

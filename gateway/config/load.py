@@ -155,6 +155,12 @@ def _discovery(scope: Scope, raw: Mapping[str, Any]) -> DiscoveryConfig:
     password = optional_secret(scope, "password", table.password, table.password_file)
     if password is not None and table.username is None:
         raise scope.error("username", "missing; a password needs a username")
+    if table.lost_after_s <= table.rescan_interval_s:
+        raise scope.error(
+            "lost_after_s",
+            f"must be longer than rescan_interval_s ({table.rescan_interval_s:g}), or every "
+            "camera would be declared lost between two probes",
+        )
     return DiscoveryConfig(
         interface=table.interface,
         address=table.address,
@@ -162,6 +168,12 @@ def _discovery(scope: Scope, raw: Mapping[str, Any]) -> DiscoveryConfig:
         probe_timeout_s=table.probe_timeout_s,
         username=table.username,
         password=password,
+        max_devices=table.max_devices,
+        allow_scopes=table.allow_scopes,
+        allow_manufacturers=table.allow_manufacturers,
+        allow_addresses=table.allow_addresses,
+        rescan_interval_s=table.rescan_interval_s,
+        lost_after_s=table.lost_after_s,
     )
 
 
@@ -173,15 +185,17 @@ def _cameras(
     discovery: DiscoveryConfig,
 ) -> tuple[CameraConfig, ...]:
     top = Scope(path, "", "")
-    if "cameras" not in data:
-        raise top.error("cameras", "missing required key; add at least one [[cameras]] table")
-    entries = data["cameras"]
+    entries = data.get("cameras", [])
     if not isinstance(entries, list):
         raise top.error(
             "cameras", f"must be an array of tables ([[cameras]]), got {describe(entries)}"
         )
-    if not entries:
-        raise top.error("cameras", "at least one [[cameras]] entry is required")
+    if not entries and not discovery.auto_enroll:
+        raise top.error(
+            "cameras",
+            "no camera to record: add a [[cameras]] table, or set [discovery] auto_enroll = "
+            "true (with interface or address) to record the cameras found on the network",
+        )
     cameras: list[CameraConfig] = []
     first_index: dict[tuple[str, str], int] = {}
     for index, entry in enumerate(entries):

@@ -200,6 +200,12 @@ class DiscoveryConfig:
     probe_timeout_s: float
     username: str | None
     password: str | None = field(repr=False)
+    max_devices: int = 32
+    allow_scopes: tuple[str, ...] = ()
+    allow_manufacturers: tuple[str, ...] = ()
+    allow_addresses: tuple[str, ...] = ()
+    rescan_interval_s: float = 60.0
+    lost_after_s: float = 300.0
 
     @property
     def enabled(self) -> bool:
@@ -229,6 +235,7 @@ class CameraConfig:
     onvif_ca_file: Path | None = None
     onvif_cert_sha256: str | None = None
     osd: bool = False  # set the camera's OSD over ONVIF (passthrough ONVIF cameras only)
+    onvif_endpoint: str | None = None  # WS-Discovery endpoint pinned at enrolment
 
     @property
     def uses_onvif(self) -> bool:

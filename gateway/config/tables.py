@@ -81,13 +81,57 @@ class DiscoveryTable:
     auto_enroll: bool = setting(
         default=False,
         help="Record ONVIF cameras found on the camera network that no [[cameras]] table "
-        "names, with default settings, as camera id = their serial number (false: found "
-        "cameras are only reported in the log).",
+        "names, with default settings, as camera id = their serial number (remembered in "
+        "data_dir/enrolled.json, so the ids survive a restart); found, lost and re-found "
+        "cameras are signed camera records and events. false: found cameras are only reported "
+        "in the log. With it, the file may have no [[cameras]] table.",
     )
     probe_timeout_s: float = setting(
         default=3.0,
         help="Seconds to listen for WS-Discovery answers per probe.",
         check=checks.float_range(0.5, 30),
+    )
+    max_devices: int = setting(
+        default=32,
+        help="With auto_enroll: at most this many cameras are enrolled; further devices are "
+        "refused (logged once and reported as a camera_refused event), so a stray device "
+        "cannot fill the box.",
+        check=checks.int_range(1, 256),
+    )
+    allow_scopes: tuple[str, ...] = setting(
+        default=(),
+        help="With auto_enroll: enrol only devices announcing one of these WS-Discovery scopes "
+        "(each a scope or its beginning, compared ignoring case); empty allows any.",
+        example=("onvif://www.onvif.org/location/store-room",),
+        commented=True,
+    )
+    allow_manufacturers: tuple[str, ...] = setting(
+        default=(),
+        help="With auto_enroll: enrol only devices whose GetDeviceInformation manufacturer is "
+        "one of these (ignoring case); empty allows any.",
+        example=("Hikvision", "Dahua"),
+        commented=True,
+    )
+    allow_addresses: tuple[str, ...] = setting(
+        default=(),
+        help="With auto_enroll: enrol only devices whose ONVIF service is in one of these "
+        "networks (CIDR); empty allows any. Checked before any credential is sent.",
+        check=checks.networks,
+        example=("192.0.2.0/24",),
+        commented=True,
+    )
+    rescan_interval_s: float = setting(
+        default=60.0,
+        help="With auto_enroll: seconds between probes for new, lost and returning cameras "
+        "(a Hello from an unknown device is followed at once).",
+        check=checks.float_range(1, 3600),
+    )
+    lost_after_s: float = setting(
+        default=300.0,
+        help="With auto_enroll: an enrolled camera that answers no probe for this long (or "
+        "says Bye) is declared lost; it is declared re-found when it answers again. Longer "
+        "than rescan_interval_s.",
+        check=checks.float_range(1, 86400),
     )
     username: str | None = user_name(
         help="Default ONVIF user name for cameras without their own credentials (and for "
@@ -284,8 +328,8 @@ SECTIONS = (
     Section(
         "cameras",
         CameraTable,
-        "One [[cameras]] table per camera; at least one is required.",
-        required=True,
+        "One [[cameras]] table per camera; at least one is required unless [discovery] "
+        "auto_enroll = true.",
         array=True,
     ),
 )

@@ -5,5 +5,6 @@ side (`camera_child`, `camera_worker`, `resolver`, `directory`), `supervisor` (r
 the hung), `liveness` (the pure hang rules) and `progress` (the one tracker they judge), the
 systemd `watchdog` and `sdnotify`, `retention` (the ring buffer's executor), `reporting`,
 `alarms`, `facts` and `events` (health to central monitoring), `commands` (from central),
-`enrollment` (cameras found but not configured).
+auto-enrolment of cameras found but not configured (`auto_enroll` runs it, `enrollment` holds
+its rules, `enrolled_store` remembers what it enrolled).
 """

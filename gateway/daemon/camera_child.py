@@ -6,9 +6,10 @@ secret. Before it touches the camera it confines itself (`confine`: its own stre
 write, the program to read, nothing else) and turns off memory dumps and tracing. It runs
 the resolver, recorder and `CameraWorker`; its records are signed by the daemon over the pipe
 (`parent_link`), to which it also reports a health snapshot about once a second (with
-`scene_still`), gaps and frozen-picture changes. It opens no index and no ledger. An ONVIF
-camera's own events (tamper, motion, inputs) are followed in a thread beside the recording
-(`camera_events`).
+`scene_still`), gaps and frozen-picture changes. It opens no index and no ledger, and listens
+to no multicast: the daemon passes on the WS-Discovery Hello/Bye it hears (`Announced`), so a
+camera that announces a new address is followed at once. An ONVIF camera's own events (tamper,
+motion, inputs) are followed in a thread beside the recording (`camera_events`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from cameras.health import HealthCounter
 from cameras.osd_plan import OsdWanted, osd_text
+from cameras.wsd import Announcement, normalise_endpoint
 from segments.camera_signing import SigningClaim
 from segments.clock import kernel_clock_status
 from segments.recorder import StreamRecorder
@@ -38,11 +40,12 @@ from ..camera_plan import CameraPlan
 from ..logs import setup_logging
 from .camera_events import CameraEvents, start_events
 from .camera_worker import CameraWorker
-from .child_protocol import CameraJob, Event, Frozen, GapOpened, Health
+from .child_protocol import Announced, CameraJob, Event, Frozen, GapOpened, Health
 from .confine import READABLE_ENV, ConfineError, confine
 from .directory import CameraDirectory
 from .osd_keeper import OsdKeeper
 from .parent_link import ParentLink, RemoteLog
+from .rate_limit import RateLimiter
 from .resolver import CameraResolver
 
 if TYPE_CHECKING:
@@ -55,6 +58,7 @@ EVENTS_JOIN_S = 5.0  # the subscriber sees stop within 0.2 s, then unsubscribes 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NAME = 15
+FOLLOWS_PER_MINUTE = 6.0  # announced moves that drop the stream at once (2 in a burst)
 
 
 def camera_main(job: CameraJob, conn: Connection, parent_pid: int) -> None:
@@ -144,7 +148,8 @@ def _camera_worker(
             facts = {"camera": plan.camera.id, "source": source, "reason": reason}
             link.send(Event("input_rejected", facts))
 
-    # The parent follows WS-Discovery announcements; the child probes when it must.
+    # The parent hears WS-Discovery announcements and passes them on; the child probes when
+    # it must.
     directory = CameraDirectory(plan.discovery, on_reject=rejected)
     osd = _osd_keeper(plan, recorder, health, link)
     worker = CameraWorker(
@@ -162,6 +167,7 @@ def _camera_worker(
         on_event=lambda kind, facts: link.send(Event(kind, facts)),
         on_resolved=None if osd is None else osd.resolved,
     )
+    link.on_announced = _follower(directory, worker)
     return worker, osd
 
 
@@ -194,6 +200,29 @@ def _osd_keeper(
         lambda kind, facts: link.send(Event(kind, facts)),
         plan.timeouts.open_timeout_s,
     )
+
+
+def _follower(directory: CameraDirectory, worker: CameraWorker) -> Callable[[Announced], None]:
+    """What the child does with a Hello/Bye the daemon heard: note it; follow a move.
+
+    Anyone on the camera network can send a Hello with the camera's endpoint: following costs
+    a short gap, so it is rate-limited (a forged address is then refused by the serial check).
+    """
+    limit = RateLimiter(FOLLOWS_PER_MINUTE, burst=2)
+
+    def announced(message: Announced) -> None:
+        a = Announcement(message.kind, normalise_endpoint(message.endpoint), message.xaddrs)
+        directory.on_announcement(a)
+        if not worker.resolver.announced_elsewhere(a):
+            return
+        if limit.allow("moves", time.monotonic()):
+            log.info("%s: camera announced %s", worker.name, ", ".join(a.xaddrs))
+            worker.moved()
+        else:
+            log.warning("%s: camera announced %s again; followed at the next reconnect",
+                        worker.name, ", ".join(a.xaddrs))  # fmt: skip
+
+    return announced
 
 
 def _freeze_watch(

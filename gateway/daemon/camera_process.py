@@ -36,6 +36,7 @@ from segments.store import DataDir
 
 from .child_protocol import (
     MAX_MESSAGE,
+    Announced,
     CameraJob,
     DiskFull,
     Event,
@@ -279,6 +280,10 @@ class CameraProcess:
             return
         with self._send_lock, contextlib.suppress(OSError, ValueError):
             conn.send_bytes(encode(message))
+
+    def announce(self, message: Announced) -> None:
+        """Pass a WS-Discovery Hello/Bye the daemon heard on to the camera process."""
+        self._tell(message)
 
     def is_alive(self) -> bool:
         """True while supervised (a dead child is a declared gap being restarted); after `stop`,

@@ -3,6 +3,9 @@
 Nothing a camera sends can end the loop: every failure, expected or not, becomes a gap with a
 reason and a retry. A camera found at a new address or answering as another device is
 declared (a signed `camera` record, an event, the camera's health) before its stream opens.
+A camera that announces a new address (`moved`) is followed at once: the stream in use is
+dropped (gap reason `camera_moved`) and the camera resolved again, without waiting for the
+old stream's read timeout or a backoff delay.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ DECODE_ERROR = "decode_error"
 WRITE_ERROR = "write_error"
 INTERNAL_ERROR = "internal_error"
 DISK_FULL = "disk_full"
+CAMERA_MOVED = "camera_moved"
+PAUSE_SLICE_S = 0.2
 
 
 EventSink = Callable[[str, dict[str, object]], None]
@@ -76,6 +81,11 @@ class CameraWorker(threading.Thread):
         self._backoff = backoff or Backoff()
         self._steps = StepDetector()
         self._on_resolved = on_resolved
+        self._moved = threading.Event()
+
+    def moved(self) -> None:
+        """The camera announced another address: drop the stream now and resolve again."""
+        self._moved.set()
 
     def run(self) -> None:
         camera = self.recorder.identity.camera
@@ -90,11 +100,19 @@ class CameraWorker(threading.Thread):
                     self._on_gap(camera, reason)
                 if reason == DISK_FULL:
                     self._wait_for_space()
-                else:
-                    self._halt.wait(self._backoff.next_delay())
+                elif reason != CAMERA_MOVED:
+                    self._pause(self._backoff.next_delay())
         finally:
             self.recorder.close(time.time())
             log.info("%s: recording stopped", camera)
+
+    def _pause(self, seconds: float) -> None:
+        """The backoff delay, cut short by stop or by the camera announcing a new address."""
+        deadline = time.monotonic() + seconds
+        while not self._moved.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._halt.wait(min(PAUSE_SLICE_S, left)):
+                return
 
     def _wait_for_space(self) -> None:
         while self._disk_full.is_set() and not self._halt.wait(1.0):
@@ -105,6 +123,7 @@ class CameraWorker(threading.Thread):
         """Record until the stream fails (returns the gap reason) or stop is asked (None)."""
         camera = self.recorder.identity.camera
         try:
+            self._moved.clear()
             settings = self.resolver.resolve(self._declare)
             if self.resolver.identity is not None:
                 self.recorder.identify(self.resolver.identity.serial)
@@ -165,6 +184,9 @@ class CameraWorker(threading.Thread):
                 self._backoff.reset()
                 if self._halt.is_set():
                     return None
+                if self._moved.is_set():
+                    log.info("%s: the camera announced a new address: following it", camera)
+                    return CAMERA_MOVED
                 if self._disk_full.is_set():
                     log.error("%s: disk full: recording paused until space returns", camera)
                     return DISK_FULL

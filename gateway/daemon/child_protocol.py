@@ -10,9 +10,9 @@ bytes. The records a child asks the daemon to sign are checked again by `ledger_
       gap         reason (a gap opened)           stop       seal and exit
       frozen      the picture froze / moves       disk_full  pause / resume recording
       event       kind, flat facts (input_rejected, camera_moved, camera_identity_changed,
-                  camera_signing_lost, camera_signing_resumed)
-      append      id, draft record
-      seal        id, draft segment, start_wall
+                  camera_signing_lost, camera_signing_resumed, osd_applied, osd_refused)
+      append      id, draft record                announced  Hello/Bye the daemon heard:
+      seal        id, draft segment, start_wall              kind, endpoint, xaddrs
       checkpoint  id
 
 The job a child starts with (`CameraJob`) is the one thing that crosses as a pickle, from
@@ -118,9 +118,19 @@ class DiskFull:
     on: bool
 
 
+@dataclass(frozen=True)
+class Announced:
+    """A WS-Discovery Hello or Bye the daemon's listener heard, passed on to the camera's
+    own directory (the child has no listener): a camera's new address is followed at once."""
+
+    kind: str  # "Hello" or "Bye"
+    endpoint: str
+    xaddrs: tuple[str, ...]
+
+
 Request = Append | Seal | Checkpoint
 FromChild = Health | GapOpened | Frozen | Event | Request
-ToChild = Reply | Stop | DiskFull
+ToChild = Reply | Stop | DiskFull | Announced
 
 _TAGS: dict[type, str] = {
     Health: "health",
@@ -133,6 +143,7 @@ _TAGS: dict[type, str] = {
     Reply: "reply",
     Stop: "stop",
     DiskFull: "disk_full",
+    Announced: "announced",
 }
 _CHILD_TAGS = {"health", "gap", "frozen", "event", "append", "seal", "checkpoint"}
 EVENT_KINDS = frozenset(
@@ -147,7 +158,10 @@ EVENT_KINDS = frozenset(
     }
 )
 MAX_FACTS = 16
-_PARENT_TAGS = {"reply", "stop", "disk_full"}
+_PARENT_TAGS = {"reply", "stop", "disk_full", "announced"}
+ANNOUNCED_KINDS = ("Hello", "Bye")
+MAX_XADDRS = 8
+MAX_XADDR = 2048
 
 
 def encode(message: FromChild | ToChild) -> bytes:
@@ -218,7 +232,23 @@ def to_child(data: bytes) -> ToChild:
         return Reply(_id(obj), record, _optional_text(obj, "error"))
     if tag == "disk_full":
         return DiskFull(_bool(obj, "on"))
+    if tag == "announced":
+        return _announced(obj)
     return Stop()
+
+
+def _announced(obj: dict[str, Any]) -> Announced:
+    kind, endpoint, xaddrs = _field(obj, "kind"), _field(obj, "endpoint"), _field(obj, "xaddrs")
+    if kind not in ANNOUNCED_KINDS:
+        raise MessageError("announced: kind must be Hello or Bye")
+    if not isinstance(endpoint, str) or not 0 < len(endpoint) <= MAX_TEXT:
+        raise MessageError(f"announced: endpoint must be text of 1 to {MAX_TEXT} characters")
+    if not isinstance(xaddrs, list) or len(xaddrs) > MAX_XADDRS:
+        raise MessageError(f"announced: xaddrs must be a list of at most {MAX_XADDRS} URLs")
+    for x in xaddrs:
+        if not (isinstance(x, str) and x.startswith(("http://", "https://"))) or len(x) > MAX_XADDR:
+            raise MessageError("announced: each xaddr must be an http(s) URL")
+    return Announced(kind, endpoint, tuple(xaddrs))
 
 
 def _envelope(data: bytes, tags: set[str]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from cameras import discovery
 from cameras.discovery import AnnouncementListener
@@ -23,6 +24,9 @@ class CameraDirectory:
     `start` runs a Hello/Bye listener; `probe` multicasts a Probe at most once per
     `probe_interval_s` (concurrent callers share one), so many offline cameras cost one probe.
     Datagrams both reject are tallied in `rejects` (and reported through `on_reject`).
+    Each Hello/Bye is then passed to the callbacks given to `listen` (in the daemon: the
+    camera processes and auto-enrolment; in a camera process, announcements arrive from the
+    daemon through `on_announcement`).
     """
 
     def __init__(
@@ -44,6 +48,12 @@ class CameraDirectory:
         self._listener: AnnouncementListener | None = None
         self._address: str | None = config.address
         self.rejects = RejectLog("WS-Discovery datagram", log, on_reject)
+        self._listeners: list[Callable[[Announcement], None]] = []
+
+    def listen(self, listener: Callable[[Announcement], None]) -> None:
+        """Call `listener` with every Hello and Bye after the directory took it in."""
+        with self._lock:
+            self._listeners.append(listener)
 
     @property
     def enabled(self) -> bool:
@@ -76,13 +86,20 @@ class CameraDirectory:
 
     def on_announcement(self, a: Announcement) -> None:
         with self._lock:
+            old = None
             if a.kind == "Bye":
                 self._seen.pop(a.endpoint, None)
-                return
-            old = self._seen.get(a.endpoint)
-            self._seen[a.endpoint] = a
+            else:
+                old = self._seen.get(a.endpoint)
+                self._seen[a.endpoint] = a
+            listeners = list(self._listeners)
         if a.kind == "Hello" and old is not None and old.xaddrs != a.xaddrs:
             log.info("camera %s announced a new address %s", a.endpoint, ", ".join(a.xaddrs))
+        for listener in listeners:
+            try:
+                listener(a)
+            except Exception:
+                log.exception("announcement of %s not handled", a.endpoint[:80])
 
     def xaddrs(self, endpoint: str) -> tuple[str, ...]:
         with self._lock:

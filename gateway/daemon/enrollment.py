@@ -1,101 +1,66 @@
-"""Cameras found on the camera network but not configured: enrolled with defaults, or reported."""
+"""Cameras found on the camera network but not configured: who may be enrolled.
+
+Pure rules for auto-enrolment (`auto_enroll`): the allow-list and device limit, checked in
+two steps (address, scopes and the limit before any credential is sent to the device; the
+manufacturer once it has answered), and the record declaring an enrolled camera found, lost
+or re-found. What an enrolled camera records as is `gateway.enrolled`.
+"""
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Iterable
+import ipaddress
 
-from cameras import onvif_client
 from cameras.onvif_client import DeviceInfo
-from cameras.rtsp import redact
+from cameras.wsd import Announcement
+from segments.clock import kernel_clock_status
+from segments.records import Record, StreamIdentity
 
-from ..config import CameraConfig, Config
-
-log = logging.getLogger(__name__)
-
-
-def camera_id_for(serial: str, taken: Iterable[str]) -> str:
-    """A configuration id from a serial number: slugified, unique among `taken`."""
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", serial).strip("-.")[:56] or "camera"
-    used = set(taken)
-    candidate, n = base, 2
-    while candidate in used:
-        candidate, n = f"{base}-{n}", n + 1
-    return candidate
+from ..config import DiscoveryConfig
+from ..enrolled import MAX_LABEL, printable_serial
+from .camera_identity import host_of
 
 
-class Enrollment:
-    """Cameras found on the network but not configured: enrolled with defaults or reported.
+def presence_draft(
+    identity: StreamIdentity, event: str, facts: dict[str, object], now: float
+) -> Record:
+    """The daemon's `camera` record declaring an enrolled camera found, lost or re-found."""
+    return identity.draft(
+        kind="camera", start=now, end=now, clock=kernel_clock_status(), reason=event,
+        extra={"event": event, **facts},
+    )  # fmt: skip
 
-    Each such camera is returned (or logged) once; with ``auto_enroll = false`` nothing is
-    returned and an operator sees a log line saying how to add the camera.
-    """
 
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self._handled: set[str] = set()
-        self._ids = {c.id for c in config.cameras}
+def refusal_before_query(policy: DiscoveryConfig, a: Announcement, enrolled: int) -> str | None:
+    """Why a device that announced itself gets no query (and so no credentials), or None."""
+    if policy.allow_addresses and not _in_networks(a.xaddrs[0], policy.allow_addresses):
+        return f"its address {host_of(a.xaddrs[0]) or '?'} is not in [discovery] allow_addresses"
+    if policy.allow_scopes and not any(
+        s.lower().startswith(allowed.lower()) for s in a.scopes for allowed in policy.allow_scopes
+    ):
+        return "it announces none of the scopes in [discovery] allow_scopes"
+    if enrolled >= policy.max_devices:
+        return f"the device limit is reached ([discovery] max_devices = {policy.max_devices})"
+    return None
 
-    def review(
-        self, devices: Iterable[DeviceInfo], known_serials: Iterable[str] = ()
-    ) -> list[CameraConfig]:
-        """New camera entries to record now (only when auto_enroll is on)."""
-        serials = {c.serial for c in self.config.cameras if c.serial} | set(known_serials)
-        xaddrs = {c.onvif for c in self.config.cameras if c.onvif}
-        urls = {redact(c.rtsp) for c in self.config.cameras if c.rtsp}
-        enrolled: list[CameraConfig] = []
-        for d in devices:
-            key = d.serial or d.endpoint
-            configured = d.serial in serials or d.xaddr in xaddrs or redact(d.stream_uri) in urls
-            if configured or key in self._handled:
-                continue
-            self._handled.add(key)
-            what = f"{d.manufacturer} {d.model} serial {d.serial or '?'} at {redact(d.xaddr)}"
-            if not self.config.discovery.auto_enroll:
-                log.warning(
-                    "camera found but not configured: %s; add a [[cameras]] table with "
-                    'serial = "%s" or set [discovery] auto_enroll = true to record it',
-                    what,
-                    d.serial,
-                )
-            elif not d.serial:
-                log.warning("camera %s reports no serial number; not enrolled", what)
-            else:
-                camera = self._entry(d)
-                self._ids.add(camera.id)
-                log.info("enrolled camera %s as %s", what, camera.id)
-                enrolled.append(camera)
-        return enrolled
 
-    def scan(self, known_serials: Iterable[str] = ()) -> list[CameraConfig]:
-        """Probe the camera network, query what answers, and `review` it."""
-        d = self.config.discovery
-        if not d.enabled:
-            return []
-        result = onvif_client.discover(
-            d.address or "",
-            d.probe_timeout_s,
-            d.username,
-            d.password,
-            interface=d.interface,
-            query_timeout_s=self.config.recording.open_timeout_s,
+def refusal_after_query(policy: DiscoveryConfig, device: DeviceInfo) -> str | None:
+    """Why a device that answered is not enrolled, or None."""
+    if not device.serial:
+        return "it reports no serial number"
+    if not printable_serial(device.serial):
+        return f"its serial number is not printable text of at most {MAX_LABEL} characters"
+    allowed = {m.lower() for m in policy.allow_manufacturers}
+    if allowed and device.manufacturer.lower() not in allowed:
+        return (
+            f"its manufacturer {device.manufacturer[:80]!r} is not in [discovery] "
+            "allow_manufacturers"
         )
-        return self.review(result.devices, known_serials)
+    return None
 
-    def _entry(self, d: DeviceInfo) -> CameraConfig:
-        c, rec = self.config, self.config.recording
-        return CameraConfig(
-            id=camera_id_for(d.serial, self._ids),
-            name=d.name or f"{d.model} {d.serial}".strip(),
-            rtsp=None,
-            username=c.discovery.username,
-            password=c.discovery.password,
-            location=c.location.name,
-            overlay=rec.overlay,
-            segment_seconds=rec.segment_seconds,
-            enabled=True,
-            serial=d.serial,
-            onvif_username=c.discovery.username,
-            onvif_password=c.discovery.password,
-        )
+
+def _in_networks(xaddr: str, networks: tuple[str, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(host_of(xaddr))
+    except ValueError:
+        return False  # a host name: the allow-list names networks, not names
+    return any(address in ipaddress.ip_network(n) for n in networks)

@@ -4,6 +4,11 @@
 camera (which signs for its camera process, and the daemon's own records: purges, holds),
 then starts retention, uploads, monitoring and the camera processes under the camera
 supervisor; `Gateway.stop` seals and stops them in reverse. `run` is `evgw run`.
+
+The WS-Discovery listener passes each Hello/Bye on to the camera processes (a camera that
+announces a new address is followed at once) and to auto-enrolment, which adds cameras while
+the daemon runs (`_enrol`; those enrolled before are recorded again at start, before any
+probe) and has found, lost and re-found cameras declared in their ledgers (`_presence`).
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ import signal
 import threading
 import time
 import uuid
+from dataclasses import replace
 from types import FrameType
 
+from cameras.wsd import Announcement
 from segments.checkpoint import Checkpoint
+from segments.errors import SegmentError
 from segments.index import Index
 from segments.ledger import Ledger
 from segments.records import StreamIdentity
@@ -31,14 +39,18 @@ from uplink.tsa_client import TsaClient
 from uplink.uploader import Uploader
 
 from .. import wiring
+from ..camera_plan import CameraPlan
 from ..config import Config
-from ..keys import CREDENTIALS_ENV, operator_keyring
+from ..enrolled import Enrolled, camera_config
+from ..keys import CREDENTIALS_ENV, GatewayKeys, operator_keyring
 from . import commands
 from .alarms import GatewayFacts
+from .auto_enroll import AutoEnroll, for_gateway
 from .camera_process import Callbacks, CameraProcess, DiskFullFlag, spawn_context
-from .child_protocol import CameraJob
+from .child_protocol import Announced, CameraJob, MessageError, encode, to_child
 from .command_gate import CommandGate
 from .directory import CameraDirectory
+from .enrollment import presence_draft
 from .events import EventRouter, log_record
 from .facts import gateway_facts
 from .liveness import ProgressLimits
@@ -77,39 +89,43 @@ class Gateway:
         self.link: GatewayLink | None = None
         self.reporter: Reporter | None = None
         self.supervisor: CameraSupervisor | None = None
-
-    def start(self) -> None:
-        """Open the index and every stream's ledger (recovering crash leftovers), then record."""
-        config = self.config
-        self.started_at = time.time()
-        keys = wiring.gateway_keys(config)
-        os.environ.pop(CREDENTIALS_ENV, None)  # camera processes inherit the environment
-        self.index = index = Index.open(wiring.index_path(config))
-        self.timestamper = self._start_timestamper(index)
-        self.directory = CameraDirectory(config.discovery, on_reject=self._rejected).start()
-        disk_full = DiskFullFlag()
-        for camera in config.cameras:
-            if not camera.enabled:
-                log.info("%s: disabled in the configuration", camera.id)
-        callbacks = Callbacks(
+        self.enroller: AutoEnroll | None = None
+        self._workers_lock = threading.Lock()
+        self._keys: GatewayKeys | None = None
+        self._disk_full = DiskFullFlag()
+        self._callbacks = Callbacks(
             on_record=self.events.on_record,
             emit=self.events.emit,
             on_frozen=self.events.on_frozen,
             on_identity=self._on_identity,
         )
-        level = logging.getLogger().level
-        public_key = keys.signer.public_key_text()
+
+    def start(self) -> None:
+        """Open the index and every stream's ledger (recovering crash leftovers), then record."""
+        config = self.config
+        self.started_at = time.time()
+        self._keys = keys = wiring.gateway_keys(config)
+        os.environ.pop(CREDENTIALS_ENV, None)  # camera processes inherit the environment
+        self.index = index = Index.open(wiring.index_path(config))
+        self.timestamper = self._start_timestamper(index)
+        self.directory = CameraDirectory(config.discovery, on_reject=self._rejected)
+        self.directory.listen(self._on_announcement)
+        self.directory.start()
+        for camera in config.cameras:
+            if not camera.enabled:
+                log.info("%s: disabled in the configuration", camera.id)
         for plan in wiring.camera_plans(config, keys.recipients, self.boot_id):
-            stream = plan.camera.id
-            ledger = wiring.open_ledger(
-                config, stream, keys.signer, index.add_record, self._on_checkpoint
+            self.workers.append(self._camera_process(plan))
+        if config.discovery.auto_enroll:
+            self.enroller = for_gateway(
+                config,
+                self.directory,
+                self._enrol,
+                self._presence,
+                lambda facts: self.events.emit("camera_refused", **facts),
             )
-            self.ledgers[stream] = ledger
-            self.identities[stream] = plan.identity
-            job = CameraJob(plan, self.started_at, log_level=level)
-            self.workers.append(
-                CameraProcess(job, ledger, public_key, disk_full, callbacks, spawn_context())
-            )
+            for entry in self.enroller.enrolled:
+                self.workers.append(self._camera_process(self._enrolled_plan(entry)))
         self.retention = Retention(
             index,
             config.gateway.data_dir,
@@ -118,7 +134,7 @@ class Gateway:
             wiring.storage_limits(config),
             on_event=self.events.on_retention,
             on_record=log_record,
-            disk_full=disk_full,
+            disk_full=self._disk_full,
         )
         self.events.poke_retention = self.retention.poke
         self.uploader = self._start_uploader(index)
@@ -130,6 +146,67 @@ class Gateway:
         self.supervisor = CameraSupervisor(self.workers, self.tracker, self.limits)
         self.supervisor.round()
         self.supervisor.start()
+        if self.enroller is not None:
+            self.enroller.start()
+
+    def _camera_process(self, plan: CameraPlan) -> CameraProcess:
+        """Open the stream's ledger (the daemon's only writer) and set up its process."""
+        assert self.index is not None and self._keys is not None
+        stream = plan.camera.id
+        ledger = wiring.open_ledger(
+            self.config, stream, self._keys.signer, self.index.add_record, self._on_checkpoint
+        )
+        self.ledgers[stream] = ledger
+        self.identities[stream] = plan.identity
+        job = CameraJob(plan, self.started_at, log_level=logging.getLogger().level)
+        public_key = self._keys.signer.public_key_text()
+        return CameraProcess(
+            job, ledger, public_key, self._disk_full, self._callbacks, spawn_context()
+        )
+
+    def _enrolled_plan(self, entry: Enrolled) -> CameraPlan:
+        assert self._keys is not None
+        camera = camera_config(self.config, entry)
+        plan = wiring.camera_plan(self.config, camera, self._keys.recipients, self.boot_id)
+        return replace(plan, identity=replace(plan.identity, camera_serial=entry.serial))
+
+    def _enrol(self, entry: Enrolled) -> bool:
+        """Record a camera auto-enrolment admitted, while the daemon runs."""
+        with self._workers_lock:
+            if self.stop_event.is_set() or entry.id in self.ledgers:
+                return False
+            try:
+                worker = self._camera_process(self._enrolled_plan(entry))
+                worker.start()
+            except (SegmentError, OSError) as e:
+                log.error("%s: cannot record the enrolled camera: %s", entry.id, e)
+                return False
+            self.workers.append(worker)
+        return True
+
+    def _presence(self, camera: str, event: str, facts: dict[str, object]) -> None:
+        """Declare an enrolled camera found, lost or re-found: signed record, then event."""
+        ledger, identity = self.ledgers.get(camera), self.identities.get(camera)
+        if ledger is None or identity is None:
+            return
+        try:
+            log_record(ledger.append(presence_draft(identity, event, facts, time.time())))
+        except SegmentError as e:
+            log.error("%s: cannot declare the camera %s: %s", camera, event, e)
+        self.events.emit(f"camera_{event}", camera=camera, **facts)
+
+    def _on_announcement(self, a: Announcement) -> None:
+        """A Hello/Bye on the camera network: to every camera process, and to enrolment."""
+        message = Announced(a.kind, a.endpoint, a.xaddrs)
+        try:
+            to_child(encode(message))  # what a child would refuse (and stop on) is not sent
+        except MessageError as e:
+            log.warning("announcement of %s not passed on: %s", a.endpoint[:80], e)
+        else:
+            for worker in list(self.workers):
+                worker.announce(message)
+        if self.enroller is not None:
+            self.enroller.on_announcement(a)
 
     def _start_timestamper(self, index: Index) -> Timestamper | None:
         tsa = self.config.tsa
@@ -212,6 +289,8 @@ class Gateway:
     def _rediscover(self) -> None:
         if self.directory is not None and self.directory.enabled:
             self.directory.probe()
+        if self.enroller is not None:
+            self.enroller.wake()
 
     def _on_identity(self, identity: StreamIdentity) -> None:
         """The child learnt the camera's serial: purge records name it too."""
@@ -221,10 +300,11 @@ class Gateway:
         """One consistent snapshot for health reports and alarms."""
         assert self.index is not None
         uploader = self.uploader
+        workers = list(self.workers)
         return gateway_facts(
-            wiring.status_scope(self.config),
+            replace(wiring.status_scope(self.config), cameras=tuple(w.camera for w in workers)),
             self.index,
-            self.workers,
+            workers,
             self.events,
             self.started_at,
             lambda: uploader.status().state if uploader else None,
@@ -236,6 +316,8 @@ class Gateway:
         Safe after a `start` that failed half-way: only what was started is stopped.
         """
         self.stop_event.set()
+        if self.enroller is not None:
+            self.enroller.stop()
         self._stop_cameras(timeout_s)
         if self.supervisor is not None:
             self.supervisor.stop()
@@ -256,10 +338,12 @@ class Gateway:
             self.index.close()
 
     def _stop_cameras(self, timeout_s: float) -> None:
-        for worker in self.workers:
+        with self._workers_lock:  # no camera is enrolled from here on
+            workers = list(self.workers)
+        for worker in workers:
             worker.stop()
         deadline = time.monotonic() + timeout_s
-        for worker in self.workers:
+        for worker in workers:
             worker.join(max(0.1, deadline - time.monotonic()))
             if worker.is_alive():
                 log.error("%s did not stop within %.0f s; killing it", worker.name, timeout_s)

@@ -2,7 +2,8 @@
 
 `ParentLink` sends the child's messages (`child_protocol`), one request at a time, and runs a
 reader thread (`parent-link`) that takes the daemon's reply to the request in flight and its
-controls: `stop` (seal and exit) and `disk_full` (pause until space returns). When the daemon
+controls: `stop` (seal and exit), `disk_full` (pause until space returns) and `announced` (a
+WS-Discovery Hello/Bye, handed to `on_announced`). When the daemon
 is gone the reader sets `halt`, and a waiting request fails instead of hanging.
 
 `RemoteLog` is the recorder's `StreamLog` over the link: the daemon numbers, names, signs and
@@ -24,6 +25,7 @@ from segments.records import Record
 
 from .child_protocol import (
     MAX_MESSAGE,
+    Announced,
     Append,
     Checkpoint,
     DiskFull,
@@ -54,6 +56,7 @@ class ParentLink:
         self._replies: queue.SimpleQueue[Reply | None] = queue.SimpleQueue()
         self._ids = itertools.count(1)
         self._reader = threading.Thread(target=self._read, name="parent-link", daemon=True)
+        self.on_announced: Callable[[Announced], None] | None = None
 
     def start(self) -> ParentLink:
         self._reader.start()
@@ -98,6 +101,8 @@ class ParentLink:
                         self._disk_full.set()
                     else:
                         self._disk_full.clear()
+                elif isinstance(message, Announced):
+                    self._announced(message)
         except (EOFError, OSError):
             log.info("the daemon closed the pipe")
         except MessageError as e:
@@ -105,6 +110,15 @@ class ParentLink:
         finally:
             self._halt.set()
             self._replies.put(None)
+
+    def _announced(self, message: Announced) -> None:
+        handler = self.on_announced
+        if handler is None:
+            return
+        try:
+            handler(message)
+        except Exception:
+            log.exception("announcement of %s not handled", message.endpoint[:80])
 
 
 class RemoteLog:

@@ -113,6 +113,7 @@ class CameraResolver:
         self._on_reject = on_reject
         self._pin = Pin(
             xaddr=camera.onvif or "",
+            endpoint=camera.onvif_endpoint or "",
             serial=camera.serial or "",
             cert_sha256=camera.onvif_cert_sha256 or "",
         )
@@ -128,6 +129,17 @@ class CameraResolver:
     @property
     def pin(self) -> Pin:
         return self._pin
+
+    def announced_elsewhere(self, a: Announcement) -> bool:
+        """Whether `a` is a Hello of this camera's pinned endpoint from another address than
+        the one in use: the camera moved, and the stream in use is to be dropped."""
+        pin = self._pin
+        return (
+            a.kind == "Hello"
+            and bool(pin.endpoint and a.xaddrs)
+            and a.endpoint == pin.endpoint
+            and pin.xaddr not in a.xaddrs
+        )
 
     def resolve(self, declare: Declare = _declare_nothing) -> StreamSettings:
         """The stream to open now; raises `ResolveError` (a `StreamError`) if not reachable.

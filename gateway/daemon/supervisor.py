@@ -1,6 +1,7 @@
 """The camera supervisor (thread `cameras`): restarts dead camera processes, kills hung ones.
 
-Every round it lets each camera process notice a dead child and restart it after its backoff,
+Every round it lets each camera process notice a dead child and restart it after its backoff
+(cameras enrolled while the daemon runs join the next round),
 observes progress once for the whole daemon, and kills a child the liveness rules find hung
 (or that sent nothing at all for too long); the next round restarts it.
 """
@@ -46,12 +47,15 @@ class CameraSupervisor(threading.Thread):
                 log.exception("camera supervisor round failed")
 
     def round(self) -> None:
-        for camera in self._cameras:
+        cameras = list(self._cameras)  # auto-enrolment may add one while this round runs
+        for camera in cameras:
             camera.check(self._clock())
         seen = self._tracker.observe()
         now = seen.at
-        for camera, observed in zip(self._cameras, seen.cameras, strict=True):
-            if not camera.running():
+        progress = {p.camera: p for p in seen.cameras}
+        for camera in cameras:
+            observed = progress.get(camera.camera)
+            if observed is None or not camera.running():
                 continue
             why = camera_problem(observed, now, self._limits) or camera.silence(now)
             if why is not None:

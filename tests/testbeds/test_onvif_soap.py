@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from zeep.wsse.username import UsernameToken
 
+from cameras.safe_xml import child, parse_xml, text_of
 from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_soap import password_digest, respond
 
@@ -130,3 +131,18 @@ def test_hostile_requests_get_sender_faults(body: bytes) -> None:
 def test_fuzz_any_body_gets_an_envelope(data: bytes) -> None:
     status, payload = respond(CAMERA, data)
     assert status in (200, 400, 500) and payload.startswith(b"<?xml")
+
+
+def test_the_vendor_dialect_says_the_same_in_other_words() -> None:
+    open_camera = Camera(replace(CAMERA.config, username=None, password=None))
+    vendor = Camera(replace(open_camera.config, dialect="vendor", manufacturer="HIKVISION"))
+    request = SOAP.format("", f"<tds:GetDeviceInformation {TDS}/>").encode()
+    ours, theirs = respond(open_camera, request)[1], respond(vendor, request)[1]
+    assert b"<s:Envelope" in ours and b"<s:Envelope" not in theirs
+    assert b"<SOAP-ENV:Envelope" in theirs and b"<ns2:SerialNumber>" in theirs
+    assert b"\r\n    <" in theirs and b"<hk:Extension" in theirs
+    root = parse_xml(theirs, 64 * 1024)
+    info = child(child(root, "Body"), "GetDeviceInformationResponse")
+    assert text_of(child(info, "Manufacturer")) == "HIKVISION"
+    fault = respond(vendor, SOAP.format("", f"<tds:Nope {TDS}/>").encode())[1]
+    assert b"<SOAP-ENV:Value>SOAP-ENV:Receiver</SOAP-ENV:Value>" in fault

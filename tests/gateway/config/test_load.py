@@ -171,6 +171,12 @@ def test_deep_nesting_is_config_error() -> None:
 # -- rules across keys and entries -----------------------------------------------------------
 
 
+NO_CAMERA = (
+    "cameras: no camera to record: add a [[cameras]] table, or set [discovery] auto_enroll = "
+    "true (with interface or address) to record the cameras found on the network"
+)
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
@@ -182,11 +188,8 @@ def test_deep_nesting_is_config_error() -> None:
             with_section("location", lon=121.5),
             "[location] lat: missing; lon and lat go together (set both or neither)",
         ),
-        ({**base(), "cameras": []}, "cameras: at least one [[cameras]] entry is required"),
-        (
-            {k: v for k, v in base().items() if k != "cameras"},
-            "cameras: missing required key; add at least one [[cameras]] table",
-        ),
+        ({**base(), "cameras": []}, NO_CAMERA),
+        ({k: v for k, v in base().items() if k != "cameras"}, NO_CAMERA),
         (
             {**base(), "cameras": {"id": "gate-1"}},
             "cameras: must be an array of tables ([[cameras]]), got table {'id': 'gate-1'}",
@@ -549,3 +552,40 @@ def test_camera_trust_key_errors(camera: dict[str, Any], expected: str) -> None:
 
 def test_max_camera_drift_bounds() -> None:
     assert "max_camera_drift_s" in error_of(with_section("recording", max_camera_drift_s=0.1))
+
+
+# --- auto-enrolment ---------------------------------------------------------------------------
+
+
+def test_auto_enroll_needs_no_camera_table() -> None:
+    data = {k: v for k, v in base().items() if k != "cameras"}
+    data["discovery"] = {
+        "address": "127.0.0.1",
+        "auto_enroll": True,
+        "allow_addresses": ["127.0.0.0/8"],
+        "allow_manufacturers": ["Acme"],
+        "max_devices": 4,
+    }
+    config = config_from_mapping(data, FAKE)
+    d = config.discovery
+    assert config.cameras == () and d.auto_enroll
+    assert (d.max_devices, d.allow_addresses, d.allow_manufacturers) == (
+        4, ("127.0.0.0/8",), ("Acme",),
+    )  # fmt: skip
+    assert (d.allow_scopes, d.rescan_interval_s, d.lost_after_s) == ((), 60.0, 300.0)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("allow_addresses", ["10.0.0.0/33"], "not a network: '10.0.0.0/33'"),
+        ("max_devices", 0, "max_devices"),
+        ("allow_scopes", "onvif://x", "must be an array of strings"),
+        ("lost_after_s", 30, "must be longer than rescan_interval_s (60)"),
+    ],
+)
+def test_bad_discovery_keys_name_file_and_key(key: str, value: Any, reason: str) -> None:
+    data = base()
+    data["discovery"] = {"address": "127.0.0.1", "auto_enroll": True, key: value}
+    message = error_of(data)
+    assert message.startswith(f"{FAKE}: [discovery] {key}: ") and reason in message

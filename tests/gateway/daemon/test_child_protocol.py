@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from cameras.health import CameraHealth
 from gateway.daemon.child_protocol import (
     MAX_MESSAGE,
+    Announced,
     Append,
     Checkpoint,
     DiskFull,
@@ -60,6 +61,10 @@ PARENT_MESSAGES: list[ToChild] = [
     Reply(2, error="refused: no"),
     Stop(),
     DiskFull(False),
+    Announced(
+        "Hello", "urn:uuid:6f1c0000-0000-4000-8000-000000000001", ("http://192.0.2.7/onvif",)
+    ),
+    Announced("Bye", "urn:uuid:6f1c0000-0000-4000-8000-000000000001", ()),
 ]
 
 
@@ -158,3 +163,23 @@ def test_any_cut_or_doubled_message_only_raises_message_error(message: Any, data
     for mangled in (raw[:cut], raw[:cut] + raw, raw.replace(b", ", b", " + raw[1:-1] + b", ", 1)):
         with contextlib.suppress(MessageError):
             from_child(mangled)
+
+
+ANNOUNCED = body(PARENT_MESSAGES[-2])
+HOSTILE_ANNOUNCEMENTS = [
+    {**ANNOUNCED, "kind": "Probe"},
+    {**ANNOUNCED, "endpoint": ""},
+    {**ANNOUNCED, "endpoint": "u" * 1025},
+    {**ANNOUNCED, "endpoint": 7},
+    {**ANNOUNCED, "xaddrs": "http://192.0.2.7/onvif"},
+    {**ANNOUNCED, "xaddrs": ["http://192.0.2.7/onvif"] * 9},
+    {**ANNOUNCED, "xaddrs": ["file:///etc/passwd"]},
+    {**ANNOUNCED, "xaddrs": ["http://" + "h" * 2048]},
+    {k: v for k, v in ANNOUNCED.items() if k != "xaddrs"},
+]
+
+
+@pytest.mark.parametrize("obj", HOSTILE_ANNOUNCEMENTS, ids=range(len(HOSTILE_ANNOUNCEMENTS)))
+def test_a_camera_process_refuses_announcements_out_of_bounds(obj: dict[str, Any]) -> None:
+    with pytest.raises(MessageError):
+        to_child(json.dumps(obj).encode())

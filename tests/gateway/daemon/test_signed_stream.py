@@ -15,6 +15,7 @@ import pytest
 
 from gateway.cli.main import main
 from gateway.daemon.alarms import GatewayFacts, evaluate
+from gateway.daemon.events import EventRouter
 from gateway.daemon.lifecycle import Gateway
 from gateway.wiring import gateway_keys
 from segments.camera_signing import CERT_SHA256, SIGNED
@@ -115,19 +116,19 @@ def onvif_camera(camera_id: str, xaddr: str) -> str:
 
 
 def test_a_camera_that_stops_signing_raises_the_alarm_until_it_signs_again(
-    camera: SigningCamera, tmp_path: Path
+    camera: SigningCamera, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = camera.server.url("lapsing")
     config = make_config(tmp_path, [Cam("store-1", url, "passthrough")], segment_seconds=1)
-    gateway = Gateway(config)
     events: list[tuple[str, dict[str, Any]]] = []
-    emit = gateway.events.emit
+    emit = EventRouter.emit
 
-    def heard(kind: str, **fields: Any) -> None:  # what the reporter would publish on MQTT
+    def heard(router: EventRouter, kind: str, **fields: Any) -> None:  # what MQTT would carry
         events.append((kind, fields))
-        emit(kind, **fields)
+        emit(router, kind, **fields)
 
-    gateway.events.emit = heard  # type: ignore[method-assign]
+    monkeypatch.setattr(EventRouter, "emit", heard)
+    gateway = Gateway(config)
 
     seen: list[GatewayFacts] = []
 
