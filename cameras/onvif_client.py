@@ -51,7 +51,7 @@ from .onvif_transport import (
     peer_certificate,
     presented_fingerprint,
 )
-from .rtsp import redact
+from .redact import redact
 
 log = logging.getLogger(__name__)
 

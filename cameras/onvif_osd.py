@@ -42,7 +42,7 @@ from .onvif_replies import media_xaddr, text
 from .onvif_transport import OnvifTls, ReplyTooLargeError
 from .osd_plan import OsdPlan, OsdWanted, differences, plan_osd
 from .osd_replies import PLAIN, Osd, options_from_reply, osds_from_reply
-from .rtsp import redact
+from .redact import redact
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import errno
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import av
 import av.container
@@ -21,6 +20,7 @@ import av.error
 import av.stream
 
 from .errors import StreamError
+from .redact import redact
 from .rtsp_guard import AuthGuard
 
 log = logging.getLogger(__name__)
@@ -45,37 +45,6 @@ class StreamSettings:
     def display_url(self) -> str:
         """The URL without any credentials: the only form that may reach a log."""
         return redact(self.url)
-
-
-def redact(url: str) -> str:
-    """`url` fit for a log or a screen: no user:password, no secret in the query or path.
-
-    Cameras put credentials in more places than the user info: ``?user=admin&password=…``,
-    ``?token=…``, or path parameters (``/user=admin_password=…_channel=1.sdp``). Every
-    value whose name looks like a credential becomes ``***``; the rest stays readable.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    host = parts.netloc.rpartition("@")[2]
-    path = _PATH_SECRET.sub(r"\1=***", parts.path)
-    query = "&".join(_redact_pair(p) for p in parts.query.split("&")) if parts.query else ""
-    return urlunsplit((parts.scheme, host, path, query, ""))
-
-
-_SECRET_NAME = (
-    r"[a-z0-9_.-]*(?:pass|pwd|psw|token|secret|auth|key|sig|session|cred|user|usr|login)"
-    r"[a-z0-9_.-]*|u|p|pw"
-)
-_PATH_SECRET = re.compile(rf"(?i)(?<![a-z0-9])({_SECRET_NAME})=.*?(?=_[a-z][a-z0-9]*=|[&;/?]|$)")
-
-
-def _redact_pair(pair: str) -> str:
-    name, sep, _ = pair.partition("=")
-    if sep and re.fullmatch(_SECRET_NAME, unquote(name), flags=re.IGNORECASE):
-        return f"{name}=***"
-    return pair
 
 
 def _without_userinfo(url: str) -> str:

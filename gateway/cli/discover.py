@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from cameras import onvif_client
 from cameras.onvif_client import Discovered
-from cameras.rtsp import redact
+from cameras.redact import redact
 from evgw.errors import UsageError
 
 from . import args as common

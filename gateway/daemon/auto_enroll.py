@@ -24,7 +24,7 @@ from dataclasses import replace
 from cameras import onvif_client
 from cameras.errors import CameraError, OnvifError
 from cameras.onvif_client import DeviceInfo
-from cameras.rtsp import redact
+from cameras.redact import redact
 from cameras.wsd import Announcement
 
 from ..config import Config, DiscoveryConfig

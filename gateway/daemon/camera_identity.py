@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cameras.onvif_client import DeviceInfo
-from cameras.rtsp import redact
+from cameras.redact import redact
 
 MOVED = "moved"
 IDENTITY_CHANGED = "identity_changed"

@@ -20,7 +20,7 @@ from cameras.health import HealthCounter
 from cameras.onvif_osd import OsdOutcome, OsdTarget, apply_osd
 from cameras.onvif_transport import OnvifTls
 from cameras.osd_plan import OsdWanted
-from cameras.rtsp import redact
+from cameras.redact import redact
 from segments.errors import WriteError
 
 from ..config import CameraConfig
