@@ -7,8 +7,8 @@ JSON payloads are canonical: compact, sorted keys, UTF-8. The link only carries 
 gateway judges each one (a signed envelope: `uplink.signed_command`).
 
 Delivery while the broker is away: events and command replies wait in our own bounded
-buffer (paho's queue is unbounded), and messages paho had in flight when the link dropped
-are taken back into it, so everything leaves in order once the broker returns. Retained
+buffer (paho's queue is unbounded), and messages paho still had in flight from the dropped
+link are taken back ahead of it when the link returns, so everything leaves in order. Retained
 values are cached and re-sent on every connect, since a restarted broker may have lost them.
 All paho callbacks run in paho's network thread and never let an exception escape it.
 """
@@ -274,6 +274,7 @@ class GatewayLink:
             self._set_error(describe_refusal(reason))
             return
         with self._lock:
+            self._take_back(client)
             client.publish(f"{self.base}/state", STATE_ONLINE, qos=1, retain=True)
             for subtopic, data in self._retained.items():
                 client.publish(f"{self.base}/{subtopic}", data, qos=1, retain=True)
@@ -303,18 +304,25 @@ class GatewayLink:
         with self._lock:
             was_connected = self._connected.is_set()
             self._connected.clear()
-            # Take back what paho still holds so it leaves ahead of newer events, in order.
-            # Retained values need no rescue: the cache re-sends them.
-            requeue = []
-            for msg in client.drop_out_messages():
-                if not msg.retain:
-                    try:
-                        requeue.append(_Outgoing(msg.topic, json.loads(msg.payload)))
-                    except ValueError:
-                        log.error("MQTT: dropping unparsable queued message on %s", msg.topic)
-            self._buffer.push_front(requeue)
         if was_connected and self._client is client:
             log.warning("MQTT: lost connection to broker (%s); buffering events", reason)
+
+    def _take_back(self, client: paho.Client) -> None:
+        """What paho still holds from the last link leaves first, in order, ahead of newer events.
+
+        Done on connect, before paho walks its queue to resend it: paho may call
+        `_on_disconnect` from inside that walk (a send that fails), and emptying the queue
+        there killed paho's thread (`OrderedDict changed size during iteration`). Retained
+        values need no rescue: the cache re-sends them.
+        """
+        requeue = []
+        for msg in client.drop_out_messages():
+            if not msg.retain:
+                try:
+                    requeue.append(_Outgoing(msg.topic, json.loads(msg.payload)))
+                except ValueError:
+                    log.error("MQTT: dropping unparsable queued message on %s", msg.topic)
+        self._buffer.push_front(requeue)
 
     def __enter__(self) -> GatewayLink:
         self.start()
