@@ -19,7 +19,6 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import zeep.exceptions
@@ -38,7 +37,7 @@ from .errors import (
     OsdRefusedError,
 )
 from .onvif_client import NS_DEVICE, NS_MEDIA, _call, _fault_is_auth, _service
-from .onvif_replies import media_xaddr, text
+from .onvif_replies import media_xaddr, rehost, text
 from .onvif_transport import OnvifTls, ReplyTooLargeError
 from .osd_plan import OsdPlan, OsdWanted, differences, plan_osd
 from .osd_replies import PLAIN, Osd, options_from_reply, osds_from_reply
@@ -181,7 +180,7 @@ def _media_service(services: Any, device_xaddr: str) -> str:
     if _capability(getattr(media, "Capabilities", None), "OSD") is False:
         raise OsdRefusedError("the camera's media service says it has no OSD")
     url = text(media, "XAddr", wsd.MAX_URI)
-    return _on_device_host(url, device_xaddr) if wsd.valid_xaddr(url) else device_xaddr
+    return rehost(url, device_xaddr) if wsd.valid_xaddr(url) else device_xaddr
 
 
 def _capability(caps: Any, name: str) -> bool | None:
@@ -282,10 +281,3 @@ def _run(target: OsdTarget, work: Callable[[], Awaitable[T]]) -> T:
     except Exception as e:  # a hostile reply must not escape as an arbitrary error
         log.debug("unexpected failure in %s", where, exc_info=True)
         raise OnvifReplyError(f"{where}: unusable reply: {type(e).__name__}: {e}") from e
-
-
-def _on_device_host(url: str, device_xaddr: str) -> str:
-    """`url`'s path on the device service's own scheme, host and port: a camera naming
-    another host (NAT, or someone steering our credentials) is asked where we reached it."""
-    parts, device = urlsplit(url), urlsplit(device_xaddr)
-    return urlunsplit((device.scheme, device.netloc, parts.path or "/", parts.query, ""))

@@ -94,15 +94,12 @@ def media_xaddr(capabilities: Any, device_xaddr: str) -> str:
     and port: a camera that names another host (NAT, or someone steering our credentials)
     is asked at the address we reached it at."""
     url = text(getattr(capabilities, "Media", None), "XAddr", wsd.MAX_URI)
-    if not wsd.valid_xaddr(url):
-        return device_xaddr
-    parts, device = urlsplit(url), urlsplit(device_xaddr)
-    return urlunsplit((device.scheme, device.netloc, parts.path or "/", parts.query, ""))
+    return rehost(url, device_xaddr) if wsd.valid_xaddr(url) else device_xaddr
 
 
 def rehost(url: str, device_xaddr: str) -> str:
-    """`url`'s path on the device service's own scheme, host and port (as `media_xaddr`): a
-    camera naming another host for its event service or subscription is asked at the address
-    we reached it at."""
+    """`url`'s path on the device service's own scheme, host and port: a camera naming another
+    host for a service (media, events, a subscription) is asked at the address we reached it
+    at."""
     parts, device = urlsplit(url), urlsplit(device_xaddr)
     return urlunsplit((device.scheme, device.netloc, parts.path or "/", parts.query, ""))
