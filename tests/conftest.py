@@ -27,6 +27,17 @@ pytest_plugins = [
 RtspServerFactory = Callable[..., RtspTestServer]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the WS-Discovery group share one worker under `-n`: all use port 3702.
+
+    A probe or Hello from one worker's emulators would reach the other worker's daemon or
+    listener, so these tests run one after another while everything else runs in parallel.
+    """
+    for item in items:
+        if item.get_closest_marker("multicast") is not None:
+            item.add_marker(pytest.mark.xdist_group("multicast"))
+
+
 @pytest.fixture(scope="session")
 def _gst_rtsp() -> None:
     reason = gst_rtsp_available()

@@ -21,6 +21,8 @@ from testbeds.onvif_device import OnvifDevice
 from tests.cameras.wsd_samples import BILLION_LAUGHS, XXE, flood, hello, match
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.multicast
+
 SUPERSCRIPT = "²"
 
 

@@ -31,6 +31,8 @@ from testbeds.onvif_device import OnvifDevice
 from testbeds.process import find_free_port
 from tests.conftest import RtspServerFactory
 
+pytestmark = pytest.mark.multicast
+
 DeviceFactory = Callable[..., OnvifDevice]
 
 

@@ -19,6 +19,8 @@ from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_device import OnvifDevice
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.multicast
+
 TAMPER = "tns1:VideoSource/ImageTooDark/ImagingService"
 FAST = PullSettings(pull_timeout_s=0.5, lease_s=2, call_timeout_s=3, unsupported_retry_s=0.6)
 

@@ -24,6 +24,8 @@ from testbeds.onvif_device import OnvifDevice
 from testbeds.onvif_osd import SimOsd
 from testbeds.pki import write_test_pki
 
+pytestmark = pytest.mark.multicast
+
 SITE = "测试检查站 一号卡口"
 WANTED = OsdWanted(SITE)
 

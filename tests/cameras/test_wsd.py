@@ -21,6 +21,8 @@ from tests.cameras.wsd_samples import (
     match_xml,
 )
 
+pytestmark = pytest.mark.multicast
+
 UNICODE_DIGITS = "²³¹٣۳߃३১੩૩୩௩౩೩൩๓໓༣၃႓០᠓１𝟑𝟯"
 
 

@@ -21,8 +21,10 @@ from segments.trust import (
     parse_trust_text,
 )
 
-A = Ed25519Signer(Ed25519PrivateKey.generate())
-B = Ed25519Signer(Ed25519PrivateKey.generate())
+# Fixed keys: they appear in parametrized test ids, which must be the same in every
+# pytest-xdist worker.
+A = Ed25519Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+B = Ed25519Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32, 64))))
 KA, KB = A.public_key_text(), B.public_key_text()
 
 

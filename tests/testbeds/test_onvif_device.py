@@ -10,6 +10,8 @@ import pytest
 from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_device import OnvifDevice
 
+pytestmark = pytest.mark.multicast
+
 CLOCK_REQUEST = (
     b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
     b'<tds:GetSystemDateAndTime xmlns:tds="http://www.onvif.org/ver10/device/wsdl"/>'

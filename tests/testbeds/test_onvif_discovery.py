@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cameras.errors import MalformedMessageError
 from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_discovery import probe_id, scopes
+
+pytestmark = pytest.mark.multicast
 
 
 def test_probe_id_reads_video_transmitter_probes() -> None:

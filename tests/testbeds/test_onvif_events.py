@@ -7,9 +7,13 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 
+import pytest
+
 from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_events import EventBroker, SimNotification, parse_event_line, termination
 from testbeds.onvif_soap import respond
+
+pytestmark = pytest.mark.multicast
 
 NS = (
     'xmlns:s="http://www.w3.org/2003/05/soap-envelope" '

@@ -16,6 +16,8 @@ from cameras.safe_xml import child, parse_xml, text_of
 from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_soap import password_digest, respond
 
+pytestmark = pytest.mark.multicast
+
 SOAP = '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">{}<s:Body>{}</s:Body></s:Envelope>'
 TDS = 'xmlns:tds="http://www.onvif.org/ver10/device/wsdl"'
 TRT = 'xmlns:trt="http://www.onvif.org/ver10/media/wsdl"'

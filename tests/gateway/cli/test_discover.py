@@ -17,6 +17,8 @@ from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_device import OnvifDevice
 from tests.support.paths import REPO
 
+pytestmark = pytest.mark.multicast
+
 
 @pytest.fixture
 def devices() -> Iterator[list[OnvifDevice]]:

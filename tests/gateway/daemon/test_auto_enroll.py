@@ -23,7 +23,7 @@ from tests.conftest import RtspServerFactory
 from tests.support.recording import decoded_frames, decrypted, make_keys, records
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.multicast]
 
 USER, PASSWORD = "admin", "s3cret"
 

@@ -28,7 +28,7 @@ from tests.support.paths import REPO
 from tests.support.recording import make_config, records
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.multicast]
 ROOT = "evgw/gw-test"
 CAMERA = "gate-1"
 PLAIN = "gate-2"  # its camera has no event service

@@ -25,6 +25,8 @@ from tests.gateway.daemon.test_resolver import camera
 from tests.segments.recorder_rig import make_rig, wall_of
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.multicast
+
 RECORDING = RecordingConfig(2, "passthrough", "libx264", "veryfast", 23, 5.0, 3.0)
 LOOPBACK = DiscoveryConfig(None, "127.0.0.1", False, 1.0, None, None)
 

@@ -29,6 +29,8 @@ from gateway.daemon.resolver import CameraResolver
 from gateway.enrolled import FILE_NAME, Enrolled, EnrolledStore, camera_config, camera_id_for
 from tests.gateway.config.sample import FAKE, base
 
+pytestmark = pytest.mark.multicast
+
 POLICY = DiscoveryConfig(None, "127.0.0.1", True, 1.0, "admin", "pw", max_devices=2)
 
 

@@ -25,6 +25,8 @@ from tests.gateway.daemon.test_resolver import LOOPBACK, RECORDING, camera
 from tests.support.recording import make_config, records, wall
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.multicast
+
 FOLLOW_S = 10.0
 SWITCH_S = 5.0  # the longest switch: drop, ONVIF queries at the new address, RTSP open
 

@@ -17,6 +17,8 @@ from testbeds.onvif_config import DeviceConfig, default_profiles
 from testbeds.onvif_device import OnvifDevice
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.multicast
+
 SITE = "测试检查站 一号卡口"
 
 

@@ -23,6 +23,8 @@ from tests.support.paths import REPO
 from tests.support.recording import archive_identity, make_config, records
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.multicast
+
 SITE_TEXT = "测试检查站 一号卡口"  # make_config's site is part of its location name
 
 

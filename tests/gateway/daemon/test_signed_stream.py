@@ -34,7 +34,7 @@ from tests.support.recording import (
 )
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.multicast]
 
 CHAIN_SHA256 = hashlib.sha256(FAKE_CHAIN).hexdigest()
 
