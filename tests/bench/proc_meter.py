@@ -24,6 +24,7 @@ MIB = 2**20
 @dataclass(frozen=True)
 class ProcMemory:
     pid: int
+    cpu_s: float  # its own utime+stime (not its reaped children)
     pss: int  # bytes
     private: int  # bytes
     rss: int  # bytes
@@ -113,7 +114,9 @@ def memory(pid: int) -> ProcMemory | None:
         if parts and parts[-1] == "kB":
             values[name] = int(parts[0]) * 1024
     private = values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)
-    return ProcMemory(pid, values.get("Pss", 0), private, values.get("Rss", 0))
+    fields = stat_fields(pid)
+    cpu = 0.0 if fields is None else sum(int(x) for x in fields[11:13]) / TICK
+    return ProcMemory(pid, cpu, values.get("Pss", 0), private, values.get("Rss", 0))
 
 
 def machine_cpu() -> tuple[float, float]:
