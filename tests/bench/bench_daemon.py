@@ -82,6 +82,7 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, object]:
         "repo": str(args.repo),
         "window_s": sides[EVGW].window_s,
         "machine_busy_pct": 100 * (busy1 - busy0) / (total1 - total0),
+        "load_average_1min": os.getloadavg()[0],
         "server_cpu_s": server_cpu,
         "ended_early": ended,
         "daemon_start_to_connected_s": daemon_start,
@@ -116,7 +117,8 @@ def table(result: dict[str, object]) -> list[str]:
         f"{result['segment_seconds']} s segments"
         + (f", preset {result['preset']}" if result["preset"] else "")
         + f"; window {result['window_s']:.0f} s; machine busy {result['machine_busy_pct']:.0f} %"
-        f" of {_cores()} cores; RTSP server {result['server_cpu_s']:.1f} CPU s"
+        f" of {_cores()} cores, load {result['load_average_1min']:.1f}; RTSP server "
+        f"{result['server_cpu_s']:.1f} CPU s"
     )
     width = max(len(r[0]) for r in rows)
     lines = [head, "", f"{'':{width}}  {'evgw':>22}  {'ffmpeg':>22}"]

@@ -39,7 +39,7 @@ from .nothing_lost import (
     ffmpeg_outcome,
 )
 from .proc_meter import Sampler, started_at
-from .startup_watch import StartupWatch
+from .startup_watch import StartupWatch, connected_pids
 
 EVGW, FFMPEG, SERVER = "evgw", "ffmpeg", "rtsp server"
 
@@ -51,6 +51,7 @@ class Run:
     cameras: Sequence[Camera]
     services: Services
     config: Path
+    drain_config: Path
     daemon: subprocess.Popen[bytes]
     ffmpegs: list[subprocess.Popen[bytes]]
     sampler: Sampler
@@ -64,6 +65,9 @@ class Run:
         logs: list[IO[bytes]] = []
         try:
             config = write_config(root, services, cameras, segment_seconds, preset)
+            drain_config = write_config(
+                root, services, cameras, segment_seconds, preset, enabled=False
+            )
             logs.append((root / "daemon.log").open("wb"))
             logs.append((root / "ffmpeg.log").open("wb"))
             commands = [
@@ -82,10 +86,12 @@ class Run:
         watch = StartupWatch(services.cameras.port, dict(sides), len(cameras)).start()
         server_pid = services.cameras.pid
         sampler = Sampler(sides | {SERVER: lambda: [server_pid] if server_pid else []}).start()
-        return cls(root, repo, cameras, services, config, daemon, ffmpegs, sampler, watch, logs)
+        return cls(root, repo, cameras, services, config, drain_config, daemon, ffmpegs, sampler,
+                   watch, logs)  # fmt: skip
 
     def camera_pids(self, side: str) -> set[int]:
-        return {c.pid for c in self.watch.first_per_process(side)}
+        """The processes of `side` connected to a camera now."""
+        return connected_pids(self.watch.sides[side](), self.watch.port)
 
     def startup_s(self, side: str) -> list[float]:
         return [c.startup_s for c in self.watch.first_per_process(side)]
@@ -99,7 +105,8 @@ class Run:
         """Until every camera process on every side has connected (or `timeout_s`)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if all(len(self.camera_pids(s)) >= len(self.cameras) for s in self.watch.sides):
+            seen = (self.watch.first_per_process(s) for s in self.watch.sides)
+            if all(len(pids) >= len(self.cameras) for pids in seen):
                 return
             time.sleep(0.2)
 
@@ -126,7 +133,7 @@ class Run:
         exit_code = stop_daemon(self.daemon)
         problems = []
         try:
-            drain(self.config, self.repo, self.logs[0])
+            drain(self.drain_config, self.repo, self.logs[0])
         except subprocess.CalledProcessError as e:
             problems.append(f"drain run failed ({e.returncode}); see {self.root}/daemon.log")
         _, report = evgw_json(

@@ -53,6 +53,7 @@ class BoxFigures:
     window_s: float
     cpu_s: float
     machine_busy_pct: float
+    load_average_1min: float
     tree_pss_mib: list[float]  # every 30 s from the window's start
     parent_pss_mib: float
     passthrough_private_mib: list[float]
@@ -136,6 +137,7 @@ def record_box(repo: Path, root: Path, passthrough: int, burn_in: int, seconds: 
         window_s=last.at - first.at,
         cpu_s=last.cpu_s - first.cpu_s,
         machine_busy_pct=busy,
+        load_average_1min=os.getloadavg()[0],
         tree_pss_mib=series(window),
         parent_pss_mib=parent.pss / MIB if parent else 0.0,
         passthrough_private_mib=pt_private,
@@ -152,7 +154,8 @@ def box_lines(f: BoxFigures) -> list[str]:
     drift = f"{flat[-1] - flat[0]:+.0f} MiB first to last" if len(flat) > 1 else "one sample"
     return [
         f"{f.passthrough} passthrough + {f.burn_in} burn_in cameras, window {f.window_s:.0f} s; "
-        f"machine busy {f.machine_busy_pct:.0f} % of {CORES} cores (everyone's load)",
+        f"machine busy {f.machine_busy_pct:.0f} % of {CORES} cores, load {f.load_average_1min:.1f} "
+        "(everyone's)",
         f"tree CPU: {f.cpu_s:.1f} s = {100 * f.cores_used:.0f} % of a core "
         f"({100 * f.cores_used / f.cameras:.2f} % per camera)",
         f"tree PSS every {SERIES_EVERY_S:.0f} s (MiB): {', '.join(f'{v:.0f}' for v in flat)}  "
@@ -200,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=64, help="last camera count (max-per-core)")
     parser.add_argument("--step-seconds", type=float, default=60.0)
     parser.add_argument("--repo", type=Path, default=REPO, help="checkout whose evgw runs")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (logs, data)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     args.repo = args.repo.resolve()
@@ -216,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{best.cameras / best.cores_used:.0f} cameras per core of its own CPU")  # fmt: skip
         return 0
     with tempfile.TemporaryDirectory(prefix="evgw-box-") as tmp:
-        f = record_box(args.repo, Path(tmp), args.passthrough, args.burn_in, args.minutes * 60,
+        root = args.keep or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        f = record_box(args.repo, root, args.passthrough, args.burn_in, args.minutes * 60,
                        args.segment_seconds, args.preset)  # fmt: skip
     if args.json:
         print(json.dumps(asdict(f), indent=2, ensure_ascii=False))

@@ -62,6 +62,13 @@ def socket_inodes(pid: int) -> set[int]:
     return found
 
 
+def connected_pids(roots: Sequence[int], port: int) -> set[int]:
+    """The processes in these trees holding an RTSP connection now: the camera processes,
+    however they are started, restarted or grouped."""
+    live = rtsp_sockets(port)
+    return {p for root in roots for p in tree(root) if socket_inodes(p) & live}
+
+
 @dataclass
 class StartupWatch:
     """Watches each side's trees until `expected` processes have connected, `timeout_s` ends
