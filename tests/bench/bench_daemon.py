@@ -56,6 +56,7 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, object]:
         time.sleep(args.warmup)  # the warm-up is a duration by definition, not a readiness wait
         run.wait_connected(60)
         run.watch.stop()
+        connected = {side: len(run.camera_pids(side)) for side in (EVGW, FFMPEG)}
         busy0, total0 = machine_cpu()
         first = run.sampler.take()
         time.sleep(args.seconds)  # the measured window
@@ -85,6 +86,7 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, object]:
         "load_average_1min": os.getloadavg()[0],
         "server_cpu_s": server_cpu,
         "ended_early": ended,
+        "connected_at_window_start": connected,
         "daemon_start_to_connected_s": daemon_start,
         "evgw": sides[EVGW],
         "ffmpeg": sides[FFMPEG],
@@ -127,6 +129,13 @@ def table(result: dict[str, object]) -> list[str]:
     start = result["daemon_start_to_connected_s"]
     assert isinstance(start, list)
     lines.append(f"evgw run start to each camera connected: {spread(start, ' s', 2)}")
+    connected = result["connected_at_window_start"]
+    assert isinstance(connected, dict)
+    if any(n < evgw.cameras for n in connected.values()):
+        lines.append(
+            f"NOT EVERY CAMERA WAS CONNECTED when the window opened: {connected} of "
+            f"{evgw.cameras}; the figures above do not compare the same work"
+        )
     return lines
 
 

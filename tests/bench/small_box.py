@@ -59,6 +59,7 @@ class BoxFigures:
     passthrough_private_mib: list[float]
     burn_in_private_mib: list[float]
     startup_s: list[float]
+    connected_at_start: int  # camera processes connected to their camera when the window opened
     lag_s: float  # the oldest "newest sealed segment" at the window's end
     ok: bool
     outcome: Outcome
@@ -113,6 +114,7 @@ def record_box(repo: Path, root: Path, passthrough: int, burn_in: int, seconds: 
         time.sleep(warmup)  # a warm-up is a duration by definition, not a readiness wait
         run.wait_connected(60)
         run.watch.stop()
+        connected = len(run.camera_pids(EVGW))
         busy0, total0 = machine_cpu()
         first = run.sampler.take()[EVGW]
         deadline = time.monotonic() + seconds
@@ -143,6 +145,7 @@ def record_box(repo: Path, root: Path, passthrough: int, burn_in: int, seconds: 
         passthrough_private_mib=pt_private,
         burn_in_private_mib=bi_private,
         startup_s=startup,
+        connected_at_start=connected,
         lag_s=lag,
         ok=outcome.ok and not ended,
         outcome=outcome,
@@ -162,7 +165,8 @@ def box_lines(f: BoxFigures) -> list[str]:
         f"[{drift}]",
         f"parent PSS {f.parent_pss_mib:.0f} MiB; camera process private MiB: passthrough "
         f"{spread(f.passthrough_private_mib)}, burn_in {spread(f.burn_in_private_mib)}",
-        f"start-up (camera process start to RTSP connected): {spread(f.startup_s, ' s', 2)}",
+        f"start-up (camera process start to RTSP connected): {spread(f.startup_s, ' s', 2)}; "
+        f"{f.connected_at_start} of {f.cameras} connected when the window opened",
         f"newest sealed segment at the end: at most {f.lag_s:.0f} s old",
         *summary(f.outcome, []),
     ]
