@@ -63,6 +63,7 @@ class Run:
               segment_seconds: int, preset: str, with_ffmpeg: bool) -> Run:  # fmt: skip
         services = Services.start(root, stream, [c.mount for c in cameras])
         logs: list[IO[bytes]] = []
+        started: list[subprocess.Popen[bytes]] = []
         try:
             config = write_config(root, services, cameras, segment_seconds, preset)
             drain_config = write_config(
@@ -76,8 +77,17 @@ class Run:
                 for c in cameras
             ] if with_ffmpeg else []  # fmt: skip
             daemon = start_daemon(config, repo, logs[0])
-            ffmpegs = [start_ffmpeg(command, logs[1]) for command in commands]
+            started.append(daemon)
+            ffmpegs = []
+            for command in commands:
+                ffmpegs.append(start_ffmpeg(command, logs[1]))
+                started.append(ffmpegs[-1])
         except BaseException:
+            for p in started:
+                p.kill()
+                p.wait()
+            for log in logs:
+                log.close()
             services.stop()
             raise
         sides = {EVGW: lambda: [daemon.pid]}
