@@ -18,10 +18,8 @@ import http.client
 import ssl
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from cryptography import x509
 from rfc3161_client import HashAlgorithm, TimestampRequestBuilder
 
 from segments.timestamp import Stamp, TimestampError, accept_reply

@@ -198,11 +198,11 @@ def serve(fd: int, preload: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the daemon, which stops us
     children: dict[int, int] = {}  # pid -> write end of its status pipe
     while True:
-        ready, _, _ = select.select([sock, wake_r], [], [])
+        ready, _, _ = select.select([sock.fileno(), wake_r], [], [])
         if wake_r in ready:
             os.read(wake_r, 4096)
             _reap(children)
-        if sock in ready:
+        if sock.fileno() in ready:
             message, fds, _, _ = socket.recv_fds(sock, len(FORK), 2)
             if not message:
                 return  # the daemon is gone: our children follow (PR_SET_PDEATHSIG)

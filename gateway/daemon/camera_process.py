@@ -1,9 +1,10 @@
 """The parent's side of a camera process: start it, answer and read its messages, restart it.
 
 Each camera records in its own process, so a crash or hang in one cannot stall or kill
-another (the child side is `camera_child`; it is forked by `camera_forkserver`). The parent keeps one `CameraProcess` per camera
-with the read surface the progress tracker and the health reports use; the camera supervisor
-restarts a child that died or that the liveness rules find hung, with capped backoff.
+another (the child side is `camera_child`, forked by `camera_forkserver`). The parent keeps
+one `CameraProcess` per camera with the read surface the progress tracker and the health
+reports use; the camera supervisor restarts a child that died or that the liveness rules find
+hung, with capped backoff.
 
 The child holds no signing key: its `LedgerService` here signs what it asks over the pipe
 (JSON, `child_protocol`; a message that is not one of ours kills the child). Before each child

@@ -1,9 +1,10 @@
 """Memory and start-up of a recording daemon: the parent and each of its processes.
 
     python3 -m tests.bench.bench_rss [--cameras 2] [--mode burn_in] [--seconds 20] [--json]
-                                     [--picture 640x360@25] [--repo DIR]
+                                     [--picture 640x360@25] [--uplink] [--repo DIR]
 
-`--repo DIR` runs the daemon of another checkout (before/after in one sitting). Starts
+`--repo DIR` runs the daemon of another checkout (before/after in one sitting); `--uplink`
+uploads to a local SeaweedFS and reports to a local mosquitto, as a deployed gateway does. Starts
 simulated cameras and `evgw run` as a real process, waits until every camera has sealed a
 segment, lets it record `--seconds` more, then reads /proc for the parent and each process
 under it: RSS, PSS and private memory (Private_Clean + Private_Dirty, what the process alone
@@ -25,16 +26,20 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from testbeds.mosquitto import MosquittoServer
 from testbeds.process import find_free_port
 from testbeds.rtsp import RtspTestServer
 from tests.support.paths import REPO
 from tests.support.recording import Cam, make_config, records
+from tests.support.seaweed import start_seaweed, unique_bucket, upload_section
 from tests.support.waiting import wait_until
+from uplink.objectstore import ObjectStore
 
 VIDEO_LIBS = ("libavcodec", "libavformat", "libx264")
 READY = re.compile(r"^(\S+ \S+) level=\S+ logger=\S+ (\S+): camera process (?:not )?confined")
@@ -136,14 +141,24 @@ def memory(role: str, pid: int, ready: dict[str, float]) -> Memory:
 
 def measure(
     cameras: int, mode: str, seconds: float, picture: str, repo: Path = REPO,
-    log: Path | None = None,
+    log: Path | None = None, uplink: bool = False,
 ) -> Run:  # fmt: skip
     server = RtspTestServer(find_free_port(), [f"cam{i}:{picture}" for i in range(cameras)])
     server.start()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, ExitStack() as servers:
+            extra = ""
+            if uplink:
+                store = start_seaweed(Path(tmp) / "seaweed")
+                servers.callback(store.stop)
+                broker = MosquittoServer(Path(tmp) / "mosquitto").start()
+                servers.callback(broker.stop)
+                extra = upload_section(store, unique_bucket())
+                extra += f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n'
             cams = [Cam(f"cam-{i}", server.url(f"cam{i}"), mode) for i in range(cameras)]
-            config = make_config(Path(tmp), cams)
+            config = make_config(Path(tmp), cams, extra=extra)
+            if config.upload is not None:
+                ObjectStore(config.upload.store).ensure_bucket(object_lock=True)
             launched = time.time()
             daemon = subprocess.Popen(
                 [sys.executable, "-m", "gateway", "run", "--config", str(config.path)],
@@ -207,10 +222,12 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--repo", type=Path, default=REPO)
     parser.add_argument("--log", type=Path, help="keep the daemon's log in this file")
+    parser.add_argument("--uplink", action="store_true", help="upload and report over MQTT")
     args = parser.parse_args()
     run = measure(
-        args.cameras, args.mode, args.seconds, args.picture, args.repo.resolve(), args.log
-    )
+        args.cameras, args.mode, args.seconds, args.picture, args.repo.resolve(), args.log,
+        args.uplink,
+    )  # fmt: skip
     if args.json:
         print(json.dumps({"processes": [asdict(m) for m in run.processes],
                           "all_ready_s": run.all_ready_s}, indent=2))  # fmt: skip
