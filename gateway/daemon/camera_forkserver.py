@@ -149,11 +149,15 @@ class CameraForkServer:
                 self._socket = None
             server, self._server = self._server, None
         if server is not None:
+            # On its pidfd, not with Popen.wait(timeout): that polls with time.sleep, which
+            # fails under libfaketime (the clock-step tests run the daemon with it).
+            pidfd = os.pidfd_open(server.pid)
             try:
-                server.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+                if not select.select([pidfd], [], [], STOP_TIMEOUT_S)[0]:
+                    server.kill()
+            finally:
+                os.close(pidfd)
+            server.wait()
 
     def _ensure(self) -> socket.socket:
         if self._server is not None and self._server.poll() is None and self._socket:
