@@ -22,7 +22,6 @@ import time
 import uuid
 from dataclasses import replace
 from types import FrameType
-from typing import TYPE_CHECKING
 
 from cameras.wsd import Announcement
 from segments.checkpoint import Checkpoint
@@ -46,6 +45,7 @@ from ..enrolled import Enrolled, camera_config
 from ..keys import CREDENTIALS_ENV, GatewayKeys, operator_keyring
 from . import commands
 from .alarms import GatewayFacts
+from .auto_enroll import AutoEnroll, for_gateway
 from .camera_forkserver import CameraForkServer
 from .camera_process import Callbacks, CameraProcess, DiskFullFlag
 from .child_protocol import Announced, CameraJob, MessageError, encode, to_child
@@ -60,9 +60,6 @@ from .reporting import Reporter
 from .retention import Retention
 from .supervisor import CameraSupervisor
 from .watchdog import supervise
-
-if TYPE_CHECKING:
-    from .auto_enroll import AutoEnroll
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +120,6 @@ class Gateway:
         for plan in wiring.camera_plans(config, keys.recipients, self.boot_id):
             self.workers.append(self._camera_process(plan))
         if config.discovery.auto_enroll:
-            from .auto_enroll import for_gateway  # the ONVIF client (zeep, aiohttp) only then
-
             self.enroller = for_gateway(
                 config,
                 self.directory,
