@@ -141,7 +141,7 @@ def memory(role: str, pid: int, ready: dict[str, float]) -> Memory:
 
 def measure(
     cameras: int, mode: str, seconds: float, picture: str, repo: Path = REPO,
-    log: Path | None = None, uplink: bool = False,
+    log: Path | None = None, uplink: bool = False, timeout_s: float = 180.0,
 ) -> Run:  # fmt: skip
     server = RtspTestServer(find_free_port(), [f"cam{i}:{picture}" for i in range(cameras)])
     server.start()
@@ -174,7 +174,7 @@ def measure(
                 wait_until(
                     "every camera seals a segment",
                     lambda: all(records(config, c.id, "segment") for c in cams),
-                    180,
+                    timeout_s,
                 )
                 time.sleep(seconds)  # a measurement window, not a readiness wait
                 found = [memory("parent", daemon.pid, ready.at)]
@@ -223,10 +223,11 @@ def main() -> None:
     parser.add_argument("--repo", type=Path, default=REPO)
     parser.add_argument("--log", type=Path, help="keep the daemon's log in this file")
     parser.add_argument("--uplink", action="store_true", help="upload and report over MQTT")
+    parser.add_argument("--timeout", type=float, default=180.0, help="for every camera to seal")
     args = parser.parse_args()
     run = measure(
         args.cameras, args.mode, args.seconds, args.picture, args.repo.resolve(), args.log,
-        args.uplink,
+        args.uplink, args.timeout,
     )  # fmt: skip
     if args.json:
         print(json.dumps({"processes": [asdict(m) for m in run.processes],
