@@ -16,8 +16,9 @@ stdlib's forkserver listens on a named socket that any process of the user can r
 cannot be traced (not dumpable), ends when the daemon does (end of file on the pair), and
 its children with it (`PR_SET_PDEATHSIG`, in `camera_child`).
 
-    daemon -> server   "fork" + file descriptors: the child's pipe end, its status pipe
-    server -> daemon   the child's pid (or -errno)
+    daemon -> server   "fork", request number + file descriptors: the child's pipe end and
+                       the write end of its status pipe
+    server -> daemon   request number, the child's pid (or -errno)
     server -> status   the child's exit code (negative: killed by that signal), when reaped
 """
 
@@ -28,6 +29,7 @@ import ctypes
 import errno
 import gc
 import importlib
+import itertools
 import logging
 import os
 import select
@@ -54,6 +56,8 @@ are left to the children that use them."""
 SERVER_NAME = b"evgw-forkserver"  # 15 bytes: the kernel's limit for a process name
 SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # no BLAS threads to fork
 FORK = b"fork"
+REQUEST = struct.Struct("4sQ")  # FORK, request number
+REPLY = struct.Struct("Qi")  # request number, pid or -errno
 INT = struct.Struct("i")
 REPLY_TIMEOUT_S = 60.0  # the first fork waits for the preload: seconds on a loaded box
 STOP_TIMEOUT_S = 5.0
@@ -102,6 +106,7 @@ class CameraForkServer:
         self._server: subprocess.Popen[bytes] | None = None
         self._socket: socket.socket | None = None
         self._stopped = False
+        self._requests = itertools.count(1)
 
     def start(self) -> None:
         """Start the server now, so it imports while the daemon opens its ledgers."""
@@ -116,9 +121,7 @@ class CameraForkServer:
             with self._lock:
                 if self._stopped:
                     raise OSError(errno.ESHUTDOWN, "the daemon is stopping: no new camera process")
-                sock = self._ensure()
-                socket.send_fds(sock, [FORK], [theirs.fileno(), status_w])
-                reply = sock.recv(INT.size)
+                pid = self._ask(self._ensure(), [theirs.fileno(), status_w])
         except OSError:
             ours.close()
             os.close(status_r)
@@ -126,11 +129,6 @@ class CameraForkServer:
         finally:
             theirs.close()
             os.close(status_w)
-        if len(reply) != INT.size:
-            ours.close()
-            os.close(status_r)
-            raise OSError(errno.EPIPE, "the camera fork server is gone")
-        pid = INT.unpack(reply)[0]
         if pid < 0:
             ours.close()
             os.close(status_r)
@@ -158,6 +156,19 @@ class CameraForkServer:
             finally:
                 os.close(pidfd)
             server.wait()
+
+    def _ask(self, sock: socket.socket, fds: list[int]) -> int:
+        """One fork request; a late reply to an earlier one (that timed out) is passed over:
+        that child read end of file on its pipe and ended."""
+        number = next(self._requests)
+        socket.send_fds(sock, [REQUEST.pack(FORK, number)], fds)
+        while True:
+            reply = sock.recv(REPLY.size)
+            if len(reply) != REPLY.size:
+                raise OSError(errno.EPIPE, "the camera fork server is gone")
+            answered, pid = REPLY.unpack(reply)
+            if answered == number:
+                return int(pid)
 
     def _ensure(self) -> socket.socket:
         if self._server is not None and self._server.poll() is None and self._socket:
@@ -207,24 +218,25 @@ def serve(fd: int, preload: list[str]) -> None:
             os.read(wake_r, 4096)
             _reap(children)
         if sock.fileno() in ready:
-            message, fds, _, _ = socket.recv_fds(sock, len(FORK), 2)
+            message, fds, _, _ = socket.recv_fds(sock, REQUEST.size, 2)
             if not message:
                 return  # the daemon is gone: our children follow (PR_SET_PDEATHSIG)
-            if message != FORK or len(fds) != 2:
+            if len(message) != REQUEST.size or message[:4] != FORK or len(fds) != 2:
                 for received in fds:
                     os.close(received)
                 continue
+            number = REQUEST.unpack(message)[1]
             pipe, status = fds
-            pid = _fork(pipe, [sock.fileno(), wake_r, wake_w, status, *children.values()])
+            pid = _fork(pipe, sock, [wake_r, wake_w, status, *children.values()])
             os.close(pipe)
             if pid > 0:
                 children[pid] = status
             else:
                 os.close(status)
-            sock.send(INT.pack(pid))
+            sock.send(REPLY.pack(number, pid))
 
 
-def _fork(pipe: int, others: list[int]) -> int:
+def _fork(pipe: int, sock: socket.socket, others: list[int]) -> int:
     """Fork a child that records over `pipe`; its pid, or -errno."""
     server = os.getpid()
     try:
@@ -238,7 +250,8 @@ def _fork(pipe: int, others: list[int]) -> int:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        for fd in others:  # the server's socket, other children's status pipes
+        sock.close()
+        for fd in others:  # the wake-up pipe, the status pipes of this and the other children
             os.close(fd)
         code = _run_child(pipe, server)
     finally:
