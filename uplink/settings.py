@@ -12,8 +12,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from uplink.errors import SettingsError
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB  # S3 minimum for every part but the last
@@ -112,3 +116,15 @@ class ObjectStoreSettings:
         if self.retention_days == 0:
             return None
         return now + timedelta(days=self.retention_days)
+
+
+@dataclass(frozen=True)
+class TsaSettings:
+    """Where the TSA is and what its replies must chain to (built from ``[tsa]``); here, apart
+    from `tsa_client`, so the configuration's records load no X.509 or RFC 3161 code."""
+
+    url: str
+    ca_file: Path
+    anchors: tuple[x509.Certificate, ...] = field(repr=False)
+    timeout_s: float = 30.0
+    policy: str | None = None

@@ -18,30 +18,18 @@ import http.client
 import ssl
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from cryptography import x509
 from rfc3161_client import HashAlgorithm, TimestampRequestBuilder
 
 from segments.timestamp import Stamp, TimestampError, accept_reply
 
 from .errors import TsaReplyRefused, TsaUnavailable
+from .settings import TsaSettings
 
 QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
 MAX_REPLY = 256 * 1024  # a token with a long chain is a few KiB; more is not a TSA reply
-
-
-@dataclass(frozen=True)
-class TsaSettings:
-    """Where the TSA is and what its replies must chain to (built from ``[tsa]``)."""
-
-    url: str
-    ca_file: Path
-    anchors: tuple[x509.Certificate, ...] = field(repr=False)
-    timeout_s: float = 30.0
-    policy: str | None = None
 
 
 @dataclass(frozen=True)

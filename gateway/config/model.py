@@ -15,7 +15,7 @@ from typing import Literal
 from evgw.config import checks
 from evgw.config.fields import setting, table
 from uplink.config_tables import MqttConfig, UploadConfig
-from uplink.tsa_client import TsaSettings
+from uplink.settings import TsaSettings
 
 from .commands import CommandsConfig
 

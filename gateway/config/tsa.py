@@ -16,7 +16,7 @@ from evgw.config import checks
 from evgw.config.checks import Invalid, rule
 from evgw.config.fields import Scope, read_table, setting, table
 from segments.timestamp import TimestampError, load_anchors
-from uplink.tsa_client import TsaSettings
+from uplink.settings import TsaSettings
 
 MAX_CA_FILE_BYTES = 1 << 20
 

@@ -20,10 +20,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from cameras import onvif_client
 from cameras.errors import CameraError, OnvifError
-from cameras.onvif_client import DeviceInfo
 from cameras.redact import redact
 from cameras.wsd import Announcement
 
@@ -33,6 +32,9 @@ from .directory import CameraDirectory
 from .enrollment import refusal_after_query, refusal_before_query
 from .rate_limit import RateLimiter
 
+if TYPE_CHECKING:
+    from cameras.onvif_client import DeviceInfo
+
 log = logging.getLogger(__name__)
 
 FOUND, LOST, REFOUND = "found", "lost", "refound"
@@ -41,7 +43,7 @@ MAX_PENDING = 256  # Hellos of strangers (and probe answers) taken in per round
 MAX_REMEMBERED = 4096  # endpoints refused or failing, remembered so as not to ask again
 REPORTS_PER_MINUTE, REPORTS_BURST = 10.0, 40  # refusals logged and reported
 
-Query = Callable[[Announcement], DeviceInfo]
+Query = Callable[[Announcement], "DeviceInfo"]
 Enrol = Callable[[Enrolled], bool]
 Presence = Callable[[str, str, dict[str, object]], None]
 Refused = Callable[[dict[str, object]], None]
@@ -326,6 +328,8 @@ def onvif_query(policy: DiscoveryConfig, timeout_s: float) -> Query:
     """Ask an announced device who it is, with the [discovery] default credentials."""
 
     def query(a: Announcement) -> DeviceInfo:
+        from cameras import onvif_client  # the SOAP stack (zeep, aiohttp) loads on first use
+
         info = onvif_client.probe_device(
             a.xaddrs[0], policy.username, policy.password, timeout_s, endpoint=a.endpoint
         )

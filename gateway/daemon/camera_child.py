@@ -1,7 +1,8 @@
 """The child side of a camera process: one camera recorded until told to stop, then sealed.
 
-The child is spawned (not forked: it inherits no threads, locks, decoder state or memory)
-with its own `CameraJob` only: its camera's plan and credentials, no signing key, no other
+The child is forked from `camera_forkserver`, a fresh interpreter that has only imported
+the recording modules (it inherits no threads, locks, decoder state or secrets), and is sent
+its own `CameraJob` only: its camera's plan and credentials, no signing key, no other
 secret. Before it touches the camera it confines itself (`confine`: its own stream folder to
 write, the program to read, nothing else) and turns off memory dumps and tracing. It runs
 the resolver, recorder and `CameraWorker`; its records are signed by the daemon over the pipe
@@ -28,7 +29,6 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from cameras.health import HealthCounter
-from cameras.osd_plan import OsdWanted, osd_text
 from cameras.wsd import Announcement, normalise_endpoint
 from segments.camera_signing import SigningClaim
 from segments.clock import kernel_clock_status
@@ -38,18 +38,18 @@ from segments.store import DataDir
 
 from ..camera_plan import CameraPlan
 from ..logs import setup_logging
-from .camera_events import CameraEvents, start_events
 from .camera_worker import CameraWorker
 from .child_protocol import Announced, CameraJob, Event, Frozen, GapOpened, Health
 from .confine import READABLE_ENV, ConfineError, confine
 from .directory import CameraDirectory
-from .osd_keeper import OsdKeeper
 from .parent_link import ParentLink, RemoteLog
 from .rate_limit import RateLimiter
 from .resolver import CameraResolver
 
 if TYPE_CHECKING:
     import av
+
+    from .osd_keeper import OsdKeeper
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,12 @@ def _report_health(worker: CameraWorker, link: ParentLink) -> None:
 def _camera_events(
     job: CameraJob, worker: CameraWorker, link: ParentLink, done: threading.Event
 ) -> threading.Thread | None:
-    """The camera's event subscription (ONVIF cameras only), recorded through the daemon."""
+    """The camera's event subscription (ONVIF cameras only), recorded through the daemon.
+    An `rtsp` camera loads no SOAP stack (zeep, aiohttp) for it."""
+    if job.plan.camera.rtsp is not None:
+        return None
+    from .camera_events import CameraEvents, start_events
+
     events = CameraEvents(
         lambda: worker.recorder.identity,
         RemoteLog(link),
@@ -177,6 +182,10 @@ def _osd_keeper(
     """For `osd` cameras: the thread that sets and checks the camera's own OSD."""
     if not plan.camera.osd:
         return None
+    from cameras.osd_plan import OsdWanted, osd_text
+
+    from .osd_keeper import OsdKeeper
+
     remote = RemoteLog(link)
 
     def declare(event: str, extra: dict[str, object]) -> None:

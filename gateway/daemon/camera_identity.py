@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from cameras.onvif_client import DeviceInfo
 from cameras.redact import redact
+
+if TYPE_CHECKING:
+    from cameras.onvif_client import DeviceInfo
 
 MOVED = "moved"
 IDENTITY_CHANGED = "identity_changed"

@@ -1,9 +1,10 @@
-"""The parent's side of a camera process: spawn it, answer and read its messages, restart it.
+"""The parent's side of a camera process: start it, answer and read its messages, restart it.
 
 Each camera records in its own process, so a crash or hang in one cannot stall or kill
-another (the child side is `camera_child`). The parent keeps one `CameraProcess` per camera
-with the read surface the progress tracker and the health reports use; the camera supervisor
-restarts a child that died or that the liveness rules find hung, with capped backoff.
+another (the child side is `camera_child`, forked by `camera_forkserver`). The parent keeps
+one `CameraProcess` per camera with the read surface the progress tracker and the health
+reports use; the camera supervisor restarts a child that died or that the liveness rules find
+hung, with capped backoff.
 
 The child holds no signing key: its `LedgerService` here signs what it asks over the pipe
 (JSON, `child_protocol`; a message that is not one of ours kills the child). Before each child
@@ -16,15 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
-import os
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
-from multiprocessing.context import SpawnContext, SpawnProcess
 
 from cameras.health import CameraHealth
 from evgw.backoff import Backoff
@@ -34,6 +32,7 @@ from segments.plan import RecordingPlan
 from segments.records import Record, StreamIdentity
 from segments.store import DataDir
 
+from .camera_forkserver import CameraForkServer, ForkedChild
 from .child_protocol import (
     MAX_MESSAGE,
     Announced,
@@ -166,7 +165,7 @@ class CameraProcess:
         public_key: str,
         disk_full: DiskFullFlag,
         callbacks: Callbacks,
-        context: SpawnContext,
+        forkserver: CameraForkServer,
         backoff: Backoff | None = None,
     ) -> None:
         plan = job.plan
@@ -183,11 +182,11 @@ class CameraProcess:
         self._job = job
         self._disk_full = disk_full
         self._callbacks = callbacks
-        self._ctx = context
+        self._forkserver = forkserver
         self._backoff = backoff or Backoff(initial_s=1.0, cap_s=30.0)
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
-        self._proc: SpawnProcess | None = None
+        self._proc: ForkedChild | None = None
         self._conn: Connection | None = None
         self._spawned_at = 0.0
         self._stopping = False
@@ -206,7 +205,8 @@ class CameraProcess:
             self._launch(time.monotonic())
 
     def _launch(self, now: float) -> None:
-        """Spawn a child; if its run cannot be opened in the ledger, try again after a delay."""
+        """Start a child; if its run cannot be opened in the ledger (or no process can be
+        forked), try again after a delay."""
         try:
             self._spawn(self._crash)
         except (SegmentError, OSError) as e:
@@ -219,12 +219,7 @@ class CameraProcess:
     def _spawn(self, crash: str | None) -> None:
         """Open the run in the ledger (leftovers, `boot`), then start a child to record it."""
         job = replace(self._job, started=self.ledger.open_run(crash))
-        conn, theirs = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(
-            target=_child_main, args=(job, theirs, os.getpid()), name=self.name, daemon=True
-        )
-        proc.start()
-        theirs.close()  # the child holds the only other end: its death reads as EOF here
+        proc, conn = self._forkserver.launch(job)  # its death reads as EOF on `conn`
         self._proc, self._conn, self._spawned_at = proc, conn, time.monotonic()
         self._cause = WORKER_CRASH
         if self._disk_full.is_set():
@@ -233,7 +228,7 @@ class CameraProcess:
             target=self._read, args=(conn, proc), name=f"{self.name}-pipe", daemon=True
         ).start()
 
-    def _read(self, conn: Connection, proc: SpawnProcess) -> None:
+    def _read(self, conn: Connection, proc: ForkedChild) -> None:
         try:
             while True:
                 message = from_child(conn.recv_bytes(MAX_MESSAGE))
@@ -312,7 +307,7 @@ class CameraProcess:
                 log.warning("%s: restarting its camera process", self.camera)
                 self._launch(now)
 
-    def _died(self, proc: SpawnProcess, now: float) -> None:
+    def _died(self, proc: ForkedChild, now: float) -> None:
         proc.join(0)
         code = proc.exitcode
         how = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
@@ -365,14 +360,3 @@ class CameraProcess:
         if proc is not None and proc.is_alive():
             proc.kill()
             proc.join(5.0)
-
-
-def spawn_context() -> SpawnContext:
-    return multiprocessing.get_context("spawn")
-
-
-def _child_main(job: CameraJob, conn: Connection, parent_pid: int) -> None:
-    """The camera process's entry: only the child imports the video stack, never the daemon."""
-    from .camera_child import camera_main
-
-    camera_main(job, conn, parent_pid)

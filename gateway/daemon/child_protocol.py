@@ -16,7 +16,7 @@ bytes. The records a child asks the daemon to sign are checked again by `ledger_
       checkpoint  id
 
 The job a child starts with (`CameraJob`) is the one thing that crosses as a pickle, from
-the daemon to the child, when it is spawned.
+the daemon to the child, when it starts.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ or re-found. What an enrolled camera records as is `gateway.enrolled`.
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING
 
-from cameras.onvif_client import DeviceInfo
 from cameras.wsd import Announcement
 from segments.clock import kernel_clock_status
 from segments.records import Record, StreamIdentity
@@ -18,6 +18,9 @@ from segments.records import Record, StreamIdentity
 from ..config import DiscoveryConfig
 from ..enrolled import MAX_LABEL, printable_serial
 from .camera_identity import host_of
+
+if TYPE_CHECKING:
+    from cameras.onvif_client import DeviceInfo
 
 
 def presence_draft(

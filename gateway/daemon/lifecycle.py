@@ -46,7 +46,8 @@ from ..keys import CREDENTIALS_ENV, GatewayKeys, operator_keyring
 from . import commands
 from .alarms import GatewayFacts
 from .auto_enroll import AutoEnroll, for_gateway
-from .camera_process import Callbacks, CameraProcess, DiskFullFlag, spawn_context
+from .camera_forkserver import CameraForkServer
+from .camera_process import Callbacks, CameraProcess, DiskFullFlag
 from .child_protocol import Announced, CameraJob, MessageError, encode, to_child
 from .command_gate import CommandGate
 from .directory import CameraDirectory
@@ -93,6 +94,7 @@ class Gateway:
         self._workers_lock = threading.Lock()
         self._keys: GatewayKeys | None = None
         self._disk_full = DiskFullFlag()
+        self._forkserver = CameraForkServer()
         self._callbacks = Callbacks(
             on_record=self.events.on_record,
             emit=self.events.emit,
@@ -106,6 +108,7 @@ class Gateway:
         self.started_at = time.time()
         self._keys = keys = wiring.gateway_keys(config)
         os.environ.pop(CREDENTIALS_ENV, None)  # camera processes inherit the environment
+        self._forkserver.start()
         self.index = index = Index.open(wiring.index_path(config))
         self.timestamper = self._start_timestamper(index)
         self.directory = CameraDirectory(config.discovery, on_reject=self._rejected)
@@ -161,7 +164,7 @@ class Gateway:
         job = CameraJob(plan, self.started_at, log_level=logging.getLogger().level)
         public_key = self._keys.signer.public_key_text()
         return CameraProcess(
-            job, ledger, public_key, self._disk_full, self._callbacks, spawn_context()
+            job, ledger, public_key, self._disk_full, self._callbacks, self._forkserver
         )
 
     def _enrolled_plan(self, entry: Enrolled) -> CameraPlan:
@@ -319,6 +322,7 @@ class Gateway:
         if self.enroller is not None:
             self.enroller.stop()
         self._stop_cameras(timeout_s)
+        self._forkserver.stop()
         if self.supervisor is not None:
             self.supervisor.stop()
         if self.retention is not None:

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from cameras import onvif_client
 from cameras.errors import (
     CameraError,
     OnvifAuthError,
@@ -31,8 +31,6 @@ from cameras.errors import (
     OnvifTimeoutError,
     StreamError,
 )
-from cameras.onvif_client import DeviceInfo
-from cameras.onvif_transport import OnvifTls
 from cameras.rtsp import AUTH_FAILED, CAMERA_OFFLINE, StreamSettings, redact
 from cameras.wsd import Announcement
 
@@ -46,6 +44,9 @@ from .camera_identity import (
     stream_host_allowed,
 )
 from .directory import CameraDirectory
+
+if TYPE_CHECKING:
+    from cameras.onvif_client import DeviceInfo
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,6 @@ class CameraResolver:
             serial=camera.serial or "",
             cert_sha256=camera.onvif_cert_sha256 or "",
         )
-        self._tls = OnvifTls(camera.onvif_ca_file, camera.onvif_cert_sha256)
         self._identity: CameraIdentity | None = None
         self._learnt_endpoint = False
 
@@ -278,6 +278,10 @@ class CameraResolver:
         return [(a, a.xaddrs[0]) for a in found if known(a.endpoint) in (None, pin.serial)]
 
     def _query(self, xaddr: str, endpoint: str) -> DeviceInfo:
+        """One ONVIF query; only ONVIF cameras load the SOAP stack (zeep, aiohttp)."""
+        from cameras import onvif_client
+        from cameras.onvif_transport import OnvifTls
+
         c = self.camera
         info = onvif_client.probe_device(
             xaddr,
@@ -286,7 +290,7 @@ class CameraResolver:
             self.recording.open_timeout_s,
             profile=c.profile,
             endpoint=endpoint or (self.directory.endpoint_at(xaddr) if self.directory else ""),
-            tls=self._tls,
+            tls=OnvifTls(c.onvif_ca_file, c.onvif_cert_sha256),
         )
         if self.directory is not None:
             self.directory.remember_serial(info.endpoint, info.serial)

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class CameraSupervisor(threading.Thread):
-    """It spawns restarted children, so it must outlive them: `stop` it after they are joined."""
+    """It restarts children: `stop` it after they are joined (the fork server, not this
+    thread, is their parent, so its end kills none of them)."""
 
     def __init__(
         self,

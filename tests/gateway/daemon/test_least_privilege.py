@@ -1,6 +1,7 @@
-"""A camera process holds no secret but its own camera's: not in its plan, its environment, its
-open files or its memory. Checked on a running daemon with two cameras, S3 and MQTT, each
-with a distinctive secret, and the device key passed as a systemd credential.
+"""A camera process holds no secret but its own camera's, and the fork server it comes from
+none: not in its plan, its environment, its open files or its memory. Checked on a running
+daemon with two cameras, S3 and MQTT, each with a distinctive secret, and the device key
+passed as a systemd credential.
 
 The memory scan has positive controls: each camera process must hold its own camera's
 password, and the daemon the device key's private bytes. A scan that finds nothing proves
@@ -160,8 +161,12 @@ def test_a_running_camera_process_holds_no_secret_but_its_own(
             lambda: all(records(config, c, "segment") for c in ("gate-a", "gate-b")),
             90,
         )
-        children = camera_processes(daemon.pid)
+        processes = descendants(daemon.pid)
+        children = {n: p for n, p in processes.items() if n.startswith("cam-")}
         assert sorted(children) == ["cam-gate-a", "cam-gate-b"]
+        forkserver = processes["evgw-forkserver"]  # every camera process is forked from it
+        assert found.found_in(environ(forkserver), found.values) == set()
+        assert found.found_in(memory(forkserver), found.values) == set()
         assert found.found_in(memory(daemon.pid), found.values) >= {
             "device key (raw private bytes)", "S3 secret key", "MQTT password",
         }, "the scan finds what the daemon holds"  # fmt: skip
@@ -184,14 +189,13 @@ def test_a_running_camera_process_holds_no_secret_but_its_own(
     assert output.count("camera process confined (Landlock") == 2 or "not confined" in output
 
 
-def camera_processes(pid: int) -> dict[str, int]:
-    """The daemon's camera processes by name (not multiprocessing's resource tracker)."""
+def descendants(pid: int) -> dict[str, int]:
+    """The processes under the daemon (its camera fork server, the camera processes) by name."""
     found = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
-            name = Path(f"/proc/{child}/comm").read_text().strip()
-            if name.startswith("cam-"):
-                found[name] = int(child)
+            found[Path(f"/proc/{child}/comm").read_text().strip()] = int(child)
+            found.update(descendants(int(child)))
     return found
 
 
