@@ -40,7 +40,7 @@ from ..camera_plan import CameraPlan
 from ..logs import setup_logging
 from .camera_worker import CameraWorker
 from .child_protocol import Announced, CameraJob, Event, Frozen, GapOpened, Health
-from .confine import READABLE_ENV, ConfineError, confine
+from .confine import READABLE_ENV, ConfineError, confine, no_dumps
 from .directory import CameraDirectory
 from .parent_link import ParentLink, RemoteLog
 from .rate_limit import RateLimiter
@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 HEALTH_PERIOD_S = 1.0
 EVENTS_JOIN_S = 5.0  # the subscriber sees stop within 0.2 s, then unsubscribes (3 s at most)
 PR_SET_PDEATHSIG = 1
-PR_SET_DUMPABLE = 4
 PR_SET_NAME = 15
 FOLLOWS_PER_MINUTE = 6.0  # announced moves that drop the stream at once (2 in a burst)
 
@@ -259,8 +258,7 @@ def _freeze_watch(
 def _confine(plan: CameraPlan) -> None:
     """From here on: no memory dumps or traces of this process, no file but what recording
     needs (`confine`): what FFmpeg might be tricked into doing is kept to this camera."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    no_dumps()
     font, ca_file = plan.recording.font_path, plan.camera.onvif_ca_file
     readable = [Path(font)] if font else []
     readable += [Path(ca_file)] if ca_file else []

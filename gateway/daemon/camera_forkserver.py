@@ -45,6 +45,8 @@ from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .confine import no_dumps
+
 if TYPE_CHECKING:
     from .child_protocol import CameraJob
 
@@ -61,7 +63,7 @@ REPLY = struct.Struct("Qi")  # request number, pid or -errno
 INT = struct.Struct("i")
 REPLY_TIMEOUT_S = 60.0  # the first fork waits for the preload: seconds on a loaded box
 STOP_TIMEOUT_S = 5.0
-PR_SET_DUMPABLE, PR_SET_NAME = 4, 15
+PR_SET_NAME = 15
 
 
 class ForkedChild:
@@ -199,7 +201,7 @@ def serve(fd: int, preload: list[str]) -> None:
     """The server process: import `preload`, then fork a child per request until end of file."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_NAME, ctypes.c_char_p(SERVER_NAME), 0, 0, 0)
-    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    no_dumps()
     for name in preload:
         importlib.import_module(name)
     gc.collect()

@@ -57,6 +57,9 @@ WORKER_CRASH = "worker_crash"
 WORKER_HANG = "worker_hang"
 WRITE_ERROR = "write_error"
 SILENCE_S = 15.0  # no message at all for this long: the child is hung even if it looked fine
+# A new child says nothing until it has started; on a box saturated by other work (load 20 on
+# two cores was seen) that took longer than SILENCE_S and healthy children were killed in a loop.
+FIRST_WORD_S = 60.0
 STABLE_S = 60.0  # a child that ran this long before dying restarts after the shortest delay
 
 EventSink = Callable[..., None]
@@ -339,10 +342,8 @@ class CameraProcess:
 
     def silence(self, now: float) -> str | None:
         """A child that sends nothing at all (not even health) is hung whatever it last said."""
-        quiet = self.health.silent_for(now)
-        if quiet > SILENCE_S and now - self._spawned_at > SILENCE_S:
-            return f"{self.camera}: camera process silent for {quiet:.0f} s"
-        return None
+        quiet = silent_too_long(self.health.silent_for(now), now - self._spawned_at)
+        return None if quiet is None else f"{self.camera}: camera process silent for {quiet:.0f} s"
 
     def stop(self) -> None:
         """Ask the child to seal and exit; no restart after this."""
@@ -360,3 +361,14 @@ class CameraProcess:
         if proc is not None and proc.is_alive():
             proc.kill()
             proc.join(5.0)
+
+
+def silent_too_long(since_message: float, since_spawn: float) -> float | None:
+    """How long the current child has said nothing, if that is too long to be alive.
+
+    A child that has spoken since it was spawned gets SILENCE_S; one that has not yet
+    (imports, a starved CPU) gets FIRST_WORD_S.
+    """
+    quiet = min(since_message, since_spawn)
+    limit = SILENCE_S if since_message < since_spawn else FIRST_WORD_S
+    return quiet if quiet > limit else None

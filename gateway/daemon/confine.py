@@ -29,6 +29,7 @@ _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446  # the same on every 
 _VERSION = 1
 _PATH_BENEATH = 1
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_DUMPABLE = 4
 
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 MAKE_DIR, MAKE_REG = 1 << 7, 1 << 8
@@ -139,3 +140,10 @@ def _syscall(number: int, *args: object) -> int:
         errno = ctypes.get_errno()
         raise ConfineError(errno, f"Landlock call {number} failed: {os.strerror(errno)}")
     return result
+
+
+def no_dumps() -> None:
+    """No process of the same user may read this one's memory (/proc/PID/mem, ptrace) or find
+    it in a core dump: the daemon holds the signing key, a camera process its credentials."""
+    if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")

@@ -13,7 +13,6 @@ probe) and has found, lost and re-found cameras declared in their ledgers (`_pre
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -50,6 +49,7 @@ from .camera_forkserver import CameraForkServer
 from .camera_process import Callbacks, CameraProcess, DiskFullFlag
 from .child_protocol import Announced, CameraJob, MessageError, encode, to_child
 from .command_gate import CommandGate
+from .confine import no_dumps
 from .directory import CameraDirectory
 from .enrollment import presence_draft
 from .events import EventRouter, log_record
@@ -62,8 +62,6 @@ from .supervisor import CameraSupervisor
 from .watchdog import supervise
 
 log = logging.getLogger(__name__)
-
-PR_SET_DUMPABLE = 4
 
 
 class Gateway:
@@ -369,7 +367,10 @@ class Gateway:
 
 def run(config: Config) -> int:
     """Record until SIGTERM/SIGINT; every open segment is sealed before returning."""
-    _no_dumps()
+    try:
+        no_dumps()
+    except (OSError, AttributeError):
+        log.warning("cannot turn off memory dumps of the daemon (prctl unavailable)")
     gateway = Gateway(config)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -393,12 +394,3 @@ def run(config: Config) -> int:
     finally:
         gateway.stop()
     return 0
-
-
-def _no_dumps() -> None:
-    """The daemon holds the signing key: no process of the same user may read its memory
-    (/proc/PID/mem, ptrace) or find it in a core dump, whatever became of a camera process."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    except (OSError, AttributeError):
-        log.warning("cannot turn off memory dumps of the daemon (prctl unavailable)")

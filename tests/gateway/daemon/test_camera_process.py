@@ -176,3 +176,12 @@ def test_a_camera_whose_run_cannot_open_retries_and_stalls_no_other(
     kinds = [(r.kind, r.reason) for r in records(config, "broken")]
     assert kinds[:3] == [("key", None), ("truncated", "power_loss"), ("boot", "power_loss")], kinds
     assert worker(gateway, "steady").restarts == 0
+
+
+def test_a_child_that_has_not_spoken_yet_gets_time_to_start_then_the_short_rule() -> None:
+    silent_too_long = camera_process.silent_too_long
+    first, short = camera_process.FIRST_WORD_S, camera_process.SILENCE_S
+    assert silent_too_long(since_message=first - 1, since_spawn=first - 1) is None  # starting
+    assert silent_too_long(since_message=500.0, since_spawn=first + 1) == first + 1  # never spoke
+    assert silent_too_long(since_message=short + 1, since_spawn=300.0) == short + 1  # went quiet
+    assert silent_too_long(since_message=short - 1, since_spawn=300.0) is None
