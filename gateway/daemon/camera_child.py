@@ -32,6 +32,7 @@ from cameras.osd_plan import OsdWanted, osd_text
 from cameras.wsd import Announcement, normalise_endpoint
 from segments.camera_signing import SigningClaim
 from segments.clock import kernel_clock_status
+from segments.encoder_choice import ENCODER_FALLBACK, EncoderChoice
 from segments.recorder import StreamRecorder
 from segments.records import Record
 from segments.store import DataDir
@@ -135,7 +136,7 @@ def _camera_worker(
         plan.identity,
         DataDir(plan.data_dir).store(plan.camera.id),
         RemoteLog(link),
-        on_record=_signing_watch(plan, health, link),
+        on_record=_record_watch(plan, health, link),
         on_picture=_freeze_watch(plan, link, health),
         picture_interval_s=plan.picture_interval_s,
     )
@@ -296,3 +297,22 @@ def _signing_watch(
         link.send(Event(kind, facts))
 
     return sealed
+
+
+def _record_watch(
+    plan: CameraPlan, health: HealthCounter, link: ParentLink
+) -> Callable[[Record], None]:
+    """What health learns from the records the recorder makes: signing, and the encoder."""
+    signing = _signing_watch(plan, health, link)
+    wanted = plan.recording.encode.codec
+
+    def made(record: Record) -> None:
+        signing(record)
+        if record.kind == "camera" and record.reason == ENCODER_FALLBACK:
+            choice = EncoderChoice.from_facts(record.extra)
+            health.encoder_fallback(choice.describe())
+            link.send(Event(ENCODER_FALLBACK, {"camera": plan.camera.id, **choice.facts()}))
+        elif record.kind == "segment" and record.media and record.media.codec == wanted:
+            health.encoder_fallback(None)
+
+    return made
