@@ -21,19 +21,11 @@ import av.container
 import av.error
 from av.codec.hwaccel import HWAccel
 
-from .encoder_choice import EncoderChoice
+from .encoder_choice import EncoderChoice, encoder_device
 from .plan import SOFTWARE_ENCODER, EncodeSettings
 
-RENDER_NODE = "/dev/dri/renderD128"
 HWACCEL = {"h264_vaapi": "vaapi", "h264_qsv": "qsv"}
 """Encoders fed frames uploaded to their device: its FFmpeg device type."""
-DEVICES = {
-    "h264_vaapi": RENDER_NODE,
-    "h264_qsv": RENDER_NODE,
-    "h264_nvenc": "/dev/nvidia0",
-    "h264_v4l2m2m": "/dev/video*",
-}
-"""Where each hardware encoder's device usually is, when `[recording] encoder_device` is empty."""
 
 
 class EncoderUnavailable(Exception):
@@ -68,7 +60,7 @@ def add_video_stream(
         stream.pix_fmt = "yuv420p"
         stream.codec_context.thread_type = "FRAME"  # as the ffmpeg CLI's libx264
     else:
-        hwaccel = _hwaccel(codec, settings.device)
+        hwaccel = _hwaccel(settings)
         stream = cast(av.VideoStream, out.add_stream(codec, hwaccel=hwaccel))
         stream.pix_fmt = "nv12"  # uploaded frames' format; what m2m and NVENC take too
     stream.width, stream.height = width, height
@@ -82,11 +74,11 @@ def _try_open(settings: EncodeSettings, width: int, height: int) -> None:
     codec = settings.codec
     if codec not in av.codecs_available:
         raise EncoderUnavailable(f"{codec} is not in this FFmpeg build")
-    device = settings.device or DEVICES[codec]
+    device = encoder_device(settings)
     if not glob.glob(device):
         raise EncoderUnavailable(f"no device {device}")
     try:
-        context = av.CodecContext.create(codec, "w", hwaccel=_hwaccel(codec, settings.device))
+        context = av.CodecContext.create(codec, "w", hwaccel=_hwaccel(settings))
         assert isinstance(context, av.VideoCodecContext)
         context.width, context.height, context.pix_fmt = width, height, "nv12"
         context.time_base = Fraction(1, 90000)
@@ -95,11 +87,9 @@ def _try_open(settings: EncodeSettings, width: int, height: int) -> None:
         raise EncoderUnavailable(f"{codec} did not open on {device}: {_describe(e)}") from e
 
 
-def _hwaccel(codec: str, device: str | None) -> HWAccel | None:
-    kind = HWACCEL.get(codec)
-    if kind is None:
-        return None
-    return HWAccel(kind, device or DEVICES[codec])
+def _hwaccel(settings: EncodeSettings) -> HWAccel | None:
+    kind = HWACCEL.get(settings.codec)
+    return None if kind is None else HWAccel(kind, encoder_device(settings))
 
 
 def _describe(e: BaseException) -> str:

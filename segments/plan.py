@@ -7,13 +7,13 @@ the video stack, which only the camera process needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from .agekeys import X25519Recipient
 from .overlay.text import OverlaySpec
 
-SOFTWARE_ENCODER = "libx264"
+SOFTWARE_ENCODER: Final = "libx264"
 Encoder = Literal["libx264", "h264_vaapi", "h264_v4l2m2m", "h264_qsv", "h264_nvenc"]
 """The H.264 encoders burn_in may be told to use; a hardware one falls back to libx264."""
 

@@ -32,7 +32,7 @@ from cameras.osd_plan import OsdWanted, osd_text
 from cameras.wsd import Announcement, normalise_endpoint
 from segments.camera_signing import SigningClaim
 from segments.clock import kernel_clock_status
-from segments.encoder_choice import ENCODER_FALLBACK, EncoderChoice
+from segments.encoder_choice import ENCODER_FALLBACK, EncoderChoice, encoder_access
 from segments.recorder import StreamRecorder
 from segments.records import Record
 from segments.store import DataDir
@@ -257,8 +257,12 @@ def _confine(plan: CameraPlan) -> None:
     readable = [Path(font)] if font else []
     readable += [Path(ca_file)] if ca_file else []
     readable += [Path(p) for p in os.environ.get(READABLE_ENV, "").split(os.pathsep) if p]
+    devices: list[Path] = []
+    if plan.recording.mode == "burn_in":
+        devices, found_by = encoder_access(plan.recording.encode)
+        readable += found_by
     try:
-        abi = confine(DataDir(plan.data_dir).stream(plan.camera.id), readable)
+        abi = confine(DataDir(plan.data_dir).stream(plan.camera.id), readable, devices)
         log.info("%s: camera process confined (Landlock ABI %d)", plan.camera.id, abi)
     except ConfineError as e:
         log.warning("%s: camera process not confined: %s", plan.camera.id, e)
