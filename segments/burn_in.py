@@ -9,6 +9,7 @@ hardware encoder that went away is noticed at the next reconnect, one that came 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -74,7 +75,9 @@ class BurnIn:
                 )  # fmt: skip
             return []
 
-    def draw(self, frame: av.VideoFrame, wall: float) -> None:
+    def draw(self, frame: av.VideoFrame, wall: float) -> Callable[[], None]:
+        """Draw the overlay into the decoder's own frame; returns the undo, for once the
+        encoder has taken the frame (see `Overlay.apply_borrowed`)."""
         if self._overlay is None:
             from .overlay.drawing import Overlay
 
@@ -86,4 +89,4 @@ class BurnIn:
                 pix_fmt=frame.format.name,
                 font_path=self._font_path,
             )
-        self._overlay.apply(frame, wall)
+        return self._overlay.apply_borrowed(frame, wall)

@@ -107,7 +107,9 @@ class StreamRecorder:
         self._await_key = False
         self._burn_in.connect()
         if self.plan.mode == BURN_IN:
-            video.codec_context.thread_type = "AUTO"
+            # Slice threads only: the decoder works only inside decode(), so the overlay can
+            # be drawn into its frames and taken out again after encoding (no frame copy).
+            video.codec_context.thread_type = "SLICE"
         if self._pictures is not None:
             self._pictures.connect(video)
 
@@ -287,9 +289,12 @@ class StreamRecorder:
         seg.track(wall)
         if self._pictures is not None:
             self._pictures.frame(wall, frame)
-        self._burn_in.draw(frame, wall)
+        undo = self._burn_in.draw(frame, wall)
         assert isinstance(seg.writer, EncodeSegment)
-        seg.writer.add_frame(frame)
+        try:
+            seg.writer.add_frame(frame)
+        finally:
+            undo()  # the decoder's reference picture, as it decoded it
 
     def _start(
         self, wall: float, pts: int, frame: av.VideoFrame | None = None
