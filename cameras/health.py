@@ -35,6 +35,7 @@ class CameraHealth:
     osd: str | None = None  # what the camera's OSD shows as we set it, or "refused: ..."
     camera_signed: bool | None = None  # the last sealed segment carried Media Signing SEIs
     signing_lost: bool = False  # signed segments, then an unsigned one, in this run
+    encoder_fallback: str | None = None  # burn_in: the configured encoder failed; why, and what
 
 
 class HealthCounter:
@@ -58,6 +59,7 @@ class HealthCounter:
         self._osd: str | None = None
         self._camera_signed: bool | None = None
         self._signed_seen = False
+        self._encoder_fallback: str | None = None
 
     def connected(self) -> None:
         with self._lock:
@@ -119,6 +121,12 @@ class HealthCounter:
             self._signed_seen = self._signed_seen or signed
             return before != (self._signed_seen and not signed)
 
+    def encoder_fallback(self, detail: str | None) -> None:
+        """Burn-in records with libx264 because the configured encoder failed (None: it is
+        the configured encoder again)."""
+        with self._lock:
+            self._encoder_fallback = detail
+
     def snapshot(self, now: float | None = None) -> CameraHealth:
         now = time.monotonic() if now is None else now
         with self._lock:
@@ -143,4 +151,5 @@ class HealthCounter:
                 osd=self._osd,
                 camera_signed=self._camera_signed,
                 signing_lost=self._signed_seen and self._camera_signed is False,
+                encoder_fallback=self._encoder_fallback,
             )

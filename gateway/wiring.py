@@ -71,7 +71,9 @@ def recording_plan(
     return RecordingPlan(
         segment_seconds=camera.segment_seconds,
         mode=camera.overlay,
-        encode=EncodeSettings(codec=rec.encoder, preset=rec.preset, crf=rec.crf),
+        encode=EncodeSettings(
+            codec=rec.encoder, preset=rec.preset, crf=rec.crf, device=rec.encoder_device or None
+        ),
         overlay=OverlaySpec(location=camera.location, camera=camera.name, gps=gps),
         tz=ZoneInfo(config.gateway.timezone),
         recipients=tuple(recipients),

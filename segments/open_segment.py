@@ -68,8 +68,10 @@ def segment_writer(
     encode: EncodeSettings,
     pts: int,
     frame: av.VideoFrame | None,
+    encoder: str | None = None,
 ) -> EncodeSegment | RemuxSegment:
-    """Passthrough remuxes packets (no `frame`); burn-in encodes frames sized like `frame`."""
+    """Passthrough remuxes packets (no `frame`); burn-in encodes frames sized like `frame`
+    with `encoder` (the one chosen for the connection; the configured one when None)."""
     if frame is None:
         return RemuxSegment(file.sink, video, audio, pts)
     return EncodeSegment(
@@ -81,4 +83,5 @@ def segment_writer(
         encode,
         audio,
         pts,
+        encoder or encode.codec,
     )

@@ -21,6 +21,7 @@ from .burn_in import BurnIn
 from .camera_signing import SegmentSigning
 from .clock import ClockStep, kernel_clock_status
 from .drift import Drift, DriftWatch
+from .encoder_choice import ENCODER_FALLBACK, EncoderChoice
 from .open_segment import SegmentInProgress, segment_writer
 from .pictures import PictureCallback, PictureTap
 from .plan import RecordingPlan
@@ -68,7 +69,8 @@ class StreamRecorder:
         self._video: av.VideoStream | None = None
         self._tb = Fraction(1, 90000)
         self._audio: av.AudioStream | None = None
-        self._burn_in = BurnIn(plan.overlay, plan.tz, plan.font_path, identity.camera)
+        self._burn_in = BurnIn(plan.overlay, plan.tz, plan.font_path, identity.camera, plan.encode)
+        self._encoder: EncoderChoice | None = None  # burn_in: the last encoder chosen
         self._reanchor = False
         self._reanchored: PtsClock | None = None
         self._settling: Settling | None = None
@@ -105,7 +107,9 @@ class StreamRecorder:
         self._await_key = False
         self._burn_in.connect()
         if self.plan.mode == BURN_IN:
-            video.codec_context.thread_type = "AUTO"
+            # Slice threads only: the decoder works only inside decode(), so the overlay can
+            # be drawn into its frames and taken out again after encoding (no frame copy).
+            video.codec_context.thread_type = "SLICE"
         if self._pictures is not None:
             self._pictures.connect(video)
 
@@ -285,9 +289,12 @@ class StreamRecorder:
         seg.track(wall)
         if self._pictures is not None:
             self._pictures.frame(wall, frame)
-        self._burn_in.draw(frame, wall)
+        undo = self._burn_in.draw(frame, wall)
         assert isinstance(seg.writer, EncodeSegment)
-        seg.writer.add_frame(frame)
+        try:
+            seg.writer.add_frame(frame)
+        finally:
+            undo()  # the decoder's reference picture, as it decoded it
 
     def _start(
         self, wall: float, pts: int, frame: av.VideoFrame | None = None
@@ -297,14 +304,24 @@ class StreamRecorder:
             self._clock, self._reanchored = self._reanchored, None
             wall = self._clock.wall(pts, self._tb)
         self._close_gap(wall)
+        encoder = None if frame is None else self._choose_encoder(frame, wall)
         file = self.store.open_segment(wall, self.plan.recipients)
         writer = segment_writer(
-            file, self._video, self._audio, self._tb, self.plan.encode, pts, frame
+            file, self._video, self._audio, self._tb, self.plan.encode, pts, frame, encoder
         )
         self._open = SegmentInProgress.open(wall, self.plan.segment_seconds, file, writer)
         if self.plan.mode == PASSTHROUGH:
             self._signing = SegmentSigning(self._video.codec_context.name)
         return self._open
+
+    def _choose_encoder(self, frame: av.VideoFrame, wall: float) -> str:
+        """The encoder for a burn-in segment; a fallback that is new (or has a new reason) is
+        signed before the segment it makes, so the evidence says which encoder made it."""
+        choice = self._burn_in.encoder(frame)
+        if choice != self._encoder and choice.fell_back:
+            self.declare_camera(ENCODER_FALLBACK, wall, choice.facts())
+        self._encoder = choice
+        return choice.used
 
     def _seal(self, end_wall: float | None) -> None:
         seg, self._open = self._open, None

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Protocol, cast
+from typing import Protocol
 
 import av
 import av.container
 
+from .encoders import add_video_stream
 from .plan import EncodeSettings
 
 MP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
@@ -138,7 +139,10 @@ class RemuxSegment(_Segment):
 
 
 class EncodeSegment(_Segment):
-    """Burn-in: frames re-encoded; a fresh encoder per segment makes its first frame an IDR."""
+    """Burn-in: frames re-encoded; a fresh encoder per segment makes its first frame an IDR.
+
+    `codec` is the encoder `encoders.choose_encoder` settled on for this connection.
+    """
 
     def __init__(
         self,
@@ -150,29 +154,18 @@ class EncodeSegment(_Segment):
         settings: EncodeSettings,
         audio_in: av.AudioStream | None,
         origin_pts: int,
+        codec: str,
     ) -> None:
         super().__init__(sink, origin_pts, video_tb, audio_in)
         fps = float(rate) if rate else 25.0
-        stream = cast(
-            av.VideoStream,
-            self._out.add_stream(
-                settings.codec, options={"preset": settings.preset, "crf": str(settings.crf)}
-            ),
-        )
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.time_base = video_tb
-        stream.codec_context.time_base = video_tb
-        stream.codec_context.gop_size = max(1, round(fps * settings.gop_s))
-        stream.codec_context.thread_type = "FRAME"
-        self._video_out: av.VideoStream = stream
+        gop = max(1, round(fps * settings.gop_s))
+        self._video_out = add_video_stream(self._out, codec, settings, width, height, video_tb, gop)
 
     def add_frame(self, frame: av.VideoFrame) -> None:
         assert frame.pts is not None
         self._tally.video(frame.pts)
         frame.pts -= self._origin_pts
         frame.time_base = self._video_tb
-        if frame.format.name != "yuv420p":
-            frame = frame.reformat(format="yuv420p")
         for packet in self._video_out.encode(frame):
             self._out.mux(packet)
 

@@ -14,6 +14,7 @@ from typing import Literal
 
 from evgw.config import checks
 from evgw.config.fields import setting, table
+from segments.plan import Encoder
 from uplink.config_tables import MqttConfig, UploadConfig
 from uplink.settings import TsaSettings
 
@@ -99,12 +100,24 @@ class RecordingConfig:
         '"passthrough": keep the camera\'s own bitstream untouched (the camera draws its own '
         "OSD; preserves camera-side signatures). encoder/preset/crf apply to burn_in only.",
     )
-    encoder: str = setting(
-        default="libx264", help="FFmpeg encoder name for burn_in.", check=checks.text
+    encoder: Encoder = setting(
+        default="libx264",
+        help="H.264 encoder for burn_in. A hardware encoder (h264_vaapi, h264_qsv: a DRM render "
+        "node; h264_v4l2m2m: a V4L2 memory-to-memory device; h264_nvenc: an NVIDIA GPU) is "
+        "tried at each connection; when it is not in this FFmpeg build or its device is "
+        "missing or will not open, the camera records with libx264 at `preset`, signs a camera "
+        "record (encoder_fallback, with the reason) and raises the encoder_fallback alarm.",
+    )
+    encoder_device: str = setting(
+        default="",
+        help="The hardware encoder's device; empty: its usual one (/dev/dri/renderD128 for "
+        "h264_vaapi and h264_qsv, /dev/nvidia0 for h264_nvenc, any /dev/video* for "
+        "h264_v4l2m2m).",
     )
     preset: Preset = setting(
         default="veryfast",
-        help="x264 speed preset. Faster presets cost less CPU and more bytes.",
+        help="x264 speed preset (also when a hardware encoder falls back to libx264). Faster "
+        "presets cost less CPU and more bytes.",
     )
     crf: int = setting(
         default=23,

@@ -41,6 +41,7 @@ class CameraFacts:
     osd: str | None = None  # the camera's OSD as set over ONVIF, or "refused: ..."
     camera_signed: bool | None = None  # passthrough: the last segment had Media Signing SEIs
     signing_lost: bool = False  # it signed earlier in this run and stopped
+    encoder_fallback: str | None = None  # burn_in records with libx264 instead: why
 
     @property
     def recording(self) -> bool:
@@ -133,6 +134,8 @@ def _camera_alarms(c: CameraFacts, facts: GatewayFacts, limits: Thresholds) -> l
         )
     if c.signing_lost:
         found.append(Alarm("camera_signing_lost", c.camera, SIGNING_LOST))
+    if c.encoder_fallback:
+        found.append(Alarm("encoder_fallback", c.camera, c.encoder_fallback))
     return found + _identity_alarms(c, limits) + _tamper_alarms(c)
 
 

@@ -32,6 +32,7 @@ from cameras.health import HealthCounter
 from cameras.wsd import Announcement, normalise_endpoint
 from segments.camera_signing import SigningClaim
 from segments.clock import kernel_clock_status
+from segments.encoder_choice import ENCODER_FALLBACK, EncoderChoice, encoder_access
 from segments.recorder import StreamRecorder
 from segments.records import Record
 from segments.store import DataDir
@@ -139,7 +140,7 @@ def _camera_worker(
         plan.identity,
         DataDir(plan.data_dir).store(plan.camera.id),
         RemoteLog(link),
-        on_record=_signing_watch(plan, health, link),
+        on_record=_record_watch(plan, health, link),
         on_picture=_freeze_watch(plan, link, health),
         picture_interval_s=plan.picture_interval_s,
     )
@@ -263,8 +264,12 @@ def _confine(plan: CameraPlan) -> None:
     readable = [Path(font)] if font else []
     readable += [Path(ca_file)] if ca_file else []
     readable += [Path(p) for p in os.environ.get(READABLE_ENV, "").split(os.pathsep) if p]
+    devices: list[Path] = []
+    if plan.recording.mode == "burn_in":
+        devices, found_by = encoder_access(plan.recording.encode)
+        readable += found_by
     try:
-        abi = confine(DataDir(plan.data_dir).stream(plan.camera.id), readable)
+        abi = confine(DataDir(plan.data_dir).stream(plan.camera.id), readable, devices)
         log.info("%s: camera process confined (Landlock ABI %d)", plan.camera.id, abi)
     except ConfineError as e:
         log.warning("%s: camera process not confined: %s", plan.camera.id, e)
@@ -303,3 +308,22 @@ def _signing_watch(
         link.send(Event(kind, facts))
 
     return sealed
+
+
+def _record_watch(
+    plan: CameraPlan, health: HealthCounter, link: ParentLink
+) -> Callable[[Record], None]:
+    """What health learns from the records the recorder makes: signing, and the encoder."""
+    signing = _signing_watch(plan, health, link)
+    wanted = plan.recording.encode.codec
+
+    def made(record: Record) -> None:
+        signing(record)
+        if record.kind == "camera" and record.reason == ENCODER_FALLBACK:
+            choice = EncoderChoice.from_facts(record.extra)
+            health.encoder_fallback(choice.describe())
+            link.send(Event(ENCODER_FALLBACK, {"camera": plan.camera.id, **choice.facts()}))
+        elif record.kind == "segment" and record.media and record.media.codec == wanted:
+            health.encoder_fallback(None)
+
+    return made

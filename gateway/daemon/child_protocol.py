@@ -10,7 +10,8 @@ bytes. The records a child asks the daemon to sign are checked again by `ledger_
       gap         reason (a gap opened)           stop       seal and exit
       frozen      the picture froze / moves       disk_full  pause / resume recording
       event       kind, flat facts (input_rejected, camera_moved, camera_identity_changed,
-                  camera_signing_lost, camera_signing_resumed, osd_applied, osd_refused)
+                  camera_signing_lost, camera_signing_resumed, osd_applied, osd_refused,
+                  encoder_fallback)
       append      id, draft record                announced  Hello/Bye the daemon heard:
       seal        id, draft segment, start_wall              kind, endpoint, xaddrs
       checkpoint  id
@@ -155,6 +156,7 @@ EVENT_KINDS = frozenset(
         "osd_refused",
         "camera_signing_lost",
         "camera_signing_resumed",
+        "encoder_fallback",
     }
 )
 MAX_FACTS = 16

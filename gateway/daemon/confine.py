@@ -33,12 +33,14 @@ _PR_SET_DUMPABLE = 4
 
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 MAKE_DIR, MAKE_REG = 1 << 7, 1 << 8
-TRUNCATE = 1 << 14
+TRUNCATE, IOCTL_DEV = 1 << 14, 1 << 15
 _FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | (1 << 15)
 _HANDLED_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 5: (1 << 16) - 1}
 _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 
 READ = READ_FILE | READ_DIR | EXECUTE
+DEVICE = READ_FILE | WRITE_FILE | IOCTL_DEV
+"""A hardware encoder's device node: open it read-write and drive it with ioctls."""
 WRITE_NEW = WRITE_FILE | MAKE_DIR | MAKE_REG
 """In its stream folder: make day folders and `.part` files and write them. Not: read, list,
 truncate, remove, rename (the daemon names sealed files), make links or special files. (It
@@ -81,10 +83,11 @@ def landlock_abi() -> int:
         return 0
 
 
-def confine(writable: Path, readable: Iterable[Path] = ()) -> int:
-    """Restrict this process for good: read the program and system files and `readable`, and
-    create and write new files beneath `writable` (made first). Returns the Landlock ABI used;
-    raises `ConfineError` when the kernel cannot (nothing is restricted then)."""
+def confine(writable: Path, readable: Iterable[Path] = (), devices: Iterable[Path] = ()) -> int:
+    """Restrict this process for good: read the program and system files and `readable`, use
+    the device nodes `devices` (a hardware encoder's), and create and write new files beneath
+    `writable` (made first). Returns the Landlock ABI used; raises `ConfineError` when the
+    kernel cannot (nothing is restricted then)."""
     abi = landlock_abi()
     if abi < 1:
         raise ConfineError("Landlock is not available (Linux 5.13+, and allowed by seccomp)")
@@ -97,6 +100,8 @@ def confine(writable: Path, readable: Iterable[Path] = ()) -> int:
         for path in dict.fromkeys([*map(Path, SYSTEM_READ), *program_paths(), *readable]):
             _allow(ruleset, path, READ & handled)
         _allow(ruleset, Path("/dev/null"), (READ_FILE | WRITE_FILE) & handled)
+        for device in devices:
+            _allow(ruleset, device, DEVICE & handled)
         _allow(ruleset, writable, WRITE_NEW & handled)
         if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise ConfineError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")

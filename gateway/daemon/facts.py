@@ -73,4 +73,5 @@ def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts
         osd=health.osd,
         camera_signed=health.camera_signed,
         signing_lost=health.signing_lost,
+        encoder_fallback=health.encoder_fallback,
     )

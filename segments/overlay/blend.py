@@ -87,13 +87,31 @@ class BlendTerms:
 
     def apply(self, frame: av.VideoFrame, *, nv12: bool) -> None:
         """Blend into the frame's planes, in place (the frame must be writable)."""
+        for region, inv, add, buf in self._regions(frame, nv12):
+            blend_region(region, inv, add, buf)
+
+    def save(self, frame: av.VideoFrame, *, nv12: bool) -> list[NDArray[np.uint8]]:
+        """Copies of what `apply` will cover, for `restore`."""
+        return [region.copy() for region, *_ in self._regions(frame, nv12)]
+
+    def restore(self, frame: av.VideoFrame, saved: list[NDArray[np.uint8]], *, nv12: bool) -> None:
+        """Put back what `save` copied: the frame's pixels are the decoder's again."""
+        for (region, *_), before in zip(self._regions(frame, nv12), saved, strict=True):
+            np.copyto(region, before)
+
+    def _regions(
+        self, frame: av.VideoFrame, nv12: bool
+    ) -> list[tuple[NDArray[np.uint8], NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint16]]]:
         planes = frame.planes
-        blend_plane(planes[0], self.x, self.y, self.luma_inv, self.luma_add, self.luma_buf)
         cy = self.y // 2
         cx = self.x if nv12 else self.x // 2
         chroma = planes[1:2] if nv12 else planes[1:3]
-        for plane in chroma:
-            blend_plane(plane, cx, cy, self.chroma_inv, self.chroma_add, self.chroma_buf)
+        luma = region_of(planes[0], self.x, self.y, self.luma_inv.shape)
+        return [(luma, self.luma_inv, self.luma_add, self.luma_buf)] + [
+            (region_of(p, cx, cy, self.chroma_inv.shape), self.chroma_inv, self.chroma_add,
+             self.chroma_buf)
+            for p in chroma
+        ]  # fmt: skip
 
 
 def put(dst: NDArray[np.uint16], row: int, col: int, values: NDArray[np.integer[Any]]) -> None:
@@ -110,20 +128,22 @@ def to256(mask: NDArray[np.uint8] | NDArray[np.uint16]) -> NDArray[np.uint16]:
     return a + (a >> 7)
 
 
-def blend_plane(
-    plane: VideoPlane,
-    x: int,
-    y: int,
+def region_of(plane: VideoPlane, x: int, y: int, shape: tuple[int, ...]) -> NDArray[np.uint8]:
+    """plane[y:, x:] over `shape`, as a strided view of the frame's own memory."""
+    h, w = shape
+    stride = plane.line_size  # may exceed the visible width (alignment padding)
+    return np.ndarray(
+        (h, w), np.uint8, buffer=memoryview(plane), offset=y * stride + x, strides=(stride, 1)
+    )
+
+
+def blend_region(
+    region: NDArray[np.uint8],
     inv: NDArray[np.uint16],
     add: NDArray[np.uint16],
     buf: NDArray[np.uint16],
 ) -> None:
-    """plane[y:, x:] = (plane * inv + add) >> 8 over inv's shape, through a strided view."""
-    h, w = inv.shape
-    stride = plane.line_size  # may exceed the visible width (alignment padding)
-    region: NDArray[np.uint8] = np.ndarray(
-        (h, w), np.uint8, buffer=memoryview(plane), offset=y * stride + x, strides=(stride, 1)
-    )
+    """region = (region * inv + add) >> 8, in place."""
     # Same-dtype passes: far faster than a mixed uint8*uint16 ufunc or a strided byte pick.
     np.copyto(buf, region)
     np.multiply(buf, inv, out=buf)

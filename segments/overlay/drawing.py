@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -121,6 +121,26 @@ class Overlay:
 
     def apply(self, frame: av.VideoFrame, wall_utc: float) -> None:
         """Draw the text for `wall_utc` into `frame`'s planes."""
+        masks = self._terms(frame, wall_utc)
+        frame.make_writable()  # the decoder may still reference this buffer
+        masks.apply(frame, nv12=self._nv12)
+
+    def apply_borrowed(self, frame: av.VideoFrame, wall_utc: float) -> Callable[[], None]:
+        """Draw into a frame the decoder may still use as a reference, without copying it
+        (`make_writable` copies the whole picture: ~0.4 ms at 720p, 3 % of an ultrafast
+        encode); returns the undo, which puts the covered pixels back.
+
+        Only when nothing reads the frame between this call and the undo but the encoder,
+        which copies its input when it is given it (libx264, and PyAV's hardware upload): the
+        decoder must not decode meanwhile (slice threads, not frame threads).
+        """
+        masks = self._terms(frame, wall_utc)
+        saved = masks.save(frame, nv12=self._nv12)
+        masks.apply(frame, nv12=self._nv12)
+        return lambda: masks.restore(frame, saved, nv12=self._nv12)
+
+    def _terms(self, frame: av.VideoFrame, wall_utc: float) -> BlendTerms:
+        """The blend terms for `wall_utc`'s text, for a frame of this overlay's format."""
         fmt = frame.format.name
         if (frame.width, frame.height, fmt) != (self.width, self.height, self.pix_fmt):
             raise SegmentError(
@@ -132,8 +152,7 @@ class Overlay:
             self._render(self._text(second))
             self._second = second
         assert self._masks is not None
-        frame.make_writable()  # the decoder may still reference this buffer
-        self._masks.apply(frame, nv12=self._nv12)
+        return self._masks
 
     def _warn_missing(self) -> None:
         static = format_text(self.spec, 0.0, self.tz) + "0123456789"

@@ -1,12 +1,13 @@
 """Recording benchmark: CPU per minute of video, evgw's recorder against the ffmpeg CLI.
 
-    python3 -m tests.bench.bench_recording [--seconds 60] [--sizes 720p,1080p] [--json]
+    python3 -m tests.bench.bench_recording [--seconds 60] [--sizes 720p,1080p]
+        [--cases burn_in:ultrafast,burn_in:veryfast,passthrough:copy] [--together] [--json]
 
-For each size a camera-like H.264 file is generated once; then, back to back in the same run,
-evgw's StreamRecorder (in a child process) and the ffmpeg command line doing the same work
-(burn-in overlay + x264 at the same CRF/GOP, or a plain remux) cut it into 60 s fragmented
-MP4 segments. Both children are measured identically: user+sys CPU from
-getrusage(RUSAGE_CHILDREN) deltas, wall time, and peak RSS from wait4. Both outputs are
+For each size a camera-like H.264 file is generated once; then, back to back in the same run
+(or at once with `--together`), evgw's StreamRecorder (in a child process) and the ffmpeg
+command line doing the same work (burn-in overlay + x264 at the same CRF/GOP, or a plain
+remux) cut it into 60 s fragmented MP4 segments. Both children are measured identically:
+user+sys CPU and peak RSS from each child's own rusage (wait4), and wall time. Both outputs are
 probed for the expected duration, so a fast but broken run is reported as a failure.
 A script, not a pytest test: it takes minutes and needs an otherwise idle machine.
 """
@@ -25,6 +26,7 @@ import time
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 import av
@@ -66,6 +68,14 @@ class Usage:
     returncode: int
     stdout: str
     stderr: str
+
+
+@dataclass(frozen=True)
+class Running:
+    proc: subprocess.Popen[bytes]
+    out: IO[bytes]
+    err: IO[bytes]
+    start: float
 
 
 @dataclass(frozen=True)
@@ -177,25 +187,30 @@ def record_file(source: Path, out_dir: Path, mode: str, preset: str) -> float:
     return _cpu(after) - _cpu(before)
 
 
-def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> Usage:
-    """Run `cmd` to completion; CPU as the RUSAGE_CHILDREN delta, peak RSS of this child."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err
-        )
-        _, status, own = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+def start_measured(cmd: list[str], env: dict[str, str] | None = None) -> Running:
+    """Start `cmd` with its output captured; `finish_measured` waits for it."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115 (closed by finish_measured)
+    err = tempfile.TemporaryFile()  # noqa: SIM115
+    proc = subprocess.Popen(
+        cmd, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+    )
+    return Running(proc, out, err, time.perf_counter())
+
+
+def finish_measured(running: Running) -> Usage:
+    """Wait for the child; CPU and peak RSS from its own rusage (wait4), so two children
+    measured at once do not mix."""
+    _, status, own = os.wait4(running.proc.pid, 0)
+    wall = time.perf_counter() - running.start
+    running.proc.returncode = os.waitstatus_to_exitcode(status)
+    with running.out as out, running.err as err:
         out.seek(0)
         err.seek(0)
         return Usage(
-            cpu_s=_cpu(after) - _cpu(before),
+            cpu_s=_cpu(own),
             wall_s=wall,
             rss_mb=own.ru_maxrss / 1024,  # KiB on Linux
-            returncode=proc.returncode,
+            returncode=running.proc.returncode,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
         )
@@ -288,11 +303,8 @@ def probe(files: list[Path]) -> tuple[float, int]:
     return seconds, frames
 
 
-def measure_side(
-    cmd: list[str], out_dir: Path, seconds: int, env: dict[str, str] | None
-) -> tuple[Side, str]:
+def checked_side(usage: Usage, out_dir: Path, seconds: int) -> tuple[Side, str]:
     """One measured run, its output checked; also the child's stdout."""
-    usage = run_measured(cmd, env)
     decrypt_sealed(out_dir)
     files = sorted(out_dir.rglob("*.mp4"))
     error = None
@@ -318,33 +330,44 @@ def measure_side(
 
 
 def run_case(
-    tmp: Path, source: Path, size: str, mode: str, preset: str, seconds: int
+    tmp: Path, source: Path, size: str, mode: str, preset: str, seconds: int, together: bool
 ) -> CaseResult:
+    """evgw and ffmpeg on the same input; `together` runs them at once, so both see the
+    same machine load (a shared box drifts by 10 % between back-to-back runs)."""
     ours, theirs = tmp / f"evgw_{size}_{mode}_{preset}", tmp / f"ffmpeg_{size}_{mode}_{preset}"
     ours.mkdir()
     theirs.mkdir()
     child = [sys.executable, "-m", "tests.bench.bench_recording", "--child",
              mode, preset, str(source), str(ours)]  # fmt: skip
-    evgw, stdout = measure_side(child, ours, seconds, None)
-    startup = None if evgw.error is not None else evgw.cpu_s - float(stdout)
     height = SIZES[size][1]
     cmd = ffmpeg_command(source, theirs, mode, preset, height, tmp / "overlay.txt")
-    ffmpeg, _ = measure_side(cmd, theirs, seconds, os.environ | {"TZ": TZ_NAME})
+    ffmpeg_env = os.environ | {"TZ": TZ_NAME}
+    evgw_run = start_measured(child)
+    if together:
+        ffmpeg_usage = finish_measured(start_measured(cmd, ffmpeg_env))
+        evgw_usage = finish_measured(evgw_run)
+    else:
+        evgw_usage = finish_measured(evgw_run)
+        ffmpeg_usage = finish_measured(start_measured(cmd, ffmpeg_env))
+    evgw, stdout = checked_side(evgw_usage, ours, seconds)
+    startup = None if evgw.error is not None else evgw.cpu_s - float(stdout)
+    ffmpeg, _ = checked_side(ffmpeg_usage, theirs, seconds)
     return CaseResult(size, mode, preset, seconds, evgw, ffmpeg, startup)
 
 
 def time_overlay(source: Path, size: str, results: list[CaseResult]) -> OverlayCost:
-    """Overlay.apply alone on decoded frames, wall time advancing with PTS (one render/s).
+    """The overlay as the recorder draws it, alone, on decoded frames, wall time advancing with
+    PTS (one render/s): drawn into the decoder's frame (slice threads) and taken out again.
 
-    The mean includes the once-a-second text render and make_writable's copy of a frame the
-    decoder still references; `blend` repeats apply on the same frame to show the blend alone.
+    The mean includes the once-a-second text render; `blend` repeats the draw on the same
+    frame to show the blend alone.
     """
     samples: list[float] = []
     blends: list[float] = []
     overlay: Overlay | None = None
     with av.open(str(source)) as container:
         stream = container.streams.video[0]
-        stream.codec_context.thread_type = "AUTO"
+        stream.codec_context.thread_type = "SLICE"
         for index, frame in enumerate(container.decode(stream)):
             if index >= OVERLAY_SAMPLE_FRAMES:
                 break
@@ -358,9 +381,9 @@ def time_overlay(source: Path, size: str, results: list[CaseResult]) -> OverlayC
                 )
             wall = ANCHOR + index / FPS
             start = time.perf_counter_ns()
-            overlay.apply(frame, wall)
+            overlay.apply_borrowed(frame, wall)()
             again = time.perf_counter_ns()
-            overlay.apply(frame, wall)  # frame already writable, text cached: the blend alone
+            overlay.apply_borrowed(frame, wall)()  # text cached: the blend alone
             samples.append((again - start) / 1000)
             blends.append((time.perf_counter_ns() - again) / 1000)
     mean = statistics.fmean(samples)
@@ -389,10 +412,11 @@ def machine_info() -> dict[str, str]:
 
 def notes() -> list[str]:
     return [
-        "CPU = user+sys seconds of each child (getrusage RUSAGE_CHILDREN delta), not wall time.",
+        "CPU = user+sys seconds of each child (its own rusage from wait4), not wall time.",
         "Thread counts at defaults on both sides; the machine may be shared, so wall is noisy.",
         "Both x264 encoders use frame threads (evgw sets thread_type=FRAME, as the ffmpeg CLI"
-        " does); PyAV bundles its own FFmpeg/x264 build.",
+        " does); evgw's decoder uses slice threads (it draws into the decoder's frames and"
+        " takes the overlay out after encoding); PyAV bundles its own FFmpeg/x264 build.",
         "evgw CPU includes interpreter start and imports (startup column); ratio = evgw/ffmpeg;"
         " steady = (evgw - startup)/ffmpeg, what a long-running daemon pays;"
         " cams/core from the steady figure.",
@@ -447,12 +471,25 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=60, help="video length per size")
     parser.add_argument("--sizes", default="720p,1080p", help=f"comma list of {sorted(SIZES)}")
+    parser.add_argument(
+        "--cases",
+        default=",".join(f"{m}:{p}" for m, p in CASES),
+        help="comma list of mode:preset (default: all)",
+    )
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="run evgw and ffmpeg at once (same machine load) instead of back to back",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     unknown = set(args.sizes.split(",")) - set(SIZES)
     if unknown:
         parser.error(f"unknown sizes {sorted(unknown)}; choose from {sorted(SIZES)}")
+    args.cases = [tuple(c.split(":", 1)) for c in args.cases.split(",")]
+    if not set(args.cases) <= set(CASES):
+        parser.error(f"unknown cases; choose from {[f'{m}:{p}' for m, p in CASES]}")
     if args.seconds < 1:
         parser.error("--seconds must be at least 1")
     return args
@@ -473,9 +510,10 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.sizes.split(","):
             print(f"[{size}] generating {args.seconds} s of input", file=sys.stderr)
             source = make_input(tmp, size, args.seconds)
-            for mode, preset in CASES:
-                print(f"[{size}] {mode} {preset}: evgw, then ffmpeg", file=sys.stderr)
-                cases.append(run_case(tmp, source, size, mode, preset, args.seconds))
+            for mode, preset in args.cases:
+                order = "together" if args.together else "evgw, then ffmpeg"
+                print(f"[{size}] {mode} {preset}: {order}", file=sys.stderr)
+                cases.append(run_case(tmp, source, size, mode, preset, args.seconds, args.together))
             costs.append(time_overlay(source, size, cases))
     if args.json:
         report = {

@@ -178,21 +178,33 @@ def test_unsupported_pixel_format_is_rejected() -> None:
         make(640, 360, "rgb24")
 
 
-def _decode(packets: list[av.Packet], overlay: Overlay | None) -> list[NDArray[np.uint8]]:
+def _decode(
+    packets: list[av.Packet], overlay: Overlay | None, borrowed: bool = False
+) -> list[NDArray[np.uint8]]:
     codec = av.CodecContext.create("h264", "r")
+    codec.thread_type = "SLICE"  # as the recorder's: it decodes only inside decode()
     out = []
     for i, frame in enumerate(itertools.chain.from_iterable(map(codec.decode, packets))):
-        if overlay is not None:
-            overlay.apply(frame, WALL + i)  # a new second each frame: new digits each time
-        out.append(np.asarray(frame.to_ndarray(), dtype=np.uint8))
+        if overlay is None:
+            out.append(np.asarray(frame.to_ndarray(), dtype=np.uint8))
+        elif borrowed:  # a new second each frame: new digits each time
+            undo = overlay.apply_borrowed(frame, WALL + i)
+            out.append(np.asarray(frame.to_ndarray(), dtype=np.uint8))  # the encoder's copy
+            undo()
+        else:
+            overlay.apply(frame, WALL + i)
+            out.append(np.asarray(frame.to_ndarray(), dtype=np.uint8))
     return out
 
 
-def test_decoder_reference_frames_are_not_corrupted() -> None:
+@pytest.mark.parametrize("borrowed", [False, True])
+def test_decoder_reference_frames_are_not_corrupted(borrowed: bool) -> None:
+    """Drawn into a copy, or into the decoder's own frame and taken out after encoding: the
+    frames decoded from it later never show the overlay of an earlier one."""
     width, height, count = 320, 240, 8
     packets = gradient_clip(width, height, count, fps=25, gop=100)
     clean = _decode(packets, None)
-    drawn = _decode(packets, make(width, height))
+    drawn = _decode(packets, make(width, height), borrowed)
     assert len(clean) == len(drawn) == count
     for i, (plain, got) in enumerate(zip(clean, drawn, strict=True)):
         expected = av.VideoFrame.from_ndarray(plain, format="yuv420p")

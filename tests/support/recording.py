@@ -53,8 +53,10 @@ def make_config(
     checkpoint_every: int = 10,
     extra: str = "",
     gateway_id: str = "gw-test",
+    recording: str = "",
 ) -> Config:
-    """A config for `cams`; `extra` is TOML appended as it is (e.g. [upload], [storage])."""
+    """A config for `cams`; `extra` is TOML appended as it is (e.g. [upload], [storage]),
+    `recording` more keys of [recording] (e.g. encoder)."""
     cameras = "\n".join(c.toml() for c in cams)
     device_key, recipient = make_keys(tmp_path)
     text = f"""
@@ -75,6 +77,7 @@ segment_seconds = {segment_seconds}
 preset = "ultrafast"
 open_timeout_s = 5.0
 read_timeout_s = {read_timeout_s}
+{recording}
 {cameras}
 {extra}
 """

@@ -554,6 +554,11 @@ def test_max_camera_drift_bounds() -> None:
     assert "max_camera_drift_s" in error_of(with_section("recording", max_camera_drift_s=0.1))
 
 
+def test_unknown_encoder_is_refused_with_its_key() -> None:
+    error = error_of(with_section("recording", encoder="h264_foo"))
+    assert "[recording] encoder:" in error and "h264_vaapi" in error, error
+
+
 # --- auto-enrolment ---------------------------------------------------------------------------
 
 
