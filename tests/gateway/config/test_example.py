@@ -43,7 +43,9 @@ def test_example_loads(tmp_path: Path) -> None:
         "gw-post-01", "某某检查站", Path("/var/lib/evgw"), "Asia/Shanghai"
     )
     assert config.location == LocationConfig("某某检查站 一号卡口", 31.2, 121.5)
-    assert config.recording == RecordingConfig(60, "burn_in", "libx264", "veryfast", 23, 10.0, 5.0)
+    assert config.recording == RecordingConfig(
+        60, "burn_in", "libx264", "", "veryfast", 23, 10.0, 5.0
+    )
     assert [c.id for c in config.cameras] == ["gate-1", "store-1", "yard-1"]
     assert config.discovery.interface == "eth1" and not config.discovery.auto_enroll
     yard = config.cameras[2]

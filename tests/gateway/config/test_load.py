@@ -77,7 +77,9 @@ def test_defaults_and_camera_resolution() -> None:
     assert config.path == FAKE
     assert config.gateway.timezone == "UTC"
     assert config.location == LocationConfig("某某检查站 一号卡口", None, None)
-    assert config.recording == RecordingConfig(60, "burn_in", "libx264", "veryfast", 23, 10.0, 5.0)
+    assert config.recording == RecordingConfig(
+        60, "burn_in", "libx264", "", "veryfast", 23, 10.0, 5.0
+    )
     camera = config.cameras[0]
     assert camera == CameraConfig(
         id="gate-1",

@@ -27,7 +27,7 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.multicast
 
-RECORDING = RecordingConfig(2, "passthrough", "libx264", "veryfast", 23, 5.0, 3.0)
+RECORDING = RecordingConfig(2, "passthrough", "libx264", "", "veryfast", 23, 5.0, 3.0)
 LOOPBACK = DiscoveryConfig(None, "127.0.0.1", False, 1.0, None, None)
 
 

@@ -40,7 +40,7 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.multicast
 
-RECORDING = RecordingConfig(60, "burn_in", "libx264", "veryfast", 23, 5.0, 5.0)
+RECORDING = RecordingConfig(60, "burn_in", "libx264", "", "veryfast", 23, 5.0, 5.0)
 LOOPBACK = DiscoveryConfig(None, "127.0.0.1", False, 1.0, None, None)
 DeviceFactory = Callable[..., OnvifDevice]
 MAIN = "rtsp://127.0.0.1:1/main"
