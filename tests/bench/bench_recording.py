@@ -1,6 +1,7 @@
 """Recording benchmark: CPU per minute of video, evgw's recorder against the ffmpeg CLI.
 
-    python3 -m tests.bench.bench_recording [--seconds 60] [--sizes 720p,1080p] [--json]
+    python3 -m tests.bench.bench_recording [--seconds 60] [--sizes 720p,1080p]
+        [--modes burn_in,passthrough] [--json]
 
 For each size a camera-like H.264 file is generated once; then, back to back in the same run,
 evgw's StreamRecorder (in a child process) and the ffmpeg command line doing the same work
@@ -30,10 +31,14 @@ from zoneinfo import ZoneInfo
 import av
 
 from cameras.errors import StreamError
+from cameras.freeze import FreezeDetector
+from cameras.health import HealthCounter
+from cameras.picture import PictureSampler
 from cameras.rtsp import RtspStream, StreamSettings
+from gateway.camera_plan import PASSTHROUGH_PICTURE_S
 from segments.age_reader import decrypt_stream
 from segments.agekeys import generate_identity, parse_identities, parse_recipient
-from segments.clock import kernel_clock_status
+from segments.clock import StepDetector, kernel_clock_status
 from segments.ledger import Ledger
 from segments.overlay import DEBIAN_FONT, Overlay, OverlaySpec, font_size_for
 from segments.plan import EncodeSettings, RecordingPlan
@@ -43,12 +48,16 @@ from segments.runs import open_run
 from segments.signing import generate_signing_key
 from segments.store import StreamStore
 from segments.stream_log import LocalLog
+from segments.timeline import pts_seconds
 from segments.writer import MP4_OPTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SIZES = {"720p": (1280, 720, "2M"), "1080p": (1920, 1080, "4M")}
+SIZES = {  # width, height, bitrate, frame rate
+    "360p15": (640, 360, "2M", 15),
+    "720p": (1280, 720, "2M", 25),
+    "1080p": (1920, 1080, "4M", 25),
+}
 CASES = ((BURN_IN, "ultrafast"), (BURN_IN, "veryfast"), (PASSTHROUGH, "copy"))
-FPS = 25
 SEGMENT_S = 60
 ANCHOR = 1_800_000_000.0  # a multiple of SEGMENT_S: boundaries fall every 60 s of PTS time
 TZ_NAME = "Asia/Shanghai"
@@ -141,7 +150,9 @@ class OverlayCost:
 def record_file(source: Path, out_dir: Path, mode: str, preset: str) -> float:
     """Record and seal `source` as a camera worker would; the CPU seconds spent after imports.
 
-    The archive identity is written beside `out_dir` so the parent can decrypt and probe.
+    Each packet takes the camera worker's path: health counter, clock-step check, recorder,
+    and the frozen-picture check at the camera process's interval (`CameraPlan`). The archive
+    identity is written beside `out_dir` so the parent can decrypt and probe.
     """
     identity_text, recipient = generate_identity()
     (out_dir.parent / f"{out_dir.name}.agekey").write_text(identity_text)
@@ -160,15 +171,28 @@ def record_file(source: Path, out_dir: Path, mode: str, preset: str) -> float:
     ledger = Ledger.open(store.root, "cam", "bench", signer)
     draft = partial(identity.draft, clock=kernel_clock_status())
     run = open_run(ledger, store, draft, signer.public_key_text())
-    recorder = StreamRecorder(plan, identity, store, LocalLog(ledger, store))
+    detector, sample = FreezeDetector(frozen_after_s=10.0), PictureSampler()
+    recorder = StreamRecorder(
+        plan,
+        identity,
+        store,
+        LocalLog(ledger, store),
+        on_picture=lambda wall, frame: detector.update(wall, sample(frame)),
+        picture_interval_s=1.0 if mode == BURN_IN else PASSTHROUGH_PICTURE_S,
+    )
     recorder.begin(run.began)
+    health, steps = HealthCounter("cam"), StepDetector()
     with RtspStream(StreamSettings(str(source))) as stream:
-        assert stream.video is not None
+        assert stream.video is not None and stream.video.time_base is not None
         recorder.connect(stream.video, stream.audio)
+        time_base = stream.video.time_base  # the input has video only
         try:
             for packet in stream.packets():
+                if packet.stream is stream.video:
+                    health.frame(packet.size)
+                steps.check()
                 # arriving as a live camera would: at its PTS (else its clock looks ahead)
-                at = ANCHOR + float((packet.pts or 0) * packet.time_base)
+                at = ANCHOR + pts_seconds(packet.pts or 0, time_base)
                 recorder.feed(packet, at, at)
         except StreamError:
             pass  # end of file
@@ -202,20 +226,22 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> Usage:
 
 
 def make_input(tmp: Path, size: str, seconds: int) -> Path:
-    """A moving test pattern encoded like a camera would send it."""
-    width, height, bitrate = SIZES[size]
-    path = tmp / f"in_{size}.mp4"
-    source = f"testsrc2=size={width}x{height}:rate={FPS}"
+    """A moving test pattern encoded like a camera would send it: video only, in MPEG-TS, so
+    its packets are Annex B with start codes, as RTSP delivers them (MP4 would give
+    length-prefixed NAL units, which the SEI check reads differently)."""
+    width, height, bitrate, fps = SIZES[size]
+    path = tmp / f"in_{size}.ts"
+    source = f"testsrc2=size={width}x{height}:rate={fps}"
     subprocess.run(
         [*FFMPEG, "-f", "lavfi", "-i", source, "-t", str(seconds), "-c:v", "libx264",
-         "-preset", "veryfast", "-g", str(FPS), "-b:v", bitrate, "-pix_fmt", "yuv420p", str(path)],
+         "-preset", "veryfast", "-g", str(fps), "-b:v", bitrate, "-pix_fmt", "yuv420p", str(path)],
         check=True,
     )  # fmt: skip
     return path
 
 
 def ffmpeg_command(
-    source: Path, out_dir: Path, mode: str, preset: str, height: int, textfile: Path
+    source: Path, out_dir: Path, mode: str, preset: str, size: str, textfile: Path
 ) -> list[str]:
     segment = [
         "-f", "segment", "-segment_time", str(SEGMENT_S), "-segment_format", "mp4",
@@ -225,6 +251,7 @@ def ffmpeg_command(
     if mode == PASSTHROUGH:
         return [*FFMPEG, "-i", str(source), "-c", "copy", *segment]
     settings = EncodeSettings(preset=preset)
+    _, height, _, fps = SIZES[size]
     font_px = font_size_for(height)
     margin = 2 * (max(2, height // 60) // 2)  # size, outline and spacing as segments.overlay
     drawtext = ":".join(
@@ -244,7 +271,7 @@ def ffmpeg_command(
     return [
         *FFMPEG, "-i", str(source), "-vf", f"drawtext={drawtext}",
         "-c:v", settings.codec, "-preset", settings.preset, "-crf", str(settings.crf),
-        "-g", str(round(FPS * settings.gop_s)), "-an", *segment,
+        "-g", str(round(fps * settings.gop_s)), "-an", *segment,
     ]  # fmt: skip
 
 
@@ -327,8 +354,7 @@ def run_case(
              mode, preset, str(source), str(ours)]  # fmt: skip
     evgw, stdout = measure_side(child, ours, seconds, None)
     startup = None if evgw.error is not None else evgw.cpu_s - float(stdout)
-    height = SIZES[size][1]
-    cmd = ffmpeg_command(source, theirs, mode, preset, height, tmp / "overlay.txt")
+    cmd = ffmpeg_command(source, theirs, mode, preset, size, tmp / "overlay.txt")
     ffmpeg, _ = measure_side(cmd, theirs, seconds, os.environ | {"TZ": TZ_NAME})
     return CaseResult(size, mode, preset, seconds, evgw, ffmpeg, startup)
 
@@ -356,7 +382,7 @@ def time_overlay(source: Path, size: str, results: list[CaseResult]) -> OverlayC
                     height=frame.height,
                     pix_fmt=frame.format.name,
                 )
-            wall = ANCHOR + index / FPS
+            wall = ANCHOR + index / SIZES[size][3]
             start = time.perf_counter_ns()
             overlay.apply(frame, wall)
             again = time.perf_counter_ns()
@@ -447,12 +473,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=60, help="video length per size")
     parser.add_argument("--sizes", default="720p,1080p", help=f"comma list of {sorted(SIZES)}")
+    parser.add_argument(
+        "--modes", default=f"{BURN_IN},{PASSTHROUGH}", help="comma list of recording modes"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     unknown = set(args.sizes.split(",")) - set(SIZES)
     if unknown:
         parser.error(f"unknown sizes {sorted(unknown)}; choose from {sorted(SIZES)}")
+    if set(args.modes.split(",")) - {BURN_IN, PASSTHROUGH}:
+        parser.error(f"--modes: choose from {BURN_IN}, {PASSTHROUGH}")
     if args.seconds < 1:
         parser.error("--seconds must be at least 1")
     return args
@@ -474,9 +505,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{size}] generating {args.seconds} s of input", file=sys.stderr)
             source = make_input(tmp, size, args.seconds)
             for mode, preset in CASES:
+                if mode not in args.modes.split(","):
+                    continue
                 print(f"[{size}] {mode} {preset}: evgw, then ffmpeg", file=sys.stderr)
                 cases.append(run_case(tmp, source, size, mode, preset, args.seconds))
-            costs.append(time_overlay(source, size, cases))
+            if BURN_IN in args.modes.split(","):
+                costs.append(time_overlay(source, size, cases))
     if args.json:
         report = {
             "machine": machine,
