@@ -97,7 +97,8 @@ class AgeWriter(io.RawIOBase):
     def _seal(self, last: bool, chunk: memoryview | None = None) -> None:
         """Encrypt `chunk`, or else the buffered chunk, as the next one."""
         aead = self._start()
-        self._emit(aead.encrypt(chunk_nonce(self._counter, last), chunk or self._buf, None))
+        data = self._buf if chunk is None else chunk
+        self._emit(aead.encrypt(chunk_nonce(self._counter, last), data, None))
         self._counter += 1
         if chunk is None:
             self._buf.clear()

@@ -434,12 +434,12 @@ def print_table(machine: dict[str, str], cases: list[CaseResult], costs: list[Ov
             "evgw MB", "ffmpeg MB", "evgw wall", "ffm wall", "startup", "cams/core",
             "check")  # fmt: skip
     print(
-        "{:<6}{:<12}{:<10}{:>11}{:>13}{:>7}{:>7}{:>9}{:>10}{:>10}{:>9}{:>8}{:>10}  {}".format(*head)
+        "{:<7}{:<12}{:<10}{:>11}{:>13}{:>7}{:>7}{:>9}{:>10}{:>10}{:>9}{:>8}{:>10}  {}".format(*head)
     )
     for c in cases:
         check = "ok" if c.evgw.error is None and c.ffmpeg.error is None else "FAIL"
         print(
-            f"{c.size:<6}{c.mode:<12}{c.preset:<10}{c.evgw_cpu_per_min:>11.2f}"
+            f"{c.size:<7}{c.mode:<12}{c.preset:<10}{c.evgw_cpu_per_min:>11.2f}"
             f"{c.ffmpeg_cpu_per_min:>13.2f}{c.ratio:>7.2f}{c.steady_ratio:>7.2f}{c.evgw.rss_mb:>9.0f}"
             f"{c.ffmpeg.rss_mb:>10.0f}{c.evgw.wall_s:>10.1f}{c.ffmpeg.wall_s:>9.1f}"
             f"{_num(c.evgw_startup_cpu_s):>8}{c.cameras_per_core:>10.2f}  {check}"
@@ -449,11 +449,11 @@ def print_table(machine: dict[str, str], cases: list[CaseResult], costs: list[Ov
                 print(f"      {side}: {result.error}")
     print()
     cols = ("size", "frames", "apply µs mean", "median", "blend only", "% of burn_in CPU/frame")
-    print("{:<6}{:>7}{:>15}{:>9}{:>12}  {}".format(*cols))
+    print("{:<7}{:>7}{:>15}{:>9}{:>12}  {}".format(*cols))
     for o in costs:
         pct = ", ".join(f"{preset} {value:.2f}%" for preset, value in o.pct_of_burn_in.items())
         print(
-            f"{o.size:<6}{o.frames:>7}{o.mean_us:>15.1f}{o.median_us:>9.1f}"
+            f"{o.size:<7}{o.frames:>7}{o.mean_us:>15.1f}{o.median_us:>9.1f}"
             f"{o.blend_median_us:>12.1f}  {pct}"
         )
     print()
