@@ -94,27 +94,37 @@ class AgeWriter(io.RawIOBase):
             self._emit(header.to_bytes() + nonce)
         return self._aead
 
-    def _seal(self, last: bool) -> None:
+    def _seal(self, last: bool, chunk: memoryview | None = None) -> None:
+        """Encrypt `chunk`, or else the buffered chunk, as the next one."""
         aead = self._start()
-        self._emit(aead.encrypt(chunk_nonce(self._counter, last), bytes(self._buf), None))
+        data = self._buf if chunk is None else chunk
+        self._emit(aead.encrypt(chunk_nonce(self._counter, last), data, None))
         self._counter += 1
-        self._buf.clear()
+        if chunk is None:
+            self._buf.clear()
 
     def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        """Chunks that more bytes follow are sealed straight from `b`, not copied to the
+        buffer first (the muxer hands over whole fragments, hundreds of kB at a time)."""
         if self.closed:
             raise ValueError("write to a closed AgeWriter")
         data = memoryview(b).cast("B")
         self._start()
         self._plain.update(data)
-        self._plain_size += len(data)
-        pos = 0
-        while pos < len(data):
-            if len(self._buf) == CHUNK_SIZE:
+        size = len(data)
+        self._plain_size += size
+        buf, pos = self._buf, 0
+        while pos < size:
+            if len(buf) == CHUNK_SIZE:
                 self._seal(last=False)
-            take = min(CHUNK_SIZE - len(self._buf), len(data) - pos)
-            self._buf += data[pos : pos + take]
+            if not buf and size - pos > CHUNK_SIZE:
+                self._seal(last=False, chunk=data[pos : pos + CHUNK_SIZE])
+                pos += CHUNK_SIZE
+                continue
+            take = min(CHUNK_SIZE - len(buf), size - pos)
+            buf += data[pos : pos + take]
             pos += take
-        return len(data)
+        return size
 
     def flush(self) -> None:
         """Flush `out`; bytes of the unfinished chunk stay buffered (they are not sealed yet)."""

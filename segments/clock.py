@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,10 +47,17 @@ class _Timex(ctypes.Structure):
     ]
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """Found and loaded once: `find_library` runs `ldconfig -p` in a subprocess (about 3 ms
+    of CPU), and every record asks for the clock status."""
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
 def kernel_clock_status() -> ClockStatus:
     """Synced or not, and the kernel's estimated error; unknown where adjtimex is unavailable."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc = _libc()
         tx = _Timex()
         state = libc.adjtimex(ctypes.byref(tx))
     except (OSError, AttributeError):

@@ -29,7 +29,7 @@ from .records import ClockStatus, Record, StreamIdentity
 from .settle import Settling
 from .store import StreamStore
 from .stream_log import StreamLog
-from .timeline import PtsClock, iso_utc
+from .timeline import PtsClock, iso_utc, pts_seconds
 from .writer import EncodeSegment, RemuxSegment
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class StreamRecorder:
                 self._settle()
             return
         if packet.stream is self._video:
-            drift = self._drift.observe(float(packet.pts * self._tb), arrival_mono)
+            drift = self._drift.observe(pts_seconds(packet.pts, self._tb), arrival_mono)
             if drift is not None:
                 self._camera_drift(packet, drift)
         self._dispatch(packet, arrival_wall)

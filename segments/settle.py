@@ -16,7 +16,7 @@ from fractions import Fraction
 import av
 
 from .errors import SegmentError
-from .timeline import PtsClock
+from .timeline import PtsClock, pts_seconds
 
 SETTLE_S = 1.0
 SETTLE_PACKETS = 50
@@ -89,4 +89,4 @@ class Settling:
         return Anchor(clock, mono - self._seconds(packet))
 
     def _seconds(self, packet: av.Packet) -> float:
-        return float((packet.pts or 0) * self._tb)
+        return pts_seconds(packet.pts or 0, self._tb)

@@ -17,6 +17,10 @@ from .encoders import add_video_stream
 from .plan import EncodeSettings
 
 MP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+WRITE_BUFFER = 256 << 10
+"""Bytes PyAV gathers per call into the sink (its default is 32 KiB). The muxer flushes
+after every packet anyway, so the sink receives the same bytes at the same moments, in a
+few large calls instead of many small ones."""
 
 
 class ByteSink(Protocol):
@@ -72,7 +76,7 @@ class _Segment:
         audio_in: av.AudioStream | None,
     ) -> None:
         self._out: av.container.OutputContainer = av.open(
-            sink, "w", format="mp4", options=MP4_OPTIONS
+            sink, "w", format="mp4", options=MP4_OPTIONS, buffer_size=WRITE_BUFFER
         )
         self._origin_pts = origin_pts
         self._video_tb = video_tb

@@ -240,13 +240,13 @@ def _freeze_watch(
     """A picture callback that tells the parent when the camera sticks or moves again, and
     marks a still scene (alive, nothing moving) in the health it reports."""
     from cameras.freeze import FreezeDetector
-    from cameras.picture import sample_picture
+    from cameras.picture import PictureSampler
 
-    detector = FreezeDetector(frozen_after_s=plan.frozen_after_s)
+    detector, sample = FreezeDetector(frozen_after_s=plan.frozen_after_s), PictureSampler()
     verdict: list[bool | None] = [None]
 
     def picture(wall: float, frame: av.VideoFrame) -> None:
-        state = detector.update(wall, sample_picture(frame))
+        state = detector.update(wall, sample(frame))
         health.scene_still(state.scene_still)
         frozen = state.frozen
         if frozen != verdict[0]:

@@ -32,10 +32,14 @@ from zoneinfo import ZoneInfo
 import av
 
 from cameras.errors import StreamError
+from cameras.freeze import FreezeDetector
+from cameras.health import HealthCounter
+from cameras.picture import PictureSampler
 from cameras.rtsp import RtspStream, StreamSettings
+from gateway.camera_plan import PASSTHROUGH_PICTURE_S
 from segments.age_reader import decrypt_stream
 from segments.agekeys import generate_identity, parse_identities, parse_recipient
-from segments.clock import kernel_clock_status
+from segments.clock import StepDetector, kernel_clock_status
 from segments.ledger import Ledger
 from segments.overlay import DEBIAN_FONT, Overlay, OverlaySpec, font_size_for
 from segments.plan import EncodeSettings, RecordingPlan
@@ -45,12 +49,16 @@ from segments.runs import open_run
 from segments.signing import generate_signing_key
 from segments.store import StreamStore
 from segments.stream_log import LocalLog
+from segments.timeline import pts_seconds
 from segments.writer import MP4_OPTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SIZES = {"720p": (1280, 720, "2M"), "1080p": (1920, 1080, "4M")}
+SIZES = {  # width, height, bitrate, frame rate
+    "360p15": (640, 360, "2M", 15),
+    "720p": (1280, 720, "2M", 25),
+    "1080p": (1920, 1080, "4M", 25),
+}
 CASES = ((BURN_IN, "ultrafast"), (BURN_IN, "veryfast"), (PASSTHROUGH, "copy"))
-FPS = 25
 SEGMENT_S = 60
 ANCHOR = 1_800_000_000.0  # a multiple of SEGMENT_S: boundaries fall every 60 s of PTS time
 TZ_NAME = "Asia/Shanghai"
@@ -151,7 +159,9 @@ class OverlayCost:
 def record_file(source: Path, out_dir: Path, mode: str, preset: str) -> float:
     """Record and seal `source` as a camera worker would; the CPU seconds spent after imports.
 
-    The archive identity is written beside `out_dir` so the parent can decrypt and probe.
+    Each packet takes the camera worker's path: health counter, clock-step check, recorder,
+    and the frozen-picture check at the camera process's interval (`CameraPlan`). The archive
+    identity is written beside `out_dir` so the parent can decrypt and probe.
     """
     identity_text, recipient = generate_identity()
     (out_dir.parent / f"{out_dir.name}.agekey").write_text(identity_text)
@@ -170,15 +180,28 @@ def record_file(source: Path, out_dir: Path, mode: str, preset: str) -> float:
     ledger = Ledger.open(store.root, "cam", "bench", signer)
     draft = partial(identity.draft, clock=kernel_clock_status())
     run = open_run(ledger, store, draft, signer.public_key_text())
-    recorder = StreamRecorder(plan, identity, store, LocalLog(ledger, store))
+    detector, sample = FreezeDetector(frozen_after_s=10.0), PictureSampler()
+    recorder = StreamRecorder(
+        plan,
+        identity,
+        store,
+        LocalLog(ledger, store),
+        on_picture=lambda wall, frame: detector.update(wall, sample(frame)),
+        picture_interval_s=1.0 if mode == BURN_IN else PASSTHROUGH_PICTURE_S,
+    )
     recorder.begin(run.began)
+    health, steps = HealthCounter("cam"), StepDetector()
     with RtspStream(StreamSettings(str(source))) as stream:
-        assert stream.video is not None
+        assert stream.video is not None and stream.video.time_base is not None
         recorder.connect(stream.video, stream.audio)
+        time_base = stream.video.time_base  # the input has video only
         try:
             for packet in stream.packets():
+                if packet.stream is stream.video:
+                    health.frame(packet.size)
+                steps.check()
                 # arriving as a live camera would: at its PTS (else its clock looks ahead)
-                at = ANCHOR + float((packet.pts or 0) * packet.time_base)
+                at = ANCHOR + pts_seconds(packet.pts or 0, time_base)
                 recorder.feed(packet, at, at)
         except StreamError:
             pass  # end of file
@@ -217,20 +240,22 @@ def finish_measured(running: Running) -> Usage:
 
 
 def make_input(tmp: Path, size: str, seconds: int) -> Path:
-    """A moving test pattern encoded like a camera would send it."""
-    width, height, bitrate = SIZES[size]
-    path = tmp / f"in_{size}.mp4"
-    source = f"testsrc2=size={width}x{height}:rate={FPS}"
+    """A moving test pattern encoded like a camera would send it: video only, in MPEG-TS, so
+    its packets are Annex B with start codes, as RTSP delivers them (MP4 would give
+    length-prefixed NAL units, which the SEI check reads differently)."""
+    width, height, bitrate, fps = SIZES[size]
+    path = tmp / f"in_{size}.ts"
+    source = f"testsrc2=size={width}x{height}:rate={fps}"
     subprocess.run(
         [*FFMPEG, "-f", "lavfi", "-i", source, "-t", str(seconds), "-c:v", "libx264",
-         "-preset", "veryfast", "-g", str(FPS), "-b:v", bitrate, "-pix_fmt", "yuv420p", str(path)],
+         "-preset", "veryfast", "-g", str(fps), "-b:v", bitrate, "-pix_fmt", "yuv420p", str(path)],
         check=True,
     )  # fmt: skip
     return path
 
 
 def ffmpeg_command(
-    source: Path, out_dir: Path, mode: str, preset: str, height: int, textfile: Path
+    source: Path, out_dir: Path, mode: str, preset: str, size: str, textfile: Path
 ) -> list[str]:
     segment = [
         "-f", "segment", "-segment_time", str(SEGMENT_S), "-segment_format", "mp4",
@@ -240,6 +265,7 @@ def ffmpeg_command(
     if mode == PASSTHROUGH:
         return [*FFMPEG, "-i", str(source), "-c", "copy", *segment]
     settings = EncodeSettings(preset=preset)
+    _, height, _, fps = SIZES[size]
     font_px = font_size_for(height)
     margin = 2 * (max(2, height // 60) // 2)  # size, outline and spacing as segments.overlay
     drawtext = ":".join(
@@ -259,7 +285,7 @@ def ffmpeg_command(
     return [
         *FFMPEG, "-i", str(source), "-vf", f"drawtext={drawtext}",
         "-c:v", settings.codec, "-preset", settings.preset, "-crf", str(settings.crf),
-        "-g", str(round(FPS * settings.gop_s)), "-an", *segment,
+        "-g", str(round(fps * settings.gop_s)), "-an", *segment,
     ]  # fmt: skip
 
 
@@ -339,8 +365,7 @@ def run_case(
     theirs.mkdir()
     child = [sys.executable, "-m", "tests.bench.bench_recording", "--child",
              mode, preset, str(source), str(ours)]  # fmt: skip
-    height = SIZES[size][1]
-    cmd = ffmpeg_command(source, theirs, mode, preset, height, tmp / "overlay.txt")
+    cmd = ffmpeg_command(source, theirs, mode, preset, size, tmp / "overlay.txt")
     ffmpeg_env = os.environ | {"TZ": TZ_NAME}
     evgw_run = start_measured(child)
     if together:
@@ -379,7 +404,7 @@ def time_overlay(source: Path, size: str, results: list[CaseResult]) -> OverlayC
                     height=frame.height,
                     pix_fmt=frame.format.name,
                 )
-            wall = ANCHOR + index / FPS
+            wall = ANCHOR + index / SIZES[size][3]
             start = time.perf_counter_ns()
             overlay.apply_borrowed(frame, wall)()
             again = time.perf_counter_ns()
@@ -432,12 +457,12 @@ def print_table(machine: dict[str, str], cases: list[CaseResult], costs: list[Ov
             "evgw MB", "ffmpeg MB", "evgw wall", "ffm wall", "startup", "cams/core",
             "check")  # fmt: skip
     print(
-        "{:<6}{:<12}{:<10}{:>11}{:>13}{:>7}{:>7}{:>9}{:>10}{:>10}{:>9}{:>8}{:>10}  {}".format(*head)
+        "{:<7}{:<12}{:<10}{:>11}{:>13}{:>7}{:>7}{:>9}{:>10}{:>10}{:>9}{:>8}{:>10}  {}".format(*head)
     )
     for c in cases:
         check = "ok" if c.evgw.error is None and c.ffmpeg.error is None else "FAIL"
         print(
-            f"{c.size:<6}{c.mode:<12}{c.preset:<10}{c.evgw_cpu_per_min:>11.2f}"
+            f"{c.size:<7}{c.mode:<12}{c.preset:<10}{c.evgw_cpu_per_min:>11.2f}"
             f"{c.ffmpeg_cpu_per_min:>13.2f}{c.ratio:>7.2f}{c.steady_ratio:>7.2f}{c.evgw.rss_mb:>9.0f}"
             f"{c.ffmpeg.rss_mb:>10.0f}{c.evgw.wall_s:>10.1f}{c.ffmpeg.wall_s:>9.1f}"
             f"{_num(c.evgw_startup_cpu_s):>8}{c.cameras_per_core:>10.2f}  {check}"
@@ -447,11 +472,11 @@ def print_table(machine: dict[str, str], cases: list[CaseResult], costs: list[Ov
                 print(f"      {side}: {result.error}")
     print()
     cols = ("size", "frames", "apply µs mean", "median", "blend only", "% of burn_in CPU/frame")
-    print("{:<6}{:>7}{:>15}{:>9}{:>12}  {}".format(*cols))
+    print("{:<7}{:>7}{:>15}{:>9}{:>12}  {}".format(*cols))
     for o in costs:
         pct = ", ".join(f"{preset} {value:.2f}%" for preset, value in o.pct_of_burn_in.items())
         print(
-            f"{o.size:<6}{o.frames:>7}{o.mean_us:>15.1f}{o.median_us:>9.1f}"
+            f"{o.size:<7}{o.frames:>7}{o.mean_us:>15.1f}{o.median_us:>9.1f}"
             f"{o.blend_median_us:>12.1f}  {pct}"
         )
     print()
@@ -514,7 +539,8 @@ def main(argv: list[str] | None = None) -> int:
                 order = "together" if args.together else "evgw, then ffmpeg"
                 print(f"[{size}] {mode} {preset}: {order}", file=sys.stderr)
                 cases.append(run_case(tmp, source, size, mode, preset, args.seconds, args.together))
-            costs.append(time_overlay(source, size, cases))
+            if any(mode == BURN_IN for mode, _ in args.cases):
+                costs.append(time_overlay(source, size, cases))
     if args.json:
         report = {
             "machine": machine,

@@ -4,7 +4,14 @@ import av
 import numpy as np
 import pytest
 
-from cameras.picture import GRID_SIZE, TILE, luma_tiles, sample_picture, thumbnail
+from cameras.picture import (
+    GRID_SIZE,
+    TILE,
+    PictureSampler,
+    luma_tiles,
+    sample_picture,
+    thumbnail,
+)
 
 W, H = GRID_SIZE
 RNG = np.random.default_rng(6)
@@ -93,3 +100,12 @@ def test_a_sample_is_a_read_only_copy_and_leaves_the_frame_untouched() -> None:
         with pytest.raises(ValueError):
             pixels[:] = 0
     assert np.array_equal(frame.to_ndarray(), before)
+
+
+def test_a_sampler_keeps_its_scaler_across_sizes_and_formats() -> None:
+    """A reconnect may bring another resolution: the kept scaler follows, samples stay equal."""
+    sampler = PictureSampler()
+    for width, height, fmt in [(1280, 720, "yuv420p"), (640, 360, "nv12"), (1280, 720, "yuv420p")]:
+        frame, _ = _frame(width, height, fmt)
+        kept, fresh = sampler(frame), sample_picture(frame)
+        assert np.array_equal(kept.grid, fresh.grid) and np.array_equal(kept.tiles, fresh.tiles)
