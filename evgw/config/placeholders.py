@@ -1,0 +1,47 @@
+"""Placeholders of the example file: values that must be replaced before the file is used.
+
+An example that validates is a trap: an installer who edits the cameras but not the archive's
+recipient encrypts evidence to a key no one holds, silently. So every value that names a key,
+an endpoint or a secret is shown as ``REPLACE-WITH-<WHAT>``, and the loader refuses any value
+still holding one, saying what belongs there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MARK = "REPLACE-WITH-"
+_FOUND = re.compile(re.escape(MARK) + r"[A-Z0-9-]*[A-Z0-9]")
+
+WHAT = {
+    "ARCHIVE-AGE-RECIPIENT": "the central archive's age recipient (age1…, printed by "
+    "`evgw keygen --archive` on the archive's machine)",
+    "ESCROW-AGE-RECIPIENT": "the offline escrow's age recipient (age1…), or delete this line",
+    "OPERATOR-PUBLIC-KEY": "an operator's public key (ed25519:…, printed by "
+    "`evgw keygen --operator` on the operator's machine), or delete this line",
+    "S3-ENDPOINT": "the URL of the central store's S3 API",
+    "BUCKET": "the bucket of the central store (3-63 of a-z 0-9 . -)",
+    "MQTT-BROKER": "the host name or address of the monitoring broker",
+    "TSA-URL": "the RFC 3161 URL of your time-stamping authority",
+    "CAMERA-ADDRESS": "the camera's address",
+    "CAMERA-PASSWORD": "the camera's password (better: password_file)",
+    "SECRET": "the secret (better in the matching _file key, so this file holds none)",
+}
+
+
+def placeholder(what: str) -> str:
+    """The example's stand-in for `what` (a key of `WHAT`)."""
+    assert what in WHAT, what
+    return MARK + what
+
+
+def found_in(value: object) -> str | None:
+    """Why `value` cannot be used (it still holds a placeholder), or None."""
+    texts: Iterable[object] = value if isinstance(value, list | tuple) else (value,)
+    for text in texts:
+        match = _FOUND.search(str(text))
+        if match:
+            what = WHAT.get(match.group()[len(MARK) :], "a real value")
+            return f"still the example's placeholder {match.group()}: put {what} here"
+    return None
