@@ -19,6 +19,7 @@ import types
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime, time
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import (
@@ -215,9 +216,7 @@ def read_table(scope: Scope, raw: Mapping[str, Any], cls: type[T]) -> T:
     for name in raw:
         if name not in names:
             problems.add(scope.error(name, unknown_key(name, names)))
-    values = {
-        key.name: problems.attempt(lambda key=key: _value(scope, raw, key)) for key in declared
-    }
+    values = {key.name: problems.attempt(partial(_value, scope, raw, key)) for key in declared}
     problems.done()
     return cls(**values)
 

@@ -17,9 +17,9 @@ _FOUND = re.compile(re.escape(MARK) + r"[A-Z0-9-]*[A-Z0-9]")
 WHAT = {
     "ARCHIVE-AGE-RECIPIENT": "the central archive's age recipient (age1…, printed by "
     "`evgw keygen --archive` on the archive's machine)",
-    "ESCROW-AGE-RECIPIENT": "the offline escrow's age recipient (age1…), or delete this line",
+    "ESCROW-AGE-RECIPIENT": "the offline escrow's age recipient (age1…), or remove it",
     "OPERATOR-PUBLIC-KEY": "an operator's public key (ed25519:…, printed by "
-    "`evgw keygen --operator` on the operator's machine), or delete this line",
+    "`evgw keygen --operator` on the operator's machine), or remove it",
     "S3-ENDPOINT": "the URL of the central store's S3 API",
     "BUCKET": "the bucket of the central store (3-63 of a-z 0-9 . -)",
     "MQTT-BROKER": "the host name or address of the monitoring broker",
@@ -37,11 +37,12 @@ def placeholder(what: str) -> str:
 
 
 def found_in(value: object) -> str | None:
-    """Why `value` cannot be used (it still holds a placeholder), or None."""
+    """Why `value` cannot be used (it still holds placeholders, each named), or None."""
     texts: Iterable[object] = value if isinstance(value, list | tuple) else (value,)
-    for text in texts:
-        match = _FOUND.search(str(text))
-        if match:
-            what = WHAT.get(match.group()[len(MARK) :], "a real value")
-            return f"still the example's placeholder {match.group()}: put {what} here"
-    return None
+    found = dict.fromkeys(m.group() for text in texts for m in _FOUND.finditer(str(text)))
+    if not found:
+        return None
+    advice = [
+        f"replace {token} with {WHAT.get(token[len(MARK) :], 'a real value')}" for token in found
+    ]
+    return "still the example's placeholder: " + "; ".join(advice)

@@ -89,11 +89,13 @@ def segment_states(
     On disk: held (legal hold), confirmed (uploaded) or local; gone: evicted or purged when a
     signed purge record declares it (after or before a confirmed upload), else missing.
     """
-    index = Index.open(sources.index_path)
-    try:
-        rows = {r.seq: r for r in index.local_segments() if r.stream == stream.camera}
-    finally:
-        index.close()
+    index = Index.open_readonly(sources.index_path)
+    rows = {}
+    if index is not None:
+        try:
+            rows = {r.seq: r for r in index.local_segments() if r.stream == stream.camera}
+        finally:
+            index.close()
     states: dict[int, str] = {}
     for r in stream.records:
         if r.kind not in MEDIA_KINDS or not r.file:

@@ -23,7 +23,9 @@ from .sources import CaseSources
 
 def confirmed_versions(sources: CaseSources, camera: str) -> dict[int, str | None]:
     """seq -> the central object version its upload confirmed (None when not known)."""
-    index = Index.open(sources.index_path)
+    index = Index.open_readonly(sources.index_path)
+    if index is None:
+        return {}
     try:
         return {seq: version for seq, (_, version) in index.segment_states(camera).items()}
     finally:

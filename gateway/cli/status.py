@@ -20,8 +20,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = common.config(args)
-    index = Index.open(index_path(config))
+    config = common.reading_config(args)
+    index = Index.open_readonly(index_path(config))
+    if index is None:
+        print(f"no index yet in {config.gateway.data_dir}: nothing recorded there so far")
+        return 0
     try:
         status = gather(status_scope(config), index)
     finally:

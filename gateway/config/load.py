@@ -14,6 +14,7 @@ named in ``[discovery]``); ONVIF credentials are resolved here, camera before se
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -234,9 +235,7 @@ def _cameras(
         if not isinstance(entry, dict):
             problems.add(scope.error(None, f"must be a table ([[cameras]]), got {describe(entry)}"))
             continue
-        camera = problems.attempt(
-            lambda scope=scope, entry=entry: _camera(scope, entry, location, recording, discovery)
-        )
+        camera = problems.attempt(partial(_camera, scope, entry, location, recording, discovery))
         if camera is None:
             continue
         for key in ("id", "onvif", "serial"):
