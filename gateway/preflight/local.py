@@ -13,14 +13,13 @@ from pathlib import Path
 
 from evgw.errors import EvgwError
 from segments.errors import SegmentError
-from segments.overlay.font import find_font, load_font, missing_glyphs
 from segments.signing import load_signer
 from segments.store import DataDir
 
 from ..config import Config
 from ..keys import refuse_identities, signing_key_path
 from ..wiring import guarded_folders
-from .service_user import ServiceUser, can_write, owner_name
+from .service_user import ServiceUser, can_write
 
 
 def local_problems(config: Config, user: ServiceUser) -> list[str]:
@@ -35,15 +34,18 @@ def local_problems(config: Config, user: ServiceUser) -> list[str]:
 
 
 def signing_key(config: Config, user: ServiceUser) -> Iterator[str]:
-    """The device key: there, root's, readable by no one else, not replaceable by the service."""
+    """The device key: there, readable by its owner only, neither it nor its folder the
+    service user's (a compromised service must not swap the key that signs its evidence)."""
     path = signing_key_path(config.keys)
     where = f"{config.path}: [keys] signing_key: {path}"
     if not path.is_file():
         yield f"{where} does not exist; create it with `evgw keygen --out {path.parent}`"
         return
-    st = path.stat()
-    if st.st_uid != 0:
-        yield f"{where} is owned by {owner_name(st.st_uid)}; make it root's: chown root:root {path}"
+    if path.stat().st_uid == user.uid:
+        yield (
+            f"{where} is owned by the service user {user.name}, who could replace it; make it "
+            f"root's: chown root:root {path}"
+        )
     try:
         load_signer(path)
     except SegmentError as e:
@@ -108,6 +110,8 @@ def font(config: Config) -> Iterator[str]:
     burning = [c for c in config.cameras if c.enabled and c.overlay == "burn_in"]
     if not burning and not (config.discovery.auto_enroll and config.recording.overlay == "burn_in"):
         return
+    from segments.overlay.font import find_font, load_font, missing_glyphs  # Pillow, numpy
+
     try:
         path = find_font()
     except SegmentError as e:

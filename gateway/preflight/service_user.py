@@ -9,7 +9,6 @@ others; ACLs not seen), which it says.
 
 from __future__ import annotations
 
-import grp
 import os
 import pwd
 import stat
@@ -83,17 +82,3 @@ def _allows(path: Path, user: ServiceUser, owner_bit: int) -> bool:
     if st.st_gid in user.gids:
         return bool(st.st_mode & (owner_bit >> 3))
     return bool(st.st_mode & (owner_bit >> 6))
-
-
-def owner_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def group_name(gid: int) -> str:
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
