@@ -41,6 +41,9 @@ def signing_key(config: Config, user: ServiceUser) -> Iterator[str]:
     if not path.is_file():
         yield f"{where} does not exist; create it with `evgw keygen --out {path.parent}`"
         return
+    if not os.access(path, os.R_OK):
+        yield f"{where}: cannot read it as this user; run the check as root (sudo evgw check …)"
+        return
     if path.stat().st_uid == user.uid:
         yield (
             f"{where} is owned by the service user {user.name}, who could replace it; make it "

@@ -54,8 +54,15 @@ def store(settings: ObjectStoreSettings) -> Iterator[str]:
         try:
             call()
         except (ClientError, BotoCoreError) as e:
-            yield f"[upload] bucket: {store_error(settings, e, action)}".replace("; will retry", "")
+            yield f"[upload] bucket: {_once(str(store_error(settings, e, action)))}"
             return
+
+
+def _once(message: str) -> str:
+    """The uploader's message without its promise to keep trying: the check asks once."""
+    for promise in ("; will retry", "; uploads stay queued"):
+        message = message.removesuffix(promise)
+    return message
 
 
 def broker(settings: MqttSettings, client_id: str, timeout_s: float) -> Iterator[str]:

@@ -17,6 +17,7 @@ from gateway.keys import make_archive_identity, make_device_key
 from gateway.preflight.online import online_problems
 from segments.index import Index
 from testbeds.mosquitto import MosquittoServer
+from testbeds.process import find_free_port
 from testbeds.seaweedfs import SeaweedServer
 from tests.gateway.config.sample import CONFIG_DIR, RECIPIENT
 from tests.support.mqtt_fixtures import MosquittoFactory
@@ -154,3 +155,14 @@ def test_online_broker_refuses_a_wrong_password(
         f"{config}: [mqtt]: not authorised: check username/password_file "
         f"(broker {broker.host}:{broker.port})"
     ]
+
+
+def test_online_camera_that_does_not_answer(tmp_path: Path) -> None:
+    port = find_free_port()
+    config = gateway_file(tmp_path, tmp_path, tmp_path / "k")
+    config.write_text(config.read_text().replace("127.0.0.1:9/x", f"127.0.0.1:{port}/x"))
+    config.write_text(config.read_text().replace("enabled = false", "enabled = true"))
+    (problem,) = online_problems(load_config(config), 2.0)
+    assert problem.startswith(
+        f"{config}: cameras[0] (gate-1): RTSP rtsp://127.0.0.1:{port}/x unreachable: "
+    )
