@@ -35,7 +35,7 @@ from .index_rows import (
     StreamStats,
     UploadItem,
 )
-from .index_schema import check_schema, prepare_schema
+from .index_schema import prepare_schema
 from .records import Record
 from .store import DataDir
 from .timeline import parse_iso
@@ -54,34 +54,8 @@ class Index:
         return index
 
     @classmethod
-    def open_readonly(cls, path: Path) -> Index | None:
-        """The index for commands that only read (`status`, `find`): no file is created or
-        changed, whoever runs them (root's files would lock the service out). None when there
-        is no index yet.
-
-        SQLite opens a WAL database read-only only through its -wal and -shm files, and creates
-        them when absent; so with both present (the daemon running) it reads through them, and
-        without them (the daemon stopped, everything checkpointed) it reads the file as
-        immutable.
-        """
-        if not path.is_file():
-            return None
-        beside = [path.with_name(path.name + end) for end in ("-wal", "-shm")]
-        mode = "ro" if all(p.exists() for p in beside) else "ro&immutable=1"
-        uri = f"{path.absolute().as_uri()}?mode={mode}"
-        db: sqlite3.Connection | None = None
-        try:
-            db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
-            found = check_schema(db, path)
-        except (sqlite3.Error, UnsupportedFormatError) as e:
-            if db is not None:
-                db.close()
-            if isinstance(e, UnsupportedFormatError):
-                raise
-            raise WriteError(f"cannot read the index {path}: {e}; check the data dir") from e
-        if found == 0:
-            db.close()
-            return None
+    def over(cls, path: Path, db: sqlite3.Connection) -> Index:
+        """An index on a connection opened elsewhere (`index_readonly`)."""
         index = cls(path)
         index._db = db
         return index

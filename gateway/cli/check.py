@@ -64,13 +64,16 @@ def check(args: argparse.Namespace) -> list[str]:
         config = load_config(args.config)
     except ConfigError as e:
         return list(problems_of(e))
+    problems: list[str] = []
     user = ServiceUser.named(args.service_user)
     if user is None:
-        return [
+        problems.append(
             f"the service user {args.service_user} does not exist on this machine; install.sh "
-            "creates it, or name the user the service runs as with --service-user"
-        ]
-    problems = local_problems(config, user)
+            "creates it, or name the user the service runs as with --service-user (checked "
+            "as this user instead)"
+        )
+        user = ServiceUser.current()
+    problems += local_problems(config, user)
     if args.online:
         from ..preflight.online import online_problems  # loads boto3, paho and zeep
 

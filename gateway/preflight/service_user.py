@@ -34,6 +34,16 @@ class ServiceUser:
         groups = os.getgrouplist(name, entry.pw_gid)
         return cls(name, entry.pw_uid, tuple(dict.fromkeys([entry.pw_gid, *groups])))
 
+    @classmethod
+    def current(cls) -> ServiceUser:
+        """The user running this process."""
+        uid = os.geteuid()
+        try:
+            name = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            name = str(uid)
+        return cls(name, uid, tuple(dict.fromkeys([os.getegid(), *os.getgroups()])))
+
     @property
     def how(self) -> str:
         """How the answer was found, for the report."""
