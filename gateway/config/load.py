@@ -1,7 +1,8 @@
 """Load the gateway's TOML configuration and validate it once into frozen, typed records.
 
 Bad configuration must fail at start, not hours later in a recording thread, so every
-problem raises `ConfigError` naming the file, the key path and the reason. Each key is
+problem raises `ConfigError` naming the file, the key path and the reason; all of them
+together (`ConfigProblems`), so an installer fixes the file in one pass. Each key is
 declared once (`fields.setting`) and read by one generic mapper; what spans keys lives in the
 small builders below: exactly one camera source, a password inline or in a file, lat with
 lon, serial cameras needing discovery, credentials falling back camera → ``[discovery]``.
