@@ -35,10 +35,14 @@ from .status import StatusScope
 
 def gateway_keys(config: Config) -> GatewayKeys:
     """The device key and the recipients, refusing to run next to an age identity."""
+    return load_keys(config.keys, config.path, guarded_folders(config))
+
+
+def guarded_folders(config: Config) -> tuple[Path, ...]:
+    """Where no age identity may sit: beside the configuration, in the data dir, beside the key."""
     data_dir = config.gateway.data_dir
     key = signing_key_path(config.keys)
-    guarded = (config.path.parent, data_dir, DataDir(data_dir).keys, key.parent)
-    return load_keys(config.keys, config.path, guarded)
+    return (config.path.parent, data_dir, DataDir(data_dir).keys, key.parent)
 
 
 def camera_plans(

@@ -53,6 +53,13 @@ class Index:
         index._connect()
         return index
 
+    @classmethod
+    def over(cls, path: Path, db: sqlite3.Connection) -> Index:
+        """An index on a connection opened elsewhere (`index_readonly`)."""
+        index = cls(path)
+        index._db = db
+        return index
+
     def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db: sqlite3.Connection | None = None

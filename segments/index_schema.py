@@ -138,3 +138,21 @@ def prepare_schema(db: sqlite3.Connection, path: Path, schema: Schema = SCHEMA) 
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def check_schema(db: sqlite3.Connection, path: Path, schema: Schema = SCHEMA) -> int:
+    """The version of the read-only database `path` (0: empty); one this evgw cannot read
+    as it is (older: not yet upgraded, newer: written by a newer evgw) raises
+    UnsupportedFormatError."""
+    found = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if found > schema.version:
+        raise UnsupportedFormatError(
+            f"the index {path} has schema version {found}, this evgw reads up to "
+            f"{schema.version}: it was written by a newer evgw; please update evgw"
+        )
+    if 0 < found < schema.version:
+        raise UnsupportedFormatError(
+            f"the index {path} has schema version {found}, older than this evgw's "
+            f"{schema.version}: start the gateway (evgw run) once to upgrade it, then ask again"
+        )
+    return found

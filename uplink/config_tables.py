@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from evgw.config import checks
 from evgw.config.fields import Scope, read_table, secret, secret_file, setting, table, user_name
+from evgw.config.placeholders import placeholder
 from evgw.config.secret_files import optional_secret, required_secret
 
 from .errors import SettingsError
@@ -27,7 +28,7 @@ class MqttLinkTable:
     host: str = setting(
         help="Broker of central monitoring: host name or address.",
         check=checks.text,
-        example="mqtt.example.gov",
+        example=placeholder("MQTT-BROKER"),
     )
     port: int | None = setting(
         default=None,
@@ -122,7 +123,7 @@ class UploadTable:
     endpoint_url: str = setting(
         help="Endpoint of the store's S3 API.",
         check=checks.http_url,
-        example="https://oss.example.gov",
+        example=placeholder("S3-ENDPOINT"),
     )
     bucket: str = setting(
         help="Bucket for segments, records and checkpoints; create it with object lock.",

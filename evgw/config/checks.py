@@ -76,6 +76,35 @@ def path(value: str) -> Path:
     return Path(value)
 
 
+@rule("not empty, no /")
+def site_name(value: str) -> str:
+    """A name that also becomes a folder and key level elsewhere: no '/' may split it."""
+    text(value)
+    if "/" in value:
+        raise Invalid(f"must not contain '/' (it names folders and object keys), got {value!r}")
+    return value
+
+
+@rule("an absolute path")
+def absolute_path(value: str) -> Path:
+    """A folder the service opens wherever it runs from: never relative, never ``~``.
+
+    ``~`` is refused, not expanded: the service runs as its own user, whose home is not the
+    home of the admin who edits the file, so no expansion would be right for both.
+    """
+    found = path(value)
+    if value.startswith("~"):
+        raise Invalid(
+            f"must be an absolute path, got {value!r}: '~' is not expanded (the "
+            "service's home is not yours); write the full path, e.g. /var/lib/evgw"
+        )
+    if not found.is_absolute():
+        raise Invalid(
+            f"must be an absolute path, got {value!r}; write the full path, e.g. /var/lib/evgw"
+        )
+    return found
+
+
 @rule('"" for none')
 def path_or_none(value: str) -> Path | None:
     return path(value) if value else None

@@ -19,6 +19,7 @@ import types
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime, time
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import (
@@ -34,6 +35,8 @@ from typing import (
 
 from ..errors import ConfigError
 from .checks import Check, Invalid, one_of, path, text
+from .placeholders import MARK, found_in
+from .problems import Collector
 
 T = TypeVar("T")
 _SETTING = "evgw.setting"
@@ -74,7 +77,7 @@ def user_name(*, help: str, example: str, commented: bool = True) -> Any:
     return setting(default=None, help=help, check=text, example=example, commented=commented)
 
 
-def secret(*, help: str, example: str = "change-me", commented: bool = True) -> Any:
+def secret(*, help: str, example: str = MARK + "SECRET", commented: bool = True) -> Any:
     """An optional secret given inline, kept out of repr and messages.
 
     Its twin `secret_file` is the better place: the configuration file then holds no secret.
@@ -203,14 +206,19 @@ def read_table(scope: Scope, raw: Mapping[str, Any], cls: type[T]) -> T:
     """Check `raw` against `cls`: no unknown keys, required ones present, TOML types, checks.
 
     Values keep their checked form (floats for numbers, tuples for arrays); paths are
-    resolved against the configuration file's folder.
+    resolved against the configuration file's folder. Every bad key of the table is reported
+    (`ConfigProblems`), not only the first; a value still holding the example's placeholder
+    is refused, saying what belongs there.
     """
     declared = keys(cls)
     names = tuple(key.name for key in declared)
+    problems = Collector()
     for name in raw:
         if name not in names:
-            raise scope.error(name, unknown_key(name, names))
-    return cls(**{key.name: _value(scope, raw, key) for key in declared})
+            problems.add(scope.error(name, unknown_key(name, names)))
+    values = {key.name: problems.attempt(partial(_value, scope, raw, key)) for key in declared}
+    problems.done()
+    return cls(**values)
 
 
 def _value(scope: Scope, raw: Mapping[str, Any], key: Key) -> Any:
@@ -222,6 +230,9 @@ def _value(scope: Scope, raw: Mapping[str, Any], key: Key) -> Any:
     if not key.kind.accepts(value):
         got = toml_type(value) if key.setting.secret else describe(value)
         raise scope.error(key.name, f"must be {key.kind.noun}, got {got}")
+    unreplaced = found_in(value)
+    if unreplaced:
+        raise scope.error(key.name, unreplaced)
     try:
         for check in key.checks:
             value = check(value)

@@ -12,6 +12,13 @@ from pathlib import Path
 from .fields import Scope
 
 MAX_SECRET_BYTES = 4096
+_HOLDING = {
+    "access_key_file": "the S3 access key of the central store",
+    "secret_key_file": "the S3 secret key of the central store",
+    "recipients_file": "the archive's age recipients (age1…, one per line)",
+    "operators_file": "the operators' public keys (ed25519:…, one per line)",
+    "onvif_password_file": "the camera's ONVIF password",
+}
 
 
 def optional_secret(scope: Scope, key: str, inline: str | None, file: Path | None) -> str | None:
@@ -48,5 +55,15 @@ def read_secret(scope: Scope, key: str, path: Path) -> str:
     except UnicodeDecodeError as e:
         raise scope.error(key, f"{str(path)!r} is not valid UTF-8") from e
     if not secret:
-        raise scope.error(key, f"{str(path)!r} is empty; write the camera's password into it")
+        raise scope.error(key, f"{str(path)!r} is empty; write {_holding(scope, key)} into it")
     return secret
+
+
+def _holding(scope: Scope, key: str) -> str:
+    """What the file named by `key` should hold, for the message about an empty one."""
+    if key in _HOLDING:
+        return _HOLDING[key]
+    if key != "password_file":
+        return "the secret"
+    owners = {"[mqtt]": "the broker password", "[discovery]": "the cameras' default password"}
+    return owners.get(scope.label, "the camera's password")

@@ -24,7 +24,7 @@ from segments.case_found import (
     whole_sha256,
 )
 from segments.hashing import hash_file
-from segments.index import Index
+from segments.index_readonly import open_readonly
 from segments.ledger import signature_ok
 from segments.package import ORIGINAL, make_proofs, original_name
 from segments.records import MEDIA_KINDS
@@ -89,11 +89,13 @@ def segment_states(
     On disk: held (legal hold), confirmed (uploaded) or local; gone: evicted or purged when a
     signed purge record declares it (after or before a confirmed upload), else missing.
     """
-    index = Index.open(sources.index_path)
-    try:
-        rows = {r.seq: r for r in index.local_segments() if r.stream == stream.camera}
-    finally:
-        index.close()
+    index = open_readonly(sources.index_path)
+    rows = {}
+    if index is not None:
+        try:
+            rows = {r.seq: r for r in index.local_segments() if r.stream == stream.camera}
+        finally:
+            index.close()
     states: dict[int, str] = {}
     for r in stream.records:
         if r.kind not in MEDIA_KINDS or not r.file:

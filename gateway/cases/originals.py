@@ -10,7 +10,7 @@ from pathlib import Path
 from segments.agekeys import X25519Identity, recipient_of
 from segments.errors import CryptoFormatError
 from segments.hashing import hash_file
-from segments.index import Index
+from segments.index_readonly import open_readonly
 from segments.package import ORIGINAL, decrypt_original, original_name
 from segments.package_report import Fetched
 from segments.records import Record
@@ -23,7 +23,9 @@ from .sources import CaseSources
 
 def confirmed_versions(sources: CaseSources, camera: str) -> dict[int, str | None]:
     """seq -> the central object version its upload confirmed (None when not known)."""
-    index = Index.open(sources.index_path)
+    index = open_readonly(sources.index_path)
+    if index is None:
+        return {}
     try:
         return {seq: version for seq, (_, version) in index.segment_states(camera).items()}
     finally:

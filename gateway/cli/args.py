@@ -17,6 +17,7 @@ from segments.signing import load_verifier
 from segments.trust import TrustedKeys, load_trust_file
 
 from ..config import Config, load_config
+from ..config.existing import existing_data_dir
 
 PUBKEY_HELP = (
     "the gateway's trusted device key 'ed25519:<base64>' (as recorded at its enrolment) or a "
@@ -59,6 +60,15 @@ def add_range(p: argparse.ArgumentParser) -> None:
 
 def config(args: argparse.Namespace) -> Config:
     return load_config(args.config)
+
+
+def reading_config(args: argparse.Namespace) -> Config:
+    """The configuration of a command that only reads (`status`, `find`): its data dir must
+    exist, since such a command creates nothing, and an empty folder would read as no
+    recording."""
+    found = load_config(args.config)
+    existing_data_dir(found)
+    return found
 
 
 def time_range(args: argparse.Namespace) -> tuple[datetime, datetime]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import time
 import tomllib
@@ -22,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from evgw.config.toml_file import parse_toml, read_config_text
 from evgw.errors import UsageError
 from segments.index import Index
 from segments.ledger import read_records
@@ -48,7 +50,8 @@ except ImportError as e:  # an installed evgw: the simulators live only in the c
 
 from segments.agekeys import load_identities
 
-from ..config import Config, load_config
+from ..config import Config, config_from_mapping
+from ..config.load import refuse_age_identity
 from ..daemon.lifecycle import Gateway
 from ..keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
 from ..wiring import index_path
@@ -102,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config == DEFAULT_CONFIG:
         start_afresh()
     identity = prepare_keys(args.config)
-    config = load_config(args.config)
+    config = load_demo_config(args.config)
     with ExitStack() as stack:
         start_cameras(config, stack)
         if config.upload is not None:
@@ -200,6 +203,21 @@ def show_monitor(mqtt: MqttSettings) -> None:
     parser = argparse.ArgumentParser(prog="evgw monitor")
     monitor.add_arguments(parser)
     monitor.run(parser.parse_args(argv))
+
+
+def load_demo_config(path: Path) -> Config:
+    """The demo's configuration, its data dir beside the checkout wherever that is.
+
+    A gateway's file must name an absolute data dir (`load_config` refuses a relative one);
+    the demo's says ``../demo-data``, anchored here to the file's folder.
+    """
+    text = read_config_text(path)
+    refuse_age_identity(text, path)
+    data = parse_toml(text, path)
+    gateway = data.get("gateway")
+    if isinstance(gateway, dict) and isinstance(gateway.get("data_dir"), str):
+        gateway["data_dir"] = os.path.normpath(path.parent.absolute() / gateway["data_dir"])
+    return config_from_mapping(data, path)
 
 
 def prepare_keys(config_path: Path) -> Path:

@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     start, end = common.time_range(args)
-    sources = case_sources(common.config(args))
+    sources = case_sources(common.reading_config(args))
     result = find(sources, args.camera, start, end, args.source, common.trusted(args))
     print(
         json.dumps(asdict(result), indent=2, ensure_ascii=False)

@@ -12,6 +12,7 @@ import importlib
 import sys
 from collections.abc import Iterable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
+from importlib import metadata
 
 from evgw.errors import EvgwError
 from evgw.text import SafeText
@@ -33,6 +34,8 @@ COMMANDS = {
     "archive": "headquarters: catalogue the bucket, find and export cases without the box "
     "(archive sync, find, export)",
     "desk": "headquarters: serve the monitoring desk web application (desk useradd: add a user)",
+    "check": "check the configuration, keys, data dir and font (and with --online the servers) "
+    "before running: every problem, one line each",
 }
 ELSEWHERE = {"archive": "central.cli.archive", "desk": "central.cli.desk"}
 """Commands whose module lives outside the gateway, named by path: the gateway never imports
@@ -44,6 +47,7 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
     wanted = set(COMMANDS if commands is None else commands)
     parser = argparse.ArgumentParser(prog="evgw", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"evgw {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -80,3 +84,11 @@ def _main(argv: list[str]) -> int:
 def _named_commands(argv: Sequence[str]) -> list[str]:
     """The command words in `argv` (argparse decides which one is the command)."""
     return [word for word in argv if word in COMMANDS]
+
+
+def installed_version() -> str:
+    """The version of the installed evgw package (its metadata), or "unknown" in a bare tree."""
+    try:
+        return metadata.version("evgw")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"

@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
-from segments.index import Index
+from segments.index_readonly import open_readonly
 
 from ..status import GatewayStatus, gather
 from ..wiring import index_path, status_scope
@@ -20,8 +20,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = common.config(args)
-    index = Index.open(index_path(config))
+    config = common.reading_config(args)
+    index = open_readonly(index_path(config))
+    if index is None:
+        print(f"no index yet in {config.gateway.data_dir}: nothing recorded there so far")
+        return 0
     try:
         status = gather(status_scope(config), index)
     finally:

@@ -1,7 +1,8 @@
 """The gateway's configuration: one TOML file, validated once at start into typed records.
 
 `load_config` reads and checks the file and returns a frozen `Config`; any mistake is a
-`ConfigError` naming the file, the key path and the reason. Each key is declared once, with
+`ConfigError` naming the file, the key path and the reason (several at once: `ConfigProblems`,
+one line each). Each key is declared once, with
 its type, default, bounds, help text and example (`fields.setting`); the example file
 `config/evgw.example.toml` is generated from those declarations (`python -m
 gateway.config.example`).

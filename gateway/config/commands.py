@@ -14,6 +14,7 @@ from typing import Any
 from evgw.config import checks
 from evgw.config.checks import Check, Invalid
 from evgw.config.fields import Scope, read_table, setting, table
+from evgw.config.placeholders import placeholder
 from segments.errors import CryptoFormatError
 from segments.signing import parse_public_key
 
@@ -46,7 +47,7 @@ class CommandsTable:
         "printed public key here. No operator key (here or in operators_file): every command "
         "is refused.",
         check=operator_keys,
-        example=("ed25519:T6KRAmGU4tE88FqpEj0zWa5xSyll4ktaYLCmWcul1GU=",),
+        example=(placeholder("OPERATOR-PUBLIC-KEY"),),
     )
     operators_file: Path | None = setting(
         default=None,

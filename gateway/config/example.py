@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from evgw.config.example import comment, render_section, toml_value
+from evgw.config.placeholders import placeholder
 
 from .tables import SECTIONS
 
@@ -23,9 +24,13 @@ evgw example configuration: every key, with its meaning and default.
 Generated from the declarations in gateway/config/ by `python -m gateway.config.example`: change \
 those, not this file.
 Copy to /etc/evgw/evgw.toml and adapt. `evgw run --config FILE` validates the whole file at \
-start and refuses to run on any problem, naming the file, the key and the reason. Unknown keys \
-are errors (a typo never silently falls back to a default). A relative path is resolved \
-against the folder holding this file.
+start and refuses to run on any problem, naming the file, the key and the reason; `evgw check \
+--config FILE` lists every problem at once. Unknown keys are errors (a typo never silently falls \
+back to a default). A relative path is resolved against the folder holding this file; data_dir \
+must be absolute.
+Values REPLACE-WITH-… are placeholders, never defaults: the gateway refuses to start while any \
+is left, and says what belongs there (the archive's age recipient, the store, the broker, the \
+cameras).
 Camera entries are numbered from 0 in messages: cameras[0] is the first [[cameras]] table."""
 
 EXTRA_CAMERAS: tuple[tuple[str, Mapping[str, Any]], ...] = (
@@ -34,7 +39,7 @@ EXTRA_CAMERAS: tuple[tuple[str, Mapping[str, Any]], ...] = (
         {
             "id": "store-1",
             "name": "涉案物品库房",
-            "rtsp": "rtsp://192.0.2.11:554/stream1",
+            "rtsp": f"rtsp://{placeholder('CAMERA-ADDRESS')}/stream1",
             "location": "某某检查站 涉案物品库房",
             "overlay": "passthrough",
             "segment_seconds": 30,

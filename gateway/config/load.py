@@ -1,7 +1,8 @@
 """Load the gateway's TOML configuration and validate it once into frozen, typed records.
 
 Bad configuration must fail at start, not hours later in a recording thread, so every
-problem raises `ConfigError` naming the file, the key path and the reason. Each key is
+problem raises `ConfigError` naming the file, the key path and the reason; all of them
+together (`ConfigProblems`), so an installer fixes the file in one pass. Each key is
 declared once (`fields.setting`) and read by one generic mapper; what spans keys lives in the
 small builders below: exactly one camera source, a password inline or in a file, lat with
 lon, serial cameras needing discovery, credentials falling back camera → ``[discovery]``.
@@ -13,12 +14,14 @@ named in ``[discovery]``); ONVIF credentials are resolved here, camera before se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from evgw.config.checks import Invalid
 from evgw.config.fields import Scope, describe, read_table, section, unknown_key
+from evgw.config.problems import Collector
 from evgw.config.secret_files import optional_secret, read_secret
 from evgw.config.toml_file import parse_toml, read_config_text
 from evgw.errors import ConfigError
@@ -68,36 +71,63 @@ def parse_config(text: str, path: Path) -> Config:
     Password files named by the configuration are read here, so a missing secret fails at
     start like any other configuration error.
     """
+    refuse_age_identity(text, path)
+    return config_from_mapping(parse_toml(text, path), path)
+
+
+def refuse_age_identity(text: str, path: Path) -> None:
+    """No decryption key may sit in the configuration file, even commented out."""
     if AGE_IDENTITY_MARK in text.upper():
         raise ConfigError(
             f"{path}: holds an age identity (AGE-SECRET-KEY-…): no decryption key may live "
             "on the gateway; keep it at the central archive and put only its age1… recipient here"
         )
-    return config_from_mapping(parse_toml(text, path), path)
 
 
 def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
-    """Validate already-parsed TOML data (as `tomllib` returns it) into a `Config`."""
+    """Validate already-parsed TOML data (as `tomllib` returns it) into a `Config`.
+
+    Every problem is reported (`ConfigProblems`): each section is checked even when another
+    failed; cameras are checked with the defaults of a failed [location] or [recording], and
+    skipped only when [discovery], which decides how they may be reached, failed.
+    """
     top = Scope(path, "", "")
+    problems = Collector()
     for key in data:
         if key not in _NAMES:
-            raise top.error(key, unknown_key(key, _NAMES))
+            problems.add(top.error(key, unknown_key(key, _NAMES)))
 
     def part(name: str) -> tuple[Scope, Mapping[str, Any]]:
         return section(path, data, name, required=name in _REQUIRED)
 
-    gateway = read_table(*part("gateway"), GatewayConfig)
-    location = _location(*part("location"))
-    recording = read_table(*part("recording"), RecordingConfig)
-    discovery = _discovery(*part("discovery"))
-    cameras = _cameras(path, data, location, recording, discovery)
-    keys = _keys(*part("keys"))
-    ledger = read_table(*part("ledger"), LedgerConfig)
-    storage = read_table(*part("storage"), StorageConfig)
-    upload = upload_config(*part("upload")) if "upload" in data else None
-    mqtt = mqtt_config(*part("mqtt"), gateway.id) if "mqtt" in data else None
-    commands = commands_config(*part("commands"))
-    tsa = tsa_settings(*part("tsa")) if "tsa" in data else None
+    def optional(name: str, build: Callable[[], T]) -> T | None:
+        return problems.attempt(build) if name in data else None
+
+    gateway = problems.attempt(lambda: read_table(*part("gateway"), GatewayConfig))
+    location = problems.attempt(lambda: _location(*part("location")))
+    recording = problems.attempt(lambda: read_table(*part("recording"), RecordingConfig))
+    discovery = problems.attempt(lambda: _discovery(*part("discovery")))
+    cameras: tuple[CameraConfig, ...] | None = None
+    if discovery is not None:
+        cameras = _cameras(
+            path,
+            data,
+            location or LocationConfig(name=""),
+            recording or RecordingConfig(),
+            discovery,
+            problems,
+        )
+    keys = problems.attempt(lambda: _keys(*part("keys")))
+    ledger = problems.attempt(lambda: read_table(*part("ledger"), LedgerConfig))
+    storage = problems.attempt(lambda: read_table(*part("storage"), StorageConfig))
+    upload = optional("upload", lambda: upload_config(*part("upload")))
+    gateway_id = gateway.id if gateway is not None else "gateway"
+    mqtt = optional("mqtt", lambda: mqtt_config(*part("mqtt"), gateway_id))
+    commands = problems.attempt(lambda: commands_config(*part("commands")))
+    tsa = optional("tsa", lambda: tsa_settings(*part("tsa")))
+    problems.done()
+    assert gateway and location and recording and discovery and keys and ledger and storage
+    assert cameras is not None and commands is not None
     return Config(
         path,
         gateway,
@@ -183,34 +213,41 @@ def _cameras(
     location: LocationConfig,
     recording: RecordingConfig,
     discovery: DiscoveryConfig,
+    problems: Collector,
 ) -> tuple[CameraConfig, ...]:
     top = Scope(path, "", "")
     entries = data.get("cameras", [])
     if not isinstance(entries, list):
-        raise top.error(
-            "cameras", f"must be an array of tables ([[cameras]]), got {describe(entries)}"
-        )
+        reason = f"must be an array of tables ([[cameras]]), got {describe(entries)}"
+        problems.add(top.error("cameras", reason))
+        return ()
     if not entries and not discovery.auto_enroll:
-        raise top.error(
-            "cameras",
-            "no camera to record: add a [[cameras]] table, or set [discovery] auto_enroll = "
-            "true (with interface or address) to record the cameras found on the network",
+        problems.add(
+            top.error(
+                "cameras",
+                "no camera to record: add a [[cameras]] table, or set [discovery] auto_enroll = "
+                "true (with interface or address) to record the cameras found on the network",
+            )
         )
     cameras: list[CameraConfig] = []
     first_index: dict[tuple[str, str], int] = {}
     for index, entry in enumerate(entries):
         scope = Scope(path, f"cameras[{index}]", ".")
         if not isinstance(entry, dict):
-            raise scope.error(None, f"must be a table ([[cameras]]), got {describe(entry)}")
-        camera = _camera(scope, entry, location, recording, discovery)
+            problems.add(scope.error(None, f"must be a table ([[cameras]]), got {describe(entry)}"))
+            continue
+        camera = problems.attempt(partial(_camera, scope, entry, location, recording, discovery))
+        if camera is None:
+            continue
         for key in ("id", "onvif", "serial"):
             value = getattr(camera, key)
             if value is None:
                 continue
             if (key, value) in first_index:
                 also = first_index[key, value]
-                raise scope.error(key, f"duplicate camera {key} {value!r} (also cameras[{also}])")
-            first_index[key, value] = index
+                reason = f"duplicate camera {key} {value!r} (also cameras[{also}])"
+                problems.add(scope.error(key, reason))
+            first_index.setdefault((key, value), index)
         cameras.append(camera)
     return tuple(cameras)
 

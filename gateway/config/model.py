@@ -47,10 +47,14 @@ class GatewayConfig:
         example="gw-post-01",
     )
     site: str = setting(
-        help="Site name, written into every ledger record.", check=checks.text, example="某某检查站"
+        help="Site name, written into every ledger record.",
+        check=checks.site_name,
+        example="某某检查站",
     )
     data_dir: Path = setting(
-        help="Local data folder: keys, segments, ledgers, index.", example="/var/lib/evgw"
+        help="Local data folder: keys, segments, ledgers, index.",
+        check=checks.absolute_path,
+        example="/var/lib/evgw",
     )
     timezone: str = setting(
         default="UTC",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from evgw.config import checks
 from evgw.config.fields import Section, secret, secret_file, setting, table, user_name
+from evgw.config.placeholders import placeholder
 from uplink.config_tables import MqttTable, UploadTable
 
 from .commands import CommandsTable
@@ -48,8 +49,8 @@ class KeysTable:
         "data_dir.",
         check=recipient_list,
         example=(
-            "age1psu0mkw66qv2eje4tvzh4he0wvx7ylk8snut8mmuwd6n7zzt8a4q4zhyzm",
-            "age1an47medwu6yuvw2d72vtsuhqpm6thluwz8tnlfvr7ggz6fzduazst2egy5",
+            placeholder("ARCHIVE-AGE-RECIPIENT"),
+            placeholder("ESCROW-AGE-RECIPIENT"),
         ),
     )
     recipients_file: Path | None = setting(
@@ -165,7 +166,7 @@ class CameraTable:
         "rtsp: a fixed stream URL. Do not put credentials into the URL; use username and "
         "password/password_file.",
         check=checks.rtsp_url,
-        example="rtsp://192.0.2.10:554/Streaming/Channels/101",
+        example=f"rtsp://{placeholder('CAMERA-ADDRESS')}/Streaming/Channels/101",
     )
     onvif: str | None = setting(
         default=None,
@@ -210,6 +211,7 @@ class CameraTable:
     password: str | None = secret(
         help="RTSP password. Prefer password_file so this file holds no secrets. Passwords "
         "never appear in logs.",
+        example=placeholder("CAMERA-PASSWORD"),
         commented=False,
     )
     password_file: Path | None = secret_file(

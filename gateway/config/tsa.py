@@ -15,6 +15,7 @@ from typing import Any
 from evgw.config import checks
 from evgw.config.checks import Invalid, rule
 from evgw.config.fields import Scope, read_table, setting, table
+from evgw.config.placeholders import placeholder
 from segments.timestamp import TimestampError, load_anchors
 from uplink.settings import TsaSettings
 
@@ -37,7 +38,7 @@ class TsaTable:
         "timestamped through a durable queue: requests wait, retried with backoff, while the "
         "TSA is unreachable, and recording and uploads never wait for them.",
         check=checks.http_url,
-        example="https://tsa.example.gov/tsr",
+        example=placeholder("TSA-URL"),
     )
     ca_file: Path = setting(
         help="PEM file with the TSA's CA certificate chain: a reply must be signed by a "

@@ -52,6 +52,10 @@ def test_example_loads(tmp_path: Path) -> None:
     for name in ("s3.key", "s3.secret", "mqtt.pass"):
         (tmp_path / name).write_text(f"{name}-value\n")
         text = text.replace(f"/etc/evgw/{name}", str(tmp_path / name))
+    with pytest.raises(ConfigError, match="REPLACE-WITH-S3-ENDPOINT"):
+        parse_central_config(text, EXAMPLE)
+    text = text.replace("REPLACE-WITH-S3-ENDPOINT", "https://oss.example.gov")
+    text = text.replace("REPLACE-WITH-MQTT-BROKER", "mqtt.example.gov")
     config = parse_central_config(text, EXAMPLE)
     assert config.mqtt is not None and config.mqtt.password == "mqtt.pass-value"
     assert config.mqtt.client_id is None and "mqtt.pass-value" not in repr(config)

@@ -31,7 +31,7 @@ VALID_TEXT = """\
 [gateway]
 id = "gw-1"
 site = "某某检查站"
-data_dir = "data"
+data_dir = "/var/lib/evgw"
 
 [location]
 name = "一号卡口"

@@ -9,6 +9,7 @@ import pytest
 
 from evgw.config import checks
 from evgw.config.fields import keys, setting, table
+from evgw.config.problems import ConfigProblems
 from gateway.config import GatewayConfig, LocationConfig, RecordingConfig, parse_config
 from gateway.config.example import render, render_section
 from gateway.config.tables import SECTIONS, Section
@@ -16,6 +17,9 @@ from testbeds.pki import write_test_pki
 from tests.gateway.config.sample import CONFIG_DIR
 
 EXAMPLE = CONFIG_DIR / "evgw.example.toml"
+RECIPIENT = "age1psu0mkw66qv2eje4tvzh4he0wvx7ylk8snut8mmuwd6n7zzt8a4q4zhyzm"
+ESCROW = "age1an47medwu6yuvw2d72vtsuhqpm6thluwz8tnlfvr7ggz6fzduazst2egy5"
+OPERATOR = "ed25519:T6KRAmGU4tE88FqpEj0zWa5xSyll4ktaYLCmWcul1GU="
 
 
 def test_committed_example_is_generated() -> None:
@@ -25,14 +29,58 @@ def test_committed_example_is_generated() -> None:
     )
 
 
-def test_example_loads(tmp_path: Path) -> None:
+PLACEHOLDERS = (
+    ("[keys] recipients", "ARCHIVE-AGE-RECIPIENT with the central archive's age recipient"),
+    ("[keys] recipients", "ESCROW-AGE-RECIPIENT with the offline escrow's age recipient"),
+    ("[upload] endpoint_url", "S3-ENDPOINT with the URL of the central store's S3 API"),
+    ("[mqtt] host", "MQTT-BROKER"),
+    ("[tsa] url", "TSA-URL"),
+    ("[commands] operators", "OPERATOR-PUBLIC-KEY with an operator's public key"),
+    ("cameras[0].rtsp", "CAMERA-ADDRESS"),
+    ("cameras[0].password", "CAMERA-PASSWORD"),
+    ("cameras[1].rtsp", "CAMERA-ADDRESS"),
+)
+
+
+def test_untouched_example_is_refused_naming_every_placeholder() -> None:
+    with pytest.raises(ConfigProblems) as info:
+        parse_config(EXAMPLE.read_text(encoding="utf-8"), EXAMPLE)
+    lines = info.value.problems
+    for key, advice in PLACEHOLDERS:
+        start = f"{EXAMPLE}: {key}: still the example's placeholder: "
+        assert any(line.startswith(start) and f"REPLACE-WITH-{advice}" in line for line in lines)
+    assert len(lines) == len(PLACEHOLDERS) - 1  # both recipients in one line
+
+
+def filled_in(tmp_path: Path) -> str:
+    """The example as an installer leaves it: every placeholder replaced, secret files written."""
     text = EXAMPLE.read_text(encoding="utf-8")
     for name in ("s3.key", "s3.secret", "mqtt.pass"):
         (tmp_path / name).write_text(f"{name}-value\n")
         text = text.replace(f"/etc/evgw/{name}", str(tmp_path / name))
     ca_file = write_test_pki(tmp_path / "pki")[0]
     text = text.replace("/etc/evgw/tsa-ca.pem", str(ca_file))
-    config = parse_config(text, EXAMPLE)
+    real = {
+        "REPLACE-WITH-ARCHIVE-AGE-RECIPIENT": RECIPIENT,
+        "REPLACE-WITH-ESCROW-AGE-RECIPIENT": ESCROW,
+        "REPLACE-WITH-S3-ENDPOINT": "https://oss.example.gov",
+        "REPLACE-WITH-MQTT-BROKER": "mqtt.example.gov",
+        "REPLACE-WITH-TSA-URL": "https://tsa.example.gov/tsr",
+        "REPLACE-WITH-OPERATOR-PUBLIC-KEY": OPERATOR,
+        "REPLACE-WITH-CAMERA-ADDRESS": "192.0.2.10",
+        "REPLACE-WITH-CAMERA-PASSWORD": "camera-password",
+    }
+    for stand_in, value in real.items():
+        text = text.replace(stand_in, value)
+    live = [line for line in text.splitlines() if not line.startswith("#")]
+    assert not [line for line in live if "REPLACE-WITH-" in line]
+    return text
+
+
+def test_example_loads_once_filled_in(tmp_path: Path) -> None:
+    config = parse_config(filled_in(tmp_path), EXAMPLE)
+    assert config.keys.recipients == (RECIPIENT, ESCROW)
+    assert config.cameras[0].password == "camera-password"
     assert config.tsa is not None and config.tsa.url == "https://tsa.example.gov/tsr"
     assert config.upload is not None and config.upload.store.secret_key == "s3.secret-value"
     assert config.mqtt is not None and config.mqtt.link.password == "mqtt.pass-value"

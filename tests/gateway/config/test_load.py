@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evgw.config.problems import ConfigProblems
 from evgw.errors import ConfigError, EvgwError
-from gateway.cli.demo import prepare_keys
+from gateway.cli.demo import load_demo_config, prepare_keys
 from gateway.config import (
     CameraConfig,
     Config,
@@ -41,7 +42,7 @@ def test_demo_loads(tmp_path: Path) -> None:
     copy_.parent.mkdir()
     copy_.write_bytes((CONFIG_DIR / "demo.toml").read_bytes())
     assert prepare_keys(copy_).exists()
-    config = load_config(copy_)
+    config = load_demo_config(copy_)
     assert config.keys.signing_key.exists()
     assert len(config.keys.recipients) == 1
     assert config.gateway.id == "gw-demo"
@@ -119,10 +120,36 @@ def test_camera_overrides() -> None:
     assert isinstance(config.recording.open_timeout_s, float)
 
 
-def test_relative_data_dir_is_resolved_against_config_folder(tmp_path: Path) -> None:
-    path = tmp_path / "etc" / "evgw.toml"
-    config = config_from_mapping(with_section("gateway", data_dir="../data"), path)
-    assert config.gateway.data_dir == tmp_path / "data"
+@pytest.mark.parametrize("data_dir", ["../data", "data", "~/evgw", "~evgw/data"])
+def test_data_dir_must_be_absolute_never_relative_nor_tilde(data_dir: str) -> None:
+    message = error_of(with_section("gateway", data_dir=data_dir))
+    assert message.startswith(f"{FAKE}: [gateway] data_dir: must be an absolute path, got ")
+    assert "write the full path" in message
+
+
+def test_site_with_a_slash_is_refused() -> None:
+    message = error_of(with_section("gateway", site="某某/检查站"))
+    assert message.startswith(f"{FAKE}: [gateway] site: must not contain '/'")
+
+
+def test_every_problem_is_reported_not_only_the_first() -> None:
+    data = with_section("gateway", site="a/b", data_dir="rel", timezone="Mars/Base")
+    data["recording"] = {"crf": 99, "segmnet_seconds": 30}
+    data["location"] = {}
+    data["cameras"].append({"id": "gate-3", "rtsp": "http://x"})
+    data["cameras"].append({"id": "gate-1", "rtsp": "rtsp://127.0.0.1/dup"})
+    with pytest.raises(ConfigProblems) as info:
+        config_from_mapping(data, FAKE)
+    assert [line.removeprefix(f"{FAKE}: ").split(":")[0] for line in info.value.problems] == [
+        "[gateway] site",
+        "[gateway] data_dir",
+        "[gateway] timezone",
+        "[location] name",
+        "[recording] segmnet_seconds",
+        "[recording] crf",
+        "cameras[2].rtsp",
+        "cameras[3].id",
+    ]
 
 
 # -- file-level errors -----------------------------------------------------------------------
@@ -154,7 +181,7 @@ def test_not_utf8(tmp_path: Path) -> None:
 def test_file_loads_and_utf8_bom_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "evgw.toml"
     path.write_bytes(b"\xef\xbb\xbf" + VALID_TEXT.encode("utf-8"))
-    assert load_config(path).gateway.data_dir == tmp_path / "data"
+    assert load_config(path).gateway.data_dir == Path("/var/lib/evgw")
 
 
 def test_syntax_error_has_line_and_column(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gateway.config import config_from_mapping
-from tests.gateway.config.sample import FAKE, error_of, with_camera
+from tests.gateway.config.sample import FAKE, error_of, with_camera, with_section
 
 
 def test_password_file_is_read_and_newline_stripped(tmp_path: Path) -> None:
@@ -52,6 +52,18 @@ def test_empty_password_file(tmp_path: Path) -> None:
     assert error_of(with_camera(password_file="p"), path) == (
         f"{path}: cameras[0].password_file: '{tmp_path / 'p'}' is empty; "
         "write the camera's password into it"
+    )
+
+
+def test_empty_s3_key_file_says_what_belongs_in_it(tmp_path: Path) -> None:
+    (tmp_path / "s3.key").write_text("", encoding="utf-8")
+    (tmp_path / "s3.secret").write_text("secret\n", encoding="utf-8")
+    path = tmp_path / "e.toml"
+    upload = {"endpoint_url": "http://127.0.0.1:8333", "bucket": "evidence"}
+    upload |= {"access_key_file": "s3.key", "secret_key_file": "s3.secret"}
+    assert error_of(with_section("upload", **upload), path) == (
+        f"{path}: [upload] access_key_file: '{tmp_path / 's3.key'}' is empty; "
+        "write the S3 access key of the central store into it"
     )
 
 

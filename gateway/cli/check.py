@@ -1,0 +1,81 @@
+"""`evgw check`: everything that can be checked before recording, every problem one line.
+
+The configuration (every problem, not only the first), the device key (there, root's, 0600,
+its folder not writable by the service), no age identity nearby, the data dir writable by
+the service user, the overlay font; with --online also the central store, the broker and the
+cameras. Exit 0 when nothing is wrong, 2 when anything is. It creates and changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from evgw.config.problems import problems_of
+from evgw.errors import ConfigError
+
+from ..config import load_config
+from ..preflight.local import local_problems
+from ..preflight.service_user import SERVICE_USER, ServiceUser
+from . import args as common
+
+EXIT_PROBLEMS = 2  # evgw.exit_codes: usage or configuration error
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    common.add_config(p)
+    add_check_options(p)
+
+
+def add_check_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask the central store, the MQTT broker and the cameras (read-only)",
+    )
+    p.add_argument(
+        "--service-user",
+        default=SERVICE_USER,
+        help=f"the user the service runs as, whose access to the data dir counts (default "
+        f"{SERVICE_USER}); run as root, the check takes that user's ids to ask the kernel",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for each server with --online (default 10)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    problems = check(args)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"evgw check: {len(problems)} problem(s) in {args.config}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"evgw check: {args.config}: no problem found" + (" (online too)" if args.online else ""))
+    return 0
+
+
+def check(args: argparse.Namespace) -> list[str]:
+    """Every problem found, one line each."""
+    try:
+        config = load_config(args.config)
+    except ConfigError as e:
+        return list(problems_of(e))
+    problems: list[str] = []
+    user = ServiceUser.named(args.service_user)
+    if user is None:
+        problems.append(
+            f"the service user {args.service_user} does not exist on this machine; install.sh "
+            "creates it, or name the user the service runs as with --service-user (checked "
+            "as this user instead)"
+        )
+        user = ServiceUser.current()
+    problems += local_problems(config, user)
+    if args.online:
+        from ..preflight.online import online_problems  # loads boto3, paho and zeep
+
+        problems += online_problems(config, args.timeout)
+    return problems
