@@ -158,7 +158,7 @@ if [ "$checked" -eq 1 ]; then
     if [ -z "$ROOT" ] && [ -d /run/systemd/system ]; then
         run systemctl try-restart evgw.service
     fi
-    cat <<EOF
+    [ "$DRY_RUN" -eq 1 ] || cat <<EOF
 = $CONFIG passes \`evgw check\`: the unit is enabled at boot.
 Next: give the archive the device public key in $KEY.pub, then:
     systemctl start evgw && journalctl -fu evgw
