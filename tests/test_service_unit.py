@@ -111,7 +111,8 @@ if [ "$2" = gateway.cli.manpage ]; then echo '.TH EVGW 1' > "$4"; fi
 STUB_EVGW = """#!/bin/sh
 echo "evgw $@" >> "$(dirname "$0")/../calls.log"
 case "$1" in
-  check) [ -f "$(dirname "$0")/../check-passes" ] || { echo "evgw: error: 3 problems" >&2; exit 2; } ;;
+  check) [ -f "$(dirname "$0")/../check-passes" ] && exit 0
+         echo "evgw: error: 3 problems" >&2; exit 2 ;;
   keygen) umask 077; echo key > "$3/device.ed25519"; echo pub > "$3/device.ed25519.pub" ;;
 esac
 """

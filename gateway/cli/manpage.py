@@ -44,12 +44,17 @@ def _helps(sub: argparse._SubParsersAction) -> dict[str, str]:
     return {choice.dest: choice.help or "" for choice in sub._choices_actions}
 
 
+def _metavar(action: argparse.Action) -> str:
+    metavar = action.metavar or action.dest.upper()
+    return metavar if isinstance(metavar, str) else " ".join(metavar)
+
+
 def _option(action: argparse.Action) -> str:
     """`.TP` entry of one argument: its flags (bold), its value (italic), then its help."""
     if action.option_strings:
         names = ", ".join(f"\\fB{roff(s)}\\fR" for s in action.option_strings)
         if action.nargs != 0:
-            names += f" \\fI{roff(action.metavar or action.dest.upper())}\\fR"
+            names += f" \\fI{roff(_metavar(action))}\\fR"
     else:
         names = f"\\fI{roff(str(action.metavar or action.dest))}\\fR"
     help_text = (action.help or "").replace("%(default)s", str(action.default))
