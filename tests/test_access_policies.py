@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_a_gateway_publishes_and_hears_only_its_own_topics(
         link.publish_retained("cameras/cam1/health", {"online": True})
         link.publish_retained("alarms", {"active": []})
         link.publish_event({"event": "sealed"})
-        central.publish("evgw/gw-a/cmd/hold", b"{}")
+        _until_answered(central, "evgw/gw-a/cmd/hold")
         code_topics = {
             f"evgw/gw-a/{t}"
             for t in (
@@ -87,6 +88,18 @@ def test_a_gateway_publishes_and_hears_only_its_own_topics(
     from_a = [(t, p) for t, p, _ in central.messages if t.startswith("evgw/gw-b/")]
     assert from_a == [("evgw/gw-b/cmd/hold", b"for b")], "only central's own command"
     assert not [t for t, _, _ in intruder.messages if t.startswith("evgw/gw-b/")]
+
+
+def _until_answered(central: Probe, command: str) -> None:
+    """Send `command` until its result comes back: the link subscribes after it connects."""
+    deadline = time.monotonic() + 30
+    while True:
+        central.publish(command, b"{}")
+        try:
+            central.wait_for(lambda got: any(t == f"{command}/result" for t, _, _ in got), 0.2)
+            return
+        except AssertionError:
+            assert time.monotonic() < deadline, f"no answer to {command}"
 
 
 def _statements(effect: str) -> list[dict[str, object]]:
