@@ -25,7 +25,10 @@ usage() { echo "usage: $0 [--dry-run] [--wheels DIR] [--root DIR]" >&2; exit 2; 
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --dry-run) DRY_RUN=1 ;;
-        --wheels) [ "$#" -ge 2 ] || usage; WHEELS="$(cd "$2" && pwd)"; shift ;;
+        --wheels)
+            [ "$#" -ge 2 ] || usage
+            [ -d "$2" ] || { echo "install.sh: --wheels $2: no such folder" >&2; exit 2; }
+            WHEELS="$(cd "$2" && pwd)"; shift ;;
         --root) [ "$#" -ge 2 ] || usage; ROOT="$(mkdir -p "$2" && cd "$2" && pwd)"; shift ;;
         *) usage ;;
     esac
@@ -162,6 +165,13 @@ if [ "$checked" -eq 1 ]; then
 = $CONFIG passes \`evgw check\`: the unit is enabled at boot.
 Next: give the archive the device public key in $KEY.pub, then:
     systemctl start evgw && journalctl -fu evgw
+EOF
+elif "${systemctl[@]}" is-enabled --quiet evgw.service 2>/dev/null; then
+    cat <<EOF
+= $CONFIG does not pass \`evgw check\` (every problem is listed above): the unit stays
+enabled as it was but is NOT restarted onto this version.
+Next: fix $CONFIG, then run
+    evgw check && systemctl try-restart evgw
 EOF
 else
     cat <<EOF

@@ -166,3 +166,7 @@ def test_install_enables_the_unit_only_once_the_check_passes(tmp_path: Path) -> 
     assert config.read_text() == "# edited by the admin\n", "never overwritten"
     assert (venv / "calls.log").read_text().count("evgw keygen") == 1, "one device key"
     assert install().count("the unit is enabled at boot") == 1, "a third run changes nothing"
+
+    (venv / "check-passes").unlink()
+    assert "NOT restarted onto this version" in install(), "an upgrade with a broken config"
+    assert wants.is_symlink(), "the admin's enabled unit stays enabled"
