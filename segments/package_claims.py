@@ -70,7 +70,7 @@ def check_signature(
             "P5",
             Verdict.NOT_AUTHENTIC,
             f"{SIGNATURE_NAME} does not verify with {fingerprint(key)} (it names key "
-            f"SHA256:{st.key_id[:16]}): signed by another key, or altered",
+            f"id {st.key_id[:16]}): signed by another key, or altered",
         )
         ok = False
     try:

@@ -7,7 +7,10 @@ changing the ledger's record shape. Today: Ed25519 signatures and SHA-256 digest
 Formats (stable, versioned by the algorithm prefix):
 - private key file: unencrypted PKCS#8 PEM, mode 0600 (readable by `openssl pkey`);
 - public key text: one line `ed25519:<base64 of the 32 raw bytes>`;
-- key id: first 16 hex digits of SHA-256 of the raw public key, shown as `SHA256:<id>`.
+- key id: first 16 hex digits of SHA-256 of the raw public key (in every record);
+- fingerprint: `SHA256:` and all 64 hex digits of that SHA-256 (what people compare), e.g.
+  `openssl pkey -in device.ed25519 -pubout -outform DER | tail -c 32 | sha256sum`; it starts
+  with the key id.
 """
 
 import base64
@@ -86,8 +89,13 @@ def key_id_of(raw_public_key: bytes) -> str:
 
 
 def fingerprint(key: Signer | Verifier) -> str:
-    """Human-facing key fingerprint, `SHA256:<key id>`."""
-    return f"SHA256:{key.key_id}"
+    """Human-facing key fingerprint, `SHA256:<64 hex digits>`: all of the hash, not the key id.
+
+    16 hex digits (64 bits) identify a key among honest ones but are within reach of a
+    forger's search; a person comparing fingerprints needs the whole hash.
+    """
+    _, _, text = key.public_key_text().partition(":")
+    return f"SHA256:{hashlib.sha256(base64.b64decode(text)).hexdigest()}"
 
 
 def _raw_public(key: Ed25519PublicKey) -> bytes:

@@ -7,6 +7,7 @@ the same thing about the same mistake.
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -28,10 +29,17 @@ TRUST_HELP = (
     "name proves origin"
 )
 MAX_SECRET_FILE = 4096
+DEFAULT_CONFIG = Path("/etc/evgw/evgw.toml")
+CONFIG_ENV = "EVGW_CONFIG"
 
 
 def add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, required=True, help="the TOML configuration file")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=default_config(),
+        help=f"the TOML configuration file (default: ${CONFIG_ENV}, else {DEFAULT_CONFIG})",
+    )
 
 
 def add_json(p: argparse.ArgumentParser, what: str = "print JSON") -> None:
@@ -100,3 +108,8 @@ def secret_file(path: Path, option: str) -> str:
     if not secret:
         raise UsageError(f"{option} {path} is empty")
     return secret
+
+
+def default_config() -> Path:
+    """The file `--config` names when not given: $EVGW_CONFIG, else the installed one."""
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)

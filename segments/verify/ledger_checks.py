@@ -174,9 +174,7 @@ class _Walk:
         if ok:
             return True
         if record.key_id != verifier.key_id:
-            detail = f"signed by key SHA256:{record.key_id}, not the trusted " + fingerprint(
-                verifier
-            )
+            detail = f"signed by key id {record.key_id}, not the trusted " + fingerprint(verifier)
         else:
             detail = "signature does not verify: the record was altered"
         self.found.add("V3", record.seq, SeqVerdict.SIG_BAD, detail)

@@ -51,7 +51,9 @@ def test_known_answer_and_text_format() -> None:
     assert verifier.verify(b"", RFC8032_SIG)
     assert verifier.key_id == hashlib.sha256(RFC8032_PUBLIC).hexdigest()[:16]
     assert verifier.key_id == signer.key_id
-    assert fingerprint(verifier) == f"SHA256:{verifier.key_id}"
+    assert fingerprint(verifier) == f"SHA256:{hashlib.sha256(RFC8032_PUBLIC).hexdigest()}"
+    assert fingerprint(signer) == fingerprint(verifier)
+    assert fingerprint(verifier).startswith(f"SHA256:{verifier.key_id}"), "names the key id"
     assert signer.alg == verifier.alg == "ed25519"
 
 
