@@ -78,6 +78,6 @@ def setup_logging(verbose: bool = False) -> None:
 
 def _fileno(stream: object) -> int:
     try:
-        return stream.fileno()  # type: ignore[attr-defined,no-any-return]
+        return stream.fileno()  # type: ignore[attr-defined]
     except (AttributeError, OSError, ValueError):
         return -1

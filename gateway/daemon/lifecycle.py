@@ -13,7 +13,6 @@ probe) and has found, lost and re-found cameras declared in their ledgers (`_pre
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -54,15 +53,15 @@ from .enrollment import presence_draft
 from .events import EventRouter, log_record
 from .facts import gateway_facts
 from .liveness import ProgressLimits
+from .no_dumps import no_dumps
 from .progress import ProgressTracker
+from .reload import reload
 from .reporting import Reporter
 from .retention import Retention
 from .supervisor import CameraSupervisor
 from .watchdog import supervise
 
 log = logging.getLogger(__name__)
-
-PR_SET_DUMPABLE = 4
 
 
 class Gateway:
@@ -153,7 +152,7 @@ class Gateway:
         """Open the stream's ledger (the daemon's only writer) and set up its process."""
         assert self.index is not None and self._keys is not None
         stream = plan.camera.id
-        ledger = wiring.open_ledger(
+        ledger = self.ledgers.get(stream) or wiring.open_ledger(  # a reload reuses it
             self.config, stream, self._keys.signer, self.index.add_record, self._on_checkpoint
         )
         self.ledgers[stream] = ledger
@@ -286,11 +285,14 @@ class Gateway:
         if first:
             self.events.emit("input_rejected", source=source, reason=reason)
 
-    def _rediscover(self) -> None:
-        if self.directory is not None and self.directory.enabled:
-            self.directory.probe()
-        if self.enroller is not None:
-            self.enroller.wake()
+    def _rediscover(self) -> list[Announcement] | None:
+        """Probe now; camera processes and enrolment take each answer as a Hello. None: off."""
+        if self.directory is None or not self.directory.enabled:
+            return None
+        found = self.directory.probe(fresh=True)
+        for a in found:
+            self._on_announcement(replace(a, kind="Hello"))
+        return found
 
     def _on_identity(self, identity: StreamIdentity) -> None:
         """The child learnt the camera's serial: purge records name it too."""
@@ -308,6 +310,7 @@ class Gateway:
             self.events,
             self.started_at,
             lambda: uploader.status().state if uploader else None,
+            self._disk_full.is_set(),
         )
 
     def stop(self, timeout_s: float = 30.0, drain_s: float = 0.0) -> None:
@@ -364,9 +367,9 @@ class Gateway:
 
 
 def run(config: Config) -> int:
-    """Record until SIGTERM/SIGINT; every open segment is sealed before returning."""
-    _no_dumps()
-    gateway = Gateway(config)
+    """Record until SIGTERM/SIGINT, reload on SIGHUP; every open segment is sealed at the end."""
+    no_dumps()
+    gateway, reload_wanted = Gateway(config), threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("received %s: sealing open segments", signal.Signals(signum).name)
@@ -374,6 +377,7 @@ def run(config: Config) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, lambda signum, frame: reload_wanted.set())
     try:
         gateway.start()
         index = gateway.index if gateway.uploader else None
@@ -386,15 +390,9 @@ def run(config: Config) -> int:
         log.info("recording %d camera(s) into %s", len(gateway.workers), config.gateway.data_dir)
         while not gateway.stop_event.is_set():
             gateway.wait(1.0)
+            if reload_wanted.is_set():
+                reload_wanted.clear()
+                reload(gateway)
     finally:
         gateway.stop()
     return 0
-
-
-def _no_dumps() -> None:
-    """The daemon holds the signing key: no process of the same user may read its memory
-    (/proc/PID/mem, ptrace) or find it in a core dump, whatever became of a camera process."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    except (OSError, AttributeError):
-        log.warning("cannot turn off memory dumps of the daemon (prctl unavailable)")
