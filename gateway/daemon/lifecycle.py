@@ -55,6 +55,7 @@ from .facts import gateway_facts
 from .liveness import ProgressLimits
 from .no_dumps import no_dumps
 from .progress import ProgressTracker
+from .readiness import wait_settled
 from .reload import reload
 from .reporting import Reporter
 from .retention import Retention
@@ -379,7 +380,8 @@ def run(config: Config) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, lambda signum, frame: reload_wanted.set())
     try:
-        gateway.start()
+        gateway.start()  # every stream recovered, every camera process started
+        wait_settled(gateway.tracker, gateway.stop_event)  # each records or declared a gap
         index = gateway.index if gateway.uploader else None
         supervise(
             gateway.tracker,

@@ -3,10 +3,15 @@ file refused; the camera left alone records on with one run and a continuous cha
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +26,31 @@ from testbeds.rtsp import RtspTestServer
 from tests.support.paths import REPO
 from tests.support.recording import Cam, make_config, records, wall
 from tests.support.waiting import wait_until
+
+
+class Systemd:
+    """A notify socket, as systemd's: what the daemon told it, with the time it arrived."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.messages: list[tuple[float, str]] = []
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(path))
+        self._sock.settimeout(0.2)
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._receive, name="systemd", daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        while not self._halt.is_set():
+            with contextlib.suppress(TimeoutError):
+                self.messages.append((time.time(), self._sock.recv(4096).decode()))
+
+    def close(self) -> None:
+        self._halt.set()
+        self._thread.join(5.0)
+        self._sock.close()
+
 
 REFUSED = "configuration reload refused, still running with the previous one"
 
@@ -51,10 +81,12 @@ def test_sighup_applies_camera_changes_and_refuses_a_broken_file(
     a, b = Cam("gate-1", rtsp_server.url("cam1")), Cam("gate-2", rtsp_server.url("cam2"))
     config = make_config(tmp_path, [a])
     log = tmp_path / "daemon.log"
+    systemd = Systemd(tmp_path / "notify")
+    env = {**os.environ, "NOTIFY_SOCKET": str(systemd.path)}
     with open(log, "wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway", "run", "--config", str(config.path)],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr,
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
         )  # fmt: skip
 
     def reload() -> None:
@@ -85,7 +117,14 @@ def test_sighup_applies_camera_changes_and_refuses_a_broken_file(
         assert proc.wait(60) == 0, log.read_text()
     finally:
         proc.kill()
+        systemd.close()
     assert log.read_text().count(REFUSED) == 1
+    heard = [m.split("\n")[0] for _, m in systemd.messages]
+    heard = [m for m in heard if not m.startswith(("STATUS=", "WATCHDOG="))]
+    assert heard == ["READY=1"] + ["RELOADING=1", "READY=1"] * 4 + ["STOPPING=1"], heard
+    ready_at = next(at for at, m in systemd.messages if m == "READY=1")
+    connected = next(r for r in records(config, "gate-1", "gap") if r.reason == "startup")
+    assert ready_at > wall(connected.end), "READY once the recovered stream records"
     untouched(config, "gate-1")
     ended = records(config, "gate-2")[-1]
     assert (ended.reason, ended.extra["event"]) == (CONFIG_RELOAD, "removed")
