@@ -18,24 +18,32 @@ retention round. systemd hears RELOADING=1 before and READY=1 after.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from evgw.errors import EvgwError
 from segments.clock import kernel_clock_status
 from segments.errors import SegmentError
+from segments.index import Index
+from segments.ledger import Ledger
+from segments.records import StreamIdentity
+from segments.signing import Signer
+from uplink.mqtt import GatewayLink
+from uplink.uploader import Uploader
 
 from .. import wiring
 from ..camera_plan import CameraPlan
 from ..config import Config, load_config
+from ..keys import GatewayKeys
 from .camera_process import CameraProcess
+from .events import EventRouter
 from .liveness import ProgressLimits
+from .reporting import Reporter
+from .retention import Retention
 from .sdnotify import Notifier
-
-if TYPE_CHECKING:
-    from .lifecycle import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +91,28 @@ def camera_changes(old: Iterable[CameraPlan], new: Iterable[CameraPlan]) -> Came
 
 def changed_sections(old: Config, new: Config, names: Iterable[str]) -> list[str]:
     return [name for name in names if getattr(old, name) != getattr(new, name)]
+
+
+class Gateway(Protocol):
+    """What a reload touches of the running daemon (`lifecycle.Gateway`)."""
+
+    config: Config
+    boot_id: str
+    events: EventRouter
+    workers: list[CameraProcess]
+    ledgers: dict[str, Ledger]
+    identities: dict[str, StreamIdentity]
+    index: Index | None
+    retention: Retention | None
+    uploader: Uploader | None
+    reporter: Reporter | None
+    link: GatewayLink | None
+    _keys: GatewayKeys | None
+    _workers_lock: threading.Lock
+
+    def _camera_process(self, plan: CameraPlan) -> CameraProcess: ...
+    def _start_uploader(self, index: Index) -> Uploader | None: ...
+    def _start_monitoring(self, index: Index, device: Signer) -> None: ...
 
 
 class ReloadRefused(EvgwError):
