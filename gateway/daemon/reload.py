@@ -129,6 +129,10 @@ def reload(gateway: Gateway, notifier: Notifier | None = None) -> bool:
         log.error("configuration reload refused, still running with the previous one: %s", e)
         gateway.events.emit("config_reload_refused", reason=str(e))
         return False
+    except Exception as e:  # a reload never ends the recording: the daemon runs on
+        log.exception("configuration reload failed part-way; restart the service to apply it")
+        gateway.events.emit("config_reload_refused", reason=f"failed part-way: {e}")
+        return False
     finally:
         notifier.ready()
     log.info("configuration reloaded: %s", summary)
