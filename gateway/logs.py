@@ -28,13 +28,15 @@ class _PrintableFormatter(logging.Formatter):
 
 
 class _JournalFormatter(_PrintableFormatter):
-    """No time (journald adds it); the line's syslog priority first, as `<3>` for an error."""
+    """No time (journald adds it); the syslog priority first, as `<3>` for an error, on every
+    line: journald stores each line as an entry, and a traceback's lines are errors too."""
 
     def __init__(self) -> None:
         super().__init__(JOURNAL_FORMAT)
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"<{syslog_priority(record.levelno)}>{super().format(record)}"
+        prefix = f"<{syslog_priority(record.levelno)}>"
+        return "\n".join(prefix + line for line in super().format(record).split("\n"))
 
 
 def syslog_priority(levelno: int) -> int:

@@ -24,6 +24,7 @@ def test_in_the_journal_a_line_has_no_time_and_starts_with_its_priority(tmp_path
     assert text == "<3>level=ERROR logger=gateway.daemon gate-1: gap seq=7 reason=config_reload"
     assert line(journal, logging.INFO, "x").startswith("<6>")
     assert line(journal, logging.WARNING, "x").startswith("<4>")
+    assert line(journal, logging.ERROR, "a\nb").split("\n")[1] == "<3>  b", "still indented"
 
 
 def test_elsewhere_a_line_starts_with_the_time(tmp_path: Path) -> None:
