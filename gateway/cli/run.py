@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..daemon.lifecycle import run as run_daemon
+from ..daemon.service import run as run_daemon
 from . import args as common
 from . import check
 

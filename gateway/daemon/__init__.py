@@ -1,6 +1,6 @@
 """The long-running process (`evgw run`): cameras recorded in supervised processes.
 
-`lifecycle` (start, stop, `run`), the camera process's parent side (`camera_process`), the
+`lifecycle` (start, stop), `service` (`run`: signals, reload, readiness), the camera process's parent side (`camera_process`), the
 server it is forked from (`camera_forkserver`) and its child side (`camera_child`,
 `camera_worker`, `resolver`, `directory`), `supervisor` (restarts, kills
 the hung), `liveness` (the pure hang rules) and `progress` (the one tracker they judge), the

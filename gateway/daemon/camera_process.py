@@ -283,6 +283,11 @@ class CameraProcess:
         """Pass a WS-Discovery Hello/Bye the daemon heard on to the camera process."""
         self._tell(message)
 
+    def declare_cause(self, reason: str) -> None:
+        """Why the stream paused before this process's first child (its `boot` record says so)."""
+        with self._lock:
+            self._crash = reason
+
     def is_alive(self) -> bool:
         """True while supervised (a dead child is a declared gap being restarted); after `stop`,
         whether the process still runs."""

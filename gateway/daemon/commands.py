@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from cameras.wsd import Announcement
 from evgw.errors import EvgwError
 from evgw.times import parse_range
 from segments.clock import kernel_clock_status
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 MAX_FUTURE_S = 86_400.0
 """A range may end at most this far after now: a hold can cover the rest of a shift, not
 the year 9999."""
+MAX_FOUND = 32  # devices listed in a `rediscover` reply; `found` counts them all
 
 
 class CommandError(EvgwError):
@@ -48,7 +50,7 @@ class CommandContext:
     identities: Mapping[str, StreamIdentity]
     limits: CommandsConfig
     wake_uploads: Callable[[], None]
-    rediscover: Callable[[], None]
+    rediscover: Callable[[], Sequence[Announcement] | None]
 
 
 Handler = Callable[[CommandContext, Verified], dict[str, Any]]
@@ -90,9 +92,13 @@ def release(ctx: CommandContext, command: Verified) -> dict[str, Any]:
 
 
 def rediscover(ctx: CommandContext, command: Verified) -> dict[str, Any]:
+    """Probe the camera network now; the reply lists who answered (at most `MAX_FOUND`)."""
     _args(command)
-    ctx.rediscover()
-    return {}
+    found = ctx.rediscover()
+    if found is None:
+        raise CommandError("discovery is off on this gateway: set [discovery] interface or address")
+    cameras = [{"endpoint": a.endpoint, "xaddrs": list(a.xaddrs)} for a in found[:MAX_FOUND]]
+    return {"found": len(found), "cameras": cameras}
 
 
 HANDLERS: Mapping[str, Handler] = {

@@ -120,13 +120,15 @@ class CameraDirectory:
         with self._lock:
             return self._serials.get(endpoint)
 
-    def probe(self) -> list[Announcement]:
-        """Cameras answering a Probe now (or in the last `probe_interval_s`); [] if off."""
+    def probe(self, fresh: bool = False) -> list[Announcement]:
+        """Cameras answering a Probe now (or, unless `fresh`, in the last `probe_interval_s`);
+        [] if off."""
         if not self.enabled:
             return []
         with self._probe_lock:
             now = time.monotonic()
-            if self._last_probe and now - self._last_probe[0] < self.probe_interval_s:
+            recent = self._last_probe and now - self._last_probe[0] < self.probe_interval_s
+            if recent and self._last_probe and not fresh:
                 return self._last_probe[1]
             found = discovery.probe(
                 self.address(), self.config.probe_timeout_s, port=self.port, rejects=self.rejects

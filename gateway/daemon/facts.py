@@ -21,7 +21,9 @@ def gateway_facts(
     events: EventRouter,
     started_at: float,
     upload_state: Callable[[], str | None],
+    disk_paused: bool = False,
 ) -> GatewayFacts:
+    """`disk_paused`: recording waits for space (the daemon's `DiskFullFlag`), every camera."""
     now = time.time()
     status = gather(scope, index, now)
     clock = kernel_clock_status()
@@ -42,11 +44,13 @@ def gateway_facts(
         clock_est_error_s=clock.est_error_s,
         tampered=len(tampered),
         unuploaded_purges=events.recent_purges(now),
-        cameras=tuple(camera_facts(c, events.frozen(c.camera), now) for c in cameras),
+        cameras=tuple(camera_facts(c, events.frozen(c.camera), now, disk_paused) for c in cameras),
     )
 
 
-def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts:
+def camera_facts(
+    camera: CameraProcess, frozen: bool, now: float, disk_paused: bool = False
+) -> CameraFacts:
     health = camera.health.snapshot()
     sealed = camera.recorder.last_sealed
     sealed_end = None if sealed is None else (sealed.end_ts or now)
@@ -63,6 +67,7 @@ def camera_facts(camera: CameraProcess, frozen: bool, now: float) -> CameraFacts
         last_error=health.last_error,
         frozen=frozen,
         segment_seconds=camera.recorder.plan.segment_seconds,
+        disk_paused=disk_paused,
         rejected_input=health.rejected_input,
         identity_event=None if moved is None else moved.event,
         identity_detail=None if moved is None else moved.detail,

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 import time
 import uuid
 from dataclasses import replace
-from types import FrameType
 
 from cameras.wsd import Announcement
 from segments.checkpoint import Checkpoint
@@ -49,7 +47,6 @@ from .camera_forkserver import CameraForkServer
 from .camera_process import Callbacks, CameraProcess, DiskFullFlag
 from .child_protocol import Announced, CameraJob, MessageError, encode, to_child
 from .command_gate import CommandGate
-from .confine import no_dumps
 from .directory import CameraDirectory
 from .enrollment import presence_draft
 from .events import EventRouter, log_record
@@ -59,7 +56,6 @@ from .progress import ProgressTracker
 from .reporting import Reporter
 from .retention import Retention
 from .supervisor import CameraSupervisor
-from .watchdog import supervise
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +150,7 @@ class Gateway:
         """Open the stream's ledger (the daemon's only writer) and set up its process."""
         assert self.index is not None and self._keys is not None
         stream = plan.camera.id
-        ledger = wiring.open_ledger(
+        ledger = self.ledgers.get(stream) or wiring.open_ledger(  # a reload reuses it
             self.config, stream, self._keys.signer, self.index.add_record, self._on_checkpoint
         )
         self.ledgers[stream] = ledger
@@ -287,11 +283,14 @@ class Gateway:
         if first:
             self.events.emit("input_rejected", source=source, reason=reason)
 
-    def _rediscover(self) -> None:
-        if self.directory is not None and self.directory.enabled:
-            self.directory.probe()
-        if self.enroller is not None:
-            self.enroller.wake()
+    def _rediscover(self) -> list[Announcement] | None:
+        """Probe now; camera processes and enrolment take each answer as a Hello. None: off."""
+        if self.directory is None or not self.directory.enabled:
+            return None
+        found = self.directory.probe(fresh=True)
+        for a in found:
+            self._on_announcement(replace(a, kind="Hello"))
+        return found
 
     def _on_identity(self, identity: StreamIdentity) -> None:
         """The child learnt the camera's serial: purge records name it too."""
@@ -309,6 +308,7 @@ class Gateway:
             self.events,
             self.started_at,
             lambda: uploader.status().state if uploader else None,
+            self._disk_full.is_set(),
         )
 
     def stop(self, timeout_s: float = 30.0, drain_s: float = 0.0) -> None:
@@ -363,34 +363,3 @@ class Gateway:
 
     def wait(self, seconds: float | None = None) -> None:
         self.stop_event.wait(seconds)
-
-
-def run(config: Config) -> int:
-    """Record until SIGTERM/SIGINT; every open segment is sealed before returning."""
-    try:
-        no_dumps()
-    except (OSError, AttributeError):
-        log.warning("cannot turn off memory dumps of the daemon (prctl unavailable)")
-    gateway = Gateway(config)
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("received %s: sealing open segments", signal.Signals(signum).name)
-        gateway.stop_event.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        gateway.start()
-        index = gateway.index if gateway.uploader else None
-        supervise(
-            gateway.tracker,
-            gateway.stop_event,
-            gateway.limits,
-            None if index is None else lambda: index.backlog().count,
-        )
-        log.info("recording %d camera(s) into %s", len(gateway.workers), config.gateway.data_dir)
-        while not gateway.stop_event.is_set():
-            gateway.wait(1.0)
-    finally:
-        gateway.stop()
-    return 0

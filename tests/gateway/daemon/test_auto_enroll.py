@@ -167,6 +167,9 @@ def test_the_device_limit_refuses_what_is_beyond_it(
     try:
         wait_until("both others are refused", lambda: len(refused()) >= 2, 30)
         assert len(gateway.workers) == 1
+        found = gateway._rediscover()  # the `rediscover` command: a fresh probe, its answers
+        assert found is not None
+        assert {d.config.uuid for d in devices} <= {a.endpoint for a in found}
     finally:
         gateway.stop()
     reasons = sorted(str(f["reason"]) for f in refused())

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cameras.wsd import Announcement
 from gateway.config import CommandsConfig
 from gateway.daemon import commands
 from gateway.daemon.command_gate import CommandGate
@@ -28,6 +29,9 @@ from uplink.signed_command import sign_command
 
 GATEWAY = "gw-test"
 CAMERA = "gate-1"
+FOUND = Announcement(
+    "ProbeMatch", "urn:uuid:5f5a2d7e-0000-4000-8000-000000000001", ("http://10.0.0.7/onvif",)
+)
 
 
 def iso(ts: float) -> str:
@@ -46,6 +50,7 @@ class Site:
         self.device = Ed25519Signer(Ed25519PrivateKey.generate())
         self.events: list[dict[str, Any]] = []
         self.rediscovered = 0
+        self.discovery_off = False
         self.open()
 
     def open(self) -> None:
@@ -71,8 +76,9 @@ class Site:
             rediscover=self._rediscover,
         )
 
-    def _rediscover(self) -> None:
+    def _rediscover(self) -> list[Announcement] | None:
         self.rediscovered += 1
+        return None if self.discovery_off else [FOUND]
 
     def close(self) -> None:
         self.index.close()
@@ -244,5 +250,14 @@ def test_upload_priority_and_rediscover(site: Site) -> None:
     reply = site.send("upload-priority", site.signed("upload-priority", **window))
     assert reply == {"ok": True, "camera": CAMERA, "queued_first": 0, "nonce": reply["nonce"]}
     assert site.send("rediscover", site.signed("rediscover", extra=1))["ok"] is False
-    assert site.send("rediscover", site.signed("rediscover"))["ok"] is True
-    assert site.rediscovered == 1
+    reply = site.send("rediscover", site.signed("rediscover"))
+    assert reply["ok"] is True and site.rediscovered == 1
+    assert reply["found"] == 1 and reply["cameras"] == [
+        {"endpoint": FOUND.endpoint, "xaddrs": list(FOUND.xaddrs)}
+    ]
+
+
+def test_rediscover_says_when_discovery_is_off(site: Site) -> None:
+    site.discovery_off = True
+    reply = site.send("rediscover", site.signed("rediscover"))
+    assert reply["ok"] is False and "discovery is off" in reply["error"], reply

@@ -329,12 +329,14 @@ def test_disk_full_pauses_with_a_gap_and_resumes_when_the_store_returns(
         assert gateway.retention is not None
         retention = gateway.retention
         wait_until("disk full", retention.disk_full.is_set, timeout=40)
+        assert gateway.facts().cameras[0].disk_paused, "camera health says it waits for space"
         paused = sealed_count(config)
         time.sleep(3)
         assert sealed_count(config) <= paused + 1, "recording should pause while the disk is full"
         assert not records(config, CAMERA, "purge"), "nothing confirmed, nothing to evict"
         store.start()
         wait_until("space again", lambda: not retention.disk_full.is_set(), timeout=40)
+        assert not gateway.facts().cameras[0].disk_paused
         resumed = sealed_count(config)
         wait_until("recording again", lambda: sealed_count(config) > resumed + 1)
     finally:
