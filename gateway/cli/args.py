@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from evgw.errors import UsageError
+from evgw.i18n import N_, _
+from evgw.local_time import CONFIG, Zone, machine, named
 from evgw.times import parse_range
 from segments.errors import SegmentError
 from segments.signing import load_verifier
@@ -18,11 +20,11 @@ from segments.trust import TrustedKeys, load_trust_file
 
 from ..config import Config, load_config
 
-PUBKEY_HELP = (
+PUBKEY_HELP = N_(
     "the gateway's trusted device key 'ed25519:<base64>' (as recorded at its enrolment) or a "
     "file holding it; proves origin"
 )
-TRUST_HELP = (
+TRUST_HELP = N_(
     "trust file: lines '<gateway-id> ed25519:<base64>'; the key of the gateway the records "
     "name proves origin"
 )
@@ -30,30 +32,30 @@ MAX_SECRET_FILE = 4096
 
 
 def add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, required=True, help="the TOML configuration file")
+    p.add_argument("--config", type=Path, required=True, help=_("the TOML configuration file"))
 
 
-def add_json(p: argparse.ArgumentParser, what: str = "print JSON") -> None:
-    p.add_argument("--json", action="store_true", help=what)
+def add_json(p: argparse.ArgumentParser, what: str | None = None) -> None:
+    p.add_argument("--json", action="store_true", help=what or _("print JSON"))
 
 
 def add_trust(p: argparse.ArgumentParser) -> None:
     """--pubkey KEY|FILE or --trust FILE: the keys that prove origin (without: integrity only)."""
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--pubkey", help=PUBKEY_HELP)
-    group.add_argument("--trust", type=Path, help=TRUST_HELP)
+    group.add_argument("--pubkey", help=_(PUBKEY_HELP))
+    group.add_argument("--trust", type=Path, help=_(TRUST_HELP))
 
 
 def add_range(p: argparse.ArgumentParser) -> None:
     """--camera, --from, --to and --source: a camera's time range on one gateway."""
-    p.add_argument("--camera", required=True, help="camera id")
-    p.add_argument("--from", dest="start", required=True, help="ISO 8601 with offset or Z")
-    p.add_argument("--to", dest="end", required=True, help="ISO 8601 with offset or Z")
+    p.add_argument("--camera", required=True, help=_("camera id"))
+    p.add_argument("--from", dest="start", required=True, help=_("ISO 8601 with offset or Z"))
+    p.add_argument("--to", dest="end", required=True, help=_("ISO 8601 with offset or Z"))
     p.add_argument(
         "--source",
         choices=("local", "central"),
         default="local",
-        help="where to look for the sealed files (default: local, then central)",
+        help=_("where to look for the sealed files (default: local, then central)"),
     )
 
 
@@ -90,3 +92,8 @@ def secret_file(path: Path, option: str) -> str:
     if not secret:
         raise UsageError(f"{option} {path} is empty")
     return secret
+
+
+def display_zone(config: Config) -> Zone:
+    """The zone human-facing times are shown in: the configured [gateway] timezone."""
+    return named(config.gateway.timezone, CONFIG) or machine()

@@ -4,8 +4,8 @@
         gw-post-01 hold --camera gate-1 --from 2026-11-27T14:00:00+08:00 \\
         --to 2026-11-27T15:00:00+08:00 --case 2026-001
 
-Exit 0 when the gateway carried the command out, 1 when it refused or failed it or never
-answered, 2 for a mistake in the arguments, the key file or the broker settings.
+Exit 0 when the gateway carried the command out, 1 when it refused or failed it, 3 when it
+never answered, 2 for a mistake in the arguments, the key file or the broker settings.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from evgw.errors import UsageError
+from evgw.i18n import _
 from segments.errors import SegmentError
 from segments.signing import load_signer
 from uplink.command_sender import send_command
@@ -43,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_TIMEOUT_S,
         help=f"seconds to wait for the gateway's reply (default {DEFAULT_TIMEOUT_S:g})",
     )
-    common.add_json(p, "print the reply as JSON")
+    common.add_json(p, _("print the reply as JSON"))
     p.add_argument("gateway", metavar="GATEWAY", help="the gateway's id ([gateway] id)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     hold = actions.add_parser("hold", help="put a camera's time range under a legal hold")

@@ -493,7 +493,7 @@ def test_wrong_password_exits_2_with_a_clear_message(
         "--json",
     )
     assert done.returncode == 2 and done.stdout == ""
-    assert "evgw monitor: error: not authorised: check username/password_file" in done.stderr
+    assert "evgw: error: not authorised: check username/password_file" in done.stderr
     assert "wrong-pass-xyz" not in done.stderr
 
 
@@ -524,10 +524,10 @@ def test_tls_with_password_works(mosquitto_factory: MosquittoFactory, tmp_path: 
 def test_unreachable_broker_exits_2() -> None:
     done = _monitor("--broker", f"127.0.0.1:{find_free_port()}", "--once")
     assert done.returncode == 2
-    assert "evgw monitor: error: broker unreachable at 127.0.0.1:" in done.stderr
+    assert "evgw: error: broker unreachable at 127.0.0.1:" in done.stderr
 
 
 def test_run_reports_usage_errors_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["monitor", "--broker", "127.0.0.1:1883", "--stale-after", "-1"]
     assert main(argv) == 2
-    assert "evgw monitor: error: --stale-after must be a positive" in capsys.readouterr().err
+    assert "evgw: error: --stale-after must be a positive" in capsys.readouterr().err
