@@ -76,7 +76,7 @@ def trusted(args: argparse.Namespace) -> TrustedKeys | None:
     try:
         return TrustedKeys.single(load_verifier(args.pubkey))
     except SegmentError as e:
-        raise UsageError(f"--pubkey: {e}") from e
+        raise UsageError(_("--pubkey: {error}").format(error=e)) from e
 
 
 def secret_file(path: Path, option: str) -> str:
@@ -88,9 +88,11 @@ def secret_file(path: Path, option: str) -> str:
             raise ValueError(f"larger than {MAX_SECRET_FILE} bytes")
         secret = raw.decode("utf-8").rstrip("\r\n")
     except (OSError, ValueError) as e:
-        raise UsageError(f"cannot read {option} {path}: {e}") from e
+        raise UsageError(
+            _("cannot read {option} {path}: {error}").format(option=option, path=path, error=e)
+        ) from e
     if not secret:
-        raise UsageError(f"{option} {path} is empty")
+        raise UsageError(_("{option} {path} is empty").format(option=option, path=path))
     return secret
 
 

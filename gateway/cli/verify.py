@@ -119,19 +119,21 @@ def witness_input(files: Sequence[Path], key: str | None, name: str | None) -> W
     """
     if not files:
         if key is not None or name is not None:
-            raise UsageError("--witness-key/--witness-name need --witnessed FILE")
+            raise UsageError(_("--witness-key/--witness-name need --witnessed FILE"))
         return None
     if key is None:
         raise UsageError(
-            "--witnessed needs --witness-key: a witnessed checkpoint counts only when the "
-            "witness key you trust cosigned it (pass 'ed25519:<base64>' or its file)"
+            _(
+                "--witnessed needs --witness-key: a witnessed checkpoint counts only when the "
+                "witness key you trust cosigned it (pass 'ed25519:<base64>' or its file)"
+            )
         )
     try:
         verifier = load_verifier(key)
         if name is not None:
             check_key_name(name)
     except SegmentError as e:
-        raise UsageError(f"--witness-key/--witness-name: {e}") from e
+        raise UsageError(_("--witness-key/--witness-name: {error}").format(error=e)) from e
     return WitnessInput(tuple((str(f), _read(f)) for f in files), verifier, name)
 
 
@@ -140,10 +142,14 @@ def _read(path: Path) -> bytes:
         with path.open("rb") as f:
             data = f.read(MAX_WITNESSED_BYTES + 1)
     except OSError as e:
-        raise UsageError(f"--witnessed {path}: cannot read it ({e.strerror})") from e
+        raise UsageError(
+            _("--witnessed {path}: cannot read it ({error})").format(path=path, error=e.strerror)
+        ) from e
     if len(data) > MAX_WITNESSED_BYTES:
         raise UsageError(
-            f"--witnessed {path}: over {MAX_WITNESSED_BYTES} bytes: not a witnessed checkpoint"
+            _("--witnessed {path}: over {limit} bytes: not a witnessed checkpoint").format(
+                path=path, limit=MAX_WITNESSED_BYTES
+            )
         )
     return data
 
@@ -168,6 +174,8 @@ def tsa_anchors(path: Path) -> tuple[x509.Certificate, ...]:
     try:
         return load_anchors(path.read_bytes(), f"--tsa-ca {path}")
     except OSError as e:
-        raise UsageError(f"--tsa-ca {path}: cannot read: {e.strerror or e}") from e
+        raise UsageError(
+            _("--tsa-ca {path}: cannot read: {error}").format(path=path, error=e.strerror or e)
+        ) from e
     except TimestampError as e:
         raise UsageError(str(e)) from e

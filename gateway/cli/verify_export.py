@@ -68,7 +68,7 @@ not a tampered package; a package missing some of them is judged, never refused.
 def run(args: argparse.Namespace) -> int:
     check_package_folder(args.path)
     if args.ledger is not None and not args.ledger.exists():
-        raise UsageError(f"--ledger {args.ledger}: no such file or folder")
+        raise UsageError(_("--ledger {path}: no such file or folder").format(path=args.ledger))
     identities = load_identities(args.identity) if args.identity else []
     check = verify_package(args.path, _trusted(args), identities=identities, ledger=args.ledger)
     print(check.to_json() if args.json else render(check))
@@ -105,7 +105,7 @@ def _trusted(args: argparse.Namespace) -> TrustedKeys | None:
     try:
         archive = load_verifier(args.archive_pubkey)
     except SegmentError as e:
-        raise UsageError(f"--archive-pubkey: {e}") from e
+        raise UsageError(_("--archive-pubkey: {error}").format(error=e)) from e
     if trust is None:
         return TrustedKeys(origin="--archive-pubkey", any_archive=archive)
     return replace(trust, any_archive=archive)

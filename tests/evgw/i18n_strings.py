@@ -18,7 +18,7 @@ def translatable(root: Path = ROOT) -> dict[str, str]:
     for package in PACKAGES:
         for path in sorted((root / package).rglob("*.py")):
             text = path.read_text(encoding="utf-8")
-            if "evgw.i18n import" not in text and path.name != "i18n.py":
+            if "i18n import" not in text and path.name != "i18n.py":
                 continue
             for msgid, line in _calls(ast.parse(text)):
                 found.setdefault(msgid, f"{path.relative_to(root)}:{line}")
