@@ -82,6 +82,8 @@ def render_find(result: FindResult, zone: Zone | None = None) -> str:
             source=result.source,
         )
     ]
+    if zone is not None:
+        out.append("  " + note(zone))
     if not result.segments:
         out.append("  " + _("no recording in this range"))
     out.append(
@@ -111,8 +113,6 @@ def render_find(result: FindResult, zone: Zone | None = None) -> str:
     out.append(_("verdict: {verdict}").format(verdict=result.verdict))
     if result.verdict == Verdict.INTEGRITY_ONLY:
         out.append(_("origin NOT established: {hint}").format(hint=_(ORIGIN_HINT)))
-    if zone is not None:
-        out.append(note(zone))
     return "\n".join(out)
 
 

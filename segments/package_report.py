@@ -187,6 +187,7 @@ def render_report(report: dict[str, Any]) -> str:
         _("exported {created} by {operator} with {tool}").format(
             created=show(report["created"], zone), operator=report["operator"], tool=report["tool"]
         ),
+        note(zone),
         _("signing key {fingerprint} ({public_key})").format(
             fingerprint=report["key"]["fingerprint"], public_key=report["key"]["public_key"]
         ),
@@ -240,7 +241,6 @@ def render_report(report: dict[str, Any]) -> str:
         "",
         _("verdict: {verdict}").format(verdict=report["verdict"]),
         *_signed_lines(report),
-        note(zone),
     ]
     return "\n".join(lines) + "\n"
 

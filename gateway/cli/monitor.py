@@ -11,9 +11,11 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from typing import TextIO
 
 from evgw.errors import UsageError
+from evgw.local_time import Zone, machine, show
 from uplink.fleet import FleetListener, settle
 from uplink.fleet_view import DEFAULT_STALE_AFTER_S, FleetView, GatewayRow, build_view
 from uplink.settings import MqttSettings
@@ -95,9 +97,10 @@ def _emit(view: FleetView, as_json: bool, out: TextIO, clear: bool) -> None:
     out.flush()
 
 
-def render(view: FleetView) -> str:
-    """The fleet table, then one line per active alarm."""
-    stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(view.at))
+def render(view: FleetView, zone: Zone | None = None) -> str:
+    """The fleet table, then one line per active alarm; the time in `zone` (default: this
+    machine's, as the monitor has no configuration)."""
+    stamp = show(datetime.fromtimestamp(view.at, UTC), zone or machine())
     head = (
         f"evgw fleet at {stamp}: {len(view.gateways)} gateway(s), "
         f"STALE after {view.stale_after_s:g} s without news"

@@ -128,6 +128,7 @@ def render(check: PackageCheck) -> str:
             created=_shown(labels, "created", zone),
             operator=labels.get("operator", "?"),
         ),
+        "  " + note(zone),
     ]
     lines += ["  " + _("manifest: {problem}").format(problem=p) for p in check.manifest_problems]
     lines.append(
@@ -164,7 +165,6 @@ def render(check: PackageCheck) -> str:
                 "it carries itself, which anyone can make; {hint}"
             ).format(integrity=check.integrity, hint=_(ORIGIN_HINT))
         )
-    lines.append(note(zone))
     return "\n".join(lines)
 
 

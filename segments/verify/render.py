@@ -28,7 +28,7 @@ from .report import (
 
 def render(report: Report, zone: Zone | None = None) -> str:
     """The report for a person; times in `zone` (else as recorded, UTC)."""
-    out: list[str] = []
+    out = [] if zone is None else [note(zone)]
     for stream in report.streams:
         out += _render_stream(stream, zone, per_stream_key=len(report.streams) > 1)
     key = report.fingerprint or _("differs per stream")
@@ -47,8 +47,6 @@ def render(report: Report, zone: Zone | None = None) -> str:
                 "key they name themselves, which anyone can make; {hint}"
             ).format(integrity=report.integrity, hint=_(ORIGIN_HINT))
         )
-    if zone is not None:
-        out.append(note(zone))
     return "\n".join(out)
 
 

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evgw.errors import UsageError
+from evgw.local_time import CONFIG, named
 from gateway.cli.broker import parse_broker
 from gateway.cli.main import build_parser, main
 from gateway.cli.monitor import render, settings_from
@@ -245,9 +246,9 @@ def test_render_table_rows_cameras_and_alarms() -> None:
         ),
         "gw-b": _view("gw-b", state="offline", health=_health(NOW - 600)),
     }
-    text = render(build_view(snap, NOW, 30.0))
+    text = render(build_view(snap, NOW, 30.0), named("Asia/Shanghai", CONFIG))
     lines = text.splitlines()
-    assert lines[0].startswith("evgw fleet at 2023-11-14 22:13:20Z: 2 gateway(s)")
+    assert lines[0].startswith("evgw fleet at 2023-11-15 06:13:20 +08:00: 2 gateway(s)")
     header = next(i for i, line in enumerate(lines) if line.startswith("GATEWAY / CAMERA"))
     rows = lines[header + 1 : header + 5]
     assert rows[0].split()[:3] == ["gw-a", "online", "3"]
