@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -78,3 +80,18 @@ def test_find_and_export_agree_on_the_same_mistake(
     export = ["--identity", identity, "--case", "c-1", "--out", str(tmp_path / "out")]
     assert main(["find", *common]) == code
     assert main(["export", *common, *export]) == code
+
+
+def test_find_shows_the_configured_zone_and_its_json_keeps_utc(
+    recorded: Config, capsys: Capture
+) -> None:
+    argv = ["find", "--config", str(recorded.path), "--camera", "cam1"]
+    argv += ["--from", _at(-60), "--to", _at(600)]
+    main(argv)
+    text = capsys.readouterr().out
+    assert "times shown in Asia/Shanghai (the configured [gateway] timezone)" in text
+    local = datetime.fromtimestamp(T0, UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"{local:%Y-%m-%d %H:%M}" in text and "+08:00" in text
+    main([*argv, "--json"])
+    found = json.loads(capsys.readouterr().out)
+    assert all(s["start"].endswith("+00:00") for s in found["segments"])
