@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Iterable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from evgw import exit_codes
 from evgw.errors import EvgwError
@@ -53,19 +53,11 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
         description=_(
             "the command line of the gateway: the daemon, the demo, keys and the evidence tools"
         ),
-        epilog=exit_codes.epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help=_("debug logging"))
     sub = parser.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
     for name, help_text in COMMANDS.items():
-        p = sub.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            epilog=exit_codes.epilog(),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
+        p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument(  # -v after the command too; SUPPRESS keeps an earlier -v
             "-v",
             "--verbose",
@@ -111,7 +103,13 @@ def report_error(message: str, hint: str | None) -> None:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but its errors in evgw's one form (exit 2: a usage error)."""
+    """argparse, but its errors in evgw's one form (exit 2: a usage error), and the exit-code
+    table as the epilog of every command and sub-command's --help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", exit_codes.epilog())
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
