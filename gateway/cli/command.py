@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--key",
         type=Path,
         required=True,
-        help="the operator key that signs the command (from `evgw keygen --operator`)",
+        help=_("the operator key that signs the command (from `evgw keygen --operator`)"),
     )
     add_broker_options(p)
     p.add_argument(
@@ -45,22 +45,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"seconds to wait for the gateway's reply (default {DEFAULT_TIMEOUT_S:g})",
     )
     common.add_json(p, _("print the reply as JSON"))
-    p.add_argument("gateway", metavar="GATEWAY", help="the gateway's id ([gateway] id)")
+    p.add_argument("gateway", metavar="GATEWAY", help=_("the gateway's id ([gateway] id)"))
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    hold = actions.add_parser("hold", help="put a camera's time range under a legal hold")
+    hold = actions.add_parser("hold", help=_("put a camera's time range under a legal hold"))
     _add_range(hold)
-    hold.add_argument("--case", required=True, help="the case number the hold is for")
-    release = actions.add_parser("release", help="release a hold by the number hold returned")
-    release.add_argument("--hold-id", type=int, required=True, help="the hold's number")
-    upload = actions.add_parser("upload-priority", help="upload a time range ahead of the rest")
+    hold.add_argument("--case", required=True, help=_("the case number the hold is for"))
+    release = actions.add_parser("release", help=_("release a hold by the number hold returned"))
+    release.add_argument("--hold-id", type=int, required=True, help=_("the hold's number"))
+    upload = actions.add_parser("upload-priority", help=_("upload a time range ahead of the rest"))
     _add_range(upload)
-    actions.add_parser("rediscover", help="look for cameras on the camera network now")
+    actions.add_parser("rediscover", help=_("look for cameras on the camera network now"))
 
 
 def _add_range(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--camera", required=True, help="camera id")
-    p.add_argument("--from", dest="start", required=True, help="ISO 8601 with offset or Z")
-    p.add_argument("--to", dest="end", required=True, help="ISO 8601 with offset or Z")
+    p.add_argument("--camera", required=True, help=_("camera id"))
+    p.add_argument("--from", dest="start", required=True, help=_("ISO 8601 with offset or Z"))
+    p.add_argument("--to", dest="end", required=True, help=_("ISO 8601 with offset or Z"))
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:

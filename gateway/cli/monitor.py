@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from evgw.errors import UsageError
+from evgw.i18n import _
 from evgw.local_time import Zone, machine, show
 from uplink.fleet import FleetListener, settle
 from uplink.fleet_view import DEFAULT_STALE_AFTER_S, FleetView, GatewayRow, build_view
@@ -48,7 +49,7 @@ _COLUMNS = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_broker_options(p)
     common.add_json(p, "print JSON (one object per refresh)")
-    p.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    p.add_argument("--once", action="store_true", help=_("print one snapshot and exit"))
     p.add_argument(
         "--stale-after",
         type=float,
