@@ -28,3 +28,29 @@ def _char_width(c: str) -> int:
     if unicodedata.combining(c):
         return 0
     return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """`text` in lines of at most `columns` display columns (a longer word stays whole):
+    words break at spaces, Chinese text between any two characters."""
+    tokens: list[str] = []
+    word = ""
+    for c in " ".join(text.split()):
+        if c == " " or _char_width(c) == 2:
+            tokens += [word, c] if word else [c]
+            word = ""
+        else:
+            word += c
+    tokens += [word] if word else []
+    lines: list[str] = []
+    line, space = "", False
+    for token in tokens:
+        if token == " ":
+            space = bool(line)
+            continue
+        candidate = line + (" " if space else "") + token
+        if line and width(candidate) > columns:
+            lines.append(line)
+            candidate = token
+        line, space = candidate, False
+    return [*lines, line] if line or not lines else lines

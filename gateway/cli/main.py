@@ -15,6 +15,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from typing import Any, NoReturn
 
 from evgw import exit_codes
+from evgw.display_width import wrap
 from evgw.errors import EvgwError
 from evgw.i18n import _, translations
 from evgw.text import SafeText
@@ -102,13 +103,20 @@ def report_error(message: str, hint: str | None) -> None:
         print(_("evgw: hint: {hint}").format(hint=hint), file=sys.stderr)
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Option help wrapped by display width, so Chinese help breaks inside the terminal."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return wrap(text, width)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but its errors in evgw's one form (exit 2: a usage error), and the exit-code
     table as the epilog of every command and sub-command's --help."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("epilog", exit_codes.epilog())
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
