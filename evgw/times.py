@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from .errors import UsageError
+from .i18n import _
 
 EXAMPLE = "2026-11-27T14:00:00+08:00"
 
@@ -21,22 +22,40 @@ class TimeFormatError(UsageError):
 def parse_instant(text: object, what: str) -> datetime:
     """`text` as an aware UTC datetime; `what` names the field in the message (`--from`)."""
     if not isinstance(text, str):
-        raise TimeFormatError(f"{what} must be an ISO 8601 time with offset, e.g. {EXAMPLE}")
+        raise TimeFormatError(
+            _("{what} must be an ISO 8601 time with offset, e.g. {example}").format(
+                what=what, example=EXAMPLE
+            )
+        )
     try:
         when = datetime.fromisoformat(text.strip().replace("z", "Z"))
     except ValueError as e:
-        raise TimeFormatError(f"{what} {text!r} is not an ISO 8601 time (e.g. {EXAMPLE})") from e
+        raise TimeFormatError(
+            _("{what} {text!r} is not an ISO 8601 time (e.g. {example})").format(
+                what=what, text=text, example=EXAMPLE
+            )
+        ) from e
     if when.tzinfo is None:
-        raise TimeFormatError(f"{what} {text!r} has no UTC offset: add one, e.g. +08:00, or Z")
+        raise TimeFormatError(
+            _("{what} {text!r} has no UTC offset: add one, e.g. +08:00, or Z").format(
+                what=what, text=text
+            )
+        )
     try:
         return when.astimezone(UTC)
     except OverflowError as e:  # 9999-12-31T23:00:00-14:00 is in the year 10000 UTC
-        raise TimeFormatError(f"{what} {text!r} is outside the years 1-9999 in UTC") from e
+        raise TimeFormatError(
+            _("{what} {text!r} is outside the years 1-9999 in UTC").format(what=what, text=text)
+        ) from e
 
 
 def parse_range(start: object, end: object, names: tuple[str, str]) -> tuple[datetime, datetime]:
     """A typed [start, end) range; the end must come after the start."""
     first, last = parse_instant(start, names[0]), parse_instant(end, names[1])
     if last <= first:
-        raise TimeFormatError(f"{names[1]} {end} is not after {names[0]} {start}")
+        raise TimeFormatError(
+            _("{to} {end} is not after {frm} {start}").format(
+                to=names[1], end=end, frm=names[0], start=start
+            )
+        )
     return first, last

@@ -160,4 +160,5 @@ def case_sources(config: Config) -> CaseSources:
         sealed_for=config.keys.recipients,
         central=central_store(config),
         central_bucket=config.upload.store.bucket if config.upload else "",
+        timezone=config.gateway.timezone,
     )

@@ -13,6 +13,10 @@ import base64
 import binascii
 from dataclasses import dataclass
 
+from evgw.display_width import ljust, rjust
+from evgw.i18n import _
+from evgw.local_time import Zone, note, show
+
 from .case_range import DECLARED, Hole
 from .records import Record
 from .trust import ORIGIN_HINT
@@ -67,30 +71,52 @@ def whole_sha256(checksum: str | None) -> str | None:
     return raw.hex() if len(raw) == 32 else None
 
 
-def render_find(result: FindResult) -> str:
-    """The human table of `evgw find` and `evgw archive find`."""
-    out = [f"camera {result.camera}: {result.start} .. {result.end} (source {result.source})"]
+def render_find(result: FindResult, zone: Zone | None = None) -> str:
+    """The human table of `evgw find` and `evgw archive find`; times in `zone` (else as
+    recorded, UTC)."""
+    out = [
+        _("camera {camera}: {start} .. {end} (source {source})").format(
+            camera=result.camera,
+            start=show(result.start, zone),
+            end=show(result.end, zone),
+            source=result.source,
+        )
+    ]
+    if zone is not None:
+        out.append("  " + note(zone))
     if not result.segments:
-        out.append("  no recording in this range")
-    out.append(f"  {'seq':>6}  {'start':<32}  {'end':<32}  {'state':<9}  verdict")
+        out.append("  " + _("no recording in this range"))
+    out.append(
+        f"  {rjust(_('seq'), 6)}  {ljust(_('start'), 32)}  {ljust(_('end'), 32)}  "
+        f"{ljust(_('state'), 9)}  {_('verdict')}"
+    )
     for s in result.segments:
         detail = f"  {s.detail}" if s.detail else ""
         out.append(
-            f"  {s.seq:>6}  {s.start or '-':<32}  {s.end or '-':<32}  {s.state:<9}  {s.verdict}"
-            + detail
+            f"  {s.seq:>6}  {show(s.start, zone):<32}  {show(s.end, zone):<32}  "
+            f"{s.state:<9}  {s.verdict}" + detail
         )
     for h in result.gaps:
         by = "" if h.status != DECLARED else _declared_by(h.seq, h.reason)
-        out.append(f"  gap {h.start} .. {h.end}: {h.reason} ({h.status.replace('_', ' ')}{by})")
+        out.append(
+            "  "
+            + _("gap {start} .. {end}: {reason} ({status}{by})").format(
+                start=show(h.start, zone),
+                end=show(h.end, zone),
+                reason=h.reason,
+                status=h.status.replace("_", " "),
+                by=by,
+            )
+        )
     out += [f"  ! {i.impact}: {i.detail}" for i in result.issues]
-    out.append(f"key: {result.key} ({result.origin})")
-    out.append(f"verdict: {result.verdict}")
+    out.append(_("key: {key} ({origin})").format(key=result.key, origin=result.origin))
+    out.append(_("verdict: {verdict}").format(verdict=result.verdict))
     if result.verdict == Verdict.INTEGRITY_ONLY:
-        out.append(f"origin NOT established: {ORIGIN_HINT}")
+        out.append(_("origin NOT established: {hint}").format(hint=_(ORIGIN_HINT)))
     return "\n".join(out)
 
 
 def _declared_by(seq: int | None, reason: str) -> str:
     if seq is not None:
-        return f" by record seq {seq}"
-    return " by the final checkpoint of a clean stop" if reason == "operator_stop" else ""
+        return _(" by record seq {seq}").format(seq=seq)
+    return _(" by the final checkpoint of a clean stop") if reason == "operator_stop" else ""

@@ -81,6 +81,7 @@ class PackageCheck:
     manifest_problems: tuple[str, ...]
     findings: tuple[SeqFinding, ...]
     issues: tuple[StreamIssue, ...]
+    timezone: str | None = None  # the zone report.json declares (unsigned: for display only)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -147,7 +148,13 @@ def verify_package(
         manifest_problems=problems,
         findings=findings,
         issues=tuple(found.issues),
+        timezone=_declared_zone(report),
     )  # fmt: skip
+
+
+def _declared_zone(report: Mapping[str, Any]) -> str | None:
+    zone = report.get("timezone")
+    return zone if isinstance(zone, str) and zone else None
 
 
 def _read_report(path: Path, found: Findings) -> dict[str, Any]:

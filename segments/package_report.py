@@ -14,6 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from evgw.display_width import ljust, rjust
+from evgw.i18n import _
+from evgw.local_time import Zone, declared_or_machine, note, show
+
 from .camera_signing import CERT_SHA256, SIGNED, SigningClaim, summary_lines
 from .case_range import Hole
 from .checkpoint import Checkpoint
@@ -59,6 +63,7 @@ class ReportHead:
     operator: str
     created: str
     source: str
+    timezone: str = ""  # the gateway's configured zone: report.txt shows local times in it
 
 
 def tool_version() -> str:
@@ -111,6 +116,7 @@ def build_report(
         "inclusion_proofs": [asdict(p) for p in proofs],
         "camera_events": camera_event_entries(check),
         "camera_records": _camera_records(check),
+        **({"timezone": head.timezone} if head.timezone else {}),
         **(more or {}),
     }
 
@@ -163,79 +169,132 @@ def _signing_entry(r: Record) -> dict[str, Any]:
 
 
 def render_report(report: dict[str, Any]) -> str:
+    """`report.txt`: times in the zone the report declares (else this machine's, said so)."""
+    zone = declared_or_machine(report.get("timezone"))
     cp = report["checkpoint"]
     lines = [
-        f"evgw export package — case {report['case']}",
-        f"camera {report['camera']} ({report['camera_name']}), {report['site']}, "
-        f"{report['location']}, gateway {report['gateway']}",
-        f"range {report['from']} .. {report['to']}",
-        f"exported {report['created']} by {report['operator']} with {report['tool']}",
-        f"signing key {report['key']['fingerprint']} ({report['key']['public_key']})",
-        f"checkpoint: tree size {cp['size']}, root {cp['root']}, signed {cp['time']}",
-        *_archive_lines(report),
+        _("evgw export package — case {case}").format(case=report["case"]),
+        _("camera {camera} ({name}), {site}, {location}, gateway {gateway}").format(
+            camera=report["camera"],
+            name=report["camera_name"],
+            site=report["site"],
+            location=report["location"],
+            gateway=report["gateway"],
+        ),
+        _("range {start} .. {end}").format(
+            start=show(report["from"], zone), end=show(report["to"], zone)
+        ),
+        _("exported {created} by {operator} with {tool}").format(
+            created=show(report["created"], zone), operator=report["operator"], tool=report["tool"]
+        ),
+        note(zone),
+        _("signing key {fingerprint} ({public_key})").format(
+            fingerprint=report["key"]["fingerprint"], public_key=report["key"]["public_key"]
+        ),
+        _("checkpoint: tree size {size}, root {root}, signed {time}").format(
+            size=cp["size"], root=cp["root"], time=show(cp["time"], zone)
+        ),
+        *_archive_lines(report, zone),
         "",
-        f"{'seq':>6}  {'start':<32}  {'verdict':<12}  sha256 (sealed file)",
+        f"{rjust(_('seq'), 6)}  {ljust(_('start'), 32)}  {ljust(_('verdict'), 12)}  "
+        + _("sha256 (sealed file)"),
     ]
     for s in report["segments"]:
-        lines.append(f"{s['seq']:>6}  {s['start']:<32}  {s['verdict']:<12}  {s['sha256_cipher']}")
+        lines.append(
+            f"{s['seq']:>6}  {show(s['start'], zone):<32}  {s['verdict']:<12}  {s['sha256_cipher']}"
+        )
     lines += [
-        f"gap {g['start']} .. {g['end']}: {g['reason']} ({g['status'].replace('_', ' ')})"
+        _("gap {start} .. {end}: {reason} ({status})").format(
+            start=show(g["start"], zone),
+            end=show(g["end"], zone),
+            reason=g["reason"],
+            status=g["status"].replace("_", " "),
+        )
         for g in report["gaps"]
     ]
     lines += _signing_lines(report)
     lines += [f"! {i['impact']}: {i['detail']}" for i in report["issues"]]
-    lines += [f"camera event {e['start']}: {e['detail']}" for e in report.get("camera_events", [])]
     lines += [
-        f"camera record {c['seq']} at {c['start']}: {c['detail']}"
+        _("camera event {start}: {detail}").format(start=show(e["start"], zone), detail=e["detail"])
+        for e in report.get("camera_events", [])
+    ]
+    lines += [
+        _("camera record {seq} at {start}: {detail}").format(
+            seq=c["seq"], start=show(c["start"], zone), detail=c["detail"]
+        )
         for c in report.get("camera_records", [])
     ]
     d = report["derived"]
+    proofs = report["inclusion_proofs"]
     lines += [
         "",
-        f"derived copy (NOT an original; remuxed, cut at keyframes): {d['file']}",
-        f"  from keyframe {d['first_keyframe']} to {d['end']}, sha256 {d['sha256']}",
-        f"inclusion proofs of seqs {report['inclusion_proofs'][0]['seq']}.."
-        f"{report['inclusion_proofs'][-1]['seq']} against the checkpoint: see {REPORT_JSON}",
+        _("derived copy (NOT an original; remuxed, cut at keyframes): {file}").format(
+            file=d["file"]
+        ),
+        "  "
+        + _("from keyframe {first} to {end}, sha256 {sha256}").format(
+            first=d["first_keyframe"], end=d["end"], sha256=d["sha256"]
+        ),
+        _("inclusion proofs of seqs {first}..{last} against the checkpoint: see {report}").format(
+            first=proofs[0]["seq"], last=proofs[-1]["seq"], report=REPORT_JSON
+        ),
         "",
-        f"verdict: {report['verdict']}",
+        _("verdict: {verdict}").format(verdict=report["verdict"]),
         *_signed_lines(report),
     ]
     return "\n".join(lines) + "\n"
 
 
-def _archive_lines(report: dict[str, Any]) -> list[str]:
+def _archive_lines(report: dict[str, Any], zone: Zone) -> list[str]:
     """Which checkpoint an archive export is proven against, and whether it was witnessed."""
     witness = report.get("witness")
     if witness is None:
         return []
-    ignored = [f"ignored witnessed file: {why}" for why in witness.get("ignored", [])]
+    ignored = [
+        _("ignored witnessed file: {why}").format(why=why) for why in witness.get("ignored", [])
+    ]
     if witness["witnessed"]:
         return [
-            f"witnessed: cosigned by {witness['name']} ({witness['fingerprint']}) at "
-            f"{witness['time']}; file {witness['file']}",
+            _("witnessed: cosigned by {name} ({fingerprint}) at {time}; file {file}").format(
+                name=witness["name"],
+                fingerprint=witness["fingerprint"],
+                time=show(witness["time"], zone),
+                file=witness["file"],
+            ),
             *ignored,
         ]
-    return [f"NOT witnessed: {witness['why']}", *ignored]
+    return [_("NOT witnessed: {why}").format(why=witness["why"]), *ignored]
 
 
 def _signed_lines(report: dict[str, Any]) -> list[str]:
     archive = report.get("archive")
     if archive is None:
         return [
-            f"signed: {SIGNATURE_NAME} (by the key above) covers the manifest, so every file, "
-            "the labels and the derived copy",
-            "re-check offline: evgw verify-export <this folder> --pubkey <the gateway's enrolled "
-            "device key> (or --trust FILE); add --identity <archive identity> to re-derive the "
-            "copy",
+            _(
+                "signed: {signature} (by the key above) covers the manifest, so every file, "
+                "the labels and the derived copy"
+            ).format(signature=SIGNATURE_NAME),
+            _(
+                "re-check offline: evgw verify-export <this folder> --pubkey <the gateway's "
+                "enrolled device key> (or --trust FILE); add --identity <archive identity> to "
+                "re-derive the copy"
+            ),
         ]
     return [
-        f"signed: {SIGNATURE_NAME} by archive {archive['id']}'s export key "
-        f"{archive['fingerprint']} ({archive['public_key']}); it covers the manifest, so every "
-        "file, the labels and the derived copy",
-        "re-check offline: evgw verify-export <this folder> --pubkey <the gateway's enrolled "
-        "device key> --archive-pubkey <this archive's export key> (or --trust FILE with "
-        f"'archive:{archive['id']} <key>'); add --identity <archive identity> to re-derive the "
-        "copy",
+        _(
+            "signed: {signature} by archive {id}'s export key {fingerprint} ({public_key}); it "
+            "covers the manifest, so every file, the labels and the derived copy"
+        ).format(
+            signature=SIGNATURE_NAME,
+            id=archive["id"],
+            fingerprint=archive["fingerprint"],
+            public_key=archive["public_key"],
+        ),
+        _(
+            "re-check offline: evgw verify-export <this folder> --pubkey <the gateway's enrolled "
+            "device key> --archive-pubkey <this archive's export key> (or --trust FILE with "
+            "'archive:{id} <key>'); add --identity <archive identity> to re-derive the copy"
+        ).format(id=archive["id"]),
     ]
 
 

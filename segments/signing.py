@@ -37,6 +37,8 @@ SHA256 = "sha256"
 class KeyFileError(SegmentError):
     """A key file cannot be created or used safely (missing, exists, too permissive)."""
 
+    exit_code = 2  # evgw.exit_codes.USAGE: name another file or fix its mode
+
 
 class HashObject(Protocol):
     def update(self, data: bytes, /) -> None: ...

@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evgw.i18n import N_
+
 from .errors import CryptoFormatError, SegmentError, UnsupportedFormatError
 from .records import Record
 from .signing import Verifier, fingerprint, parse_public_key
@@ -38,7 +40,7 @@ ARCHIVE_PREFIX = "archive:"
 _SLUG = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _FIELD_SEP = re.compile(r"[ \t]+")  # only these: other (Unicode) spaces are not separators
 
-ORIGIN_HINT = (
+ORIGIN_HINT = N_(
     "to establish origin, pass --pubkey with the gateway's device public key as recorded at "
     "its enrolment (`evgw keygen` printed it; the gateway keeps it as <signing_key>.pub), or "
     "--trust FILE with lines '<gateway-id> ed25519:<base64>'"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -87,3 +88,9 @@ def rtsp_server_factory(_gst_rtsp: None) -> Iterator[RtspServerFactory]:
 def rtsp_server(rtsp_server_factory: RtspServerFactory) -> RtspTestServer:
     """A running simulator with ``cam1`` (640x360@25) and ``cam2`` (1280x720@25)."""
     return rtsp_server_factory(["cam1:640x360@25", "cam2:1280x720@25"])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests read evgw's English: a developer's LANG=zh_CN must not turn them Chinese
+    (tests/evgw/test_i18n.py asks for Chinese explicitly)."""
+    os.environ["LANGUAGE"] = "en"

@@ -51,7 +51,7 @@ def test_the_demo_says_where_it_runs_when_testbeds_are_missing() -> None:
     done = _without_testbeds("demo", "--seconds", "1")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
-    assert "evgw demo: error: " in done.stderr and "./dev demo" in done.stderr
+    assert "evgw: error: " in done.stderr and "./dev demo" in done.stderr
 
 
 LOCK = REPO / "requirements.lock"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from evgw import exit_codes
 from evgw.errors import EvgwError
 from segments.signing import Verifier
 from segments.trust import TrustedKeys
@@ -22,7 +23,10 @@ MAX_SMALL_OBJECT = 64 * 1024  # records, checkpoints and witnessed files are abo
 
 
 class RetrievalError(EvgwError):
-    """Retrieval cannot answer as asked; the message names what is missing and what to do."""
+    """Retrieval cannot answer as asked; the message names what is missing and what to do.
+    Exit 1, as the box's `ExportError` and `evgw find` over an empty range."""
+
+    exit_code = exit_codes.NEGATIVE
 
 
 @dataclass(frozen=True)

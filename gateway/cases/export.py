@@ -231,6 +231,7 @@ def _head(sources: CaseSources, package: _Package) -> ReportHead:
         operator=request.operator,
         created=iso_utc(time.time()),
         source=request.source,
+        timezone=sources.timezone,
     )
 
 

@@ -33,6 +33,7 @@ class CaseSources:
     sealed_for: tuple[str, ...]  # the age recipients segments are encrypted to
     central: ObjectStore | None = None
     central_bucket: str = ""
+    timezone: str = "UTC"  # [gateway] timezone: the zone people read times in
 
     def central_key(self, record: Record) -> str:
         start = record.start_ts

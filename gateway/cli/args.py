@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 from evgw.errors import UsageError
+from evgw.i18n import N_, _
+from evgw.local_time import CONFIG, Zone, machine, named
 from evgw.times import parse_range
 from segments.errors import SegmentError
 from segments.signing import load_verifier
@@ -20,11 +22,11 @@ from segments.trust import TrustedKeys, load_trust_file
 from ..config import Config, load_config
 from ..config.existing import existing_data_dir
 
-PUBKEY_HELP = (
+PUBKEY_HELP = N_(
     "the gateway's trusted device key 'ed25519:<base64>' (as recorded at its enrolment) or a "
     "file holding it; proves origin"
 )
-TRUST_HELP = (
+TRUST_HELP = N_(
     "trust file: lines '<gateway-id> ed25519:<base64>'; the key of the gateway the records "
     "name proves origin"
 )
@@ -38,31 +40,32 @@ def add_config(p: argparse.ArgumentParser) -> None:
         "--config",
         type=Path,
         default=default_config(),
-        help=f"the TOML configuration file (default: ${CONFIG_ENV}, else {DEFAULT_CONFIG})",
+        help=_("the TOML configuration file (default: $%(env)s, else %(path)s)")
+        % {"env": CONFIG_ENV, "path": DEFAULT_CONFIG},
     )
 
 
-def add_json(p: argparse.ArgumentParser, what: str = "print JSON") -> None:
-    p.add_argument("--json", action="store_true", help=what)
+def add_json(p: argparse.ArgumentParser, what: str | None = None) -> None:
+    p.add_argument("--json", action="store_true", help=what or _("print JSON"))
 
 
 def add_trust(p: argparse.ArgumentParser) -> None:
     """--pubkey KEY|FILE or --trust FILE: the keys that prove origin (without: integrity only)."""
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--pubkey", help=PUBKEY_HELP)
-    group.add_argument("--trust", type=Path, help=TRUST_HELP)
+    group.add_argument("--pubkey", help=_(PUBKEY_HELP))
+    group.add_argument("--trust", type=Path, help=_(TRUST_HELP))
 
 
 def add_range(p: argparse.ArgumentParser) -> None:
     """--camera, --from, --to and --source: a camera's time range on one gateway."""
-    p.add_argument("--camera", required=True, help="camera id")
-    p.add_argument("--from", dest="start", required=True, help="ISO 8601 with offset or Z")
-    p.add_argument("--to", dest="end", required=True, help="ISO 8601 with offset or Z")
+    p.add_argument("--camera", required=True, help=_("camera id"))
+    p.add_argument("--from", dest="start", required=True, help=_("ISO 8601 with offset or Z"))
+    p.add_argument("--to", dest="end", required=True, help=_("ISO 8601 with offset or Z"))
     p.add_argument(
         "--source",
         choices=("local", "central"),
         default="local",
-        help="where to look for the sealed files (default: local, then central)",
+        help=_("where to look for the sealed files (default: local, then central)"),
     )
 
 
@@ -92,7 +95,7 @@ def trusted(args: argparse.Namespace) -> TrustedKeys | None:
     try:
         return TrustedKeys.single(load_verifier(args.pubkey))
     except SegmentError as e:
-        raise UsageError(f"--pubkey: {e}") from e
+        raise UsageError(_("--pubkey: {error}").format(error=e)) from e
 
 
 def secret_file(path: Path, option: str) -> str:
@@ -104,12 +107,19 @@ def secret_file(path: Path, option: str) -> str:
             raise ValueError(f"larger than {MAX_SECRET_FILE} bytes")
         secret = raw.decode("utf-8").rstrip("\r\n")
     except (OSError, ValueError) as e:
-        raise UsageError(f"cannot read {option} {path}: {e}") from e
+        raise UsageError(
+            _("cannot read {option} {path}: {error}").format(option=option, path=path, error=e)
+        ) from e
     if not secret:
-        raise UsageError(f"{option} {path} is empty")
+        raise UsageError(_("{option} {path} is empty").format(option=option, path=path))
     return secret
 
 
 def default_config() -> Path:
     """The file `--config` names when not given: $EVGW_CONFIG, else the installed one."""
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def display_zone(config: Config) -> Zone:
+    """The zone human-facing times are shown in: the configured [gateway] timezone."""
+    return named(config.gateway.timezone, CONFIG) or machine()

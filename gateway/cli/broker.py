@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from evgw.errors import UsageError
+from evgw.i18n import _
 from uplink.errors import SettingsError
 from uplink.settings import MqttSettings
 
@@ -13,12 +14,12 @@ from . import args as common
 
 
 def add_broker_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--broker", required=True, help="HOST[:PORT] (port 1883, or 8883 with --tls)")
-    p.add_argument("--tls", action="store_true", help="connect with TLS")
-    p.add_argument("--ca-file", type=Path, help="CA certificate for --tls (default: system CAs)")
-    p.add_argument("--username", help="MQTT user name")
-    p.add_argument("--password-file", type=Path, help="file holding the MQTT password")
-    p.add_argument("--topic-root", default="evgw", help="topic root (default evgw)")
+    p.add_argument("--broker", required=True, help=_("HOST[:PORT] (port 1883, or 8883 with --tls)"))
+    p.add_argument("--tls", action="store_true", help=_("connect with TLS"))
+    p.add_argument("--ca-file", type=Path, help=_("CA certificate for --tls (default: system CAs)"))
+    p.add_argument("--username", help=_("MQTT user name"))
+    p.add_argument("--password-file", type=Path, help=_("file holding the MQTT password"))
+    p.add_argument("--topic-root", default="evgw", help=_("topic root (default evgw)"))
 
 
 def broker_settings(args: argparse.Namespace) -> MqttSettings:

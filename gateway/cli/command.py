@@ -4,8 +4,8 @@
         gw-post-01 hold --camera gate-1 --from 2026-11-27T14:00:00+08:00 \\
         --to 2026-11-27T15:00:00+08:00 --case 2026-001
 
-Exit 0 when the gateway carried the command out, 1 when it refused or failed it or never
-answered, 2 for a mistake in the arguments, the key file or the broker settings.
+Exit 0 when the gateway carried the command out, 1 when it refused or failed it, 3 when it
+never answered, 2 for a mistake in the arguments, the key file or the broker settings.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from evgw.errors import UsageError
+from evgw.i18n import _
 from segments.errors import SegmentError
 from segments.signing import load_signer
 from uplink.command_sender import send_command
@@ -34,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--key",
         type=Path,
         required=True,
-        help="the operator key that signs the command (from `evgw keygen --operator`)",
+        help=_("the operator key that signs the command (from `evgw keygen --operator`)"),
     )
     add_broker_options(p)
     p.add_argument(
@@ -43,23 +44,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_TIMEOUT_S,
         help=f"seconds to wait for the gateway's reply (default {DEFAULT_TIMEOUT_S:g})",
     )
-    common.add_json(p, "print the reply as JSON")
-    p.add_argument("gateway", metavar="GATEWAY", help="the gateway's id ([gateway] id)")
+    common.add_json(p, _("print the reply as JSON"))
+    p.add_argument("gateway", metavar="GATEWAY", help=_("the gateway's id ([gateway] id)"))
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    hold = actions.add_parser("hold", help="put a camera's time range under a legal hold")
+    hold = actions.add_parser("hold", help=_("put a camera's time range under a legal hold"))
     _add_range(hold)
-    hold.add_argument("--case", required=True, help="the case number the hold is for")
-    release = actions.add_parser("release", help="release a hold by the number hold returned")
-    release.add_argument("--hold-id", type=int, required=True, help="the hold's number")
-    upload = actions.add_parser("upload-priority", help="upload a time range ahead of the rest")
+    hold.add_argument("--case", required=True, help=_("the case number the hold is for"))
+    release = actions.add_parser("release", help=_("release a hold by the number hold returned"))
+    release.add_argument("--hold-id", type=int, required=True, help=_("the hold's number"))
+    upload = actions.add_parser("upload-priority", help=_("upload a time range ahead of the rest"))
     _add_range(upload)
-    actions.add_parser("rediscover", help="look for cameras on the camera network now")
+    actions.add_parser("rediscover", help=_("look for cameras on the camera network now"))
 
 
 def _add_range(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--camera", required=True, help="camera id")
-    p.add_argument("--from", dest="start", required=True, help="ISO 8601 with offset or Z")
-    p.add_argument("--to", dest="end", required=True, help="ISO 8601 with offset or Z")
+    p.add_argument("--camera", required=True, help=_("camera id"))
+    p.add_argument("--from", dest="start", required=True, help=_("ISO 8601 with offset or Z"))
+    p.add_argument("--to", dest="end", required=True, help=_("ISO 8601 with offset or Z"))
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:

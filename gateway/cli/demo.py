@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from evgw.config.toml_file import parse_toml, read_config_text
 from evgw.errors import UsageError
+from evgw.i18n import _
 from segments.index import Index
 from segments.ledger import read_records
 from segments.records import Record
@@ -86,18 +87,18 @@ DEMO_CAMERAS = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--seconds", type=float, default=40.0, help="how long to record (default 40)")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="demo configuration file")
+    p.add_argument("--seconds", type=float, default=40.0, help=_("how long to record (default 40)"))
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=_("demo configuration file"))
     p.add_argument(
         "--desk",
         action="store_true",
-        help="also serve the monitoring desk on http://127.0.0.1:8080/ and record until Ctrl-C",
+        help=_("also serve the monitoring desk on http://127.0.0.1:8080/ and record until Ctrl-C"),
     )
     p.add_argument(
         "--no-archive",
         dest="archive",
         action="store_false",
-        help="stop after the box's own verify (skip the headquarters part)",
+        help=_("stop after the box's own verify (skip the headquarters part)"),
     )
 
 

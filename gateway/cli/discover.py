@@ -17,6 +17,7 @@ from cameras import onvif_client
 from cameras.onvif_client import Discovered
 from cameras.redact import redact
 from evgw.errors import UsageError
+from evgw.i18n import _
 
 from . import args as common
 from .table import columns
@@ -36,13 +37,13 @@ COLUMNS = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--interface", help="camera network interface, e.g. eth1")
-    where.add_argument("--address", help="IPv4 address of this gateway on the camera network")
+    where.add_argument("--interface", help=_("camera network interface, e.g. eth1"))
+    where.add_argument("--address", help=_("IPv4 address of this gateway on the camera network"))
     common.add_json(p, "print a JSON list")
-    p.add_argument("--username", help="ONVIF user name for the queries")
-    p.add_argument("--password-file", type=Path, help="file holding the ONVIF password")
+    p.add_argument("--username", help=_("ONVIF user name for the queries"))
+    p.add_argument("--password-file", type=Path, help=_("file holding the ONVIF password"))
     p.add_argument(
-        "--timeout", type=float, default=3.0, help="seconds to wait for answers (default 3)"
+        "--timeout", type=float, default=3.0, help=_("seconds to wait for answers (default 3)")
     )
 
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from evgw.i18n import _
 from evgw.progress import Progress
 from segments.agekeys import load_identities
 from segments.verify import PASSING
@@ -22,10 +23,12 @@ from . import args as common
 def add_arguments(p: argparse.ArgumentParser) -> None:
     common.add_config(p)
     common.add_range(p)
-    p.add_argument("--identity", type=Path, required=True, help="age identity file (archive key)")
-    p.add_argument("--case", required=True, help="case id: the package's folder name")
-    p.add_argument("--out", type=Path, required=True, help="folder to write <case>/ into")
-    p.add_argument("--operator", default="unknown", help="who exports (logged and signed)")
+    p.add_argument(
+        "--identity", type=Path, required=True, help=_("age identity file (archive key)")
+    )
+    p.add_argument("--case", required=True, help=_("case id: the package's folder name"))
+    p.add_argument("--out", type=Path, required=True, help=_("folder to write <case>/ into"))
+    p.add_argument("--operator", default="unknown", help=_("who exports (logged and signed)"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         progress.finish()
-    print(f"package: {path}")
-    print(f"segments: {len(report['segments'])}, gaps: {len(report['gaps'])}")
-    print(f"verdict: {report['verdict']}")
+    print(_("package: {path}").format(path=path))
+    print(
+        _("segments: {segments}, gaps: {gaps}").format(
+            segments=len(report["segments"]), gaps=len(report["gaps"])
+        )
+    )
+    print(_("verdict: {verdict}").format(verdict=report["verdict"]))
     return 0 if report["verdict"] in PASSING else 1

@@ -1,7 +1,7 @@
 """`evgw find`: which segments cover a camera's time range, where they are, what is missing.
 
 Origin is proven only by a key the caller trusts (--pubkey or --trust). Exit 0 when the
-range holds recording with a passing verdict, 3 for INTEGRITY_ONLY, 1 when it holds none or
+range holds recording with a passing verdict, 4 for INTEGRITY_ONLY, 1 when it holds none or
 the verdict fails, 2 for usage errors.
 """
 
@@ -28,11 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     start, end = common.time_range(args)
-    sources = case_sources(common.reading_config(args))
+    config = common.reading_config(args)
+    sources = case_sources(config)
     result = find(sources, args.camera, start, end, args.source, common.trusted(args))
     print(
         json.dumps(asdict(result), indent=2, ensure_ascii=False)
         if args.json
-        else render_find(result)
+        else render_find(result, common.display_zone(config))
     )
     return exit_code(Verdict(result.verdict)) if result.segments else EXIT_FAIL

@@ -6,23 +6,26 @@ import argparse
 from pathlib import Path
 
 from evgw.errors import UsageError
+from evgw.i18n import _
 
 from ..keys import make_archive_identity, make_device_key, make_operator_key
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, required=True, help="folder for the new key files")
+    p.add_argument("--out", type=Path, required=True, help=_("folder for the new key files"))
     role = p.add_mutually_exclusive_group()
     role.add_argument(
         "--operator",
         action="store_true",
-        help="make an operator key that signs MQTT commands (`evgw command`); keep it on the "
-        "operator's machine and list its public key in each gateway's [commands] operators",
+        help=_(
+            "make an operator key that signs MQTT commands (`evgw command`); keep it on the "
+            "operator's machine and list its public key in each gateway's [commands] operators"
+        ),
     )
     role.add_argument(
         "--archive",
         action="store_true",
-        help="make an age identity for the central archive (never install it on a gateway)",
+        help=_("make an age identity for the central archive (never install it on a gateway)"),
     )
 
 

@@ -11,9 +11,12 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from typing import TextIO
 
 from evgw.errors import UsageError
+from evgw.i18n import _
+from evgw.local_time import Zone, machine, show
 from uplink.fleet import FleetListener, settle
 from uplink.fleet_view import DEFAULT_STALE_AFTER_S, FleetView, GatewayRow, build_view
 from uplink.settings import MqttSettings
@@ -46,7 +49,7 @@ _COLUMNS = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_broker_options(p)
     common.add_json(p, "print JSON (one object per refresh)")
-    p.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    p.add_argument("--once", action="store_true", help=_("print one snapshot and exit"))
     p.add_argument(
         "--stale-after",
         type=float,
@@ -95,9 +98,10 @@ def _emit(view: FleetView, as_json: bool, out: TextIO, clear: bool) -> None:
     out.flush()
 
 
-def render(view: FleetView) -> str:
-    """The fleet table, then one line per active alarm."""
-    stamp = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(view.at))
+def render(view: FleetView, zone: Zone | None = None) -> str:
+    """The fleet table, then one line per active alarm; the time in `zone` (default: this
+    machine's, as the monitor has no configuration)."""
+    stamp = show(datetime.fromtimestamp(view.at, UTC), zone or machine())
     head = (
         f"evgw fleet at {stamp}: {len(view.gateways)} gateway(s), "
         f"STALE after {view.stale_after_s:g} s without news"

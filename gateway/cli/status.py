@@ -6,6 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
+from evgw.i18n import _
 from segments.index_readonly import open_readonly
 
 from ..status import GatewayStatus, gather
@@ -36,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
 def render(status: GatewayStatus) -> str:
     up = status.uploading
     rows = [
-        ("camera", "on disk", "bytes", "confirmed", "evicted", "purged", "missing", "backlog",
-         "backlog bytes", "oldest"),
+        (_("camera"), _("on disk"), _("bytes"), _("confirmed"), _("evicted"), _("purged"),
+         _("missing"), _("backlog"), _("backlog bytes"), _("oldest")),
     ]  # fmt: skip
     for c in status.cameras:
         rows.append(
@@ -49,39 +50,59 @@ def render(status: GatewayStatus) -> str:
                 str(c.evicted_segments),
                 str(c.purged_segments),
                 str(c.missing_segments),
-                str(c.backlog_count) if up else "off",
+                str(c.backlog_count) if up else _("off"),
                 megabytes(c.backlog_bytes) if up else "-",
                 duration(c.oldest_unconfirmed_age_s),
             )
         )
-    quota = megabytes(status.quota_bytes) if status.quota_bytes else "none"
-    left = "unknown" if status.minutes_left is None else f"{status.minutes_left:.0f} min"
+    quota = megabytes(status.quota_bytes) if status.quota_bytes else _("none")
+    left = (
+        _("unknown")
+        if status.minutes_left is None
+        else _("{minutes:.0f} min").format(minutes=status.minutes_left)
+    )
     uploads = (
-        f"upload backlog: {status.backlog_count} items, {megabytes(status.backlog_bytes)}, "
-        f"oldest {duration(status.oldest_unconfirmed_age_s)}"
+        _("upload backlog: {count} items, {size}, oldest {age}").format(
+            count=status.backlog_count,
+            size=megabytes(status.backlog_bytes),
+            age=duration(status.oldest_unconfirmed_age_s),
+        )
         if up
-        else "uploading is off (no [upload] section): segments stay on this box until the "
-        "ring buffer evicts them, each eviction declared by a signed purge record"
+        else _(
+            "uploading is off (no [upload] section): segments stay on this box until the "
+            "ring buffer evicts them, each eviction declared by a signed purge record"
+        )
     )
     lines = [
         *columns(rows),
         "",
-        f"gateway {status.gateway}: {megabytes(status.used_bytes)} used of quota {quota}, "
-        f"{megabytes(status.free_bytes)} free (keep {megabytes(status.min_free_bytes)})",
+        _("gateway {gateway}: {used} used of quota {quota}, {free} free (keep {keep})").format(
+            gateway=status.gateway,
+            used=megabytes(status.used_bytes),
+            quota=quota,
+            free=megabytes(status.free_bytes),
+            keep=megabytes(status.min_free_bytes),
+        ),
         uploads,
-        f"recording left before eviction: {left}",
-        "evicted/purged: removed by the ring buffer after/before upload, declared by signed "
-        "purge records (`evgw verify` shows them as declared gaps)",
+        _("recording left before eviction: {left}").format(left=left),
+        _(
+            "evicted/purged: removed by the ring buffer after/before upload, declared by signed "
+            "purge records (`evgw verify` shows them as declared gaps)"
+        ),
     ]
     missing = sum(c.missing_segments for c in status.cameras)
     if missing:
         lines.append(
-            f"MISSING segments (deleted without a purge record, not by evgw): {missing}; "
-            "run `evgw verify`"
+            _(
+                "MISSING segments (deleted without a purge record, not by evgw): {n}; "
+                "run `evgw verify`"
+            ).format(n=missing)
         )
     if status.refused_uploads:
         lines.append(
-            f"REFUSED uploads (local file altered or vanished after sealing): "
-            f"{status.refused_uploads}; run `evgw verify`"
+            _(
+                "REFUSED uploads (local file altered or vanished after sealing): {n}; "
+                "run `evgw verify`"
+            ).format(n=status.refused_uploads)
         )
     return "\n".join(lines)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from evgw.display_width import ljust, width
+
 
 def columns(rows: Sequence[Sequence[str]]) -> list[str]:
-    """Rows as left-aligned columns two spaces apart (trailing blanks dropped)."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    """Rows as left-aligned columns two spaces apart (trailing blanks dropped), aligned by
+    display width: a Chinese name takes two columns per character."""
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+        "  ".join(ljust(c, w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     ]
 
 

@@ -7,7 +7,7 @@ public key (--witness-key), each stream is also held to what the central witness
 a cut tail, a rewritten record or a fork is NOT_AUTHENTIC (steps W1-W4). A checkpoint's
 RFC 3161 time is trusted only by a TSA CA the caller trusts (--tsa-ca), else its token is
 listed unchecked; a refused token is NOT_AUTHENTIC (step V12). Exit 0 for AUTHENTIC and
-AUTHENTIC_WITH_DECLARED_GAPS, 3 for INTEGRITY_ONLY (consistent, but no trusted key), 1 for
+AUTHENTIC_WITH_DECLARED_GAPS, 4 for INTEGRITY_ONLY (consistent, but no trusted key), 1 for
 a failing verdict, 2 for usage errors.
 """
 
@@ -21,6 +21,8 @@ from pathlib import Path
 from cryptography import x509
 
 from evgw.errors import UsageError
+from evgw.i18n import _
+from evgw.local_time import machine
 from evgw.progress import Progress
 from segments.agekeys import X25519Identity, load_identities
 from segments.errors import SegmentError
@@ -43,32 +45,36 @@ from . import args as common
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", type=Path, help="data dir, its streams/ folder, or streams/<camera>")
-    common.add_json(p, "print the report as JSON")
+    p.add_argument("path", type=Path, help=_("data dir, its streams/ folder, or streams/<camera>"))
+    common.add_json(p, _("print the report as JSON"))
     p.add_argument(
-        "--identity", type=Path, help="age identity file: also decrypt and check plaintext"
+        "--identity", type=Path, help=_("age identity file: also decrypt and check plaintext")
     )
     common.add_trust(p)
-    p.add_argument("--camera", help="verify only this camera's stream")
+    p.add_argument("--camera", help=_("verify only this camera's stream"))
     p.add_argument(
         "--witnessed",
         type=Path,
         action="append",
         default=[],
         metavar="FILE",
-        help="a witnessed checkpoint (<size>.witnessed from the bucket); repeat for more",
+        help=_("a witnessed checkpoint (<size>.witnessed from the bucket); repeat for more"),
     )
     p.add_argument(
         "--witness-key",
-        help="the central witness's public key 'ed25519:<base64>' or a file holding it; "
-        "required with --witnessed",
+        help=_(
+            "the central witness's public key 'ed25519:<base64>' or a file holding it; "
+            "required with --witnessed"
+        ),
     )
-    p.add_argument("--witness-name", help="accept only cosignatures under this witness name")
+    p.add_argument("--witness-name", help=_("accept only cosignatures under this witness name"))
     p.add_argument(
         "--tsa-ca",
         type=Path,
-        help="PEM CA certificate(s) of the time-stamping authorities you trust: check each "
-        "checkpoint's RFC 3161 token against them (without: tokens are listed, unchecked)",
+        help=_(
+            "PEM CA certificate(s) of the time-stamping authorities you trust: check each "
+            "checkpoint's RFC 3161 token against them (without: tokens are listed, unchecked)"
+        ),
     )
 
 
@@ -77,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     witness = witness_input(args.witnessed, args.witness_key, args.witness_name)
     anchors = tsa_anchors(args.tsa_ca) if args.tsa_ca else None
     report = verify_path(args.path, args.camera, common.trusted(args), identities, witness, anchors)
-    print(report.to_json() if args.json else render(report))
+    print(report.to_json() if args.json else render(report, machine()))
     return exit_code(report.verdict)
 
 
@@ -113,19 +119,21 @@ def witness_input(files: Sequence[Path], key: str | None, name: str | None) -> W
     """
     if not files:
         if key is not None or name is not None:
-            raise UsageError("--witness-key/--witness-name need --witnessed FILE")
+            raise UsageError(_("--witness-key/--witness-name need --witnessed FILE"))
         return None
     if key is None:
         raise UsageError(
-            "--witnessed needs --witness-key: a witnessed checkpoint counts only when the "
-            "witness key you trust cosigned it (pass 'ed25519:<base64>' or its file)"
+            _(
+                "--witnessed needs --witness-key: a witnessed checkpoint counts only when the "
+                "witness key you trust cosigned it (pass 'ed25519:<base64>' or its file)"
+            )
         )
     try:
         verifier = load_verifier(key)
         if name is not None:
             check_key_name(name)
     except SegmentError as e:
-        raise UsageError(f"--witness-key/--witness-name: {e}") from e
+        raise UsageError(_("--witness-key/--witness-name: {error}").format(error=e)) from e
     return WitnessInput(tuple((str(f), _read(f)) for f in files), verifier, name)
 
 
@@ -134,10 +142,14 @@ def _read(path: Path) -> bytes:
         with path.open("rb") as f:
             data = f.read(MAX_WITNESSED_BYTES + 1)
     except OSError as e:
-        raise UsageError(f"--witnessed {path}: cannot read it ({e.strerror})") from e
+        raise UsageError(
+            _("--witnessed {path}: cannot read it ({error})").format(path=path, error=e.strerror)
+        ) from e
     if len(data) > MAX_WITNESSED_BYTES:
         raise UsageError(
-            f"--witnessed {path}: over {MAX_WITNESSED_BYTES} bytes: not a witnessed checkpoint"
+            _("--witnessed {path}: over {limit} bytes: not a witnessed checkpoint").format(
+                path=path, limit=MAX_WITNESSED_BYTES
+            )
         )
     return data
 
@@ -162,6 +174,8 @@ def tsa_anchors(path: Path) -> tuple[x509.Certificate, ...]:
     try:
         return load_anchors(path.read_bytes(), f"--tsa-ca {path}")
     except OSError as e:
-        raise UsageError(f"--tsa-ca {path}: cannot read: {e.strerror or e}") from e
+        raise UsageError(
+            _("--tsa-ca {path}: cannot read: {error}").format(path=path, error=e.strerror or e)
+        ) from e
     except TimestampError as e:
         raise UsageError(str(e)) from e

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from evgw.display_width import ljust, rjust
+from evgw.i18n import _
+from evgw.local_time import Zone, note, show
+
 from ..camera_signing import SigningClaim, summary_lines
 from ..timestamp import MISSING, TimestampFinding
 from ..trust import ORIGIN_HINT
@@ -22,76 +26,102 @@ from .report import (
 )
 
 
-def render(report: Report) -> str:
-    out: list[str] = []
+def render(report: Report, zone: Zone | None = None) -> str:
+    """The report for a person; times in `zone` (else as recorded, UTC)."""
+    out = [] if zone is None else [note(zone)]
     for stream in report.streams:
-        out += _render_stream(stream, per_stream_key=len(report.streams) > 1)
-    key = report.fingerprint or "differs per stream"
-    origins = {s.origin for s in report.streams}
-    out.append(f"key: {key} ({_key_note(report.key_source)}; {'; '.join(sorted(origins))})")
+        out += _render_stream(stream, zone, per_stream_key=len(report.streams) > 1)
+    key = report.fingerprint or _("differs per stream")
+    origins = "; ".join(sorted({s.origin for s in report.streams}))
+    out.append(
+        _("key: {key} ({note}; {origins})").format(
+            key=key, note=_key_note(report.key_source), origins=origins
+        )
+    )
     out += [f"! {i.impact}: {i.detail}" for i in report.issues]
-    out.append(f"verdict: {report.verdict}")
+    out.append(_("verdict: {verdict}").format(verdict=report.verdict))
     if report.verdict is Verdict.INTEGRITY_ONLY:
         out.append(
-            f"origin NOT established: the records are consistent ({report.integrity}) with the "
-            f"key they name themselves, which anyone can make; {ORIGIN_HINT}"
+            _(
+                "origin NOT established: the records are consistent ({integrity}) with the "
+                "key they name themselves, which anyone can make; {hint}"
+            ).format(integrity=report.integrity, hint=_(ORIGIN_HINT))
         )
     return "\n".join(out)
 
 
-def _render_stream(s: StreamReport, *, per_stream_key: bool) -> list[str]:
+def _render_stream(s: StreamReport, zone: Zone | None, *, per_stream_key: bool) -> list[str]:
     lines = [
-        f"stream {s.stream}: {s.verdict}  ({s.records} records, {s.pinned} pinned by "
-        f"{s.checkpoints_used} signed checkpoint(s))",
-        f"  {'seq':>8}  {'kind':<9}  {'start':<32}  {'verdict':<28}  detail",
+        _(
+            "stream {stream}: {verdict}  ({records} records, {pinned} pinned by {checkpoints} "
+            "signed checkpoint(s))"
+        ).format(
+            stream=s.stream,
+            verdict=s.verdict,
+            records=s.records,
+            pinned=s.pinned,
+            checkpoints=s.checkpoints_used,
+        ),
+        f"  {rjust(_('seq'), 8)}  {ljust(_('kind'), 9)}  {ljust(_('start'), 32)}  "
+        f"{ljust(_('verdict'), 28)}  {_('detail')}",
     ]
     for f in s.findings:
         seq = f"{f.seq}-{f.through}" if f.through is not None else str(f.seq)
         lines.append(
-            f"  {seq:>8}  {f.kind or '-':<9}  {f.start or '-':<32}  {f.verdict:<28}  {f.detail}"
+            f"  {seq:>8}  {f.kind or '-':<9}  {show(f.start, zone):<32}  {f.verdict:<28}  "
+            f"{f.detail}"
         )
     if s.witness is not None:
-        lines.append(_witness_line(s.witness))
+        lines.append(_witness_line(s.witness, zone))
     lines += [f"  ! {i.impact}: {i.detail}" for i in s.issues]
-    lines += _render_timestamps(s.timestamps)
+    lines += _render_timestamps(s.timestamps, zone)
     if per_stream_key:
-        lines.append(f"  key {s.fingerprint or '-'} ({_key_note(s.key_source)}; {s.origin})")
+        lines.append(
+            "  "
+            + _("key {key} ({note}; {origin})").format(
+                key=s.fingerprint or "-", note=_key_note(s.key_source), origin=s.origin
+            )
+        )
     lines += [f"  {line}" for line in _camera_signing(s.findings)]
     return lines
 
 
-def _witness_line(w: WitnessSummary) -> str:
-    head = f"  witness {w.witness} (key {w.fingerprint}): {w.used} of {w.files} witnessed file(s)"
-    if not w.files:
-        return "  witness: no witnessed checkpoint given for this stream"
-    if not w.used:
-        return head + " usable: the witness check could not be made"
-    verdict = "FAILED, see below" if w.findings else "the ledger holds them unchanged"
-    return (
-        f"{head}, newest size {w.newest_size} cosigned {w.newest_time}; ledger matches up to "
-        f"size {w.matched}: {verdict}"
+def _witness_line(w: WitnessSummary, zone: Zone | None) -> str:
+    head = "  " + _("witness {witness} (key {key}): {used} of {files} witnessed file(s)").format(
+        witness=w.witness, key=w.fingerprint, used=w.used, files=w.files
     )
+    if not w.files:
+        return "  " + _("witness: no witnessed checkpoint given for this stream")
+    if not w.used:
+        return head + _(" usable: the witness check could not be made")
+    verdict = _("FAILED, see below") if w.findings else _("the ledger holds them unchanged")
+    return head + _(
+        ", newest size {size} cosigned {time}; ledger matches up to size {matched}: {verdict}"
+    ).format(size=w.newest_size, time=show(w.newest_time, zone), matched=w.matched, verdict=verdict)
 
 
-def _render_timestamps(stamps: Sequence[TimestampFinding]) -> list[str]:
+def _render_timestamps(stamps: Sequence[TimestampFinding], zone: Zone | None) -> list[str]:
     """The RFC 3161 time per checkpoint (V12); a stream without any token says so once."""
     if not stamps:
         return []
     if all(t.status == MISSING for t in stamps):
-        return [f"  timestamps: none for its {len(stamps)} checkpoint(s)"]
-    lines = [f"  {'checkpoint':>10}  {'timestamp':<9}  {'time (TSA)':<25}  detail"]
+        return ["  " + _("timestamps: none for its {n} checkpoint(s)").format(n=len(stamps))]
+    lines = [
+        f"  {rjust(_('checkpoint'), 10)}  {ljust(_('timestamp'), 9)}  "
+        f"{ljust(_('time (TSA)'), 32)}  {_('detail')}"
+    ]
     for t in stamps:
-        by = f"by {t.tsa}; " if t.tsa else ""
-        lines.append(f"  {t.size:>10}  {t.status:<9}  {t.time or '-':<25}  {by}{t.detail}")
+        by = _("by {tsa}; ").format(tsa=t.tsa) if t.tsa else ""
+        lines.append(f"  {t.size:>10}  {t.status:<9}  {show(t.time, zone):<32}  {by}{t.detail}")
     return lines
 
 
 def _key_note(source: str) -> str:
     if source == KEY_FROM_CALLER:
-        return "trusted"
+        return _("trusted")
     if source == KEY_FROM_LEDGER:
-        return "from the ledger's own key record: proves integrity, not origin"
-    return "no key"
+        return _("from the ledger's own key record: proves integrity, not origin")
+    return _("no key")
 
 
 def _camera_signing(findings: Sequence[SeqFinding]) -> list[str]:

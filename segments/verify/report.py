@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from evgw import exit_codes
+
 from ..camera_signing import SigningClaim
 from ..records import Record
 from ..timestamp import TimestampFinding
@@ -52,7 +54,7 @@ class Verdict(StrEnum):
 PASSING = frozenset({Verdict.AUTHENTIC, Verdict.AUTHENTIC_WITH_DECLARED_GAPS})
 """The verdicts under which `evgw verify` (and export, verify-export, find) exit 0."""
 
-EXIT_PASS, EXIT_FAIL, EXIT_INTEGRITY_ONLY = 0, 1, 3
+EXIT_PASS, EXIT_FAIL, EXIT_INTEGRITY_ONLY = exit_codes.OK, exit_codes.NEGATIVE, exit_codes.PARTIAL
 
 KEY_FROM_CALLER = "trusted"  # a key the caller trusts (--pubkey, --trust): proves origin
 KEY_FROM_LEDGER = "ledger"  # the stream's own `key` record: proves integrity since then
@@ -60,7 +62,8 @@ KEY_NONE = "none"
 
 
 def exit_code(verdict: Verdict) -> int:
-    """0 for a passing verdict, 3 for INTEGRITY_ONLY, 1 for a failing one."""
+    """0 for a passing verdict, 4 (partial: origin unchecked) for INTEGRITY_ONLY, 1 for a
+    failing one."""
     if verdict in PASSING:
         return EXIT_PASS
     return EXIT_INTEGRITY_ONLY if verdict is Verdict.INTEGRITY_ONLY else EXIT_FAIL

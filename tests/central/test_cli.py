@@ -146,4 +146,4 @@ def test_a_config_mistake_is_one_line_and_exit_2(
     path.write_text("[store]\nendpoint_url = 'http://127.0.0.1:1'\n", encoding="utf-8")
     assert main(["archive", "sync", "--config", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"evgw archive: error: {path}: [store] bucket: missing required key"]
+    assert err == [f"evgw: error: {path}: [store] bucket: missing required key"]

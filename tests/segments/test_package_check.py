@@ -153,7 +153,7 @@ def test_without_a_trusted_key_the_verdict_is_integrity_only(
     check = verify_package(package)
     assert check.verdict is Verdict.INTEGRITY_ONLY and check.integrity is Verdict.AUTHENTIC
     assert check.key_source == "package" and check.origin == "no trusted key given"
-    assert main(["verify-export", str(package)]) == 3
+    assert main(["verify-export", str(package)]) == 4
     out = capsys.readouterr().out
     assert "verdict: INTEGRITY_ONLY" in out and "origin NOT established" in out
     assert "--pubkey" in out and "--trust FILE" in out
@@ -174,7 +174,7 @@ def test_a_package_made_entirely_with_an_attackers_key_is_never_authentic(
     assert main(["verify-export", str(forged), "--trust", str(trust_file)]) == 1
     other_gateway = tmp_path / "other.txt"
     other_gateway.write_text(f"gw9 {SIGNER.public_key_text()}\n", encoding="utf-8")
-    assert main(["verify-export", str(forged), "--trust", str(other_gateway)]) == 3
+    assert main(["verify-export", str(forged), "--trust", str(other_gateway)]) == 4
     assert "lists no key for 'gw1'" in capsys.readouterr().out
 
 

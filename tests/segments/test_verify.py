@@ -461,11 +461,11 @@ def test_cli_intact_table_and_json(stream: Stream, tmp_path: Path) -> None:
     assert evgw(str(data_dir), "--trust", str(trust_file)).returncode == 0
 
 
-def test_cli_without_a_trusted_key_exits_3_and_says_how_to_establish_origin(
+def test_cli_without_a_trusted_key_exits_4_and_says_how_to_establish_origin(
     stream: Stream,
 ) -> None:
     out = evgw(str(stream.root.parent.parent))
-    assert out.returncode == 3, out.stderr
+    assert out.returncode == 4, out.stderr
     assert "verdict: INTEGRITY_ONLY" in out.stdout
     assert "origin NOT established" in out.stdout and "--pubkey" in out.stdout
     assert "--trust FILE" in out.stdout

@@ -142,7 +142,7 @@ def test_find_lists_segments_states_and_the_declared_gap(recorded: Config, capsy
     assert all(s["verdict"] == "OK" for s in found["segments"])
     assert [(g["reason"], g["seq"]) for g in found["gaps"]] == [(gap.reason, gap.seq)]
     assert found["verdict"] == "AUTHENTIC_WITH_DECLARED_GAPS"
-    assert evgw(*args) == 3  # the ledger's own key proves integrity, not origin
+    assert evgw(*args) == 4  # the ledger's own key proves integrity, not origin
     assert json.loads(capsys.readouterr().out)["verdict"] == "INTEGRITY_ONLY"
 
 

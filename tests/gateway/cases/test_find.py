@@ -210,7 +210,7 @@ def test_find_calls_a_signed_purge_what_verify_calls_it(
     rows = {f["seq"]: f["verdict"] for f in json.loads(out)["streams"][0]["findings"]}
     assert rows[target.seq] == "GAP(evicted_unuploaded)"
     rc, out = evgw(capsys, "find", "--config", config.path, *window)
-    assert rc == 3 and "verdict: INTEGRITY_ONLY" in out and "origin NOT established" in out
+    assert rc == 4 and "verdict: INTEGRITY_ONLY" in out and "origin NOT established" in out
 
 
 def test_a_purge_signed_by_another_key_excuses_nothing(

@@ -119,7 +119,7 @@ def test_keygen_makes_an_operator_key(tmp_path: Path, capsys: pytest.CaptureFixt
     signer = load_signer(path)
     assert public == signer.public_key_text()
     assert path.with_name(OPERATOR_KEY_NAME + ".pub").read_text() == public + "\n"
-    assert main(["keygen", "--operator", "--out", str(path.parent)]) == 1
+    assert main(["keygen", "--operator", "--out", str(path.parent)]) == 2
     assert "refusing to overwrite" in capsys.readouterr().err
     assert exit_code(["keygen", "--operator", "--archive", "--out", str(tmp_path / "x")]) == 2
 
@@ -218,7 +218,7 @@ def test_command_without_a_gateway_says_what_to_check(
 ) -> None:
     key, _ = operator_key(tmp_path, capsys)
     argv = ["command", "--key", str(key), "--broker", f"127.0.0.1:{mqtt_broker.port}"]
-    assert main([*argv, "--timeout", "1", "gw-nowhere", "rediscover"]) == 1
+    assert main([*argv, "--timeout", "1", "gw-nowhere", "rediscover"]) == 3  # runtime failure
     err = capsys.readouterr().err
     assert "no reply from gateway gw-nowhere within 1 s" in err
     assert "evgw monitor" in err and "topic_root is evgw" in err and "Traceback" not in err

@@ -64,7 +64,7 @@ def test_verify_loads_no_video_stack(tmp_path: Path) -> None:
 def test_a_bad_argument_is_one_line_with_exit_2(tmp_path: Path) -> None:
     done = evgw("verify-export", build(tmp_path / "case-1", tmp_path / "data"), "--pubkey", "x")
     assert done.returncode == 2
-    assert done.stderr.startswith("evgw verify-export: error: --pubkey:")
+    assert done.stderr.startswith("evgw: error: --pubkey:")
     assert "Traceback" not in done.stderr
 
 
@@ -92,8 +92,8 @@ def test_find_from_a_central_store_that_is_down_names_it(
     rc = main(["find", "--config", str(path), "--camera", "cam1", "--source", "central",
                "--from", "2026-11-27T06:00:00Z", "--to", "2026-11-27T06:01:00Z"])  # fmt: skip
     err = capsys.readouterr().err
-    assert rc == 1
-    assert err.startswith("evgw find: error: central store unreachable")
+    assert rc == 3  # a runtime failure, not a verdict
+    assert err.startswith("evgw: error: central store unreachable")
     assert store in err and "Traceback" not in err
 
 
@@ -107,5 +107,5 @@ def test_run_with_an_unloadable_mqtt_ca_stops_cleanly_with_exit_2(
     config = make_config(tmp_path, [Cam("cam1", "rtsp://127.0.0.1:1/x")], extra=extra)
     assert main(["run", "--config", str(config.path)]) == 2
     err = capsys.readouterr().err
-    assert "evgw run: error: invalid MQTT ca_file/cert_file/key_file" in err
+    assert "evgw: error: invalid MQTT ca_file/cert_file/key_file" in err
     assert "Traceback" not in err

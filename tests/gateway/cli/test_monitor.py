@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evgw.errors import UsageError
+from evgw.local_time import CONFIG, named
 from gateway.cli.broker import parse_broker
 from gateway.cli.main import build_parser, main
 from gateway.cli.monitor import render, settings_from
@@ -245,9 +246,9 @@ def test_render_table_rows_cameras_and_alarms() -> None:
         ),
         "gw-b": _view("gw-b", state="offline", health=_health(NOW - 600)),
     }
-    text = render(build_view(snap, NOW, 30.0))
+    text = render(build_view(snap, NOW, 30.0), named("Asia/Shanghai", CONFIG))
     lines = text.splitlines()
-    assert lines[0].startswith("evgw fleet at 2023-11-14 22:13:20Z: 2 gateway(s)")
+    assert lines[0].startswith("evgw fleet at 2023-11-15 06:13:20 +08:00: 2 gateway(s)")
     header = next(i for i, line in enumerate(lines) if line.startswith("GATEWAY / CAMERA"))
     rows = lines[header + 1 : header + 5]
     assert rows[0].split()[:3] == ["gw-a", "online", "3"]
@@ -493,7 +494,7 @@ def test_wrong_password_exits_2_with_a_clear_message(
         "--json",
     )
     assert done.returncode == 2 and done.stdout == ""
-    assert "evgw monitor: error: not authorised: check username/password_file" in done.stderr
+    assert "evgw: error: not authorised: check username/password_file" in done.stderr
     assert "wrong-pass-xyz" not in done.stderr
 
 
@@ -524,10 +525,10 @@ def test_tls_with_password_works(mosquitto_factory: MosquittoFactory, tmp_path: 
 def test_unreachable_broker_exits_2() -> None:
     done = _monitor("--broker", f"127.0.0.1:{find_free_port()}", "--once")
     assert done.returncode == 2
-    assert "evgw monitor: error: broker unreachable at 127.0.0.1:" in done.stderr
+    assert "evgw: error: broker unreachable at 127.0.0.1:" in done.stderr
 
 
 def test_run_reports_usage_errors_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["monitor", "--broker", "127.0.0.1:1883", "--stale-after", "-1"]
     assert main(argv) == 2
-    assert "evgw monitor: error: --stale-after must be a positive" in capsys.readouterr().err
+    assert "evgw: error: --stale-after must be a positive" in capsys.readouterr().err

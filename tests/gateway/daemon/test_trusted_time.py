@@ -81,11 +81,11 @@ def test_recorded_checkpoints_get_tokens_that_verify_from_the_bucket(
         assert found.status == TRUSTED, (key, found.detail)
 
     data_dir = str(config.gateway.data_dir)
-    assert main(["verify", data_dir, "--tsa-ca", str(tsa_pki.ca_file), "--json"]) == 3
+    assert main(["verify", data_dir, "--tsa-ca", str(tsa_pki.ca_file), "--json"]) == 4
     stamps = json.loads(capsys.readouterr().out)["streams"][0]["timestamps"]
     trusted = [s for s in stamps if s["status"] == TRUSTED]
     assert len(trusted) >= len(tokens) and all(s["time"].endswith("Z") for s in trusted)
     assert {s["status"] for s in stamps} <= {TRUSTED, "MISSING"}
-    assert main(["verify", data_dir, "--tsa-ca", str(tsa_pki.ca_file)]) == 3
+    assert main(["verify", data_dir, "--tsa-ca", str(tsa_pki.ca_file)]) == 4
     table = capsys.readouterr().out
     assert table.count("TRUSTED") == len(trusted) and "time (TSA)" in table
