@@ -190,7 +190,8 @@ def test_probe_keeps_only_xaddrs_on_the_senders_host(devices: list[OnvifDevice])
     with HostileResponder(elsewhere):
         found = discovery.probe("127.0.0.1", timeout_s=1.0)
     assert all(x.startswith("http://127.0.0.1:") for a in found for x in a.xaddrs)
-    assert {d.config.uuid for d in devices} == {a.endpoint for a in found}
+    # a subset: anything else answering on this host (another suite's emulators) is not ours
+    assert {d.config.uuid for d in devices} <= {a.endpoint for a in found}
 
 
 def test_matches_cap_per_sender_and_in_all() -> None:

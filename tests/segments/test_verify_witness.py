@@ -110,7 +110,7 @@ def test_an_untouched_box_passes_with_the_witness_step_shown(
     )
     assert code == 0, out
     assert f"witness {NAME}" in out and "5 of 5 witnessed file(s)" in out
-    assert "newest size 20 cosigned 2026-11-27T" in out and "holds them unchanged" in out
+    assert "newest size 20 cosigned 2026-11-27 " in out and "holds them unchanged" in out
     assert "verdict: AUTHENTIC" in out
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from evgw.local_time import CONFIG, named, show
 from gateway.cli.main import main
 from gateway.config import Config
 from gateway.daemon.camera_process import CameraProcess
@@ -140,7 +141,8 @@ def test_osd_is_set_signed_reapplied_after_reboot_and_a_refusal_does_not_stop_re
     ]  # fmt: skip
     assert main([str(a) for a in args]) == 0
     text = (out / "c-1" / "report.txt").read_text(encoding="utf-8")
-    assert f"camera record {again.seq} at {again.start}: " in text
+    shown = show(again.start, named(config.gateway.timezone, CONFIG))  # the site's local time
+    assert f"camera record {again.seq} at {shown}: " in text
     assert (
         "camera OSD set again (the camera had lost or changed it): DateAndTime at UpperLeft" in text
     )
