@@ -13,13 +13,15 @@ import sys
 
 from evgw.config.problems import problems_of
 from evgw.errors import ConfigError
+from evgw.exit_codes import USAGE
+from evgw.i18n import _
 
 from ..config import load_config
 from ..preflight.local import local_problems
 from ..preflight.service_user import SERVICE_USER, ServiceUser
 from . import args as common
 
-EXIT_PROBLEMS = 2  # evgw.exit_codes: usage or configuration error
+EXIT_PROBLEMS = USAGE  # a configuration that cannot run is a configuration error
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,19 +33,21 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--online",
         action="store_true",
-        help="also ask the central store, the MQTT broker and the cameras (read-only)",
+        help=_("also ask the central store, the MQTT broker and the cameras (read-only)"),
     )
     p.add_argument(
         "--service-user",
         default=SERVICE_USER,
-        help=f"the user the service runs as, whose access to the data dir counts (default "
-        f"{SERVICE_USER}); run as root, the check takes that user's ids to ask the kernel",
+        help=_(
+            "the user the service runs as, whose access to the data dir counts (default "
+            "{user}); run as root, the check takes that user's ids to ask the kernel"
+        ).format(user=SERVICE_USER),
     )
     p.add_argument(
         "--timeout",
         type=float,
         default=10.0,
-        help="seconds to wait for each server with --online (default 10)",
+        help=_("seconds to wait for each server with --online (default 10)"),
     )
 
 
@@ -52,9 +56,17 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"evgw check: {len(problems)} problem(s) in {args.config}", file=sys.stderr)
+        print(
+            _("evgw check: {count} problem(s) in {path}").format(
+                count=len(problems), path=args.config
+            ),
+            file=sys.stderr,
+        )
         return EXIT_PROBLEMS
-    print(f"evgw check: {args.config}: no problem found" + (" (online too)" if args.online else ""))
+    if args.online:
+        print(_("evgw check: {path}: no problem found (online too)").format(path=args.config))
+    else:
+        print(_("evgw check: {path}: no problem found").format(path=args.config))
     return 0
 
 
