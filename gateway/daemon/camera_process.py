@@ -377,3 +377,15 @@ def silent_too_long(since_message: float, since_spawn: float) -> float | None:
     quiet = min(since_message, since_spawn)
     limit = SILENCE_S if since_message < since_spawn else FIRST_WORD_S
     return quiet if quiet > limit else None
+
+
+def stop_all(workers: list[CameraProcess], timeout_s: float) -> None:
+    """Ask every camera process to seal and exit at once, then kill what is left at the end."""
+    for worker in workers:
+        worker.stop()
+    deadline = time.monotonic() + timeout_s
+    for worker in workers:
+        worker.join(max(0.1, deadline - time.monotonic()))
+        if worker.is_alive():
+            log.error("%s did not stop within %.0f s; killing it", worker.name, timeout_s)
+            worker.kill()

@@ -44,7 +44,7 @@ from . import commands
 from .alarms import GatewayFacts
 from .auto_enroll import AutoEnroll, for_gateway
 from .camera_forkserver import CameraForkServer
-from .camera_process import Callbacks, CameraProcess, DiskFullFlag
+from .camera_process import Callbacks, CameraProcess, DiskFullFlag, stop_all
 from .child_protocol import Announced, CameraJob, MessageError, encode, to_child
 from .command_gate import CommandGate
 from .directory import CameraDirectory
@@ -342,14 +342,7 @@ class Gateway:
     def _stop_cameras(self, timeout_s: float) -> None:
         with self._workers_lock:  # no camera is enrolled from here on
             workers = list(self.workers)
-        for worker in workers:
-            worker.stop()
-        deadline = time.monotonic() + timeout_s
-        for worker in workers:
-            worker.join(max(0.1, deadline - time.monotonic()))
-            if worker.is_alive():
-                log.error("%s did not stop within %.0f s; killing it", worker.name, timeout_s)
-                worker.kill()
+        stop_all(workers, timeout_s)
 
     def _drain(self, seconds: float) -> None:
         assert self.index is not None

@@ -38,7 +38,7 @@ from .. import wiring
 from ..camera_plan import CameraPlan
 from ..config import Config, load_config
 from ..keys import GatewayKeys
-from .camera_process import CameraProcess
+from .camera_process import CameraProcess, stop_all
 from .events import EventRouter
 from .liveness import ProgressLimits
 from .reporting import Reporter
@@ -171,7 +171,7 @@ def _replace_cameras(gateway: Gateway, cameras: CameraChanges) -> None:
     ending = {c: None for c in cameras.removed} | {p.camera.id: p for p in cameras.changed}
     with gateway._workers_lock:
         stopping = [w for w in gateway.workers if w.camera in ending]
-    _stop(stopping)
+    stop_all(stopping, STOP_TIMEOUT_S)
     with gateway._workers_lock:
         for worker in stopping:
             gateway.workers.remove(worker)
@@ -179,17 +179,6 @@ def _replace_cameras(gateway: Gateway, cameras: CameraChanges) -> None:
         _declare_removed(gateway, camera)
     for plan in (*cameras.changed, *cameras.added):
         _start(gateway, plan)
-
-
-def _stop(workers: list[CameraProcess]) -> None:
-    for worker in workers:
-        worker.stop()
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for worker in workers:
-        worker.join(max(0.1, deadline - time.monotonic()))
-        if worker.is_alive():
-            log.error("%s did not stop within %.0f s; killing it", worker.name, STOP_TIMEOUT_S)
-            worker.kill()
 
 
 def _declare_removed(gateway: Gateway, camera: str) -> None:
