@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the CLI reads enrolments without loading the ONVIF stack
 log = logging.getLogger(__name__)
 
 FILE_NAME = "enrolled.json"
+READABLE_BY_GROUP = 0o640  # no secret in it; `evgw status` run by the evgw group lists these
 VERSION = 1
 MAX_FILE = 1024 * 1024
 MAX_FIELD = 2048  # an ONVIF address may be as long as WS-Discovery allows (wsd.MAX_URI)
@@ -156,6 +157,7 @@ class EnrolledStore:
             ).encode()
             part = self.path.with_suffix(".part")
             with open(part, "wb") as f:
+                os.fchmod(f.fileno(), READABLE_BY_GROUP)
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())

@@ -16,7 +16,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from .errors import BrokerError, UplinkError
+from .errors import BrokerError, BrokerUnreachable, UplinkError
 from .mqtt_client import describe_connect_failure, describe_refusal, new_client
 from .settings import MqttSettings
 from .signed_command import SignedCommand
@@ -105,7 +105,7 @@ def send_command(
             return exchange.reply
         if not exchange.connected:
             reason = exchange.last_error or f"no answer from the broker at {where}"
-            raise BrokerError(f"{reason} within {timeout_s:g} s")
+            raise BrokerUnreachable(f"{reason} within {timeout_s:g} s")
         gateway = command.body.gateway
         raise NoReply(
             f"no reply from gateway {gateway} within {timeout_s:g} s",

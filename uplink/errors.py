@@ -57,9 +57,15 @@ class SettingsError(UplinkError):
 
 
 class BrokerError(UplinkError):
-    """The MQTT broker refused us or cannot be reached: check its address and credentials."""
+    """The MQTT broker refused us (credentials, TLS): a configuration mistake to correct."""
 
     exit_code = 2
+
+
+class BrokerUnreachable(BrokerError):
+    """No broker answered: a failure of the moment (network, broker down), not of the settings."""
+
+    exit_code = 3
 
 
 class TsaError(UplinkError):

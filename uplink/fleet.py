@@ -18,7 +18,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from .errors import BrokerError
+from .errors import BrokerError, BrokerUnreachable
 from .mqtt_client import describe_connect_failure, describe_refusal, new_client
 from .settings import MqttSettings
 
@@ -55,6 +55,7 @@ class FleetListener:
         self.settings = settings
         self.root = settings.topic_root
         self.last_error: str | None = None
+        self.refused = False  # the broker answered and said no (credentials, ACL)
         self._cond = threading.Condition()
         self._values: dict[tuple[str, ...], Received] = {}
         self._client: paho.Client | None = None
@@ -80,7 +81,7 @@ class FleetListener:
             client.loop_stop()
 
     def _on_connect_fail(self, client: paho.Client, userdata: object) -> None:
-        self.last_error = describe_connect_failure(self.settings)
+        self.last_error, self.refused = describe_connect_failure(self.settings), False
 
     def _on_connect(
         self,
@@ -91,7 +92,7 @@ class FleetListener:
         properties: Properties | None,
     ) -> None:
         if reason.is_failure:
-            self.last_error = describe_refusal(reason)
+            self.last_error, self.refused = describe_refusal(reason), True
             log.warning("MQTT monitor: %s", self.last_error)
             return
         self.last_error = None
@@ -152,9 +153,12 @@ class FleetListener:
         deadline = time.monotonic() + timeout
         while not self.connected.wait(0.05):
             if self.last_error is not None:
-                raise BrokerError(f"{self.last_error} (broker {where})")
+                failure = BrokerError if self.refused else BrokerUnreachable
+                raise failure(f"{self.last_error} (broker {where})")
             if time.monotonic() > deadline:
-                raise BrokerError(f"no answer from the broker at {where} within {timeout:g} s")
+                raise BrokerUnreachable(
+                    f"no answer from the broker at {where} within {timeout:g} s"
+                )
 
     def value_count(self) -> int:
         with self._cond:

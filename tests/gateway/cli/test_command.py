@@ -283,5 +283,5 @@ def test_command_with_a_bad_key_file_or_broker(
     assert main([*base, "--key", str(key), "gw-test", "rediscover"]) == 2
     assert "chmod 600" in capsys.readouterr().err
     key.chmod(0o600)
-    assert main([*base, "--key", str(key), "gw-test", "rediscover"]) == 2
+    assert main([*base, "--key", str(key), "gw-test", "rediscover"]) == 3  # nobody answers
     assert f"127.0.0.1:{port}" in capsys.readouterr().err

@@ -522,9 +522,9 @@ def test_tls_with_password_works(mosquitto_factory: MosquittoFactory, tmp_path: 
 
 
 @pytest.mark.integration
-def test_unreachable_broker_exits_2() -> None:
+def test_unreachable_broker_is_a_runtime_failure_exit_3() -> None:
     done = _monitor("--broker", f"127.0.0.1:{find_free_port()}", "--once")
-    assert done.returncode == 2
+    assert done.returncode == 3
     assert "evgw: error: broker unreachable at 127.0.0.1:" in done.stderr
 
 

@@ -104,6 +104,7 @@ def test_enrolments_are_remembered_and_a_bad_file_is_set_aside(tmp_path: Path) -
     store.add(first)
     store.add(Enrolled.of(device(announced(2), "S-2"), ()))
     assert [e.id for e in EnrolledStore(tmp_path).load()] == ["S-1", "S-2"]
+    assert (tmp_path / FILE_NAME).stat().st_mode & 0o777 == 0o640  # the evgw group's status
     (tmp_path / FILE_NAME).write_text('{"v": 1, "cameras": [{"id": "../x"}]}')
     assert EnrolledStore(tmp_path).load() == []
     assert (tmp_path / "enrolled.unreadable").exists()
