@@ -74,7 +74,7 @@ def note(zone: Zone) -> str:
     where = {
         CONFIG: _("the configured [gateway] timezone"),
         PACKAGE: _("the zone the package declares"),
-        MACHINE: _("this machine's time zone (no zone declared)"),
+        MACHINE: _("this machine's time zone, as none was declared"),
     }[zone.source]
     return _("times shown in {zone} ({where}); JSON and records keep UTC").format(
         zone=zone.name, where=where
