@@ -57,6 +57,7 @@ from ..daemon.lifecycle import Gateway
 from ..keys import ARCHIVE_IDENTITY_NAME, make_archive_identity, make_device_key
 from ..wiring import index_path
 from . import monitor, verify
+from .args import display_zone
 from .demo_archive import run_headquarters
 from .demo_desk import DemoDesk
 from .table import columns
@@ -141,7 +142,7 @@ def verify_box(config: Config, identity: Path) -> int:
     print(f"\n$ evgw verify {data_dir} --pubkey {pubkey} --identity {identity}")
     trusted, identities = TrustedKeys.single(load_verifier(pubkey)), load_identities(identity)
     report = verify.verify_path(data_dir, None, trusted, identities)
-    print(verify.render(report))
+    print(verify.render(report, display_zone(config)))
     return exit_code(report.verdict)
 
 
@@ -243,7 +244,16 @@ def prepare_keys(config_path: Path) -> Path:
 def render_table(config: Config, since: float) -> str:
     tz = ZoneInfo(config.gateway.timezone)
     rows: list[tuple[str, ...]] = [
-        ("camera", "seq", "kind", "start", "duration", "frames", "size", "file / reason")
+        (
+            "camera",
+            "seq",
+            "kind",
+            f"start ({_offset(tz)})",
+            "duration",
+            "frames",
+            "size",
+            "file / reason",
+        )
     ]
     for camera in config.cameras:
         for r in read_records(DataDir(config.gateway.data_dir).stream(camera.id)):
@@ -267,6 +277,12 @@ def render_uploads(config: Config) -> str:
     lines = [f"\nconfirmed in central storage ({len(items)} objects):"]
     lines += [f"  {object_key(item, site, gateway)}" for item in items]
     return "\n".join(lines)
+
+
+def _offset(tz: ZoneInfo) -> str:
+    """The zone's offset now, `+08:00`, so a reader knows what the clock times mean."""
+    offset = datetime.now(tz).strftime("%z")
+    return f"{offset[:3]}:{offset[3:]}"
 
 
 def _row(r: Record, tz: ZoneInfo) -> tuple[str, ...]:
