@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evgw.i18n import _
 from uplink.errors import SettingsError
 
 if TYPE_CHECKING:
@@ -49,29 +50,32 @@ class MqttSettings:
 
     def __post_init__(self) -> None:
         if not self.host:
-            raise SettingsError("MQTT", "host", "must not be empty")
+            raise SettingsError("MQTT", "host", _("must not be empty"))
+        between = _("must be between {low} and {high}, got {value}")
         if not 0 < self.port < 65536:
-            raise SettingsError("MQTT", "port", f"must be between 1 and 65535, got {self.port}")
+            reason = between.format(low=1, high=65535, value=self.port)
+            raise SettingsError("MQTT", "port", reason)
         if not is_topic_path(self.topic_root):
-            reason = "must be '/'-separated levels of letters, digits and _.-"
-            raise SettingsError("MQTT", "topic_root", f"{reason}, got {self.topic_root!r}")
+            reason = _("must be '/'-separated levels of letters, digits and _.-, got {value!r}")
+            raise SettingsError("MQTT", "topic_root", reason.format(value=self.topic_root))
         if not 5 <= self.keepalive_s <= 65535:
-            reason = f"must be between 5 and 65535, got {self.keepalive_s}"
+            reason = between.format(low=5, high=65535, value=self.keepalive_s)
             raise SettingsError("MQTT", "keepalive_s", reason)
+        at_least_1 = _("must be at least 1, got {value}")
         if self.reconnect_max_s < 1:
-            reason = f"must be at least 1, got {self.reconnect_max_s}"
+            reason = at_least_1.format(value=self.reconnect_max_s)
             raise SettingsError("MQTT", "reconnect_max_s", reason)
         if self.event_buffer < 1:
-            reason = f"must be at least 1, got {self.event_buffer}"
+            reason = at_least_1.format(value=self.event_buffer)
             raise SettingsError("MQTT", "event_buffer", reason)
         if self.password is not None and self.username is None:
-            raise SettingsError("MQTT", "username", "missing; a password needs a username")
+            raise SettingsError("MQTT", "username", _("missing; a password needs a username"))
         if (self.cert_file is None) != (self.key_file is None):
-            reason = "cert_file and key_file go together: set both or neither"
+            reason = _("cert_file and key_file go together: set both or neither")
             raise SettingsError("MQTT", "key_file", reason)
         if not self.tls and (self.ca_file or self.cert_file):
             key = "ca_file" if self.ca_file else "cert_file"
-            reason = f"only used with tls = true: enable tls or leave {key} out"
+            reason = _("only used with tls = true: enable tls or leave {key} out").format(key=key)
             raise SettingsError("MQTT", key, reason)
 
 
@@ -99,16 +103,15 @@ class ObjectStoreSettings:
     def __post_init__(self) -> None:
         for key in ("endpoint_url", "bucket"):
             if not getattr(self, key):
-                raise SettingsError("object store", key, "must not be empty")
+                raise SettingsError("object store", key, _("must not be empty"))
         for key in ("retention_days", "max_bytes_per_second"):
             if getattr(self, key) < 0:
-                reason = f"must be 0 or more, got {getattr(self, key)}"
+                reason = _("must be 0 or more, got {value}").format(value=getattr(self, key))
                 raise SettingsError("object store", key, reason)
         if self.part_size < MIN_PART_SIZE or self.multipart_threshold < self.part_size:
-            reason = (
-                f"must be between {MIN_PART_SIZE} and multipart_threshold "
-                f"({self.multipart_threshold}), got {self.part_size}"
-            )
+            reason = _(
+                "must be between {low} and multipart_threshold ({high}), got {value}"
+            ).format(low=MIN_PART_SIZE, high=self.multipart_threshold, value=self.part_size)
             raise SettingsError("object store", "part_size", reason)
 
     def retain_until(self, now: datetime) -> datetime | None:

@@ -19,6 +19,7 @@ from evgw.config.checks import shown_url
 from evgw.config.fields import Scope, read_table, section, unknown_key
 from evgw.config.secret_files import read_secret
 from evgw.config.toml_file import parse_toml, read_config_text
+from evgw.i18n import _
 from segments.trust import TrustedKeys
 from uplink.config_tables import mqtt_link, upload_config
 from uplink.settings import MqttSettings, ObjectStoreSettings
@@ -102,19 +103,18 @@ def _database(scope: Scope, raw: Mapping[str, Any]) -> URL:
     try:
         url = make_url(table.url)
     except ArgumentError as e:
-        shown = shown_url(table.url)
-        raise scope.error(
-            "url", f"not a database URL: {shown!r}; e.g. sqlite:////var/lib/evgw-central/catalog.db"
-        ) from e
+        reason = _("not a database URL: {url!r}; e.g. sqlite:////var/lib/evgw-central/catalog.db")
+        raise scope.error("url", reason.format(url=shown_url(table.url))) from e
     backend = url.get_backend_name()
     if backend not in DRIVERS:
-        raise scope.error("url", f"database {backend!r} is not supported; use sqlite or postgresql")
+        reason = _("database {backend!r} is not supported; use sqlite or postgresql")
+        raise scope.error("url", reason.format(backend=backend))
     if url.drivername == backend:
         url = url.set(drivername=DRIVERS[backend])
     if backend == "sqlite":
         if not url.database or url.database == ":memory:":
             raise scope.error(
-                "url", "name the SQLite file, e.g. sqlite:////var/lib/evgw-central/catalog.db"
+                "url", _("name the SQLite file, e.g. sqlite:////var/lib/evgw-central/catalog.db")
             )
         url = url.set(database=str(scope.file.parent.absolute() / url.database))
     if table.password_file is not None:
@@ -125,5 +125,5 @@ def _database(scope: Scope, raw: Mapping[str, Any]) -> URL:
 def _desk(scope: Scope, raw: Mapping[str, Any]) -> DeskTable:
     desk = read_table(scope, raw, DeskTable)
     if (desk.tls_cert is None) != (desk.tls_key is None):
-        raise scope.error("tls_key", "set tls_cert and tls_key together, or neither")
+        raise scope.error("tls_key", _("set tls_cert and tls_key together, or neither"))
     return desk

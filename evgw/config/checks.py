@@ -3,7 +3,8 @@
 A check receives a value already of the key's TOML type and returns the value to keep (it
 may convert it), or raises `Invalid` with the reason, which the mapper turns into a
 `ConfigError` naming the file and the key path. Its `rule` says the same in a few words for
-the example file, so what the file promises and what the loader enforces stay together.
+the example file, so what the file promises and what the loader enforces stay together. The
+reasons are translated when raised (`_`); the rules stay English, as the example file does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..i18n import _
 
 _SECONDS_PER_DAY = 86_400
 _SLUG = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -50,7 +53,11 @@ def rule(words: str) -> Callable[[Callable[[Any], Any]], Check]:
 @rule("1-64 characters of A-Z a-z 0-9 . _ -")
 def slug(value: str) -> str:
     if not _SLUG.fullmatch(value) or value in (".", ".."):
-        raise Invalid(f"must be 1-64 characters of A-Z a-z 0-9 . _ - (not . or ..), got {value!r}")
+        raise Invalid(
+            _("must be 1-64 characters of A-Z a-z 0-9 . _ - (not . or ..), got {value!r}").format(
+                value=value
+            )
+        )
     return value
 
 
@@ -58,21 +65,25 @@ def slug(value: str) -> str:
 def topic_level_or_empty(value: str) -> str:
     """One MQTT topic level without wildcards or '/' (e.g. a shared-subscription group)."""
     if value and (not _SLUG.fullmatch(value) or value in (".", "..")):
-        raise Invalid(f"must be empty or 1-64 characters of A-Z a-z 0-9 . _ -, got {value!r}")
+        raise Invalid(
+            _("must be empty or 1-64 characters of A-Z a-z 0-9 . _ -, got {value!r}").format(
+                value=value
+            )
+        )
     return value
 
 
 @rule("not empty")
 def text(value: str) -> str:
     if not value.strip():
-        raise Invalid("must not be empty")
+        raise Invalid(_("must not be empty"))
     return value
 
 
 @rule("")
 def path(value: str) -> Path:
     if not value.strip() or "\0" in value:
-        raise Invalid(f"must be a file system path, got {value!r}")
+        raise Invalid(_("must be a file system path, got {value!r}").format(value=value))
     return Path(value)
 
 
@@ -81,7 +92,11 @@ def site_name(value: str) -> str:
     """A name that also becomes a folder and key level elsewhere: no '/' may split it."""
     text(value)
     if "/" in value:
-        raise Invalid(f"must not contain '/' (it names folders and object keys), got {value!r}")
+        raise Invalid(
+            _("must not contain '/' (it names folders and object keys), got {value!r}").format(
+                value=value
+            )
+        )
     return value
 
 
@@ -95,12 +110,16 @@ def absolute_path(value: str) -> Path:
     found = path(value)
     if value.startswith("~"):
         raise Invalid(
-            f"must be an absolute path, got {value!r}: '~' is not expanded (the "
-            "service's home is not yours); write the full path, e.g. /var/lib/evgw"
+            _(
+                "must be an absolute path, got {value!r}: '~' is not expanded (the "
+                "service's home is not yours); write the full path, e.g. /var/lib/evgw"
+            ).format(value=value)
         )
     if not found.is_absolute():
         raise Invalid(
-            f"must be an absolute path, got {value!r}; write the full path, e.g. /var/lib/evgw"
+            _(
+                "must be an absolute path, got {value!r}; write the full path, e.g. /var/lib/evgw"
+            ).format(value=value)
         )
     return found
 
@@ -114,8 +133,12 @@ def one_of(*choices: str) -> Check:
     def check(value: str) -> str:
         if value not in choices:
             hint = difflib.get_close_matches(value, choices, n=1)
-            suggestion = f" (did you mean {hint[0]}?)" if hint else ""
-            raise Invalid(f"must be one of {', '.join(choices)}, got {value!r}{suggestion}")
+            listed = ", ".join(choices)
+            if hint:
+                reason = _("must be one of {choices}, got {value!r} (did you mean {hint}?)")
+                raise Invalid(reason.format(choices=listed, value=value, hint=hint[0]))
+            reason = _("must be one of {choices}, got {value!r}")
+            raise Invalid(reason.format(choices=listed, value=value))
         return value
 
     return Check(f"one of {', '.join(choices)}", check)
@@ -124,7 +147,8 @@ def one_of(*choices: str) -> Check:
 def int_range(low: int, high: int) -> Check:
     def check(value: int) -> int:
         if not low <= value <= high:
-            raise Invalid(f"must be between {low} and {high}, got {value}")
+            reason = _("must be between {low} and {high}, got {value}")
+            raise Invalid(reason.format(low=low, high=high, value=value))
         return value
 
     return Check(f"{_words(low)}..{_words(high)}", check)
@@ -140,7 +164,8 @@ def _words(n: int) -> str:
 def float_range(low: float, high: float) -> Check:
     def check(value: float) -> float:
         if not low <= value <= high:  # also rejects nan
-            raise Invalid(f"must be between {low:g} and {high:g}, got {value}")
+            reason = _("must be between {low:g} and {high:g}, got {value}")
+            raise Invalid(reason.format(low=low, high=high, value=value))
         return float(value)
 
     return Check(f"{low:g}..{high:g}", check)
@@ -149,7 +174,7 @@ def float_range(low: float, high: float) -> Check:
 @rule("> 0")
 def positive_seconds(value: float) -> float:
     if not (math.isfinite(value) and value > 0):
-        raise Invalid(f"must be a number of seconds > 0, got {value}")
+        raise Invalid(_("must be a number of seconds > 0, got {value}").format(value=value))
     return float(value)
 
 
@@ -161,8 +186,10 @@ def segment_seconds(value: int) -> int:
     _SEGMENT_RANGE(value)
     if _SECONDS_PER_DAY % value:
         raise Invalid(
-            f"must divide 86400 so segment boundaries align to midnight "
-            f"(e.g. 10, 30, 60, 300, 600, 3600), got {value}"
+            _(
+                "must divide 86400 so segment boundaries align to midnight "
+                "(e.g. 10, 30, 60, 300, 600, 3600), got {value}"
+            ).format(value=value)
         )
     return value
 
@@ -173,25 +200,27 @@ def timezone(value: str) -> str:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError) as e:
         raise Invalid(
-            f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai or UTC"
+            _("unknown time zone {value!r}; use an IANA name such as Asia/Shanghai or UTC").format(
+                value=value
+            )
         ) from e
     return value
 
 
 @rule("rtsp:// or rtsps://, without credentials")
 def rtsp_url(value: str) -> str:
-    bad = Invalid(f"must be an rtsp:// or rtsps:// URL, got {shown_url(value)!r}")
+    bad = Invalid(_("must be an rtsp:// or rtsps:// URL, got {url!r}").format(url=shown_url(value)))
     if any(c.isspace() or not c.isprintable() for c in value):
         raise bad
     try:
         parts = urlsplit(value)
-        _ = parts.port  # raises ValueError on a malformed port
+        _port = parts.port  # raises ValueError on a malformed port
     except ValueError as e:
         raise bad from e
     if parts.scheme not in ("rtsp", "rtsps") or not parts.hostname:
         raise bad
     if "@" in parts.netloc:
-        raise Invalid("must not contain credentials; set username and password/password_file")
+        raise Invalid(_("must not contain credentials; set username and password/password_file"))
     return value
 
 
@@ -216,21 +245,24 @@ def ipv4(value: str) -> str:
     try:
         ipaddress.IPv4Address(value)
     except ValueError as e:
-        raise Invalid(f"must be an IPv4 address such as 192.0.2.1, got {value!r}") from e
+        reason = _("must be an IPv4 address such as 192.0.2.1, got {value!r}")
+        raise Invalid(reason.format(value=value)) from e
     return value
 
 
 @rule("a network interface name")
 def interface(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,15}", value):
-        raise Invalid(f"must be a network interface name such as eth1, got {value!r}")
+        reason = _("must be a network interface name such as eth1, got {value!r}")
+        raise Invalid(reason.format(value=value))
     return value
 
 
 @rule("1-128 characters")
 def serial(value: str) -> str:
     if not value.strip() or len(value) > 128 or not value.isprintable():
-        raise Invalid(f"must be the camera's serial number (1-128 characters), got {value!r}")
+        reason = _("must be the camera's serial number (1-128 characters), got {value!r}")
+        raise Invalid(reason.format(value=value))
     return value.strip()
 
 
@@ -238,15 +270,16 @@ def serial(value: str) -> str:
 def http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
-        shown = shown_url(value)
-        raise Invalid(f"must be an http:// or https:// URL without credentials, got {shown!r}")
+        reason = _("must be an http:// or https:// URL without credentials, got {url!r}")
+        raise Invalid(reason.format(url=shown_url(value)))
     return value
 
 
 @rule("3-63 of a-z 0-9 . -")
 def bucket(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
-        raise Invalid(f"must be an S3 bucket name (3-63 of a-z 0-9 . -), got {value!r}")
+        reason = _("must be an S3 bucket name (3-63 of a-z 0-9 . -), got {value!r}")
+        raise Invalid(reason.format(value=value))
     return value
 
 
@@ -263,7 +296,8 @@ def host_list(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
         except ValueError:
             pass
         if not _HOST.fullmatch(value):
-            raise Invalid(f"must be host names or IP addresses, got {value[:80]!r}")
+            reason = _("must be host names or IP addresses, got {value!r}")
+            raise Invalid(reason.format(value=value[:80]))
         hosts.append(value.lower())
     return tuple(hosts)
 
@@ -273,8 +307,10 @@ def sha256_fingerprint(value: str) -> str:
     hexed = value.strip().lower().replace(":", "")
     if not re.fullmatch(r"[0-9a-f]{64}", hexed):
         raise Invalid(
-            "must be a certificate's SHA-256 fingerprint (64 hex digits, colons allowed), "
-            f"got {len(value)} characters"
+            _(
+                "must be a certificate's SHA-256 fingerprint (64 hex digits, colons allowed), "
+                "got {count} characters"
+            ).format(count=len(value))
         )
     return hexed
 
@@ -290,7 +326,8 @@ def split_host_port(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     host = host.strip("[]")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
-        raise Invalid(f"must be host:port, e.g. 127.0.0.1:8080, got {value[:80]!r}")
+        reason = _("must be host:port, e.g. 127.0.0.1:8080, got {value!r}")
+        raise Invalid(reason.format(value=value[:80]))
     return host, int(port)
 
 
@@ -301,5 +338,6 @@ def networks(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
         try:
             found.append(str(ipaddress.ip_network(value, strict=False)))
         except ValueError as e:
-            raise Invalid(f"not a network: {value[:80]!r} ({e})") from e
+            reason = _("not a network: {value!r} ({error})")
+            raise Invalid(reason.format(value=value[:80], error=e)) from e
     return tuple(found)

@@ -8,7 +8,8 @@ so what the loader enforces and what the example documents cannot drift apart.
 
 Every rejection names the file and the key path, read the way the file reads: ``[recording]
 crf`` for a key in a table, ``cameras[0].rtsp`` for a key in the first ``[[cameras]]`` entry
-(indexes start at 0).
+(indexes start at 0). The reason is in the reader's language (`evgw.i18n`, chosen when the
+message is made); file, key paths and values stay as written.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import (
 )
 
 from ..errors import ConfigError
+from ..i18n import N_, _
 from .checks import Check, Invalid, one_of, path, text
 from .placeholders import MARK, found_in
 from .problems import Collector
@@ -105,7 +107,8 @@ def table(cls: type[T]) -> type[T]:
 
 @dataclass(frozen=True)
 class Kind:
-    """A TOML type: `noun` for messages, `name` for the example, `keep` converts after checks."""
+    """A TOML type: `noun` for messages (translated where shown), `name` for the example (never
+    translated: the example file stays English), `keep` converts after checks."""
 
     noun: str
     name: str
@@ -117,21 +120,26 @@ def _is_string(value: object) -> bool:
     return isinstance(value, str)
 
 
-STRING = Kind("a string", "text", _is_string)
-PATH = Kind("a string", "path", _is_string)
-INTEGER = Kind("an integer", "integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
+STRING = Kind(N_("a string"), "text", _is_string)
+PATH = Kind(N_("a string"), "path", _is_string)
+INTEGER = Kind(
+    N_("an integer"), "integer", lambda v: isinstance(v, int) and not isinstance(v, bool)
+)
 NUMBER = Kind(
-    "a number", "number", lambda v: isinstance(v, int | float) and not isinstance(v, bool), float
+    N_("a number"),
+    "number",
+    lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    float,
 )
 STRINGS = Kind(
-    "an array of strings",
+    N_("an array of strings"),
     "array of strings",
     lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
     tuple,
 )
-BOOLEAN = Kind("a boolean (true or false)", "true or false", lambda v: isinstance(v, bool))
+BOOLEAN = Kind(N_("a boolean (true or false)"), "true or false", lambda v: isinstance(v, bool))
 NAMED_STRINGS = Kind(
-    'a table of strings ({ name = "text" })',
+    N_('a table of strings ({ name = "text" })'),
     "table of name = text",
     lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
     lambda v: MappingProxyType(dict(v)),
@@ -224,12 +232,13 @@ def read_table(scope: Scope, raw: Mapping[str, Any], cls: type[T]) -> T:
 def _value(scope: Scope, raw: Mapping[str, Any], key: Key) -> Any:
     if key.name not in raw:
         if key.required:
-            raise scope.error(key.name, "missing required key")
+            raise scope.error(key.name, _("missing required key"))
         return key.default
     value = raw[key.name]
     if not key.kind.accepts(value):
         got = toml_type(value) if key.setting.secret else describe(value)
-        raise scope.error(key.name, f"must be {key.kind.noun}, got {got}")
+        reason = _("must be {kind}, got {got}").format(kind=_(key.kind.noun), got=got)
+        raise scope.error(key.name, reason)
     unreplaced = found_in(value)
     if unreplaced:
         raise scope.error(key.name, unreplaced)
@@ -250,39 +259,41 @@ def section(
     scope = Scope(path, f"[{name}]", " ")
     if name not in data:
         if required:
-            raise scope.error(None, "missing required section")
+            raise scope.error(None, _("missing required section"))
         return scope, {}
     found = data[name]
     if not isinstance(found, dict):
-        raise scope.error(None, f"must be a table ([{name}]), got {describe(found)}")
+        reason = _("must be a table ([{name}]), got {got}").format(name=name, got=describe(found))
+        raise scope.error(None, reason)
     return scope, found
 
 
 def unknown_key(key: str, allowed: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(key, allowed, n=1)
     if close:
-        return f"unknown key (did you mean {close[0]}?)"
-    return f"unknown key (allowed: {', '.join(allowed)})"
+        return _("unknown key (did you mean {key}?)").format(key=close[0])
+    return _("unknown key (allowed: {keys})").format(keys=", ".join(allowed))
 
 
 def toml_type(value: object) -> str:
+    """The TOML type of `value` by name, in the reader's language."""
     kinds: tuple[tuple[type | tuple[type, ...], str], ...] = (
-        (bool, "boolean"),
-        (int, "integer"),
-        (float, "float"),
-        (str, "string"),
-        (list, "array"),
-        (dict, "table"),
-        (datetime, "datetime"),
-        ((date, time), "date/time"),
+        (bool, N_("boolean")),
+        (int, N_("integer")),
+        (float, N_("float")),
+        (str, N_("string")),
+        (list, N_("array")),
+        (dict, N_("table")),
+        (datetime, N_("datetime")),
+        ((date, time), N_("date/time")),
     )
-    return next((name for cls, name in kinds if isinstance(value, cls)), type(value).__name__)
+    return next((_(name) for cls, name in kinds if isinstance(value, cls)), type(value).__name__)
 
 
 def describe(value: object) -> str:
     """Show a wrong value briefly: strings quoted, others with their TOML type."""
     if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
+        return f"{toml_type(value)} {str(value).lower()}"
     shown = repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."

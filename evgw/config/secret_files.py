@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..i18n import N_, _
 from .fields import Scope
 
 MAX_SECRET_BYTES = 4096
 _HOLDING = {
-    "access_key_file": "the S3 access key of the central store",
-    "secret_key_file": "the S3 secret key of the central store",
-    "recipients_file": "the archive's age recipients (age1…, one per line)",
-    "operators_file": "the operators' public keys (ed25519:…, one per line)",
-    "onvif_password_file": "the camera's ONVIF password",
+    "access_key_file": N_("the S3 access key of the central store"),
+    "secret_key_file": N_("the S3 secret key of the central store"),
+    "recipients_file": N_("the archive's age recipients (age1…, one per line)"),
+    "operators_file": N_("the operators' public keys (ed25519:…, one per line)"),
+    "onvif_password_file": N_("the camera's ONVIF password"),
+}
+_PASSWORD_OWNERS = {
+    "[mqtt]": N_("the broker password"),
+    "[discovery]": N_("the cameras' default password"),
 }
 
 
@@ -26,7 +31,9 @@ def optional_secret(scope: Scope, key: str, inline: str | None, file: Path | Non
     if file is None:
         return inline
     if inline is not None:
-        raise scope.error(f"{key}_file", f"set either {key} or {key}_file, not both")
+        raise scope.error(
+            f"{key}_file", _("set either {key} or {key}_file, not both").format(key=key)
+        )
     return read_secret(scope, f"{key}_file", file)
 
 
@@ -36,7 +43,7 @@ def required_secret(scope: Scope, key: str, inline: str | None, file: Path | Non
         return inline
     if inline is None and file is not None:
         return read_secret(scope, f"{key}_file", file)
-    raise scope.error(key, f"set exactly one of {key} or {key}_file")
+    raise scope.error(key, _("set exactly one of {key} or {key}_file").format(key=key))
 
 
 def read_secret(scope: Scope, key: str, path: Path) -> str:
@@ -46,24 +53,26 @@ def read_secret(scope: Scope, key: str, path: Path) -> str:
             raw = f.read(MAX_SECRET_BYTES + 1)
     except OSError as e:
         reason = e.strerror or str(e)
-        message = f"cannot read {str(path)!r}: {reason}; create it or fix the path"
-        raise scope.error(key, message) from e
+        message = _("cannot read {path!r}: {reason}; create it or fix the path")
+        raise scope.error(key, message.format(path=str(path), reason=reason)) from e
     if len(raw) > MAX_SECRET_BYTES:
-        raise scope.error(key, f"{str(path)!r} is larger than {MAX_SECRET_BYTES} bytes")
+        message = _("{path!r} is larger than {limit} bytes")
+        raise scope.error(key, message.format(path=str(path), limit=MAX_SECRET_BYTES))
     try:
         secret = raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError as e:
-        raise scope.error(key, f"{str(path)!r} is not valid UTF-8") from e
+        message = _("{path!r} is not valid UTF-8")
+        raise scope.error(key, message.format(path=str(path))) from e
     if not secret:
-        raise scope.error(key, f"{str(path)!r} is empty; write {_holding(scope, key)} into it")
+        message = _("{path!r} is empty; write {holding} into it")
+        raise scope.error(key, message.format(path=str(path), holding=_holding(scope, key)))
     return secret
 
 
 def _holding(scope: Scope, key: str) -> str:
     """What the file named by `key` should hold, for the message about an empty one."""
     if key in _HOLDING:
-        return _HOLDING[key]
+        return _(_HOLDING[key])
     if key != "password_file":
-        return "the secret"
-    owners = {"[mqtt]": "the broker password", "[discovery]": "the cameras' default password"}
-    return owners.get(scope.label, "the camera's password")
+        return _("the secret")
+    return _(_PASSWORD_OWNERS.get(scope.label, N_("the camera's password")))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..i18n import _
 
 
 def read_config_text(path: Path) -> str:
@@ -15,15 +16,13 @@ def read_config_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as e:
         reason = e.strerror or str(e)
-        raise ConfigError(
-            f"{path}: cannot read configuration file: {reason}; check the path and permissions"
-        ) from e
+        why = _("cannot read configuration file: {reason}; check the path and permissions")
+        raise ConfigError(f"{path}: {why.format(reason=reason)}") from e
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"{path}: not valid UTF-8 (byte offset {e.start}); save the file as UTF-8"
-        ) from e
+        why = _("not valid UTF-8 (byte offset {offset}); save the file as UTF-8")
+        raise ConfigError(f"{path}: {why.format(offset=e.start)}") from e
 
 
 def parse_toml(text: str, path: Path) -> dict[str, Any]:
@@ -31,6 +30,8 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: TOML syntax error: {e}") from e
+        why = _("TOML syntax error: {error}").format(error=e)
+        raise ConfigError(f"{path}: {why}") from e
     except RecursionError as e:
-        raise ConfigError(f"{path}: TOML syntax error: values nested too deeply") from e
+        why = _("TOML syntax error: values nested too deeply")
+        raise ConfigError(f"{path}: {why}") from e

@@ -15,6 +15,7 @@ from evgw.config import checks
 from evgw.config.checks import Check, Invalid
 from evgw.config.fields import Scope, read_table, setting, table
 from evgw.config.placeholders import placeholder
+from evgw.i18n import _
 from segments.errors import CryptoFormatError
 from segments.signing import parse_public_key
 
@@ -122,10 +123,11 @@ def _read_lines(scope: Scope, path: Path) -> list[str]:
         with path.open("rb") as f:
             raw = f.read(MAX_OPERATORS_FILE_BYTES + 1)
         if len(raw) > MAX_OPERATORS_FILE_BYTES:
-            raise ValueError(f"larger than {MAX_OPERATORS_FILE_BYTES} bytes")
+            raise ValueError(_("larger than {limit} bytes").format(limit=MAX_OPERATORS_FILE_BYTES))
         text = raw.decode("utf-8")
     except (OSError, ValueError) as e:
         reason = getattr(e, "strerror", None) or str(e)
-        raise scope.error("operators_file", f"cannot read {str(path)!r}: {reason}") from e
+        message = _("cannot read {path!r}: {reason}").format(path=str(path), reason=reason)
+        raise scope.error("operators_file", message) from e
     stripped = (line.strip() for line in text.splitlines())
     return [line for line in stripped if line and not line.startswith("#")]

@@ -25,6 +25,7 @@ from evgw.config.problems import Collector
 from evgw.config.secret_files import optional_secret, read_secret
 from evgw.config.toml_file import parse_toml, read_config_text
 from evgw.errors import ConfigError
+from evgw.i18n import _
 from uplink.config_tables import mqtt_config, upload_config
 
 from .commands import commands_config
@@ -78,10 +79,11 @@ def parse_config(text: str, path: Path) -> Config:
 def refuse_age_identity(text: str, path: Path) -> None:
     """No decryption key may sit in the configuration file, even commented out."""
     if AGE_IDENTITY_MARK in text.upper():
-        raise ConfigError(
-            f"{path}: holds an age identity (AGE-SECRET-KEY-…): no decryption key may live "
-            "on the gateway; keep it at the central archive and put only its age1… recipient here"
+        why = _(
+            "holds an age identity (AGE-SECRET-KEY-…): no decryption key may live on the "
+            "gateway; keep it at the central archive and put only its age1… recipient here"
         )
+        raise ConfigError(f"{path}: {why}")
 
 
 def config_from_mapping(data: Mapping[str, Any], path: Path) -> Config:
@@ -149,7 +151,9 @@ def _location(scope: Scope, raw: Mapping[str, Any]) -> LocationConfig:
     location = read_table(scope, raw, LocationConfig)
     for key, other in (("lat", "lon"), ("lon", "lat")):
         if getattr(location, key) is not None and getattr(location, other) is None:
-            reason = f"missing; {key} and {other} go together (set both or neither)"
+            reason = _("missing; {key} and {other} go together (set both or neither)").format(
+                key=key, other=other
+            )
             raise scope.error(other, reason)
     return location
 
@@ -168,8 +172,10 @@ def _keys(scope: Scope, raw: Mapping[str, Any]) -> KeysConfig:
     if not recipients:
         raise scope.error(
             "recipients",
-            "at least one age recipient (age1…) is needed: the central archive's public key "
-            "(`evgw keygen --archive` prints one); or set recipients_file",
+            _(
+                "at least one age recipient (age1…) is needed: the central archive's public key "
+                "(`evgw keygen --archive` prints one); or set recipients_file"
+            ),
         )
     return KeysConfig(signing_key=table.signing_key, recipients=tuple(recipients))
 
@@ -177,19 +183,21 @@ def _keys(scope: Scope, raw: Mapping[str, Any]) -> KeysConfig:
 def _discovery(scope: Scope, raw: Mapping[str, Any]) -> DiscoveryConfig:
     table = read_table(scope, raw, DiscoveryTable)
     if table.interface is not None and table.address is not None:
-        raise scope.error("address", "set either interface or address, not both")
+        raise scope.error("address", _("set either interface or address, not both"))
     if table.auto_enroll and table.interface is None and table.address is None:
         raise scope.error(
-            "auto_enroll", "needs the camera network: set interface (e.g. eth1) or address"
+            "auto_enroll", _("needs the camera network: set interface (e.g. eth1) or address")
         )
     password = optional_secret(scope, "password", table.password, table.password_file)
     if password is not None and table.username is None:
-        raise scope.error("username", "missing; a password needs a username")
+        raise scope.error("username", _("missing; a password needs a username"))
     if table.lost_after_s <= table.rescan_interval_s:
         raise scope.error(
             "lost_after_s",
-            f"must be longer than rescan_interval_s ({table.rescan_interval_s:g}), or every "
-            "camera would be declared lost between two probes",
+            _(
+                "must be longer than rescan_interval_s ({interval:g}), or every camera would "
+                "be declared lost between two probes"
+            ).format(interval=table.rescan_interval_s),
         )
     return DiscoveryConfig(
         interface=table.interface,
@@ -218,15 +226,20 @@ def _cameras(
     top = Scope(path, "", "")
     entries = data.get("cameras", [])
     if not isinstance(entries, list):
-        reason = f"must be an array of tables ([[cameras]]), got {describe(entries)}"
+        reason = _("must be an array of tables ([[cameras]]), got {got}").format(
+            got=describe(entries)
+        )
         problems.add(top.error("cameras", reason))
         return ()
     if not entries and not discovery.auto_enroll:
         problems.add(
             top.error(
                 "cameras",
-                "no camera to record: add a [[cameras]] table, or set [discovery] auto_enroll = "
-                "true (with interface or address) to record the cameras found on the network",
+                _(
+                    "no camera to record: add a [[cameras]] table, or set [discovery] "
+                    "auto_enroll = true (with interface or address) to record the cameras found "
+                    "on the network"
+                ),
             )
         )
     cameras: list[CameraConfig] = []
@@ -234,7 +247,8 @@ def _cameras(
     for index, entry in enumerate(entries):
         scope = Scope(path, f"cameras[{index}]", ".")
         if not isinstance(entry, dict):
-            problems.add(scope.error(None, f"must be a table ([[cameras]]), got {describe(entry)}"))
+            reason = _("must be a table ([[cameras]]), got {got}").format(got=describe(entry))
+            problems.add(scope.error(None, reason))
             continue
         camera = problems.attempt(partial(_camera, scope, entry, location, recording, discovery))
         if camera is None:
@@ -245,7 +259,9 @@ def _cameras(
                 continue
             if (key, value) in first_index:
                 also = first_index[key, value]
-                reason = f"duplicate camera {key} {value!r} (also cameras[{also}])"
+                reason = _("duplicate camera {key} {value!r} (also cameras[{also}])").format(
+                    key=key, value=value, also=also
+                )
                 problems.add(scope.error(key, reason))
             first_index.setdefault((key, value), index)
         cameras.append(camera)
@@ -264,12 +280,16 @@ def _camera(
     table = read_table(scope, raw, CameraTable)
     sources = [key for key in _SOURCES if getattr(table, key) is not None]
     if len(sources) != 1:
-        given = f" (got {', '.join(sources)})" if sources else ""
-        raise scope.error(
-            None,
-            f"set exactly one of rtsp (a stream URL), onvif (the camera's ONVIF device service "
-            f"URL) or serial (a camera found by discovery){given}",
+        reason = _(
+            "set exactly one of rtsp (a stream URL), onvif (the camera's ONVIF device service "
+            "URL) or serial (a camera found by discovery)"
         )
+        if sources:
+            reason = _(
+                "set exactly one of rtsp (a stream URL), onvif (the camera's ONVIF device "
+                "service URL) or serial (a camera found by discovery) (got {sources})"
+            ).format(sources=", ".join(sources))
+        raise scope.error(None, reason)
     password = optional_secret(scope, "password", table.password, table.password_file)
     onvif_password = optional_secret(
         scope, "onvif_password", table.onvif_password, table.onvif_password_file
@@ -277,16 +297,20 @@ def _camera(
     if table.rtsp is not None:
         for key in _ONVIF_ONLY:
             if getattr(table, key) not in (None, ()):
-                raise scope.error(key, "only applies to cameras set by onvif or serial, not rtsp")
+                reason = _("only applies to cameras set by onvif or serial, not rtsp")
+                raise scope.error(key, reason)
     if table.onvif_ca_file is not None and not table.onvif_ca_file.is_file():
-        raise scope.error("onvif_ca_file", f"no such file: {table.onvif_ca_file}")
+        reason = _("no such file: {path}").format(path=table.onvif_ca_file)
+        raise scope.error("onvif_ca_file", reason)
     if onvif_password is not None and table.onvif_username is None:
-        raise scope.error("onvif_username", "missing; onvif_password needs onvif_username")
+        raise scope.error("onvif_username", _("missing; onvif_password needs onvif_username"))
     if table.serial is not None and not discovery.enabled:
         raise scope.error(
             "serial",
-            "finding a camera by serial needs the camera network: set [discovery] interface "
-            "(e.g. eth1) or address",
+            _(
+                "finding a camera by serial needs the camera network: set [discovery] interface "
+                "(e.g. eth1) or address"
+            ),
         )
     onvif_credentials = (table.onvif_username, onvif_password)
     if table.onvif_username is None:
@@ -324,9 +348,10 @@ def _osd(scope: Scope, table: CameraTable, recording: RecordingConfig, uses_onvi
     """[recording] osd for the cameras it can apply to; a camera's own osd = true must fit."""
     passthrough = _or(table.overlay, recording.overlay) == "passthrough"
     if table.osd and not uses_onvif:
-        raise scope.error("osd", "needs a camera set by onvif or serial: OSD is set over ONVIF")
+        reason = _("needs a camera set by onvif or serial: OSD is set over ONVIF")
+        raise scope.error("osd", reason)
     if table.osd and not passthrough:
-        raise scope.error("osd", 'applies to overlay = "passthrough" (burn_in draws its own)')
+        raise scope.error("osd", _('applies to overlay = "passthrough" (burn_in draws its own)'))
     return _or(table.osd, recording.osd) and uses_onvif and passthrough
 
 

@@ -16,6 +16,7 @@ from evgw.config import checks
 from evgw.config.checks import Invalid, rule
 from evgw.config.fields import Scope, read_table, setting, table
 from evgw.config.placeholders import placeholder
+from evgw.i18n import _
 from segments.timestamp import TimestampError, load_anchors
 from uplink.settings import TsaSettings
 
@@ -25,7 +26,8 @@ MAX_CA_FILE_BYTES = 1 << 20
 @rule("a dotted object identifier such as 1.2.3.4")
 def object_identifier(value: str) -> str:
     if not re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", value):
-        raise Invalid(f"must be a dotted object identifier (e.g. 1.2.3.4), got {value!r}")
+        reason = _("must be a dotted object identifier (e.g. 1.2.3.4), got {value!r}")
+        raise Invalid(reason.format(value=value))
     return value
 
 
@@ -66,7 +68,10 @@ def tsa_settings(scope: Scope, raw: Mapping[str, Any]) -> TsaSettings:
         pem = table.ca_file.read_bytes()[:MAX_CA_FILE_BYTES]
     except OSError as e:
         reason = e.strerror or str(e)
-        raise scope.error("ca_file", f"{str(table.ca_file)!r}: cannot read: {reason}") from e
+        message = _("{path!r}: cannot read: {reason}").format(
+            path=str(table.ca_file), reason=reason
+        )
+        raise scope.error("ca_file", message) from e
     try:
         anchors = load_anchors(pem, str(table.ca_file))
     except TimestampError as e:

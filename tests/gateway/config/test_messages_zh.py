@@ -1,0 +1,47 @@
+"""The configuration's messages speak the reader's language: under `LANG=zh_CN.UTF-8`, `evgw
+check` gives each problem in Chinese, the file, the key paths and the values left as written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.paths import REPO
+
+PLACEHOLDER = "REPLACE-WITH-ARCHIVE-AGE-RECIPIENT"
+
+
+def test_lang_zh_cn_check_names_each_problem_in_chinese(tmp_path: Path) -> None:
+    config = tmp_path / "evgw.toml"
+    config.write_text(
+        '[gateway]\nid = "gw-1"\nsite = 5\ndata_dir = "/var/lib/evgw"\n'
+        '[location]\nname = "一号卡口"\n'
+        "[recording]\nsegment_seconds = 7\n"
+        f'[keys]\nsigning_key = "keys/device.ed25519"\nrecipients = ["{PLACEHOLDER}"]\n'
+        '[[cameras]]\nid = "gate-1"\nrtsp = "rtsp://127.0.0.1:8554/cam1"\n',
+        encoding="utf-8",
+    )
+    code = (
+        "import sys\nfrom gateway.cli.main import main\n"
+        f"sys.exit(main(['check', '--config', {str(config)!r}]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LC_") and k != "LANGUAGE"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**env, "LANG": "zh_CN.UTF-8", "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"{config}: [gateway] site: 必须是字符串，实际为 整数 5",
+        f"{config}: [recording] segment_seconds: 必须能整除 86400，使片段边界与午夜对齐"
+        "（例如 10、30、60、300、600、3600），实际为 7",
+        f"{config}: [keys] recipients: 仍是示例文件中的占位符：请将 {PLACEHOLDER} 替换为中心归档的 "
+        "age 接收方公钥（age1…，在归档所在的计算机上由 `evgw keygen --archive` 打印）",
+        f"evgw check：{config} 中有 3 个问题",
+    ]
