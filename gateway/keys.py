@@ -52,7 +52,7 @@ class GatewayKeys:
 def load_keys(keys: KeysConfig, config_path: Path, guarded: Iterable[Path]) -> GatewayKeys:
     """The signing key and recipients of `[keys]`, once no folder in `guarded` holds an identity."""
     refuse_identities(guarded)
-    path = signing_key_path(keys)
+    path = signing_key_path(keys.signing_key)
     if not path.exists():
         raise ConfigError(
             f"{config_path}: [keys] signing_key: {path} does not exist; create it with "
@@ -64,7 +64,7 @@ def load_keys(keys: KeysConfig, config_path: Path, guarded: Iterable[Path]) -> G
     return GatewayKeys(signer, recipients)
 
 
-def signing_key_path(keys: KeysConfig, environ: Mapping[str, str] | None = None) -> Path:
+def signing_key_path(configured: Path, environ: Mapping[str, str] | None = None) -> Path:
     """systemd's credential `device.ed25519` when the service has one, else `[keys] signing_key`."""
     env = os.environ if environ is None else environ
     folder = env.get(CREDENTIALS_ENV)
@@ -72,7 +72,7 @@ def signing_key_path(keys: KeysConfig, environ: Mapping[str, str] | None = None)
         credential = Path(folder) / DEVICE_KEY_NAME
         if credential.is_file():
             return credential
-    return keys.signing_key
+    return configured
 
 
 def refuse_identities(folders: Iterable[Path]) -> None:

@@ -41,7 +41,7 @@ def gateway_keys(config: Config) -> GatewayKeys:
 def guarded_folders(config: Config) -> tuple[Path, ...]:
     """Where no age identity may sit: beside the configuration, in the data dir, beside the key."""
     data_dir = config.gateway.data_dir
-    key = signing_key_path(config.keys)
+    key = signing_key_path(config.keys.signing_key)
     return (config.path.parent, data_dir, DataDir(data_dir).keys, key.parent)
 
 

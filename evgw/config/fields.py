@@ -229,6 +229,13 @@ def read_table(scope: Scope, raw: Mapping[str, Any], cls: type[T]) -> T:
     return cls(**values)
 
 
+def read_key(scope: Scope, raw: Mapping[str, Any], cls: type[Any], name: str) -> Any:
+    """One key of `cls` checked alone, as `read_table` checks it; for a file that did not
+    validate, whose other keys must not hide what this one says."""
+    (key,) = (k for k in keys(cls) if k.name == name)
+    return _value(scope, raw, key)
+
+
 def _value(scope: Scope, raw: Mapping[str, Any], key: Key) -> Any:
     if key.name not in raw:
         if key.required:

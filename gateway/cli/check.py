@@ -16,7 +16,8 @@ from evgw.errors import ConfigError
 from evgw.exit_codes import USAGE
 from evgw.i18n import _
 
-from ..config import load_config
+from ..config import Config, load_config
+from ..preflight.inputs import Inputs, from_config, from_file
 from ..preflight.local import local_problems
 from ..preflight.service_user import SERVICE_USER, ServiceUser
 from . import args as common
@@ -71,22 +72,31 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> list[str]:
-    """Every problem found, one line each."""
+    """Every problem found, one line each; the local checks run even on a file that did not
+    validate, on the keys of it that did."""
+    problems: list[str] = []
+    config: Config | None = None
     try:
         config = load_config(args.config)
+        inputs: Inputs | None = from_config(config)
     except ConfigError as e:
-        return list(problems_of(e))
-    problems: list[str] = []
+        problems += problems_of(e)
+        inputs = from_file(args.config)
     user = ServiceUser.named(args.service_user)
     if user is None:
         problems.append(
-            f"the service user {args.service_user} does not exist on this machine; install.sh "
-            "creates it, or name the user the service runs as with --service-user (checked "
-            "as this user instead)"
+            _(
+                "the service user {user} does not exist on this machine; install.sh creates it, "
+                "or name the user the service runs as with --service-user (checked as this user "
+                "instead)"
+            ).format(user=args.service_user)
         )
         user = ServiceUser.current()
-    problems += local_problems(config, user)
-    if args.online:
+    if inputs is not None:
+        problems += local_problems(inputs, user)
+    if args.online and config is None:
+        print(_("evgw check: --online: not run until the configuration is valid"), file=sys.stderr)
+    elif args.online and config is not None:
         from ..preflight.online import online_problems  # loads boto3, paho and zeep
 
         problems += online_problems(config, args.timeout)

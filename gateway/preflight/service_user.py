@@ -15,6 +15,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from evgw.i18n import _
+
 SERVICE_USER = "evgw"
 
 
@@ -48,10 +50,12 @@ class ServiceUser:
     def how(self) -> str:
         """How the answer was found, for the report."""
         if os.geteuid() == 0:
-            return f"as {self.name} (the kernel's access check, run as root)"
-        if os.geteuid() == self.uid:
-            return f"as {self.name} (this user)"
-        return f"from the mode bits for {self.name} (ACLs not seen; run as root to be exact)"
+            how = _("as {user} (the kernel's access check, run as root)")
+        elif os.geteuid() == self.uid:
+            how = _("as {user} (this user)")
+        else:
+            how = _("from the mode bits for {user} (ACLs not seen; run as root to be exact)")
+        return how.format(user=self.name)
 
 
 def can_write(folder: Path, user: ServiceUser) -> bool:

@@ -17,18 +17,21 @@ CONFIGURED = KeysConfig(Path("/etc/evgw/keys/device.ed25519"), ())
 
 
 def test_the_configured_key_without_systemd_credentials() -> None:
-    assert signing_key_path(CONFIGURED, {}) == CONFIGURED.signing_key
+    assert signing_key_path(CONFIGURED.signing_key, {}) == CONFIGURED.signing_key
 
 
 def test_the_credential_when_the_unit_passes_one(tmp_path: Path) -> None:
     (tmp_path / DEVICE_KEY_NAME).write_bytes(b"key")
     env = {CREDENTIALS_ENV: str(tmp_path)}
-    assert signing_key_path(CONFIGURED, env) == tmp_path / DEVICE_KEY_NAME
+    assert signing_key_path(CONFIGURED.signing_key, env) == tmp_path / DEVICE_KEY_NAME
 
 
 def test_other_credentials_leave_the_configured_key(tmp_path: Path) -> None:
     (tmp_path / "mqtt.pass").write_text("x")
-    assert signing_key_path(CONFIGURED, {CREDENTIALS_ENV: str(tmp_path)}) == CONFIGURED.signing_key
+    assert (
+        signing_key_path(CONFIGURED.signing_key, {CREDENTIALS_ENV: str(tmp_path)})
+        == CONFIGURED.signing_key
+    )
 
 
 def test_the_daemon_loads_the_credential_s_key(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

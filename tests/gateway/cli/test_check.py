@@ -85,6 +85,46 @@ def test_every_setup_mistake_is_one_line(box: Path, capsys: pytest.CaptureFixtur
 
 
 @as_root
+def test_a_file_that_does_not_validate_still_gets_the_box_checked(
+    box: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One run lists the config's problems and the box's; fixing them all leaves none new."""
+    data = box / "data"
+    config = gateway_file(box, data, box / "keys" / "device.ed25519")
+    config.write_text(config.read_text().replace(RECIPIENT, "age1typo"))
+    argv = ["check", "--config", str(config), "--service-user", "nobody"]
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[1] for line in lines[:-1]] == [
+        "[keys] recipients",
+        "[keys] signing_key",
+        "[gateway] data_dir",
+    ]
+    assert lines[1].endswith(f"does not exist; create it with `evgw keygen --out {box / 'keys'}`")
+    assert f"does not exist and {box} is not writable by the service user nobody" in lines[2]
+    assert lines[-1] == f"evgw check: 3 problem(s) in {config}"
+
+    config.write_text(config.read_text().replace("age1typo", RECIPIENT))
+    make_device_key(box / "keys")
+    data.mkdir()
+    shutil.chown(data, "nobody")
+    assert main(argv) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_file_that_is_not_toml_is_one_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "evgw.toml"
+    config.write_text('[gateway\nid = "gw-1"\n')
+    assert main(["check", "--config", str(config), "--online", "--service-user", "nobody"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "evgw check: --online: not run until the configuration is valid"
+    assert err[1].startswith(f"{config}: ")
+    assert err[2:] == [f"evgw check: 1 problem(s) in {config}"]
+
+
+@as_root
 def test_a_ready_box_passes(box: Path, capsys: pytest.CaptureFixture[str]) -> None:
     key, _ = make_device_key(box / "keys")
     data = box / "data"
