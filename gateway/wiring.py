@@ -28,7 +28,7 @@ from uplink.objectstore import ObjectStore
 from .camera_plan import CameraPlan
 from .cases.sources import CameraLabel, CaseSources
 from .config import CameraConfig, Config, MqttConfig
-from .enrolled import enrolled_cameras
+from .enrolled import Enrolled, camera_config, enrolled_cameras
 from .keys import GatewayKeys, load_keys, signing_key_path
 from .status import StatusScope
 
@@ -50,6 +50,25 @@ def camera_plans(
 ) -> list[CameraPlan]:
     """One plan per enabled camera, in configuration order."""
     return [camera_plan(config, c, recipients, boot_id) for c in config.cameras if c.enabled]
+
+
+def enrolled_plans(
+    config: Config, entries: Sequence[Enrolled], recipients: Sequence[X25519Recipient], boot_id: str
+) -> list[CameraPlan]:
+    """Plans of the cameras auto-enrolment found, but those the configuration names (by id
+    or serial): a configured entry takes its camera over."""
+    ids = {c.id for c in config.cameras}
+    serials = {c.serial for c in config.cameras if c.serial}
+    kept = [e for e in entries if e.id not in ids and e.serial not in serials]
+    return [enrolled_plan(config, e, recipients, boot_id) for e in kept]
+
+
+def enrolled_plan(
+    config: Config, entry: Enrolled, recipients: Sequence[X25519Recipient], boot_id: str
+) -> CameraPlan:
+    """An enrolled camera records with the sections' defaults, its serial pinned."""
+    plan = camera_plan(config, camera_config(config, entry), recipients, boot_id)
+    return replace(plan, identity=replace(plan.identity, camera_serial=entry.serial))
 
 
 def camera_plan(

@@ -26,7 +26,7 @@ from cameras.errors import CameraError, OnvifError
 from cameras.redact import redact
 from cameras.wsd import Announcement
 
-from ..config import Config, DiscoveryConfig
+from ..config import CameraConfig, Config, DiscoveryConfig
 from ..enrolled import Enrolled, EnrolledStore
 from .directory import CameraDirectory
 from .enrollment import refusal_after_query, refusal_before_query
@@ -97,6 +97,26 @@ class AutoEnroll(threading.Thread):
         with self._lock:
             for e in entries:
                 self._add(e, now)
+
+    def reconfigure(self, cameras: Iterable[CameraConfig]) -> list[Enrolled]:
+        """A reload names these cameras: from now on they are the configuration's, never
+        enrolled; an enrolled camera it now names (by id or serial) is forgotten here, the
+        reload having handed it to its configured entry. Returns the ones forgotten."""
+        cameras = list(cameras)
+        serials = {c.serial for c in cameras if c.serial}
+        ids = {c.id for c in cameras}
+        with self._lock:
+            self._configured_serials = serials
+            self._configured_xaddrs = {c.onvif for c in cameras if c.onvif}
+            self._taken |= ids
+            gone = [e for e in self._cameras.values() if e.id in ids or e.serial in serials]
+            for e in gone:
+                del self._cameras[e.id]
+                self._by_serial.pop(e.serial, None)
+                self._by_endpoint.pop(e.endpoint, None)
+                self._last_seen.pop(e.id, None)
+                self._lost.discard(e.id)
+        return gone
 
     @property
     def enrolled(self) -> list[Enrolled]:

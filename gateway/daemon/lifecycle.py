@@ -38,7 +38,7 @@ from uplink.uploader import Uploader
 from .. import wiring
 from ..camera_plan import CameraPlan
 from ..config import Config
-from ..enrolled import Enrolled, camera_config
+from ..enrolled import Enrolled
 from ..keys import CREDENTIALS_ENV, GatewayKeys, operator_keyring
 from . import commands
 from .alarms import GatewayFacts
@@ -163,9 +163,7 @@ class Gateway:
 
     def _enrolled_plan(self, entry: Enrolled) -> CameraPlan:
         assert self._keys is not None
-        camera = camera_config(self.config, entry)
-        plan = wiring.camera_plan(self.config, camera, self._keys.recipients, self.boot_id)
-        return replace(plan, identity=replace(plan.identity, camera_serial=entry.serial))
+        return wiring.enrolled_plan(self.config, entry, self._keys.recipients, self.boot_id)
 
     def _enrol(self, entry: Enrolled) -> bool:
         """Record a camera auto-enrolment admitted, while the daemon runs."""

@@ -10,9 +10,11 @@ Otherwise only what changed is touched: a camera added gets its process; a camer
 disabled) is stopped, which seals its open segment, and its ledger says why (a signed
 `camera` record, reason `config_reload`); a camera whose own plan changed (segment length,
 overlay, address, names…) is stopped and started again, and its `boot` record declares the
-pause (`config_reload`). Every other camera records on untouched. `[mqtt]`/`[commands]`
-reconnect the reporter, `[upload]` restarts the uploader, `[storage]` takes effect at the next
-retention round. systemd hears RELOADING=1 before and READY=1 after.
+pause (`config_reload`). Auto-enrolled cameras count as cameras here too: one whose
+recording settings the sections change restarts, one that a new `[[cameras]]` entry names
+(by id or serial) hands over to that entry. Every other camera records on untouched.
+`[mqtt]`/`[commands]` reconnect the reporter, `[upload]` restarts the uploader, `[storage]`
+takes effect at the next retention round. systemd hears RELOADING=1 before and READY=1 after.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .. import wiring
 from ..camera_plan import CameraPlan
 from ..config import Config, load_config
 from ..keys import GatewayKeys
+from .auto_enroll import AutoEnroll
 from .camera_process import CameraProcess, stop_all
 from .events import EventRouter
 from .liveness import ProgressLimits
@@ -107,6 +110,7 @@ class Gateway(Protocol):
     uploader: Uploader | None
     reporter: Reporter | None
     link: GatewayLink | None
+    enroller: AutoEnroll | None
     _keys: GatewayKeys | None
     _workers_lock: threading.Lock
 
@@ -154,10 +158,16 @@ def _apply(gateway: Gateway) -> str:
         )
     assert gateway._keys is not None
     recipients, boot_id = gateway._keys.recipients, gateway.boot_id
+    enrolled = gateway.enroller.enrolled if gateway.enroller is not None else []
     cameras = camera_changes(
-        wiring.camera_plans(old, recipients, boot_id), wiring.camera_plans(new, recipients, boot_id)
+        wiring.camera_plans(old, recipients, boot_id)
+        + wiring.enrolled_plans(old, enrolled, recipients, boot_id),
+        wiring.camera_plans(new, recipients, boot_id)
+        + wiring.enrolled_plans(new, enrolled, recipients, boot_id),
     )
     gateway.config = new
+    if gateway.enroller is not None:
+        gateway.enroller.reconfigure(new.cameras)
     _replace_cameras(gateway, cameras)
     sections = changed_sections(old, new, ("mqtt", "commands", "upload", "storage"))
     _apply_sections(gateway, sections)

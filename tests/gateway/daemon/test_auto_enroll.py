@@ -15,6 +15,7 @@ import pytest
 from gateway import wiring
 from gateway.config import Config, parse_config
 from gateway.daemon.lifecycle import Gateway
+from gateway.daemon.reload import reload
 from gateway.enrolled import EnrolledStore
 from segments.ledger import signature_ok
 from testbeds.onvif_config import DeviceConfig, default_profiles
@@ -151,9 +152,18 @@ def test_cameras_found_on_the_network_are_recorded_and_survive_a_restart(
     try:
         assert sorted(w.camera for w in again.workers) == sorted(ids)
         assert all(len(records(config, c, "boot")) == 2 for c in ids), "their runs go on"
+        # A reload that names the second camera hands it to its configured entry.
+        named = f'[[cameras]]\nid = "gate-hik"\nserial = "{devices[1].config.serial}"\n'
+        config.path.write_text(config.path.read_text() + named, encoding="utf-8")
+        assert reload(again)
+        assert sorted(w.camera for w in again.workers) == sorted([ids[0], "gate-hik"])
+        taken = lambda: bool(records(config, "gate-hik", "segment"))  # noqa: E731
+        wait_until("the configured entry records the camera", taken, 60)
     finally:
         again.stop()
     assert len(declared(config, ids[0])) == 4, "the address it moved to was remembered"
+    assert declared(config, ids[1])[-1] == "removed"
+    assert len(records(config, ids[0], "boot")) == 2, "the other records on, no new run"
 
 
 def test_the_device_limit_refuses_what_is_beyond_it(

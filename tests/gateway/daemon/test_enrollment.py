@@ -267,3 +267,24 @@ def test_what_a_device_says_of_itself_is_cut_to_size_and_cleaned() -> None:
     assert (entry.serial, entry.id) == ("SN 1", "SN-1")
     assert "not printable" in str(refusal_after_query(POLICY, device(a, "SN\x1b[31m")))
     assert entry.name.startswith("yard x") and len(entry.name) == 128 and entry.model == "M"
+
+
+def test_a_camera_a_reload_names_is_handed_over_and_not_enrolled_again(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    a, b = announced(1), announced(2)
+    rig.net.add(a, "SN-1")
+    rig.net.add(b, "SN-2")
+    rig.auto.round()
+    assert sorted(e.id for e in rig.auto.enrolled) == ["SN-1", "SN-2"]
+    data = {k: v for k, v in base().items() if k != "cameras"}
+    data["discovery"] = {"address": "127.0.0.1", "auto_enroll": True}
+    config: Config = config_from_mapping(data, FAKE)
+    taken = next(e for e in rig.auto.enrolled if e.serial == "SN-1")
+    named = replace(camera_config(config, taken), id="yard")
+    assert rig.auto.reconfigure([named]) == [taken]
+    assert [e.id for e in rig.auto.enrolled] == ["SN-2"]
+    rig.now += POLICY.lost_after_s + 1
+    rig.auto.round()
+    rig.auto.round()
+    assert rig.enrolled == ["SN-1", "SN-2"]  # SN-1 not enrolled a second time
+    assert ("SN-1", LOST) not in rig.presence

@@ -20,6 +20,7 @@ from gateway import wiring
 from gateway.camera_plan import CameraPlan
 from gateway.config import Config
 from gateway.daemon.reload import CONFIG_RELOAD, camera_changes, restart_needed
+from gateway.enrolled import Enrolled
 from segments.ledger import read_checkpoints
 from segments.store import StreamStore
 from testbeds.rtsp import RtspTestServer
@@ -159,3 +160,25 @@ def test_only_cameras_whose_plan_changed_restart(tmp_path: Path) -> None:
     changes = camera_changes(plans(new), plans(newer))
     assert changes.added == () and changes.removed == ("gate-1", "gate-3")
     assert [p.camera.id for p in changes.changed] == ["gate-2"]
+
+
+def test_enrolled_cameras_follow_the_sections_and_hand_over_to_a_configured_entry(
+    tmp_path: Path,
+) -> None:
+    a = Cam("gate-1", "rtsp://127.0.0.1:1/1")
+    net = '[discovery]\naddress = "127.0.0.1"\nauto_enroll = true\n'
+    yard = Enrolled("SN-7", "SN-7", "urn:uuid:7", "http://192.0.2.7/onvif/device_service")
+    old = make_config(tmp_path, [a], extra=net)
+    recipients = wiring.gateway_keys(old).recipients
+
+    def plans(config: Config) -> list[CameraPlan]:
+        cameras = wiring.camera_plans(config, recipients, "boot-1")
+        return cameras + wiring.enrolled_plans(config, [yard], recipients, "boot-1")
+
+    longer = make_config(tmp_path, [a], segment_seconds=4, extra=net)
+    changes = camera_changes(plans(old), plans(longer))
+    assert [p.camera.id for p in changes.changed] == ["gate-1", "SN-7"]
+    named = f'[[cameras]]\nid = "yard"\nserial = "SN-7"\n{net}'
+    changes = camera_changes(plans(old), plans(make_config(tmp_path, [a], extra=named)))
+    assert changes.removed == ("SN-7",) and changes.changed == ()
+    assert [(p.camera.id, p.camera.serial) for p in changes.added] == [("yard", "SN-7")]
