@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         source=args.source,
         operator=args.operator,
     )
-    progress = Progress(sys.stderr, "exporting")
+    progress = Progress(sys.stderr, _("exporting"))
     try:
         path, report = export(
             case_sources(config), request, identities, gateway_keys(config).signer, progress

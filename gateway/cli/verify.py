@@ -97,7 +97,7 @@ def verify_path(
 ) -> Report:
     """Verify every stream under `path` (or `camera`'s), with a progress line on stderr."""
     streams = find_streams(path, camera)
-    progress = Progress(sys.stderr, "verifying")
+    progress = Progress(sys.stderr, _("verifying"))
     try:
         return verify(
             [(name, DirMediaSource(folder)) for name, folder in streams],
