@@ -28,10 +28,13 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from evgw.i18n import N_, _
 from segments.errors import CryptoFormatError, SegmentError
 
 ED25519 = "ed25519"
 SHA256 = "sha256"
+
+CANNOT_WRITE = N_("cannot write signing key ({error})")
 
 
 class KeyFileError(SegmentError):
@@ -214,10 +217,11 @@ def load_verifier(source: str | Path) -> Verifier:
     try:
         data = path.read_bytes()
     except (OSError, ValueError) as e:
-        raise KeyFileError(
-            f"{path}: cannot read public key ({e}); pass 'ed25519:<base64>' "
-            "or the path of a file containing it"
-        ) from e
+        why = _(
+            "cannot read public key ({error}); pass 'ed25519:<base64>' or the path of a file "
+            "containing it"
+        ).format(error=e)
+        raise KeyFileError(f"{path}: {why}") from e
     try:
         return parse_public_key(data)
     except CryptoFormatError as e:
@@ -236,7 +240,7 @@ def generate_signing_key(path: Path) -> Ed25519Signer:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
-        raise KeyFileError(f"{path}: cannot write signing key ({e.strerror})") from e
+        raise KeyFileError(f"{path}: " + _(CANNOT_WRITE).format(error=e.strerror)) from e
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -251,9 +255,10 @@ def generate_signing_key(path: Path) -> Ed25519Signer:
         finally:
             os.close(dir_fd)
     except FileExistsError as e:
-        raise KeyFileError(f"{path}: a key already exists; refusing to overwrite it") from e
+        why = _("a key already exists; refusing to overwrite it")
+        raise KeyFileError(f"{path}: {why}") from e
     except OSError as e:
-        raise KeyFileError(f"{path}: cannot write signing key ({e.strerror})") from e
+        raise KeyFileError(f"{path}: " + _(CANNOT_WRITE).format(error=e.strerror)) from e
     finally:
         tmp.unlink(missing_ok=True)
     return signer
@@ -266,19 +271,23 @@ def load_signer(path: Path) -> Ed25519Signer:
         with path.open("rb") as f:
             mode = os.fstat(f.fileno()).st_mode
             if mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise KeyFileError(
-                    f"{path}: signing key is accessible by group/others "
-                    f"(mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}`"
-                )
+                why = _(
+                    "signing key is accessible by group/others (mode {mode}); run "
+                    "`chmod 600 {path}`"
+                ).format(mode=f"{stat.S_IMODE(mode):04o}", path=path)
+                raise KeyFileError(f"{path}: {why}")
             data = f.read()
     except OSError as e:
-        raise KeyFileError(f"{path}: cannot read signing key ({e.strerror})") from e
+        why = _("cannot read signing key ({error})").format(error=e.strerror)
+        raise KeyFileError(f"{path}: {why}") from e
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as e:
-        raise CryptoFormatError(f"{path}: not an unencrypted PKCS#8 PEM private key ({e})") from e
+        why = _("not an unencrypted PKCS#8 PEM private key ({error})").format(error=e)
+        raise CryptoFormatError(f"{path}: {why}") from e
     if not isinstance(key, Ed25519PrivateKey):
-        raise CryptoFormatError(f"{path}: holds a {type(key).__name__}, expected an Ed25519 key")
+        why = _("holds a {kind}, expected an Ed25519 key").format(kind=type(key).__name__)
+        raise CryptoFormatError(f"{path}: {why}")
     return Ed25519Signer(key)
 
 

@@ -25,7 +25,7 @@ def test_lang_zh_cn_check_names_each_problem_in_chinese(tmp_path: Path) -> None:
     )
     code = (
         "import sys\nfrom gateway.cli.main import main\n"
-        f"sys.exit(main(['check', '--config', {str(config)!r}]))\n"
+        f"sys.exit(main(['check', '--config', {str(config)!r}, '--service-user', 'nobody']))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LC_") and k != "LANGUAGE"}
     done = subprocess.run(
@@ -37,11 +37,16 @@ def test_lang_zh_cn_check_names_each_problem_in_chinese(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 2, done.stderr
-    assert done.stderr.splitlines() == [
+    lines = done.stderr.splitlines()
+    assert lines[:3] == [
         f"{config}: [gateway] site: 必须是字符串，实际为 整数 5",
         f"{config}: [recording] segment_seconds: 必须能整除 86400，使片段边界与午夜对齐"
         "（例如 10、30、60、300、600、3600），实际为 7",
         f"{config}: [keys] recipients: 仍是示例文件中的占位符：请将 {PLACEHOLDER} 替换为中心归档的 "
         "age 接收方公钥（age1…，在归档所在的计算机上由 `evgw keygen --archive` 打印）",
-        f"evgw check：{config} 中有 3 个问题",
     ]
+    key = tmp_path / "keys" / "device.ed25519"  # the box is checked too, in the same run
+    assert lines[3] == (
+        f"{config}: [keys] signing_key: {key} 不存在；请用 `evgw keygen --out {key.parent}` 创建"
+    )
+    assert lines[-1] == f"evgw check：{config} 中有 {len(lines) - 1} 个问题"
