@@ -173,8 +173,14 @@ def test_broker_restart_delivers_buffered_events_in_order(
         mqtt_broker.start()
         probe = probe_factory(settings, [events])
         assert link.wait_connected(60)
-        got = probe.wait_for(lambda m: len(m) >= 7)
-        assert [json.loads(p)["n"] for _, p, _ in got] == list(range(3, 10))
+
+        # QoS 1 is at least once: an event the killed broker took but did not acknowledge
+        # comes again, before the buffered ones.
+        def numbers(m: list[tuple[str, bytes, bool]]) -> list[int]:
+            return [json.loads(p)["n"] for _, p, _ in m]
+
+        got = numbers(probe.wait_for(lambda m: len([n for n in numbers(m) if n >= 3]) >= 7))
+        assert [n for n in got if n >= 3] == list(range(3, 10))
         with FleetListener(settings) as fleet:  # the restarted broker had lost it: re-sent
             assert fleet.wait_for(lambda s: "gw1" in s and s["gw1"].health is not None, 30)
 
