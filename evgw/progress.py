@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+from .i18n import _
 from .text import printable, terminal
 
 SHOW_AFTER_S = 1.0
@@ -33,7 +34,11 @@ class Progress:
         if now - self._started < SHOW_AFTER_S or now - self._shown < REFRESH_S or not total:
             return
         self._shown = now
-        line = printable(f"{self._verb}: {100 * done // total:3d}% of {self._unit(total)}")
+        line = printable(
+            _("{verb}: {percent:3d}% of {total}").format(
+                verb=self._verb, percent=100 * done // total, total=self._unit(total)
+            )
+        )
         screen = terminal(self._out)
         screen.write("\r" + line)  # the line itself is made printable: a verb may name a gateway
         screen.flush()
