@@ -62,9 +62,12 @@ def summary(path: Path, report: dict[str, Any]) -> str:
     segments, gaps = len(report["segments"]), len(report["gaps"])
     lines = [
         _("package: {path}").format(path=path),
-        ngettext("{count} segment", "{count} segments", segments).format(count=segments)
-        + ", "
-        + ngettext("{count} gap", "{count} gaps", gaps).format(count=gaps),
+        _("{segments}, {gaps}").format(
+            segments=ngettext("{count} segment", "{count} segments", segments).format(
+                count=segments
+            ),
+            gaps=ngettext("{count} gap", "{count} gaps", gaps).format(count=gaps),
+        ),
     ]
     if witness["witnessed"]:
         lines.append(

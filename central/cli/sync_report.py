@@ -54,9 +54,11 @@ def _witness_lines(witness: WitnessCounts | None) -> list[str]:
         "witness: co-signed {count} checkpoints and wrote them beside their checkpoints",
         witness.witnessed,
     ).format(count=witness.witnessed)
-    done += "; " + _("{count} co-signed before").format(count=witness.already)
+    done = _("{done}; {count} co-signed before").format(done=done, count=witness.already)
     if witness.resumed:
-        done += "; " + _("{count} finished from a stopped run").format(count=witness.resumed)
+        done = _("{done}; {count} finished from a stopped run").format(
+            done=done, count=witness.resumed
+        )
     lines = [done]
     if witness.refused:
         lines.append(
