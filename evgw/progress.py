@@ -34,10 +34,11 @@ class Progress:
         if now - self._started < SHOW_AFTER_S or now - self._shown < REFRESH_S or not total:
             return
         self._shown = now
-        line = _("{verb}: {percent:3d}% of {total}").format(
-            verb=self._verb, percent=100 * done // total, total=self._unit(total)
+        line = printable(
+            _("{verb}: {percent:3d}% of {total}").format(
+                verb=self._verb, percent=100 * done // total, total=self._unit(total)
+            )
         )
-        line = printable(line)
         screen = terminal(self._out)
         screen.write("\r" + line)  # the line itself is made printable: a verb may name a gateway
         screen.flush()

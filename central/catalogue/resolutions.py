@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from evgw import exit_codes
 from evgw.errors import EvgwError
+from evgw.i18n import _
 
 from .db import Catalogue, Tx
 from .schema import findings, resolutions
@@ -29,7 +31,7 @@ class Resolution:
 
 
 class ResolveError(EvgwError):
-    exit_code = 2
+    exit_code = exit_codes.USAGE
 
 
 def resolved(catalogue: Catalogue, gateways: Sequence[str] | None = None) -> dict[str, Resolution]:
@@ -49,7 +51,7 @@ def resolve(tx: Tx, prefix: str, operator: str, note: str, at: float) -> Resolut
     fingerprint = _one(tx, prefix)
     same = select(resolutions).where(resolutions.c.fingerprint == fingerprint)
     if tx.c.execute(same).first() is not None:
-        raise ResolveError(f"finding {prefix} is resolved already")
+        raise ResolveError(_("finding {id} is resolved already").format(id=prefix))
     values = {"fingerprint": fingerprint, "resolved_at": at, "operator": operator, "note": note}
     tx.c.execute(resolutions.insert().values(**values))
     return Resolution(**values)  # type: ignore[arg-type]
@@ -58,13 +60,18 @@ def resolve(tx: Tx, prefix: str, operator: str, note: str, at: float) -> Resolut
 def _one(tx: Tx, prefix: str) -> str:
     if len(prefix) < 6 or any(c not in "0123456789abcdef" for c in prefix):
         raise ResolveError(
-            f"{prefix!r} is not a finding id",
-            hint="give at least 6 of the hex digits `evgw archive sync` shows after '#'",
+            _("{id!r} is not a finding id").format(id=prefix),
+            hint=_("give at least 6 of the hex digits `evgw archive sync` shows after '#'"),
         )
     query = select(findings.c.fingerprint).where(findings.c.fingerprint.startswith(prefix))
     found = list(tx.c.scalars(query.limit(2)))
     if not found:
-        raise ResolveError(f"no finding {prefix} in the catalogue", hint="run `evgw archive sync`")
+        raise ResolveError(
+            _("no finding {id} in the catalogue").format(id=prefix),
+            hint=_("run `evgw archive sync`"),
+        )
     if len(found) > 1:
-        raise ResolveError(f"{prefix} names more than one finding; give more digits")
+        raise ResolveError(
+            _("{id} names more than one finding; give more digits").format(id=prefix)
+        )
     return str(found[0])

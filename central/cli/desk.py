@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL
 from evgw.config.fields import Scope
 from evgw.config.secret_files import read_secret
 from evgw.errors import UsageError
+from evgw.i18n import _
 
 from ..catalogue.db import Catalogue
 from ..config import load_central_config
@@ -26,21 +27,23 @@ MAX_NAME_CHARS = 64
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="the archive's TOML file with [desk]")
+    p.add_argument("--config", type=Path, help=_("the archive's TOML file with [desk]"))
     p.add_argument(
-        "--listen", metavar="HOST:PORT", help="serve here instead of [desk] listen (port 0: any)"
+        "--listen", metavar="HOST:PORT", help=_("serve here instead of [desk] listen (port 0: any)")
     )
-    sub = p.add_subparsers(dest="desk_command", metavar="COMMAND")
-    q = sub.add_parser("useradd", help="add a desk user or change one's role and password")
-    q.add_argument("name", help="the login name")
-    q.add_argument("--role", choices=ROLES, required=True, help="what the user may do")
-    q.add_argument("--password-file", type=Path, required=True, help="a file holding the password")
-    q.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="the archive's TOML")
+    sub = p.add_subparsers(dest="desk_command", metavar=_("COMMAND"))
+    q = sub.add_parser("useradd", help=_("add a desk user or change one's role and password"))
+    q.add_argument("name", help=_("the login name"))
+    q.add_argument("--role", choices=ROLES, required=True, help=_("what the user may do"))
+    q.add_argument(
+        "--password-file", type=Path, required=True, help=_("a file holding the password")
+    )
+    q.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=_("the archive's TOML"))
 
 
 def run(args: argparse.Namespace) -> int:
     if args.config is None:
-        raise UsageError("give the archive's configuration: --config central.toml")
+        raise UsageError(_("give the archive's configuration: --config central.toml"))
     config = load_central_config(args.config)
     if args.desk_command == "useradd":
         return _useradd(args, config.database)
@@ -53,17 +56,24 @@ def _useradd(args: argparse.Namespace, database: URL) -> int:
     name = args.name.strip()
     if not name or len(name) > MAX_NAME_CHARS or not name.isprintable() or name != args.name:
         raise UsageError(
-            f"a user name is 1 to {MAX_NAME_CHARS} printable characters without surrounding "
-            f"spaces, got {args.name[:80]!r}"
+            _(
+                "a user name is 1 to {max} printable characters without surrounding spaces, "
+                "got {name!r}"
+            ).format(max=MAX_NAME_CHARS, name=args.name[:80])
         )
     scope = Scope(args.password_file, "--password-file", " ")
     password = read_secret(scope, "", args.password_file)
     if len(password) < MIN_PASSWORD_CHARS:
-        raise UsageError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
+        raise UsageError(
+            _("the password must have at least {count} characters").format(count=MIN_PASSWORD_CHARS)
+        )
     catalogue = Catalogue.open(database)
     try:
         added = save_user(catalogue, name, args.role, password, time.time())
     finally:
         catalogue.close()
-    print(f"desk: {'added' if added else 'updated'} user {name} ({args.role})")
+    done = (
+        _("desk: added user {name} ({role})") if added else _("desk: updated user {name} ({role})")
+    )
+    print(done.format(name=name, role=args.role))
     return 0

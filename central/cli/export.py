@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from evgw.errors import EvgwError
+from evgw.i18n import _, ngettext
 from evgw.progress import Progress
 from segments.verify import PASSING
 
@@ -26,9 +28,9 @@ from . import retrieval_args
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     retrieval_args.add_range(p)
-    p.add_argument("--case", required=True, help="case id: the package's folder name")
-    p.add_argument("--out", type=Path, required=True, help="folder to write <case>/ into")
-    p.add_argument("--operator", default="unknown", help="who exports (labelled and signed)")
+    p.add_argument("--case", required=True, help=_("case id: the package's folder name"))
+    p.add_argument("--out", type=Path, required=True, help=_("folder to write <case>/ into"))
+    p.add_argument("--operator", default="unknown", help=_("who exports (labelled and signed)"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     )
     with retrieval_args.opened(args) as (config, source):
         keys = archive_keys(config)
-        progress = Progress(sys.stderr, "exporting")
+        progress = Progress(sys.stderr, _("exporting"))
         target = f"{args.gateway}/{args.camera} {start.isoformat()}..{end.isoformat()}"
         try:
             path, report = archive_export(source, request, keys, progress)
@@ -50,14 +52,39 @@ def run(args: argparse.Namespace) -> int:
             progress.finish()
         made = {"case": args.case, "package": str(path), "verdict": report["verdict"]}
         audit.record(source.catalogue, args.operator, "export", target, made)
-    witness = report["witness"]
-    print(f"package: {path}")
-    print(f"segments: {len(report['segments'])}, gaps: {len(report['gaps'])}")
-    if witness["witnessed"]:
-        print(f"proven against checkpoint size {witness['checkpoint_size']}, witnessed")
-    else:
-        print(f"proven against checkpoint size {witness['checkpoint_size']}, NOT witnessed: "
-              f"{witness['why']}")  # fmt: skip
-    print(f"signed by archive {report['archive']['id']} ({report['archive']['fingerprint']})")
-    print(f"verdict: {report['verdict']}")
+    print(summary(path, report))
     return 0 if report["verdict"] in PASSING else 1
+
+
+def summary(path: Path, report: dict[str, Any]) -> str:
+    """What the operator reads after an export: where, how much, proven how, the verdict."""
+    witness, archive = report["witness"], report["archive"]
+    segments, gaps = len(report["segments"]), len(report["gaps"])
+    lines = [
+        _("package: {path}").format(path=path),
+        _("{segments}, {gaps}").format(
+            segments=ngettext("{count} segment", "{count} segments", segments).format(
+                count=segments
+            ),
+            gaps=ngettext("{count} gap", "{count} gaps", gaps).format(count=gaps),
+        ),
+    ]
+    if witness["witnessed"]:
+        lines.append(
+            _("proven against checkpoint size {size}, witnessed").format(
+                size=witness["checkpoint_size"]
+            )
+        )
+    else:
+        lines.append(
+            _("proven against checkpoint size {size}, NOT witnessed: {why}").format(
+                size=witness["checkpoint_size"], why=witness["why"]
+            )
+        )
+    lines.append(
+        _("signed by archive {id} ({fingerprint})").format(
+            id=archive["id"], fingerprint=archive["fingerprint"]
+        )
+    )
+    lines.append(_("verdict: {verdict}").format(verdict=report["verdict"]))
+    return "\n".join(lines)

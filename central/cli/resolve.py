@@ -11,6 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
+from evgw.i18n import _
 from evgw.text import printable
 
 from ..catalogue import audit
@@ -20,16 +21,18 @@ from ..config import load_central_config
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, required=True, help="the archive's TOML file")
-    p.add_argument("ids", nargs="+", metavar="ID", help="finding ids as `archive sync` shows them")
-    p.add_argument("--operator", required=True, help="who looked into it")
-    p.add_argument("--note", required=True, help="what was found and done (kept with it)")
+    p.add_argument("--config", type=Path, required=True, help=_("the archive's TOML file"))
+    p.add_argument(
+        "ids", nargs="+", metavar="ID", help=_("finding ids as `archive sync` shows them")
+    )
+    p.add_argument("--operator", required=True, help=_("who looked into it"))
+    p.add_argument("--note", required=True, help=_("what was found and done (kept with it)"))
 
 
 def run(args: argparse.Namespace) -> int:
     note, operator = args.note.strip(), args.operator.strip()
     if not note or not operator:
-        raise ResolveError("say who resolves (--operator) and why (--note)")
+        raise ResolveError(_("say who resolves (--operator) and why (--note)"))
     config = load_central_config(args.config)
     catalogue = Catalogue.open(config.database)
     try:
@@ -42,5 +45,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         catalogue.close()
     for r in done:
-        print(f"resolved #{r.fingerprint[:SHORT]} by {printable(operator)}")
+        print(
+            _("resolved #{id} by {operator}").format(
+                id=r.fingerprint[:SHORT], operator=printable(operator)
+            )
+        )
     return 0

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from evgw.i18n import _
 from evgw.times import parse_range
 
 from ..catalogue.db import Catalogue
@@ -17,11 +18,11 @@ from ..retrieval.source import ArchiveSource
 
 
 def add_range(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, required=True, help="the archive's TOML file")
-    p.add_argument("--gateway", required=True, help="gateway id, as in [trust]")
-    p.add_argument("--camera", required=True, help="camera id (the stream)")
-    p.add_argument("--from", dest="start", required=True, help="ISO 8601 with offset or Z")
-    p.add_argument("--to", dest="end", required=True, help="ISO 8601 with offset or Z")
+    p.add_argument("--config", type=Path, required=True, help=_("the archive's TOML file"))
+    p.add_argument("--gateway", required=True, help=_("gateway id, as in [trust]"))
+    p.add_argument("--camera", required=True, help=_("camera id (the stream)"))
+    p.add_argument("--from", dest="start", required=True, help=_("ISO 8601 with offset or Z"))
+    p.add_argument("--to", dest="end", required=True, help=_("ISO 8601 with offset or Z"))
 
 
 def time_range(args: argparse.Namespace) -> tuple[datetime, datetime]:

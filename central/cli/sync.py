@@ -7,7 +7,7 @@ archive workers").
 
 With [witness], each checkpoint found consistent is co-signed and written beside it
 (`central.witness.step`); the summary says how many, and the TSA time of each stream's
-newest checkpoint.
+newest checkpoint, in this machine's zone with the offset (UTC in `--json`).
 
 Exit code 0 when the synced gateways have no finding, 1 when they have any (new or stored
 earlier: a finding stands until a person resolves it), 2 for a configuration mistake.
@@ -21,6 +21,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from evgw.i18n import _, ngettext
 from evgw.progress import Progress
 from uplink.objectstore import ObjectStore
 
@@ -29,28 +30,31 @@ from ..catalogue.resolutions import SHORT
 from ..config import load_central_config
 from ..findings import MEANING, Finding
 from ..sync.bucket import Bucket
-from ..sync.service import ArchiveSync, SyncResult
+from ..sync.service import ArchiveSync, SyncCounts, SyncResult
 from ..witness.keys import companion_trust, load_witness_key
 from ..witness.step import WitnessCounts, Witnesser
 from .sync_report import companion_lines, companions_json
+from .zone import display_zone
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, required=True, help="the archive's TOML file")
+    p.add_argument("--config", type=Path, required=True, help=_("the archive's TOML file"))
     p.add_argument(
         "--gateway",
         action="append",
         type=_gateway_list,
         metavar="G[,G…]",
-        help="sync only these gateways' objects (repeat, or separate with commas)",
+        help=_("sync only these gateways' objects (repeat, or separate with commas)"),
     )
     p.add_argument(
         "--audit",
         action="store_true",
-        help="list each gateway's whole prefix now, as [archive] audit_interval_h does "
-        "periodically: finds new versions of settled objects, deletions, late arrivals",
+        help=_(
+            "list each gateway's whole prefix now, as [archive] audit_interval_h does "
+            "periodically: finds new versions of settled objects, deletions, late arrivals"
+        ),
     )
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--json", action="store_true", help=_("print the summary as JSON"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 def _gateway_list(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",")]
     if not all(names):
-        raise argparse.ArgumentTypeError(f"an empty gateway name in {text!r}")
+        raise argparse.ArgumentTypeError(_("an empty gateway name in {text!r}").format(text=text))
     return names
 
 
@@ -100,7 +104,9 @@ class _TerminalProgress:
         if gateway != self._gateway:
             self.finish()
             self._gateway = gateway
-            self._line = Progress(sys.stderr, f"syncing {gateway}", _objects)
+            self._line = Progress(
+                sys.stderr, _("syncing {gateway}").format(gateway=gateway), _objects
+            )
         assert self._line is not None
         self._line(done, total)
 
@@ -110,11 +116,7 @@ class _TerminalProgress:
 
 
 def _objects(total: int) -> str:
-    return f"{total} new objects"
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
+    return ngettext("{count} new object", "{count} new objects", total).format(count=total)
 
 
 def _json(result: SyncResult, witness: WitnessCounts | None) -> str:
@@ -131,46 +133,103 @@ def _json(result: SyncResult, witness: WitnessCounts | None) -> str:
 def _human(result: SyncResult, gateways: list[str] | None, witness: WitnessCounts | None) -> str:
     c = result.counts
     if not c.gateways:
-        where = f"gateway {', '.join(gateways)}" if gateways else "any gateway"
-        return f"no objects of {where} in the bucket; check [store] bucket and --gateway"
-    audited = f" ({c.audited} audited: listed whole)" if c.audited else ""
+        if gateways:
+            return _(
+                "no objects of gateway {names} in the bucket; check [store] bucket and --gateway"
+            ).format(names=", ".join(gateways))
+        return _("no objects of any gateway in the bucket; check [store] bucket and --gateway")
+    lines = _counts(c)
+    lines += companion_lines(result, witness, display_zone())
+    if c.purged_segments:
+        lines.append(
+            ngettext(
+                "declared: {count} segment evicted before upload by the gateway's ring buffer "
+                "(signed purge records; not findings)",
+                "declared: {count} segments evicted before upload by the gateway's ring buffer "
+                "(signed purge records; not findings)",
+                c.purged_segments,
+            ).format(count=c.purged_segments)
+        )
+    if not result.findings:
+        return "\n".join([*lines, _("findings: none")])
+    return "\n".join(lines + _findings(result))
+
+
+def _counts(c: SyncCounts) -> list[str]:
+    """What was listed, fetched and catalogued, and what waits for a later sync."""
+    audited = _(" ({count} audited: listed whole)").format(count=c.audited) if c.audited else ""
     lines = [
-        f"{_n(c.gateways, 'gateway')}{audited}: listed {_n(c.listed, 'object version')}, "
-        f"{c.new_versions} new, fetched {c.fetched}",
-        f"catalogued {_n(c.records, 'record')} and {_n(c.checkpoints, 'checkpoint')}; "
-        f"{_n(c.consistent, 'checkpoint')} newly consistent",
+        _("{gateways}{audited}: listed {versions}, {new} new, fetched {fetched}").format(
+            gateways=ngettext("{count} gateway", "{count} gateways", c.gateways).format(
+                count=c.gateways
+            ),
+            audited=audited,
+            versions=ngettext("{count} object version", "{count} object versions", c.listed).format(
+                count=c.listed
+            ),
+            new=c.new_versions,
+            fetched=c.fetched,
+        ),
+        _("catalogued {records} and {checkpoints}; {consistent} newly consistent").format(
+            records=_records(c.records),
+            checkpoints=_checkpoints(c.checkpoints),
+            consistent=_checkpoints(c.consistent),
+        ),
     ]
     if c.pending_checkpoints or c.waiting_segments:
         lines.append(
-            f"waiting: {_n(c.pending_checkpoints, 'checkpoint')} for their records, "
-            f"{_n(c.waiting_segments, 'record')} for their segment objects (judged by a later "
-            "sync)"
+            _(
+                "waiting: {checkpoints} for their records, {records} for their segment objects "
+                "(judged by a later sync)"
+            ).format(
+                checkpoints=_checkpoints(c.pending_checkpoints),
+                records=_records(c.waiting_segments),
+            )
         )
-    lines += companion_lines(result, witness)
-    if c.purged_segments:
-        lines.append(
-            f"declared: {_n(c.purged_segments, 'segment')} evicted before upload by the "
-            "gateway's ring buffer (signed purge records; not findings)"
-        )
-    if not result.findings:
-        return "\n".join([*lines, "findings: none"])
+    return lines
+
+
+def _records(count: int) -> str:
+    return ngettext("{count} record", "{count} records", count).format(count=count)
+
+
+def _checkpoints(count: int) -> str:
+    return ngettext("{count} checkpoint", "{count} checkpoints", count).format(count=count)
+
+
+def _findings(result: SyncResult) -> list[str]:
+    """The open findings with what each kind means, then the resolved ones."""
     unresolved = result.open_findings
-    lines.append(f"findings: {len(unresolved)} open ({c.new_findings} new), "
-                 f"{len(result.findings) - len(unresolved)} resolved")  # fmt: skip
+    lines = [
+        _("findings: {open} open ({new} new), {resolved} resolved").format(
+            open=len(unresolved),
+            new=result.counts.new_findings,
+            resolved=len(result.findings) - len(unresolved),
+        )
+    ]
     for finding in unresolved:
-        mark = "NEW " if finding in result.new_findings else ""
+        mark = _("NEW") + " " if finding in result.new_findings else ""
         lines.append(f"  #{finding.fingerprint[:SHORT]} {mark}{finding.kind:<17} "
                      f"{finding.where():<28} {finding.key}")  # fmt: skip
         lines.append(f"      {finding.detail}")
-    for finding, _ in result.findings:
+    for finding, _seen in result.findings:
         done = result.resolved.get(finding.fingerprint)
         if done is not None:
-            lines.append(f"  #{finding.fingerprint[:SHORT]} resolved {finding.kind} "
-                         f"{finding.where()} by {done.operator}: {done.note}")  # fmt: skip
+            lines.append(
+                "  "
+                + _("#{id} resolved {kind} {where} by {operator}: {note}").format(
+                    id=finding.fingerprint[:SHORT],
+                    kind=finding.kind,
+                    where=finding.where(),
+                    operator=done.operator,
+                    note=done.note,
+                )
+            )
     if unresolved:
-        lines.append("what they mean and what to do (then `evgw archive resolve ID --note …`):")
-        lines += [f"  {kind}: {MEANING[kind]}" for kind in sorted({f.kind for f in unresolved})]
-    return "\n".join(lines)
+        lines.append(_("what they mean and what to do (then `evgw archive resolve ID --note …`):"))
+        kinds = sorted({f.kind for f in unresolved})
+        lines += [f"  {kind}: {_(MEANING[kind])}" for kind in kinds]
+    return lines
 
 
 def _resolution(result: SyncResult, finding: Finding) -> dict[str, object] | None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from evgw.errors import UsageError
+from evgw.i18n import _, ngettext
 from segments.agekeys import X25519Identity
 from segments.case_range import CENTRAL
 from segments.hashing import hash_file
@@ -105,13 +106,19 @@ def archive_export(
     check_operator(request.operator)
     final = request.out / request.case
     if final.exists():
-        raise UsageError(f"{final} exists: choose another --out or --case; nothing written")
+        raise UsageError(
+            _("{path} exists: choose another --out or --case; nothing written").format(path=final)
+        )
     package = _plan(source, request)
     if keys.signer.public_key_text() == package.stream.key.public_key_text():
         raise RetrievalError(
-            f"[export] signing_key is gateway {request.gateway!r}'s device key: a package the "
-            "archive signs must not look like one the box signed; nothing written",
-            hint="make the archive its own export key with `evgw keygen --out DIR`",
+            _(
+                "[export] signing_key is gateway {gateway!r}'s device key: a package the "
+                "archive signs must not look like one the box signed; nothing written"
+            ).format(gateway=request.gateway),
+            hint=_(
+                "make the archive its own export key with `evgw archive keygen --export --out DIR`"
+            ),
         )
     staging = request.out / f".{request.case}.partial-{uuid.uuid4().hex[:8]}"
     try:
@@ -130,27 +137,45 @@ def _plan(source: ArchiveSource, request: ArchiveExportRequest) -> _Package:
     chosen = stream.selection
     if not chosen.media:
         raise RetrievalError(
-            f"no recording of gateway {request.gateway!r}, camera {request.camera!r} between "
-            f"{request.start.isoformat()} and {request.end.isoformat()}; nothing written",
-            hint="`evgw archive find` shows what the archive holds",
+            _(
+                "no recording of gateway {gateway!r}, camera {camera!r} between {start} and "
+                "{end}; nothing written"
+            ).format(
+                gateway=request.gateway,
+                camera=request.camera,
+                start=request.start.isoformat(),
+                end=request.end.isoformat(),
+            ),
+            hint=_("`evgw archive find` shows what the archive holds"),
         )
     pinned = pin(source, stream, chosen.seqs)
     if pinned is None:
         raise RetrievalError(
-            f"no consistent checkpoint covers seq {chosen.seqs[-1]} yet, so the slice cannot be "
-            "proven; nothing written",
-            hint="the gateway signs one every [ledger] checkpoint_every records and at a clean "
-            "stop; run `evgw archive sync` after it is uploaded, or export an earlier range",
+            _(
+                "no consistent checkpoint covers seq {seq} yet, so the slice cannot be proven; "
+                "nothing written"
+            ).format(seq=chosen.seqs[-1]),
+            hint=_(
+                "the gateway signs one every [ledger] checkpoint_every records and at a clean "
+                "stop; run `evgw archive sync` after it is uploaded, or export an earlier range"
+            ),
         )
     objects = segment_objects(source, stream, chosen.media)
     absent = [o for o in objects.values() if not o.candidates]
     if absent:
-        named = "; ".join(f"#{o.record.seq} {o.key or '(no key)'}" for o in absent)
+        named = "; ".join(f"#{o.record.seq} {o.key or _('(no key)')}" for o in absent)
         raise RetrievalError(
-            f"{len(absent)} segment(s) of the range have no object version of the signed size: "
-            f"{named}; nothing written",
-            hint="`evgw archive find` shows each segment's state (purged, missing); export a "
-            "range without them, or restore the objects from a replica",
+            ngettext(
+                "{count} segment of the range has no object version of the signed size: "
+                "{named}; nothing written",
+                "{count} segments of the range have no object version of the signed size: "
+                "{named}; nothing written",
+                len(absent),
+            ).format(count=len(absent), named=named),
+            hint=_(
+                "`evgw archive find` shows each segment's state (purged, missing); export a "
+                "range without them, or restore the objects from a replica"
+            ),
         )
     return _Package(request, stream, pinned, objects)
 

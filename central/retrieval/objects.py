@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from evgw.i18n import _
 from segments.agekeys import X25519Identity, recipient_of
 from segments.case_found import whole_sha256
 from segments.errors import CryptoFormatError
@@ -73,27 +74,42 @@ def download(
     r = obj.record
     target = staging / ORIGINAL / original_name(r)
     where = f"{source.store.settings.bucket}/{obj.key}"
-    tried: list[str] = [f"version {v}: {n} bytes, signed {r.size_cipher}"
-                        for v, n in obj.versions if n != r.size_cipher]  # fmt: skip
+    tried: list[str] = [
+        _("version {version}: {size} bytes, signed {signed}").format(
+            version=v, size=n, signed=r.size_cipher
+        )
+        for v, n in obj.versions
+        if n != r.size_cipher
+    ]
     for version in obj.candidates:
         assert obj.key is not None
         try:
             digest = source.store.get_to_file(obj.key, target, store_version(version))
         except UplinkError as e:
-            tried.append(f"version {version}: {e}")
+            tried.append(_("version {version}: {error}").format(version=version, error=e))
             continue
         if digest == r.sha256_cipher:
             advance(r.size_cipher or 0)
             return f"{where} version {version}"
         signed = str(r.sha256_cipher)[:16]
-        tried.append(f"version {version}: SHA-256 {digest[:16]}…, signed {signed}…")
+        tried.append(
+            _("version {version}: SHA-256 {digest}…, signed {signed}…").format(
+                version=version, digest=digest[:16], signed=signed
+            )
+        )
     target.unlink(missing_ok=True)
-    found = "; ".join(tried) if tried else "no object in the bucket"
+    found = "; ".join(tried) if tried else _("no object in the bucket")
     raise RetrievalError(
-        f"segment #{r.seq} ({r.start}): {where if obj.key else 'no object key'} holds no copy "
-        f"with the signed size and SHA-256 ({found}); nothing written",
-        hint="`evgw archive find` shows each segment's state; export a range without it, or "
-        "restore the object from a replica",
+        _(
+            "segment #{seq} ({start}): {where} holds no copy with the signed size and SHA-256 "
+            "({found}); nothing written"
+        ).format(
+            seq=r.seq, start=r.start, where=where if obj.key else _("no object key"), found=found
+        ),
+        hint=_(
+            "`evgw archive find` shows each segment's state; export a range without it, or "
+            "restore the object from a replica"
+        ),
     )
 
 
@@ -106,8 +122,12 @@ def decrypt(
     except CryptoFormatError as e:
         ours = ", ".join(recipient_of(i) for i in identities)
         raise RetrievalError(
-            f"the archive identity ({ours}) cannot decrypt segment #{record.seq}: {e}; "
-            "nothing written",
-            hint=f"check [archive] identity_file in {source.config_path}: it must be the "
-            "identity whose recipient the gateways seal to",
+            _(
+                "the archive identity ({ours}) cannot decrypt segment #{seq}: {error}; "
+                "nothing written"
+            ).format(ours=ours, seq=record.seq, error=e),
+            hint=_(
+                "check [archive] identity_file in {path}: it must be the identity whose "
+                "recipient the gateways seal to"
+            ).format(path=source.config_path),
         ) from e

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from evgw.i18n import _
 from segments.checkpoint import Checkpoint
 from segments.errors import CryptoFormatError, SegmentError
 from segments.merkle import root_from_leaf_hashes
@@ -125,9 +126,11 @@ def _pinned(
         leaves = catalogued.leaves(tx, stream.gateway, stream.camera, checkpoint.size)
     if len(leaves) < checkpoint.size or root_from_leaf_hashes(leaves).hex() != checkpoint.root:
         raise RetrievalError(
-            f"the catalogued records of {stream.gateway}/{stream.camera} do not give the root "
-            f"of checkpoint size {checkpoint.size}: the catalogue is damaged",
-            hint="run `evgw archive sync` and read its findings",
+            _(
+                "the catalogued records of {gateway}/{camera} do not give the root of "
+                "checkpoint size {size}: the catalogue is damaged"
+            ).format(gateway=stream.gateway, camera=stream.camera, size=checkpoint.size),
+            hint=_("run `evgw archive sync` and read its findings"),
         )
     return Pinned(checkpoint, data, witnessed, section, tuple(proofs_from_leaves(leaves, seqs)))
 
@@ -136,12 +139,16 @@ def _checkpoint(stream: ArchiveStream, row: CheckpointRow, data: bytes) -> Check
     try:
         cp = Checkpoint.from_json(data)
     except CryptoFormatError as e:
-        raise RetrievalError(f"{row.object_key}: not a checkpoint: {e}") from e
+        raise RetrievalError(
+            _("{key}: not a checkpoint: {error}").format(key=row.object_key, error=e)
+        ) from e
     if (cp.size, cp.root) != (row.size, row.root) or not cp.verify(stream.key):
         raise RetrievalError(
-            f"{row.object_key} (version {row.version_id}) is not the signed checkpoint the "
-            "catalogue judged consistent",
-            hint="run `evgw archive sync` and read its findings",
+            _(
+                "{key} (version {version}) is not the signed checkpoint the catalogue judged "
+                "consistent"
+            ).format(key=row.object_key, version=row.version_id),
+            hint=_("run `evgw archive sync` and read its findings"),
         )
     return cp
 

@@ -8,6 +8,7 @@ names it and the fix: the archive identity ([archive] identity_file), the export
 
 from __future__ import annotations
 
+from evgw.i18n import _
 from segments.agekeys import load_identities
 from segments.errors import SegmentError
 from segments.signing import load_signer
@@ -35,17 +36,24 @@ def archive_keys(config: CentralConfig) -> ArchiveKeys:
     """The identity that decrypts and the key that signs an export."""
     if config.export is None:
         raise RetrievalError(
-            f"{config.path}: no [export] section, so the archive has no key to sign packages with",
-            hint="make one with `evgw keygen --out DIR` and set [export] signing_key; experts "
-            f"then trust its public key as archive:{config.archive.id} (--archive-pubkey)",
+            _(
+                "{path}: no [export] section, so the archive has no key to sign packages with"
+            ).format(path=config.path),
+            hint=_(
+                "make one with `evgw archive keygen --export --out DIR` and set [export] "
+                "signing_key; experts then trust its public key as archive:{id} "
+                "(--archive-pubkey)"
+            ).format(id=config.archive.id),
         )
     try:
         identities = load_identities(config.archive.identity_file)
     except SegmentError as e:
         raise RetrievalError(
             f"{config.path} [archive] identity_file: {e}",
-            hint="retrieval decrypts with the archive's age identity, which lives only at "
-            "headquarters; restore it from its escrow copy",
+            hint=_(
+                "retrieval decrypts with the archive's age identity, which lives only at "
+                "headquarters; restore it from its escrow copy"
+            ),
         ) from e
     try:
         signer = load_signer(config.export.signing_key)
@@ -62,6 +70,6 @@ def _witness(config: CentralConfig) -> WitnessKey | None:
     except SegmentError as e:
         raise RetrievalError(
             f"{config.path} [witness] signing_key: {e}",
-            hint="retrieval checks witnessed checkpoints with this key's public half",
+            hint=_("retrieval checks witnessed checkpoints with this key's public half"),
         ) from e
     return WitnessKey(config.witness.name, key)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from evgw import exit_codes
 from evgw.errors import EvgwError
+from evgw.i18n import _
 from segments.signing import Verifier
 from segments.trust import TrustedKeys
 from uplink.errors import UplinkError
@@ -51,10 +52,14 @@ class ArchiveSource:
         key = self.trust.for_subject(gateway)
         if key is None:
             raise RetrievalError(
-                f"{self.config_path}: [trust] lists no device key for gateway {gateway!r}, so "
-                "nothing of it was catalogued or can be retrieved",
-                hint=f'add its enrolment key: [trust] keys = {{ "{gateway}" = "ed25519:…" }}, '
-                "then run `evgw archive sync`",
+                _(
+                    "{path}: [trust] lists no device key for gateway {gateway!r}, so nothing of "
+                    "it was catalogued or can be retrieved"
+                ).format(path=self.config_path, gateway=gateway),
+                hint=_(
+                    'add its enrolment key: [trust] keys = {{ "{gateway}" = "ed25519:…" }}, then '
+                    "run `evgw archive sync`"
+                ).format(gateway=gateway),
             )
         return key
 
@@ -64,13 +69,17 @@ class ArchiveSource:
             data = self.bucket.read(key, version_id, MAX_SMALL_OBJECT)
         except UplinkError as e:
             raise RetrievalError(
-                f"cannot read {key} (version {version_id}), which the catalogue lists: {e}",
-                hint="run `evgw archive sync`: it reports deleted and missing objects",
+                _(
+                    "cannot read {key} (version {version}), which the catalogue lists: {error}"
+                ).format(key=key, version=version_id, error=e),
+                hint=_("run `evgw archive sync`: it reports deleted and missing objects"),
             ) from e
         if data is None:
             raise RetrievalError(
-                f"{key} (version {version_id}) is larger than {MAX_SMALL_OBJECT} bytes: not "
-                "the object the catalogue judged; run `evgw archive sync` and read its findings"
+                _(
+                    "{key} (version {version}) is larger than {limit} bytes: not the object the "
+                    "catalogue judged; run `evgw archive sync` and read its findings"
+                ).format(key=key, version=version_id, limit=MAX_SMALL_OBJECT)
             )
         return data
 

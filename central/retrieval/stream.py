@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from evgw.i18n import _
 from segments.case_range import Selection, choose, slice_seqs, stream_end
 from segments.errors import CryptoFormatError
 from segments.merkle import leaf_hash
@@ -56,14 +57,18 @@ def load_range(
         first, last, count = catalogued.timeline_bounds(tx, gateway, camera)
         if count == 0:
             raise RetrievalError(
-                f"the catalogue holds no records of gateway {gateway!r}, camera {camera!r}",
-                hint=f"check --gateway and --camera; run `evgw archive sync --config "
-                f"{source.config_path}` to catalogue what the bucket holds",
+                _(
+                    "the catalogue holds no records of gateway {gateway!r}, camera {camera!r}"
+                ).format(gateway=gateway, camera=camera),
+                hint=_(
+                    "check --gateway and --camera; run `evgw archive sync --config {path}` to "
+                    "catalogue what the bucket holds"
+                ).format(path=source.config_path),
             )
         candidates = catalogued.range_rows(tx, gateway, camera, start, end)
         checkpoints = tuple(catalogued.consistent_checkpoints(tx, gateway, camera))
         fetched = _fetch(source, candidates)
-        span = slice_seqs([r for r, _ in fetched.values()], start, end)
+        span = slice_seqs([r for r, _line in fetched.values()], start, end)
         rows = {r.seq: r for r in candidates}
         if span is not None:
             sliced = catalogued.seq_rows(tx, gateway, camera, span[0], span[-1])
@@ -75,13 +80,15 @@ def load_range(
     missing = [] if span is None else [seq for seq in span if seq not in rows]
     if missing:
         raise RetrievalError(
-            f"records {_seqs(missing)} of gateway {gateway!r}, camera {camera!r} lie inside the "
-            "range but are not in the catalogue: the slice cannot be proven whole",
-            hint="run `evgw archive sync`; its findings (missing or refused records) say why",
+            _(
+                "records {seqs} of gateway {gateway!r}, camera {camera!r} lie inside the range "
+                "but are not in the catalogue: the slice cannot be proven whole"
+            ).format(seqs=_seqs(missing), gateway=gateway, camera=camera),
+            hint=_("run `evgw archive sync`; its findings (missing or refused records) say why"),
         )
     both = _fetch(source, [rows[s] for s in sorted(rows)], fetched)
-    records = {seq: record for seq, (record, _) in both.items()}
-    lines = {seq: line for seq, (_, line) in both.items()}
+    records = {seq: record for seq, (record, _line) in both.items()}
+    lines = {seq: line for seq, (_record, line) in both.items()}
     stopped = bool(checkpoints) and checkpoints[0].size == count
     tail = stream_end(_timeline(first, last), stopped, now)
     selection = choose(list(records.values()), lines, start, end, tail)
@@ -107,14 +114,18 @@ def _fetch(
 def _record(row: RecordRow, data: bytes) -> Record:
     if leaf_hash(data).hex() != row.leaf_hash:
         raise RetrievalError(
-            f"{row.object_key} (version {row.version_id}) is not the record the catalogue "
-            "checked (its leaf hash differs): the object was replaced",
-            hint="run `evgw archive sync` and read its findings (overwrite)",
+            _(
+                "{key} (version {version}) is not the record the catalogue checked (its leaf "
+                "hash differs): the object was replaced"
+            ).format(key=row.object_key, version=row.version_id),
+            hint=_("run `evgw archive sync` and read its findings (overwrite)"),
         )
     try:
         return Record.from_json(data)
     except CryptoFormatError as e:
-        raise RetrievalError(f"{row.object_key}: not a ledger record: {e}") from e
+        raise RetrievalError(
+            _("{key}: not a ledger record: {error}").format(key=row.object_key, error=e)
+        ) from e
 
 
 def _timeline(first: str | None, last: str | None) -> list[tuple[datetime, datetime]]:
@@ -127,4 +138,7 @@ def _timeline(first: str | None, last: str | None) -> list[tuple[datetime, datet
 
 def _seqs(seqs: Sequence[int]) -> str:
     shown = ", ".join(map(str, seqs[:10]))
-    return f"seq {shown}" + (f" and {len(seqs) - 10} more" if len(seqs) > 10 else "")
+    more = len(seqs) - 10
+    if more > 0:
+        return _("seq {shown} and {more} more").format(shown=shown, more=more)
+    return _("seq {shown}").format(shown=shown)

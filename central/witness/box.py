@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evgw.errors import UsageError
+from evgw.i18n import _
 from evgw.progress import Progress
 from segments.errors import SegmentError
 from segments.ledger import LEDGER_NAME
@@ -55,10 +56,18 @@ def verify_box(
         rows = [r for r in newest_witnessed(tx, gateway) if camera in (None, r.stream)]
     if not rows:
         raise UsageError(
-            f"the catalogue {catalogue.where} holds no checkpoint of gateway {gateway!r}"
-            + (f" camera {camera!r}" if camera else "")
-            + " co-signed by this archive",
-            hint="run `evgw archive sync --config …` once the box's uploads are in the bucket",
+            (
+                _(
+                    "the catalogue {where} holds no checkpoint of gateway {gateway!r} camera "
+                    "{camera!r} co-signed by this archive"
+                )
+                if camera
+                else _(
+                    "the catalogue {where} holds no checkpoint of gateway {gateway!r} co-signed "
+                    "by this archive"
+                )
+            ).format(where=catalogue.where, gateway=gateway, camera=camera),
+            hint=_("run `evgw archive sync --config …` once the box's uploads are in the bucket"),
         )
     files = tuple(
         (f"{config.store.bucket}/{row.object_key}",
@@ -78,7 +87,7 @@ def verify_box(
 
 def ledger_gateway(streams: Sequence[tuple[str, Path]]) -> str:
     """The gateway the box's ledger names (its first record), to find its cosignatures."""
-    for _, folder in streams:
+    for _name, folder in streams:
         try:
             with (folder / LEDGER_NAME).open("rb") as f:
                 first = f.readline(1 << 20)
@@ -86,5 +95,6 @@ def ledger_gateway(streams: Sequence[tuple[str, Path]]) -> str:
         except (OSError, SegmentError, ValueError):
             continue
     raise UsageError(
-        "no ledger of the box names its gateway", hint="pass --gateway with the box's gateway id"
+        _("no ledger of the box names its gateway"),
+        hint=_("pass --gateway with the box's gateway id"),
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from evgw.errors import ConfigError
+from evgw.i18n import _
 from segments.errors import SegmentError
 from segments.note import check_key_name
 from segments.signing import Ed25519Signer, load_signer
@@ -42,8 +43,10 @@ def load_witness_key(config: CentralConfig) -> WitnessKey | None:
     except SegmentError as e:
         raise ConfigError(
             f"{config.path}: witness.signing_key: {e}",
-            hint="make one with `evgw archive keygen --witness --out DIR` and point "
-            "[witness] signing_key at it",
+            hint=_(
+                "make one with `evgw archive keygen --witness --out DIR` and point "
+                "[witness] signing_key at it"
+            ),
         ) from e
     return WitnessKey(config.witness.name, signer)
 
@@ -56,7 +59,11 @@ def tsa_anchors(config: CentralConfig) -> tuple[x509.Certificate, ...] | None:
     try:
         return load_anchors(path.read_bytes(), str(path))
     except OSError as e:
-        raise ConfigError(f"{config.path}: tsa.ca_file: cannot read {path}: {e.strerror}") from e
+        raise ConfigError(
+            _("{config}: tsa.ca_file: cannot read {path}: {reason}").format(
+                config=config.path, path=path, reason=e.strerror
+            )
+        ) from e
     except TimestampError as e:
         raise ConfigError(f"{config.path}: tsa.ca_file: {e}") from e
 

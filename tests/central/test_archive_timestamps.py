@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from evgw.local_time import machine, show
 from testbeds.seaweedfs import SeaweedServer
 from testbeds.tsa import TsaPki, TsaServer
 from tests.central.witness_rig import WitnessRig, make_rig
@@ -98,7 +99,8 @@ def test_trusted_tokens_are_catalogued_and_the_newest_time_reported(
     assert code == 0, text
     rows = {r.size: r for r in rig.token_rows()}
     assert [rows[s].status for s in (4, 8)] == ["TRUSTED", "TRUSTED"]
-    assert rows[8].tsa_time and f"gw-1/cam1 size 8: {rows[8].tsa_time} by the TSA (TRUSTED)" in text
+    shown = show(rows[8].tsa_time, machine())  # on this machine's clock, with the offset
+    assert rows[8].tsa_time and f"gw-1/cam1 size 8: {shown} by the TSA (TRUSTED)" in text
     assert "unknown_object" not in text and "orphan" not in text
 
 

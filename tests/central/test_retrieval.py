@@ -13,11 +13,13 @@ import itertools
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import av
 import numpy as np
@@ -307,6 +309,41 @@ def test_find_at_the_archive_names_states_and_holes_as_the_box_does(
     text = capsys.readouterr().out
     assert "camera_offline (declared by record seq 7)" in text
     assert "witnessed by archive.test/witness" in text
+
+
+@pytest.fixture
+def shanghai_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process's local zone is Asia/Shanghai (+08:00, no DST) for one test."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_archive_find_shows_times_on_the_machines_clock_with_the_offset_and_json_keeps_utc(
+    archive: Archive, capsys: pytest.CaptureFixture[str], shanghai_clock: None
+) -> None:
+    def find(*extra: str) -> str:
+        capsys.readouterr()
+        code = evgw(
+            "archive", "find", "--config", archive.config, "--gateway", GATEWAY,
+            "--camera", CAMERA, "--from", at(ANCHOR + 3), "--to", at(RESUMED + 4), *extra,
+        )  # fmt: skip
+        assert code == 0
+        return capsys.readouterr().out
+
+    found = json.loads(find("--json"))
+    text = find()
+    local = datetime.fromtimestamp(ANCHOR + 3, ZoneInfo("Asia/Shanghai"))
+    assert f"{local:%Y-%m-%d %H:%M:%S} +08:00 .. " in text.splitlines()[0]
+    first = found["segments"][0]
+    assert all(when.endswith(("Z", "+00:00")) for when in (found["start"], first["start"]))
+    shown = datetime.fromisoformat(first["start"]).astimezone(local.tzinfo)
+    assert f"{shown:%Y-%m-%d %H:%M:%S} +08:00" in text
+    witnessed = datetime.fromisoformat(found["witness"]["time"]).astimezone(local.tzinfo)
+    assert f"witnessed by archive.test/witness at {witnessed:%Y-%m-%d %H:%M:%S} +08:00" in text
+    assert "this machine's time zone" in text and "+00:00" not in text
 
 
 def test_an_archive_without_a_witness_says_the_proof_is_not_witnessed(

@@ -5,6 +5,7 @@ archive the box still verifies; held to the witness it is NOT_AUTHENTIC with the
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
@@ -116,7 +117,10 @@ def test_a_rewritten_record_is_not_authentic(rig: WitnessRig) -> None:
 def test_an_untouched_box_passes_against_the_witness(rig: WitnessRig) -> None:
     code, out = rig.verify_box()
     assert code == 0, out
-    assert f"box of gateway gw-1, held to 1 cosignature(s) of witness {NAME}" in out
+    assert f"box of gateway gw-1, held to 1 cosignature of witness {NAME}:" in out
+    # the cosignature's time on this machine's clock, with the offset (UTC stays in --json)
+    assert re.search(r"cosigned \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d;", out), out
+    assert "times shown in" in out
     assert "newest size 12" in out and "the ledger holds them unchanged" in out
     code, out = rig.verify_box("--camera", "cam1", "--json")
     assert code == 0 and json.loads(out)["witnessed"][0].endswith("00000012.witnessed")

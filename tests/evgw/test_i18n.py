@@ -35,6 +35,13 @@ def test_the_chinese_catalogue_translates_every_string_with_the_same_placeholder
     assert all(word in catalogue for word in ARGPARSE_WORDS)
 
 
+def test_plural_pairs_are_found_and_translated_as_one_entry() -> None:
+    pair = "{count} record\0{count} records"
+    assert translatable()[pair].startswith("central/cli/sync.py:")
+    t = gettext.GNUTranslations(io.BytesIO(mo_bytes(parse_po(ZH_CN.read_text(encoding="utf-8")))))
+    assert t.ngettext("{count} record", "{count} records", 2).format(count=2) == "2 条记录"
+
+
 def test_the_po_reads_as_gettext_reads_a_compiled_catalogue() -> None:
     po = (
         'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n'
