@@ -11,6 +11,7 @@ import argparse
 import importlib
 
 from evgw.i18n import N_, _
+from evgw.verbose import accept_verbose
 
 SUBCOMMANDS = {
     "sync": (
@@ -48,6 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     for name, (path, help_text) in SUBCOMMANDS.items():
         module = importlib.import_module(path)
         q = sub.add_parser(name, help=_(help_text), description=_(help_text))
+        accept_verbose(q)
         module.add_arguments(q)
         q.set_defaults(archive_handler=module.run)
 

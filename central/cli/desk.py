@@ -18,6 +18,7 @@ from evgw.config.fields import Scope
 from evgw.config.secret_files import read_secret
 from evgw.errors import UsageError
 from evgw.i18n import _
+from evgw.verbose import accept_verbose
 
 from ..catalogue.db import Catalogue
 from ..config import load_central_config
@@ -33,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     sub = p.add_subparsers(dest="desk_command", metavar=_("COMMAND"))
     q = sub.add_parser("useradd", help=_("add a desk user or change one's role and password"))
+    accept_verbose(q)
     q.add_argument("name", help=_("the login name"))
     q.add_argument("--role", choices=ROLES, required=True, help=_("what the user may do"))
     q.add_argument(

@@ -20,6 +20,7 @@ from evgw.display_width import wrap
 from evgw.errors import EvgwError
 from evgw.i18n import _, translations
 from evgw.text import SafeText
+from evgw.verbose import accept_verbose
 
 from ..logs import setup_logging
 
@@ -65,13 +66,7 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
     sub = parser.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument(  # -v after the command too; SUPPRESS keeps an earlier -v
-            "-v",
-            "--verbose",
-            action="store_true",
-            default=argparse.SUPPRESS,
-            help=_("debug logging"),
-        )
+        accept_verbose(p)
         if name in wanted:
             path = ELSEWHERE.get(name, f"{__package__}.{name.replace('-', '_')}")
             module = importlib.import_module(path)

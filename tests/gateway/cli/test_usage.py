@@ -45,6 +45,14 @@ def test_verbose_goes_before_or_after_the_command_and_help_shows_the_exit_codes(
     assert parser.parse_args(["-v", "status", "--config", "c"]).verbose is True
     assert parser.parse_args(["status", "--config", "c", "-v"]).verbose is True
     assert parser.parse_args(["status", "--config", "c"]).verbose is False
+    archive = build_parser(["archive", "desk"])
+    found = ["find", "--config", "c", "--gateway", "g", "--camera", "k", "--from", "a", "--to", "b"]
+    assert archive.parse_args(["archive", *found, "-v"]).verbose is True
+    assert archive.parse_args(["-v", "archive", "sync", "--config", "c"]).verbose is True
+    assert archive.parse_args(["archive", "sync", "--config", "c"]).verbose is False
+    assert archive.parse_args(
+        ["desk", "useradd", "ann", "--role", "viewer", "--password-file", "f", "-v"]
+    ).verbose
     sub = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for p in (parser, sub["status"], sub["verify"]):
         assert p.epilog == exit_codes.epilog() and "  4  partial" in p.epilog
