@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -118,4 +119,91 @@ def test_a_stalled_camera_ends_in_rtsp_timeout_after_the_read_timeout(
         rtsp_server.resume()
     assert raised.value.reason == RTSP_TIMEOUT
     # Packets already buffered may come first; the cut is one read timeout after the last.
+    assert 1.5 <= waited < 2 * 1.5 + 1.5
+
+
+class MediaDroppingRelay:
+    """Between FFmpeg and the RTSP server: once `drop_media` is set, interleaved RTP frames
+    (even channels) are dropped while RTCP frames pass and the last one is repeated every
+    0.2 s: a connection that stays busy and sends no video, as a camera whose encoder hung
+    while its RTSP server keeps answering."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._target = target
+        self.port = self._listener.getsockname()[1]
+        self.drop_media = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="media-dropping-relay")
+        self._thread.start()
+
+    def close(self) -> None:
+        self._done.set()
+        self._listener.close()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        try:
+            client, _ = self._listener.accept()
+        except OSError:
+            return
+        upstream = socket.create_connection(self._target)
+        with client, upstream:
+            threading.Thread(target=self._copy, args=(client, upstream), daemon=True).start()
+            self._filter(upstream, client)
+
+    def _copy(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+
+    def _filter(self, source: socket.socket, sink: socket.socket) -> None:
+        buffer, rtcp = b"", b""
+        source.settimeout(0.2)
+        with contextlib.suppress(OSError):
+            while not self._done.is_set():
+                try:
+                    data = source.recv(65536)
+                except TimeoutError:
+                    data = None
+                if data == b"":
+                    return
+                buffer += data or b""
+                while buffer:
+                    if buffer[:1] != b"$":  # an RTSP reply: passed on to the next frame
+                        cut = buffer.find(b"$")
+                        cut = len(buffer) if cut < 0 else cut
+                        sink.sendall(buffer[:cut])
+                        buffer = buffer[cut:]
+                        continue
+                    end = 4 + int.from_bytes(buffer[2:4], "big")
+                    if len(buffer) < 4 or len(buffer) < end:
+                        break
+                    frame, buffer = buffer[:end], buffer[end:]
+                    if frame[1] % 2:
+                        rtcp = frame
+                    if frame[1] % 2 or not self.drop_media.is_set():
+                        sink.sendall(frame)
+                if self.drop_media.is_set() and rtcp:
+                    sink.sendall(rtcp)
+
+
+@pytest.mark.integration
+def test_a_busy_connection_without_video_ends_in_rtsp_timeout(
+    rtsp_server: RtspTestServer,
+) -> None:
+    """RTCP keeps the socket busy, so FFmpeg's socket timeout never fires: the watchdog does."""
+    relay = MediaDroppingRelay(("127.0.0.1", rtsp_server.port))
+    url = rtsp_server.url("cam1").replace(f":{rtsp_server.port}/", f":{relay.port}/")
+    settings = StreamSettings(url, open_timeout_s=10.0, read_timeout_s=1.5)
+    try:
+        with RtspStream(settings) as stream, pytest.raises(StreamError) as raised:
+            for received, _ in enumerate(stream.packets()):
+                if received == 10:
+                    relay.drop_media.set()
+                    dropped_at = time.monotonic()
+        waited = time.monotonic() - dropped_at
+    finally:
+        relay.close()
+    assert raised.value.reason == RTSP_TIMEOUT
     assert 1.5 <= waited < 2 * 1.5 + 1.5
