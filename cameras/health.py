@@ -66,13 +66,15 @@ class HealthCounter:
             self._online = True
 
     def frame(self, nbytes: int, now: float | None = None) -> None:
+        """One video packet of `nbytes`, arrived at `now` (monotonic; read here when None)."""
         now = time.monotonic() if now is None else now
+        recent, oldest = self._recent, now - self._window_s
         with self._lock:
             self._frames += 1
             self._last_frame = now
-            self._recent.append((now, nbytes))
-            while self._recent and now - self._recent[0][0] > self._window_s:
-                self._recent.popleft()
+            recent.append((now, nbytes))
+            while recent[0][0] < oldest:
+                recent.popleft()
 
     def failed(self, error: str) -> None:
         with self._lock:

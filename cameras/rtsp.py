@@ -3,12 +3,17 @@
 Over plain ``rtsp://`` with credentials, FFmpeg connects through an `rtsp_guard.AuthGuard`
 unless the camera's settings allow Basic authentication, so the password never crosses the
 network in clear (gap reason `insecure_auth` when a camera asks for Basic only).
+
+Opening is bounded by PyAV's open timeout; reading by FFmpeg's socket timeout and a
+`read_watchdog.ReadWatchdog`, not by PyAV's read timeout, whose callback takes the GIL on
+every I/O check (see `read_watchdog`).
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -20,6 +25,7 @@ import av.error
 import av.stream
 
 from .errors import StreamError
+from .read_watchdog import ReadWatchdog, connections_to, peer_addresses, socket_fds
 from .redact import redact
 from .rtsp_guard import AuthGuard
 
@@ -69,6 +75,16 @@ def needs_guard(url: str, allow_basic_auth: bool) -> bool:
     return parts.scheme == "rtsp" and "@" in parts.netloc and not allow_basic_auth
 
 
+def open_options(url: str, settings: StreamSettings) -> dict[str, str]:
+    """FFmpeg's options for `url`: RTSP over TCP, and a socket I/O timeout (microseconds)
+    that ends a read on a silent connection in C. It also bounds each step of opening, so it
+    is never shorter than the open timeout; the watchdog keeps the read timeout exact."""
+    if not url.startswith("rtsp"):
+        return {}
+    socket_s = max(settings.open_timeout_s, settings.read_timeout_s)
+    return {"rtsp_transport": "tcp", "timeout": str(round(socket_s * 1_000_000))}
+
+
 def classify(exc: BaseException) -> str:
     """Map a PyAV/OS failure to the gap reason recorded in the ledger."""
     if isinstance(exc, av.error.ExitError | TimeoutError):
@@ -87,6 +103,7 @@ class RtspStream:
         self.settings = settings
         self._container: av.container.InputContainer | None = None
         self._guard: AuthGuard | None = None
+        self._watchdog: ReadWatchdog | None = None
         self.video: av.VideoStream | None = None
         self.audio: av.AudioStream | None = None
 
@@ -97,8 +114,8 @@ class RtspStream:
             if needs_guard(url, s.allow_basic_auth):
                 self._guard = AuthGuard(url, s.open_timeout_s)
                 url = self._guard.open()
-            options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
-            container = av.open(url, options=options, timeout=(s.open_timeout_s, s.read_timeout_s))
+            before = socket_fds()
+            container = av.open(url, options=open_options(url, s), timeout=(s.open_timeout_s, None))
         except (av.error.FFmpegError, OSError) as e:
             self._close_guard()
             raise self._insecure(e) or StreamError(
@@ -112,7 +129,20 @@ class RtspStream:
             raise StreamError(f"{s.display_url} has no video stream", NO_VIDEO)
         self.video = container.streams.video[0]
         self.audio = container.streams.audio[0] if container.streams.audio else None
+        self._watch(url, socket_fds() - before)
         return self
+
+    def _watch(self, url: str, new_fds: set[int]) -> None:
+        """Start the read watchdog on the connection FFmpeg opened to `url`."""
+        fds = connections_to(new_fds, peer_addresses(url)) if new_fds else []
+        if url.startswith("rtsp") and not fds:
+            log.warning("%s: the stream's connection was not found; a camera that stays "
+                        "connected but sends no video is cut off only by the daemon's "
+                        "watchdog", self.settings.display_url)  # fmt: skip
+        self._watchdog = ReadWatchdog(
+            f"read-watchdog-{urlsplit(url).hostname}", fds, self.settings.read_timeout_s
+        )
+        self._watchdog.start()
 
     def __exit__(
         self,
@@ -120,6 +150,9 @@ class RtspStream:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._watchdog is not None:
+            self._watchdog.stop()
+            self._watchdog = None
         if self._container is not None:
             self._container.close()
             self._container = None
@@ -145,19 +178,37 @@ class RtspStream:
     def packets(self) -> Iterator[av.Packet]:
         """Video (and audio) packets with timestamps; ends by raising StreamError with a reason."""
         assert self._container is not None and self.video is not None
+        assert self._watchdog is not None
         selected: list[av.stream.Stream] = [self.video]
         if self.audio is not None:
             selected.append(self.audio)
+        watchdog, now = self._watchdog, time.monotonic
         try:
             for packet in self._container.demux(selected):
+                watchdog.last_seen = now()
                 if packet.dts is None or packet.pts is None or packet.size == 0:
                     continue
                 yield packet
         except (av.error.FFmpegError, OSError) as e:
-            raise self._insecure(e) or StreamError(
-                f"{self.settings.display_url}: {_describe(e)}", classify(e)
+            raise (
+                self._timed_out(e)
+                or self._insecure(e)
+                or StreamError(f"{self.settings.display_url}: {_describe(e)}", classify(e))
             ) from e
-        raise StreamError(f"{self.settings.display_url}: end of stream", CAMERA_OFFLINE)
+        raise self._timed_out(None) or StreamError(
+            f"{self.settings.display_url}: end of stream", CAMERA_OFFLINE
+        )
+
+    def _timed_out(self, cause: BaseException | None) -> StreamError | None:
+        """The watchdog's cut, when that is why the stream ended."""
+        if self._watchdog is None or not self._watchdog.fired:
+            return None
+        error = StreamError(
+            f"{self.settings.display_url}: no packet for {self.settings.read_timeout_s:g} s",
+            RTSP_TIMEOUT,
+        )
+        error.__cause__ = cause
+        return error
 
 
 def _describe(exc: BaseException) -> str:

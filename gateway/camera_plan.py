@@ -16,7 +16,22 @@ from segments.records import StreamIdentity
 
 from .config import CameraConfig, DiscoveryConfig, RecordingConfig
 
-PASSTHROUGH_PICTURE_S = 3.0
+PASSTHROUGH_PICTURE_S = 3.0  # the shortest interval between passthrough's picture checks
+CHECKS_PER_FROZEN = 5  # passthrough picture checks within frozen_after_s
+
+
+def picture_interval_s(overlay: str, frozen_after_s: float) -> float:
+    """Seconds between frozen-picture checks.
+
+    Burn-in decodes every frame anyway: a picture a second. Passthrough decodes a keyframe for
+    each check, its largest cost after the remux (about 4 ms at 360p here, a sixth of the
+    camera process's CPU at one check every 3 s), so it checks a fifth of `frozen_after_s`
+    apart (3 s at least): a stuck camera is still reported within `frozen_after_s` and one
+    interval (1.2 x frozen_after_s; 36 s at the default 30 s), plus the keyframe interval.
+    """
+    if overlay == "burn_in":
+        return 1.0
+    return max(PASSTHROUGH_PICTURE_S, frozen_after_s / CHECKS_PER_FROZEN)
 
 
 @dataclass(frozen=True)
@@ -38,4 +53,4 @@ class CameraPlan:
     @property
     def picture_interval_s(self) -> float:
         """Frozen-picture checks decode every frame in burn_in, only keyframes in passthrough."""
-        return 1.0 if self.camera.overlay == "burn_in" else PASSTHROUGH_PICTURE_S
+        return picture_interval_s(self.camera.overlay, self.frozen_after_s)

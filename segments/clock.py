@@ -93,11 +93,15 @@ class StepDetector:
         self._offset = self._last_wall - monotonic()
 
     def check(self) -> ClockStep | None:
-        wall = self._wall()
-        offset = wall - self._monotonic()
+        return self.observe(self._wall(), self._monotonic())
+
+    def observe(self, wall: float, monotonic: float) -> ClockStep | None:
+        """`check` with clocks the caller read anyway (the camera loop reads both for every
+        packet: reading them again here would double the clock calls)."""
+        offset = wall - monotonic
         step = offset - self._offset
         before = self._last_wall
         self._last_wall, self._offset = wall, offset
-        if abs(step) <= self._threshold:
+        if -self._threshold <= step <= self._threshold:
             return None
         return ClockStep(step_s=step, wall_before=before, wall_after=wall)

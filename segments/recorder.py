@@ -68,6 +68,8 @@ class StreamRecorder:
         self._clock: PtsClock | None = None
         self._video: av.VideoStream | None = None
         self._tb = Fraction(1, 90000)
+        self._tb_num, self._tb_den = 1, 90000  # of `_tb`: Fraction's are Python properties
+        self._passthrough = plan.mode == PASSTHROUGH
         self._audio: av.AudioStream | None = None
         self._burn_in = BurnIn(plan.overlay, plan.tz, plan.font_path, identity.camera, plan.encode)
         self._encoder: EncoderChoice | None = None  # burn_in: the last encoder chosen
@@ -102,6 +104,7 @@ class StreamRecorder:
         assert video.time_base is not None, "PyAV gives demuxed streams a time base"
         self._video, self._audio = video, audio
         self._tb = video.time_base
+        self._tb_num, self._tb_den = video.time_base.numerator, video.time_base.denominator
         self._clock = None
         self._settling = Settling(video, video.time_base)
         self._await_key = False
@@ -119,18 +122,23 @@ class StreamRecorder:
         Packets of a new connection wait until their timing settles (`settle.Settling`);
         after that each video packet's PTS is checked against its arrival (`drift`).
         Raises `settle.NoVideoError` when a connection sends no video.
+        Runs for every packet: a video packet's PTS is turned into seconds once, here.
         """
-        assert self._video is not None and packet.pts is not None
+        pts = packet.pts
+        assert self._video is not None and pts is not None
         if self._clock is None:
             assert self._settling is not None
             if self._settling.add(packet, arrival_wall, arrival_mono):
                 self._settle()
             return
-        if packet.stream is self._video:
-            drift = self._drift.observe(pts_seconds(packet.pts, self._tb), arrival_mono)
-            if drift is not None:
-                self._camera_drift(packet, drift)
-        self._dispatch(packet, arrival_wall)
+        if packet.stream is not self._video:
+            self._audio_packet(packet)
+            return
+        seconds = pts * self._tb_num / self._tb_den  # `pts_seconds`, inlined
+        drift = self._drift.observe(seconds, arrival_mono)
+        if drift is not None:
+            self._camera_drift(packet, drift)
+        self._video_packet(packet, seconds, arrival_wall)
 
     def _settle(self) -> None:
         """Anchor the connection's PTS to the wall clock, then replay the packets that waited.
@@ -184,19 +192,26 @@ class StreamRecorder:
 
     def _dispatch(self, packet: av.Packet, arrival_wall: float) -> None:
         assert packet.pts is not None
-        if packet.stream is self._audio:
-            if self._open is not None and self._clock is not None:
-                self._open.writer.add_audio(packet)
-            return
+        if packet.stream is self._video:
+            self._video_packet(packet, pts_seconds(packet.pts, self._tb), arrival_wall)
+        else:
+            self._audio_packet(packet)
+
+    def _audio_packet(self, packet: av.Packet) -> None:
+        if packet.stream is self._audio and self._open is not None and self._clock is not None:
+            self._open.writer.add_audio(packet)
+
+    def _video_packet(self, packet: av.Packet, seconds: float, arrival_wall: float) -> None:
+        """A video packet whose PTS is `seconds` (`pts_seconds`)."""
         if self._reanchor:
-            self._reanchored = PtsClock.anchor(arrival_wall, packet.pts, self._tb)
+            self._reanchored = PtsClock(arrival_wall, seconds)
             self._reanchor = False
         if self._await_key:
             if not packet.is_keyframe:
                 return  # the decoder restarted after a PTS jump: it needs a keyframe
             self._await_key = False
-        if self.plan.mode == PASSTHROUGH:
-            self._feed_passthrough(packet)
+        if self._passthrough:
+            self._feed_passthrough(packet, seconds)
         else:
             self._decode(packet)
 
@@ -252,25 +267,28 @@ class StreamRecorder:
             self._video = self._audio = None
             self._clock = None
 
-    def _feed_passthrough(self, packet: av.Packet) -> None:
-        assert self._clock is not None and self._video is not None and packet.pts is not None
-        wall = self._clock.wall(packet.pts, self._tb)
-        if self._pictures is not None:
+    def _feed_passthrough(self, packet: av.Packet, seconds: float) -> None:
+        clock = self._clock
+        assert clock is not None
+        wall = clock.at(seconds)
+        key = packet.is_keyframe
+        if key and self._pictures is not None:
             self._pictures.packet(wall, packet)
         seg = self._open
-        if seg is None:
-            if not packet.is_keyframe:
-                return
+        if key and (seg is None or wall >= seg.boundary):
+            if seg is not None:
+                self._seal(end_wall=wall)
+            assert packet.pts is not None
             seg = self._start(wall, packet.pts)
-        elif packet.is_keyframe and wall >= seg.boundary:
-            self._seal(end_wall=wall)
-            seg = self._start(wall, packet.pts)
+        elif seg is None:
+            return  # a segment opens at a keyframe
         seg.track(wall)
         if self._signing is not None:  # before muxing, which takes the packet's data
             with memoryview(packet) as view:
                 self._signing.packet(view)
-        assert isinstance(seg.writer, RemuxSegment)
-        seg.writer.add_video(packet)
+        writer = seg.writer
+        assert isinstance(writer, RemuxSegment)
+        writer.add_video(packet)
 
     def _decode(self, packet: av.Packet | None) -> None:
         assert self._video is not None

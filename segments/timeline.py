@@ -70,4 +70,8 @@ class PtsClock:
         return cls(anchor_wall=wall, anchor_s=pts_seconds(pts, time_base))
 
     def wall(self, pts: int, time_base: Fraction) -> float:
-        return self.anchor_wall + pts_seconds(pts, time_base) - self.anchor_s
+        return self.at(pts_seconds(pts, time_base))
+
+    def at(self, seconds: float) -> float:
+        """Wall time of a PTS already in seconds (`pts_seconds`), for a caller that has it."""
+        return self.anchor_wall + seconds - self.anchor_s

@@ -129,12 +129,12 @@ class RemuxSegment(_Segment):
         self._video_out = self._out.add_stream_from_template(video_in)
 
     def add_video(self, packet: av.Packet) -> None:
-        assert packet.pts is not None and packet.dts is not None
-        self._tally.video(packet.pts)
-        packet.pts -= self._origin_pts
-        packet.dts -= self._origin_pts
+        pts, dts, origin = packet.pts, packet.dts, self._origin_pts
+        assert pts is not None and dts is not None
+        self._tally.video(pts)
+        packet.pts, packet.dts = pts - origin, dts - origin
         packet.stream = self._video_out
-        self._out.mux(packet)
+        self._out.mux_one(packet)
 
     def close(self) -> SegmentFacts:
         self._out.close()

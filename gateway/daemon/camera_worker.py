@@ -173,23 +173,7 @@ class CameraWorker(threading.Thread):
     def _record_stream(self, stream: RtspStream) -> str | None:
         camera = self.recorder.identity.camera
         try:
-            for packet in stream.packets():
-                if packet.stream is stream.video:
-                    self.health.frame(packet.size)
-                step = self._steps.check()
-                if step is not None:
-                    log.warning("%s: wall clock stepped by %+.3f s", camera, step.step_s)
-                    self.recorder.clock_step(step)
-                self.recorder.feed(packet, time.time(), time.monotonic())
-                self._backoff.reset()
-                if self._halt.is_set():
-                    return None
-                if self._moved.is_set():
-                    log.info("%s: the camera announced a new address: following it", camera)
-                    return CAMERA_MOVED
-                if self._disk_full.is_set():
-                    log.error("%s: disk full: recording paused until space returns", camera)
-                    return DISK_FULL
+            return self._pump(stream)
         except StreamError as e:
             log.warning("%s: %s (%s)", camera, e, e.reason)
             return e.reason
@@ -205,4 +189,37 @@ class CameraWorker(threading.Thread):
         except Exception as e:
             self._unexpected(e, "reconnecting")
             return INTERNAL_ERROR
+
+    def _pump(self, stream: RtspStream) -> str | None:
+        """Each packet to health and recorder, until a flag says stop (the reason, or None).
+
+        It runs for every packet (15..30 a second per camera), so what it calls is looked up
+        once, both clocks are read once per packet and shared by the clock-step check, health
+        and the recorder, and the backoff is reset once, at the first packet recorded.
+        """
+        camera, video = self.recorder.identity.camera, stream.video
+        feed, frame, steps = self.recorder.feed, self.health.frame, self._steps
+        wall_clock, mono_clock = time.time, time.monotonic
+        halted, moved, disk_full = self._halt.is_set, self._moved.is_set, self._disk_full.is_set
+        recording = False
+        for packet in stream.packets():
+            wall, mono = wall_clock(), mono_clock()
+            if packet.stream is video:
+                frame(packet.size, mono)
+            step = steps.observe(wall, mono)
+            if step is not None:
+                log.warning("%s: wall clock stepped by %+.3f s", camera, step.step_s)
+                self.recorder.clock_step(step)
+            feed(packet, wall, mono)
+            if not recording:
+                self._backoff.reset()
+                recording = True
+            if halted():
+                return None
+            if moved():
+                log.info("%s: the camera announced a new address: following it", camera)
+                return CAMERA_MOVED
+            if disk_full():
+                log.error("%s: disk full: recording paused until space returns", camera)
+                return DISK_FULL
         return None

@@ -105,6 +105,8 @@ def table(result: dict[str, object]) -> list[str]:
         ("CPU % of a core per camera", f"{evgw.cpu_pct_per_camera:.2f}",
          f"{ffmpeg.cpu_pct_per_camera:.2f}"),
         ("cameras per core", f"{evgw.cameras_per_core:.0f}", f"{ffmpeg.cameras_per_core:.0f}"),
+        ("camera process CPU s per camera-minute", f"{evgw.camera_cpu_s_per_minute:.3f}",
+         f"{ffmpeg.camera_cpu_s_per_minute:.3f}"),
         ("tree PSS MiB (mean, peak)", f"{evgw.tree_pss_mib:.0f}, {evgw.tree_pss_peak_mib:.0f}",
          f"{ffmpeg.tree_pss_mib:.0f}, {ffmpeg.tree_pss_peak_mib:.0f}"),
         ("parent PSS MiB", f"{evgw.parent_pss_mib or 0:.0f}", "-"),

@@ -36,7 +36,7 @@ from cameras.freeze import FreezeDetector
 from cameras.health import HealthCounter
 from cameras.picture import PictureSampler
 from cameras.rtsp import RtspStream, StreamSettings
-from gateway.camera_plan import PASSTHROUGH_PICTURE_S
+from gateway.camera_plan import picture_interval_s
 from segments.age_reader import decrypt_stream
 from segments.agekeys import generate_identity, parse_identities, parse_recipient
 from segments.clock import StepDetector, kernel_clock_status
@@ -187,7 +187,7 @@ def record_file(source: Path, out_dir: Path, mode: str, preset: str) -> float:
         store,
         LocalLog(ledger, store),
         on_picture=lambda wall, frame: detector.update(wall, sample(frame)),
-        picture_interval_s=1.0 if mode == BURN_IN else PASSTHROUGH_PICTURE_S,
+        picture_interval_s=picture_interval_s(mode, detector.frozen_after_s),
     )
     recorder.begin(run.began)
     health, steps = HealthCounter("cam"), StepDetector()

@@ -21,6 +21,12 @@ class SideFigures:
     camera_private_mib: tuple[float, ...]  # per camera process, at the window's end
     camera_rss_mib: tuple[float, ...]
     startup_s: tuple[float, ...]  # per camera process: its start to its RTSP connection
+    camera_cpu_s: float = 0.0  # the camera processes' own CPU in the window (not the parent's)
+
+    @property
+    def camera_cpu_s_per_minute(self) -> float:
+        """CPU seconds per camera and minute, camera processes only."""
+        return 60 * self.camera_cpu_s / self.window_s / self.cameras if self.window_s else 0.0
 
     @property
     def cpu_pct_per_camera(self) -> float:
@@ -44,6 +50,8 @@ def side_figures(
     pss = [s.pss / MIB for s in window]
     by_pid = {m.pid: m for m in last.memory}
     own = [by_pid[p] for p in camera_pids if p in by_pid]
+    at_start = {m.pid: m.cpu_s for m in first.memory}
+    camera_cpu = sum(m.cpu_s - at_start[m.pid] for m in own if m.pid in at_start)
     return SideFigures(
         side=side,
         cameras=cameras,
@@ -55,6 +63,7 @@ def side_figures(
         camera_private_mib=tuple(m.private / MIB for m in own),
         camera_rss_mib=tuple(m.rss / MIB for m in own),
         startup_s=tuple(startup_s),
+        camera_cpu_s=camera_cpu,
     )
 
 

@@ -85,11 +85,9 @@ def tree_cpu(pid: int) -> float:
 
 
 def boot_time() -> float:
-    with open("/proc/stat") as f:
-        for line in f:
-            if line.startswith("btime "):
-                return float(line.split()[1])
-    raise RuntimeError("/proc/stat has no btime")
+    """Wall time of boot, to the microsecond. /proc/stat's `btime` is whole seconds: taken for
+    the boot time, it made every start-up figure up to a second too long (0.56 s here)."""
+    return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
 _BOOT = boot_time()

@@ -193,7 +193,7 @@ def _gaps_and_isolation(servers, tmp_path, fault: str) -> None:
         if fault == "kill":
             flaky.kill()
         else:
-            flaky.stall()  # PyAV notices a stall after about two read timeouts (2 s each)
+            flaky.stall()  # the read watchdog cuts the stream one read timeout (2 s) later
         wait_until("the fault is noticed", lambda: not camera.health.snapshot().online, 60)
         time.sleep(2.0)  # the outage's length, not a wait for readiness
         if fault == "kill":
