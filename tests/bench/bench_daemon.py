@@ -108,6 +108,7 @@ def table(result: dict[str, object]) -> list[str]:
         ("tree PSS MiB (mean, peak)", f"{evgw.tree_pss_mib:.0f}, {evgw.tree_pss_peak_mib:.0f}",
          f"{ffmpeg.tree_pss_mib:.0f}, {ffmpeg.tree_pss_peak_mib:.0f}"),
         ("parent PSS MiB", f"{evgw.parent_pss_mib or 0:.0f}", "-"),
+        ("parent CPU % of a core", _parent_cpu_pct(evgw), "-"),
         ("camera process private MiB", spread(evgw.camera_private_mib),
          spread(ffmpeg.camera_private_mib)),
         ("camera process RSS MiB", spread(evgw.camera_rss_mib), spread(ffmpeg.camera_rss_mib)),
@@ -137,6 +138,12 @@ def table(result: dict[str, object]) -> list[str]:
             f"{evgw.cameras}; the figures above do not compare the same work"
         )
     return lines
+
+
+def _parent_cpu_pct(side: SideFigures) -> str:
+    if side.parent_cpu_s is None or not side.window_s:
+        return "-"
+    return f"{100 * side.parent_cpu_s / side.window_s:.2f}"
 
 
 def _cores() -> int:
