@@ -164,6 +164,16 @@ class Index:
                 db.execute("UPDATE uploads SET attempts = attempts + 1 WHERE id = ?", (row[0],))
         return None if row is None else UploadItem(*row)
 
+    def next_try_at(self, exclude: frozenset[int] = frozenset()) -> float | None:
+        """When the earliest pending item not in `exclude` falls due; None when none is pending."""
+        with self._lock:
+            assert self._db is not None
+            skip = f" AND id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
+            (due,) = self._db.execute(
+                f"SELECT MIN(next_try) FROM uploads WHERE state = 'pending'{skip}", tuple(exclude)
+            ).fetchone()
+        return due
+
     def upload_done(self, item: UploadItem, version_id: str | None) -> None:
         now = time.time()
         with self._tx() as db:

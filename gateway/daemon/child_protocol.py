@@ -313,7 +313,7 @@ def _flat(cls: type[T], value: object) -> T:
     name = getattr(cls, "__name__", "value")
     if not isinstance(value, dict):
         raise MessageError(f"{name} must be an object")
-    shape = _shape(cls)
+    shape = _shape(typing.cast(type, cls))  # a TypeVar's type is hashable all the same
     if value.keys() != shape.names:
         raise MessageError(f"{name}: fields {sorted(set(value) ^ shape.names)} differ")
     return cls(**{f.name: _value(f, value[f.name], f"{name}.{f.name}") for f in shape.fields})

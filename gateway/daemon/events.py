@@ -58,7 +58,6 @@ class EventRouter:
             )  # fmt: skip
         if record.kind == "event":
             self._camera_event(record)
-        self.wake_uploads()
         if record.kind == "segment":
             self.poke_retention()
 
