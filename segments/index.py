@@ -280,6 +280,40 @@ class Index:
             for st, seq, start, end, file, size, state, confirmed, held in rows
         ]
 
+    def local_bytes(self) -> int:
+        """Bytes of every segment still on disk: what counts towards the quota."""
+        with self._lock:
+            assert self._db is not None
+            (total,) = self._db.execute(
+                "SELECT COALESCE(SUM(size), 0) FROM segments WHERE state = 'local'"
+            ).fetchone()
+        return int(total)
+
+    def oldest_unheld(self, *, confirmed: bool, page: int = 256) -> Iterator[SegmentRow]:
+        """Segments still on disk and under no hold, confirmed or not, oldest first.
+
+        Read a page at a time (the lock is not held in between), so a caller that stops
+        after the first few reads little of a store that keeps tens of thousands.
+        """
+        after: tuple[float, str, int] = (float("-inf"), "", -1)
+        while True:
+            with self._lock:
+                assert self._db is not None
+                rows = self._db.execute(
+                    "SELECT s.stream, s.seq, s.start_ts, s.end_ts, s.file, s.size FROM segments s"
+                    " WHERE s.state = 'local' AND (s.confirmed_at IS NOT NULL) = ?"
+                    " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.stream = s.stream"
+                    "   AND h.released IS NULL AND h.start_ts < s.end_ts AND h.end_ts > s.start_ts)"
+                    " AND (s.start_ts, s.stream, s.seq) > (?, ?, ?)"
+                    " ORDER BY s.start_ts, s.stream, s.seq LIMIT ?",
+                    (int(confirmed), *after, page),
+                ).fetchall()
+            for st, seq, start, end, file, size in rows:
+                yield SegmentRow(st, seq, start, end, file, size, "local", confirmed, False)
+            if len(rows) < page:
+                return
+            after = rows[-1][2], rows[-1][0], rows[-1][1]
+
     def mark_removed(self, row: SegmentRow, state: str) -> None:
         """The segment's file is gone (EVICTED, PURGED or MISSING); a pending upload of it
         is dropped (declared purge) or refused (vanished)."""
