@@ -23,6 +23,8 @@ from .errors import UnsupportedFormatError, WriteError
 from .index_rows import (
     CHECKPOINT,
     DROPPED,
+    EVICTED,
+    LOCAL,
     MEDIA,
     MISSING,
     MISSING_BEFORE_UPLOAD,
@@ -288,6 +290,31 @@ class Index:
                 "SELECT COALESCE(SUM(size), 0) FROM segments WHERE state = 'local'"
             ).fetchone()
         return int(total)
+
+    def local_bytes_by_stream(self) -> dict[str, int]:
+        """`local_bytes` per stream (about three times dearer: the grouping sorts)."""
+        with self._lock:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT stream, SUM(size) FROM segments WHERE state = 'local' GROUP BY stream"
+            ).fetchall()
+        return {stream: int(size) for stream, size in rows}
+
+    def recent_rates(self, since_ts: float) -> dict[str, tuple[int, float]]:
+        """Per stream, `stream_stats`' recent_bytes and recent_seconds, for streams that
+        recorded since `since_ts`: read through the (state, start_ts) index, so the cost
+        follows the last hour's segments, not every segment the box ever recorded."""
+        with self._lock:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT s.stream, SUM(s.size), MAX(s.end_ts) - CASE WHEN EXISTS (SELECT 1"
+                " FROM segments o WHERE o.stream = s.stream AND o.start_ts < ?)"
+                " THEN ? ELSE MIN(s.start_ts) END"
+                " FROM segments s WHERE s.state IN (?, ?, ?, ?) AND s.start_ts >= ?"
+                " GROUP BY s.stream",
+                (since_ts, since_ts, LOCAL, EVICTED, PURGED, MISSING, since_ts),
+            ).fetchall()
+        return {stream: (int(size), max(0.0, span)) for stream, size, span in rows}
 
     def oldest_unheld(self, *, confirmed: bool, page: int = 256) -> Iterator[SegmentRow]:
         """Segments still on disk and under no hold, confirmed or not, oldest first.

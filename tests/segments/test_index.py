@@ -151,6 +151,9 @@ def test_oldest_unheld_pages_through_what_local_segments_lists(tmp_path: Path) -
         index.mark_removed(gone, EVICTED)
         listed = index.local_segments()
         assert index.local_bytes() == sum(r.size for r in listed)
+        assert index.local_bytes_by_stream() == {
+            s: sum(r.size for r in listed if r.stream == s) for s in ("gate-0", "gate-1")
+        }
         for confirmed in (True, False):
             want = [r for r in listed if r.confirmed == confirmed and not r.held]
             assert list(index.oldest_unheld(confirmed=confirmed, page=2)) == want
