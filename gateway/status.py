@@ -70,7 +70,7 @@ def gather(scope: StatusScope, index: Index, now: float | None = None) -> Gatewa
     for camera in scope.cameras:
         s = stats.get(camera)
         backlog = index.backlog(camera) if scope.uploading else NO_BACKLOG
-        rate = s.recent_bytes / (s.recent_seconds / 60) if s and s.recent_seconds > 0 else 0.0
+        rate = _per_minute(s.recent_bytes, s.recent_seconds) if s else 0.0
         cameras.append(
             CameraStatus(
                 camera=camera,
@@ -108,6 +108,50 @@ def gather(scope: StatusScope, index: Index, now: float | None = None) -> Gatewa
         uploading=scope.uploading,
         refused_uploads=len(index.refused()),
     )
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What the daemon's health reports need of a status: disk, backlog, time left."""
+
+    used_bytes: int
+    quota_bytes: int
+    free_bytes: int
+    min_free_bytes: int
+    backlog_count: int
+    backlog_bytes: int
+    oldest_unconfirmed_age_s: float | None
+    minutes_left: float | None
+
+
+def outlook(scope: StatusScope, index: Index, now: float | None = None) -> Outlook:
+    """`gather`'s gateway-wide figures from indexed queries only, for a report every few
+    seconds: `gather` also counts every segment ever recorded (confirmed, evicted, purged,
+    missing), which cost 0.09 s of CPU at 60,000 segments and grows with every day kept."""
+    now = time.time() if now is None else now
+    local = index.local_bytes_by_stream()
+    rates = index.recent_rates(now - RATE_WINDOW_S)
+    used = sum(local.get(camera, 0) for camera in scope.cameras)
+    rate = sum(_per_minute(*rates[camera]) for camera in scope.cameras if camera in rates)
+    total = index.backlog() if scope.uploading else NO_BACKLOG
+    try:
+        free = free_bytes(scope.data_dir)
+    except OSError:
+        free = 0
+    return Outlook(
+        used_bytes=used,
+        quota_bytes=scope.limits.quota_bytes,
+        free_bytes=free,
+        min_free_bytes=scope.limits.min_free_bytes,
+        backlog_count=total.count,
+        backlog_bytes=total.bytes,
+        oldest_unconfirmed_age_s=_age(total.oldest_start_ts, now),
+        minutes_left=minutes_left(scope.limits, used, free, rate),
+    )
+
+
+def _per_minute(recent_bytes: int, recent_seconds: float) -> float:
+    return round(recent_bytes / (recent_seconds / 60)) if recent_seconds > 0 else 0.0
 
 
 def minutes_left(limits: Limits, used: int, free: int, rate: float) -> float | None:

@@ -23,6 +23,8 @@ from .errors import UnsupportedFormatError, WriteError
 from .index_rows import (
     CHECKPOINT,
     DROPPED,
+    EVICTED,
+    LOCAL,
     MEDIA,
     MISSING,
     MISSING_BEFORE_UPLOAD,
@@ -164,6 +166,16 @@ class Index:
                 db.execute("UPDATE uploads SET attempts = attempts + 1 WHERE id = ?", (row[0],))
         return None if row is None else UploadItem(*row)
 
+    def next_try_at(self, exclude: frozenset[int] = frozenset()) -> float | None:
+        """When the earliest pending item not in `exclude` falls due; None when none is pending."""
+        with self._lock:
+            assert self._db is not None
+            skip = f" AND id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
+            (due,) = self._db.execute(
+                f"SELECT MIN(next_try) FROM uploads WHERE state = 'pending'{skip}", tuple(exclude)
+            ).fetchone()
+        return due
+
     def upload_done(self, item: UploadItem, version_id: str | None) -> None:
         now = time.time()
         with self._tx() as db:
@@ -269,6 +281,65 @@ class Index:
             SegmentRow(st, seq, start, end, file, size, state, bool(confirmed), bool(held))
             for st, seq, start, end, file, size, state, confirmed, held in rows
         ]
+
+    def local_bytes(self) -> int:
+        """Bytes of every segment still on disk: what counts towards the quota."""
+        with self._lock:
+            assert self._db is not None
+            (total,) = self._db.execute(
+                "SELECT COALESCE(SUM(size), 0) FROM segments WHERE state = 'local'"
+            ).fetchone()
+        return int(total)
+
+    def local_bytes_by_stream(self) -> dict[str, int]:
+        """`local_bytes` per stream (about three times dearer: the grouping sorts)."""
+        with self._lock:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT stream, SUM(size) FROM segments WHERE state = 'local' GROUP BY stream"
+            ).fetchall()
+        return {stream: int(size) for stream, size in rows}
+
+    def recent_rates(self, since_ts: float) -> dict[str, tuple[int, float]]:
+        """Per stream, `stream_stats`' recent_bytes and recent_seconds, for streams that
+        recorded since `since_ts`: read through the (state, start_ts) index, so the cost
+        follows the last hour's segments, not every segment the box ever recorded."""
+        with self._lock:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT s.stream, SUM(s.size), MAX(s.end_ts) - CASE WHEN EXISTS (SELECT 1"
+                " FROM segments o WHERE o.stream = s.stream AND o.start_ts < ?)"
+                " THEN ? ELSE MIN(s.start_ts) END"
+                " FROM segments s WHERE s.state IN (?, ?, ?, ?) AND s.start_ts >= ?"
+                " GROUP BY s.stream",
+                (since_ts, since_ts, LOCAL, EVICTED, PURGED, MISSING, since_ts),
+            ).fetchall()
+        return {stream: (int(size), max(0.0, span)) for stream, size, span in rows}
+
+    def oldest_unheld(self, *, confirmed: bool, page: int = 256) -> Iterator[SegmentRow]:
+        """Segments still on disk and under no hold, confirmed or not, oldest first.
+
+        Read a page at a time (the lock is not held in between), so a caller that stops
+        after the first few reads little of a store that keeps tens of thousands.
+        """
+        after: tuple[float, str, int] = (float("-inf"), "", -1)
+        while True:
+            with self._lock:
+                assert self._db is not None
+                rows = self._db.execute(
+                    "SELECT s.stream, s.seq, s.start_ts, s.end_ts, s.file, s.size FROM segments s"
+                    " WHERE s.state = 'local' AND (s.confirmed_at IS NOT NULL) = ?"
+                    " AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.stream = s.stream"
+                    "   AND h.released IS NULL AND h.start_ts < s.end_ts AND h.end_ts > s.start_ts)"
+                    " AND (s.start_ts, s.stream, s.seq) > (?, ?, ?)"
+                    " ORDER BY s.start_ts, s.stream, s.seq LIMIT ?",
+                    (int(confirmed), *after, page),
+                ).fetchall()
+            for st, seq, start, end, file, size in rows:
+                yield SegmentRow(st, seq, start, end, file, size, "local", confirmed, False)
+            if len(rows) < page:
+                return
+            after = rows[-1][2], rows[-1][0], rows[-1][1]
 
     def mark_removed(self, row: SegmentRow, state: str) -> None:
         """The segment's file is gone (EVICTED, PURGED or MISSING); a pending upload of it

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 SEGMENT_CONFIRMED, UPLOAD_ERROR, TAMPER = "segment_confirmed", "upload_error", "tamper"
 UNKNOWN, CONNECTED = "unknown", "connected"
 STORE_UNAVAILABLE, AUTH_FAILED, TLS_FAILED = "store_unavailable", "auth_failed", "tls_failed"
+MIN_WAIT_S = 0.01  # an item fell due between two looks at the index: look again, do not spin
 _STORE_WIDE: dict[type[UplinkError], str] = {
     AuthError: AUTH_FAILED,
     TlsError: TLS_FAILED,
@@ -79,7 +80,7 @@ class RetryPolicy:
     store_initial_s: float = 0.5
     store_cap_s: float = 30.0
     jitter: float = 0.3
-    idle_s: float = 1.0
+    idle_s: float = 10.0  # the longest an idle worker sleeps unwoken (a safety net, see `wake`)
 
 
 class Uploader:
@@ -154,7 +155,10 @@ class Uploader:
         self._threads = []
 
     def wake(self) -> None:
-        """New items were queued: stop idling now (a pause for a down store still holds)."""
+        """New items were queued: stop idling now (a pause for a down store still holds).
+
+        Idle workers otherwise sleep until the next retry falls due or `RetryPolicy.idle_s`.
+        """
         with self._cond:
             self._cond.notify_all()
 
@@ -197,12 +201,24 @@ class Uploader:
                     return None
             item = self.index.next_upload(self._clock(), frozenset(self._in_flight))
             if item is None:
-                self._cond.wait(self.policy.idle_s)
+                self._cond.wait(self._idle_wait())
                 return None
             self._in_flight.add(item.id)
             probe = self._store_failures > 0
             self._probing = self._probing or probe
             return item, probe
+
+    def _idle_wait(self) -> float:
+        """Until the earliest pending item falls due (a retry's backoff), at most `idle_s`.
+
+        Whoever queues an item calls `wake`, so an idle worker does not poll the index: it
+        looked every second, two workers, a write transaction each, on every gateway.
+        Caller holds `_cond`.
+        """
+        due = self.index.next_try_at(frozenset(self._in_flight))
+        if due is None:
+            return self.policy.idle_s
+        return min(self.policy.idle_s, max(MIN_WAIT_S, due - self._clock()))
 
     def _upload(self, item: UploadItem) -> None:
         key = ""

@@ -23,6 +23,7 @@ the daemon to the child, when it starts.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -312,24 +313,56 @@ def _flat(cls: type[T], value: object) -> T:
     name = getattr(cls, "__name__", "value")
     if not isinstance(value, dict):
         raise MessageError(f"{name} must be an object")
+    shape = _shape(typing.cast(type, cls))  # a TypeVar's type is hashable all the same
+    if value.keys() != shape.names:
+        raise MessageError(f"{name}: fields {sorted(set(value) ^ shape.names)} differ")
+    return cls(**{f.name: _value(f, value[f.name], f"{name}.{f.name}") for f in shape.fields})
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    allowed: tuple[Any, ...]  # the scalar types its annotation admits
+    nested: type | None  # a flat dataclass it may hold instead (a health's identity event)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    names: frozenset[str]
+    fields: tuple[_Field, ...]
+
+
+@functools.cache
+def _shape(cls: type) -> _Shape:
+    """A flat dataclass's fields and their types, worked out once per class: every health
+    message (one a second per camera) is checked against them, and `get_type_hints` compiles
+    each string annotation anew on every call."""
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    if set(value) != set(names):
-        raise MessageError(f"{name}: fields {sorted(set(value) ^ set(names))} differ")
-    return cls(**{n: _value(hints[n], value[n], f"{name}.{n}") for n in names})
+    shaped = []
+    for f in fields(cls):
+        allowed = _allowed(hints[f.name])
+        nested = [a for a in allowed if isinstance(a, type) and dataclasses.is_dataclass(a)]
+        shaped.append(_Field(f.name, allowed, nested[0] if nested else None))
+    return _Shape(frozenset(f.name for f in shaped), tuple(shaped))
 
 
-def _value(hint: Any, value: object, where: str) -> Any:
+def _value(field: _Field, value: object, where: str) -> Any:
     """A scalar, or a nested flat dataclass (such as a health's last identity event)."""
-    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    nested = [a for a in allowed if isinstance(a, type) and dataclasses.is_dataclass(a)]
-    if nested and isinstance(value, dict):
-        return _flat(nested[0], value)
-    return _scalar(hint, value, where)
+    if field.nested is not None and isinstance(value, dict):
+        return _flat(field.nested, value)
+    return _checked(field.allowed, value, where)
+
+
+@functools.cache
+def _allowed(hint: Any) -> tuple[Any, ...]:
+    return typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
 
 
 def _scalar(hint: Any, value: object, where: str) -> Any:
-    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    return _checked(_allowed(hint), value, where)
+
+
+def _checked(allowed: tuple[Any, ...], value: object, where: str) -> Any:
     if value is None:
         if type(None) in allowed:
             return None

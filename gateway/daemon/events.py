@@ -58,7 +58,6 @@ class EventRouter:
             )  # fmt: skip
         if record.kind == "event":
             self._camera_event(record)
-        self.wake_uploads()
         if record.kind == "segment":
             self.poke_retention()
 
@@ -78,8 +77,10 @@ class EventRouter:
 
     def on_retention(self, *, kind: str, **fields: object) -> None:
         if kind == "purge":
-            with self._lock:
-                self._purges.append(time.time())
+            now = time.time()
+            with self._lock:  # only the alarm's window is kept: a full disk purges for weeks
+                self._purges = [t for t in self._purges if now - t < PURGE_ALARM_S]
+                self._purges.append(now)
         self.emit(kind, **fields)
 
     def on_upload(self, event: UploadEvent) -> None:

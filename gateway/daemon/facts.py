@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from segments.clock import kernel_clock_status
 from segments.index import Index
 
-from ..status import StatusScope, gather
+from ..status import StatusScope, outlook
 from .alarms import CameraFacts, GatewayFacts
 from .camera_process import CameraProcess
 from .events import EventRouter
@@ -25,7 +25,7 @@ def gateway_facts(
 ) -> GatewayFacts:
     """`disk_paused`: recording waits for space (the daemon's `DiskFullFlag`), every camera."""
     now = time.time()
-    status = gather(scope, index, now)
+    status = outlook(scope, index, now)
     clock = kernel_clock_status()
     tampered = index.refused()
     return GatewayFacts(

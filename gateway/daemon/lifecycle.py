@@ -25,7 +25,7 @@ from segments.checkpoint import Checkpoint
 from segments.errors import SegmentError
 from segments.index import Index
 from segments.ledger import Ledger
-from segments.records import StreamIdentity
+from segments.records import Record, StreamIdentity
 from segments.signing import Signer
 from segments.timestamp_queue import TimestampQueue
 from uplink.errors import UplinkError
@@ -151,7 +151,7 @@ class Gateway:
         assert self.index is not None and self._keys is not None
         stream = plan.camera.id
         ledger = self.ledgers.get(stream) or wiring.open_ledger(  # a reload reuses it
-            self.config, stream, self._keys.signer, self.index.add_record, self._on_checkpoint
+            self.config, stream, self._keys.signer, self._on_append, self._on_checkpoint
         )
         self.ledgers[stream] = ledger
         self.identities[stream] = plan.identity
@@ -214,10 +214,18 @@ class Gateway:
             queue, TsaClient(tsa), data_dir, on_event=self.events.on_timestamp
         ).start()
 
+    def _on_append(self, record: Record) -> None:
+        """Index and queue a record whoever appended it (camera process, retention, commands);
+        the uploader sleeps until woken."""
+        assert self.index is not None
+        self.index.add_record(record)
+        self.events.wake_uploads()
+
     def _on_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Queue a new checkpoint's upload and, with [tsa], its timestamp, in one commit."""
         assert self.index is not None
         self.index.add_checkpoint(checkpoint, timestamp=self.timestamper is not None)
+        self.events.wake_uploads()
         if self.timestamper is not None:
             self.timestamper.wake()
 

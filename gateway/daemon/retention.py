@@ -24,7 +24,7 @@ from segments.index import Index
 from segments.index_rows import EVICTED, MISSING, PURGED, SegmentRow
 from segments.ledger import Ledger
 from segments.records import ClockStatus, Record, StreamIdentity
-from segments.ringbuffer import Eviction, Limits, Plan, Usage, plan
+from segments.ringbuffer import Eviction, Limits, Plan, Usage, needed_bytes, plan
 from segments.store import DataDir, fsync_dir
 
 from ..status import free_bytes
@@ -121,15 +121,33 @@ class Retention:
 
     def run_once(self) -> Plan:
         """Measure, plan, execute; the plan is returned (done unless an error stopped it)."""
-        rows = self.index.local_segments()
-        usage = Usage(sum(r.size for r in rows), self._free_bytes(self.data_dir))
-        managed = [r for r in rows if self._manages(r)]
-        the_plan = plan(managed, self.limits, usage)
+        usage = Usage(self.index.local_bytes(), self._free_bytes(self.data_dir))
+        need, _ = needed_bytes(self.limits, usage)
+        the_plan = plan(self._candidates(need), self.limits, usage)
         for eviction in the_plan.evictions:
             if not self._evict(eviction, the_plan, usage):
                 break
         self._signal(the_plan)
         return the_plan
+
+    def _candidates(self, need: int) -> list[SegmentRow]:
+        """The oldest segments this pass may remove, confirmed ones and then unconfirmed ones,
+        each until they add up to `need`: every segment `plan` would choose, and no more.
+
+        A pass runs after every sealed segment; reading every local segment each time cost
+        ~0.3 s of CPU at 60,000 segments (days of 18 cameras), for a plan that takes a few.
+        """
+        found: list[SegmentRow] = []
+        for confirmed in (True, False):
+            freed = 0
+            rows = self.index.oldest_unheld(confirmed=confirmed)
+            while freed < need and (row := next(rows, None)) is not None:
+                if self._manages(row):
+                    found.append(row)
+                    freed += row.size
+            if freed >= need:
+                break
+        return found
 
     def _manages(self, row: SegmentRow) -> bool:
         """Only a stream whose ledger is open can declare a removal; others stay untouched."""

@@ -10,7 +10,8 @@ mosquitto) and N ffmpeg processes doing the same job (passthrough: `-c copy -f s
 burn_in: drawtext with the same text and font + libx264 with the same preset, CRF and GOP),
 both started together and measured over the same window after the warm-up, so they share the
 machine's load. CPU is utime+stime of each tree including reaped children; memory is PSS
-(smaps_rollup) of the tree, the daemon parent's PSS and each camera process's private pages.
+(smaps_rollup) of the tree, the daemon parent's PSS and each camera process's private pages;
+the parent's own CPU and wake-ups (voluntary context switches of its threads) are shown too.
 Start-up is from a camera process's start to its first TCP connection to the RTSP server.
 At the end the daemon is stopped (it seals), the backlog drained, every sealed segment
 looked up in the bucket and `evgw verify` run. Run as root (the daemon is non-dumpable).
@@ -34,7 +35,7 @@ from .daemon_rig import Camera, Stream
 from .daemon_run import EVGW, FFMPEG, SERVER, Run
 from .figures import SideFigures, side_figures, spread
 from .nothing_lost import summary
-from .proc_meter import machine_cpu
+from .proc_meter import machine_cpu, voluntary_switches
 
 
 def parse_size(text: str) -> tuple[int, int, int]:
@@ -59,7 +60,9 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, object]:
         connected = {side: len(run.camera_pids(side)) for side in (EVGW, FFMPEG)}
         busy0, total0 = machine_cpu()
         first = run.sampler.take()
+        wakeups0 = voluntary_switches(run.daemon.pid)
         time.sleep(args.seconds)  # the measured window
+        wakeups = voluntary_switches(run.daemon.pid) - wakeups0
         last = run.sampler.take()
         busy1, total1 = machine_cpu()
         ended = run.alive()
@@ -88,6 +91,7 @@ def measure(args: argparse.Namespace, root: Path) -> dict[str, object]:
         "ended_early": ended,
         "connected_at_window_start": connected,
         "daemon_start_to_connected_s": daemon_start,
+        "parent_wakeups_per_s": wakeups / sides[EVGW].window_s if sides[EVGW].window_s else 0.0,
         "evgw": sides[EVGW],
         "ffmpeg": sides[FFMPEG],
         "outcome": outcome,
@@ -110,6 +114,8 @@ def table(result: dict[str, object]) -> list[str]:
         ("tree PSS MiB (mean, peak)", f"{evgw.tree_pss_mib:.0f}, {evgw.tree_pss_peak_mib:.0f}",
          f"{ffmpeg.tree_pss_mib:.0f}, {ffmpeg.tree_pss_peak_mib:.0f}"),
         ("parent PSS MiB", f"{evgw.parent_pss_mib or 0:.0f}", "-"),
+        ("parent CPU % of a core", _parent_cpu_pct(evgw), "-"),
+        ("parent wake-ups per second (all threads)", f"{result['parent_wakeups_per_s']:.1f}", "-"),
         ("camera process private MiB", spread(evgw.camera_private_mib),
          spread(ffmpeg.camera_private_mib)),
         ("camera process RSS MiB", spread(evgw.camera_rss_mib), spread(ffmpeg.camera_rss_mib)),
@@ -139,6 +145,12 @@ def table(result: dict[str, object]) -> list[str]:
             f"{evgw.cameras}; the figures above do not compare the same work"
         )
     return lines
+
+
+def _parent_cpu_pct(side: SideFigures) -> str:
+    if side.parent_cpu_s is None or not side.window_s:
+        return "-"
+    return f"{100 * side.parent_cpu_s / side.window_s:.2f}"
 
 
 def _cores() -> int:

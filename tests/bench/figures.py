@@ -18,6 +18,7 @@ class SideFigures:
     tree_pss_mib: float  # mean over the window's samples
     tree_pss_peak_mib: float
     parent_pss_mib: float | None  # the daemon itself; None for ffmpeg (no parent)
+    parent_cpu_s: float | None  # the daemon's own utime+stime in the window (not its children)
     camera_private_mib: tuple[float, ...]  # per camera process, at the window's end
     camera_rss_mib: tuple[float, ...]
     startup_s: tuple[float, ...]  # per camera process: its start to its RTSP connection
@@ -50,8 +51,8 @@ def side_figures(
     pss = [s.pss / MIB for s in window]
     by_pid = {m.pid: m for m in last.memory}
     own = [by_pid[p] for p in camera_pids if p in by_pid]
-    at_start = {m.pid: m.cpu_s for m in first.memory}
-    camera_cpu = sum(m.cpu_s - at_start[m.pid] for m in own if m.pid in at_start)
+    at_start = {m.pid: m for m in first.memory}
+    camera_cpu = sum(m.cpu_s - at_start[m.pid].cpu_s for m in own if m.pid in at_start)
     return SideFigures(
         side=side,
         cameras=cameras,
@@ -60,6 +61,11 @@ def side_figures(
         tree_pss_mib=statistics.fmean(pss),
         tree_pss_peak_mib=max(pss),
         parent_pss_mib=None if parent not in by_pid else by_pid[parent].pss / MIB,
+        parent_cpu_s=(
+            by_pid[parent].cpu_s - at_start[parent].cpu_s
+            if parent in by_pid and parent in at_start
+            else None
+        ),
         camera_private_mib=tuple(m.private / MIB for m in own),
         camera_rss_mib=tuple(m.rss / MIB for m in own),
         startup_s=tuple(startup_s),

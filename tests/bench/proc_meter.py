@@ -117,6 +117,24 @@ def memory(pid: int) -> ProcMemory | None:
     return ProcMemory(pid, cpu, values.get("Pss", 0), private, values.get("Rss", 0))
 
 
+def voluntary_switches(pid: int) -> int:
+    """Times the threads of `pid` now alive gave up the CPU to wait (their wake-ups), so far."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 def machine_cpu() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, all cores."""
     with open("/proc/stat") as f:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from segments.index_rows import EVICTED, MISSING, MISSING_BEFORE_UPLOAD, PURGED
 from segments.index_schema import SCHEMA
 from segments.records import Record
 from segments.store import DataDir
+from segments.timeline import iso_utc
 
 RECORD = Record(
     stream="gate-1",
@@ -30,6 +32,7 @@ RECORD = Record(
     size_cipher=10,
     sha256_cipher="a" * 64,
 )
+T_NOV_27 = 1_795_759_200.0  # 2026-11-27T06:00:00Z
 
 
 def user_version(path: Path) -> int:
@@ -127,5 +130,33 @@ def test_a_declared_purge_is_not_a_refused_upload(
         (stats,) = index.stream_stats(0)
         assert getattr(stats, column) == 1 and stats.local_count == 0
         assert index.segment_states("gate-1") == {4: (state, None)}
+    finally:
+        index.close()
+
+
+def test_oldest_unheld_pages_through_what_local_segments_lists(tmp_path: Path) -> None:
+    index = Index.open(tmp_path / "index.sqlite3")
+    try:
+        for n in range(9):  # two streams, starts tied in pairs, sizes all different
+            stream = f"gate-{n % 2}"
+            start = T_NOV_27 + 60 * (n // 2)
+            index.add_record(
+                replace(RECORD, stream=stream, camera=stream, seq=n + 1, start=iso_utc(start),
+                        end=iso_utc(start + 60), size_cipher=100 + n)
+            )  # fmt: skip
+        with sqlite3.connect(index.path) as db:
+            db.execute("UPDATE segments SET confirmed_at = 1 WHERE seq % 3 != 0")
+        index.add_hold("gate-0", T_NOV_27 + 120, T_NOV_27 + 150, "case-1")  # holds seq 5
+        (gone,) = [r for r in index.local_segments() if r.seq == 9]
+        index.mark_removed(gone, EVICTED)
+        listed = index.local_segments()
+        assert index.local_bytes() == sum(r.size for r in listed)
+        assert index.local_bytes_by_stream() == {
+            s: sum(r.size for r in listed if r.stream == s) for s in ("gate-0", "gate-1")
+        }
+        for confirmed in (True, False):
+            want = [r for r in listed if r.confirmed == confirmed and not r.held]
+            assert list(index.oldest_unheld(confirmed=confirmed, page=2)) == want
+        assert [r.seq for r in listed if r.held] == [5]
     finally:
         index.close()

@@ -369,3 +369,20 @@ def test_object_stored_whose_answer_was_lost_is_confirmed_not_sent_again(
     wait_until("drained", drained(rig))
     assert versions(seaweed, object_store.settings.bucket)[key] == 1
     assert [e.detail for e in events if e.kind == SEGMENT_CONFIRMED] == [f"{item.size} bytes, head"]
+
+
+def test_idle_workers_wake_for_new_items_and_due_retries_without_polling(
+    rig: Rig, seaweed: SeaweedServer, object_store: ObjectStore, uploaders: Callable[..., Uploader]
+) -> None:
+    rig.segments(1)
+    item = rig.index.next_upload(time.time())
+    assert item is not None
+    rig.index.upload_retry(item, "failed once", time.time() + 1.0)  # due in a second
+    never = 600.0  # an idle worker that polled, or slept without looking, would wait this long
+    up = uploaders(rig, object_store, workers=2, policy=replace(FAST, idle_s=never))
+    wait_until("the retry sent when due", drained(rig), timeout=never / 10)
+    rig.segments(2, start=T0 + 100)
+    rig.close()
+    up.wake()  # what the daemon does for every record and checkpoint it indexes
+    wait_until("new items sent when woken", drained(rig), timeout=never / 10)
+    assert set(versions(seaweed, object_store.settings.bucket)) == set(expected_objects(rig))
