@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .checkpoint import Checkpoint
 from .errors import UnsupportedFormatError, WriteError
+from .index_holds import HoldsAndNonces
 from .index_rows import (
     CHECKPOINT,
     DROPPED,
@@ -43,7 +44,7 @@ from .store import DataDir
 from .timeline import parse_iso
 
 
-class Index:
+class Index(HoldsAndNonces):
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
@@ -368,74 +369,6 @@ class Index:
                 "SELECT seq, state, version_id FROM segments WHERE stream = ?", (stream,)
             ).fetchall()
         return {seq: (state, version) for seq, state, version in rows}
-
-    def reserve_hold_id(self) -> int:
-        """A hold id no hold has had or will get: taken before its ledger record is written."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO sqlite_sequence (name, seq) SELECT 'holds', 0"
-                " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'holds')"
-            )
-            row = db.execute(
-                "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'holds' RETURNING seq"
-            ).fetchone()
-            return int(row[0])
-
-    def add_hold(
-        self, stream: str, start_ts: float, end_ts: float, case_id: str, hold_id: int | None = None
-    ) -> int:
-        """Activate a hold (under `hold_id` when reserved); returns its id."""
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO holds (id, stream, start_ts, end_ts, case_id, created)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (hold_id, stream, start_ts, end_ts, case_id, time.time()),
-            )
-            return int(cur.lastrowid or 0)
-
-    def hold(self, hold_id: int) -> tuple[str, float, float, str] | None:
-        """(stream, start, end, case) of an active hold."""
-        with self._lock:
-            assert self._db is not None
-            row = self._db.execute(
-                "SELECT stream, start_ts, end_ts, case_id FROM holds"
-                " WHERE id = ? AND released IS NULL",
-                (hold_id,),
-            ).fetchone()
-        return None if row is None else (row[0], row[1], row[2], row[3])
-
-    def release_hold(self, hold_id: int) -> bool:
-        with self._tx() as db:
-            cur = db.execute(
-                "UPDATE holds SET released = ? WHERE id = ? AND released IS NULL",
-                (time.time(), hold_id),
-            )
-            return cur.rowcount == 1
-
-    # -- nonces of signed commands ------------------------------------------------------------
-
-    def nonce_seen(self, key_id: str, nonce: str) -> bool:
-        with self._lock:
-            assert self._db is not None
-            row = self._db.execute(
-                "SELECT 1 FROM command_nonces WHERE key_id = ? AND nonce = ?", (key_id, nonce)
-            ).fetchone()
-        return row is not None
-
-    def claim_nonce(self, key_id: str, nonce: str, issued_ts: float, forget_before: float) -> bool:
-        """Remember a command's nonce; False if it was already there (a replay).
-
-        Nonces of commands issued before `forget_before` are dropped in the same commit: those
-        commands are refused as stale anyway, so the table stays as small as the skew window.
-        """
-        with self._tx() as db:
-            db.execute("DELETE FROM command_nonces WHERE issued_ts < ?", (forget_before,))
-            cur = db.execute(
-                "INSERT INTO command_nonces (key_id, nonce, issued_ts) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (key_id, nonce, issued_ts),
-            )
-            return cur.rowcount == 1
 
 
 def queue_upload(
