@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from segments.index import Index
@@ -86,25 +86,13 @@ def gather(scope: StatusScope, index: Index, now: float | None = None) -> Gatewa
                 bytes_per_minute=round(rate),
             )
         )
-    total = index.backlog() if scope.uploading else NO_BACKLOG
     used = sum(c.local_bytes for c in cameras)
-    try:
-        free = free_bytes(scope.data_dir)
-    except OSError:
-        free = 0
     rate = sum(c.bytes_per_minute for c in cameras)
     return GatewayStatus(
         gateway=scope.gateway,
         data_dir=str(scope.data_dir),
         cameras=cameras,
-        used_bytes=used,
-        quota_bytes=scope.limits.quota_bytes,
-        free_bytes=free,
-        min_free_bytes=scope.limits.min_free_bytes,
-        backlog_count=total.count,
-        backlog_bytes=total.bytes,
-        oldest_unconfirmed_age_s=_age(total.oldest_start_ts, now),
-        minutes_left=minutes_left(scope.limits, used, free, rate),
+        **asdict(_outlook(scope, index, used, rate, now)),
         uploading=scope.uploading,
         refused_uploads=len(index.refused()),
     )
@@ -133,6 +121,11 @@ def outlook(scope: StatusScope, index: Index, now: float | None = None) -> Outlo
     rates = index.recent_rates(now - RATE_WINDOW_S)
     used = sum(local.get(camera, 0) for camera in scope.cameras)
     rate = sum(_per_minute(*rates[camera]) for camera in scope.cameras if camera in rates)
+    return _outlook(scope, index, used, rate, now)
+
+
+def _outlook(scope: StatusScope, index: Index, used: int, rate: float, now: float) -> Outlook:
+    """The gateway-wide figures of `used` bytes recorded at `rate` bytes a minute."""
     total = index.backlog() if scope.uploading else NO_BACKLOG
     try:
         free = free_bytes(scope.data_dir)

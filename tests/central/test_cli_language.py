@@ -4,32 +4,16 @@ the one exit-code table and the one error form; usage errors exit 2."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.support.paths import REPO
+from tests.support.chinese import evgw_in_chinese
 
 CJK = re.compile("[\u4e00-\u9fff]")
 
 
-def evgw_zh(*args: str) -> subprocess.CompletedProcess[str]:
-    code = f"import sys\nfrom gateway.cli.main import main\nsys.exit(main({list(args)!r}))\n"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LC_") and k != "LANGUAGE"}
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env={**env, "LANG": "zh_CN.UTF-8", "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_archive_help_lists_its_commands_in_chinese() -> None:
-    done = evgw_zh("archive", "--help")
+    done = evgw_in_chinese("archive", "--help")
     assert done.returncode == 0, done.stderr
     text = done.stdout
     assert text.startswith("用法：evgw archive ") and "退出码：" in text
@@ -42,7 +26,7 @@ def test_archive_help_lists_its_commands_in_chinese() -> None:
 
 
 def test_every_option_of_archive_sync_is_explained_in_chinese() -> None:
-    done = evgw_zh("archive", "sync", "--help")
+    done = evgw_in_chinese("archive", "sync", "--help")
     assert done.returncode == 0, done.stderr
     options = [x for x in done.stdout.splitlines() if x.strip().startswith("-")]
     assert {"--config", "--gateway", "--audit", "--json"} <= {x.split()[0] for x in options}
@@ -51,20 +35,20 @@ def test_every_option_of_archive_sync_is_explained_in_chinese() -> None:
 
 
 def test_a_usage_error_is_chinese_in_the_one_error_form_and_exits_2(tmp_path: Path) -> None:
-    done = evgw_zh("archive", "find", "--config", str(tmp_path / "central.toml"))
+    done = evgw_in_chinese("archive", "find", "--config", str(tmp_path / "central.toml"))
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert lines[0].startswith("用法：evgw archive find ")
     assert "evgw: 错误：缺少以下必需参数：--gateway, --camera, --from, --to" in lines
     assert lines[-1] == "evgw: 提示：`evgw archive find --help` 列出全部选项"
-    bad_list = evgw_zh("archive", "sync", "--config", "x.toml", "--gateway", "gw-1,")
+    bad_list = evgw_in_chinese("archive", "sync", "--config", "x.toml", "--gateway", "gw-1,")
     assert bad_list.returncode == 2
     assert "'gw-1,' 中有空的网关名称" in bad_list.stderr
 
 
 def test_a_resolve_without_a_note_says_so_in_chinese_and_exits_2(tmp_path: Path) -> None:
     args = ("archive", "resolve", "--config", str(tmp_path / "c.toml"), "abcdef")
-    done = evgw_zh(*args, "--operator", " ", "--note", " ")
+    done = evgw_in_chinese(*args, "--operator", " ", "--note", " ")
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "evgw: 错误：请说明由谁处理（--operator）以及原因（--note）"

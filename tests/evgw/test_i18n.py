@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import gettext
 import io
-import os
 import re
 import string
-import subprocess
-import sys
 
 from evgw.i18n import LOCALE_DIR, catalogue_path
 from evgw.po import mo_bytes, parse_po
 from tests.evgw.i18n_strings import translatable
-from tests.support.paths import REPO
+from tests.support.chinese import run_in_chinese
 
 ZH_CN = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "evgw.po"
 ARGPARSE_WORDS = ("usage: ", "options", "positional arguments", "show this help message and exit")
@@ -74,15 +71,7 @@ def test_lang_zh_cn_help_of_status_verify_and_find_is_chinese() -> None:
         "    except SystemExit:\n"
         "        print('=====')\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LC_") and k != "LANGUAGE"}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env={**env, "LANG": "zh_CN.UTF-8", "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_in_chinese(code)
     assert done.returncode == 0, done.stderr
     helps = done.stdout.split("=====")[:3]
     assert len(helps) == 3

@@ -3,12 +3,9 @@ check` gives each problem in Chinese, the file, the key paths and the values lef
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.support.paths import REPO
+from tests.support.chinese import evgw_in_chinese
 
 PLACEHOLDER = "REPLACE-WITH-ARCHIVE-AGE-RECIPIENT"
 
@@ -23,19 +20,7 @@ def test_lang_zh_cn_check_names_each_problem_in_chinese(tmp_path: Path) -> None:
         '[[cameras]]\nid = "gate-1"\nrtsp = "rtsp://127.0.0.1:8554/cam1"\n',
         encoding="utf-8",
     )
-    code = (
-        "import sys\nfrom gateway.cli.main import main\n"
-        f"sys.exit(main(['check', '--config', {str(config)!r}, '--service-user', 'nobody']))\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LC_") and k != "LANGUAGE"}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env={**env, "LANG": "zh_CN.UTF-8", "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = evgw_in_chinese("check", "--config", str(config), "--service-user", "nobody")
     assert done.returncode == 2, done.stderr
     lines = done.stderr.splitlines()
     assert lines[:3] == [
