@@ -6,7 +6,8 @@ network in clear (gap reason `insecure_auth` when a camera asks for Basic only).
 
 Opening is bounded by PyAV's open timeout; reading by FFmpeg's socket timeout and a
 `read_watchdog.ReadWatchdog`, not by PyAV's read timeout, whose callback takes the GIL on
-every I/O check (see `read_watchdog`).
+every I/O check (see `read_watchdog`). Packets are read in bursts, a pause whenever the
+connection's socket is empty (`read_bursts`), so a frame does not wake the process alone.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import av.error
 import av.stream
 
 from .errors import StreamError
+from .read_bursts import DEFAULT_BURST_S, BurstPacer
 from .read_watchdog import ReadWatchdog, connections_to, peer_addresses, socket_fds
 from .redact import redact
 from .rtsp_guard import AuthGuard
@@ -46,6 +48,7 @@ class StreamSettings:
     open_timeout_s: float = 10.0
     read_timeout_s: float = 5.0
     allow_basic_auth: bool = False
+    read_burst_s: float = DEFAULT_BURST_S  # `read_bursts`: 0 reads every packet as it comes
 
     @property
     def display_url(self) -> str:
@@ -104,6 +107,7 @@ class RtspStream:
         self._container: av.container.InputContainer | None = None
         self._guard: AuthGuard | None = None
         self._watchdog: ReadWatchdog | None = None
+        self._pacer = BurstPacer((), 0.0)
         self.video: av.VideoStream | None = None
         self.audio: av.AudioStream | None = None
 
@@ -133,7 +137,7 @@ class RtspStream:
         return self
 
     def _watch(self, url: str, new_fds: set[int]) -> None:
-        """Start the read watchdog on the connection FFmpeg opened to `url`."""
+        """Start the read watchdog on the connection FFmpeg opened to `url`; read it in bursts."""
         fds = connections_to(new_fds, peer_addresses(url)) if new_fds else []
         if url.startswith("rtsp") and not fds:
             log.warning("%s: the stream's connection was not found; a camera that stays "
@@ -143,6 +147,7 @@ class RtspStream:
             f"read-watchdog-{urlsplit(url).hostname}", fds, self.settings.read_timeout_s
         )
         self._watchdog.start()
+        self._pacer = BurstPacer(fds, self.settings.read_burst_s)
 
     def __exit__(
         self,
@@ -182,13 +187,15 @@ class RtspStream:
         selected: list[av.stream.Stream] = [self.video]
         if self.audio is not None:
             selected.append(self.audio)
-        watchdog, now = self._watchdog, time.monotonic
+        watchdog, now, pace = self._watchdog, time.monotonic, self._pacer.after_packet
         try:
             for packet in self._container.demux(selected):
                 watchdog.last_seen = now()
-                if packet.dts is None or packet.pts is None or packet.size == 0:
+                size = packet.size
+                if packet.dts is None or packet.pts is None or size == 0:
                     continue
                 yield packet
+                pace(size)  # the packet's data may have gone to a muxer
         except (av.error.FFmpegError, OSError) as e:
             raise (
                 self._timed_out(e)

@@ -280,6 +280,7 @@ class StreamRecorder:
                 self._seal(end_wall=wall)
             assert packet.pts is not None
             seg = self._start(wall, packet.pts)
+            wall = seg.start_wall  # on the new clock, when a clock step re-anchored it
         elif seg is None:
             return  # a segment opens at a keyframe
         seg.track(wall)
@@ -304,6 +305,7 @@ class StreamRecorder:
             seg = None
         if seg is None:
             seg = self._start(wall, frame.pts, frame)
+            wall = seg.start_wall  # on the new clock, when a clock step re-anchored it
         seg.track(wall)
         if self._pictures is not None:
             self._pictures.frame(wall, frame)

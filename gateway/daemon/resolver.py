@@ -180,6 +180,7 @@ class CameraResolver:
             password=self.camera.password,
             open_timeout_s=self.recording.open_timeout_s,
             read_timeout_s=self.recording.read_timeout_s,
+            read_burst_s=self.recording.read_burst_s,
             allow_basic_auth=self.camera.allow_basic_auth,
         )
 

@@ -26,6 +26,7 @@ from segments.timeline import iso_utc
 from tests.conftest import RtspServerFactory
 from tests.segments.recorder_rig import (
     ANCHOR,
+    EPS,
     FPS,
     FRAME_S,
     SOURCE_FRAMES,
@@ -136,6 +137,43 @@ def test_an_interruption_leaves_a_gap_record_between_segments(tmp_path: Path, so
     assert_continuous_and_aligned(segs[:g])
     assert_continuous_and_aligned(segs[g:])
     assert sum(r.media.frames for r in segs if r.media) == len(fed) + SOURCE_FRAMES
+    assert_signed(rig)
+
+
+@pytest.mark.parametrize("mode", [PASSTHROUGH, BURN_IN])
+def test_a_clock_step_back_during_a_reconnect_puts_the_whole_next_segment_on_the_new_clock(
+    tmp_path: Path, source: Path, mode: str
+) -> None:
+    """The first frame after the reconnect is placed on the stepped clock too: a segment that
+    began an hour back must not end where the old clock would have put that frame."""
+    rig = make_rig(tmp_path, mode)
+    rec = rig.recorder
+    latest = [0.0]
+    for p, s in file_packets(source):
+        assert s.video is not None and p.pts is not None
+        if p.pts == 0:
+            rec.connect(s.video, s.audio)
+        if p.is_keyframe and float(p.pts * p.time_base) >= 2.0:
+            break
+        arrival = live_arrival(ANCHOR, p, latest)
+        rec.feed(p, arrival, arrival)
+    rec.interrupt("camera_offline", ANCHOR + 2.0)
+    rec.clock_step(ClockStep(step_s=-3600.0, wall_before=ANCHOR + 2.1, wall_after=ANCHOR - 3597.9))
+    latest = [0.0]
+    for p, s in file_packets(source):  # under a second: the segment ends with the stream
+        assert s.video is not None and p.pts is not None
+        if p.pts == 0:
+            rec.connect(s.video, s.audio)
+        if p.is_keyframe and p.pts:
+            break
+        arrival = live_arrival(ANCHOR - 3596.5, p, latest)
+        rec.feed(p, arrival, arrival)
+    rec.interrupt("camera_offline", ANCHOR - 3595.0)
+    rec.close(time.time())
+
+    after = [r for r in rig.records("segment") if wall_of(r.start) < ANCHOR]
+    assert len(after) == 1 and after[0].media is not None and after[0].media.frames == FPS
+    assert since(after[0].end) - since(after[0].start) == pytest.approx(1.0, abs=EPS)
     assert_signed(rig)
 
 
