@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 DEFAULT_BURST_S = 0.25
 CAUGHT_UP_PACKETS = 2
 MEAN_OF = 32  # packets in the running mean of a packet's size
+EDGE_CREEP = 0.01  # s/s: a camera clock 1 % slow is still followed (real ones: < 0.01 %)
+EDGE_FORGET_S = 10.0
 
 
 def unread_bytes(fd: int) -> int:
@@ -37,9 +39,15 @@ def unread_bytes(fd: int) -> int:
 class BurstPacer:
     """Pauses the reader of the connections on `fds` for `burst_s` whenever it has caught up.
 
-    Caught up is at most two packets' worth unread, not an empty socket: FFmpeg's H.264
-    parser hands out a frame when the next one begins, and a camera sends a frame at once,
-    so the rest of the next frame is usually waiting already.
+    Caught up is two things. The socket holds at most two packets' worth, not nothing:
+    FFmpeg's H.264 parser hands out a frame when the next one begins, and a camera sends a
+    frame at once, so the rest of the next frame is usually waiting already. And the packet
+    just read is fresh: once the reader has stalled (a slow disk, a busy parent), the backlog
+    also waits in the camera, behind a full TCP window that the socket's count cannot see,
+    and resting then would drain it one window per rest. Fresh is judged on the monotonic
+    clock against the packet's PTS: less than half a rest later than the freshest packet
+    (the live edge, which creeps later by `EDGE_CREEP` to follow a camera clock running
+    slow, and is taken afresh when the PTS jump by more than `EDGE_FORGET_S`).
     """
 
     def __init__(
@@ -51,6 +59,8 @@ class BurstPacer:
         self._burst_s = burst_s
         self._sleep = sleep or threading.Event().wait
         self._mean_size = 0.0
+        self._edge: float | None = None  # arrival (monotonic) minus PTS of the freshest packet
+        self._edge_at = 0.0
 
     def _unread(self) -> int | None:
         try:
@@ -58,12 +68,25 @@ class BurstPacer:
         except OSError:
             return None  # the connection is gone: the next read says so at once
 
-    def after_packet(self, size: int) -> None:
-        """The reader wants the next packet, after one of `size` bytes: pause if caught up."""
+    def behind_s(self, arrival: float, pts_s: float) -> float:
+        """How much later than the live edge a video packet of `pts_s` arrived at `arrival`."""
+        offset, edge = arrival - pts_s, self._edge
+        if edge is not None:
+            edge += (arrival - self._edge_at) * EDGE_CREEP
+        if edge is None or offset < edge or offset - edge > EDGE_FORGET_S:
+            edge = offset
+        self._edge, self._edge_at = edge, arrival
+        return offset - edge
+
+    def after_packet(self, size: int, arrival: float, pts_s: float | None) -> None:
+        """The reader wants the next packet, after one of `size` bytes that arrived at
+        `arrival` (monotonic) with `pts_s` (None: not video). Pauses if caught up."""
         if not self._fds:
             return
         mean = self._mean_size
         self._mean_size = mean = size if not mean else mean + (size - mean) / MEAN_OF
+        if pts_s is None or self.behind_s(arrival, pts_s) > self._burst_s / 2:
+            return
         unread = self._unread()
         if unread is not None and unread <= CAUGHT_UP_PACKETS * mean:
             self._sleep(self._burst_s)

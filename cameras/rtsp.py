@@ -188,14 +188,16 @@ class RtspStream:
         if self.audio is not None:
             selected.append(self.audio)
         watchdog, now, pace = self._watchdog, time.monotonic, self._pacer.after_packet
+        video, tb = self.video, float(self.video.time_base or 0)
         try:
             for packet in self._container.demux(selected):
-                watchdog.last_seen = now()
-                size = packet.size
-                if packet.dts is None or packet.pts is None or size == 0:
+                watchdog.last_seen = seen = now()
+                pts, size = packet.pts, packet.size
+                if packet.dts is None or pts is None or size == 0:
                     continue
+                pts_s = pts * tb if packet.stream is video else None
                 yield packet
-                pace(size)  # the packet's data may have gone to a muxer
+                pace(size, seen, pts_s)  # the packet's data may have gone to a muxer
         except (av.error.FFmpegError, OSError) as e:
             raise (
                 self._timed_out(e)

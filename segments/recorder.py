@@ -106,6 +106,8 @@ class StreamRecorder:
         self._tb = video.time_base
         self._tb_num, self._tb_den = video.time_base.numerator, video.time_base.denominator
         self._clock = None
+        if self._reanchored is not None:  # pinned to the old connection's PTS: pin it again
+            self._reanchored, self._reanchor = None, True
         self._settling = Settling(video, video.time_base)
         self._await_key = False
         self._burn_in.connect()

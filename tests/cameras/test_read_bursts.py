@@ -49,14 +49,37 @@ def test_the_reader_rests_only_once_it_has_caught_up(
     sender, reader = pair
     rests = Rests()
     pacer = BurstPacer([reader.fileno()], 0.25, sleep=rests)
-    pacer.after_packet(100)
+    pacer.after_packet(100, 100.0, 0.0)
     assert rests.taken == [0.25]  # nothing waiting
     sender.sendall(b"x" * 1000)  # ten packets' worth behind: read on
-    pacer.after_packet(100)
+    pacer.after_packet(100, 100.04, 0.04)
+    pacer.after_packet(
+        100,
+        100.08,
+        0.08,
+    )
     assert rests.taken == [0.25]
     reader.recv(850)  # the next packet has begun to arrive: caught up
-    pacer.after_packet(100)
+    pacer.after_packet(100, 100.12, 0.12)
     assert rests.taken == [0.25, 0.25]
+    pacer.after_packet(100, 100.13, None)  # audio says nothing of the live edge
+    assert rests.taken == [0.25, 0.25]
+
+
+def test_a_reader_behind_the_live_edge_reads_on_though_its_socket_is_empty(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """A stalled reader's backlog waits in the camera behind a full TCP window."""
+    _, reader = pair
+    rests = Rests()
+    pacer = BurstPacer([reader.fileno()], 0.25, sleep=rests)
+    pacer.after_packet(100, 100.0, 0.0)
+    pacer.after_packet(100, 103.0, 0.04)  # read 3 s late: a backlog
+    pacer.after_packet(100, 103.01, 2.0)
+    assert rests.taken == [0.25]
+    pacer.after_packet(100, 103.02, 2.96)  # the live edge again
+    assert rests.taken == [0.25, 0.25]
+    assert pacer.behind_s(1000.0, -60.0) == 0.0  # PTS jumped back: a new edge
 
 
 def test_a_reader_without_bursts_or_without_its_connection_never_rests(
@@ -64,11 +87,11 @@ def test_a_reader_without_bursts_or_without_its_connection_never_rests(
 ) -> None:
     _, reader = pair
     rests = Rests()
-    BurstPacer([reader.fileno()], 0.0, sleep=rests).after_packet(100)
-    BurstPacer([], 0.25, sleep=rests).after_packet(100)
+    BurstPacer([reader.fileno()], 0.0, sleep=rests).after_packet(100, 1.0, 0.0)
+    BurstPacer([], 0.25, sleep=rests).after_packet(100, 1.0, 0.0)
     gone = os.dup(reader.fileno())
     os.close(gone)
-    BurstPacer([gone], 0.25, sleep=rests).after_packet(100)  # the next read will say why
+    BurstPacer([gone], 0.25, sleep=rests).after_packet(100, 1.0, 0.0)  # the next read will say why
     assert rests.taken == []
 
 

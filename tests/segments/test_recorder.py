@@ -178,6 +178,37 @@ def test_a_clock_step_back_during_a_reconnect_puts_the_whole_next_segment_on_the
 
 
 @pytest.mark.parametrize("mode", [PASSTHROUGH, BURN_IN])
+def test_a_re_anchor_taken_before_a_reconnect_is_taken_again_on_the_new_connection(
+    tmp_path: Path, source: Path, mode: str
+) -> None:
+    """The stepped clock was pinned to the old connection's PTS; the new connection numbers
+    its frames afresh, so its first segment starts when its first frame arrived."""
+    rig = make_rig(tmp_path, mode)
+    rec = rig.recorder
+    step, stepped = -3600.0, False
+    for p, s in file_packets(source):
+        assert s.video is not None and p.pts is not None
+        if p.pts == 0:
+            rec.connect(s.video, s.audio)
+        pts_s = float(p.pts * p.time_base)
+        if pts_s >= 1.6:
+            break
+        if not stepped and pts_s >= 1.4:
+            rec.clock_step(ClockStep(step, wall_before=ANCHOR + 1.4, wall_after=ANCHOR - 3598.6))
+            stepped = True
+        rec.feed(p, ANCHOR + pts_s + (step if stepped else 0.0), ANCHOR + pts_s)
+    rec.interrupt("rtsp_timeout", ANCHOR - 3598.0)
+    resumed = ANCHOR - 3597.0
+    feed_all(rig, source, anchor=resumed)
+    rec.close(time.time())
+
+    after = [r for r in rig.records() if r.kind in ("segment", "gap") and wall_of(r.start) < ANCHOR]
+    assert [r.kind for r in after][:2] == ["gap", "segment"]
+    assert after[1].start == iso_utc(resumed)
+    assert_signed(rig)
+
+
+@pytest.mark.parametrize("mode", [PASSTHROUGH, BURN_IN])
 def test_a_clock_step_is_recorded_and_the_next_segment_re_anchors(
     tmp_path: Path, source: Path, mode: str
 ) -> None:
