@@ -1,11 +1,10 @@
 """Turns one camera's packet stream into continuous, wall-clock aligned segments and gap records.
 
 The recorder is driven by its caller (connect, feed, interrupt, close) and does no network I/O;
-the camera worker owns the connection and the clocks. Camera time is checked, not trusted:
-each video packet's PTS is compared with its arrival on the monotonic clock (`drift`), and
-when they part by more than `max_camera_drift_s` the recorder re-anchors and signs a `clock`
-record (`camera_drift`, with the jump), so neither a camera nor a man in the middle can shift
-the burned-in clock or the ledger times without a trace.
+the camera worker owns the connection and the clocks. Camera time is checked, not trusted: each
+video packet's PTS is compared with its arrival on the monotonic clock (`drift`); when they part
+by more than `max_camera_drift_s` the recorder re-anchors and signs a `clock` record
+(`camera_drift`, with the jump): no camera or man in the middle shifts time without a trace.
 """
 
 from __future__ import annotations
@@ -186,8 +185,8 @@ class StreamRecorder:
             "%s: camera time parted from arrival time by %+.3f s; re-anchored (%s)",
             self.identity.camera, -drift.jump_s, "PTS jump" if drift.discontinuous else "drift",
         )  # fmt: skip
-        jump = {"jump_s": round(drift.jump_s, 6), "pts_jump": drift.discontinuous}
-        extra = {**jump, "camera_time": iso_utc(claimed)}
+        extra = {"jump_s": round(drift.jump_s, 6), "pts_jump": drift.discontinuous,
+                 "camera_time": iso_utc(claimed)}  # fmt: skip
         self._append(
             self._draft(kind="clock", start=before, end=corrected, reason=CAMERA_DRIFT, extra=extra)
         )
