@@ -3,13 +3,12 @@
 A camera sends a frame every 40 ms. Read as it comes, every frame wakes the camera process
 for one packet, and Python, PyAV and FFmpeg run it with cold caches: on a live 720p25 stream
 that cost twice the CPU of `ffmpeg -c copy` doing the same remux, though the code run per
-packet is small. Once the connection's socket is empty (every byte received has been read),
-the reader pauses for `burst_s`; TCP goes on receiving, and the frames that came meanwhile
-are read back to back (same run, same machine: 1.9× ffmpeg without pauses, 1.1× with 0.2 s,
-0.96× with 0.5 s).
+packet is small. Once the reader has caught up (`BurstPacer`), it pauses for `burst_s`; TCP
+goes on receiving, and the frames that came meanwhile are read back to back (same run, same
+machine: 1.9× ffmpeg without pauses, 1.1× with 0.2 s, 0.96× with 0.5 s).
 
-Pausing only when (nearly) all is read keeps the reader from ever falling behind, whatever the load:
-a busy process simply reads longer bursts. Packets read in a burst are seen up to `burst_s`
+Pausing only when caught up keeps the reader from ever falling behind, whatever the load: a
+busy process simply reads longer bursts. Packets read in a burst are seen up to `burst_s`
 after they arrived; the last of each burst is fresh, and the PTS anchor and the drift check,
 both keyed on the packet that arrived earliest for its PTS, rely on that.
 """

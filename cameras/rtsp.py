@@ -7,7 +7,7 @@ network in clear (gap reason `insecure_auth` when a camera asks for Basic only).
 Opening is bounded by PyAV's open timeout; reading by FFmpeg's socket timeout and a
 `read_watchdog.ReadWatchdog`, not by PyAV's read timeout, whose callback takes the GIL on
 every I/O check (see `read_watchdog`). Packets are read in bursts, a pause whenever the
-connection's socket is empty (`read_bursts`), so a frame does not wake the process alone.
+reader has caught up (`read_bursts`), so a frame does not wake the process alone.
 """
 
 from __future__ import annotations

@@ -32,6 +32,12 @@ class Rests:
         self.taken.append(seconds)
 
 
+def resting_pacer(reader: socket.socket) -> tuple[BurstPacer, Rests]:
+    """A pacer of 0.25 s rests on `reader`, and the rests it took."""
+    rests = Rests()
+    return BurstPacer([reader.fileno()], 0.25, sleep=rests), rests
+
+
 def test_unread_bytes_counts_what_waits_on_the_socket(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
@@ -47,17 +53,12 @@ def test_the_reader_rests_only_once_it_has_caught_up(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
     sender, reader = pair
-    rests = Rests()
-    pacer = BurstPacer([reader.fileno()], 0.25, sleep=rests)
+    pacer, rests = resting_pacer(reader)
     pacer.after_packet(100, 100.0, 0.0)
     assert rests.taken == [0.25]  # nothing waiting
     sender.sendall(b"x" * 1000)  # ten packets' worth behind: read on
     pacer.after_packet(100, 100.04, 0.04)
-    pacer.after_packet(
-        100,
-        100.08,
-        0.08,
-    )
+    pacer.after_packet(100, 100.08, 0.08)
     assert rests.taken == [0.25]
     reader.recv(850)  # the next packet has begun to arrive: caught up
     pacer.after_packet(100, 100.12, 0.12)
@@ -70,9 +71,7 @@ def test_a_reader_behind_the_live_edge_reads_on_though_its_socket_is_empty(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
     """A stalled reader's backlog waits in the camera behind a full TCP window."""
-    _, reader = pair
-    rests = Rests()
-    pacer = BurstPacer([reader.fileno()], 0.25, sleep=rests)
+    pacer, rests = resting_pacer(pair[1])
     pacer.after_packet(100, 100.0, 0.0)
     pacer.after_packet(100, 103.0, 0.04)  # read 3 s late: a backlog
     pacer.after_packet(100, 103.01, 2.0)
