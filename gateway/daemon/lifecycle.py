@@ -24,9 +24,11 @@ from cameras.wsd import Announcement
 from segments.checkpoint import Checkpoint
 from segments.errors import SegmentError
 from segments.index import Index
+from segments.index_catch_up import catch_up
 from segments.ledger import Ledger
 from segments.records import Record, StreamIdentity
 from segments.signing import Signer
+from segments.store import DataDir
 from segments.timestamp_queue import TimestampQueue
 from uplink.errors import UplinkError
 from uplink.mqtt import GatewayLink
@@ -150,9 +152,12 @@ class Gateway:
         """Open the stream's ledger (the daemon's only writer) and set up its process."""
         assert self.index is not None and self._keys is not None
         stream = plan.camera.id
-        ledger = self.ledgers.get(stream) or wiring.open_ledger(  # a reload reuses it
-            self.config, stream, self._keys.signer, self._on_append, self._on_checkpoint
-        )
+        ledger = self.ledgers.get(stream)
+        if ledger is None:  # a reload reuses it
+            ledger = wiring.open_ledger(
+                self.config, stream, self._keys.signer, self._on_append, self._on_checkpoint
+            )
+            self._catch_up(stream)
         self.ledgers[stream] = ledger
         self.identities[stream] = plan.identity
         job = CameraJob(plan, self.started_at, log_level=logging.getLogger().level)
@@ -160,6 +165,16 @@ class Gateway:
         return CameraProcess(
             job, ledger, public_key, self._disk_full, self._callbacks, self._forkserver
         )
+
+    def _catch_up(self, stream: str) -> None:
+        """Queue what a crash left in the ledger but not in the index (nothing else uploads it)."""
+        assert self.index is not None
+        stream_dir = DataDir(self.config.gateway.data_dir).stream(stream)
+        done = catch_up(self.index, stream_dir, stream, timestamp=self.timestamper is not None)
+        if done.records or done.checkpoints:
+            log.warning("%s: %d records and %d checkpoints were in the ledger but not queued for "
+                        "upload (the last run was cut off); queued now",
+                        stream, done.records, done.checkpoints)  # fmt: skip
 
     def _enrolled_plan(self, entry: Enrolled) -> CameraPlan:
         assert self._keys is not None

@@ -151,6 +151,34 @@ def test_sigkill_mid_upload_confirms_every_segment_exactly_once(
     assert len(keys) == len(set(keys)), "an object was stored twice"
 
 
+def test_a_segment_sealed_but_never_indexed_is_uploaded_after_the_restart(
+    rtsp_server: RtspTestServer, seaweed, tmp_path
+) -> None:
+    cams = [Cam("gate-1", rtsp_server.url("cam1"))]
+    offline = make_config(tmp_path, cams)
+    gateway = Gateway(offline)
+    gateway.start()
+    try:
+        wait_until("two segments sealed", lambda: segment_count(offline) >= 2, 60)
+    finally:
+        gateway.stop()
+    last = records(offline, "gate-1", "segment")[-1]
+    # A kill after the ledger's fsync and before the index's commit loses exactly these rows.
+    index = Index.open(index_path(offline))
+    with index.transaction() as db:
+        db.execute("DELETE FROM uploads WHERE stream = 'gate-1' AND seq >= ?", (last.seq,))
+        db.execute("DELETE FROM segments WHERE stream = 'gate-1' AND seq >= ?", (last.seq,))
+    index.close()
+    config = make_config(tmp_path, cams, extra=upload_section(seaweed, unique_bucket()))
+    locked_bucket(config)
+    gateway = Gateway(config)
+    gateway.start()
+    gateway.stop(drain_s=60)
+    assert backlog(config) == 0
+    uploaded = assert_all_uploaded(config, seaweed, "gate-1")
+    assert last.seq in {r.seq for r in uploaded}
+
+
 def test_wrong_credentials_keep_the_backlog_and_status_shows_it(
     rtsp_server: RtspTestServer, seaweed, tmp_path
 ) -> None:
