@@ -141,7 +141,7 @@ class Ledger:
         self.dir.mkdir(parents=True, exist_ok=True)
         with _exclusive(self.dir):
             _set_aside_torn_tail(self.dir / LEDGER_NAME)
-            self._catch_up()
+            self._catch_up(load=True)
         checkpoints = read_checkpoints(self.dir)
         self._checkpointed = checkpoints[-1].size if checkpoints else 0
         self.closed_cleanly = self._checkpointed == self._acc.size
@@ -150,8 +150,9 @@ class Ledger:
         """Number, chain, sign and durably append a record; may write a checkpoint after it."""
         return self.append_numbered(lambda seq: draft)
 
-    def _catch_up(self) -> None:
-        """Take in lines another writer appended (an export run beside the daemon)."""
+    def _catch_up(self, load: bool = False) -> None:
+        """Take in lines another writer appended (an export run beside the daemon); they go to
+        `on_append` like our own, except the history read on `load`."""
         path = self.dir / LEDGER_NAME
         try:
             if not path.exists() or path.stat().st_size == self._known_size:
@@ -171,6 +172,8 @@ class Ledger:
             self._last_hash = line_hash(line)
             self._next_seq = record.seq + 1
             self.last_record = record
+            if not load and self._on_append is not None:
+                self._on_append(record)
 
     def append_numbered(self, make: Callable[[int], Record]) -> Record:
         """Like `append`, for a record that needs its seq first (a segment file named by it).

@@ -264,3 +264,17 @@ def test_two_writers_on_one_ledger_never_fork_the_chain(tmp_path: Path) -> None:
     checkpoint = daemon.checkpoint()
     assert checkpoint is not None and checkpoint.size == 5
     assert checkpoint.root == merkle.root(lines).hex()
+
+
+def test_the_other_writers_records_reach_on_append_in_order(tmp_path: Path) -> None:
+    """The daemon indexes (and uploads) an export's record too, before its own next one."""
+    _open(tmp_path).append(_draft())
+    seen: list[int] = []
+    daemon = Ledger.open(tmp_path, "cam", "gw", SIGNER, on_append=lambda r: seen.append(r.seq))
+    assert seen == [], "the history read on open is not new"
+    _open(tmp_path).append(_draft("export"))
+    daemon.append(_draft())
+    daemon.checkpoint()
+    _open(tmp_path).append(_draft("export"))
+    daemon.checkpoint()
+    assert seen == [1, 2, 3]
