@@ -39,7 +39,12 @@ class CameraHealth:
 
 
 class HealthCounter:
-    """Thread-safe counters fed by the reader thread; fps and bitrate over a sliding window."""
+    """Thread-safe counters fed by the reader thread; fps and bitrate over a sliding window.
+
+    `news` is set when something a monitor must hear at once changes (online, an error, the
+    identity, tamper, ...), so its reader can report on change and otherwise rarely; the
+    counters of frames and rejected input are not news.
+    """
 
     def __init__(self, camera_id: str, window_s: float = 5.0) -> None:
         self._camera_id = camera_id
@@ -60,10 +65,17 @@ class HealthCounter:
         self._camera_signed: bool | None = None
         self._signed_seen = False
         self._encoder_fallback: str | None = None
+        self.news = threading.Event()
+
+    def _change(self, name: str, value: object) -> None:
+        """Set field `name` (the lock held), raising `news` when its value changes."""
+        if getattr(self, name) != value:
+            setattr(self, name, value)
+            self.news.set()
 
     def connected(self) -> None:
         with self._lock:
-            self._online = True
+            self._change("_online", True)
 
     def frame(self, nbytes: int, now: float | None = None) -> None:
         """One video packet of `nbytes`, arrived at `now` (monotonic; read here when None)."""
@@ -81,6 +93,7 @@ class HealthCounter:
             self._online = False
             self._last_error = error
             self._reconnects += 1
+            self.news.set()
 
     def rejected(self, count: int = 1) -> None:
         """Malformed messages from the camera network (WS-Discovery, ONVIF) refused."""
@@ -89,27 +102,27 @@ class HealthCounter:
 
     def identity_changed(self, event: IdentityEvent) -> None:
         with self._lock:
-            self._identity_event = event
+            self._change("_identity_event", event)
 
     def scene_still(self, still: bool) -> None:
         """The freeze detector's verdict on the last picture: still scene, live sensor."""
         with self._lock:
-            self._scene_still = still
+            self._change("_scene_still", still)
 
     def event_service(self, status: str) -> None:
         """How the camera's event subscription stands (`onvif_events` statuses)."""
         with self._lock:
-            self._event_service = status
+            self._change("_event_service", status)
 
     def tamper(self, topic: str | None) -> None:
         """The camera reports tamper on `topic` (None: no tamper active)."""
         with self._lock:
-            self._tamper = topic
+            self._change("_tamper", topic)
 
     def osd_state(self, state: str | None) -> None:
         """The camera's OSD as last applied (a short description), or why it was not."""
         with self._lock:
-            self._osd = state
+            self._change("_osd", state)
 
     def segment_signing(self, signed: bool) -> bool:
         """A passthrough segment was sealed with (or without) the camera's signatures.
@@ -119,7 +132,7 @@ class HealthCounter:
         """
         with self._lock:
             before = self._signed_seen and self._camera_signed is False
-            self._camera_signed = signed
+            self._change("_camera_signed", signed)
             self._signed_seen = self._signed_seen or signed
             return before != (self._signed_seen and not signed)
 
@@ -127,7 +140,7 @@ class HealthCounter:
         """Burn-in records with libx264 because the configured encoder failed (None: it is
         the configured encoder again)."""
         with self._lock:
-            self._encoder_fallback = detail
+            self._change("_encoder_fallback", detail)
 
     def snapshot(self, now: float | None = None) -> CameraHealth:
         now = time.monotonic() if now is None else now

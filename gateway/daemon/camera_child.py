@@ -6,8 +6,8 @@ its own `CameraJob` only: its camera's plan and credentials, no signing key, no 
 secret. Before it touches the camera it confines itself (`confine`: its own stream folder to
 write, the program to read, nothing else) and turns off memory dumps and tracing. It runs
 the resolver, recorder and `CameraWorker`; its records are signed by the daemon over the pipe
-(`parent_link`), to which it also reports a health snapshot about once a second (with
-`scene_still`), gaps and frozen-picture changes. It opens no index and no ledger, and listens
+(`parent_link`), to which it also reports a health snapshot on news and every few seconds
+(with `scene_still`), gaps and frozen-picture changes. It opens no index and no ledger, and listens
 to no multicast: the daemon passes on the WS-Discovery Hello/Bye it hears (`Announced`), so a
 camera that announces a new address is followed at once. An ONVIF camera's own events (tamper,
 motion, inputs) are followed in a thread beside the recording (`camera_events`).
@@ -40,7 +40,15 @@ from segments.store import DataDir
 from ..camera_plan import CameraPlan
 from ..logs import setup_logging
 from .camera_worker import CameraWorker
-from .child_protocol import Announced, CameraJob, Event, Frozen, GapOpened, Health
+from .child_protocol import (
+    HEALTH_PERIOD_S,
+    Announced,
+    CameraJob,
+    Event,
+    Frozen,
+    GapOpened,
+    Health,
+)
 from .confine import READABLE_ENV, ConfineError, confine, no_dumps
 from .directory import CameraDirectory
 from .parent_link import ParentLink, RemoteLog
@@ -54,7 +62,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HEALTH_PERIOD_S = 1.0
 EVENTS_JOIN_S = 5.0  # the subscriber sees stop within 0.2 s, then unsubscribes (3 s at most)
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
@@ -81,9 +88,11 @@ def camera_main(job: CameraJob, conn: Connection, parent_pid: int) -> None:
     events = _camera_events(job, worker, link, events_done)
     if osd is not None:
         osd.start()
-    while worker.is_alive():
+    while not worker.ended.is_set():
         _report_health(worker, link)
-        worker.join(HEALTH_PERIOD_S)
+        worker.health.news.wait(HEALTH_PERIOD_S)
+        worker.health.news.clear()
+    worker.join()
     events_done.set()
     if osd is not None:
         osd.stop()

@@ -34,6 +34,7 @@ from segments.store import DataDir
 
 from .camera_forkserver import CameraForkServer, ForkedChild
 from .child_protocol import (
+    HEALTH_PERIOD_S,
     MAX_MESSAGE,
     Announced,
     CameraJob,
@@ -91,7 +92,8 @@ class DiskFullFlag(threading.Event):
 
 
 class HealthView:
-    """The child's latest health snapshot; frame age keeps growing while the child is silent."""
+    """The child's latest health snapshot; frame age grows once the child is silent for longer
+    than it reports (`HEALTH_PERIOD_S`): between reports the last one stands."""
 
     def __init__(self, camera: str, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -130,7 +132,7 @@ class HealthView:
         with self._lock:
             age = self._latest.last_frame_age_s
             if age is not None:
-                age += max(0.0, now - self._at)
+                age += max(0.0, now - self._at - HEALTH_PERIOD_S)
             return replace(self._latest, last_frame_age_s=age)
 
 

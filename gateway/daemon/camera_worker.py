@@ -73,6 +73,7 @@ class CameraWorker(threading.Thread):
         self.resolver = resolver
         self.recorder = recorder
         self.health = health
+        self.ended = threading.Event()  # `run` has sealed and returns
         self._halt = stop
         self._disk_full: Flag = disk_full or threading.Event()
         self._on_gap = on_gap
@@ -103,8 +104,12 @@ class CameraWorker(threading.Thread):
                 elif reason != CAMERA_MOVED:
                     self._pause(self._backoff.next_delay())
         finally:
-            self.recorder.close(time.time())
-            log.info("%s: recording stopped", camera)
+            try:
+                self.recorder.close(time.time())
+                log.info("%s: recording stopped", camera)
+            finally:
+                self.ended.set()
+                self.health.news.set()  # whoever waits for health news hears of the end
 
     def _pause(self, seconds: float) -> None:
         """The backoff delay, cut short by stop or by the camera announcing a new address."""

@@ -60,6 +60,10 @@ class CameraJob:
     log_level: int = logging.INFO
 
 
+HEALTH_PERIOD_S = 3.0
+"""A camera process reports its health on news (`HealthCounter.news`) and at least this often."""
+
+
 @dataclass(frozen=True)
 class Health:
     health: CameraHealth

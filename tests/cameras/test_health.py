@@ -111,3 +111,24 @@ def test_a_still_scene_is_reported_until_the_detector_says_otherwise() -> None:
     h.scene_still(True)
     h.failed("rtsp_timeout")
     assert h.snapshot(now=4.0).scene_still is False, "an offline camera shows no scene"
+
+
+def test_news_is_a_change_a_monitor_must_hear_not_a_frame() -> None:
+    h = HealthCounter("cam")
+    h.frame(1000, now=1.0)
+    h.rejected(3)
+    assert not h.news.is_set(), "counters are reported on the heartbeat"
+    h.connected()
+    assert h.news.is_set()
+    h.news.clear()
+    h.connected()
+    h.scene_still(False)
+    h.tamper(None)
+    assert not h.news.is_set(), "the same value again is no news"
+    for tell in (lambda: h.scene_still(True), lambda: h.tamper("global_scene_change"),
+                 lambda: h.osd_state("time on"), lambda: h.event_service("subscribed"),
+                 lambda: h.segment_signing(True), lambda: h.encoder_fallback("no device"),
+                 lambda: h.failed("rtsp_timeout"), lambda: h.failed("rtsp_timeout")):  # fmt: skip
+        h.news.clear()
+        tell()
+        assert h.news.is_set()

@@ -16,6 +16,7 @@ from cameras.health import CameraHealth
 from gateway.config import Config
 from gateway.daemon import camera_process
 from gateway.daemon.camera_process import WORKER_CRASH, WORKER_HANG, CameraProcess, HealthView
+from gateway.daemon.child_protocol import HEALTH_PERIOD_S
 from gateway.daemon.lifecycle import Gateway
 from segments.agekeys import parse_recipient
 from segments.store import DataDir
@@ -29,13 +30,15 @@ FRAME_S = 1 / 25
 SLACK_S = 0.005
 
 
-def test_health_view_ages_frames_while_the_child_is_silent() -> None:
+def test_health_view_ages_frames_once_the_child_is_silent_past_its_report_period() -> None:
     clock = [100.0]
     view = HealthView("cam", clock=lambda: clock[0])
     view.update(CameraHealth("cam", True, 10, 25.0, 1e6, 0.1, 0, None))
+    clock[0] += HEALTH_PERIOD_S
+    assert view.snapshot().last_frame_age_s == pytest.approx(0.1), "the last report stands"
     clock[0] += 5.0
     assert view.snapshot().last_frame_age_s == pytest.approx(5.1)
-    assert view.silent_for(clock[0]) == pytest.approx(5.0)
+    assert view.silent_for(clock[0]) == pytest.approx(HEALTH_PERIOD_S + 5.0)
 
 
 def test_health_view_keeps_the_crash_as_gap_reason_until_online() -> None:
