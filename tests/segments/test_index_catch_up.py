@@ -14,21 +14,11 @@ from segments.ledger import Ledger
 from segments.records import Record
 from segments.signing import Ed25519Signer
 from segments.store import DataDir
+from tests.segments.test_index import RECORD as INDEXED
 
 SIGNER = Ed25519Signer(Ed25519PrivateKey.generate())
-DRAFT = Record(
-    stream="gate-1",
-    seq=0,
-    kind="gap",
-    start="2026-11-27T06:03:00.000000+00:00",
-    end="2026-11-27T06:03:02.000000+00:00",
-    gateway="gw",
-    site="s",
-    location="l",
-    camera="gate-1",
-    camera_name="Gate",
-    boot_id="b",
-)
+DRAFT = replace(INDEXED, seq=0, kind="gap", end="2026-11-27T06:03:02.000000+00:00", file=None,
+                size_cipher=None, sha256_cipher=None)  # fmt: skip
 
 
 def segment(n: int) -> Record:
