@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 from cameras.wsd import Announcement
@@ -79,6 +81,7 @@ class Gateway:
             config.recording.open_timeout_s, config.recording.read_timeout_s
         )
         self.index: Index | None = None
+        self._index_behind: set[str] = set()  # streams with records the index did not take
         self.directory: CameraDirectory | None = None
         self.retention: Retention | None = None
         self.uploader: Uploader | None = None
@@ -166,6 +169,22 @@ class Gateway:
             job, ledger, public_key, self._disk_full, self._callbacks, self._forkserver
         )
 
+    def _queue(self, stream: str, add: Callable[[Index], None]) -> None:
+        """What is queued is durable in the ledger already: an index that fails is logged and
+        caught up from the ledger at the stream's next record, never raised into the writer
+        (a camera process would wait for its signed record)."""
+        assert self.index is not None
+        try:
+            if stream in self._index_behind:
+                self._catch_up(stream)  # the new record is in the ledger: it is taken too
+                self._index_behind.discard(stream)
+            else:
+                add(self.index)
+        except (sqlite3.Error, SegmentError, OSError) as e:
+            self._index_behind.add(stream)
+            log.error("%s: the index did not take a record (%s); it is in the ledger and is "
+                      "queued for upload once the index works again", stream, e)  # fmt: skip
+
     def _catch_up(self, stream: str) -> None:
         """Queue what a crash left in the ledger but not in the index (nothing else uploads it)."""
         assert self.index is not None
@@ -232,14 +251,15 @@ class Gateway:
     def _on_append(self, record: Record) -> None:
         """Index and queue a record whoever appended it (camera process, retention, commands);
         the uploader sleeps until woken."""
-        assert self.index is not None
-        self.index.add_record(record)
+        self._queue(record.stream, lambda index: index.add_record(record))
         self.events.wake_uploads()
 
     def _on_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Queue a new checkpoint's upload and, with [tsa], its timestamp, in one commit."""
-        assert self.index is not None
-        self.index.add_checkpoint(checkpoint, timestamp=self.timestamper is not None)
+        timestamp = self.timestamper is not None
+        self._queue(
+            checkpoint.stream, lambda index: index.add_checkpoint(checkpoint, timestamp=timestamp)
+        )
         self.events.wake_uploads()
         if self.timestamper is not None:
             self.timestamper.wake()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 
@@ -177,6 +178,36 @@ def test_a_segment_sealed_but_never_indexed_is_uploaded_after_the_restart(
     assert backlog(config) == 0
     uploaded = assert_all_uploaded(config, seaweed, "gate-1")
     assert last.seq in {r.seq for r in uploaded}
+
+
+def test_an_index_that_fails_once_neither_stops_recording_nor_loses_the_record(
+    rtsp_server: RtspTestServer, tmp_path
+) -> None:
+    config = make_config(tmp_path, [Cam("gate-1", rtsp_server.url("cam1"))])
+    gateway = Gateway(config)
+    gateway.start()
+    try:
+        assert gateway.index is not None
+        add_record, failed = gateway.index.add_record, []
+
+        def fails_once(record: Record) -> None:
+            if record.kind == "segment" and not failed:
+                failed.append(record.seq)
+                raise sqlite3.OperationalError("disk I/O error")
+            add_record(record)
+
+        gateway.index.add_record = fails_once  # type: ignore[method-assign]
+        wait_until("a segment the index refused", lambda: bool(failed), 60)
+        wait_until("two segments after it", lambda: segment_count(config) >= failed[0] + 2, 60)
+    finally:
+        gateway.stop()
+    index = Index.open(index_path(config))
+    try:
+        indexed = {row.seq for row in index.local_segments()}
+    finally:
+        index.close()
+    assert {r.seq for r in records(config, "gate-1", "segment")} == indexed
+    assert failed[0] in indexed
 
 
 def test_wrong_credentials_keep_the_backlog_and_status_shows_it(
