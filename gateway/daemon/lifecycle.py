@@ -186,13 +186,14 @@ class Gateway:
                       "queued for upload once the index works again", stream, e)  # fmt: skip
 
     def _catch_up(self, stream: str) -> None:
-        """Queue what a crash left in the ledger but not in the index (nothing else uploads it)."""
+        """Queue what the ledger holds beyond the index (after a crash, or an index failure):
+        nothing else would upload it."""
         assert self.index is not None
         stream_dir = DataDir(self.config.gateway.data_dir).stream(stream)
         done = catch_up(self.index, stream_dir, stream, timestamp=self.timestamper is not None)
         if done.records or done.checkpoints:
             log.warning("%s: %d records and %d checkpoints were in the ledger but not queued for "
-                        "upload (the last run was cut off); queued now",
+                        "upload; queued now",
                         stream, done.records, done.checkpoints)  # fmt: skip
 
     def _enrolled_plan(self, entry: Enrolled) -> CameraPlan:
