@@ -56,6 +56,7 @@ class FreezeState:
     score: float  # largest grid-cell difference to the still run's first picture (0..255)
     live_tiles: int  # tiles that differ from the previous picture
     uniform: bool  # the picture is a single flat colour (reported, never an alarm by itself)
+    moved: bool = False  # this picture moved (a first picture only starts the still run)
 
 
 class FreezeDetector:
@@ -91,14 +92,15 @@ class FreezeDetector:
         rows = slice(band, len(picture.grid) - band)
         score = float(np.abs(ref.grid[rows].astype(np.int16) - picture.grid[rows]).max())
         live = int(np.count_nonzero((prev.tiles != picture.tiles).any(axis=(1, 2))))
-        if score >= self.motion_level:
+        moved = score >= self.motion_level
+        if moved:
             self._moved(ts, picture)
         elif live >= (min(self.life_tiles, len(picture.tiles)) or 1):
             self._alive = ts
         still, stuck = ts - self._since, ts - self._alive
         frozen = stuck >= self.frozen_after_s
         scene_still = not frozen and still >= self.frozen_after_s
-        return FreezeState(frozen, scene_still, still, stuck, score, live, uniform)
+        return FreezeState(frozen, scene_still, still, stuck, score, live, uniform, moved)
 
     def _moved(self, ts: float, picture: PictureSample) -> None:
         self._reference = self._previous = picture

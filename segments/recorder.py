@@ -273,8 +273,8 @@ class StreamRecorder:
         assert clock is not None
         wall = clock.at(seconds)
         key = packet.is_keyframe
-        if key and self._pictures is not None:
-            self._pictures.packet(wall, packet)
+        if self._pictures is not None:
+            self._pictures.packet(wall, packet, key)
         seg = self._open
         if key and (seg is None or wall >= seg.boundary):
             if seg is not None:

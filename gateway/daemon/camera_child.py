@@ -245,22 +245,24 @@ def _follower(directory: CameraDirectory, worker: CameraWorker) -> Callable[[Ann
 
 def _freeze_watch(
     plan: CameraPlan, link: ParentLink, health: HealthCounter
-) -> Callable[[float, av.VideoFrame], None]:
+) -> Callable[[float, av.VideoFrame], bool]:
     """A picture callback that tells the parent when the camera sticks or moves again, and
-    marks a still scene (alive, nothing moving) in the health it reports."""
+    marks a still scene (alive, nothing moving) in the health it reports. It answers whether
+    the picture moved: passthrough may then put the next check off (`segments.pictures`)."""
     from cameras.freeze import FreezeDetector
     from cameras.picture import PictureSampler
 
     detector, sample = FreezeDetector(frozen_after_s=plan.frozen_after_s), PictureSampler()
     verdict: list[bool | None] = [None]
 
-    def picture(wall: float, frame: av.VideoFrame) -> None:
+    def picture(wall: float, frame: av.VideoFrame) -> bool:
         state = detector.update(wall, sample(frame))
         health.scene_still(state.scene_still)
         frozen = state.frozen
         if frozen != verdict[0]:
             verdict[0] = frozen
             link.send(Frozen(frozen))
+        return state.moved
 
     return picture
 

@@ -95,7 +95,7 @@ def camera_worker(url: str, folder: Path, frozen_after_s: float) -> CameraWorker
         identity,
         store,
         LocalLog(ledger, store),
-        on_picture=lambda wall, frame: detector.update(wall, sample(frame)) and None,
+        on_picture=lambda wall, frame: detector.update(wall, sample(frame)).moved,
         picture_interval_s=picture_interval_s("passthrough", frozen_after_s),
     )
     recorder.begin(run.began)

@@ -186,7 +186,7 @@ def record_file(source: Path, out_dir: Path, mode: str, preset: str) -> float:
         identity,
         store,
         LocalLog(ledger, store),
-        on_picture=lambda wall, frame: detector.update(wall, sample(frame)),
+        on_picture=lambda wall, frame: detector.update(wall, sample(frame)).moved,
         picture_interval_s=picture_interval_s(mode, detector.frozen_after_s),
     )
     recorder.begin(run.began)

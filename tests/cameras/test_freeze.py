@@ -76,9 +76,17 @@ def test_motion_ends_a_still_run_and_a_frozen_one() -> None:
     moved[40:42, 70:72] ^= 0x80  # a small object: two by two cells of 8x8 pixels at 720p
     state = d.update(4.0, _sample(moved))
     assert not state.frozen and not state.scene_still and state.still_for_s == 0.0
-    assert state.score >= MOTION_LEVEL
+    assert state.score >= MOTION_LEVEL and state.moved
     again = _run(d, [_sample(moved)] * 3, start=5.0)
     assert again[-1].frozen and again[-1].stuck_for_s == 3.0
+    assert not any(s.moved for s in again)
+
+
+def test_a_first_picture_and_a_live_still_one_have_not_moved() -> None:
+    """Only motion lets passthrough put its next check off (segments/pictures.py)."""
+    d = FreezeDetector(frozen_after_s=30)
+    states = _run(d, [_sample(tiles=_noise()) for _ in range(4)])
+    assert states[0].still_for_s == 0.0 and not any(s.moved for s in states)
 
 
 def test_changes_in_the_osd_bands_are_not_motion() -> None:
