@@ -28,6 +28,9 @@ def picture_interval_s(overlay: str, frozen_after_s: float) -> float:
     camera process's CPU at one check every 3 s), so it checks a fifth of `frozen_after_s`
     apart (3 s at least): a stuck camera is still reported within `frozen_after_s` and one
     interval (1.2 x frozen_after_s; 36 s at the default 30 s), plus the keyframe interval.
+    While the picture moves and its P-frames stay busy, checks wait up to five intervals
+    (`segments.pictures`): a picture that sticks stops the bytes, so the bound holds, except
+    for an encoder padding an unchanged picture: within 2 x frozen_after_s (30 s under 15 s).
     """
     if overlay == "burn_in":
         return 1.0

@@ -11,8 +11,9 @@ moving, a due check is put off while the inter-frame packets since the last look
 for a stuck camera in four rate-control modes, `bench_freeze --scenes`), so the first keyframe
 after a freeze is checked on time. Only an encoder padding an unchanged picture (CBR filler)
 keeps the bytes up; `CHECK_EVERY` bounds the wait for it, so such a stuck camera is still
-reported, within `frozen_after_s` and `CHECK_EVERY` intervals instead of one. A still, frozen,
-new or undecodable picture is never put off.
+reported, within twice the longer of `frozen_after_s` and `CHECK_EVERY` intervals (plus the
+encoder's settling, `cameras.freeze`). A still, frozen, new or undecodable picture is never
+put off.
 """
 
 from __future__ import annotations

@@ -11,20 +11,28 @@ from pathlib import Path
 import av
 import pytest
 
+from cameras.freeze import FreezeDetector
+from cameras.picture import PictureSampler
 from segments.pictures import BUSY_BYTES, CHECK_EVERY, PictureTap
 
 SECONDS = 12
 MOVING = f"testsrc2=size=320x240:rate=25:duration={SECONDS}"
 # Moves for 2 s, then repeats its last frame: what a camera that sticks sends.
 STICKS = "testsrc2=size=320x240:rate=25:duration=2,tpad=stop_mode=clone:stop_duration=10"
+QP12 = ("-qp", "12")  # makes a moving picture's P-frames busy
+# Constant bit rate with HRD filler: an unchanged picture's P-frames are padded to ~3 kB.
+PADDED = ("-b:v", "800k", "-minrate", "800k", "-maxrate", "800k", "-bufsize", "400k",
+          "-x264-params", "nal-hrd=cbr:force-cfr=1")  # fmt: skip
+FROZEN_AFTER_S = 5.0
+SETTLE_S = 8.0  # x264 re-encodes a repeated picture a little differently until it settles
 
 
-def _clip(folder: Path, source: str) -> Path:
-    """A keyframe every second, no B-frames; qp 12 makes a moving picture's P-frames busy."""
+def _clip(folder: Path, source: str, rate: tuple[str, ...] = QP12) -> Path:
+    """A keyframe every second, no B-frames."""
     path = folder / "clip.mp4"
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-c:v", "libx264",
-         "-preset", "ultrafast", "-bf", "0", "-g", "25", "-sc_threshold", "0", "-qp", "12",
+         "-preset", "ultrafast", "-bf", "0", "-g", "25", "-sc_threshold", "0", *rate,
          "-pix_fmt", "yuv420p", str(path)],
         check=True, timeout=60,
     )  # fmt: skip
@@ -41,6 +49,12 @@ def sticks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _clip(tmp_path_factory.mktemp("sticks"), STICKS)
 
 
+@pytest.fixture(scope="module")
+def padded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sticks_long = STICKS.replace("stop_duration=10", "stop_duration=28")
+    return _clip(tmp_path_factory.mktemp("padded"), sticks_long, PADDED)
+
+
 def _checked(
     path: Path, answer: Callable[[float], bool | None], interval_s: float = 1.0
 ) -> list[float]:
@@ -52,14 +66,18 @@ def _checked(
         walls.append(round(wall, 3))
         return answer(wall)
 
-    tap = PictureTap(callback, interval_s, "cam-1")
+    _feed(path, PictureTap(callback, interval_s, "cam-1"))
+    return walls
+
+
+def _feed(path: Path, tap: PictureTap) -> None:
+    """Every packet of the clip, as the passthrough recorder hands them over."""
     with av.open(str(path)) as container:
         video = container.streams.video[0]
         tap.connect(video)
         for packet in container.demux(video):
             if packet.size and packet.pts is not None:
                 tap.packet(float(packet.pts * video.time_base), packet, packet.is_keyframe)
-    return walls
 
 
 def _inter_sizes(path: Path) -> list[int]:
@@ -102,3 +120,25 @@ def test_a_failing_callback_is_never_waited_for(moving: Path) -> None:
         raise RuntimeError("detector bug")
 
     assert _checked(moving, broken) == [float(s) for s in range(SECONDS)]
+
+
+def test_a_stuck_camera_that_pads_its_p_frames_is_still_reported(padded: Path) -> None:
+    """The one case whose bytes stay busy: checked every fifth interval, it still freezes."""
+    stuck = _inter_sizes(padded)[3 * 24 :]  # 24 P-frames a second
+    assert min(sum(stuck[i : i + 24]) / 24 for i in range(0, len(stuck) - 23, 24)) >= BUSY_BYTES
+    detector, sample = FreezeDetector(FROZEN_AFTER_S), PictureSampler()
+    frozen: list[float] = []
+    walls: list[float] = []
+
+    def callback(wall: float, frame: av.VideoFrame) -> bool:
+        walls.append(wall)
+        state = detector.update(wall, sample(frame))
+        if state.frozen:
+            frozen.append(wall)
+        return state.moved
+
+    _feed(padded, PictureTap(callback, 1.0, "cam-1"))
+    assert walls[1:3] == [1.0, 1.0 + CHECK_EVERY], "the moving, busy picture waited"
+    assert frozen, "a padded stuck camera was never reported"
+    bound = 2.0 + 2 * max(FROZEN_AFTER_S, CHECK_EVERY * 1.0) + SETTLE_S + 1.0
+    assert frozen[0] <= bound
