@@ -190,13 +190,28 @@ def test_a_running_camera_process_holds_no_secret_but_its_own(
 
 
 def descendants(pid: int) -> dict[str, int]:
-    """The processes under the daemon (its camera fork server, the camera processes) by name."""
+    """The processes under the daemon (its camera fork server, the camera processes) by name.
+    Threads and processes that end while they are read (upload workers come and go) are
+    skipped."""
     found = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            found[Path(f"/proc/{child}/comm").read_text().strip()] = int(child)
-            found.update(descendants(int(child)))
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:
+        return found
+    for task in tasks:
+        for child in _proc_text(task / "children").split():
+            name = _proc_text(Path(f"/proc/{child}/comm")).strip()
+            if name:
+                found[name] = int(child)
+                found.update(descendants(int(child)))
     return found
+
+
+def _proc_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
 
 
 def environ(pid: int) -> bytes:
