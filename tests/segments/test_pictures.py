@@ -17,14 +17,18 @@ from segments.pictures import BUSY_BYTES, CHECK_EVERY, PictureTap
 
 SECONDS = 12
 MOVING = f"testsrc2=size=320x240:rate=25:duration={SECONDS}"
-# Moves for 2 s, then repeats its last frame: what a camera that sticks sends.
-STICKS = "testsrc2=size=320x240:rate=25:duration=2,tpad=stop_mode=clone:stop_duration=10"
 QP12 = ("-qp", "12")  # makes a moving picture's P-frames busy
 # Constant bit rate with HRD filler: an unchanged picture's P-frames are padded to ~3 kB.
 PADDED = ("-b:v", "800k", "-minrate", "800k", "-maxrate", "800k", "-bufsize", "400k",
           "-x264-params", "nal-hrd=cbr:force-cfr=1")  # fmt: skip
 FROZEN_AFTER_S = 5.0
 SETTLE_S = 8.0  # x264 re-encodes a repeated picture a little differently until it settles
+
+
+def _sticks_after_2_s(seconds_stuck: int) -> str:
+    """Moves for 2 s, then repeats its last frame: what a camera that sticks sends."""
+    moving = "testsrc2=size=320x240:rate=25:duration=2"
+    return f"{moving},tpad=stop_mode=clone:stop_duration={seconds_stuck}"
 
 
 def _clip(folder: Path, source: str, rate: tuple[str, ...] = QP12) -> Path:
@@ -46,13 +50,12 @@ def moving(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def sticks(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _clip(tmp_path_factory.mktemp("sticks"), STICKS)
+    return _clip(tmp_path_factory.mktemp("sticks"), _sticks_after_2_s(SECONDS - 2))
 
 
 @pytest.fixture(scope="module")
 def padded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sticks_long = STICKS.replace("stop_duration=10", "stop_duration=28")
-    return _clip(tmp_path_factory.mktemp("padded"), sticks_long, PADDED)
+    return _clip(tmp_path_factory.mktemp("padded"), _sticks_after_2_s(28), PADDED)
 
 
 def _checked(
